@@ -1,0 +1,114 @@
+"""The single decision on access to images: may this person do this on this camera, now?
+
+Every feature that shows, replays or extracts images asks here; nothing else decides.
+A camera is anything with a ``code`` and a ``sector`` (the camera register's model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Habilitation
+from accounts.roles import ROLE_RIGHTS, Right
+
+
+class CameraLike(Protocol):
+    code: str
+    sector: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+    habilitation: Habilitation | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The cameras a person may use for one right at one time, as a filter."""
+
+    all_cameras: bool = False
+    camera_codes: frozenset[str] = field(default_factory=frozenset)
+    sectors: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.all_cameras or self.camera_codes or self.sectors)
+
+    def as_q(self, code_field: str = "code", sector_field: str = "sector") -> Q:
+        if self.all_cameras:
+            return Q()
+        if self.empty:
+            return Q(pk__in=[])
+        return Q(**{f"{code_field}__in": self.camera_codes}) | Q(
+            **{f"{sector_field}__in": self.sectors}
+        )
+
+
+def _local_day(at: datetime | None):
+    return timezone.localdate(at or timezone.now())
+
+
+def _candidate_habilitations(user: Any, right: str, at: datetime | None):
+    habilitations = Habilitation.objects.filter(user=user, **{f"can_{right}": True}).valid_on(
+        _local_day(at)
+    )
+    validity = settings.HABILITATION_TRAINING_VALIDITY_DAYS
+    if validity:
+        oldest = _local_day(at) - timedelta(days=validity)
+        habilitations = habilitations.filter(last_training_on__gte=oldest)
+    return habilitations
+
+
+def decide(user: Any, right: str, camera: CameraLike, at: datetime | None = None) -> Decision:
+    """Allowed or not, with the reason in words for the refusal page and the audit trail."""
+    if right not in Right.values:
+        raise ValueError(f"unknown right {right!r}")
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Decision(False, _("Personne non authentifiée."))
+    if right not in ROLE_RIGHTS.get(user.role, frozenset()):
+        return Decision(False, _("Ce rôle ne donne pas accès à ces images."))
+    for habilitation in _candidate_habilitations(user, right, at):
+        if habilitation.covers(camera.code, camera.sector):
+            return Decision(
+                True,
+                _("Habilitation %(ref)s.") % {"ref": habilitation.decision_reference},
+                habilitation,
+            )
+    if not Habilitation.objects.filter(user=user).valid_on(_local_day(at)).exists():
+        return Decision(False, _("Aucune habilitation en cours de validité."))
+    return Decision(False, _("L'habilitation ne couvre pas cette caméra pour ce droit."))
+
+
+def may(user: Any, right: str, camera: CameraLike, at: datetime | None = None) -> bool:
+    return decide(user, right, camera, at).allowed
+
+
+def scope(user: Any, right: str, at: datetime | None = None) -> Scope:
+    """Union of the cameras the person's valid habilitations cover for this right."""
+    if (
+        user is None
+        or not user.is_authenticated
+        or not user.is_active
+        or right not in ROLE_RIGHTS.get(user.role, frozenset())
+    ):
+        return Scope()
+    codes: set[str] = set()
+    sectors: set[str] = set()
+    for habilitation in _candidate_habilitations(user, right, at):
+        if habilitation.all_cameras:
+            return Scope(all_cameras=True)
+        codes.update(habilitation.camera_codes)
+        sectors.update(habilitation.sectors)
+    return Scope(camera_codes=frozenset(codes), sectors=frozenset(sectors))

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from audit.actions import register as reg
+
+
+def register() -> None:
+    reg("auth.login", _("Connexion"), "auth")
+    reg("auth.logout", _("Déconnexion"), "auth")
+    reg("auth.login_failed", _("Échec de connexion"), "auth")
+    reg("auth.locked_out", _("Compte verrouillé après échecs"), "auth")
+    reg("auth.second_factor_failed", _("Code TOTP refusé"), "auth")
+    reg("auth.second_factor_enrolled", _("Enrôlement TOTP"), "auth")
+    reg("auth.second_factor_reset", _("Réinitialisation du second facteur"), "change")
+    reg("auth.token_issued", _("Jeton d'API délivré"), "auth")
+    reg("account.created", _("Compte créé"), "change")
+    reg("account.updated", _("Compte modifié"), "change")
+    reg("account.role_changed", _("Rôle modifié"), "change")
+    reg("account.deactivated", _("Compte désactivé"), "change")
+    reg("habilitation.created", _("Habilitation délivrée"), "change")
+    reg("habilitation.updated", _("Habilitation modifiée"), "change")
+    reg("habilitation.revoked", _("Habilitation retirée"), "change")

@@ -1,0 +1,227 @@
+"""The accounts endpoints: who am I, API tokens, users, services, habilitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import services
+from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_permission
+from accounts.models import Habilitation, Service, User
+from accounts.roles import Role
+from audit.services import record
+
+# --- Serializers --------------------------------------------------------------------------------
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Service
+        fields = ["id", "code", "name", "kind", "email"]
+
+
+class UserSerializer(serializers.ModelSerializer):
+    service = serializers.SlugRelatedField(
+        slug_field="code", queryset=Service.objects.all(), required=False, allow_null=True
+    )
+    password = serializers.CharField(
+        write_only=True, required=False, style={"input_type": "password"}
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "role",
+            "service",
+            "badge_number",
+            "is_active",
+            "password",
+            "last_login",
+        ]
+        read_only_fields = ["id", "last_login"]
+
+
+class MeSerializer(serializers.ModelSerializer):
+    service = ServiceSerializer(read_only=True)
+    requires_second_factor = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "role",
+            "service",
+            "requires_second_factor",
+        ]
+
+
+class HabilitationSerializer(serializers.ModelSerializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    sectors = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    camera_codes = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
+
+    class Meta:
+        model = Habilitation
+        fields = [
+            "id",
+            "user",
+            "decision_reference",
+            "issuer",
+            "valid_from",
+            "valid_until",
+            "all_cameras",
+            "sectors",
+            "camera_codes",
+            "can_live",
+            "can_replay",
+            "can_extract",
+            "last_training_on",
+            "created_at",
+            "revoked_at",
+            "revocation_reason",
+        ]
+        read_only_fields = ["id", "created_at", "revoked_at", "revocation_reason"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start = attrs.get("valid_from", getattr(self.instance, "valid_from", None))
+        end = attrs.get("valid_until", getattr(self.instance, "valid_until", None))
+        if start and end and end < start:
+            raise serializers.ValidationError(
+                {"valid_until": _("La fin de validité précède son début.")}
+            )
+        rights = [
+            attrs.get(f, getattr(self.instance, f, False))
+            for f in ("can_live", "can_replay", "can_extract")
+        ]
+        if not any(rights):
+            raise serializers.ValidationError(_("Une habilitation accorde au moins un droit."))
+        return attrs
+
+
+class RevokeSerializer(serializers.Serializer):
+    reason = serializers.CharField(min_length=3, max_length=2000)
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+
+@extend_schema(responses=MeSerializer)
+@api_view(["GET"])
+def me(request: Request) -> Response:
+    return Response(MeSerializer(request.user).data)
+
+
+class TokenResponse(serializers.Serializer):
+    token = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+@extend_schema(request=None, responses={201: TokenResponse})
+@api_view(["POST"])
+@permission_classes([IsVerified])
+def issue_token(request: Request) -> Response:
+    """A fresh API token for the signed-in person (the previous one is revoked)."""
+    if isinstance(request.successful_authenticator, ExpiringTokenAuthentication):
+        raise exceptions.PermissionDenied(
+            _("Un jeton ne peut pas servir à obtenir un autre jeton.")
+        )
+    with transaction.atomic():
+        Token.objects.filter(user=request.user).delete()
+        token = Token.objects.create(user=request.user)
+        record("auth.token_issued", actor=request.user, target=request.user)
+    return Response(
+        {"token": token.key, "expires_at": token.created + settings.API_TOKEN_LIFETIME},
+        status=status.HTTP_201_CREATED,
+    )
+
+
+class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Service.objects.all()
+    serializer_class = ServiceSerializer
+    permission_classes = [role_permission(Role.ADMIN, read_only_roles=(Role.DPO, Role.MAGISTRATE))]
+
+
+class UserViewSet(viewsets.ModelViewSet):
+    serializer_class = UserSerializer
+    permission_classes = [role_permission(Role.ADMIN, read_only_roles=(Role.DPO,))]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return User.objects.select_related("service").order_by("username")
+
+    def perform_create(self, serializer: UserSerializer) -> None:
+        data = dict(serializer.validated_data)
+        password = data.pop("password", None)
+        if not password:
+            raise serializers.ValidationError({"password": [_("Ce champ est obligatoire.")]})
+        data.pop("is_active", None)
+        serializer.instance = services.user_create(
+            password=password, actor=self.request.user, **data
+        )
+
+    def perform_update(self, serializer: UserSerializer) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("username", None)
+        password = data.pop("password", None)
+        with transaction.atomic():
+            user = services.user_update(user=serializer.instance, actor=self.request.user, **data)
+            if password:
+                services.user_set_password(user=user, password=password, actor=self.request.user)
+        serializer.instance = user
+
+
+class HabilitationViewSet(viewsets.ModelViewSet):
+    serializer_class = HabilitationSerializer
+    permission_classes = [role_permission(Role.ADMIN, read_only_roles=(Role.DPO,))]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return Habilitation.objects.select_related("user").order_by("-valid_until", "id")
+
+    def perform_create(self, serializer: HabilitationSerializer) -> None:
+        serializer.instance = services.habilitation_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: HabilitationSerializer) -> None:
+        data = dict(serializer.validated_data)
+        if "user" in data and data["user"] != serializer.instance.user:
+            raise serializers.ValidationError(
+                {"user": [_("Une habilitation ne change pas de titulaire.")]}
+            )
+        data.pop("user", None)
+        serializer.instance = services.habilitation_update(
+            habilitation=serializer.instance, actor=self.request.user, **data
+        )
+
+    @extend_schema(request=RevokeSerializer, responses=HabilitationSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        habilitation = get_object_or_404(self.get_queryset(), pk=pk)
+        body = RevokeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if habilitation.revoked_at:
+            raise exceptions.ValidationError({"detail": _("Cette habilitation est déjà retirée.")})
+        habilitation = services.habilitation_revoke(
+            habilitation=habilitation, actor=request.user, reason=body.validated_data["reason"]
+        )
+        return Response(HabilitationSerializer(habilitation).data)

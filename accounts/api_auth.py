@@ -1,0 +1,61 @@
+"""Authentication and permission classes of the API (kept apart: DRF imports them at start)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, permissions
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.request import Request
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """DRF tokens that expire; they are issued only to a session that gave its second factor."""
+
+    def authenticate_credentials(self, key: str):
+        user, token = super().authenticate_credentials(key)
+        if token.created < timezone.now() - settings.API_TOKEN_LIFETIME:
+            token.delete()
+            raise exceptions.AuthenticationFailed(_("Jeton expiré : demandez-en un nouveau."))
+        return user, token
+
+
+class IsVerified(permissions.BasePermission):
+    """Signed in, and with the second factor when the role requires it."""
+
+    message = _("Authentification à deux facteurs requise.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and user.is_active):
+            return False
+        if isinstance(request.successful_authenticator, ExpiringTokenAuthentication):
+            return True
+        if user.requires_second_factor:
+            is_verified = getattr(user, "is_verified", None)
+            return bool(is_verified and is_verified())
+        return True
+
+
+def role_permission(
+    *roles: str, read_only_roles: tuple[str, ...] = ()
+) -> type[permissions.BasePermission]:
+    """A permission class admitting verified users of ``roles`` (and readers of other roles)."""
+
+    class HasRole(IsVerified):
+        message = _("Votre rôle ne permet pas cette action.")
+
+        def has_permission(self, request: Request, view: Any) -> bool:
+            if not super().has_permission(request, view):
+                return False
+            if request.user.role in roles:
+                return True
+            return (
+                request.method in permissions.SAFE_METHODS and request.user.role in read_only_roles
+            )
+
+    HasRole.__name__ = f"HasRole_{'_'.join(roles)}"
+    return HasRole

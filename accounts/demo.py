@@ -1,0 +1,121 @@
+"""Demo people for the embedded default: one account per role, with a TOTP device each."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import services
+from accounts.models import Service, User
+from accounts.roles import Role
+
+DEMO_DEVICE_NAME = "démo"
+
+SERVICES = [
+    ("commissariat-chambery", "Commissariat de police de Chambéry", Service.Kind.POLICE_NATIONALE),
+    ("brigade-la-motte", "Brigade de gendarmerie de La Motte-Servolex", Service.Kind.GENDARMERIE),
+    ("parquet-chambery", "Parquet du tribunal judiciaire de Chambéry", Service.Kind.PARQUET),
+    ("csu-chambery", "CSU de Chambéry", Service.Kind.CSU),
+]
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    username: str
+    role: str
+    first_name: str
+    last_name: str
+    service: str | None
+    rights: tuple[str, ...] = ()
+
+
+PEOPLE = [
+    DemoPerson("operateur", Role.OPERATOR, "Camille", "Martin", "csu-chambery", ("live",)),
+    DemoPerson(
+        "chef",
+        Role.SUPERVISOR,
+        "Dominique",
+        "Bernard",
+        "csu-chambery",
+        ("live", "replay", "extract"),
+    ),
+    DemoPerson("opj", Role.OPJ, "Alex", "Durand", "commissariat-chambery"),
+    DemoPerson("opj.gendarmerie", Role.OPJ, "Sacha", "Petit", "brigade-la-motte"),
+    DemoPerson("magistrat", Role.MAGISTRATE, "Claude", "Moreau", "parquet-chambery"),
+    DemoPerson("dpo", Role.DPO, "Morgan", "Laurent", None),
+    DemoPerson("admin", Role.ADMIN, "Lou", "Garnier", "csu-chambery"),
+]
+
+
+def demo_password() -> str:
+    """One password for every demo account, made at first run and kept under var/secrets/."""
+    path = Path(settings.DATA_DIR) / "secrets" / "demo_password"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Four kinds of characters, 16 long: accepted by the CNIL password policy.
+    password = f"Csu-{secrets.token_hex(4)}-{secrets.token_hex(3).upper()}!"
+    path.write_text(password, encoding="utf-8")
+    path.chmod(0o600)
+    return password
+
+
+@transaction.atomic
+def load_demo_people() -> list[User]:
+    if settings.PRODUCTION:
+        raise RuntimeError("demo accounts are never created in production")
+    password = demo_password()
+    services_by_code = {}
+    for code, name, kind in SERVICES:
+        services_by_code[code], _ = Service.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": kind}
+        )
+    people = []
+    today = timezone.localdate()
+    for person in PEOPLE:
+        user = User.objects.filter(username=person.username).first()
+        if user is None:
+            user = services.user_create(
+                username=person.username,
+                password=password,
+                role=person.role,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                service=services_by_code.get(person.service) if person.service else None,
+                badge_number=f"DEMO-{person.username.upper()}",
+                actor=None,
+            )
+            if person.rights:
+                services.habilitation_create(
+                    user=user,
+                    decision_reference=f"ARR-DEMO-{today.year}-{len(people) + 1:03d}",
+                    issuer="Maire de Chambéry",
+                    valid_from=today - timedelta(days=30),
+                    valid_until=today + timedelta(days=335),
+                    all_cameras=True,
+                    last_training_on=today - timedelta(days=60),
+                    actor=None,
+                    **{f"can_{right}": True for right in person.rights},
+                )
+        if user.requires_second_factor and not TOTPDevice.objects.filter(user=user).exists():
+            TOTPDevice.objects.create(user=user, name=DEMO_DEVICE_NAME, confirmed=True)
+        people.append(user)
+    return people
+
+
+def current_code(user: User) -> str:
+    """The TOTP code a demo account's device shows now (demo devices only, never in production)."""
+    if settings.PRODUCTION:
+        raise RuntimeError("not available in production")
+    device = TOTPDevice.objects.get(user=user, name=DEMO_DEVICE_NAME)
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"

@@ -1,0 +1,140 @@
+"""People, their services and their habilitations."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.roles import Role
+
+
+class Service(models.Model):
+    """A unit whose officers share requisitions: a commissariat, a brigade, a parquet."""
+
+    class Kind(models.TextChoices):
+        POLICE_NATIONALE = "police_nationale", _("Police nationale")
+        GENDARMERIE = "gendarmerie", _("Gendarmerie nationale")
+        POLICE_MUNICIPALE = "police_municipale", _("Police municipale")
+        PARQUET = "parquet", _("Parquet / juridiction")
+        CSU = "csu", _("Centre de supervision urbain")
+        AUTRE = "autre", _("Autre")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("nom"), max_length=200, unique=True)
+    kind = models.CharField(_("nature"), max_length=32, choices=Kind.choices)
+    email = models.EmailField(_("courriel"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    role = models.CharField(_("rôle"), max_length=32, choices=Role.choices)
+    service = models.ForeignKey(
+        Service,
+        verbose_name=_("service"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+    )
+    #: Matricule (RIO for police officers, NIGEND for gendarmes, employee number otherwise).
+    badge_number = models.CharField(_("matricule"), max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
+            # OPJs belong to a service: it decides which requisitions they see.
+            models.CheckConstraint(
+                condition=~Q(role=Role.OPJ) | Q(service__isnull=False), name="opj_has_service"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def requires_second_factor(self) -> bool:
+        return self.role in settings.OTP_REQUIRED_ROLES
+
+    def has_role(self, *roles: str) -> bool:
+        return self.is_active and self.role in roles
+
+
+class HabilitationQuerySet(models.QuerySet["Habilitation"]):
+    def valid_on(self, day: date) -> HabilitationQuerySet:
+        return self.filter(revoked_at__isnull=True, valid_from__lte=day, valid_until__gte=day)
+
+
+class Habilitation(models.Model):
+    """An individual designation to see images (CSI L252-2, L252-3)."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("personne"), on_delete=models.PROTECT, related_name="habilitations"
+    )
+    decision_reference = models.CharField(_("référence de la décision"), max_length=100)
+    issuer = models.CharField(_("autorité de délivrance"), max_length=200)
+    valid_from = models.DateField(_("valable du"))
+    valid_until = models.DateField(_("valable jusqu'au"))
+    all_cameras = models.BooleanField(_("toutes les caméras"), default=False)
+    sectors = models.JSONField(_("secteurs"), default=list, blank=True)
+    camera_codes = models.JSONField(_("caméras"), default=list, blank=True)
+    can_live = models.BooleanField(_("direct"), default=False)
+    can_replay = models.BooleanField(_("relecture"), default=False)
+    can_extract = models.BooleanField(_("extraction"), default=False)
+    last_training_on = models.DateField(_("dernière formation"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(_("retirée le"), null=True, blank=True)
+    revocation_reason = models.TextField(_("motif du retrait"), blank=True)
+
+    objects = HabilitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-valid_until"]
+        verbose_name = _("habilitation")
+        verbose_name_plural = _("habilitations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=models.F("valid_from")),
+                name="habilitation_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(can_live=True) | Q(can_replay=True) | Q(can_extract=True),
+                name="habilitation_grants_a_right",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision_reference} — {self.user}"
+
+    @property
+    def rights(self) -> list[str]:
+        granted = [
+            ("live", self.can_live),
+            ("replay", self.can_replay),
+            ("extract", self.can_extract),
+        ]
+        return [name for name, on in granted if on]
+
+    def covers(self, camera_code: str, sector: str) -> bool:
+        return (
+            self.all_cameras
+            or camera_code in self.camera_codes
+            or (bool(sector) and sector in self.sectors)
+        )

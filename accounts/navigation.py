@@ -1,0 +1,45 @@
+"""The navigation: each role sees only what it may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts.roles import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+    roles: frozenset[str]
+
+
+ALL_ROLES = frozenset(Role.values)
+
+#: Features add their entries here as they land; order is the menu's order.
+ITEMS: list[NavItem] = [
+    NavItem(_("Accueil"), "home", ALL_ROLES),
+    NavItem(_("Utilisateurs"), "accounts:user_list", frozenset({Role.ADMIN})),
+    NavItem(_("Habilitations"), "accounts:habilitation_list", frozenset({Role.ADMIN, Role.DPO})),
+    NavItem(_("Journal d'audit"), "audit:event_list", frozenset({Role.DPO})),
+    NavItem(_("API"), "api-docs", ALL_ROLES),
+]
+
+
+def items_for(user) -> list[dict[str, str]]:
+    if not user.is_authenticated or (user.requires_second_factor and not user.is_verified()):
+        return []
+    entries = []
+    for item in ITEMS:
+        if user.role not in item.roles:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:  # a feature not wired in this deployment
+            continue
+        entries.append({"label": str(item.label), "url": url})
+    return entries

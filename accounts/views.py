@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import services
+from accounts.forms import SignInForm, TokenForm
+from accounts.home import home_context
+from audit.services import record
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    form_class = SignInForm
+    redirect_authenticated_user = True
+
+
+def locked_out(
+    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    return render(request, "accounts/locked_out.html", status=429)
+
+
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """Sign-out by POST only (a GET link could be triggered by another site)."""
+    if request.method == "POST":
+        return auth_views.LogoutView.as_view()(request)
+    return render(request, "accounts/logout_confirm.html")
+
+
+def _qr_svg(uri: str) -> str:
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+@login_required
+def otp_setup(request: HttpRequest) -> HttpResponse:
+    """Enrolment: show a new secret as a QR code, confirm it with a first code."""
+    user = request.user
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return redirect("accounts:otp_verify")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            with transaction.atomic():
+                services.second_factor_confirm(device=device, actor=user)
+                otp_login(request, device)
+                record(
+                    "auth.login",
+                    actor=user,
+                    target=user,
+                    details={"second_factor": "totp_enrolment"},
+                )
+            messages.success(request, _("Second facteur enregistré."))
+            return redirect("home")
+        form.add_error(
+            "token", _("Code incorrect : vérifiez l'heure de votre téléphone et réessayez.")
+        )
+    secret = device.config_url.split("secret=")[1].split("&")[0]
+    return render(
+        request,
+        "accounts/otp_setup.html",
+        {"form": form, "qr_svg": _qr_svg(device.config_url), "secret": secret},
+    )
+
+
+@login_required
+def otp_verify(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if user.is_verified():
+        return redirect("home")
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        return redirect("accounts:otp_setup")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        verified = device.verify_token(form.cleaned_data["token"])
+        if verified:
+            with transaction.atomic():
+                otp_login(request, device)
+                record("auth.login", actor=user, target=user, details={"second_factor": "totp"})
+            target = request.GET.get("next", "")
+            safe = url_has_allowed_host_and_scheme(
+                target, {request.get_host()}, request.is_secure()
+            )
+            return redirect(target if target and safe else "home")
+        record("auth.second_factor_failed", actor=user, target=user)
+        allowed, _when = device.verify_is_allowed()
+        form.add_error(
+            "token",
+            _("Code incorrect.")
+            if allowed
+            else _("Trop d'essais : patientez quelques instants avant de réessayer."),
+        )
+    return render(request, "accounts/otp_verify.html", {"form": form})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    context = home_context(request.user)
+    return render(request, f"home/{request.user.role}.html", context)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_auth import role_permission
+from accounts.roles import AUDIT_READERS
+from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
+from audit.selectors import filters_from, search_events
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "seq",
+            "occurred_at",
+            "actor_id",
+            "actor_name",
+            "actor_role",
+            "ip",
+            "user_agent",
+            "request_id",
+            "action",
+            "target_type",
+            "target_id",
+            "target_label",
+            "reason",
+            "recipient",
+            "details",
+            "prev_hash",
+            "hash",
+        ]
+
+
+class EventFilter(serializers.Serializer):
+    actor = serializers.CharField(required=False, max_length=150)
+    action = serializers.CharField(required=False, max_length=64)
+    target = serializers.CharField(required=False, max_length=300)
+    reason = serializers.CharField(required=False, max_length=300)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs):
+        if attrs.get("since") and attrs.get("until") and attrs["until"] <= attrs["since"]:
+            raise serializers.ValidationError(
+                {"until": _("La fin de la période précède son début.")}
+            )
+        return attrs
+
+
+class AuditEventList(generics.ListAPIView):
+    serializer_class = AuditEventSerializer
+    permission_classes = [role_permission(*AUDIT_READERS)]
+
+    @extend_schema(parameters=[EventFilter])
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = EventFilter(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return search_events(**filters_from(params.validated_data))
+
+
+class ChainStateSerializer(serializers.Serializer):
+    events = serializers.IntegerField()
+    head_seq = serializers.IntegerField(allow_null=True)
+    head_hash = serializers.CharField(allow_null=True)
+    last_verification = serializers.DictField(allow_null=True)
+    last_checkpoint = serializers.DictField(allow_null=True)
+
+
+class ChainState(APIView):
+    permission_classes = [role_permission(*AUDIT_READERS)]
+
+    @extend_schema(responses=ChainStateSerializer)
+    def get(self, request: Request) -> Response:
+        head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first() or {}
+        verification = (
+            ChainVerification.objects.order_by("-finished_at")
+            .values("finished_at", "events_checked", "ok", "first_broken_seq", "message")
+            .first()
+        )
+        checkpoint = (
+            ChainCheckpoint.objects.order_by("-signed_at")
+            .values("seq", "head_hash", "signed_at", "signature", "key_fingerprint")
+            .first()
+        )
+        return Response(
+            {
+                "events": AuditEvent.objects.count(),
+                "head_seq": head.get("seq"),
+                "head_hash": head.get("hash"),
+                "last_verification": verification,
+                "last_checkpoint": checkpoint,
+            }
+        )

@@ -1,0 +1,72 @@
+"""Hashing and signing of the audit chain (no database access here)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.core.exceptions import ImproperlyConfigured
+
+GENESIS = "0" * 64
+
+#: The fields covered by an event's hash, in this order. Changing this list breaks every chain.
+HASHED_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "ip",
+    "user_agent",
+    "request_id",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "reason",
+    "recipient",
+    "details",
+)
+
+
+def _canonical_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    """SHA-256 over the previous hash and the canonical JSON of the event's fields."""
+    payload = {name: fields[name] for name in HASHED_FIELDS}
+    payload["occurred_at"] = _canonical_time(payload["occurred_at"])
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + body.encode("utf-8")).hexdigest()
+
+
+def checkpoint_message(seq: int, head_hash: str, signed_at: datetime) -> bytes:
+    return f"csu-audit-checkpoint\n{seq}\n{head_hash}\n{_canonical_time(signed_at)}".encode()
+
+
+def load_private_key(raw: str) -> Ed25519PrivateKey:
+    """The signing key from configuration: base64 of 32 raw bytes, or a PEM (PKCS#8) block."""
+    text = raw.strip()
+    try:
+        if text.startswith("-----BEGIN"):
+            key = serialization.load_pem_private_key(text.encode(), password=None)
+            if not isinstance(key, Ed25519PrivateKey):
+                raise ImproperlyConfigured("CSU_AUDIT_SIGNING_KEY is not an Ed25519 key")
+            return key
+        return Ed25519PrivateKey.from_private_bytes(base64.b64decode(text, validate=True))
+    except (ValueError, TypeError):
+        # Never echo the value: it is a secret.
+        raise ImproperlyConfigured(
+            "CSU_AUDIT_SIGNING_KEY must be an Ed25519 key (base64 of 32 bytes, or PEM)"
+        ) from None
+
+
+def public_key_fingerprint(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()

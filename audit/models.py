@@ -1,0 +1,83 @@
+"""The append-only, hash-chained audit trail.
+
+Each event stores the hash of the one before it; the database refuses UPDATE and DELETE on the
+table (triggers, see migration 0002), and a signed checkpoint of the chain head makes truncation
+visible. Only ``audit.services.record`` writes here.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    seq = models.BigIntegerField(_("numéro"), unique=True)
+    occurred_at = models.DateTimeField(_("date"), db_index=True)
+    # The actor is copied, not referenced: the event outlives the account.
+    actor_id = models.BigIntegerField(
+        _("identifiant de l'auteur"), null=True, blank=True, db_index=True
+    )
+    actor_name = models.CharField(_("auteur"), max_length=300, blank=True)
+    actor_role = models.CharField(_("rôle"), max_length=32, blank=True)
+    ip = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    user_agent = models.CharField(_("navigateur"), max_length=512, blank=True)
+    request_id = models.CharField(_("requête"), max_length=64, blank=True)
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    target_type = models.CharField(_("type d'objet"), max_length=64, blank=True, db_index=True)
+    target_id = models.CharField(_("identifiant de l'objet"), max_length=64, blank=True)
+    target_label = models.CharField(_("objet"), max_length=300, blank=True)
+    reason = models.TextField(_("motif"), blank=True)
+    recipient = models.CharField(_("destinataire"), max_length=300, blank=True)
+    details = models.JSONField(_("détails"), default=dict, blank=True)
+    prev_hash = models.CharField(_("empreinte précédente"), max_length=64)
+    hash = models.CharField(_("empreinte"), max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name = _("événement d'audit")
+        verbose_name_plural = _("événements d'audit")
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(seq__gte=1), name="audit_seq_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.actor_name}"
+
+
+class ChainCheckpoint(models.Model):
+    """A signed statement of the chain head: seq and hash at a moment, signed with Ed25519."""
+
+    seq = models.BigIntegerField(_("numéro"))
+    head_hash = models.CharField(_("empreinte de tête"), max_length=64)
+    signed_at = models.DateTimeField(_("signé le"))
+    signature = models.CharField(_("signature"), max_length=128)
+    key_fingerprint = models.CharField(_("empreinte de la clé"), max_length=64)
+
+    class Meta:
+        ordering = ["-signed_at"]
+        get_latest_by = "signed_at"
+        verbose_name = _("point de contrôle signé")
+        verbose_name_plural = _("points de contrôle signés")
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.signed_at:%Y-%m-%d %H:%M}"
+
+
+class ChainVerification(models.Model):
+    """The outcome of each full verification, shown to the DPO."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    events_checked = models.BigIntegerField()
+    ok = models.BooleanField()
+    first_broken_seq = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-finished_at"]
+        get_latest_by = "finished_at"
+
+    def __str__(self) -> str:
+        return f"{self.finished_at:%Y-%m-%d %H:%M} {'OK' if self.ok else 'BROKEN'}"

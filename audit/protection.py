@@ -1,0 +1,49 @@
+"""Lifting the append-only protection, for the few who may: a database superuser.
+
+Used by the test suite to empty its database between tests; nothing in the product calls it.
+On PostgreSQL it needs superuser rights (``session_replication_role``), which the application's
+own database role does not have in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+
+_TABLES = ("audit_auditevent", "audit_chaincheckpoint")
+
+
+def _sqlite_triggers() -> list[str]:
+    statements = []
+    for table in _TABLES:
+        for op in ("UPDATE", "DELETE"):
+            statements.append(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, "
+                f"'audit trail is append-only: {op} on {table} refused'); END"
+            )
+    return statements
+
+
+@contextmanager
+def suspended() -> Iterator[None]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+            try:
+                yield
+            finally:
+                with connection.cursor() as again:
+                    again.execute("SET session_replication_role = DEFAULT")
+        else:
+            for table in _TABLES:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
+                cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+            try:
+                yield
+            finally:
+                with connection.cursor() as again:
+                    for statement in _sqlite_triggers():
+                        again.execute(statement)

@@ -1,0 +1,97 @@
+"""The one way to write the audit trail."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit import actions, chain, context
+from audit.models import AuditEvent
+
+# Arbitrary constant naming the PostgreSQL advisory lock that serializes chain appends.
+_CHAIN_LOCK = 0x_C5_0A_0D_17
+
+
+class Actor(Protocol):
+    pk: Any
+
+    def get_username(self) -> str: ...
+
+
+def _actor_fields(actor: Any) -> dict[str, Any]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return {"actor_id": None, "actor_name": "", "actor_role": ""}
+    full_name = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
+    name = actor.get_username() + (f" ({full_name})" if full_name else "")
+    return {
+        "actor_id": actor.pk,
+        "actor_name": name[:300],
+        "actor_role": getattr(actor, "role", ""),
+    }
+
+
+def _target_fields(
+    target: Any, target_type: str, target_id: Any, target_label: str
+) -> dict[str, str]:
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id if target_id not in (None, "") else target.pk
+        target_label = target_label or str(target)
+    return {
+        "target_type": target_type[:64],
+        "target_id": "" if target_id is None else str(target_id)[:64],
+        "target_label": target_label[:300],
+    }
+
+
+def record(
+    action: str,
+    *,
+    actor: Any = None,
+    actor_name: str = "",
+    target: Any = None,
+    target_type: str = "",
+    target_id: Any = None,
+    target_label: str = "",
+    reason: str = "",
+    recipient: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, inside the caller's transaction.
+
+    Called from within the action's own transaction, so that the action and its trace commit or
+    roll back together. ``actor_name`` names a system actor (a task) when there is no user.
+    """
+    actions.get(action)  # refuse unregistered actions
+    request = context.current()
+    # Normalise details through JSON so that what is hashed is exactly what is stored.
+    clean_details = json.loads(json.dumps(details or {}, cls=DjangoJSONEncoder))
+    fields: dict[str, Any] = {
+        **_actor_fields(actor),
+        **_target_fields(target, target_type, target_id, target_label),
+        "occurred_at": timezone.now(),
+        "ip": request.ip,
+        "user_agent": request.user_agent,
+        "request_id": request.request_id,
+        "action": action,
+        "reason": reason,
+        "recipient": recipient[:300],
+        "details": clean_details,
+    }
+    if actor_name and not fields["actor_name"]:
+        fields["actor_name"] = actor_name[:300]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+        # SQLite needs no lock: IMMEDIATE transactions already serialize writers.
+        head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+        fields["seq"] = head["seq"] + 1 if head else 1
+        prev_hash = head["hash"] if head else chain.GENESIS
+        event = AuditEvent(**fields, prev_hash=prev_hash, hash=chain.event_hash(prev_hash, fields))
+        event.save(force_insert=True)
+    return event

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from audit import integrity
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="audit.tasks.sign_chain_head")
+def sign_chain_head() -> int:
+    checkpoint = integrity.sign_chain_head(actor_name="celery:sign_chain_head")
+    logger.info("audit chain head #%s signed", checkpoint.seq)
+    return checkpoint.seq
+
+
+@shared_task(name="audit.tasks.verify_chain")
+def verify_chain() -> bool:
+    result = integrity.verify_and_record(actor_name="celery:verify_chain")
+    if not result.ok:
+        logger.error("audit chain broken: %s", "; ".join(result.problems))
+    return result.ok

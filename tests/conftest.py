@@ -1,0 +1,116 @@
+"""Shared fixtures: the named personas, signed-in clients, and a database that can be emptied."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+from accounts.roles import Role
+from tests.factories import HabilitationFactory, ServiceFactory, UserFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_despite_append_only_audit():
+    """Tests that commit (live server, threads) empty the database afterwards: allow it there."""
+    from django.core.management.commands import flush
+
+    from audit.protection import suspended
+
+    original = flush.Command.handle
+
+    def handle(self, *args, **kwargs):
+        with suspended():
+            return original(self, *args, **kwargs)
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original
+
+
+@pytest.fixture(autouse=True)
+def _no_lockout_between_tests(settings):
+    settings.AXES_ENABLED = True
+
+
+def sign_in(client: Client, user: User) -> Client:
+    """Sign in as ``user`` with the second factor given, as after a real TOTP check."""
+    client.force_login(user)
+    if user.requires_second_factor:
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="test", defaults={"confirmed": True}
+        )
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
+@pytest.fixture
+def signed_in() -> Callable[[User], Client]:
+    def make(user: User) -> Client:
+        return sign_in(Client(), user)
+
+    return make
+
+
+@pytest.fixture
+def police_service():
+    return ServiceFactory(code="commissariat-chambery", name="Commissariat de Chambéry")
+
+
+@pytest.fixture
+def gendarmerie_service():
+    return ServiceFactory(
+        code="brigade-la-motte", name="Brigade de La Motte-Servolex", kind="gendarmerie"
+    )
+
+
+@pytest.fixture
+def operator(db) -> User:
+    user = UserFactory(username="operateur", role=Role.OPERATOR)
+    HabilitationFactory(user=user, all_cameras=True, can_live=True)
+    return user
+
+
+@pytest.fixture
+def unhabilitated_operator(db) -> User:
+    return UserFactory(username="operateur.sans.habilitation", role=Role.OPERATOR)
+
+
+@pytest.fixture
+def supervisor(db) -> User:
+    user = UserFactory(username="chef", role=Role.SUPERVISOR)
+    HabilitationFactory(
+        user=user, all_cameras=True, can_live=True, can_replay=True, can_extract=True
+    )
+    return user
+
+
+@pytest.fixture
+def opj(db, police_service) -> User:
+    return UserFactory(username="opj", role=Role.OPJ, service=police_service)
+
+
+@pytest.fixture
+def opj_other_service(db, gendarmerie_service) -> User:
+    return UserFactory(username="opj.gendarmerie", role=Role.OPJ, service=gendarmerie_service)
+
+
+@pytest.fixture
+def magistrate(db) -> User:
+    return UserFactory(username="magistrat", role=Role.MAGISTRATE)
+
+
+@pytest.fixture
+def dpo(db) -> User:
+    return UserFactory(username="dpo", role=Role.DPO)
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    return UserFactory(username="admin", role=Role.ADMIN)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Habilitation, Service, User
+from accounts.roles import Role
+
+PASSWORD = "Un-mot-de-passe-solide-2026!"
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"service-{n}")
+    name = factory.Sequence(lambda n: f"Service {n}")
+    kind = Service.Kind.POLICE_NATIONALE
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = "Prénom"
+    last_name = factory.Sequence(lambda n: f"Nom{n}")
+    role = Role.OPERATOR
+    service = factory.Maybe(
+        factory.LazyAttribute(lambda o: o.role == Role.OPJ),
+        factory.SubFactory(ServiceFactory),
+        None,
+    )
+
+    @factory.post_generation
+    def password(self, create: bool, extracted: str | None, **kwargs) -> None:
+        self.set_password(extracted or PASSWORD)
+        if create:
+            self.save(update_fields=["password"])
+
+
+class HabilitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Habilitation
+
+    user = factory.SubFactory(UserFactory)
+    decision_reference = factory.Sequence(lambda n: f"ARR-2026-{n:04d}")
+    issuer = "Maire de Chambéry"
+    valid_from = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=10))
+    valid_until = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=300))
+    all_cameras = False
+    sectors: list[str] = factory.LazyFunction(list)
+    camera_codes: list[str] = factory.LazyFunction(list)
+    can_live = True
+    last_training_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=100))

@@ -227,6 +227,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "API du Centre de Supervision Urbain.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["accounts.api_auth.IsVerified"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI's files ship in a package: nothing is fetched from the internet.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -33,8 +33,17 @@ def _flush_despite_append_only_audit():
 
 
 @pytest.fixture(autouse=True)
-def _no_lockout_between_tests(settings):
-    settings.AXES_ENABLED = True
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    """Pages render without running collectstatic first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 def sign_in(client: Client, user: User) -> Client:

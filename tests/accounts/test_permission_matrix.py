@@ -1,0 +1,93 @@
+"""Every page and endpoint of the foundation, for every kind of visitor."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.roles import Role
+from tests.factories import HabilitationFactory, UserFactory
+from tests.permissions import check_matrix
+
+pytestmark = pytest.mark.django_db
+
+ALL = Role.values
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("/accueil/", ALL),
+        ("/audit/", [Role.DPO]),
+    ],
+)
+def test_pages(url, allowed):
+    check_matrix(url=url, allowed=allowed)
+
+
+def test_audit_event_detail_page(operator):
+    from audit.services import record
+
+    event = record("auth.login", actor=operator)
+    check_matrix(url=f"/audit/{event.seq}/", allowed=[Role.DPO])
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("/api/me/", ALL),
+        ("/api/users/", [Role.ADMIN, Role.DPO]),
+        ("/api/habilitations/", [Role.ADMIN, Role.DPO]),
+        ("/api/services/", [Role.ADMIN, Role.DPO, Role.MAGISTRATE]),
+        ("/api/audit/events/", [Role.DPO]),
+        ("/api/audit/chain/", [Role.DPO]),
+        ("/api/schema/", ALL),
+        ("/api/docs/", ALL),
+    ],
+)
+def test_api_reads(url, allowed):
+    check_matrix(url=url, allowed=allowed, api=True)
+
+
+def test_api_create_user_is_for_admins_only():
+    counter = iter(range(1000))
+    check_matrix(
+        url="/api/users/",
+        method="post",
+        api=True,
+        allowed=[Role.ADMIN],
+        ok=[201],
+        data=lambda: {
+            "username": f"nouvel.agent{next(counter)}",
+            "role": Role.OPERATOR,
+            "password": "Un-mot-de-passe-tres-long-2026",
+        },
+    )
+
+
+def test_api_create_habilitation_is_for_admins_only():
+    holder = UserFactory(role=Role.OPERATOR)
+    check_matrix(
+        url="/api/habilitations/",
+        method="post",
+        api=True,
+        allowed=[Role.ADMIN],
+        ok=[201],
+        data={
+            "user": holder.pk,
+            "decision_reference": "ARR-2026-0042",
+            "issuer": "Maire de Chambéry",
+            "valid_from": "2026-01-01",
+            "valid_until": "2030-12-31",
+            "sectors": ["centre-ville"],
+            "can_live": True,
+        },
+    )
+
+
+def test_api_revoke_habilitation_is_for_admins_only():
+    def url():
+        return f"/api/habilitations/{HabilitationFactory().pk}/revoke/"
+
+    check_matrix(
+        url=url, method="post", api=True, allowed=[Role.ADMIN], data={"reason": "fin de mission"}
+    )

@@ -90,7 +90,7 @@ def load_demo_people() -> list[User]:
                 last_name=person.last_name,
                 service=services_by_code.get(person.service) if person.service else None,
                 badge_number=f"DEMO-{person.username.upper()}",
-                actor=None,
+                actor="manage.py load_demo",
             )
             if person.rights:
                 services.habilitation_create(
@@ -101,7 +101,7 @@ def load_demo_people() -> list[User]:
                     valid_until=today + timedelta(days=335),
                     all_cameras=True,
                     last_training_on=today - timedelta(days=60),
-                    actor=None,
+                    actor="manage.py load_demo",
                     **{f"can_{right}": True for right in person.rights},
                 )
         if user.requires_second_factor and not TOTPDevice.objects.filter(user=user).exists():

@@ -23,6 +23,8 @@ class Actor(Protocol):
 
 
 def _actor_fields(actor: Any) -> dict[str, Any]:
+    if isinstance(actor, str):  # a system actor: a task, a command
+        return {"actor_id": None, "actor_name": actor[:300], "actor_role": ""}
     if actor is None or not getattr(actor, "is_authenticated", False):
         return {"actor_id": None, "actor_name": "", "actor_role": ""}
     full_name = actor.get_full_name() if hasattr(actor, "get_full_name") else ""
@@ -64,7 +66,8 @@ def record(
     """Append one event to the chain, inside the caller's transaction.
 
     Called from within the action's own transaction, so that the action and its trace commit or
-    roll back together. ``actor_name`` names a system actor (a task) when there is no user.
+    roll back together. ``actor`` is a user, or a string naming a system actor (a task, a
+    command); ``actor_name`` names the system actor when ``actor`` is None.
     """
     actions.get(action)  # refuse unregistered actions
     request = context.current()

@@ -18,6 +18,7 @@ def register() -> None:
     reg("account.updated", _("Compte modifié"), "change")
     reg("account.role_changed", _("Rôle modifié"), "change")
     reg("account.deactivated", _("Compte désactivé"), "change")
+    reg("account.reactivated", _("Compte réactivé"), "change")
     reg("habilitation.created", _("Habilitation délivrée"), "change")
     reg("habilitation.updated", _("Habilitation modifiée"), "change")
     reg("habilitation.revoked", _("Habilitation retirée"), "change")

@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Habilitation, HabilitationState, Service, User
+from accounts.roles import ROLE_RIGHTS, Right, Role
 
 
 class SignInForm(AuthenticationForm):
@@ -32,3 +40,293 @@ class TokenForm(forms.Form):
         if not token.isdigit():
             raise forms.ValidationError(_("Le code ne contient que des chiffres."))
         return token
+
+
+# --- The administrator's forms -------------------------------------------------------------------
+
+
+def add_service_errors(
+    form: forms.Form, error: ValidationError, fallback: str | None = None
+) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has it."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else fallback, errors)
+    else:
+        form.add_error(fallback, error)
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _split_list(value: str) -> list[str]:
+    return sorted({part.strip() for part in value.replace(";", ",").split(",") if part.strip()})
+
+
+class UserFilterForm(forms.Form):
+    q = forms.CharField(label=_("Recherche"), required=False, max_length=150)
+    role = forms.ChoiceField(label=_("Rôle"), required=False, choices=[("", _("Tous"))])
+    service = forms.ModelChoiceField(
+        label=_("Service"), required=False, queryset=Service.objects.all(), empty_label=_("Tous")
+    )
+    active = forms.TypedChoiceField(
+        label=_("État"),
+        required=False,
+        choices=[("", _("Tous")), ("1", _("Actifs")), ("0", _("Désactivés"))],
+        coerce=lambda value: value == "1",
+        empty_value=None,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [("", _("Tous")), *Role.choices]
+
+
+class UserForm(forms.Form):
+    """The fields an administrator sets on an account."""
+
+    first_name = forms.CharField(label=_("Prénom"), max_length=150)
+    last_name = forms.CharField(label=_("Nom"), max_length=150)
+    email = forms.EmailField(label=_("Courriel"), required=False)
+    role = forms.ChoiceField(label=_("Rôle"), choices=Role.choices)
+    service = forms.ModelChoiceField(
+        label=_("Service"),
+        required=False,
+        queryset=Service.objects.all(),
+        help_text=_("Obligatoire pour un officier de police judiciaire."),
+    )
+    badge_number = forms.CharField(
+        label=_("Matricule"),
+        required=False,
+        max_length=40,
+        help_text=_("RIO, NIGEND ou numéro d'agent."),
+    )
+
+    def __init__(self, *args: Any, account: User | None = None, actor: Any = None, **kwargs):
+        self.account = account
+        self.actor = actor
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("role") == Role.OPJ and not data.get("service"):
+            self.add_error(
+                "service", _("Un officier de police judiciaire doit être rattaché à un service.")
+            )
+        account = self.account
+        if (
+            account is not None
+            and account.pk == getattr(self.actor, "pk", None)
+            and data.get("role")
+            and data["role"] != account.role
+        ):
+            self.add_error(
+                "role",
+                _(
+                    "Vous ne pouvez pas changer votre propre rôle : demandez-le à un autre "
+                    "administrateur."
+                ),
+            )
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.fields}
+
+
+class UserCreateForm(UserForm):
+    username = forms.CharField(
+        label=_("Identifiant"),
+        max_length=150,
+        validators=[User.username_validator],
+        help_text=_("Lettres, chiffres et . @ + - _ uniquement."),
+    )
+    password1 = forms.CharField(
+        label=_("Mot de passe initial"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html,
+    )
+    password2 = forms.CharField(
+        label=_("Confirmation du mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    field_order = ["username", "first_name", "last_name", "email", "role", "service"]
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"].strip()
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("Cet identifiant est déjà utilisé."))
+        return username
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        password = data.get("password1")
+        if password and data.get("password2") and password != data["password2"]:
+            self.add_error("password2", _("Les deux mots de passe ne correspondent pas."))
+        elif password:
+            candidate = User(
+                username=data.get("username", ""),
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+                email=data.get("email", ""),
+            )
+            try:
+                password_validation.validate_password(password, candidate)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            name: self.cleaned_data[name] for name in self.fields if not name.startswith("password")
+        }
+
+
+class ReasonForm(forms.Form):
+    """The stated reason that a revocation or a second-factor reset requires."""
+
+    reason = forms.CharField(
+        label=_("Motif"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Indiquez le motif.")},
+    )
+
+
+class HabilitationFilterForm(forms.Form):
+    q = forms.CharField(label=_("Recherche"), required=False, max_length=150)
+    state = forms.ChoiceField(label=_("État"), required=False, choices=[("", _("Toutes"))])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", _("Toutes")), *HabilitationState.choices]
+
+
+class HabilitationForm(forms.Form):
+    """A designation to see images: who, by which decision, until when, where, which rights."""
+
+    decision_reference = forms.CharField(label=_("Référence de la décision"), max_length=100)
+    issuer = forms.CharField(
+        label=_("Autorité de délivrance"),
+        max_length=200,
+        help_text=_("Par exemple : le maire, le préfet."),
+    )
+    valid_from = forms.DateField(label=_("Valable du"), widget=_date_input())
+    valid_until = forms.DateField(label=_("Valable jusqu'au"), widget=_date_input())
+    all_cameras = forms.BooleanField(label=_("Toutes les caméras"), required=False)
+    sectors = forms.CharField(
+        label=_("Secteurs"),
+        required=False,
+        max_length=1000,
+        help_text=_("Séparés par des virgules, par exemple : centre-ville, gare."),
+    )
+    camera_codes = forms.CharField(
+        label=_("Codes de caméras"),
+        required=False,
+        max_length=2000,
+        help_text=_("Séparés par des virgules, par exemple : CAM-001, CAM-014."),
+    )
+    can_live = forms.BooleanField(label=_("Visionnage en direct"), required=False)
+    can_replay = forms.BooleanField(label=_("Relecture des enregistrements"), required=False)
+    can_extract = forms.BooleanField(label=_("Extraction"), required=False)
+    last_training_on = forms.DateField(
+        label=_("Dernière formation"), required=False, widget=_date_input()
+    )
+
+    def __init__(self, *args: Any, holder: User | None = None, **kwargs: Any) -> None:
+        self.holder = holder
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def initial_from(cls, habilitation: Habilitation) -> dict[str, Any]:
+        initial = {name: getattr(habilitation, name) for name in cls.base_fields}
+        initial["sectors"] = ", ".join(habilitation.sectors)
+        initial["camera_codes"] = ", ".join(habilitation.camera_codes)
+        return initial
+
+    def clean_sectors(self) -> list[str]:
+        return _split_list(self.cleaned_data["sectors"])
+
+    def clean_camera_codes(self) -> list[str]:
+        codes = _split_list(self.cleaned_data["camera_codes"])
+        too_long = [code for code in codes if len(code) > 40]
+        if too_long:
+            raise forms.ValidationError(
+                _("Code de caméra trop long (40 caractères au plus) : %(codes)s."),
+                params={"codes": ", ".join(too_long)},
+            )
+        return codes
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", _("La fin de validité précède son début."))
+        trained = data.get("last_training_on")
+        if trained and trained > timezone.localdate():
+            self.add_error("last_training_on", _("La date de formation est dans le futur."))
+        if data.get("all_cameras"):
+            data["sectors"], data["camera_codes"] = [], []
+        elif not (data.get("sectors") or data.get("camera_codes")) and not (
+            "sectors" in self.errors or "camera_codes" in self.errors
+        ):
+            self.add_error(
+                None,
+                _(
+                    "Précisez le périmètre : toutes les caméras, des secteurs ou des codes "
+                    "de caméras."
+                ),
+            )
+        self._clean_rights(data)
+        return data
+
+    def _clean_rights(self, data: dict[str, Any]) -> None:
+        granted = {right for right in Right.values if data.get(f"can_{right}")}
+        if not granted:
+            self.add_error(
+                None,
+                _("Accordez au moins un droit : direct, relecture ou extraction."),
+            )
+            return
+        holder = self.holder or data.get("user")
+        if holder is None:
+            return
+        allowed = ROLE_RIGHTS.get(holder.role, frozenset())
+        beyond = sorted(granted - allowed)
+        if beyond:
+            labels = ", ".join(str(Right(right).label) for right in beyond)
+            self.add_error(
+                None,
+                _("Le rôle %(role)s ne permet pas ce droit : %(rights)s.")
+                % {"role": holder.get_role_display(), "rights": labels},
+            )
+
+    def changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in HabilitationForm.base_fields}
+
+
+def _habilitable_users() -> Any:
+    roles = [role for role, rights in ROLE_RIGHTS.items() if rights]
+    return User.objects.filter(is_active=True, role__in=roles).order_by(
+        "last_name", "first_name", "username"
+    )
+
+
+class HabilitationCreateForm(HabilitationForm):
+    user = forms.ModelChoiceField(
+        label=_("Personne habilitée"),
+        queryset=User.objects.none(),
+        help_text=_("Seuls les comptes actifs dont le rôle donne accès aux images."),
+    )
+
+    field_order = ["user"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = _habilitable_users()
+
+    def changes(self) -> dict[str, Any]:
+        return {"user": self.cleaned_data["user"], **super().changes()}

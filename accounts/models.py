@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
@@ -74,9 +75,38 @@ class User(AbstractUser):
         return self.is_active and self.role in roles
 
 
+#: A valid habilitation ending within this many days is shown as expiring.
+EXPIRY_WARNING_DAYS = 30
+
+
+class HabilitationState(models.TextChoices):
+    VALID = "valid", _("En cours de validité")
+    EXPIRING = "expiring", _("Expire sous 30 jours")
+    UPCOMING = "upcoming", _("Pas encore valable")
+    EXPIRED = "expired", _("Expirée")
+    REVOKED = "revoked", _("Retirée")
+
+
 class HabilitationQuerySet(models.QuerySet["Habilitation"]):
     def valid_on(self, day: date) -> HabilitationQuerySet:
         return self.filter(revoked_at__isnull=True, valid_from__lte=day, valid_until__gte=day)
+
+    def in_state(self, state: str, day: date) -> HabilitationQuerySet:
+        """Habilitations in ``state`` on ``day`` ("valid" includes those expiring soon)."""
+        live = self.filter(revoked_at__isnull=True)
+        if state == HabilitationState.VALID:
+            return self.valid_on(day)
+        if state == HabilitationState.EXPIRING:
+            return self.valid_on(day).filter(
+                valid_until__lte=day + timedelta(days=EXPIRY_WARNING_DAYS)
+            )
+        if state == HabilitationState.UPCOMING:
+            return live.filter(valid_from__gt=day)
+        if state == HabilitationState.EXPIRED:
+            return live.filter(valid_until__lt=day)
+        if state == HabilitationState.REVOKED:
+            return self.filter(revoked_at__isnull=False)
+        raise ValueError(f"unknown habilitation state {state!r}")
 
 
 class Habilitation(models.Model):
@@ -131,6 +161,21 @@ class Habilitation(models.Model):
             ("extract", self.can_extract),
         ]
         return [name for name, on in granted if on]
+
+    def state_on(self, day: date) -> HabilitationState:
+        if self.revoked_at:
+            return HabilitationState.REVOKED
+        if day < self.valid_from:
+            return HabilitationState.UPCOMING
+        if day > self.valid_until:
+            return HabilitationState.EXPIRED
+        if self.valid_until <= day + timedelta(days=EXPIRY_WARNING_DAYS):
+            return HabilitationState.EXPIRING
+        return HabilitationState.VALID
+
+    @property
+    def state(self) -> HabilitationState:
+        return self.state_on(timezone.localdate())
 
     def covers(self, camera_code: str, sector: str) -> bool:
         return (

@@ -23,9 +23,24 @@ ALL_ROLES = frozenset(Role.values)
 #: Features add their entries here as they land; order is the menu's order.
 ITEMS: list[NavItem] = [
     NavItem(_("Accueil"), "home", ALL_ROLES),
-    NavItem(_("Utilisateurs"), "accounts:user_list", frozenset({Role.ADMIN})),
+    NavItem(_("Utilisateurs"), "accounts:user_list", frozenset({Role.ADMIN, Role.DPO})),
     NavItem(_("Habilitations"), "accounts:habilitation_list", frozenset({Role.ADMIN, Role.DPO})),
     NavItem(_("Journal d'audit"), "audit:event_list", frozenset({Role.DPO})),
+    NavItem(
+        _("Caméras"),
+        "cameras:camera_list",
+        frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.DPO}),
+    ),
+    NavItem(
+        _("Santé des caméras"),
+        "cameras:health_board",
+        frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN}),
+    ),
+    NavItem(
+        _("Autorisations préfectorales"),
+        "cameras:authorization_list",
+        frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.DPO}),
+    ),
     NavItem(_("API"), "api-docs", ALL_ROLES),
 ]
 

@@ -36,3 +36,5 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
 #: Roles that manage people and habilitations, and roles that read the audit trail.
 PEOPLE_MANAGERS = frozenset({Role.ADMIN})
 AUDIT_READERS = frozenset({Role.DPO})
+#: Roles that may read the people and habilitation registers without changing them.
+PEOPLE_READERS = PEOPLE_MANAGERS | AUDIT_READERS

@@ -6,8 +6,10 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Habilitation, Service, User
@@ -71,8 +73,12 @@ def user_update(*, user: User, actor: Any, **changes: Any) -> User:
     }
     if "role" in diff:
         record("account.role_changed", actor=actor, target=user, details={"role": diff["role"]})
-    if "is_active" in diff and not user.is_active:
-        record("account.deactivated", actor=actor, target=user)
+    if "is_active" in diff:
+        record(
+            "account.deactivated" if not user.is_active else "account.reactivated",
+            actor=actor,
+            target=user,
+        )
     other = {k: v for k, v in diff.items() if k not in ("role", "is_active")}
     if other:
         record("account.updated", actor=actor, target=user, details={"changes": other})
@@ -89,10 +95,18 @@ def user_set_password(*, user: User, password: str, actor: Any) -> None:
     )
 
 
+def _required_reason(reason: str, message: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": message})
+    return reason
+
+
 @transaction.atomic
 def second_factor_reset(*, user: User, actor: Any, reason: str) -> None:
-    """Remove the person's TOTP devices: they enrol again at next sign-in."""
-    deleted, _ = TOTPDevice.objects.filter(user=user).delete()
+    """Remove the person's TOTP devices: they enrol again at next sign-in. A reason is required."""
+    reason = _required_reason(reason, _("Indiquez le motif de la réinitialisation."))
+    deleted, _count = TOTPDevice.objects.filter(user=user).delete()
     record(
         "auth.second_factor_reset",
         actor=actor,
@@ -193,9 +207,7 @@ def habilitation_update(*, habilitation: Habilitation, actor: Any, **changes: An
     if unknown:
         raise TypeError(f"cannot change {sorted(unknown)} here")
     if habilitation.revoked_at:
-        from django.core.exceptions import ValidationError
-
-        raise ValidationError("Une habilitation retirée ne peut plus être modifiée.")
+        raise ValidationError(_("Une habilitation retirée ne peut plus être modifiée."))
     before = _habilitation_details(habilitation)
     for name in ("sectors", "camera_codes"):
         if name in changes:
@@ -213,6 +225,8 @@ def habilitation_update(*, habilitation: Habilitation, actor: Any, **changes: An
 
 @transaction.atomic
 def habilitation_revoke(*, habilitation: Habilitation, actor: Any, reason: str) -> Habilitation:
+    """Withdraw the habilitation now, with a required reason; revoking twice changes nothing."""
+    reason = _required_reason(reason, _("Indiquez le motif du retrait."))
     updated = Habilitation.objects.filter(pk=habilitation.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revocation_reason=reason
     )

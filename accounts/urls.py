@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from accounts import views
+from accounts import admin_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -10,4 +10,39 @@ urlpatterns = [
     path("logout/", views.sign_out, name="logout"),
     path("otp/", views.otp_verify, name="otp_verify"),
     path("otp/setup/", views.otp_setup, name="otp_setup"),
+    # The administrator's pages.
+    path("utilisateurs/", admin_views.user_list, name="user_list"),
+    path("utilisateurs/nouveau/", admin_views.user_create, name="user_create"),
+    path("utilisateurs/<int:pk>/", admin_views.user_detail, name="user_detail"),
+    path("utilisateurs/<int:pk>/modifier/", admin_views.user_edit, name="user_edit"),
+    path(
+        "utilisateurs/<int:pk>/desactiver/",
+        admin_views.user_set_active,
+        {"active": False},
+        name="user_deactivate",
+    ),
+    path(
+        "utilisateurs/<int:pk>/reactiver/",
+        admin_views.user_set_active,
+        {"active": True},
+        name="user_reactivate",
+    ),
+    path(
+        "utilisateurs/<int:pk>/second-facteur/",
+        admin_views.second_factor_reset,
+        name="second_factor_reset",
+    ),
+    path("habilitations/", admin_views.habilitation_list, name="habilitation_list"),
+    path("habilitations/nouvelle/", admin_views.habilitation_create, name="habilitation_create"),
+    path("habilitations/<int:pk>/", admin_views.habilitation_detail, name="habilitation_detail"),
+    path(
+        "habilitations/<int:pk>/modifier/",
+        admin_views.habilitation_edit,
+        name="habilitation_edit",
+    ),
+    path(
+        "habilitations/<int:pk>/retirer/",
+        admin_views.habilitation_revoke,
+        name="habilitation_revoke",
+    ),
 ]

@@ -92,7 +92,9 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:otp_setup")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        verified = device.verify_token(form.cleaned_data["token"])
+        # Checked first: after a failure, django-otp refuses every code for a growing delay.
+        allowed, _when = device.verify_is_allowed()
+        verified = allowed and device.verify_token(form.cleaned_data["token"])
         if verified:
             with transaction.atomic():
                 otp_login(request, device)
@@ -103,7 +105,6 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
             )
             return redirect(target if target and safe else "home")
         record("auth.second_factor_failed", actor=user, target=user)
-        allowed, _when = device.verify_is_allowed()
         form.add_error(
             "token",
             _("Code incorrect.")

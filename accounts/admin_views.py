@@ -1,0 +1,274 @@
+"""The administrator's pages: people and habilitations. The DPO reads them; only admins change."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import selectors, services
+from accounts.decorators import role_required
+from accounts.forms import (
+    HabilitationCreateForm,
+    HabilitationFilterForm,
+    HabilitationForm,
+    ReasonForm,
+    UserCreateForm,
+    UserFilterForm,
+    UserForm,
+    add_service_errors,
+)
+from accounts.models import Habilitation, User
+from accounts.roles import PEOPLE_MANAGERS, PEOPLE_READERS
+
+PAGE_SIZE = 50
+
+
+def _page(request: HttpRequest, items) -> tuple[object, str]:
+    """The requested page, and the query string without the page number for the links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page")), query.urlencode()
+
+
+# --- People -------------------------------------------------------------------------------------
+
+
+@role_required(*PEOPLE_READERS)
+def user_list(request: HttpRequest) -> HttpResponse:
+    form = UserFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    users = selectors.search_users(
+        day=timezone.localdate(), **{k: v for k, v in filters.items() if v not in (None, "")}
+    )
+    page, query = _page(request, users)
+    return render(
+        request,
+        "accounts/user_list.html",
+        {"form": form, "page": page, "query": query, "can_manage": _manages(request)},
+    )
+
+
+@role_required(*PEOPLE_READERS)
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(User.objects.select_related("service"), pk=pk)
+    today = timezone.localdate()
+    return render(
+        request,
+        "accounts/user_detail.html",
+        {
+            "account": account,
+            "habilitations": [
+                (h, h.state_on(today))
+                for h in account.habilitations.order_by("-valid_until", "-id")
+            ],
+            "second_factor": selectors.second_factor_state(account),
+            "history": selectors.user_history(account),
+            "can_manage": _manages(request),
+        },
+    )
+
+
+@role_required(*PEOPLE_MANAGERS)
+def user_create(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.user_create(
+                password=form.cleaned_data["password1"], actor=request.user, **form.changes()
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, fallback="password1")
+        else:
+            messages.success(request, _("Compte %(name)s créé.") % {"name": account.username})
+            return redirect("accounts:user_detail", pk=account.pk)
+    return render(request, "accounts/user_form.html", {"form": form, "account": None})
+
+
+@role_required(*PEOPLE_MANAGERS)
+def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(User, pk=pk)
+    initial = {name: getattr(account, name) for name in UserForm.base_fields}
+    form = UserForm(_posted(request), initial=initial, account=account, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(user=account, actor=request.user, **form.changes())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Compte %(name)s modifié.") % {"name": account.username})
+            return redirect("accounts:user_detail", pk=account.pk)
+    return render(request, "accounts/user_form.html", {"form": form, "account": account})
+
+
+@role_required(*PEOPLE_MANAGERS)
+@require_POST
+def user_set_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
+    """Deactivate (or reactivate) an account; accounts are never deleted."""
+    account = get_object_or_404(User, pk=pk)
+    if account.pk == request.user.pk:
+        messages.error(request, _("Vous ne pouvez pas désactiver votre propre compte."))
+    elif account.is_active != active:
+        services.user_update(user=account, actor=request.user, is_active=active)
+        messages.success(
+            request,
+            (_("Compte %(name)s réactivé.") if active else _("Compte %(name)s désactivé."))
+            % {"name": account.username},
+        )
+    return redirect("accounts:user_detail", pk=account.pk)
+
+
+@role_required(*PEOPLE_MANAGERS)
+def second_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(User, pk=pk)
+    form = ReasonForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.second_factor_reset(
+                user=account, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Second facteur de %(name)s réinitialisé : un nouvel enrôlement sera demandé.")
+                % {"name": account.username},
+            )
+            return redirect("accounts:user_detail", pk=account.pk)
+    return render(
+        request,
+        "accounts/second_factor_reset.html",
+        {"form": form, "account": account, "second_factor": selectors.second_factor_state(account)},
+    )
+
+
+# --- Habilitations ------------------------------------------------------------------------------
+
+
+@role_required(*PEOPLE_READERS)
+def habilitation_list(request: HttpRequest) -> HttpResponse:
+    form = HabilitationFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    today = timezone.localdate()
+    habilitations = selectors.search_habilitations(
+        day=today, **{k: v for k, v in filters.items() if v}
+    )
+    page, query = _page(request, habilitations)
+    rows = [(h, h.state_on(today)) for h in page.object_list]
+    return render(
+        request,
+        "accounts/habilitation_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query,
+            "can_manage": _manages(request),
+        },
+    )
+
+
+@role_required(*PEOPLE_READERS)
+def habilitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    habilitation = get_object_or_404(Habilitation.objects.select_related("user"), pk=pk)
+    return render(
+        request,
+        "accounts/habilitation_detail.html",
+        {
+            "habilitation": habilitation,
+            "state": habilitation.state,
+            "history": selectors.habilitation_history(habilitation),
+            "can_manage": _manages(request),
+        },
+    )
+
+
+@role_required(*PEOPLE_MANAGERS)
+def habilitation_create(request: HttpRequest) -> HttpResponse:
+    initial = {"valid_from": timezone.localdate(), "user": request.GET.get("user")}
+    form = HabilitationCreateForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            habilitation = services.habilitation_create(actor=request.user, **form.changes())
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Habilitation %(ref)s délivrée.") % {"ref": habilitation.decision_reference},
+            )
+            return redirect("accounts:habilitation_detail", pk=habilitation.pk)
+    return render(request, "accounts/habilitation_form.html", {"form": form, "habilitation": None})
+
+
+@role_required(*PEOPLE_MANAGERS)
+def habilitation_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    habilitation = get_object_or_404(Habilitation.objects.select_related("user"), pk=pk)
+    if habilitation.revoked_at:
+        messages.error(request, _("Une habilitation retirée ne peut plus être modifiée."))
+        return redirect("accounts:habilitation_detail", pk=habilitation.pk)
+    form = HabilitationForm(
+        _posted(request),
+        initial=HabilitationForm.initial_from(habilitation),
+        holder=habilitation.user,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.habilitation_update(
+                habilitation=habilitation, actor=request.user, **form.changes()
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Habilitation %(ref)s modifiée.") % {"ref": habilitation.decision_reference},
+            )
+            return redirect("accounts:habilitation_detail", pk=habilitation.pk)
+    return render(
+        request,
+        "accounts/habilitation_form.html",
+        {"form": form, "habilitation": habilitation},
+    )
+
+
+@role_required(*PEOPLE_MANAGERS)
+def habilitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    habilitation = get_object_or_404(Habilitation.objects.select_related("user"), pk=pk)
+    if habilitation.revoked_at:
+        messages.error(request, _("Cette habilitation est déjà retirée."))
+        return redirect("accounts:habilitation_detail", pk=habilitation.pk)
+    form = ReasonForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.habilitation_revoke(
+                habilitation=habilitation, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Habilitation %(ref)s retirée.") % {"ref": habilitation.decision_reference},
+            )
+            return redirect("accounts:habilitation_detail", pk=habilitation.pk)
+    return render(
+        request,
+        "accounts/habilitation_revoke.html",
+        {"form": form, "habilitation": habilitation},
+    )
+
+
+def _manages(request: HttpRequest) -> bool:
+    return request.user.has_role(*PEOPLE_MANAGERS)
+
+
+def _posted(request: HttpRequest):
+    """The submitted data, bound even when empty (an empty POST must show its errors)."""
+    return request.POST if request.method == "POST" else None

@@ -1,0 +1,105 @@
+"""Reads of the people and habilitation registers, as the administrator's pages filter them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Habilitation, Service, User
+from audit.models import AuditEvent
+
+SIGN_IN_ACTIONS = ("auth.login", "auth.logout")
+FAILED_SIGN_IN_ACTIONS = ("auth.login_failed", "auth.locked_out", "auth.second_factor_failed")
+
+
+def search_users(
+    *,
+    day: date,
+    role: str = "",
+    service: Service | None = None,
+    active: bool | None = None,
+    q: str = "",
+) -> QuerySet[User]:
+    """Users matching the filters, with their second-factor state and valid habilitations."""
+    users = (
+        User.objects.select_related("service")
+        .annotate(
+            enrolled=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
+            valid_habilitations=Count(
+                "habilitations",
+                filter=Q(
+                    habilitations__revoked_at__isnull=True,
+                    habilitations__valid_from__lte=day,
+                    habilitations__valid_until__gte=day,
+                ),
+            ),
+        )
+        .order_by("last_name", "first_name", "username")
+    )
+    if role:
+        users = users.filter(role=role)
+    if service is not None:
+        users = users.filter(service=service)
+    if active is not None:
+        users = users.filter(is_active=active)
+    if q:
+        users = users.filter(
+            Q(username__icontains=q)
+            | Q(first_name__icontains=q)
+            | Q(last_name__icontains=q)
+            | Q(badge_number__icontains=q)
+        )
+    return users
+
+
+def search_habilitations(
+    *, day: date, state: str = "", user: User | None = None, q: str = ""
+) -> QuerySet[Habilitation]:
+    habilitations = Habilitation.objects.select_related("user").order_by("valid_until", "id")
+    if state:
+        habilitations = habilitations.in_state(state, day)
+    if user is not None:
+        habilitations = habilitations.filter(user=user)
+    if q:
+        habilitations = habilitations.filter(
+            Q(decision_reference__icontains=q)
+            | Q(issuer__icontains=q)
+            | Q(user__username__icontains=q)
+            | Q(user__last_name__icontains=q)
+        )
+    return habilitations
+
+
+def second_factor_state(user: User) -> str:
+    """ "enrolled", "pending" (enrolment started, not confirmed) or "none"."""
+    confirmed = list(TOTPDevice.objects.filter(user=user).values_list("confirmed", flat=True))
+    if any(confirmed):
+        return "enrolled"
+    return "pending" if confirmed else "none"
+
+
+def user_history(user: User, *, limit: int = 10) -> dict[str, Any]:
+    """What the audit trail says about the account: sign-ins, failures, changes."""
+    as_target = AuditEvent.objects.filter(target_type="accounts.user", target_id=str(user.pk))
+    return {
+        "sign_ins": AuditEvent.objects.filter(
+            actor_id=user.pk, action__in=SIGN_IN_ACTIONS
+        ).order_by("-seq")[:limit],
+        "failures": AuditEvent.objects.filter(
+            Q(target_type="accounts.user"),
+            Q(target_id=str(user.pk)) | Q(target_id="", target_label=user.username),
+            action__in=FAILED_SIGN_IN_ACTIONS,
+        ).order_by("-seq")[:limit],
+        "changes": as_target.exclude(action__in=SIGN_IN_ACTIONS + FAILED_SIGN_IN_ACTIONS).order_by(
+            "-seq"
+        )[: limit * 2],
+    }
+
+
+def habilitation_history(habilitation: Habilitation) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        target_type="accounts.habilitation", target_id=str(habilitation.pk)
+    ).order_by("-seq")

@@ -21,9 +21,25 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=0, minute=5),
         "options": {"expires": 12 * HOUR},
     },
+    "recordings-dispatch": {
+        "task": "recordings.tasks.dispatch_recorders",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
     "audit-verify-chain": {
         "task": "audit.tasks.verify_chain",
         "schedule": crontab(hour=3, minute=15),
+        "options": {"expires": 12 * HOUR},
+    },
+    # Operators must see a dead camera within the minute; a late round is useless.
+    "cameras-check-health": {
+        "task": "cameras.tasks.check_cameras_health",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "cameras-authorization-alerts": {
+        "task": "cameras.tasks.record_authorization_alerts",
+        "schedule": crontab(hour=6, minute=30),
         "options": {"expires": 12 * HOUR},
     },
 }

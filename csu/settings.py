@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "axes",
     "audit",
     "accounts",
+    "cameras",
+    "recordings",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +166,38 @@ AUDIT_SIGNING_KEY = local_secret(
     "CSU_AUDIT_SIGNING_KEY", DATA_DIR, generate=not PRODUCTION, factory=_new_ed25519_key
 )
 
+
+def _new_aes256_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+# AES-256 key (base64 of 32 bytes) sealing the cameras' stream credentials in the database.
+CSU_STREAM_CREDENTIALS_KEY = local_secret(
+    "CSU_STREAM_CREDENTIALS_KEY", DATA_DIR, generate=not PRODUCTION, factory=_new_aes256_key
+)
+try:
+    if len(base64.b64decode(CSU_STREAM_CREDENTIALS_KEY, validate=True)) != 32:
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured(
+        "CSU_STREAM_CREDENTIALS_KEY must be the base64 encoding of 32 random bytes"
+    ) from None
+
+# Camera health checks: seconds to reach a source, and seconds of images sampled per check.
+CAMERA_CONNECT_TIMEOUT = env_int("CSU_CAMERA_CONNECT_TIMEOUT", 5, minimum=1)
+CAMERA_SAMPLE_SECONDS = env_int("CSU_CAMERA_SAMPLE_SECONDS", 2, minimum=1)
+
+# --- Recordings -----------------------------------------------------------------------------
+# The master key wraps the day keys; it lives outside the database and the media store.
+RECORDINGS_MASTER_KEY = local_secret(
+    "CSU_MASTER_KEY", DATA_DIR, generate=not PRODUCTION, factory=_new_aes256_key
+)
+# A recorder renews its lease on a camera; another takes the camera over once it lapses.
+RECORDER_LEASE_SECONDS = env_int("CSU_RECORDER_LEASE_SECONDS", 30, minimum=5)
+RECORDING_SEGMENT_SECONDS = env_int("CSU_SEGMENT_SECONDS", 60, minimum=2, maximum=600)
+# During a rotation, the previous master key still opens keys not yet re-wrapped.
+RECORDINGS_PREVIOUS_MASTER_KEY = env_str("CSU_PREVIOUS_MASTER_KEY") or ""
+
 # --- Internationalization -----------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("Français")), ("en", _("English"))]
@@ -178,7 +212,7 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "csu.storage.DurableFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG

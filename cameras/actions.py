@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from audit.actions import register as reg
+
+
+def register() -> None:
+    reg("camera.created", _("Caméra enregistrée"), "change")
+    reg("camera.updated", _("Caméra modifiée"), "change")
+    reg("camera.reference_set", _("Image de référence de la caméra enregistrée"), "change")
+    reg("camera.snapshot_viewed", _("Image instantanée consultée"), "access")
+    reg("camera.health_changed", _("État de fonctionnement de la caméra changé"), "system")
+    reg("authorization.created", _("Autorisation préfectorale enregistrée"), "change")
+    reg("authorization.updated", _("Autorisation préfectorale modifiée"), "change")
+    reg("authorization.expiry_alert", _("Alerte d'échéance d'autorisation préfectorale"), "system")
+    reg("privacy_mask.saved", _("Masques de confidentialité enregistrés"), "change")
+    reg("privacy_mask.validated", _("Masques de confidentialité validés"), "change")

@@ -1,0 +1,341 @@
+"""The camera register's endpoints: cameras, masks, snapshots, health, authorizations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api_auth import IsVerified, role_permission
+from cameras import selectors, services
+from cameras.models import (
+    LEGAL_MAX_RETENTION_DAYS,
+    Authorization,
+    Camera,
+    CameraOutage,
+    PrivacyMask,
+)
+from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
+from cameras.video import SourceError
+
+RETENTION_ERRORS = {
+    "max_value": _("La conservation ne peut dépasser %(days)s jours, le maximum légal.")
+    % {"days": LEGAL_MAX_RETENTION_DAYS},
+    "min_value": _("La conservation dure au moins un jour."),
+}
+
+# --- Serializers --------------------------------------------------------------------------------
+
+
+class AuthorizationSerializer(serializers.ModelSerializer):
+    expires_on = serializers.DateField(
+        required=False, help_text=_("Par défaut : 5 ans après la date de l'arrêté.")
+    )
+    retention_days = serializers.IntegerField(
+        min_value=1, max_value=LEGAL_MAX_RETENTION_DAYS, error_messages=RETENTION_ERRORS
+    )
+    is_valid = serializers.BooleanField(read_only=True)
+    days_left = serializers.IntegerField(read_only=True)
+    alert_days = serializers.IntegerField(read_only=True, allow_null=True)
+    cameras = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = Authorization
+        fields = [
+            "id",
+            "number",
+            "issued_on",
+            "expires_on",
+            "purposes",
+            "perimeter",
+            "retention_days",
+            "is_valid",
+            "days_left",
+            "alert_days",
+            "cameras",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class CameraSerializer(serializers.ModelSerializer):
+    retention_days = serializers.IntegerField(
+        min_value=1,
+        max_value=LEGAL_MAX_RETENTION_DAYS,
+        required=False,
+        error_messages=RETENTION_ERRORS,
+    )
+    authorization = serializers.PrimaryKeyRelatedField(
+        queryset=Authorization.objects.all(), required=False, allow_null=True
+    )
+    authorization_number = serializers.CharField(
+        source="authorization.number", read_only=True, default=None
+    )
+    stream_username = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=200
+    )
+    stream_password = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        style={"input_type": "password"},
+    )
+    clear_credentials = serializers.BooleanField(write_only=True, required=False, default=False)
+    has_credentials = serializers.BooleanField(read_only=True)
+    flags = serializers.SerializerMethodField()
+    mask_version = serializers.IntegerField(read_only=True, default=None)
+
+    class Meta:
+        model = Camera
+        fields = [
+            "id",
+            "code",
+            "name",
+            "address",
+            "latitude",
+            "longitude",
+            "sector",
+            "kind",
+            "infrared",
+            "commissioned_on",
+            "status",
+            "retention_days",
+            "authorization",
+            "authorization_number",
+            "stream_url",
+            "stream_username",
+            "stream_password",
+            "clear_credentials",
+            "has_credentials",
+            "expected_fps",
+            "health_status",
+            "health_checked_at",
+            "health_detail",
+            "mask_version",
+            "flags",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "health_status",
+            "health_checked_at",
+            "health_detail",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_flags(self, camera: Camera) -> list[str]:
+        return selectors.camera_flags(camera)
+
+
+class PrivacyMaskSerializer(serializers.ModelSerializer):
+    # Checked by the model (precise messages on point counts and bounds), not here.
+    polygons = serializers.JSONField()
+    author = serializers.StringRelatedField()
+    validated_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = PrivacyMask
+        fields = [
+            "version",
+            "polygons",
+            "note",
+            "author",
+            "created_at",
+            "validated_by",
+            "validated_at",
+        ]
+        read_only_fields = ["version", "author", "created_at", "validated_by", "validated_at"]
+
+
+class OutageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CameraOutage
+        fields = ["status", "started_at", "ended_at", "detail"]
+
+
+class HealthSerializer(serializers.ModelSerializer):
+    flags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Camera
+        fields = [
+            "code",
+            "name",
+            "sector",
+            "health_status",
+            "health_checked_at",
+            "health_detail",
+            "flags",
+        ]
+
+    def get_flags(self, camera: Camera) -> list[str]:
+        return selectors.camera_flags(camera)
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    who = serializers.CharField()
+    what = serializers.CharField()
+    changes = serializers.JSONField()
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+READERS = tuple(REGISTER_READERS - REGISTER_MANAGERS)
+FILTERS = ["q", "sector", "kind", "status", "health_status", "flag", "authorization"]
+
+
+@extend_schema(
+    parameters=[OpenApiParameter(name, OpenApiTypes.STR, required=False) for name in FILTERS]
+)
+class CameraViewSet(viewsets.ModelViewSet):
+    serializer_class = CameraSerializer
+    lookup_field = "code"
+    lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_permissions(self):
+        if self.action == "snapshot":
+            return [IsVerified()]
+        if self.action == "health":
+            return [role_permission(*HEALTH_WATCHERS)()]
+        if self.action in ("masks", "validate_mask"):
+            return [role_permission(*MASK_EDITORS, read_only_roles=tuple(REGISTER_READERS))()]
+        return [role_permission(*REGISTER_MANAGERS, read_only_roles=READERS)()]
+
+    def get_queryset(self):
+        filters = {name: self.request.query_params.get(name) for name in FILTERS}
+        return selectors.camera_list(filters=filters)
+
+    def perform_create(self, serializer: CameraSerializer) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("clear_credentials", None)
+        camera = services.camera_create(actor=self.request.user, **data)
+        serializer.instance = selectors.camera_get(code=camera.code)
+
+    def perform_update(self, serializer: CameraSerializer) -> None:
+        data = dict(serializer.validated_data)
+        camera = services.camera_update(
+            camera=Camera.objects.get(pk=serializer.instance.pk),
+            actor=self.request.user,
+            stream_username=data.pop("stream_username", None) or None,
+            stream_password=data.pop("stream_password", None) or None,
+            clear_credentials=data.pop("clear_credentials", False),
+            **data,
+        )
+        serializer.instance = selectors.camera_get(code=camera.code)
+
+    @extend_schema(responses=HistoryEntrySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, code: str | None = None) -> Response:
+        camera = self.get_object()
+        return Response(HistoryEntrySerializer(selectors.camera_history(camera), many=True).data)
+
+    @extend_schema(responses=OutageSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def outages(self, request: Request, code: str | None = None) -> Response:
+        camera = self.get_object()
+        page = self.paginate_queryset(camera.outages.all())
+        return self.get_paginated_response(OutageSerializer(page, many=True).data)
+
+    @extend_schema(request=PrivacyMaskSerializer, responses=PrivacyMaskSerializer(many=True))
+    @action(detail=True, methods=["get", "post"])
+    def masks(self, request: Request, code: str | None = None) -> Response:
+        """The mask versions, newest first; POST adds a new version (chef de salle)."""
+        camera = self.get_object()
+        if request.method == "POST":
+            body = PrivacyMaskSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            mask = services.mask_save(
+                camera=camera,
+                polygons=body.validated_data["polygons"],
+                note=body.validated_data.get("note", ""),
+                actor=request.user,
+            )
+            return Response(PrivacyMaskSerializer(mask).data, status=status.HTTP_201_CREATED)
+        versions = camera.mask_versions.select_related("author", "validated_by")
+        return Response(PrivacyMaskSerializer(versions, many=True).data)
+
+    @extend_schema(request=None, responses=PrivacyMaskSerializer)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"masks/(?P<version>[0-9]+)/validate",
+        url_name="mask-validate",
+    )
+    def validate_mask(
+        self, request: Request, code: str | None = None, version: str | None = None
+    ) -> Response:
+        camera = self.get_object()
+        mask = get_object_or_404(PrivacyMask, camera=camera, version=version)
+        mask = services.mask_validate(mask=mask, actor=request.user)
+        return Response(PrivacyMaskSerializer(mask).data)
+
+    @extend_schema(request=None, responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def snapshot(self, request: Request, code: str | None = None) -> Any:
+        """The current image as JPEG, software masks burnt in (live-view habilitation)."""
+        camera = get_object_or_404(Camera, code=code)
+        try:
+            data = services.snapshot_take(camera=camera, actor=request.user)
+        except SourceError as exc:
+            return Response(
+                {"detail": _("Image indisponible : %(error)s") % {"error": exc}},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+        response = HttpResponse(data, content_type="image/jpeg")
+        response["Cache-Control"] = "no-store, private"
+        return response
+
+    @extend_schema(request=None, responses=CameraSerializer)
+    @action(detail=True, methods=["post"], url_path="reset-reference")
+    def reset_reference(self, request: Request, code: str | None = None) -> Response:
+        camera = services.camera_reset_reference(camera=self.get_object(), actor=request.user)
+        return Response(CameraSerializer(selectors.camera_get(code=camera.code)).data)
+
+    @extend_schema(responses=HealthSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def health(self, request: Request) -> Response:
+        """Cameras in service, most severe state first."""
+        return Response(HealthSerializer(selectors.health_board(), many=True).data)
+
+
+class AuthorizationViewSet(viewsets.ModelViewSet):
+    serializer_class = AuthorizationSerializer
+    permission_classes = [role_permission(*REGISTER_MANAGERS, read_only_roles=READERS)]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        filters = {name: self.request.query_params.get(name) for name in ("q", "state")}
+        return selectors.authorization_list(filters=filters).prefetch_related("cameras")
+
+    def perform_create(self, serializer: AuthorizationSerializer) -> None:
+        serializer.instance = services.authorization_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: AuthorizationSerializer) -> None:
+        serializer.instance = services.authorization_update(
+            authorization=Authorization.objects.get(pk=serializer.instance.pk),
+            actor=self.request.user,
+            **serializer.validated_data,
+        )
+
+    @extend_schema(responses=AuthorizationSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def alerts(self, request: Request) -> Response:
+        """Authorizations expired or expiring within 180 days."""
+        alerts = selectors.authorization_alerts().prefetch_related("cameras")
+        return Response(AuthorizationSerializer(alerts, many=True).data)

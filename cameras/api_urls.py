@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from rest_framework.routers import SimpleRouter
+
+from cameras import api
+
+router = SimpleRouter()
+router.register("cameras", api.CameraViewSet, basename="camera")
+router.register("authorizations", api.AuthorizationViewSet, basename="authorization")
+
+urlpatterns = router.urls

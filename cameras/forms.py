@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cameras.models import (
+    Authorization,
+    Camera,
+    CameraKind,
+    CameraStatus,
+    HealthStatus,
+    five_years_after,
+)
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class AuthorizationForm(forms.ModelForm):
+    expires_on = forms.DateField(
+        label=_("date d'expiration"),
+        required=False,
+        widget=DATE,
+        help_text=_("Laissez vide : 5 ans après la date de l'arrêté."),
+    )
+
+    class Meta:
+        model = Authorization
+        fields = ["number", "issued_on", "expires_on", "purposes", "perimeter", "retention_days"]
+        widgets = {
+            "issued_on": DATE,
+            "purposes": forms.Textarea(attrs={"rows": 3}),
+            "perimeter": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def _post_clean(self) -> None:
+        # The service fills in the default expiry before the model checks it.
+        if self.cleaned_data.get("issued_on") and not self.cleaned_data.get("expires_on"):
+            self.cleaned_data["expires_on"] = five_years_after(self.cleaned_data["issued_on"])
+        super()._post_clean()
+
+
+class CameraForm(forms.ModelForm):
+    stream_username = forms.CharField(
+        label=_("identifiant du flux"), required=False, max_length=200
+    )
+    stream_password = forms.CharField(
+        label=_("mot de passe du flux"),
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Chiffré à l'enregistrement et jamais réaffiché. Laissez vide pour garder."),
+    )
+    clear_credentials = forms.BooleanField(
+        label=_("effacer les identifiants enregistrés"), required=False
+    )
+
+    class Meta:
+        model = Camera
+        fields = [
+            "code",
+            "name",
+            "address",
+            "latitude",
+            "longitude",
+            "sector",
+            "kind",
+            "infrared",
+            "commissioned_on",
+            "status",
+            "retention_days",
+            "authorization",
+            "stream_url",
+            "expected_fps",
+        ]
+        widgets = {"commissioned_on": DATE}
+        help_texts = {
+            "stream_url": _(
+                "rtsp://…, http(s)://… (flux MJPEG ou image fixe) ou file:///chemin/video.mp4"
+            )
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not (self.instance and self.instance.pk and self.instance.has_credentials):
+            del self.fields["clear_credentials"]
+
+
+class MaskForm(forms.Form):
+    polygons = forms.CharField(widget=forms.HiddenInput, required=False)
+    note = forms.CharField(label=_("commentaire"), required=False, max_length=500)
+
+    def clean_polygons(self) -> list[Any]:
+        raw = self.cleaned_data["polygons"] or "[]"
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise forms.ValidationError(
+                _("Masques illisibles : les polygones sont mal formés.")
+            ) from None
+        return value
+
+
+class CameraFilterForm(forms.Form):
+    q = forms.CharField(label=_("Recherche"), required=False)
+    sector = forms.ChoiceField(label=_("Secteur"), required=False)
+    kind = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", "—"), *CameraKind.choices]
+    )
+    status = forms.ChoiceField(
+        label=_("Statut"), required=False, choices=[("", "—"), *CameraStatus.choices]
+    )
+    health_status = forms.ChoiceField(
+        label=_("État"), required=False, choices=[("", "—"), *HealthStatus.choices]
+    )
+    flag = forms.ChoiceField(
+        label=_("Alerte"),
+        required=False,
+        choices=[
+            ("", "—"),
+            ("authorization", _("Sans autorisation en vigueur")),
+            ("masks", _("Masques non validés")),
+        ],
+    )
+
+    def __init__(self, *args: Any, sectors: list[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sector"].choices = [("", "—"), *[(s, s) for s in sectors]]
+
+
+class AuthorizationFilterForm(forms.Form):
+    q = forms.CharField(label=_("Recherche"), required=False)
+    state = forms.ChoiceField(
+        label=_("Validité"),
+        required=False,
+        choices=[
+            ("", "—"),
+            ("valid", _("En vigueur")),
+            ("expiring", _("Expire dans moins de 180 jours")),
+            ("expired", _("Expirée")),
+        ],
+    )

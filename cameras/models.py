@@ -1,0 +1,464 @@
+"""The camera register: prefectoral authorizations, cameras, privacy masks and outages."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+#: CSI L252-5: images are kept at most one month; the project's legal maximum is 30 days.
+LEGAL_MAX_RETENTION_DAYS = 30
+#: CSI L252-4: a prefectoral authorization is granted for five years.
+AUTHORIZATION_YEARS = 5
+#: Days before expiry at which an authorization raises an alert, widest first.
+EXPIRY_ALERT_DAYS = (180, 90, 30)
+
+STREAM_SCHEMES = ("rtsp", "http", "https", "file")
+
+
+def five_years_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + AUTHORIZATION_YEARS)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + AUTHORIZATION_YEARS, day=28)
+
+
+def validate_stream_url(value: str) -> None:
+    """A stream address this software can open: rtsp://, http(s):// or file://, well formed."""
+    if not value or any(ch.isspace() for ch in value):
+        raise ValidationError(
+            _("Adresse de flux mal formée : elle ne doit contenir aucun espace."),
+            code="malformed",
+        )
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValidationError(
+            _("Adresse de flux mal formée : le port n'est pas un nombre entre 0 et 65535."),
+            code="malformed",
+        ) from None
+    scheme = parts.scheme.lower()
+    if not scheme or "://" not in value:
+        raise ValidationError(
+            _(
+                "Adresse de flux mal formée : elle doit commencer par rtsp://, http://, "
+                "https:// ou file://."
+            ),
+            code="malformed",
+        )
+    if scheme not in STREAM_SCHEMES:
+        raise ValidationError(
+            _(
+                "Protocole « %(scheme)s » non pris en charge : utilisez rtsp://, http://, "
+                "https:// ou file://."
+            ),
+            params={"scheme": scheme},
+            code="unsupported_scheme",
+        )
+    if parts.username or parts.password:
+        raise ValidationError(
+            _("Les identifiants du flux se saisissent à part, pas dans l'adresse."),
+            code="credentials_in_url",
+        )
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+            raise ValidationError(
+                _("Adresse de fichier mal formée : écrivez file:///chemin/absolu/vers/video.mp4."),
+                code="malformed",
+            )
+        return
+    if not parts.hostname:
+        raise ValidationError(
+            _("Adresse de flux mal formée : le nom ou l'adresse IP de la caméra manque."),
+            code="malformed",
+        )
+    if port == 0:
+        raise ValidationError(
+            _("Adresse de flux mal formée : le port 0 n'est pas utilisable."), code="malformed"
+        )
+
+
+class MaskMode(models.TextChoices):
+    CAMERA = "camera", _("Appliqué par la caméra")
+    SOFTWARE = "software", _("Appliqué par le logiciel")
+
+
+def validate_polygons(value: Any) -> None:
+    """A list of polygons, each with a mode and at least 3 points inside the image (0 to 1)."""
+    if not isinstance(value, list):
+        raise ValidationError(_("Les masques doivent être une liste de polygones."))
+    for index, polygon in enumerate(value, start=1):
+        if not isinstance(polygon, dict) or not isinstance(polygon.get("points"), list):
+            raise ValidationError(
+                _("Le polygone n° %(n)s doit avoir une liste de points."), params={"n": index}
+            )
+        if polygon.get("mode", MaskMode.SOFTWARE) not in MaskMode.values:
+            raise ValidationError(
+                _(
+                    "Le polygone n° %(n)s a un mode inconnu : « camera » (appliqué par la "
+                    "caméra) ou « software » (appliqué par le logiciel)."
+                ),
+                params={"n": index},
+            )
+        points = polygon["points"]
+        if len(points) < 3:
+            raise ValidationError(
+                _("Le polygone n° %(n)s a %(count)s point(s) : il en faut au moins 3."),
+                params={"n": index, "count": len(points)},
+            )
+        for rank, point in enumerate(points, start=1):
+            if (
+                not isinstance(point, list | tuple)
+                or len(point) != 2
+                or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in point)
+            ):
+                raise ValidationError(
+                    _("Le point %(p)s du polygone n° %(n)s doit être une paire [x, y]."),
+                    params={"p": rank, "n": index},
+                )
+            if not all(0 <= c <= 1 for c in point):
+                raise ValidationError(
+                    _(
+                        "Le point %(p)s du polygone n° %(n)s est hors de l'image : "
+                        "x et y vont de 0 à 1."
+                    ),
+                    params={"p": rank, "n": index},
+                )
+
+
+class Authorization(models.Model):
+    """An arrêté préfectoral authorizing a video protection system (CSI L252-1)."""
+
+    number = models.CharField(
+        _("numéro de l'arrêté"),
+        max_length=80,
+        unique=True,
+        error_messages={"unique": _("Un arrêté portant ce numéro est déjà enregistré.")},
+    )
+    issued_on = models.DateField(_("date de l'arrêté"))
+    expires_on = models.DateField(_("date d'expiration"))
+    purposes = models.TextField(_("finalités"))
+    perimeter = models.TextField(_("périmètre"))
+    retention_days = models.PositiveSmallIntegerField(
+        _("durée de conservation (jours)"),
+        validators=[MinValueValidator(1), MaxValueValidator(LEGAL_MAX_RETENTION_DAYS)],
+    )
+    #: The widest alert threshold (days) already recorded, so that each alert is raised once.
+    last_alert_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("autorisation préfectorale")
+        verbose_name_plural = _("autorisations préfectorales")
+        ordering = ["expires_on", "number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_on__gt=models.F("issued_on")),
+                name="authorization_expires_after_issue",
+            ),
+            models.CheckConstraint(
+                condition=Q(retention_days__gte=1, retention_days__lte=LEGAL_MAX_RETENTION_DAYS),
+                name="authorization_retention_legal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def clean(self) -> None:
+        self.number = (self.number or "").strip()
+        if self.issued_on and self.expires_on:
+            if self.expires_on <= self.issued_on:
+                raise ValidationError(
+                    {"expires_on": _("La date d'expiration doit suivre la date de l'arrêté.")}
+                )
+            if self.expires_on > five_years_after(self.issued_on):
+                raise ValidationError(
+                    {
+                        "expires_on": _(
+                            "Une autorisation vaut au plus 5 ans : expiration au plus tard le "
+                            "%(limit)s."
+                        )
+                        % {"limit": five_years_after(self.issued_on).strftime("%d/%m/%Y")}
+                    }
+                )
+
+    def is_valid_on(self, day: date | None = None) -> bool:
+        day = day or timezone.localdate()
+        return self.issued_on <= day <= self.expires_on
+
+    @property
+    def is_valid(self) -> bool:
+        return self.is_valid_on()
+
+    @property
+    def days_left(self) -> int:
+        return (self.expires_on - timezone.localdate()).days
+
+    @property
+    def alert_days(self) -> int | None:
+        """The narrowest alert threshold reached (180, 90, 30), 0 once expired, else None."""
+        left = self.days_left
+        if left < 0:
+            return 0
+        reached = [days for days in EXPIRY_ALERT_DAYS if left <= days]
+        return min(reached) if reached else None
+
+
+class CameraKind(models.TextChoices):
+    DOME = "dome", _("Dôme")
+    MULTISENSOR = "multisensor", _("Multicapteur")
+    PTZ = "ptz", _("PTZ")
+    FIXED = "fixed", _("Fixe")
+
+
+class CameraStatus(models.TextChoices):
+    ACTIVE = "active", _("En service")
+    MAINTENANCE = "maintenance", _("En maintenance")
+    OUT_OF_SERVICE = "out_of_service", _("Hors service")
+    DECOMMISSIONED = "decommissioned", _("Déposée")
+
+
+class HealthStatus(models.TextChoices):
+    UNKNOWN = "unknown", _("Non vérifiée")
+    OK = "ok", _("Fonctionne")
+    LOW_RATE = "low_rate", _("Débit d'images insuffisant")
+    BLURRED = "blurred", _("Image floue")
+    MOVED = "moved", _("Caméra déplacée")
+    FROZEN = "frozen", _("Image figée")
+    BLACK = "black", _("Image noire")
+    UNREACHABLE = "unreachable", _("Injoignable")
+
+
+#: Most severe first: the order of the health dashboard.
+HEALTH_SEVERITY: dict[str, int] = {
+    HealthStatus.UNREACHABLE: 7,
+    HealthStatus.BLACK: 6,
+    HealthStatus.FROZEN: 5,
+    HealthStatus.MOVED: 4,
+    HealthStatus.BLURRED: 3,
+    HealthStatus.LOW_RATE: 2,
+    HealthStatus.UNKNOWN: 1,
+    HealthStatus.OK: 0,
+}
+
+
+class Camera(models.Model):
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                _("Le code ne contient que des lettres, chiffres, points, tirets et soulignés."),
+            )
+        ],
+        error_messages={"unique": _("Une caméra porte déjà ce code.")},
+    )
+    name = models.CharField(_("nom"), max_length=200)
+    address = models.CharField(_("adresse"), max_length=300, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(-90)), MaxValueValidator(Decimal(90))],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(-180)), MaxValueValidator(Decimal(180))],
+    )
+    sector = models.CharField(_("secteur"), max_length=100)
+    kind = models.CharField(_("type"), max_length=20, choices=CameraKind.choices)
+    infrared = models.BooleanField(_("infrarouge"), default=False)
+    commissioned_on = models.DateField(_("mise en service"), null=True, blank=True)
+    status = models.CharField(
+        _("statut"), max_length=20, choices=CameraStatus.choices, default=CameraStatus.ACTIVE
+    )
+    retention_days = models.PositiveSmallIntegerField(
+        _("durée de conservation (jours)"),
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(LEGAL_MAX_RETENTION_DAYS)],
+    )
+    authorization = models.ForeignKey(
+        Authorization,
+        verbose_name=_("autorisation préfectorale"),
+        on_delete=models.PROTECT,
+        related_name="cameras",
+        null=True,
+        blank=True,
+    )
+    stream_url = models.CharField(
+        _("adresse du flux"), max_length=500, validators=[validate_stream_url]
+    )
+    #: Sealed with AES-GCM (cameras.secrets); never sent back to any client.
+    stream_credentials = models.TextField(blank=True, default="", editable=False)
+    expected_fps = models.PositiveSmallIntegerField(
+        _("images par seconde attendues"),
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+    )
+    health_status = models.CharField(
+        _("état"), max_length=20, choices=HealthStatus.choices, default=HealthStatus.UNKNOWN
+    )
+    health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    health_detail = models.JSONField(default=dict, blank=True, editable=False)
+    #: A small grey, masked picture of the normal view, to detect a displaced camera.
+    reference_image = models.BinaryField(null=True, blank=True, editable=False)
+    reference_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("caméra")
+        verbose_name_plural = _("caméras")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(retention_days__gte=1, retention_days__lte=LEGAL_MAX_RETENTION_DAYS),
+                name="camera_retention_legal",
+            ),
+            models.CheckConstraint(
+                condition=Q(health_status__in=HealthStatus.values),
+                name="camera_health_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+    def clean(self) -> None:
+        self.sector = (self.sector or "").strip()
+        if (
+            self.authorization_id
+            and self.retention_days
+            and self.retention_days > self.authorization.retention_days
+        ):
+            raise ValidationError(
+                {
+                    "retention_days": _(
+                        "La conservation ne peut dépasser celle de l'autorisation %(number)s "
+                        "(%(days)s jours)."
+                    )
+                    % {
+                        "number": self.authorization.number,
+                        "days": self.authorization.retention_days,
+                    }
+                }
+            )
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.stream_credentials)
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.stream_url).scheme.lower()
+
+    @property
+    def authorization_valid(self) -> bool:
+        return self.authorization is not None and self.authorization.is_valid
+
+    @property
+    def health_severity(self) -> int:
+        return HEALTH_SEVERITY.get(self.health_status, 0)
+
+    def current_mask(self) -> PrivacyMask | None:
+        return self.mask_versions.order_by("-version").first()
+
+
+class PrivacyMask(models.Model):
+    """One version of a camera's privacy masks (CSI L251-3); a change adds a version."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="mask_versions")
+    version = models.PositiveIntegerField(_("version"))
+    polygons = models.JSONField(
+        _("polygones"), default=list, blank=True, validators=[validate_polygons]
+    )
+    note = models.CharField(_("commentaire"), max_length=500, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("auteur"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("enregistré le"), default=timezone.now)
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("validé par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    validated_at = models.DateTimeField(_("validé le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("masque de confidentialité")
+        verbose_name_plural = _("masques de confidentialité")
+        ordering = ["camera", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["camera", "version"], name="mask_version_unique"),
+            models.CheckConstraint(
+                condition=Q(validated_at__isnull=True, validated_by__isnull=True)
+                | Q(validated_at__isnull=False, validated_by__isnull=False),
+                name="mask_validation_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera.code} v{self.version}"
+
+    @property
+    def software_polygons(self) -> list[list[list[float]]]:
+        return [
+            p["points"] for p in self.polygons if p.get("mode", MaskMode.SOFTWARE) == "software"
+        ]
+
+
+class CameraOutage(models.Model):
+    """A period during which a camera was not working normally (availability statistics)."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="outages")
+    status = models.CharField(_("état"), max_length=20, choices=HealthStatus.choices)
+    started_at = models.DateTimeField(_("début"))
+    ended_at = models.DateTimeField(_("fin"), null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("panne de caméra")
+        verbose_name_plural = _("pannes de caméra")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["camera"], condition=Q(ended_at__isnull=True), name="one_open_outage"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                name="outage_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera.code} {self.status} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self):
+        return (self.ended_at or timezone.now()) - self.started_at

@@ -1,0 +1,190 @@
+"""Reads of the camera register, with the flags that must show wherever a camera appears."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from accounts import access
+from accounts.roles import Right
+from audit import actions
+from audit.models import AuditEvent
+from cameras.models import (
+    EXPIRY_ALERT_DAYS,
+    HEALTH_SEVERITY,
+    Authorization,
+    Camera,
+    CameraStatus,
+    PrivacyMask,
+)
+
+
+def _with_flags(cameras: QuerySet[Camera], today: date) -> QuerySet[Camera]:
+    latest = PrivacyMask.objects.filter(camera=OuterRef("pk")).order_by("-version")
+    return cameras.select_related("authorization").annotate(
+        mask_version=Subquery(latest.values("version")[:1]),
+        mask_validated_at=Subquery(latest.values("validated_at")[:1]),
+        authorization_in_force=Case(
+            When(
+                authorization__issued_on__lte=today,
+                authorization__expires_on__gte=today,
+                then=Value(1),
+            ),
+            default=Value(0),
+            output_field=IntegerField(),
+        ),
+        severity=Case(
+            *[When(health_status=s, then=Value(n)) for s, n in HEALTH_SEVERITY.items()],
+            default=Value(0),
+            output_field=IntegerField(),
+        ),
+    )
+
+
+def camera_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Camera]:
+    """The register, filtered; each camera carries its warning flags (see camera_flags)."""
+    filters = filters or {}
+    today = timezone.localdate()
+    cameras = _with_flags(Camera.objects.all(), today)
+    if filters.get("q"):
+        q = filters["q"].strip()
+        cameras = cameras.filter(
+            Q(code__icontains=q) | Q(name__icontains=q) | Q(address__icontains=q)
+        )
+    for name in ("sector", "kind", "status", "health_status"):
+        if filters.get(name):
+            cameras = cameras.filter(**{name: filters[name]})
+    if filters.get("authorization"):
+        cameras = cameras.filter(authorization_id=filters["authorization"])
+    if filters.get("flag") == "authorization":
+        cameras = cameras.filter(authorization_in_force=0)
+    elif filters.get("flag") == "masks":
+        cameras = cameras.filter(mask_validated_at__isnull=True)
+    return cameras.order_by("code")
+
+
+def camera_get(*, code: str) -> Camera:
+    return _with_flags(Camera.objects.all(), timezone.localdate()).get(code=code)
+
+
+def camera_flags(camera: Camera) -> list[str]:
+    """Codes of the warnings: 'authorization' (none in force), 'masks' (never validated)."""
+    flags = []
+    in_force = getattr(camera, "authorization_in_force", None)
+    if in_force is None:
+        in_force = camera.authorization_valid
+    if not in_force:
+        flags.append("authorization")
+    if hasattr(camera, "mask_validated_at"):
+        unvalidated = camera.mask_validated_at is None
+    else:
+        mask = camera.current_mask()
+        unvalidated = mask is None or mask.validated_at is None
+    if unvalidated:
+        flags.append("masks")
+    return flags
+
+
+def sectors() -> list[str]:
+    return list(Camera.objects.order_by("sector").values_list("sector", flat=True).distinct())
+
+
+def health_board() -> QuerySet[Camera]:
+    """Cameras in service, most severe state first, then the longest unchecked."""
+    return (
+        _with_flags(Camera.objects.filter(status=CameraStatus.ACTIVE), timezone.localdate())
+        .prefetch_related("outages")
+        .order_by("-severity", "health_checked_at", "code")
+    )
+
+
+def open_outage_started(camera: Camera):
+    for outage in camera.outages.all():
+        if outage.ended_at is None:
+            return outage.started_at
+    return None
+
+
+def authorization_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Authorization]:
+    filters = filters or {}
+    authorizations = Authorization.objects.annotate(camera_count=Count("cameras"))
+    today = timezone.localdate()
+    state = filters.get("state")
+    if state == "valid":
+        authorizations = authorizations.filter(issued_on__lte=today, expires_on__gte=today)
+    elif state == "expired":
+        authorizations = authorizations.filter(expires_on__lt=today)
+    elif state == "expiring":
+        authorizations = authorizations.filter(
+            expires_on__gte=today, expires_on__lte=today + timedelta(days=EXPIRY_ALERT_DAYS[0])
+        )
+    if filters.get("q"):
+        q = filters["q"].strip()
+        authorizations = authorizations.filter(
+            Q(number__icontains=q) | Q(perimeter__icontains=q) | Q(purposes__icontains=q)
+        )
+    return authorizations.order_by("expires_on", "number")
+
+
+def authorization_alerts(today: date | None = None) -> QuerySet[Authorization]:
+    """Authorizations expired or expiring within 180 days, soonest first."""
+    today = today or timezone.localdate()
+    return (
+        Authorization.objects.filter(expires_on__lte=today + timedelta(days=EXPIRY_ALERT_DAYS[0]))
+        .annotate(camera_count=Count("cameras"))
+        .order_by("expires_on")
+    )
+
+
+def may_view_live(user: Any, camera: Camera) -> bool:
+    return access.may(user, Right.LIVE, camera)
+
+
+def camera_history(camera: Camera) -> list[dict[str, Any]]:
+    """Field changes (auditlog) and actions (audit trail) on the camera, newest first."""
+    entries: list[dict[str, Any]] = []
+    content_type = ContentType.objects.get_for_model(Camera)
+    for entry in LogEntry.objects.filter(
+        content_type=content_type, object_pk=str(camera.pk)
+    ).select_related("actor"):
+        entries.append(
+            {
+                "at": entry.timestamp,
+                "who": str(entry.actor) if entry.actor else "",
+                "what": entry.get_action_display(),
+                "changes": {
+                    field: values
+                    for field, values in (entry.changes_dict or {}).items()
+                    if field not in ("stream_credentials", "reference_image")
+                },
+            }
+        )
+    events = AuditEvent.objects.filter(
+        target_type="cameras.camera", target_id=str(camera.pk)
+    ).exclude(action__in=["camera.created", "camera.updated", "camera.snapshot_viewed"])
+    for event in events.order_by("-seq")[:200]:
+        entries.append(
+            {
+                "at": event.occurred_at,
+                "who": event.actor_name,
+                "what": actions.get(event.action).label,
+                "changes": event.details,
+            }
+        )
+    entries.sort(key=lambda e: e["at"], reverse=True)
+    return entries

@@ -1,0 +1,607 @@
+"""Writes on the camera register; each writes its audit event in the same transaction."""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import access
+from accounts.roles import Right
+from audit.services import record
+from cameras import health, secrets, video
+from cameras.models import (
+    EXPIRY_ALERT_DAYS,
+    Authorization,
+    Camera,
+    CameraOutage,
+    CameraStatus,
+    HealthStatus,
+    PrivacyMask,
+    five_years_after,
+)
+from cameras.roles import MASK_EDITORS
+
+logger = logging.getLogger(__name__)
+
+HEALTH_CHECKER = "contrôle de fonctionnement"
+ALERTER = "alertes d'échéance"
+
+# --- Authorizations -----------------------------------------------------------------------------
+
+AUTHORIZATION_FIELDS = (
+    "number",
+    "issued_on",
+    "expires_on",
+    "purposes",
+    "perimeter",
+    "retention_days",
+)
+
+
+def _authorization_details(a: Authorization) -> dict[str, Any]:
+    return {name: getattr(a, name) for name in AUTHORIZATION_FIELDS}
+
+
+@transaction.atomic
+def authorization_create(
+    *,
+    number: str,
+    issued_on: date,
+    purposes: str,
+    perimeter: str,
+    retention_days: int,
+    actor: Any,
+    expires_on: date | None = None,
+) -> Authorization:
+    authorization = Authorization(
+        number=number.strip(),
+        issued_on=issued_on,
+        expires_on=expires_on or five_years_after(issued_on),
+        purposes=purposes.strip(),
+        perimeter=perimeter.strip(),
+        retention_days=retention_days,
+    )
+    authorization.full_clean()
+    authorization.save()
+    record(
+        "authorization.created",
+        actor=actor,
+        target=authorization,
+        details=_authorization_details(authorization),
+    )
+    return authorization
+
+
+@transaction.atomic
+def authorization_update(
+    *, authorization: Authorization, actor: Any, **changes: Any
+) -> Authorization:
+    unknown = set(changes) - set(AUTHORIZATION_FIELDS)
+    if unknown:
+        raise TypeError(f"cannot change {sorted(unknown)} here")
+    before = _authorization_details(authorization)
+    for name, value in changes.items():
+        setattr(authorization, name, value.strip() if isinstance(value, str) else value)
+    authorization.full_clean()
+    if authorization.pk:
+        too_long = list(
+            authorization.cameras.filter(retention_days__gt=authorization.retention_days)
+            .order_by("code")
+            .values_list("code", flat=True)
+        )
+        if too_long:
+            raise ValidationError(
+                {
+                    "retention_days": _(
+                        "Ces caméras conservent leurs images plus longtemps : %(codes)s. "
+                        "Réduisez d'abord leur durée de conservation."
+                    )
+                    % {"codes": ", ".join(too_long)}
+                }
+            )
+    authorization.save()
+    after = _authorization_details(authorization)
+    diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if diff:
+        record(
+            "authorization.updated", actor=actor, target=authorization, details={"changes": diff}
+        )
+    return authorization
+
+
+@transaction.atomic
+def authorization_record_alert(*, authorization_id: int, today: date | None = None) -> bool:
+    """Record the expiry alert the authorization has reached, once per threshold."""
+    authorization = Authorization.objects.get(pk=authorization_id)
+    today = today or timezone.localdate()
+    left = (authorization.expires_on - today).days
+    reached = [days for days in (*EXPIRY_ALERT_DAYS, 0) if left <= days]
+    if not reached:
+        return False
+    threshold = min(reached)
+    previous = authorization.last_alert_days
+    if previous is not None and previous <= threshold:
+        return False
+    # Conditional: a second run (or a concurrent one) finds the threshold already taken.
+    updated = Authorization.objects.filter(pk=authorization.pk, last_alert_days=previous).update(
+        last_alert_days=threshold
+    )
+    if not updated:
+        return False
+    record(
+        "authorization.expiry_alert",
+        actor_name=ALERTER,
+        target=authorization,
+        details={
+            "expires_on": authorization.expires_on,
+            "days_left": left,
+            "threshold": threshold,
+            "cameras": list(authorization.cameras.values_list("code", flat=True)),
+        },
+    )
+    return True
+
+
+# --- Cameras --------------------------------------------------------------------------------
+
+CAMERA_FIELDS = (
+    "code",
+    "name",
+    "address",
+    "latitude",
+    "longitude",
+    "sector",
+    "kind",
+    "infrared",
+    "commissioned_on",
+    "status",
+    "retention_days",
+    "authorization",
+    "stream_url",
+    "expected_fps",
+)
+
+
+def _camera_details(camera: Camera) -> dict[str, Any]:
+    details = {name: getattr(camera, name) for name in CAMERA_FIELDS}
+    details["authorization"] = camera.authorization.number if camera.authorization else None
+    details["latitude"] = str(camera.latitude) if camera.latitude is not None else None
+    details["longitude"] = str(camera.longitude) if camera.longitude is not None else None
+    details["has_credentials"] = camera.has_credentials
+    return details
+
+
+def split_credentials(url: str) -> tuple[str, str, str]:
+    """(address without credentials, username, password) from an address typed with them."""
+    try:
+        parts = urlsplit(url.strip())
+        username, password = parts.username, parts.password
+    except ValueError:
+        return url.strip(), "", ""
+    if not username and not password:
+        return url.strip(), "", ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, unquote(username or ""), unquote(password or "")
+
+
+def check_source_reachable(url: str) -> None:
+    """Refuse an address whose host does not answer (or whose file does not exist)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        path = Path(unquote(parts.path))
+        if not path.is_file():
+            raise ValidationError(
+                {"stream_url": _("Fichier vidéo introuvable : %(path)s.") % {"path": path}}
+            )
+        return
+    port = parts.port or {"rtsp": 554, "http": 80, "https": 443}[scheme]
+    try:
+        with socket.create_connection(
+            (parts.hostname, port), timeout=settings.CAMERA_CONNECT_TIMEOUT
+        ):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or exc.__class__.__name__
+        raise ValidationError(
+            {
+                "stream_url": _(
+                    "Caméra injoignable à %(host)s:%(port)s (%(reason)s). Vérifiez l'adresse, "
+                    "ou enregistrez la caméra « en maintenance » tant qu'elle n'est pas "
+                    "raccordée."
+                )
+                % {"host": parts.hostname, "port": port, "reason": reason}
+            }
+        ) from exc
+
+
+def _check_authorization_in_force(authorization: Authorization | None) -> None:
+    if authorization is None:
+        return
+    today = timezone.localdate()
+    if authorization.expires_on < today:
+        raise ValidationError(
+            {
+                "authorization": _(
+                    "L'autorisation %(number)s a expiré le %(day)s : une caméra ne peut pas y "
+                    "être rattachée."
+                )
+                % {
+                    "number": authorization.number,
+                    "day": authorization.expires_on.strftime("%d/%m/%Y"),
+                }
+            }
+        )
+    if authorization.issued_on > today:
+        raise ValidationError(
+            {
+                "authorization": _("L'autorisation %(number)s ne prend effet que le %(day)s.")
+                % {
+                    "number": authorization.number,
+                    "day": authorization.issued_on.strftime("%d/%m/%Y"),
+                }
+            }
+        )
+
+
+@transaction.atomic
+def camera_create(
+    *,
+    code: str,
+    name: str,
+    sector: str,
+    kind: str,
+    stream_url: str,
+    actor: Any,
+    address: str = "",
+    latitude: Any = None,
+    longitude: Any = None,
+    infrared: bool = False,
+    commissioned_on: date | None = None,
+    status: str = CameraStatus.ACTIVE,
+    retention_days: int = 15,
+    authorization: Authorization | None = None,
+    expected_fps: int = 12,
+    stream_username: str = "",
+    stream_password: str = "",
+    verify_source: bool = True,
+) -> Camera:
+    url, url_username, url_password = split_credentials(stream_url)
+    camera = Camera(
+        code=code.strip(),
+        name=name.strip(),
+        address=address.strip(),
+        latitude=latitude,
+        longitude=longitude,
+        sector=sector.strip(),
+        kind=kind,
+        infrared=infrared,
+        commissioned_on=commissioned_on,
+        status=status,
+        retention_days=retention_days,
+        authorization=authorization,
+        stream_url=url,
+        expected_fps=expected_fps,
+    )
+    camera.full_clean()
+    _check_authorization_in_force(authorization)
+    if verify_source and status == CameraStatus.ACTIVE:
+        check_source_reachable(url)
+    camera.stream_credentials = secrets.seal(
+        stream_username or url_username, stream_password or url_password
+    )
+    camera.save()
+    record("camera.created", actor=actor, target=camera, details=_camera_details(camera))
+    return camera
+
+
+@transaction.atomic
+def camera_update(
+    *,
+    camera: Camera,
+    actor: Any,
+    stream_username: str | None = None,
+    stream_password: str | None = None,
+    clear_credentials: bool = False,
+    verify_source: bool = True,
+    **changes: Any,
+) -> Camera:
+    """Change a camera; credentials change only when given (None keeps the stored ones)."""
+    unknown = set(changes) - set(CAMERA_FIELDS)
+    if unknown:
+        raise TypeError(f"cannot change {sorted(unknown)} here")
+    before = _camera_details(camera)
+    old_authorization = camera.authorization_id
+    url_username = url_password = ""
+    if "stream_url" in changes:
+        changes["stream_url"], url_username, url_password = split_credentials(changes["stream_url"])
+    for name, value in changes.items():
+        setattr(camera, name, value.strip() if isinstance(value, str) else value)
+    camera.full_clean()
+    if camera.authorization_id != old_authorization:
+        _check_authorization_in_force(camera.authorization)
+    source_changed = before["stream_url"] != camera.stream_url
+    if (
+        verify_source
+        and camera.status == CameraStatus.ACTIVE
+        and (source_changed or before["status"] != camera.status)
+    ):
+        check_source_reachable(camera.stream_url)
+    credentials_changed = False
+    if clear_credentials:
+        credentials_changed = camera.has_credentials
+        camera.stream_credentials = ""
+    elif stream_username or stream_password or url_username or url_password:
+        camera.stream_credentials = secrets.seal(
+            stream_username or url_username, stream_password or url_password
+        )
+        credentials_changed = True
+    if source_changed:
+        # Another source, another view: the next healthy check takes a new reference.
+        camera.reference_image = None
+        camera.reference_set_at = None
+    camera.save()
+    after = _camera_details(camera)
+    diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if credentials_changed:
+        diff["stream_credentials"] = ["***", "***"]
+    if diff:
+        record("camera.updated", actor=actor, target=camera, details={"changes": diff})
+    return camera
+
+
+@transaction.atomic
+def camera_reset_reference(*, camera: Camera, actor: Any) -> Camera:
+    """Forget the reference picture: the next healthy check takes the current view instead."""
+    Camera.objects.filter(pk=camera.pk).update(reference_image=None, reference_set_at=None)
+    camera.reference_image = None
+    camera.reference_set_at = None
+    record("camera.reference_set", actor=actor, target=camera, details={"reset": True})
+    return camera
+
+
+def stream_login(camera: Camera) -> tuple[str, str]:
+    return secrets.unseal(camera.stream_credentials)
+
+
+# --- Privacy masks ------------------------------------------------------------------------------
+
+
+def _require_mask_editor(actor: Any) -> None:
+    if not (actor and actor.is_authenticated and actor.has_role(*MASK_EDITORS)):
+        raise PermissionDenied(_("Seul un chef de salle gère les masques de confidentialité."))
+
+
+def _normalized_polygons(polygons: Any) -> Any:
+    if not isinstance(polygons, list):
+        return polygons
+    clean = []
+    for polygon in polygons:
+        if isinstance(polygon, dict):
+            polygon = {
+                "mode": polygon.get("mode", "software"),
+                "label": str(polygon.get("label", ""))[:100],
+                "points": polygon.get("points"),
+            }
+        clean.append(polygon)
+    return clean
+
+
+@transaction.atomic
+def mask_save(
+    *, camera: Camera, polygons: list[dict[str, Any]], actor: Any, note: str = ""
+) -> PrivacyMask:
+    """A new version of the camera's masks; the previous versions stay as they were."""
+    _require_mask_editor(actor)
+    locked = Camera.objects.select_for_update().get(pk=camera.pk)
+    latest = locked.mask_versions.aggregate(v=Max("version"))["v"] or 0
+    mask = PrivacyMask(
+        camera=locked,
+        version=latest + 1,
+        polygons=_normalized_polygons(polygons),
+        note=note.strip(),
+        author=actor,
+    )
+    mask.full_clean()
+    mask.save()
+    record(
+        "privacy_mask.saved",
+        actor=actor,
+        target=camera,
+        details={
+            "version": mask.version,
+            "polygons": mask.polygons,
+            "note": mask.note,
+        },
+    )
+    return mask
+
+
+@transaction.atomic
+def mask_validate(*, mask: PrivacyMask, actor: Any) -> PrivacyMask:
+    _require_mask_editor(actor)
+    latest = mask.camera.mask_versions.aggregate(v=Max("version"))["v"]
+    if mask.version != latest:
+        raise ValidationError(
+            _("Seule la dernière version (v%(v)s) des masques peut être validée.") % {"v": latest}
+        )
+    now = timezone.now()
+    updated = PrivacyMask.objects.filter(pk=mask.pk, validated_at__isnull=True).update(
+        validated_at=now, validated_by=actor
+    )
+    if not updated:
+        raise ValidationError(_("Cette version des masques est déjà validée."))
+    mask.refresh_from_db()
+    record(
+        "privacy_mask.validated",
+        actor=actor,
+        target=mask.camera,
+        details={"version": mask.version, "author": str(mask.author)},
+    )
+    return mask
+
+
+# --- Snapshots --------------------------------------------------------------------------------
+
+
+def software_polygons(camera: Camera) -> list[list[list[float]]]:
+    mask = camera.current_mask()
+    return mask.software_polygons if mask else []
+
+
+def snapshot_take(*, camera: Camera, actor: Any) -> bytes:
+    """A current JPEG of the camera, software masks burnt in, for a habilitated person."""
+    decision = access.decide(actor, Right.LIVE, camera)
+    if not decision:
+        raise PermissionDenied(decision.reason)
+    username, password = stream_login(camera)
+    image = video.grab(
+        camera.stream_url,
+        username=username,
+        password=password,
+        timeout=settings.CAMERA_CONNECT_TIMEOUT,
+    )
+    mask = camera.current_mask()
+    video.apply_masks(image, mask.software_polygons if mask else [])
+    data = video.encode_jpeg(image)
+    with transaction.atomic():
+        record(
+            "camera.snapshot_viewed",
+            actor=actor,
+            target=camera,
+            reason=decision.reason,
+            details={
+                "habilitation": decision.habilitation.pk if decision.habilitation else None,
+                "mask_version": mask.version if mask else None,
+            },
+        )
+    return data
+
+
+# --- Health -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def camera_record_health(
+    *, camera_id: int, probe: health.Probe, at: datetime | None = None
+) -> bool:
+    """Store a check's result; a change of status closes and opens outage periods.
+
+    Returns True when the status changed. Conditional on the status read, so that two checks
+    running at once record one change, not two.
+    """
+    now = at or timezone.now()
+    camera = Camera.objects.get(pk=camera_id)
+    fields: dict[str, Any] = {"health_checked_at": now, "health_detail": probe.detail}
+    if probe.reference and not camera.reference_image:
+        fields.update(reference_image=probe.reference, reference_set_at=now)
+    old = camera.health_status
+    if old == probe.status:
+        Camera.objects.filter(pk=camera_id).update(**fields)
+        return False
+    changed = Camera.objects.filter(pk=camera_id, health_status=old).update(
+        health_status=probe.status, **fields
+    )
+    if not changed:
+        return False
+    CameraOutage.objects.filter(camera_id=camera_id, ended_at__isnull=True).update(ended_at=now)
+    if probe.status not in (HealthStatus.OK, HealthStatus.UNKNOWN):
+        CameraOutage.objects.create(
+            camera_id=camera_id, status=probe.status, started_at=now, detail=probe.detail
+        )
+    record(
+        "camera.health_changed",
+        actor_name=HEALTH_CHECKER,
+        target=camera,
+        details={"from": old, "to": probe.status, "measures": probe.detail},
+    )
+    return True
+
+
+def _probe_camera(job: dict[str, Any]) -> health.Probe:
+    return health.probe(
+        job["url"],
+        username=job["username"],
+        password=job["password"],
+        expected_fps=job["expected_fps"],
+        reference_png=job["reference"],
+        polygons=job["polygons"],
+        seconds=settings.CAMERA_SAMPLE_SECONDS,
+        timeout=settings.CAMERA_CONNECT_TIMEOUT,
+    )
+
+
+def cameras_check_health(
+    *, camera_ids: list[int] | None = None, workers: int = 4
+) -> dict[str, str]:
+    """Check every camera in service; one that hangs or fails never stops the others.
+
+    Sources are read in threads (I/O bound, each bounded in time); results are written here,
+    one transaction per camera. Returns {code: status}.
+    """
+    cameras = Camera.objects.filter(status=CameraStatus.ACTIVE).order_by("code")
+    if camera_ids is not None:
+        cameras = cameras.filter(pk__in=camera_ids)
+    jobs = []
+    for camera in cameras:
+        try:
+            username, password = stream_login(camera)
+        except secrets.CredentialsUnreadable:
+            username = password = ""
+        jobs.append(
+            {
+                "pk": camera.pk,
+                "code": camera.code,
+                "url": camera.stream_url,
+                "username": username,
+                "password": password,
+                "expected_fps": camera.expected_fps,
+                "reference": bytes(camera.reference_image) if camera.reference_image else None,
+                "polygons": software_polygons(camera),
+            }
+        )
+    if not jobs:
+        return {}
+    per_job = settings.CAMERA_CONNECT_TIMEOUT * 2 + settings.CAMERA_SAMPLE_SECONDS + 5
+    deadline = time.monotonic() + math.ceil(len(jobs) / workers) * per_job
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="camera-health")
+    futures: list[tuple[dict[str, Any], Future[health.Probe]]] = [
+        (job, pool.submit(_probe_camera, job)) for job in jobs
+    ]
+    results: dict[str, str] = {}
+    try:
+        for job, future in futures:
+            try:
+                outcome = future.result(timeout=max(0.1, deadline - time.monotonic()))
+            except FutureTimeout:
+                outcome = health.Probe(
+                    HealthStatus.UNREACHABLE, {"error": _("Délai de contrôle dépassé.")}
+                )
+            except Exception as exc:  # a broken source must not stop the round
+                logger.warning("health check of %s failed: %r", job["code"], exc)
+                outcome = health.Probe(HealthStatus.UNREACHABLE, {"error": str(exc)[:300]})
+            try:
+                camera_record_health(camera_id=job["pk"], probe=outcome)
+            except Camera.DoesNotExist:
+                continue
+            results[job["code"]] = outcome.status
+    finally:
+        # Threads stuck on a dead source are left to their own timeouts, not waited for.
+        pool.shutdown(wait=False, cancel_futures=True)
+    return results

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from cameras import views
+
+app_name = "cameras"
+
+urlpatterns = [
+    path("", views.camera_list, name="camera_list"),
+    path("nouvelle/", views.camera_create, name="camera_create"),
+    path("sante/", views.health_board, name="health_board"),
+    path("autorisations/", views.authorization_list, name="authorization_list"),
+    path("autorisations/nouvelle/", views.authorization_create, name="authorization_create"),
+    path("autorisations/<int:pk>/", views.authorization_detail, name="authorization_detail"),
+    path("autorisations/<int:pk>/modifier/", views.authorization_edit, name="authorization_edit"),
+    path("<str:code>/", views.camera_detail, name="camera_detail"),
+    path("<str:code>/modifier/", views.camera_edit, name="camera_edit"),
+    path("<str:code>/historique/", views.camera_history, name="camera_history"),
+    path("<str:code>/instantane.jpg", views.camera_snapshot, name="camera_snapshot"),
+    path("<str:code>/reference/", views.camera_reset_reference, name="camera_reset_reference"),
+    path("<str:code>/masques/", views.mask_editor, name="mask_editor"),
+    path("<str:code>/masques/<int:version>/valider/", views.mask_validate, name="mask_validate"),
+]

@@ -1,0 +1,303 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import role_required
+from cameras import selectors, services
+from cameras.forms import (
+    AuthorizationFilterForm,
+    AuthorizationForm,
+    CameraFilterForm,
+    CameraForm,
+    MaskForm,
+)
+from cameras.models import Authorization, Camera, MaskMode, PrivacyMask
+from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
+from cameras.video import SourceError
+
+
+def _add_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _camera(code: str) -> Camera:
+    try:
+        return selectors.camera_get(code=code)
+    except Camera.DoesNotExist:
+        raise Http404 from None
+
+
+# --- Cameras ----------------------------------------------------------------------------------
+
+
+@role_required(*REGISTER_READERS)
+def camera_list(request: HttpRequest) -> HttpResponse:
+    form = CameraFilterForm(request.GET or None, sectors=selectors.sectors())
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    page = Paginator(selectors.camera_list(filters=filters), 50).get_page(request.GET.get("page"))
+    for camera in page.object_list:
+        camera.flags = selectors.camera_flags(camera)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "cameras/camera_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "alerts": selectors.authorization_alerts(),
+            "can_manage": request.user.has_role(*REGISTER_MANAGERS),
+        },
+    )
+
+
+@role_required(*REGISTER_READERS)
+def camera_detail(request: HttpRequest, code: str) -> HttpResponse:
+    camera = _camera(code)
+    return render(
+        request,
+        "cameras/camera_detail.html",
+        {
+            "camera": camera,
+            "flags": selectors.camera_flags(camera),
+            "masks": camera.mask_versions.select_related("author", "validated_by"),
+            "outages": camera.outages.all()[:20],
+            "may_view_live": selectors.may_view_live(request.user, camera),
+            "can_manage": request.user.has_role(*REGISTER_MANAGERS),
+            "can_edit_masks": request.user.has_role(*MASK_EDITORS),
+        },
+    )
+
+
+@role_required(*REGISTER_MANAGERS)
+def camera_create(request: HttpRequest) -> HttpResponse:
+    form = CameraForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data.pop("clear_credentials", None)
+        try:
+            camera = services.camera_create(actor=request.user, **data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Caméra %(code)s enregistrée.") % {"code": camera.code})
+            return redirect("cameras:camera_detail", code=camera.code)
+    return render(request, "cameras/camera_form.html", {"form": form, "camera": None})
+
+
+@role_required(*REGISTER_MANAGERS)
+def camera_edit(request: HttpRequest, code: str) -> HttpResponse:
+    camera = get_object_or_404(Camera, code=code)
+    # The form works on its own copy: the service compares against the stored camera.
+    form = CameraForm(request.POST or None, instance=Camera.objects.get(pk=camera.pk))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            camera = services.camera_update(
+                camera=camera,
+                actor=request.user,
+                stream_username=data.pop("stream_username") or None,
+                stream_password=data.pop("stream_password") or None,
+                clear_credentials=data.pop("clear_credentials", False),
+                **data,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Caméra %(code)s modifiée.") % {"code": camera.code})
+            return redirect("cameras:camera_detail", code=camera.code)
+    return render(request, "cameras/camera_form.html", {"form": form, "camera": camera})
+
+
+@role_required(*REGISTER_READERS)
+def camera_history(request: HttpRequest, code: str) -> HttpResponse:
+    camera = get_object_or_404(Camera, code=code)
+    return render(
+        request,
+        "cameras/camera_history.html",
+        {
+            "camera": camera,
+            "entries": selectors.camera_history(camera),
+            "masks": camera.mask_versions.select_related("author", "validated_by"),
+        },
+    )
+
+
+@require_POST
+@role_required(*REGISTER_MANAGERS)
+def camera_reset_reference(request: HttpRequest, code: str) -> HttpResponse:
+    camera = get_object_or_404(Camera, code=code)
+    services.camera_reset_reference(camera=camera, actor=request.user)
+    messages.success(request, _("La prochaine vérification prendra une nouvelle référence."))
+    return redirect("cameras:camera_detail", code=camera.code)
+
+
+@never_cache
+def camera_snapshot(request: HttpRequest, code: str) -> HttpResponse:
+    """The current image, software masks burnt in, for people habilitated for live view."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    camera = get_object_or_404(Camera, code=code)
+    try:
+        data = services.snapshot_take(camera=camera, actor=request.user)
+    except SourceError as exc:
+        return HttpResponse(
+            _("Image indisponible : %(error)s") % {"error": exc},
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+# --- Privacy masks ----------------------------------------------------------------------------
+
+
+@role_required(*MASK_EDITORS)
+def mask_editor(request: HttpRequest, code: str) -> HttpResponse:
+    camera = get_object_or_404(Camera, code=code)
+    # Drawing happens over the live picture: the live-view habilitation is required.
+    if not selectors.may_view_live(request.user, camera):
+        raise PermissionDenied
+    current = camera.current_mask()
+    form = MaskForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mask = services.mask_save(
+                camera=camera,
+                polygons=form.cleaned_data["polygons"],
+                note=form.cleaned_data["note"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Masques enregistrés (version %(v)s).") % {"v": mask.version}
+            )
+            return redirect("cameras:mask_editor", code=camera.code)
+    polygons = (
+        form.data.get("polygons")
+        if form.is_bound
+        else json.dumps(current.polygons if current else [])
+    )
+    return render(
+        request,
+        "cameras/mask_editor.html",
+        {
+            "camera": camera,
+            "form": form,
+            "current": current,
+            "polygons_json": polygons or "[]",
+            "modes": MaskMode.choices,
+        },
+    )
+
+
+@require_POST
+@role_required(*MASK_EDITORS)
+def mask_validate(request: HttpRequest, code: str, version: int) -> HttpResponse:
+    mask = get_object_or_404(PrivacyMask, camera__code=code, version=version)
+    try:
+        services.mask_validate(mask=mask, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Version %(v)s des masques validée.") % {"v": version})
+    return redirect("cameras:camera_detail", code=code)
+
+
+# --- Health -----------------------------------------------------------------------------------
+
+
+@role_required(*HEALTH_WATCHERS)
+def health_board(request: HttpRequest) -> HttpResponse:
+    cameras = list(selectors.health_board())
+    for camera in cameras:
+        camera.flags = selectors.camera_flags(camera)
+        camera.down_since = selectors.open_outage_started(camera)
+    return render(request, "cameras/health_board.html", {"cameras": cameras})
+
+
+# --- Authorizations ---------------------------------------------------------------------------
+
+
+@role_required(*REGISTER_READERS)
+def authorization_list(request: HttpRequest) -> HttpResponse:
+    form = AuthorizationFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    return render(
+        request,
+        "cameras/authorization_list.html",
+        {
+            "form": form,
+            "authorizations": selectors.authorization_list(filters=filters),
+            "can_manage": request.user.has_role(*REGISTER_MANAGERS),
+        },
+    )
+
+
+@role_required(*REGISTER_READERS)
+def authorization_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    authorization = get_object_or_404(Authorization, pk=pk)
+    return render(
+        request,
+        "cameras/authorization_detail.html",
+        {
+            "authorization": authorization,
+            "cameras": selectors.camera_list(filters={"authorization": authorization.pk}),
+            "can_manage": request.user.has_role(*REGISTER_MANAGERS),
+        },
+    )
+
+
+@role_required(*REGISTER_MANAGERS)
+def authorization_create(request: HttpRequest) -> HttpResponse:
+    form = AuthorizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            authorization = services.authorization_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Autorisation %(n)s enregistrée.") % {"n": authorization})
+            return redirect("cameras:authorization_detail", pk=authorization.pk)
+    return render(request, "cameras/authorization_form.html", {"form": form, "authorization": None})
+
+
+@role_required(*REGISTER_MANAGERS)
+def authorization_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    authorization = get_object_or_404(Authorization, pk=pk)
+    form = AuthorizationForm(request.POST or None, instance=Authorization.objects.get(pk=pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            authorization = services.authorization_update(
+                authorization=authorization, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Autorisation %(n)s modifiée.") % {"n": authorization})
+            return redirect("cameras:authorization_detail", pk=authorization.pk)
+    return render(
+        request,
+        "cameras/authorization_form.html",
+        {"form": form, "authorization": authorization},
+    )

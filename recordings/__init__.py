@@ -1,0 +1,1 @@
+"""Recordings: continuous encrypted recording of the cameras' streams."""

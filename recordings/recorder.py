@@ -1,0 +1,130 @@
+"""The recorder: keeps one camera recorded while it holds the camera's lease."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from audit.services import record
+from cameras.models import Camera, CameraStatus
+from recordings import leases, remux, store
+from recordings.models import Gap, RecorderLease
+
+logger = logging.getLogger(__name__)
+
+#: Set when the worker shuts down: every recorder closes its open segment and stops.
+shutting_down = threading.Event()
+
+
+class IndexSink:
+    """Stores each segment (encrypted, then indexed) and records gaps."""
+
+    def __init__(self, camera: Camera, holder: str) -> None:
+        self.camera = camera
+        self.holder = holder
+        self._gap_id: int | None = None
+
+    def segment(self, segment: remux.Segment) -> None:
+        close_old_connections()
+        clip = store.Clip(
+            started_at=segment.start,
+            ended_at=segment.end,
+            payload=segment.data,
+            codec=segment.codec,
+            width=segment.width,
+            height=segment.height,
+            frames=segment.frames,
+        )
+        stored = store.segment_store(camera=self.camera, clip=clip)
+        bitrate = int(stored.size * 8 / max(segment.duration, 0.001))
+        leases.lease_note(
+            camera_id=self.camera.pk,
+            holder=self.holder,
+            last_segment_at=segment.end,
+            bitrate=bitrate,
+            state=RecorderLease.State.RECORDING,
+        )
+
+    def gap(self, gap: remux.Gap) -> None:
+        close_old_connections()
+        with transaction.atomic():
+            if gap.end is None:
+                row = Gap.objects.create(
+                    camera=self.camera, started_at=gap.start, reason=gap.reason[:300]
+                )
+                self._gap_id = row.pk
+                record(
+                    "recording.gap",
+                    actor=f"recorder {self.holder}",
+                    target=self.camera,
+                    reason=gap.reason,
+                    details={"since": gap.start},
+                )
+                leases.lease_note(
+                    camera_id=self.camera.pk,
+                    holder=self.holder,
+                    state=RecorderLease.State.RECONNECTING,
+                    last_error=gap.reason[:500],
+                )
+            elif self._gap_id is not None:
+                Gap.objects.filter(pk=self._gap_id).update(ended_at=gap.end)
+                self._gap_id = None
+
+
+def run_recorder(
+    camera_id: int,
+    holder: str,
+    *,
+    stop: threading.Event | None = None,
+    remux_settings: remux.RemuxSettings | None = None,
+    renew_every: float = 5.0,
+) -> str:
+    """Record the camera until stopped, the lease is lost, or the camera is deactivated."""
+    if not leases.lease_acquire(camera_id=camera_id, holder=holder):
+        return "held by another recorder"
+    camera = Camera.objects.get(pk=camera_id)
+    stop = stop or threading.Event()
+    sink = IndexSink(camera, holder)
+    errors: list[BaseException] = []
+
+    def loop() -> None:
+        try:
+            cut = remux_settings or remux.RemuxSettings(
+                segment_seconds=settings.RECORDING_SEGMENT_SECONDS
+            )
+            remux.record(camera.stream_url, sink, stop=stop, settings=cut)
+        except BaseException as exc:  # reported through the lease, then re-dispatched
+            errors.append(exc)
+            stop.set()
+
+    thread = threading.Thread(target=loop, name=f"recorder-{camera.code}", daemon=True)
+    thread.start()
+    outcome = "stopped"
+    try:
+        while not stop.wait(renew_every):
+            if shutting_down.is_set():
+                outcome = "worker shutting down"
+                break
+            if not leases.lease_renew(camera_id=camera_id, holder=holder):
+                outcome = "lease lost"
+                break
+            if not Camera.objects.filter(pk=camera_id, status=CameraStatus.ACTIVE).exists():
+                outcome = "camera no longer active"
+                break
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        close_old_connections()
+        if errors:
+            outcome = f"error: {errors[0]}"
+            logger.error("recorder of %s failed: %s", camera.code, errors[0])
+        state = RecorderLease.State.ERROR if errors else RecorderLease.State.STOPPED
+        leases.lease_release(
+            camera_id=camera_id, holder=holder, state=state, error=outcome if errors else ""
+        )
+    logger.info("recorder of %s ended at %s: %s", camera.code, timezone.now(), outcome)
+    return outcome

@@ -1,0 +1,504 @@
+"""Turn a camera stream into fragmented MP4 segments in memory, by stream copy whenever possible.
+
+H.264 and H.265 packets are copied as they come (no decoding): each segment starts on a key
+frame, its timestamps are rebased to zero, and it is written by FFmpeg's MP4 muxer in
+fragmented mode into memory. MJPEG sources (and any other codec) are decoded and encoded to
+H.264 with libx264 at a bounded size, one encoder per segment so that each begins with an IDR
+frame. Audio is never read: the law forbids recording sound.
+
+Each closed segment goes to a :class:`SegmentSink` as bytes, with its wall-clock UTC start and
+end; a lost connection closes the open segment, reports a :class:`Gap`, and :func:`record`
+reconnects with exponential backoff until its stop event is set. Nothing here touches the disk
+or the database.
+
+Sources: ``rtsp://`` / ``rtsps://`` (TCP transport), ``http://`` / ``https://`` (MJPEG or any
+stream FFmpeg reads) and ``file://`` (a local file played at its own pace and looped, which
+stands in for a camera in tests and benchmarks).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import math
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+import av
+import av.error
+
+logger = logging.getLogger(__name__)
+
+COPY_CODECS = frozenset({"h264", "hevc"})
+MP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+_ENCODER_TIME_BASE = Fraction(1, 1000)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A closed fragmented-MP4 segment: plaintext bytes held in memory only."""
+
+    data: bytes
+    start: dt.datetime
+    end: dt.datetime
+    frames: int
+    codec: str
+    width: int
+    height: int
+    transcoded: bool
+    # "length" (full), "connection_lost" (cut short by an outage) or "stopped".
+    closed_by: str
+
+    @property
+    def duration(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A period without recording; ``end`` is None while the stream is still down."""
+
+    start: dt.datetime
+    end: dt.datetime | None
+    reason: str
+
+
+class SegmentSink(Protocol):
+    """Receives what a recorder produces; called from the recording thread, in order."""
+
+    def segment(self, segment: Segment) -> None: ...
+
+    def gap(self, gap: Gap) -> None: ...
+
+
+@dataclass(frozen=True)
+class RemuxSettings:
+    """How a stream is cut and how hard the recorder tries to keep it."""
+
+    segment_seconds: float = 60.0
+    open_timeout: float = 10.0
+    # No packet for this long counts as a lost connection.
+    read_timeout: float = 5.0
+    probe_seconds: float = 1.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    # Wall-clock start and end come from the stream's own timestamps anchored at connection;
+    # beyond this much drift from the local clock the anchor is reset at the next segment.
+    max_drift: float = 2.0
+    # Transcoded (MJPEG) sources: bounded width and libx264 settings.
+    max_width: int = 1280
+    x264_preset: str = "veryfast"
+    x264_crf: int = 26
+
+    def __post_init__(self) -> None:
+        if self.segment_seconds <= 0:
+            raise ValueError("segment_seconds must be positive")
+        if self.backoff_initial <= 0 or self.backoff_max < self.backoff_initial:
+            raise ValueError("backoff must be positive and backoff_max >= backoff_initial")
+
+
+@dataclass(frozen=True)
+class SessionEnd:
+    """How one connection ended: when the last segment closed, and why."""
+
+    at: dt.datetime | None
+    reason: str
+    segments: int
+    lost: bool
+
+
+def _utc(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
+def _open_source(url: str, settings: RemuxSettings) -> tuple[av.container.InputContainer, bool]:
+    """Open ``url`` for reading; the flag says whether it is a file to loop at its own pace."""
+    parts = urlsplit(url)
+    timeout = (settings.open_timeout, settings.read_timeout)
+    if parts.scheme in {"rtsp", "rtsps"}:
+        options = {
+            "rtsp_transport": "tcp",
+            # FFmpeg probes 5 s by default before handing out the first packet; the SDP
+            # already names the codec, so that only delays recording after each reconnection.
+            "analyzeduration": str(round(settings.probe_seconds * 1_000_000)),
+        }
+        container = av.open(url, options=options, timeout=timeout)
+        return container, False
+    if parts.scheme in {"http", "https"}:
+        return av.open(url, timeout=timeout), False
+    if parts.scheme == "file":
+        return av.open(unquote(parts.path)), True
+    raise ValueError(f"unsupported stream URL scheme {parts.scheme!r} in {url!r}")
+
+
+class _Writer:
+    """One segment being written into memory by the MP4 muxer."""
+
+    def __init__(self) -> None:
+        self.buffer = io.BytesIO()
+        self.container = av.open(self.buffer, "w", format="mp4", options=MP4_OPTIONS)
+        self.frames = 0
+
+    def close(self) -> bytes:
+        self.container.close()
+        return self.buffer.getvalue()
+
+
+class _Clock:
+    """Maps stream time (seconds) to wall-clock UTC (seconds since the epoch).
+
+    A packet never arrives before it was captured, so the smallest ``arrival - stream time``
+    seen so far is the best estimate of the offset: probing bursts and network stalls only
+    ever make packets late. A camera clock slower than ours shows up as a minimum that keeps
+    growing over a whole segment; past ``max_drift`` the offset follows it.
+    """
+
+    def __init__(self, max_drift: float) -> None:
+        self.max_drift = max_drift
+        self.offset: float | None = None
+        self._window = math.inf
+
+    def observe(self, stream_seconds: float) -> None:
+        lag = time.time() - stream_seconds
+        self._window = min(self._window, lag)
+        if self.offset is None or lag < self.offset:
+            self.offset = lag
+
+    def roll(self) -> None:
+        """Close an observation window (a segment): follow a camera clock that runs slow."""
+        if self.offset is not None and self._window - self.offset > self.max_drift:
+            logger.info("stream clock drifted %.1f s; re-anchoring", self._window - self.offset)
+            self.offset = self._window
+        self._window = math.inf
+
+    def wall(self, stream_seconds: float) -> float:
+        if self.offset is None:
+            self.observe(stream_seconds)
+        assert self.offset is not None
+        return self.offset + stream_seconds
+
+
+class Remuxer:
+    """Records one connection to a source into segments handed to a sink."""
+
+    def __init__(
+        self,
+        url: str,
+        sink: SegmentSink,
+        settings: RemuxSettings | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.url = url
+        self.sink = sink
+        self.settings = settings or RemuxSettings()
+        self.stop = stop or threading.Event()
+        # Set by record(): the gap this connection closes with its first segment.
+        self.open_gap: Gap | None = None
+        self.not_before: float | None = None
+        self._segments = 0
+        self._last_end: float | None = None
+
+    # -- public -------------------------------------------------------------------------------
+
+    def run(self) -> SessionEnd:
+        """Record until the stop event, the end of the stream or a lost connection."""
+        try:
+            container, looped = _open_source(self.url, self.settings)
+        except (av.error.FFmpegError, OSError) as exc:
+            return self._end(f"cannot open stream: {exc}", lost=True)
+        try:
+            if not container.streams.video:
+                return self._end("no video stream in source", lost=True)
+            stream = container.streams.video[0]
+            if stream.codec_context.name in COPY_CODECS:
+                return self._copy(container, stream, looped)
+            return self._transcode(container, stream, looped)
+        finally:
+            container.close()
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _end(self, reason: str, *, lost: bool) -> SessionEnd:
+        at = _utc(self._last_end) if self._last_end is not None else None
+        return SessionEnd(at=at, reason=reason, segments=self._segments, lost=lost)
+
+    def _emit(self, writer: _Writer, start: float, end: float, meta: dict, closed_by: str) -> None:
+        data = writer.close()
+        if writer.frames == 0:
+            return
+        # A segment never starts before the previous one ended (no overlap), nor before the
+        # previous connection's last segment; the first one after an outage closes the gap.
+        if self._last_end is not None:
+            start = max(start, self._last_end)
+        if self.not_before is not None:
+            start = max(start, self.not_before)
+        end = max(end, start)
+        if self.open_gap is not None:
+            self.sink.gap(Gap(self.open_gap.start, _utc(start), self.open_gap.reason))
+            self.open_gap = None
+        self._segments += 1
+        self._last_end = end
+        self.sink.segment(
+            Segment(
+                data=data,
+                start=_utc(start),
+                end=_utc(end),
+                frames=writer.frames,
+                closed_by=closed_by,
+                **meta,
+            )
+        )
+
+    def _pace(self, wall: float) -> None:
+        """Hold a looped file back to real time, as a camera would send it."""
+        delay = wall - time.time()
+        if delay > 0:
+            self.stop.wait(delay)
+
+    def _demux(
+        self, container: av.container.InputContainer, stream: av.VideoStream, looped: bool
+    ) -> Iterator[tuple[av.Packet, int, int]]:
+        """Packets of ``stream`` with continuous (dts, pts) in ticks, looping files forever."""
+        offset = 0
+        while True:
+            first: int | None = None
+            last = 0
+            step = 1
+            # RTSP often delivers the very first key frame before any timestamp is known:
+            # hold such packets and date them back from the first timestamped one.
+            held: list[av.Packet] = []
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                dts = packet.dts if packet.dts is not None else packet.pts
+                if dts is None:
+                    if first is None:
+                        if len(held) < 64:
+                            held.append(packet)
+                        continue
+                    dts = last + step
+                pts = packet.pts if packet.pts is not None else dts
+                step = packet.duration or step
+                if first is None:
+                    for back, early in enumerate(held, start=-len(held)):
+                        early_dts = dts + back * (early.duration or step)
+                        yield early, early_dts + offset, early_dts + offset
+                    first = dts - len(held) * step
+                    held.clear()
+                last = dts
+                yield packet, dts + offset, pts + offset
+                if self.stop.is_set():
+                    return
+            if not looped or first is None:
+                return
+            container.seek(0)
+            offset += last + step - first
+
+    def _copy(
+        self, container: av.container.InputContainer, stream: av.VideoStream, looped: bool
+    ) -> SessionEnd:
+        settings = self.settings
+        tb = stream.time_base
+        clock = _Clock(settings.max_drift)
+        codec = stream.codec_context
+        meta = {
+            "codec": codec.name,
+            "width": codec.width,
+            "height": codec.height,
+            "transcoded": False,
+        }
+        writer: _Writer | None = None
+        out_stream = None
+        seg_seconds = 0.0
+        base = last_ticks = 0
+        prev_dts: int | None = None
+        frame_ticks = 0
+        try:
+            for packet, ticks, pts_ticks in self._demux(container, stream, looped):
+                seconds = float(ticks * tb)
+                if looped:
+                    self._pace(clock.wall(seconds))
+                clock.observe(seconds)
+                if writer is None and not packet.is_keyframe:
+                    continue  # a segment must be decodable on its own
+                if packet.is_keyframe and (
+                    writer is None or seconds - seg_seconds >= settings.segment_seconds
+                ):
+                    if writer is not None:
+                        # Both ends from the same offset: back to back, whatever it is.
+                        start, end = clock.wall(seg_seconds), clock.wall(seconds)
+                        self._emit(writer, start, end, meta, "length")
+                        clock.roll()
+                    writer = _Writer()
+                    out_stream = writer.container.add_stream_from_template(stream)
+                    seg_seconds = seconds
+                    base, prev_dts = ticks, None
+                assert out_stream is not None
+                dts = ticks - base
+                # Cameras send the odd repeated timestamp; the muxer refuses non-increasing
+                # dts, so nudge rather than drop the frame.
+                if prev_dts is not None and dts <= prev_dts:
+                    dts = prev_dts + 1
+                packet.dts, packet.pts = dts, max(pts_ticks - base, dts)
+                prev_dts = dts
+                frame_ticks = packet.duration or frame_ticks
+                last_ticks = ticks
+                packet.stream = out_stream
+                writer.container.mux(packet)
+                writer.frames += 1
+                if self.stop.is_set():
+                    break
+        except (av.error.FFmpegError, OSError) as exc:
+            reason = f"connection lost: {exc}"
+        else:
+            reason = "stopped" if self.stop.is_set() else "connection closed by the source"
+        lost = not self.stop.is_set()
+        if writer is not None:
+            step = frame_ticks or self._nominal_ticks(stream)
+            end = clock.wall(float((last_ticks + step) * tb))
+            closed_by = "connection_lost" if lost else "stopped"
+            self._emit(writer, clock.wall(seg_seconds), end, meta, closed_by)
+        return self._end(reason, lost=lost)
+
+    @staticmethod
+    def _nominal_ticks(stream: av.VideoStream) -> int:
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        return max(1, round(1 / (rate * stream.time_base)))
+
+    def _transcode(
+        self, container: av.container.InputContainer, stream: av.VideoStream, looped: bool
+    ) -> SessionEnd:
+        settings = self.settings
+        clock = _Clock(settings.max_drift)
+        source_codec = stream.codec_context.name
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        writer: _Writer | None = None
+        out_stream = None
+        meta: dict = {}
+        seg_start = 0.0
+        last_wall = 0.0
+        last_ms = -1
+        try:
+            for packet, ticks, _pts in self._demux(container, stream, looped):
+                for frame in packet.decode():
+                    if looped:
+                        wall = clock.wall(float(ticks * stream.time_base))
+                        self._pace(wall)
+                    else:
+                        # MJPEG over HTTP carries no usable timestamps: arrival time is the
+                        # best measure of when the camera took the picture.
+                        wall = time.time()
+                    if writer is None or wall - seg_start >= settings.segment_seconds:
+                        if writer is not None:
+                            self._flush(writer, out_stream)
+                            self._emit(writer, seg_start, wall, meta, "length")
+                        width, height = _bounded_size(frame.width, frame.height, settings)
+                        meta = {
+                            "codec": "h264",
+                            "width": width,
+                            "height": height,
+                            "transcoded": True,
+                        }
+                        writer = _Writer()
+                        out_stream = writer.container.add_stream(
+                            "libx264",
+                            rate=rate,
+                            options={
+                                "preset": settings.x264_preset,
+                                "tune": "zerolatency",
+                                "crf": str(settings.x264_crf),
+                            },
+                        )
+                        out_stream.width, out_stream.height = width, height
+                        out_stream.pix_fmt = "yuv420p"
+                        out_stream.time_base = _ENCODER_TIME_BASE
+                        out_stream.codec_context.time_base = _ENCODER_TIME_BASE
+                        # A key frame every ~2 s keeps playback seeks short.
+                        out_stream.codec_context.gop_size = max(1, round(float(rate) * 2))
+                        seg_start = wall
+                        last_ms = -1
+                    assert out_stream is not None
+                    image = frame.reformat(
+                        width=meta["width"], height=meta["height"], format="yuv420p"
+                    )
+                    ms = max(last_ms + 1, round((wall - seg_start) * 1000))
+                    image.pts, image.time_base = ms, _ENCODER_TIME_BASE
+                    last_ms, last_wall = ms, wall
+                    for encoded in out_stream.encode(image):
+                        writer.container.mux(encoded)
+                    writer.frames += 1
+                if self.stop.is_set():
+                    break
+        except (av.error.FFmpegError, OSError) as exc:
+            reason = f"connection lost: {exc}"
+        else:
+            reason = "stopped" if self.stop.is_set() else "connection closed by the source"
+        lost = not self.stop.is_set()
+        if writer is not None:
+            self._flush(writer, out_stream)
+            end = last_wall + float(1 / rate)
+            closed_by = "connection_lost" if lost else "stopped"
+            self._emit(writer, seg_start, end, meta, closed_by)
+        logger.debug("transcoded %s source ended: %s", source_codec, reason)
+        return self._end(reason, lost=lost)
+
+    @staticmethod
+    def _flush(writer: _Writer, out_stream: av.VideoStream | None) -> None:
+        if out_stream is not None:
+            for encoded in out_stream.encode(None):
+                writer.container.mux(encoded)
+
+
+def _bounded_size(width: int, height: int, settings: RemuxSettings) -> tuple[int, int]:
+    """The encode size: at most ``max_width`` wide, aspect kept, even sides (4:2:0)."""
+    if width > settings.max_width:
+        height = math.floor(height * settings.max_width / width)
+        width = settings.max_width
+    return max(2, width - width % 2), max(2, height - height % 2)
+
+
+def record(
+    url: str,
+    sink: SegmentSink,
+    *,
+    stop: threading.Event,
+    settings: RemuxSettings | None = None,
+) -> None:
+    """Record ``url`` into ``sink`` until ``stop`` is set, reconnecting with backoff.
+
+    When a connection is lost the open segment is closed and handed over, then
+    ``sink.gap(Gap(start, None, reason))`` reports the outage at once; when recording resumes
+    the same gap is reported again with its end (the start of the next segment).
+    """
+    settings = settings or RemuxSettings()
+    delay = settings.backoff_initial
+    jitter = secrets.SystemRandom()
+    open_gap: Gap | None = None
+    last_end: float | None = None
+    while not stop.is_set():
+        remuxer = Remuxer(url, sink, settings, stop)
+        remuxer.open_gap = open_gap
+        remuxer.not_before = last_end
+        outcome = remuxer.run()
+        open_gap = remuxer.open_gap
+        if outcome.at is not None:
+            last_end = outcome.at.timestamp()
+        if stop.is_set():
+            return
+        if outcome.segments:
+            delay = settings.backoff_initial
+        if open_gap is None:
+            start = outcome.at or _utc(time.time())
+            open_gap = Gap(start=start, end=None, reason=outcome.reason)
+            sink.gap(open_gap)
+        logger.warning("stream %s: %s; retrying in %.1f s", url, outcome.reason, delay)
+        # Jitter spreads the reconnections of many cameras behind one failed switch.
+        stop.wait(delay * jitter.uniform(0.8, 1.2))
+        delay = min(delay * 2, settings.backoff_max)

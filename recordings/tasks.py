@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import os
+import socket
+import threading
+
+from celery import shared_task
+from celery.signals import worker_shutting_down
+
+from cameras.models import Camera, CameraStatus
+from recordings import leases, recorder
+
+RECORDING_QUEUE = "recording"
+
+
+@worker_shutting_down.connect
+def _stop_recorders(**kwargs: object) -> None:
+    recorder.shutting_down.set()
+
+
+@shared_task(
+    name="recordings.tasks.record_camera", time_limit=None, soft_time_limit=None, acks_late=False
+)
+def record_camera(camera_id: int) -> str:
+    """Long-running: records the camera until the lease is lost or the worker stops."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    return recorder.run_recorder(camera_id, holder)
+
+
+@shared_task(name="recordings.tasks.dispatch_recorders")
+def dispatch_recorders() -> int:
+    """Send a recorder for every active camera whose lease lapsed (or never existed)."""
+    active = list(Camera.objects.filter(status=CameraStatus.ACTIVE).values_list("pk", flat=True))
+    orphans = leases.cameras_without_recorder(active)
+    for camera_id in orphans:
+        record_camera.apply_async(args=[camera_id], queue=RECORDING_QUEUE, expires=60)
+    return len(orphans)

@@ -1,0 +1,143 @@
+"""Real stream sources for the recorder tests: an RTSP server, an MJPEG camera, a clip."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import pytest
+
+from recordings.remux import Gap, Segment
+from tests.recordings.media import h264_clip, moving_frame
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+RTSP_SERVER = Path(__file__).with_name("rtsp_server.py")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class CollectingSink:
+    """A SegmentSink that keeps everything and lets a test wait for it."""
+
+    segments: list[Segment] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def segment(self, segment: Segment) -> None:
+        with self.changed:
+            self.segments.append(segment)
+            self.changed.notify_all()
+
+    def gap(self, gap: Gap) -> None:
+        with self.changed:
+            self.gaps.append(gap)
+            self.changed.notify_all()
+
+    def wait_for(self, predicate, timeout: float = 15) -> None:
+        with self.changed:
+            if not self.changed.wait_for(lambda: predicate(self), timeout):
+                raise AssertionError(f"timed out: {len(self.segments)} segments, gaps {self.gaps}")
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory) -> Path:
+    """A 30 s H.264 + AAC clip, 320x240 at 12 fps, key frame every second."""
+    return h264_clip(tmp_path_factory.mktemp("media") / "clip.mp4", seconds=30)
+
+
+class RtspServer:
+    """GStreamer's RTSP server in a subprocess, serving the clip at rtsp://127.0.0.1:PORT/cam."""
+
+    def __init__(self, clip: Path) -> None:
+        self.clip = clip
+        self.port = free_port()
+        self.url = f"rtsp://127.0.0.1:{self.port}/cam"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [SYSTEM_PYTHON, str(RTSP_SERVER), str(self.port), str(self.clip)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("READY"):
+            self.stop()
+            raise RuntimeError(f"RTSP server did not start: {line} {self.process.stderr.read()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+        self.process = None
+
+
+@pytest.fixture
+def rtsp_server(clip) -> Iterator[RtspServer]:
+    check = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
+        capture_output=True,
+        check=False,
+    )
+    if check.returncode != 0:
+        pytest.skip("GStreamer RTSP server bindings missing (.ci/run installs them)")
+    server = RtspServer(clip)
+    server.start()
+    yield server
+    server.stop()
+
+
+class _MjpegHandler(BaseHTTPRequestHandler):
+    fps = 12
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        index = 0
+        started = time.monotonic()
+        try:
+            while not self.server.stopping.is_set():
+                image = cv2.cvtColor(moving_frame(index, 320, 240), cv2.COLOR_RGB2BGR)
+                jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+                self.wfile.write(
+                    b"--frame\r\nContent-Type: image/jpeg\r\n"
+                    + f"Content-Length: {len(jpeg)}\r\n\r\n".encode()
+                    + jpeg
+                    + b"\r\n"
+                )
+                index += 1
+                time.sleep(max(0.0, started + index / self.fps - time.monotonic()))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def mjpeg_url() -> Iterator[str]:
+    """An MJPEG camera over HTTP (multipart/x-mixed-replace), 320x240 at 12 fps."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _MjpegHandler)
+    server.daemon_threads = True
+    server.stopping = threading.Event()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/video.mjpg"
+    server.stopping.set()
+    server.shutdown()
+    server.server_close()

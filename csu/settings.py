@@ -210,7 +210,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_ROOT = Path(env_str("CSU_MEDIA_ROOT") or DATA_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "csu.storage.DurableFileSystemStorage"},
     "staticfiles": {

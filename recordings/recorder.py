@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
@@ -48,31 +49,38 @@ class IndexSink:
             bitrate=bitrate,
             state=RecorderLease.State.RECORDING,
         )
+        if self._gap_id is not None:  # recording resumed: the outage ends where this one starts
+            Gap.objects.filter(pk=self._gap_id).update(ended_at=segment.start)
+            self._gap_id = None
+
+    def open_gap(self, start: datetime, reason: str) -> None:
+        """Record an outage once; it stays open until a segment is stored again."""
+        if self._gap_id is not None:
+            return
+        with transaction.atomic():
+            row = Gap.objects.create(camera=self.camera, started_at=start, reason=reason[:300])
+            self._gap_id = row.pk
+            record(
+                "recording.gap",
+                actor=f"recorder {self.holder}",
+                target=self.camera,
+                reason=reason,
+                details={"since": start},
+            )
 
     def gap(self, gap: remux.Gap) -> None:
         close_old_connections()
-        with transaction.atomic():
-            if gap.end is None:
-                row = Gap.objects.create(
-                    camera=self.camera, started_at=gap.start, reason=gap.reason[:300]
-                )
-                self._gap_id = row.pk
-                record(
-                    "recording.gap",
-                    actor=f"recorder {self.holder}",
-                    target=self.camera,
-                    reason=gap.reason,
-                    details={"since": gap.start},
-                )
-                leases.lease_note(
-                    camera_id=self.camera.pk,
-                    holder=self.holder,
-                    state=RecorderLease.State.RECONNECTING,
-                    last_error=gap.reason[:500],
-                )
-            elif self._gap_id is not None:
-                Gap.objects.filter(pk=self._gap_id).update(ended_at=gap.end)
-                self._gap_id = None
+        if gap.end is None:
+            self.open_gap(gap.start, gap.reason)
+            leases.lease_note(
+                camera_id=self.camera.pk,
+                holder=self.holder,
+                state=RecorderLease.State.RECONNECTING,
+                last_error=gap.reason[:500],
+            )
+        elif self._gap_id is not None:
+            Gap.objects.filter(pk=self._gap_id).update(ended_at=gap.end)
+            self._gap_id = None
 
 
 def run_recorder(
@@ -81,14 +89,23 @@ def run_recorder(
     *,
     stop: threading.Event | None = None,
     remux_settings: remux.RemuxSettings | None = None,
-    renew_every: float = 5.0,
+    renew_every: float | None = None,
 ) -> str:
     """Record the camera until stopped, the lease is lost, or the camera is deactivated."""
     if not leases.lease_acquire(camera_id=camera_id, holder=holder):
         return "held by another recorder"
     camera = Camera.objects.get(pk=camera_id)
     stop = stop or threading.Event()
+    renew_every = renew_every or settings.RECORDER_LEASE_SECONDS / 3
     sink = IndexSink(camera, holder)
+    last = (
+        RecorderLease.objects.filter(camera=camera)
+        .values_list("last_segment_at", flat=True)
+        .first()
+    )
+    if last is not None:
+        # Footage stopped at the previous recorder's last segment (stopped, killed, or lost).
+        sink.open_gap(last, "enregistreur arrêté ou perdu ; reprise de l'enregistrement")
     errors: list[BaseException] = []
 
     def loop() -> None:

@@ -14,6 +14,27 @@ from accounts.roles import Role
 from tests.factories import HabilitationFactory, ServiceFactory, UserFactory
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """On a full run, fail if some page or endpoint never went through the permission matrix."""
+    import os
+
+    from tests import matrix_coverage
+
+    if hasattr(session.config, "workerinput") or not os.environ.get(matrix_coverage.LOG_VARIABLE):
+        return
+    if exitstatus != 0:
+        return
+    missing = matrix_coverage.untested_views()
+    if missing:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line(
+            "Views without a permission-matrix test (tests/permissions.py):", red=True
+        )
+        for name in missing:
+            reporter.write_line(f"  {name}", red=True)
+        session.exitstatus = 1
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _flush_despite_append_only_audit():
     """Tests that commit (live server, threads) empty the database afterwards: allow it there."""

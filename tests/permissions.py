@@ -20,6 +20,7 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.roles import Role
+from tests import matrix_coverage
 from tests.conftest import sign_in
 from tests.factories import ServiceFactory, UserFactory
 
@@ -46,6 +47,7 @@ class Matrix:
 
     def _request(self, client: Client):
         url = self.url() if callable(self.url) else self.url
+        matrix_coverage.note(url)
         data = self.data() if callable(self.data) else self.data
         kwargs: dict[str, Any] = {}
         if data is not None:

@@ -91,3 +91,41 @@ def test_api_revoke_habilitation_is_for_admins_only():
     check_matrix(
         url=url, method="post", api=True, allowed=[Role.ADMIN], data={"reason": "fin de mission"}
     )
+
+
+def test_api_user_detail_is_for_admins_and_dpo():
+    person = UserFactory(role=Role.OPERATOR)
+    check_matrix(url=f"/api/users/{person.pk}/", allowed=[Role.ADMIN, Role.DPO], api=True)
+
+
+def test_api_user_update_is_for_admins_only():
+    person = UserFactory(role=Role.OPERATOR)
+    check_matrix(
+        url=f"/api/users/{person.pk}/",
+        method="patch",
+        api=True,
+        allowed=[Role.ADMIN],
+        data={"badge_number": "M-1234"},
+    )
+
+
+def test_api_habilitation_detail_is_for_admins_and_dpo():
+    habilitation = HabilitationFactory()
+    check_matrix(
+        url=f"/api/habilitations/{habilitation.pk}/", allowed=[Role.ADMIN, Role.DPO], api=True
+    )
+
+
+def test_api_service_detail():
+    from tests.factories import ServiceFactory
+
+    service = ServiceFactory()
+    check_matrix(
+        url=f"/api/services/{service.pk}/",
+        allowed=[Role.ADMIN, Role.DPO, Role.MAGISTRATE],
+        api=True,
+    )
+
+
+def test_api_token_is_issued_to_any_verified_person():
+    check_matrix(url="/api/auth/token/", method="post", allowed=ALL, api=True, ok=[201])

@@ -41,6 +41,32 @@ ITEMS: list[NavItem] = [
         "cameras:authorization_list",
         frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.DPO}),
     ),
+    NavItem(_("Relecture"), "recordings:replay_index", frozenset({Role.SUPERVISOR})),
+    NavItem(
+        _("Enregistreurs"),
+        "recordings:operations",
+        frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN}),
+    ),
+    NavItem(
+        _("Tableau de bord"), "operations:dashboard", frozenset({Role.OPERATOR, Role.SUPERVISOR})
+    ),
+    NavItem(
+        _("Signalements"),
+        "operations:signalement_list",
+        frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    ),
+    NavItem(_("Vacations"), "operations:shift_list", frozenset({Role.OPERATOR, Role.SUPERVISOR})),
+    NavItem(
+        _("Statistiques"),
+        "operations:statistics",
+        frozenset({Role.SUPERVISOR, Role.ADMIN, Role.DPO}),
+    ),
+    NavItem(
+        _("Registre des destructions"),
+        "retention:destruction_list",
+        frozenset({Role.SUPERVISOR, Role.DPO}),
+    ),
+    NavItem(_("Gels des images"), "retention:hold_list", frozenset({Role.SUPERVISOR, Role.DPO})),
     NavItem(_("API"), "api-docs", ALL_ROLES),
 ]
 

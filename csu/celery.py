@@ -37,6 +37,12 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # CSI L252-5: footage past its retention goes within minutes, not at the next night.
+    "recordings-purge": {
+        "task": "recordings.tasks.purge_recordings",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
     "cameras-authorization-alerts": {
         "task": "cameras.tasks.record_authorization_alerts",
         "schedule": crontab(hour=6, minute=30),

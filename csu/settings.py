@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from csu.env import env_bool, env_int, env_list, env_str, local_secret
+from csu.storage import s3_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("CSU_DATA_DIR", str(BASE_DIR / "var")) or "var").resolve()
@@ -48,10 +49,13 @@ INSTALLED_APPS = [
     "accounts",
     "cameras",
     "recordings",
+    "operations",
 ]
 
 MIDDLEWARE = [
+    "csu.security.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csu.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -197,6 +201,18 @@ RECORDER_LEASE_SECONDS = env_int("CSU_RECORDER_LEASE_SECONDS", 30, minimum=5)
 RECORDING_SEGMENT_SECONDS = env_int("CSU_SEGMENT_SECONDS", 60, minimum=2, maximum=600)
 # During a rotation, the previous master key still opens keys not yet re-wrapped.
 RECORDINGS_PREVIOUS_MASTER_KEY = env_str("CSU_PREVIOUS_MASTER_KEY") or ""
+# Retention purge: segments destroyed per transaction, and how long a purge that stopped
+# renewing its heartbeat (killed on SQLite) keeps others waiting before being taken over.
+RECORDINGS_PURGE_BATCH = env_int("CSU_PURGE_BATCH", 2000, minimum=1, maximum=20000)
+RECORDINGS_PURGE_STALE_MINUTES = env_int("CSU_PURGE_STALE_MINUTES", 10, minimum=1)
+# Objects of the store that no index row names (a recorder killed between writing and
+# indexing) are deleted once they are this many hours past their camera's retention.
+RECORDINGS_ORPHAN_GRACE_HOURS = env_int("CSU_ORPHAN_GRACE_HOURS", 1, minimum=1, maximum=24)
+# Playback: longest range watched at once, lifetime of a playback link, widest masked picture.
+RECORDING_PLAYBACK_MAX_SECONDS = env_int("CSU_PLAYBACK_MAX_SECONDS", 3600, minimum=60)
+RECORDING_PLAYBACK_TOKEN_SECONDS = env_int("CSU_PLAYBACK_TOKEN_SECONDS", 900, minimum=60)
+RECORDING_PLAYBACK_MAX_WIDTH = env_int("CSU_PLAYBACK_MAX_WIDTH", 1280, minimum=160)
+
 
 # --- Internationalization -----------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -208,7 +224,7 @@ USE_TZ = True
 
 # --- Static files and storage -------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env_str("CSU_STATIC_ROOT") or DATA_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("CSU_MEDIA_ROOT") or DATA_DIR / "media")
 STORAGES = {
@@ -220,6 +236,12 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Segments, attachments and exports go through default_storage: this folder, or S3-compatible.
+CSU_STORAGE = env_str("CSU_STORAGE", "filesystem") or "filesystem"
+if CSU_STORAGE == "s3":
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options()}
+elif CSU_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"CSU_STORAGE must be filesystem or s3, not {CSU_STORAGE!r}")
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
@@ -268,6 +290,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status": name each choice set once (check --deploy warns otherwise).
+    "ENUM_NAME_OVERRIDES": {
+        "CameraStatusEnum": "cameras.models.CameraStatus",
+        "HealthStatusEnum": "cameras.models.HealthStatus",
+    },
 }
 API_TOKEN_LIFETIME = timedelta(hours=env_int("CSU_API_TOKEN_HOURS", 12, minimum=1))
 
@@ -278,6 +305,28 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("CSU_SSL_REDIRECT", PRODUCTION)
 SECURE_HSTS_SECONDS = env_int("CSU_HSTS_SECONDS", 31536000 if PRODUCTION else 0, minimum=0)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CSU_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("CSU_HSTS_PRELOAD", PRODUCTION)
+# The container health check asks over plain HTTP from inside; every other path goes to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Reverse proxies (addresses or networks) whose X-Forwarded-For names the real client, for the
+# audit trail's "from where". Empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env_list("CSU_TRUSTED_PROXIES", [])
+# Pages load scripts, styles and images from this site only; no inline code, no frames.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "media-src": ["'self'", "blob:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 # --- Logging: no secrets, no request bodies -----------------------------------------------------
 LOGGING = {

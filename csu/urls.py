@@ -2,16 +2,21 @@ from __future__ import annotations
 
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import views as account_views
+from csu import health
 
 api_patterns = [
     path("", include("accounts.api_urls")),
     path("", include("audit.api_urls")),
     path("", include("cameras.api_urls")),
+    path("", include("recordings.retention_api_urls")),
+    path("", include("operations.api_urls")),
+    path("", include("recordings.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its script from a URL: the content security policy forbids inline.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 urlpatterns = [
@@ -20,6 +25,10 @@ urlpatterns = [
     path("comptes/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
     path("cameras/", include("cameras.urls")),
+    path("conservation/", include("recordings.retention_urls")),
+    path("exploitation/", include("operations.urls")),
+    path("enregistrements/", include("recordings.urls")),
     path("api/", include(api_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", health.healthz, name="healthz"),
 ]

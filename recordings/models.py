@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cameras.models import Camera
@@ -66,6 +70,12 @@ class Segment(models.Model):
         indexes = [
             models.Index(fields=["camera", "started_at"]),
             models.Index(fields=["ended_at"], condition=Q(state="stored"), name="segment_live_end"),
+            # The purge walks each camera's live segments by end time (recordings.purge).
+            models.Index(
+                fields=["camera", "ended_at"],
+                condition=Q(state="stored"),
+                name="segment_live_camera_end",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -124,3 +134,155 @@ class RecorderLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera.code} → {self.holder or '—'}"
+
+
+# --- Retention: holds, purge runs, destruction register -----------------------------------------
+
+
+class Hold(models.Model):
+    """Gel des images: segments of ``camera`` overlapping the window survive the purge."""
+
+    class Basis(models.TextChoices):
+        REQUISITION = "requisition", _("Réquisition judiciaire")
+        ACCESS_REQUEST = "access_request", _("Demande d'accès")
+        MANUAL = "manual", _("Gel manuel")
+
+    camera = models.ForeignKey(
+        Camera, verbose_name=_("caméra"), on_delete=models.PROTECT, related_name="holds"
+    )
+    starts_at = models.DateTimeField(_("début"))
+    ends_at = models.DateTimeField(_("fin"))
+    basis = models.CharField(_("fondement"), max_length=20, choices=Basis.choices)
+    reason = models.CharField(_("motif"), max_length=300)
+    #: What the hold is for, named generically so that later features can point at their rows.
+    reference_type = models.CharField(_("type de référence"), max_length=64, blank=True)
+    reference_id = models.CharField(_("référence"), max_length=64, blank=True)
+    reference_label = models.CharField(_("libellé de la référence"), max_length=200, blank=True)
+    justification = models.TextField(_("justification écrite"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("placé par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    created_by_name = models.CharField(_("placé par"), max_length=300)
+    created_at = models.DateTimeField(_("placé le"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expire le"))
+    released_at = models.DateTimeField(_("levé le"), null=True, blank=True)
+    released_by_name = models.CharField(_("levé par"), max_length=300, blank=True)
+    release_reason = models.CharField(_("motif de la levée"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("gel des images")
+        verbose_name_plural = _("gels des images")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["camera", "starts_at", "ends_at"],
+                condition=Q(released_at__isnull=True),
+                name="hold_live_window",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="hold_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="hold_expires_after_creation"
+            ),
+            models.CheckConstraint(
+                condition=~Q(basis="manual") | ~Q(justification=""),
+                name="manual_hold_justified",
+            ),
+            models.CheckConstraint(
+                condition=Q(basis="manual") | ~Q(reference_id=""),
+                name="hold_reference_given",
+            ),
+            models.CheckConstraint(
+                condition=Q(released_at__isnull=True) | ~Q(release_reason=""),
+                name="hold_release_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera.code} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+
+    def is_active(self, at: datetime | None = None) -> bool:
+        return self.released_at is None and self.expires_at > (at or timezone.now())
+
+
+class PurgeRun(models.Model):
+    """One run of the retention purge; at most one runs at a time (a unique partial index)."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("en cours")
+        DONE = "done", _("terminée")
+        REFUSED = "refused", _("refusée")
+        FAILED = "failed", _("échouée")
+        INTERRUPTED = "interrupted", _("interrompue")
+
+    job_id = models.CharField(_("tâche"), max_length=64, db_index=True)
+    #: The instant the retention is computed from (the real time, except in tests).
+    as_of = models.DateTimeField(_("date de référence"))
+    started_at = models.DateTimeField(_("début"))
+    heartbeat_at = models.DateTimeField()
+    finished_at = models.DateTimeField(_("fin"), null=True, blank=True)
+    state = models.CharField(_("état"), max_length=12, choices=State.choices)
+    segments_destroyed = models.PositiveIntegerField(_("segments détruits"), default=0)
+    bytes_destroyed = models.BigIntegerField(_("octets détruits"), default=0)
+    keys_destroyed = models.PositiveIntegerField(_("clés détruites"), default=0)
+    orphans_deleted = models.PositiveIntegerField(_("objets non indexés supprimés"), default=0)
+    detail = models.TextField(_("détail"), blank=True)
+
+    class Meta:
+        verbose_name = _("passage de la purge")
+        verbose_name_plural = _("passages de la purge")
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state"], condition=Q(state="running"), name="one_purge_running"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.job_id
+
+
+class DestructionRecord(models.Model):
+    """Registre des destructions: one entry per purge batch and camera. Never updated but for
+    ``objects_deleted_at``, set once the objects are gone from the store."""
+
+    run = models.ForeignKey(PurgeRun, on_delete=models.PROTECT, related_name="records")
+    camera = models.ForeignKey(
+        Camera, verbose_name=_("caméra"), on_delete=models.PROTECT, related_name="destructions"
+    )
+    window_start = models.DateTimeField(_("images du"), null=True, blank=True)
+    window_end = models.DateTimeField(_("images jusqu'au"), null=True, blank=True)
+    segment_count = models.PositiveIntegerField(_("segments"))
+    bytes = models.BigIntegerField(_("octets"))
+    #: SHA-256 over the destroyed segments' SHA-256 (hex, each followed by a newline), in order
+    #: of start time then id.
+    digest = models.CharField(_("empreinte"), max_length=64)
+    keys = models.JSONField(_("clés détruites"), default=list, blank=True)
+    #: Also the ``destroyed_at`` of every segment of the entry, which finds them again.
+    destroyed_at = models.DateTimeField(_("détruit le"))
+    objects_deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("entrée du registre des destructions")
+        verbose_name_plural = _("registre des destructions")
+        ordering = ["-destroyed_at", "-pk"]
+        indexes = [models.Index(fields=["camera", "window_start"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["camera", "destroyed_at"], name="one_destruction_per_camera_instant"
+            ),
+            models.CheckConstraint(
+                condition=Q(segment_count__gte=0, bytes__gte=0), name="destruction_counts_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera.code} {self.destroyed_at:%Y-%m-%d %H:%M}"

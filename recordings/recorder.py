@@ -7,7 +7,7 @@ import threading
 from datetime import datetime
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
 from audit.services import record
@@ -117,6 +117,8 @@ def run_recorder(
         except BaseException as exc:  # reported through the lease, then re-dispatched
             errors.append(exc)
             stop.set()
+        finally:
+            connections.close_all()  # this thread's own database connection
 
     thread = threading.Thread(target=loop, name=f"recorder-{camera.code}", daemon=True)
     thread.start()

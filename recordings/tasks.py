@@ -35,3 +35,12 @@ def dispatch_recorders() -> int:
     for camera_id in orphans:
         record_camera.apply_async(args=[camera_id], queue=RECORDING_QUEUE, expires=60)
     return len(orphans)
+
+
+@shared_task(name="recordings.tasks.purge_recordings", bind=True)
+def purge_recordings(self) -> dict[str, int | str]:
+    """The retention purge (recordings.purge); a run already in progress makes this one a no-op."""
+    from recordings import purge
+
+    result = purge.purge_run(job_id=self.request.id or "")
+    return {"state": result.state, "segments": result.segments, "keys": result.keys}

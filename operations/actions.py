@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from audit.actions import register as reg
+
+
+def register() -> None:
+    reg("shift.clocked_in", _("Prise de service"), "change")
+    reg("shift.clocked_out", _("Fin de service"), "change")
+    reg(
+        "shift.closed_by_supervisor",
+        _("Fin de service oubliée clôturée par le chef de salle"),
+        "change",
+    )
+    reg("rota.slot_added", _("Créneau ajouté au planning"), "change")
+    reg("rota.slot_removed", _("Créneau retiré du planning"), "change")
+    reg("signalement.created", _("Signalement enregistré"), "change")
+    reg("signalement.note_added", _("Note de suivi ajoutée au signalement"), "change")
+    reg("signalement.service_alerted", _("Service alerté pour un signalement"), "change")
+    reg("signalement.service_arrived", _("Arrivée d'un service sur un signalement"), "change")
+    reg("signalement.closed", _("Signalement clos"), "change")
+    reg("signalement.exported", _("Signalements exportés (CSV)"), "access")

@@ -1,0 +1,270 @@
+"""The operations endpoints: dashboard, statistics, signalements, clocking in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import ListCreateAPIView, RetrieveAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_auth import role_permission
+from operations import selectors, services, stats
+from operations.forms import PeriodForm, SignalementFilterForm
+from operations.models import AlertedService, Category, Shift, Signalement
+from operations.roles import ROOM_STAFF, STATISTICS_READERS
+
+
+def _error(exc: ValidationError) -> Response:
+    detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+    return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _when(moment: Any) -> str | None:
+    return timezone.localtime(moment).isoformat() if moment else None
+
+
+# --- Serializers --------------------------------------------------------------------------------
+
+
+class CameraCodes(serializers.ListField):
+    """Camera codes in and out (the model holds the cameras themselves)."""
+
+    child = serializers.CharField(max_length=40)
+
+    def to_representation(self, data: Any) -> list[str]:
+        return [camera.code for camera in data.all()]
+
+
+class ServiceAlertSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    service_label = serializers.CharField(source="get_service_display")
+    alerted_at = serializers.DateTimeField()
+    arrived_at = serializers.DateTimeField(allow_null=True)
+
+
+class SignalementSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    category = serializers.ChoiceField(
+        choices=Category.choices,
+        error_messages={"invalid_choice": _("Catégorie inconnue : « {input} ».")},
+    )
+    category_label = serializers.CharField(source="get_category_display", read_only=True)
+    occurred_at = serializers.DateTimeField(
+        required=False,
+        help_text=_("Par défaut : maintenant."),
+        error_messages={"invalid": _("Date et heure invalides : format ISO 8601 attendu.")},
+    )
+    cameras = CameraCodes(required=False, default=list)
+    services = serializers.ListField(
+        child=serializers.ChoiceField(
+            choices=AlertedService.choices,
+            error_messages={"invalid_choice": _("Service inconnu : « {input} ».")},
+        ),
+        required=False,
+        default=list,
+        write_only=True,
+    )
+    alerts = ServiceAlertSerializer(many=True, read_only=True)
+    author = serializers.StringRelatedField(read_only=True)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Signalement
+        fields = [
+            "number",
+            "category",
+            "category_label",
+            "occurred_at",
+            "location",
+            "cameras",
+            "description",
+            "services",
+            "alerts",
+            "outcome",
+            "author",
+            "created_at",
+            "closed_at",
+            "is_open",
+        ]
+        read_only_fields = ["outcome", "created_at", "closed_at"]
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+
+class SignalementList(ListCreateAPIView):
+    """Signalements, filtered by q, category, state, outcome, service, camera, start, end."""
+
+    permission_classes = [role_permission(*ROOM_STAFF)]
+    serializer_class = SignalementSerializer
+
+    def get_queryset(self):
+        form = SignalementFilterForm(self.request.query_params)
+        if not form.is_valid():
+            raise serializers.ValidationError(form.errors)
+        return selectors.signalement_list(filters=form.cleaned_data).prefetch_related(
+            "cameras", "alerts"
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            signalement = services.signalement_create(
+                actor=request.user,
+                category=data["category"],
+                occurred_at=data.get("occurred_at") or timezone.now(),
+                location=data.get("location", ""),
+                description=data.get("description", ""),
+                cameras=services.cameras_from_codes(data["cameras"]),
+                services=data["services"],
+            )
+        except ValidationError as exc:
+            return _error(exc)
+        return Response(
+            SignalementSerializer(selectors.signalement_get(number=signalement.number)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class SignalementDetail(RetrieveAPIView):
+    permission_classes = [role_permission(*ROOM_STAFF)]
+    serializer_class = SignalementSerializer
+
+    def get_object(self) -> Signalement:
+        try:
+            return selectors.signalement_get(number=self.kwargs["number"])
+        except Signalement.DoesNotExist:
+            raise NotFound from None
+
+
+class _Clock(APIView):
+    permission_classes = [role_permission(*ROOM_STAFF)]
+    service = staticmethod(services.shift_clock_in)
+    created = status.HTTP_201_CREATED
+
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        try:
+            shift = self.service(operator=request.user)
+        except ValidationError as exc:
+            return _error(exc)
+        return Response(_shift(shift), status=self.created)
+
+
+class ClockIn(_Clock):
+    """Clock in (the signed-in person)."""
+
+
+class ClockOut(_Clock):
+    """Clock out (the signed-in person)."""
+
+    service = staticmethod(services.shift_clock_out)
+    created = status.HTTP_200_OK
+
+
+def _shift(shift: Shift) -> dict[str, Any]:
+    return {
+        "id": shift.pk,
+        "operator": str(shift.operator),
+        "started_at": _when(shift.started_at),
+        "ended_at": _when(shift.ended_at),
+    }
+
+
+class Dashboard(APIView):
+    """What the dashboard shows; the page polls it every 15 seconds."""
+
+    permission_classes = [role_permission(*ROOM_STAFF)]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        return Response(dashboard_json(selectors.dashboard()))
+
+
+def dashboard_json(board: dict[str, Any]) -> dict[str, Any]:
+    from cameras.models import HealthStatus
+
+    now = board["now"]
+    labels = dict(HealthStatus.choices)
+    return {
+        "now": _when(now),
+        "on_duty": [_shift(shift) for shift in board["on_duty"]],
+        "planned": [
+            {
+                "operator": str(slot.operator),
+                "starts_at": _when(slot.starts_at),
+                "ends_at": _when(slot.ends_at),
+            }
+            for slot in board["planned"]
+        ],
+        "cameras_in_service": board["cameras_in_service"],
+        "health_counts": {
+            status_code: {"label": str(labels.get(status_code, status_code)), "count": n}
+            for status_code, n in board["health_counts"].items()
+        },
+        "failing_cameras": [
+            {
+                "code": c.code,
+                "name": c.name,
+                "sector": c.sector,
+                "status": c.health_status,
+                "status_label": str(c.get_health_status_display()),
+                "checked_at": _when(c.health_checked_at),
+            }
+            for c in board["failing_cameras"]
+        ],
+        "open_count": board["open_count"],
+        "open_signalements": [
+            {
+                "number": s.number,
+                "category": s.category,
+                "category_label": str(s.get_category_display()),
+                "occurred_at": _when(s.occurred_at),
+                "location": s.location,
+                "author": str(s.author),
+            }
+            for s in board["open_signalements"]
+        ],
+        "recording_alert_count": board["recording_alert_count"],
+        "recording_alerts": [
+            {
+                "code": c.code,
+                "name": c.name,
+                "state": selectors.recording_state(c, now),
+                "last_segment_at": _when(
+                    getattr(getattr(c, "recorder_lease", None), "last_segment_at", None)
+                ),
+            }
+            for c in board["recording_alerts"]
+        ],
+    }
+
+
+class Statistics(APIView):
+    """Activity statistics of a period (start and end dates included, YYYY-MM-DD)."""
+
+    permission_classes = [role_permission(*STATISTICS_READERS)]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", str, required=True, description="YYYY-MM-DD"),
+            OpenApiParameter("end", str, required=True, description="YYYY-MM-DD"),
+        ],
+        responses={200: dict},
+    )
+    def get(self, request: Request) -> Response:
+        form = PeriodForm(request.query_params)
+        if not form.is_valid():
+            return Response(form.errors, status=status.HTTP_400_BAD_REQUEST)
+        period = stats.Period(form.cleaned_data["start"], form.cleaned_data["end"])
+        return Response(stats.statistics(period))

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from operations import api
+
+urlpatterns = [
+    path("operations/dashboard/", api.Dashboard.as_view(), name="operations-dashboard"),
+    path("operations/statistics/", api.Statistics.as_view(), name="operations-statistics"),
+    path("operations/signalements/", api.SignalementList.as_view(), name="signalement-list"),
+    path(
+        "operations/signalements/<str:number>/",
+        api.SignalementDetail.as_view(),
+        name="signalement-detail",
+    ),
+    path("operations/shifts/clock-in/", api.ClockIn.as_view(), name="shift-clock-in"),
+    path("operations/shifts/clock-out/", api.ClockOut.as_view(), name="shift-clock-out"),
+]

@@ -1,0 +1,224 @@
+"""Shifts, the planned rota and signalements (the operators' log of incidents)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from cameras.models import Camera
+
+
+class Shift(models.Model):
+    """A period on duty: from clock-in to clock-out (open while ``ended_at`` is empty)."""
+
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opérateur"),
+        on_delete=models.PROTECT,
+        related_name="shifts",
+    )
+    started_at = models.DateTimeField(_("prise de service"))
+    ended_at = models.DateTimeField(_("fin de service"), null=True, blank=True)
+    #: Set when a supervisor closed a forgotten clock-out, with the reason.
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("clôturée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    close_reason = models.TextField(_("motif de la clôture"), blank=True)
+
+    class Meta:
+        verbose_name = _("vacation")
+        verbose_name_plural = _("vacations")
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["started_at"]), models.Index(fields=["ended_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator"], condition=Q(ended_at__isnull=True), name="one_open_shift"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gt=F("started_at")),
+                name="shift_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operator} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+
+class RotaSlot(models.Model):
+    """A planned period on duty for one operator (the rota)."""
+
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opérateur"),
+        on_delete=models.PROTECT,
+        related_name="rota_slots",
+    )
+    starts_at = models.DateTimeField(_("début"))
+    ends_at = models.DateTimeField(_("fin"))
+    note = models.CharField(_("remarque"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("créneau planifié")
+        verbose_name_plural = _("planning")
+        ordering = ["starts_at", "operator"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="rota_slot_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operator} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Category(models.TextChoices):
+    FIRE = "incendie", _("Incendie")
+    ACCIDENT = "accident", _("Accident")
+    DISTRESS = "detresse", _("Personne en détresse")
+    CRIME = "delinquance", _("Délinquance")
+    PUBLIC_ORDER = "ordre_public", _("Trouble à l'ordre public")
+    TRAFFIC = "circulation", _("Circulation")
+    OTHER = "autre", _("Autre")
+
+
+class Outcome(models.TextChoices):
+    INTERVENTION = "intervention", _("Intervention")
+    ARREST = "interpellation", _("Interpellation")
+    CARE = "prise_en_charge", _("Prise en charge de la personne")
+    NO_ACTION = "sans_suite", _("Sans suite")
+    GONE = "disparu", _("Auteurs ou personne partis avant l'arrivée")
+    OTHER = "autre", _("Autre")
+
+
+class AlertedService(models.TextChoices):
+    POLICE_NATIONALE = "police_nationale", _("Police nationale")
+    POLICE_MUNICIPALE = "police_municipale", _("Police municipale")
+    FIRE_BRIGADE = "pompiers", _("Pompiers / SDIS")
+    SAMU = "samu", _("SAMU")
+    OTHER = "autre", _("Autre")
+
+
+class SignalementCounter(models.Model):
+    """The last number given in a year: incremented in the signalement's own transaction."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("compteur de signalements")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class Signalement(models.Model):
+    year = models.PositiveSmallIntegerField(_("année"), editable=False)
+    seq = models.PositiveIntegerField(_("rang dans l'année"), editable=False)
+    category = models.CharField(_("catégorie"), max_length=20, choices=Category.choices)
+    occurred_at = models.DateTimeField(_("survenu le"))
+    location = models.CharField(_("lieu"), max_length=300)
+    cameras = models.ManyToManyField(
+        Camera, verbose_name=_("caméras"), related_name="signalements", blank=True
+    )
+    description = models.TextField(_("description"))
+    outcome = models.CharField(
+        _("suite donnée"), max_length=20, choices=Outcome.choices, blank=True
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("auteur"),
+        on_delete=models.PROTECT,
+        related_name="signalements",
+    )
+    created_at = models.DateTimeField(_("enregistré le"))
+    closed_at = models.DateTimeField(_("clos le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signalement")
+        verbose_name_plural = _("signalements")
+        ordering = ["-year", "-seq"]
+        indexes = [
+            models.Index(fields=["occurred_at"]),
+            models.Index(fields=["closed_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "seq"], name="signalement_number_unique"),
+            models.CheckConstraint(
+                condition=Q(category__in=Category.values), name="signalement_category_valid"
+            ),
+            # A closed signalement says what came of it.
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | ~Q(outcome=""),
+                name="closed_signalement_has_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return format_number(self.year, self.seq)
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+def format_number(year: int, seq: int) -> str:
+    return f"{year}-{seq:06d}"
+
+
+class ServiceAlert(models.Model):
+    """A service alerted for a signalement: when it was called, when it arrived."""
+
+    signalement = models.ForeignKey(Signalement, on_delete=models.CASCADE, related_name="alerts")
+    service = models.CharField(_("service"), max_length=20, choices=AlertedService.choices)
+    alerted_at = models.DateTimeField(_("alerté à"))
+    arrived_at = models.DateTimeField(_("arrivé à"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("service alerté")
+        verbose_name_plural = _("services alertés")
+        ordering = ["alerted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["signalement", "service"], name="one_alert_per_service"
+            ),
+            models.CheckConstraint(
+                condition=Q(arrived_at__isnull=True) | Q(arrived_at__gte=F("alerted_at")),
+                name="service_arrives_after_alert",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signalement} → {self.get_service_display()}"
+
+
+class FollowUpNote(models.Model):
+    signalement = models.ForeignKey(Signalement, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    written_at = models.DateTimeField(_("écrite le"))
+    text = models.TextField(_("note"))
+
+    class Meta:
+        verbose_name = _("note de suivi")
+        verbose_name_plural = _("notes de suivi")
+        ordering = ["written_at"]
+
+    def __str__(self) -> str:
+        return f"{self.signalement} {self.written_at:%Y-%m-%d %H:%M}"

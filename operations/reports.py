@@ -1,0 +1,226 @@
+"""Charts (PNG) and the annual activity report (PDF, in French) built from operations.stats."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers
+
+import matplotlib.pyplot as plt
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.platypus import (
+    Image,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from operations.models import Category
+from operations.stats import Period, statistics
+
+CHARTS = ("active_hours", "signalements", "availability")
+# One colour per category, distinguishable in print and by colour-blind readers (Okabe-Ito).
+PALETTE = ["#D55E00", "#E69F00", "#CC79A7", "#0072B2", "#56B4E9", "#009E73", "#999999"]
+
+
+def month_label(key: str) -> str:
+    year, month = (int(x) for x in key.split("-"))
+    return formats.date_format(date(year, month, 1), "M Y")
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def chart(name: str, stats: dict[str, Any]) -> bytes:
+    """One of CHARTS as a PNG image."""
+    figure, axes = plt.subplots(figsize=(8, 3.4))
+    if name == "active_hours":
+        months = list(stats["active_hours"]["by_month"])
+        values = list(stats["active_hours"]["by_month"].values())
+        bars = axes.bar([month_label(m) for m in months], values, color="#1f4fa3")
+        axes.bar_label(bars, fmt="%.0f", fontsize=8)
+        axes.set_ylabel(_("heures"))
+        axes.set_title(_("Heures d'activité de la salle par mois"))
+    elif name == "signalements":
+        by_month = stats["signalements"]["by_month"]
+        months = list(by_month)
+        labels = [month_label(m) for m in months]
+        bottom = [0] * len(months)
+        for colour, (code, label) in zip(PALETTE, Category.choices, strict=True):
+            values = [by_month[m][code] for m in months]
+            axes.bar(labels, values, bottom=bottom, label=str(label), color=colour)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        axes.set_ylabel(_("signalements"))
+        axes.set_title(_("Signalements par mois et par catégorie"))
+        axes.legend(fontsize=7, ncols=2, loc="upper left", bbox_to_anchor=(1, 1))
+    elif name == "availability":
+        by_month = stats["camera_availability"]["by_month"]
+        months = list(by_month)
+        values = [100 * (v or 0) for v in by_month.values()]
+        bars = axes.bar([month_label(m) for m in months], values, color="#009E73")
+        axes.bar_label(bars, fmt="%.1f", fontsize=8)
+        axes.set_ylim(min([*values, 90]) - 5, 100.5)
+        axes.set_ylabel("%")
+        axes.set_title(_("Disponibilité des caméras par mois"))
+    else:
+        plt.close(figure)
+        raise KeyError(name)
+    axes.tick_params(axis="x", labelrotation=45, labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _png(figure)
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.2f} %".replace(".", ",")
+
+
+def _number(value: float) -> str:
+    return formats.number_format(value, decimal_pos=1, use_l10n=True, force_grouping=True)
+
+
+def annual_report(year: int) -> bytes:
+    """The year's activity report as a PDF, always in French (the city publishes it)."""
+    with override("fr"):
+        return _annual_report(year)
+
+
+def _table(rows: list[list[str]], widths: list[float] | None = None) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef0f5")),
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#aab1bf")),
+                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    return table
+
+
+def _annual_report(year: int) -> bytes:
+    period = Period(date(year, 1, 1), date(year, 12, 31))
+    stats = statistics(period)
+    styles = getSampleStyleSheet()
+    story: list[Any] = [
+        Paragraph(
+            _("Centre de supervision urbain — rapport d'activité %(year)s") % {"year": year},
+            styles["Title"],
+        ),
+        Paragraph(
+            _("Période du %(start)s au %(end)s ; document produit le %(now)s.")
+            % {
+                "start": formats.date_format(period.first, "d/m/Y"),
+                "end": formats.date_format(period.last, "d/m/Y"),
+                "now": formats.date_format(timezone.localtime(), "d/m/Y H:i"),
+            },
+            styles["Normal"],
+        ),
+        Spacer(1, 0.4 * cm),
+        _table(
+            [
+                [_("Indicateur"), _("Valeur")],
+                [
+                    _("Heures d'activité (au moins un opérateur en service)"),
+                    _number(stats["active_hours"]["total"]),
+                ],
+                [_("Signalements"), str(stats["signalements"]["total"])],
+                [
+                    _("Disponibilité moyenne des caméras"),
+                    _percent(stats["camera_availability"]["overall"]),
+                ],
+            ],
+            [11 * cm, 4 * cm],
+        ),
+    ]
+
+    def image(name: str) -> Image:
+        return Image(io.BytesIO(chart(name, stats)), width=17 * cm, height=17 * cm * 3.4 / 8)
+
+    months = list(stats["active_hours"]["by_month"])
+    story += [
+        Paragraph(_("Heures d'activité"), styles["Heading2"]),
+        image("active_hours"),
+        _table(
+            [[_("Mois"), _("Heures")]]
+            + [[month_label(m), _number(stats["active_hours"]["by_month"][m])] for m in months]
+            + [[_("Total"), _number(stats["active_hours"]["total"])]],
+            [6 * cm, 4 * cm],
+        ),
+        PageBreak(),
+        Paragraph(_("Signalements"), styles["Heading2"]),
+        image("signalements"),
+    ]
+    by_month = stats["signalements"]["by_month"]
+    header = [_("Mois")] + [str(label) for _code, label in Category.choices] + [_("Total")]
+    rows = [[Paragraph(f"<b>{h}</b>", styles["BodyText"]) for h in header]]
+    for m in months:
+        counts = [by_month[m][code] for code in Category.values]
+        rows.append([month_label(m), *(str(n) for n in counts), str(sum(counts))])
+    totals = stats["signalements"]["by_category"]
+    rows.append(
+        [
+            _("Total"),
+            *(str(totals[c]) for c in Category.values),
+            str(stats["signalements"]["total"]),
+        ]
+    )
+    story += [
+        _table(rows, [2.2 * cm] + [1.8 * cm] * 8),
+        PageBreak(),
+        Paragraph(_("Disponibilité des caméras"), styles["Heading2"]),
+        image("availability"),
+        _table(
+            [[_("Mois"), _("Disponibilité")]]
+            + [
+                [month_label(m), _percent(v)]
+                for m, v in stats["camera_availability"]["by_month"].items()
+            ],
+            [6 * cm, 4 * cm],
+        ),
+        Spacer(1, 0.4 * cm),
+        _table(
+            [[_("Caméra"), _("Heures observées"), _("Heures en panne"), _("Disponibilité")]]
+            + [
+                [
+                    f"{c['code']} — {c['name']}"[:60],
+                    _number(c["hours_observed"]),
+                    _number(c["hours_down"]),
+                    _percent(c["availability"]),
+                ]
+                for c in stats["camera_availability"]["cameras"]
+            ],
+            [8 * cm, 3 * cm, 3 * cm, 3 * cm],
+        ),
+    ]
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=_("Rapport d'activité %(year)s") % {"year": year},
+        author=_("Centre de supervision urbain"),
+        leftMargin=2 * cm,
+        rightMargin=2 * cm,
+    )
+    document.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,159 @@
+"""Reads of the room's operations: shifts on duty, signalements, the dashboard."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from cameras.models import HEALTH_SEVERITY, Camera, CameraStatus, HealthStatus
+from operations.models import RotaSlot, Shift, Signalement
+from recordings.models import RecorderLease
+
+#: Rows each dashboard list shows at most (the counts are always exact).
+DASHBOARD_ROWS = 30
+
+_NUMBER = re.compile(r"^\s*(\d{4})-(\d{1,6})\s*$")
+
+
+def on_duty() -> QuerySet[Shift]:
+    return (
+        Shift.objects.filter(ended_at__isnull=True)
+        .select_related("operator")
+        .order_by("started_at")
+    )
+
+
+def open_shift(user: Any) -> Shift | None:
+    return Shift.objects.filter(operator=user, ended_at__isnull=True).first()
+
+
+def rota_between(start: datetime, end: datetime) -> QuerySet[RotaSlot]:
+    return (
+        RotaSlot.objects.filter(starts_at__lt=end, ends_at__gt=start)
+        .select_related("operator")
+        .order_by("starts_at", "operator__last_name")
+    )
+
+
+def signalement_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Signalement]:
+    """Signalements matching the filters, newest first (q: number, place or description)."""
+    filters = filters or {}
+    signalements = Signalement.objects.select_related("author")
+    q = (filters.get("q") or "").strip()
+    if q:
+        match = _NUMBER.match(q)
+        if match:
+            signalements = signalements.filter(year=int(match[1]), seq=int(match[2]))
+        else:
+            signalements = signalements.filter(
+                Q(location__icontains=q) | Q(description__icontains=q)
+            )
+    if filters.get("category"):
+        signalements = signalements.filter(category=filters["category"])
+    if filters.get("outcome"):
+        signalements = signalements.filter(outcome=filters["outcome"])
+    if filters.get("state") == "open":
+        signalements = signalements.filter(closed_at__isnull=True)
+    elif filters.get("state") == "closed":
+        signalements = signalements.filter(closed_at__isnull=False)
+    if filters.get("start"):
+        signalements = signalements.filter(
+            occurred_at__gte=timezone.make_aware(
+                datetime.combine(filters["start"], datetime.min.time())
+            )
+        )
+    if filters.get("end"):
+        end = datetime.combine(filters["end"] + timedelta(days=1), datetime.min.time())
+        signalements = signalements.filter(occurred_at__lt=timezone.make_aware(end))
+    if filters.get("camera"):
+        signalements = signalements.filter(cameras__code__iexact=filters["camera"].strip())
+    if filters.get("service"):
+        signalements = signalements.filter(alerts__service=filters["service"])
+    if filters.get("author"):
+        signalements = signalements.filter(author_id=filters["author"])
+    return signalements.distinct().order_by("-occurred_at", "-seq")
+
+
+def signalement_get(*, number: str) -> Signalement:
+    match = _NUMBER.match(number)
+    if not match:
+        raise Signalement.DoesNotExist
+    return (
+        Signalement.objects.select_related("author")
+        .prefetch_related("cameras", "alerts", "notes__author")
+        .get(year=int(match[1]), seq=int(match[2]))
+    )
+
+
+def recording_alerts(now: datetime) -> QuerySet[Camera]:
+    """Cameras in service that are not being recorded: no lease, lapsed, or not recording."""
+    return (
+        Camera.objects.filter(status=CameraStatus.ACTIVE)
+        .filter(
+            Q(recorder_lease__isnull=True)
+            | Q(recorder_lease__expires_at__isnull=True)
+            | Q(recorder_lease__expires_at__lt=now)
+            | ~Q(recorder_lease__state=RecorderLease.State.RECORDING)
+        )
+        .select_related("recorder_lease")
+        .order_by("code")
+    )
+
+
+def dashboard(now: datetime | None = None) -> dict[str, Any]:
+    """What the room watches, in a fixed number of queries (eight) whatever the volume."""
+    now = now or timezone.now()
+    shifts = list(on_duty())
+    planned = list(rota_between(now, now + timedelta(hours=12))[:DASHBOARD_ROWS])
+    health_counts = dict(
+        Camera.objects.filter(status=CameraStatus.ACTIVE)
+        .values_list("health_status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    severity = Case(
+        *[When(health_status=s, then=Value(n)) for s, n in HEALTH_SEVERITY.items()],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    failing = list(
+        Camera.objects.filter(status=CameraStatus.ACTIVE)
+        .exclude(health_status=HealthStatus.OK)
+        .annotate(severity=severity)
+        .only("code", "name", "sector", "health_status", "health_checked_at")
+        .order_by("-severity", "code")[:DASHBOARD_ROWS]
+    )
+    open_signalements = Signalement.objects.filter(closed_at__isnull=True)
+    open_count = open_signalements.count()
+    open_rows = list(
+        open_signalements.select_related("author").order_by("-occurred_at")[:DASHBOARD_ROWS]
+    )
+    alerts = recording_alerts(now)
+    alert_count = alerts.count()
+    alert_rows = list(alerts[:DASHBOARD_ROWS])
+    return {
+        "now": now,
+        "on_duty": shifts,
+        "planned": planned,
+        "health_counts": health_counts,
+        "cameras_in_service": sum(health_counts.values()),
+        "failing_cameras": failing,
+        "open_count": open_count,
+        "open_signalements": open_rows,
+        "recording_alert_count": alert_count,
+        "recording_alerts": alert_rows,
+    }
+
+
+def recording_state(camera: Camera, now: datetime) -> str:
+    """Why a camera is on the recording alert list, as a lease state code ("lapsed" included)."""
+    lease = getattr(camera, "recorder_lease", None)
+    if lease is None or lease.expires_at is None:
+        return "none" if lease is None else lease.state
+    if lease.expires_at < now:
+        return "lapsed"
+    return lease.state

@@ -1,0 +1,344 @@
+"""Writes of the room's operations: shifts, rota, signalements. Each writes its audit event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from audit.services import record
+from cameras.models import Camera
+from operations.models import (
+    AlertedService,
+    FollowUpNote,
+    Outcome,
+    RotaSlot,
+    ServiceAlert,
+    Shift,
+    Signalement,
+    SignalementCounter,
+)
+from operations.roles import ROOM_STAFF
+
+#: Clocks drift: a time this far ahead of the server's is still accepted as "now".
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _local(moment: datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "d/m/Y H:i")
+
+
+def _not_in_future(moment: datetime, field: str, label: str) -> None:
+    if moment > timezone.now() + CLOCK_SKEW:
+        raise ValidationError(
+            {field: _("%(label)s ne peut pas être dans le futur.") % {"label": label}}
+        )
+
+
+# --- Shifts -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def shift_clock_in(*, operator: User, at: datetime | None = None) -> Shift:
+    """Open a shift for ``operator``; refused when one is already open."""
+    if not operator.has_role(*ROOM_STAFF):
+        raise ValidationError(_("Seuls les opérateurs et chefs de salle prennent leur service."))
+    at = at or timezone.now()
+    current = Shift.objects.filter(operator=operator, ended_at__isnull=True).first()
+    if current:
+        raise ValidationError(
+            _("Vous êtes déjà en service depuis le %(since)s.")
+            % {"since": _local(current.started_at)}
+        )
+    shift = Shift(operator=operator, started_at=at)
+    shift.full_clean()
+    try:
+        with transaction.atomic():
+            shift.save()
+    except IntegrityError:  # a second clock-in at the same instant (PostgreSQL)
+        raise ValidationError(_("Vous êtes déjà en service.")) from None
+    record("shift.clocked_in", actor=operator, target=shift)
+    return shift
+
+
+@transaction.atomic
+def shift_clock_out(*, operator: User, at: datetime | None = None) -> Shift:
+    """Close ``operator``'s open shift."""
+    at = at or timezone.now()
+    shift = (
+        Shift.objects.select_for_update().filter(operator=operator, ended_at__isnull=True).first()
+    )
+    if shift is None:
+        raise ValidationError(_("Vous n'êtes pas en service : aucune vacation à clore."))
+    if at <= shift.started_at:
+        raise ValidationError(_("La fin de service doit suivre la prise de service."))
+    shift.ended_at = at
+    shift.full_clean()
+    shift.save(update_fields=["ended_at"])
+    record("shift.clocked_out", actor=operator, target=shift)
+    return shift
+
+
+@transaction.atomic
+def shift_close_forgotten(*, shift: Shift, ended_at: datetime, reason: str, actor: User) -> Shift:
+    """A supervisor closes a shift whose clock-out was forgotten, at the stated time."""
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    shift = Shift.objects.select_for_update().get(pk=shift.pk)
+    if shift.ended_at is not None:
+        raise ValidationError(_("Cette vacation est déjà close."))
+    if not reason:
+        errors["reason"] = _("Indiquez le motif de la clôture.")
+    if ended_at <= shift.started_at:
+        errors["ended_at"] = _(
+            "La fin de service doit suivre la prise de service (le %(since)s)."
+        ) % {"since": _local(shift.started_at)}
+    elif ended_at > timezone.now() + CLOCK_SKEW:
+        errors["ended_at"] = _("La fin de service ne peut pas être dans le futur.")
+    if errors:
+        raise ValidationError(errors)
+    shift.ended_at = ended_at
+    shift.closed_by = actor
+    shift.close_reason = reason
+    shift.full_clean()
+    shift.save(update_fields=["ended_at", "closed_by", "close_reason"])
+    record(
+        "shift.closed_by_supervisor",
+        actor=actor,
+        target=shift,
+        reason=reason,
+        details={"operator": shift.operator.get_username(), "ended_at": ended_at},
+    )
+    return shift
+
+
+@transaction.atomic
+def rota_slot_add(
+    *, operator: User, starts_at: datetime, ends_at: datetime, note: str = "", actor: User
+) -> RotaSlot:
+    if not operator.has_role(*ROOM_STAFF):
+        raise ValidationError(
+            {"operator": _("Seuls les opérateurs et chefs de salle figurent au planning.")}
+        )
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": _("La fin du créneau doit suivre son début.")})
+    if ends_at - starts_at > timedelta(hours=24):
+        raise ValidationError({"ends_at": _("Un créneau dure au plus 24 heures.")})
+    slot = RotaSlot(
+        operator=operator, starts_at=starts_at, ends_at=ends_at, note=note.strip(), created_by=actor
+    )
+    slot.full_clean()
+    slot.save()
+    record(
+        "rota.slot_added",
+        actor=actor,
+        target=slot,
+        details={"operator": operator.get_username(), "starts_at": starts_at, "ends_at": ends_at},
+    )
+    return slot
+
+
+@transaction.atomic
+def rota_slot_remove(*, slot: RotaSlot, actor: User) -> None:
+    record(
+        "rota.slot_removed",
+        actor=actor,
+        target=slot,
+        details={
+            "operator": slot.operator.get_username(),
+            "starts_at": slot.starts_at,
+            "ends_at": slot.ends_at,
+        },
+    )
+    slot.delete()
+
+
+# --- Signalements -------------------------------------------------------------------------------
+
+
+def _next_seq(year: int) -> int:
+    """The next number of ``year``, taken in the caller's transaction (gap-free).
+
+    The UPDATE locks the counter row until the caller commits, so concurrent writers queue
+    (PostgreSQL row lock; SQLite's IMMEDIATE transactions serialize writers already); a
+    rolled-back signalement gives its number back.
+    """
+    counters = SignalementCounter.objects.filter(year=year)
+    if not counters.update(last=F("last") + 1):
+        try:
+            with transaction.atomic():
+                SignalementCounter.objects.create(year=year, last=1)
+            return 1
+        except IntegrityError:  # another writer created the year's counter first
+            counters.update(last=F("last") + 1)
+    return counters.values_list("last", flat=True).get()
+
+
+def cameras_from_codes(codes: Iterable[str]) -> list[Camera]:
+    """The cameras named by ``codes``; ValidationError naming the unknown ones."""
+    wanted = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
+    found = {c.code.upper(): c for c in Camera.objects.filter(code__in=wanted)}
+    if len(found) < len(wanted):
+        # Codes are matched without regard to case only when the exact spelling failed.
+        lowered = {c.code.upper(): c for c in Camera.objects.all().only("pk", "code")}
+        found = {}
+        unknown = []
+        for code in wanted:
+            camera = lowered.get(code.upper())
+            if camera is None:
+                unknown.append(code)
+            else:
+                found[camera.code.upper()] = camera
+        if unknown:
+            raise ValidationError(
+                {"cameras": _("Caméra inconnue : %(codes)s.") % {"codes": ", ".join(unknown)}}
+            )
+    return list(found.values())
+
+
+@transaction.atomic
+def signalement_create(
+    *,
+    actor: User,
+    category: str,
+    occurred_at: datetime,
+    location: str,
+    description: str,
+    cameras: Iterable[Camera] = (),
+    services: Iterable[str] = (),
+    alerted_at: datetime | None = None,
+) -> Signalement:
+    """Record a signalement under the next number of the current year."""
+    if not actor.has_role(*ROOM_STAFF):
+        raise ValidationError(
+            _("Seuls les opérateurs et chefs de salle enregistrent un signalement.")
+        )
+    now = timezone.now()
+    _not_in_future(occurred_at, "occurred_at", _("L'heure des faits"))
+    services = list(dict.fromkeys(services))
+    unknown = [s for s in services if s not in AlertedService.values]
+    if unknown:
+        raise ValidationError(
+            {"services": _("Service inconnu : %(s)s.") % {"s": ", ".join(unknown)}}
+        )
+    signalement = Signalement(
+        year=timezone.localtime(now).year,
+        seq=0,
+        category=category,
+        occurred_at=occurred_at,
+        location=(location or "").strip(),
+        description=(description or "").strip(),
+        author=actor,
+        created_at=now,
+    )
+    signalement.full_clean(exclude=["seq"])
+    signalement.seq = _next_seq(signalement.year)
+    signalement.save()
+    cameras = list(cameras)
+    if cameras:
+        signalement.cameras.set(cameras)
+    for service in services:
+        ServiceAlert.objects.create(
+            signalement=signalement, service=service, alerted_at=alerted_at or now
+        )
+    record(
+        "signalement.created",
+        actor=actor,
+        target=signalement,
+        details={
+            "category": category,
+            "cameras": [c.code for c in cameras],
+            "services": services,
+        },
+    )
+    return signalement
+
+
+@transaction.atomic
+def signalement_add_note(*, signalement: Signalement, text: str, actor: User) -> FollowUpNote:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("La note est vide.")})
+    note = FollowUpNote(signalement=signalement, author=actor, written_at=timezone.now(), text=text)
+    note.full_clean()
+    note.save()
+    record("signalement.note_added", actor=actor, target=signalement)
+    return note
+
+
+@transaction.atomic
+def signalement_alert_service(
+    *,
+    signalement: Signalement,
+    service: str,
+    alerted_at: datetime | None,
+    arrived_at: datetime | None,
+    actor: User,
+) -> ServiceAlert:
+    """Record that a service was alerted, or when it arrived (one line per service)."""
+    if service not in AlertedService.values:
+        raise ValidationError({"service": _("Service inconnu : %(s)s.") % {"s": service}})
+    alert = ServiceAlert.objects.filter(signalement=signalement, service=service).first()
+    if alert is None:
+        alert = ServiceAlert(signalement=signalement, service=service)
+    alert.alerted_at = alerted_at or alert.alerted_at or timezone.now()
+    if alerted_at:
+        _not_in_future(alerted_at, "alerted_at", _("L'heure d'alerte"))
+    if arrived_at:
+        _not_in_future(arrived_at, "arrived_at", _("L'heure d'arrivée"))
+        if arrived_at < alert.alerted_at:
+            raise ValidationError(
+                {
+                    "arrived_at": _("L'arrivée ne peut précéder l'alerte (le %(at)s).")
+                    % {"at": _local(alert.alerted_at)}
+                }
+            )
+        alert.arrived_at = arrived_at
+    created = alert.pk is None
+    alert.full_clean()
+    alert.save()
+    record(
+        "signalement.service_alerted"
+        if created or not arrived_at
+        else "signalement.service_arrived",
+        actor=actor,
+        target=signalement,
+        details={
+            "service": service,
+            "alerted_at": alert.alerted_at,
+            "arrived_at": alert.arrived_at,
+        },
+    )
+    return alert
+
+
+@transaction.atomic
+def signalement_close(*, signalement: Signalement, outcome: str, actor: User) -> Signalement:
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": _("Choisissez la suite donnée au signalement.")})
+    signalement = Signalement.objects.select_for_update().get(pk=signalement.pk)
+    if signalement.closed_at:
+        raise ValidationError(_("Ce signalement est déjà clos."))
+    signalement.outcome = outcome
+    signalement.closed_at = timezone.now()
+    signalement.full_clean()
+    signalement.save(update_fields=["outcome", "closed_at"])
+    record("signalement.closed", actor=actor, target=signalement, details={"outcome": outcome})
+    return signalement
+
+
+def signalements_exported(*, count: int, filters: dict, actor: User) -> None:
+    """Trace a CSV export (personal data leaves the application)."""
+    with transaction.atomic():
+        record(
+            "signalement.exported",
+            actor=actor,
+            target_type="operations.signalement",
+            details={"count": count, "filters": filters},
+        )

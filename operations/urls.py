@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from operations import views
+
+app_name = "operations"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("vacations/", views.shift_list, name="shift_list"),
+    path("vacations/prise/", views.clock_in, name="clock_in"),
+    path("vacations/fin/", views.clock_out, name="clock_out"),
+    path("vacations/<int:pk>/cloturer/", views.shift_close, name="shift_close"),
+    path("planning/", views.rota, name="rota"),
+    path("planning/<int:pk>/retirer/", views.rota_remove, name="rota_remove"),
+    path("signalements/", views.signalement_list, name="signalement_list"),
+    path("signalements/nouveau/", views.signalement_create, name="signalement_create"),
+    path("signalements/<str:number>/", views.signalement_detail, name="signalement_detail"),
+    path("statistiques/", views.statistics, name="statistics"),
+    path("statistiques/graphique/<str:name>.png", views.statistics_chart, name="statistics_chart"),
+    path("statistiques/rapport-<int:year>.pdf", views.annual_report, name="annual_report"),
+]

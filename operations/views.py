@@ -1,0 +1,434 @@
+from __future__ import annotations
+
+import csv
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import role_required
+from cameras.models import Camera, CameraStatus, HealthStatus
+from operations import reports, selectors, services, stats
+from operations.forms import (
+    CloseForm,
+    NoteForm,
+    PeriodForm,
+    QuickSignalementForm,
+    RotaSlotForm,
+    ServiceAlertForm,
+    ShiftCloseForm,
+    SignalementFilterForm,
+)
+from operations.models import Category, RotaSlot, Shift, Signalement
+from operations.roles import ROOM_MANAGERS, ROOM_STAFF, STATISTICS_READERS
+
+#: Rows of one CSV export at most (a year of a busy room is about 8,000).
+CSV_LIMIT = 100_000
+
+
+def _add_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _signalement(number: str) -> Signalement:
+    try:
+        return selectors.signalement_get(number=number)
+    except Signalement.DoesNotExist:
+        raise Http404 from None
+
+
+# --- Dashboard ----------------------------------------------------------------------------------
+
+
+@never_cache
+@role_required(*ROOM_STAFF)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    board = selectors.dashboard()
+    labels = dict(HealthStatus.choices)
+    return render(
+        request,
+        "operations/dashboard.html",
+        {
+            **board,
+            "health_rows": [
+                (code, labels.get(code, code), n)
+                for code, n in sorted(board["health_counts"].items())
+            ],
+            "my_shift": selectors.open_shift(request.user),
+            "labels": _dashboard_labels(),
+        },
+    )
+
+
+def _dashboard_labels() -> dict[str, str]:
+    """Texts the refreshing script writes, in the reader's language."""
+    return {
+        "nobody": _("Personne n'est en service."),
+        "since": _("depuis"),
+        "noSlot": _("Aucun créneau planifié."),
+        "allOk": _("Toutes les caméras fonctionnent."),
+        "noOpen": _("Aucun signalement en cours."),
+        "allRecorded": _("Toutes les caméras en service sont enregistrées."),
+        "none": _("aucun enregistreur"),
+        "lapsed": _("bail expiré"),
+        "recording": _("enregistre"),
+        "reconnecting": _("reconnexion"),
+        "stopped": _("arrêté"),
+        "error": _("erreur"),
+        "stale": _("Mise à jour impossible ; données affichées de"),
+    }
+
+
+# --- Shifts and rota ----------------------------------------------------------------------------
+
+
+@role_required(*ROOM_STAFF)
+def shift_list(request: HttpRequest) -> HttpResponse:
+    is_manager = request.user.has_role(*ROOM_MANAGERS)
+    now = timezone.now()
+    context: dict[str, Any] = {
+        "my_shift": selectors.open_shift(request.user),
+        "on_duty": selectors.on_duty(),
+        "my_shifts": Shift.objects.filter(operator=request.user).select_related("closed_by")[:20],
+        "rota": selectors.rota_between(now - timedelta(hours=12), now + timedelta(days=7)),
+        "is_manager": is_manager,
+        "close_form": ShiftCloseForm(initial={"ended_at": timezone.localtime(now)}),
+    }
+    if is_manager:
+        context["recent"] = Shift.objects.select_related("operator", "closed_by")[:50]
+    return render(request, "operations/shifts.html", context)
+
+
+@require_POST
+@role_required(*ROOM_STAFF)
+def clock_in(request: HttpRequest) -> HttpResponse:
+    try:
+        services.shift_clock_in(operator=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Prise de service enregistrée."))
+    return redirect(request.POST.get("next") or "operations:shift_list")
+
+
+@require_POST
+@role_required(*ROOM_STAFF)
+def clock_out(request: HttpRequest) -> HttpResponse:
+    try:
+        services.shift_clock_out(operator=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Fin de service enregistrée."))
+    return redirect(request.POST.get("next") or "operations:shift_list")
+
+
+@role_required(*ROOM_MANAGERS)
+def shift_close(request: HttpRequest, pk: int) -> HttpResponse:
+    shift = get_object_or_404(Shift.objects.select_related("operator"), pk=pk)
+    form = ShiftCloseForm(
+        request.POST or None, initial={"ended_at": timezone.localtime().replace(second=0)}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.shift_close_forgotten(
+                shift=shift,
+                ended_at=form.cleaned_data["ended_at"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Vacation de %(who)s close.") % {"who": shift.operator})
+            return redirect("operations:shift_list")
+    return render(request, "operations/shift_close.html", {"shift": shift, "form": form})
+
+
+@role_required(*ROOM_STAFF)
+def rota(request: HttpRequest) -> HttpResponse:
+    is_manager = request.user.has_role(*ROOM_MANAGERS)
+    form = RotaSlotForm(request.POST or None) if is_manager else None
+    if request.method == "POST":
+        if not is_manager:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.rota_slot_add(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("Créneau ajouté au planning."))
+                return redirect("operations:rota")
+    today = timezone.localdate()
+    start = timezone.make_aware(datetime.combine(today, time.min))
+    return render(
+        request,
+        "operations/rota.html",
+        {
+            "slots": selectors.rota_between(start, start + timedelta(days=14)),
+            "form": form,
+            "is_manager": is_manager,
+        },
+    )
+
+
+@require_POST
+@role_required(*ROOM_MANAGERS)
+def rota_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    slot = get_object_or_404(RotaSlot.objects.select_related("operator"), pk=pk)
+    services.rota_slot_remove(slot=slot, actor=request.user)
+    messages.success(request, _("Créneau retiré du planning."))
+    return redirect("operations:rota")
+
+
+# --- Signalements -------------------------------------------------------------------------------
+
+
+@role_required(*ROOM_STAFF)
+def signalement_list(request: HttpRequest) -> HttpResponse:
+    form = SignalementFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    signalements = selectors.signalement_list(filters=filters)
+    if request.GET.get("format") == "csv" and (not form.is_bound or form.is_valid()):
+        return _csv(request, signalements, filters)
+    page = Paginator(signalements, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "operations/signalement_list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv(request: HttpRequest, signalements: Any, filters: dict[str, Any]) -> HttpResponse:
+    rows = list(signalements.prefetch_related("cameras", "alerts")[:CSV_LIMIT])
+    services.signalements_exported(
+        count=len(rows),
+        filters={k: str(v) for k, v in filters.items() if v},
+        actor=request.user,
+    )
+    writer = csv.writer(_Echo(), delimiter=";")
+    header = [
+        _("Numéro"),
+        _("Catégorie"),
+        _("Survenu le"),
+        _("Lieu"),
+        _("Caméras"),
+        _("Description"),
+        _("Services alertés"),
+        _("Suite donnée"),
+        _("Auteur"),
+        _("Clos le"),
+    ]
+
+    def when(moment: Any) -> str:
+        return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+    def lines():
+        yield "\ufeff"  # so that spreadsheet software reads UTF-8
+        yield writer.writerow(header)
+        for s in rows:
+            alerts = " | ".join(
+                f"{a.get_service_display()} {when(a.alerted_at)}"
+                + (f" → {when(a.arrived_at)}" if a.arrived_at else "")
+                for a in s.alerts.all()
+            )
+            yield writer.writerow(
+                [
+                    s.number,
+                    s.get_category_display(),
+                    when(s.occurred_at),
+                    s.location,
+                    " ".join(c.code for c in s.cameras.all()),
+                    s.description,
+                    alerts,
+                    s.get_outcome_display(),
+                    str(s.author),
+                    when(s.closed_at),
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="signalements-{timezone.localdate():%Y%m%d}.csv"'
+    )
+    return response
+
+
+@role_required(*ROOM_STAFF)
+def signalement_create(request: HttpRequest) -> HttpResponse:
+    form = QuickSignalementForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            signalement = services.signalement_create(
+                actor=request.user,
+                category=data["category"],
+                occurred_at=data["occurred_at"],
+                location=data["location"],
+                description=data["description"],
+                cameras=services.cameras_from_codes(data["cameras"]),
+                services=data["services"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Signalement %(number)s enregistré.") % {"number": signalement.number}
+            )
+            if "another" in request.POST:
+                return redirect("operations:signalement_create")
+            return redirect("operations:signalement_detail", number=signalement.number)
+    codes = Camera.objects.exclude(status=CameraStatus.DECOMMISSIONED).values_list("code", "name")
+    return render(
+        request, "operations/signalement_form.html", {"form": form, "camera_codes": codes}
+    )
+
+
+@role_required(*ROOM_STAFF)
+def signalement_detail(request: HttpRequest, number: str) -> HttpResponse:
+    signalement = _signalement(number)
+    note_form, alert_form, close_form = NoteForm(), ServiceAlertForm(), CloseForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "note":
+                note_form = NoteForm(request.POST)
+                if note_form.is_valid():
+                    services.signalement_add_note(
+                        signalement=signalement, actor=request.user, **note_form.cleaned_data
+                    )
+                    messages.success(request, _("Note ajoutée."))
+                    return redirect("operations:signalement_detail", number=number)
+            elif action == "alert":
+                alert_form = ServiceAlertForm(request.POST)
+                if alert_form.is_valid():
+                    services.signalement_alert_service(
+                        signalement=signalement, actor=request.user, **alert_form.cleaned_data
+                    )
+                    messages.success(request, _("Service mis à jour."))
+                    return redirect("operations:signalement_detail", number=number)
+            elif action == "close":
+                close_form = CloseForm(request.POST)
+                if close_form.is_valid():
+                    services.signalement_close(
+                        signalement=signalement, actor=request.user, **close_form.cleaned_data
+                    )
+                    messages.success(request, _("Signalement clos."))
+                    return redirect("operations:signalement_detail", number=number)
+            else:
+                messages.error(request, _("Action inconnue."))
+        except ValidationError as exc:
+            form = {"note": note_form, "alert": alert_form, "close": close_form}[action]
+            _add_errors(form, exc)
+    return render(
+        request,
+        "operations/signalement_detail.html",
+        {
+            "s": signalement,
+            "note_form": note_form,
+            "alert_form": alert_form,
+            "close_form": close_form,
+        },
+    )
+
+
+# --- Statistics ---------------------------------------------------------------------------------
+
+
+def _period(request: HttpRequest) -> tuple[PeriodForm, stats.Period | None]:
+    form = PeriodForm(request.GET if request.GET else None, initial=PeriodForm.default())
+    if not form.is_bound:
+        default = PeriodForm.default()
+        return form, stats.Period(default["start"], default["end"])
+    if form.is_valid():
+        return form, stats.Period(form.cleaned_data["start"], form.cleaned_data["end"])
+    return form, None
+
+
+@role_required(*STATISTICS_READERS)
+def statistics(request: HttpRequest) -> HttpResponse:
+    form, period = _period(request)
+    figures = stats.statistics(period) if period else None
+    rows = []
+    context: dict[str, Any] = {}
+    if figures:
+        availability = figures["camera_availability"]
+        for month, hours in figures["active_hours"]["by_month"].items():
+            counts = figures["signalements"]["by_month"][month]
+            share = availability["by_month"][month]
+            rows.append(
+                {
+                    "label": reports.month_label(month),
+                    "hours": hours,
+                    "counts": counts.values(),
+                    "total": sum(counts.values()),
+                    "availability": share,
+                    "availability_pct": None if share is None else 100 * share,
+                }
+            )
+        for camera in availability["cameras"]:
+            share = camera["availability"]
+            camera["pct"] = None if share is None else 100 * share
+        overall = availability["overall"]
+        context = {
+            "overall_pct": None if overall is None else 100 * overall,
+            "categories": Category.choices,
+            "category_totals": figures["signalements"]["by_category"].values(),
+        }
+    return render(
+        request,
+        "operations/statistics.html",
+        {
+            "form": form,
+            "figures": figures,
+            "rows": rows,
+            "period": period,
+            "query": f"start={period.first:%Y-%m-%d}&end={period.last:%Y-%m-%d}" if period else "",
+            "year": timezone.localdate().year,
+            "years": range(timezone.localdate().year, timezone.localdate().year - 6, -1),
+            **context,
+        },
+    )
+
+
+@role_required(*STATISTICS_READERS)
+def statistics_chart(request: HttpRequest, name: str) -> HttpResponse:
+    if name not in reports.CHARTS:
+        raise Http404
+    form, period = _period(request)
+    if period is None:
+        return HttpResponse(
+            " ".join(m for errors in form.errors.values() for m in errors),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    return HttpResponse(reports.chart(name, stats.statistics(period)), content_type="image/png")
+
+
+@role_required(*STATISTICS_READERS)
+def annual_report(request: HttpRequest, year: int) -> HttpResponse:
+    if not 2000 <= year <= timezone.localdate().year:
+        raise Http404
+    response = HttpResponse(reports.annual_report(year), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="rapport-activite-csu-{year}.pdf"'
+    return response

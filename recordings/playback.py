@@ -1,0 +1,525 @@
+"""Watching recorded footage: the segments of a range decrypted, joined into one MP4, masked.
+
+A habilitated person asks for a camera, a range and states a reason (:func:`playback_create`).
+The server checks the habilitation, verifies every segment of the range (SHA-256 of the stored
+object, then the authenticated decryption), and writes one fragmented MP4 that browsers play:
+
+* by stream copy (no decoding) when the camera has no software privacy mask and every segment
+  carries the same stream parameters;
+* otherwise decoded, masked (each software polygon filled, ``cameras.video.apply_masks``) and
+  encoded with libx264 at a bounded width: masks are burnt in, nothing lets a viewer remove them.
+
+Plaintext never reaches the disk: the MP4 is encrypted as it is written (the segment object
+format of ``recordings.crypto``, under a one-off key held only in the person's session), which
+also gives random access for HTTP Range requests (:func:`open_playback`). A playback is a
+short-lived token in the session; the file is deleted once the token has expired.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import av.error
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import access
+from accounts.roles import Right
+from audit.services import record
+from cameras import video
+from cameras.models import Camera
+from recordings import crypto, keys, store
+from recordings.models import Segment
+
+logger = logging.getLogger(__name__)
+
+SESSION_KEY = "recordings.playbacks"
+MP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+#: Time base of the joined file: 90 kHz, the usual video clock, fine enough for any frame rate.
+OUTPUT_TIME_BASE = Fraction(1, 90_000)
+ENCODE_TIME_BASE = Fraction(1, 1000)
+ENCODE_PRESET = "fast"
+ENCODE_CRF = "23"
+#: Minimum length of the reason stated before watching.
+REASON_MIN_LENGTH = 10
+READ_BLOCK = crypto.DEFAULT_CHUNK_SIZE
+
+
+class PlaybackError(Exception):
+    """The footage cannot be shown; the message says why, in words for the person asking."""
+
+
+@dataclass(frozen=True)
+class Playback:
+    """A playback prepared for one session: where its file is and how to open it."""
+
+    token: str
+    camera_id: int
+    camera_code: str
+    start: datetime
+    end: datetime
+    reason: str
+    masked: bool
+    size: int
+    expires_at: datetime
+    key: bytes
+
+    def as_session(self) -> dict[str, Any]:
+        return {
+            "camera_id": self.camera_id,
+            "camera_code": self.camera_code,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "reason": self.reason,
+            "masked": self.masked,
+            "size": self.size,
+            "expires_at": self.expires_at.isoformat(),
+            "key": base64.b64encode(self.key).decode(),
+        }
+
+    @classmethod
+    def from_session(cls, token: str, data: dict[str, Any]) -> Playback:
+        return cls(
+            token=token,
+            camera_id=data["camera_id"],
+            camera_code=data["camera_code"],
+            start=datetime.fromisoformat(data["start"]),
+            end=datetime.fromisoformat(data["end"]),
+            reason=data["reason"],
+            masked=data["masked"],
+            size=data["size"],
+            expires_at=datetime.fromisoformat(data["expires_at"]),
+            key=base64.b64decode(data["key"]),
+        )
+
+    @property
+    def path(self) -> Path:
+        return playback_folder() / f"{self.token}.csuseg"
+
+
+def playback_folder() -> Path:
+    folder = Path(settings.DATA_DIR) / "playback"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# --- Checks -----------------------------------------------------------------------------------
+
+
+def check_range(start: datetime, end: datetime) -> None:
+    """A range that can be watched at once: in order, in the past, not longer than allowed."""
+    if end <= start:
+        raise PlaybackError(_("La fin de la période doit suivre son début."))
+    if start >= timezone.now():
+        raise PlaybackError(_("La période demandée commence dans le futur."))
+    limit = settings.RECORDING_PLAYBACK_MAX_SECONDS
+    if (end - start).total_seconds() > limit:
+        minutes = limit // 60
+        raise PlaybackError(
+            _(
+                "La période demandée dépasse la durée maximale de relecture (%(minutes)s min) : "
+                "réduisez-la ou faites plusieurs relectures."
+            )
+            % {"minutes": minutes}
+        )
+
+
+def range_segments(camera: Camera, start: datetime, end: datetime) -> list[Segment]:
+    """The stored segments of ``camera`` that overlap [start, end), in time order."""
+    return list(
+        Segment.objects.filter(
+            camera=camera, state=Segment.State.STORED, started_at__lt=end, ended_at__gt=start
+        )
+        .select_related("key")
+        .order_by("started_at")
+    )
+
+
+def software_polygons(camera: Camera) -> list[list[list[float]]]:
+    mask = camera.current_mask()
+    return mask.software_polygons if mask else []
+
+
+# --- Reading segments ---------------------------------------------------------------------------
+
+
+def _read(segment: Segment, camera: Camera, actor: Any) -> bytes:
+    """The decrypted segment; an altered one is audited and refused in words."""
+    try:
+        return store.segment_read(segment)
+    except crypto.SegmentIntegrityError as exc:
+        logger.error("segment %s of %s failed its integrity check: %s", segment.pk, camera, exc)
+        with transaction.atomic():
+            record(
+                "recording.integrity_failed",
+                actor=actor,
+                target=camera,
+                details={
+                    "segment": segment.pk,
+                    "storage_path": segment.storage_path,
+                    "started_at": segment.started_at,
+                    "ended_at": segment.ended_at,
+                    "error": str(exc),
+                },
+            )
+        raise PlaybackError(
+            _(
+                "L'enregistrement du %(start)s au %(end)s a échoué au contrôle d'intégrité : "
+                "il a été altéré et ne peut pas être montré. L'incident est consigné au journal "
+                "d'audit ; prévenez l'administrateur."
+            )
+            % {
+                "start": timezone.localtime(segment.started_at).strftime("%d/%m/%Y %H:%M:%S"),
+                "end": timezone.localtime(segment.ended_at).strftime("%H:%M:%S"),
+            }
+        ) from exc
+    except keys.KeyDestroyed as exc:
+        raise PlaybackError(
+            _("Cet enregistrement a été détruit (clé du jour effacée) : il n'est plus lisible.")
+        ) from exc
+
+
+def _parameters(data: bytes) -> tuple[str, int, int, bytes | None]:
+    with av.open(io.BytesIO(data), "r") as container:
+        if not container.streams.video:
+            raise PlaybackError(_("Un segment de la période ne contient pas de vidéo."))
+        context = container.streams.video[0].codec_context
+        return context.name, context.width, context.height, context.extradata
+
+
+# --- Writing the joined file ------------------------------------------------------------------
+
+
+class _Copier:
+    """Joins segments packet by packet, timestamps rebased on the wall clock of the range."""
+
+    def __init__(self, output: av.container.OutputContainer, start: float, end: float) -> None:
+        self.output = output
+        self.start, self.end = start, end
+        self.stream: av.VideoStream | None = None
+        self.origin: float | None = None
+        self.prev_dts: int | None = None
+        self.frames = 0
+
+    def _ticks(self, wall: float) -> int:
+        assert self.origin is not None
+        return round((wall - self.origin) / OUTPUT_TIME_BASE)
+
+    def _mux(self, packet: av.Packet, wall_dts: float, wall_pts: float, tb: Fraction) -> None:
+        if self.origin is None:
+            self.origin = wall_dts
+        dts = self._ticks(wall_dts)
+        if self.prev_dts is not None and dts <= self.prev_dts:
+            dts = self.prev_dts + 1
+        pts = max(self._ticks(wall_pts), dts)
+        duration = round(packet.duration * tb / OUTPUT_TIME_BASE) if packet.duration else 0
+        packet.time_base = OUTPUT_TIME_BASE
+        packet.dts, packet.pts, packet.duration = dts, pts, duration
+        packet.stream = self.stream
+        self.output.mux(packet)
+        self.prev_dts = dts
+        self.frames += 1
+
+    def add(self, data: bytes, segment_start: float) -> bool:
+        """Copy the packets of one segment that fall in the range; False once past its end."""
+        with av.open(io.BytesIO(data), "r") as source:
+            stream = source.streams.video[0]
+            tb = stream.time_base or OUTPUT_TIME_BASE
+            if self.stream is None:
+                self.stream = self.output.add_stream_from_template(stream)
+                self.stream.time_base = OUTPUT_TIME_BASE
+            # Packets before the range are held back from the last key frame on: the first
+            # frame shown must be decodable, so the file starts at most one GOP early.
+            held: list[tuple[av.Packet, float, float]] = []
+            for packet in source.demux(stream):
+                if packet.size == 0 or packet.dts is None:
+                    continue
+                wall_dts = segment_start + float(packet.dts * tb)
+                pts = packet.pts if packet.pts is not None else packet.dts
+                wall_pts = segment_start + float(pts * tb)
+                if wall_dts >= self.end:
+                    return False
+                if self.origin is None and wall_pts < self.start:
+                    if packet.is_keyframe:
+                        held.clear()
+                    if packet.is_keyframe or held:
+                        held.append((packet, wall_dts, wall_pts))
+                    continue
+                if self.origin is None and not held and not packet.is_keyframe:
+                    continue
+                for early in held:
+                    self._mux(early[0], early[1], early[2], tb)
+                held.clear()
+                self._mux(packet, wall_dts, wall_pts, tb)
+        return True
+
+
+class _Encoder:
+    """Decodes segments, burns the software masks in and encodes one H.264 stream."""
+
+    def __init__(
+        self,
+        output: av.container.OutputContainer,
+        start: float,
+        end: float,
+        polygons: Sequence[Sequence[Sequence[float]]],
+        *,
+        max_width: int | None = None,
+        preset: str = ENCODE_PRESET,
+        crf: str = ENCODE_CRF,
+    ) -> None:
+        self.output = output
+        self.start, self.end = start, end
+        self.polygons = polygons
+        # Playback bounds the width; an evidence export keeps the full picture (max_width=0).
+        self.max_width = settings.RECORDING_PLAYBACK_MAX_WIDTH if max_width is None else max_width
+        self.preset, self.crf = preset, crf
+        self.stream: av.VideoStream | None = None
+        self.width = self.height = 0
+        self.first_ms: int | None = None
+        self.last_ms = -1
+        self.frames = 0
+
+    def _open(self, source_stream: av.VideoStream) -> None:
+        rate = source_stream.average_rate or source_stream.guessed_rate or Fraction(12)
+        width, height = source_stream.codec_context.width, source_stream.codec_context.height
+        limit = self.max_width
+        if limit and width > limit:
+            height, width = height * limit // width, limit
+        self.width, self.height = max(2, width - width % 2), max(2, height - height % 2)
+        stream = self.output.add_stream(
+            "libx264", rate=rate, options={"preset": self.preset, "crf": self.crf}
+        )
+        stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
+        stream.time_base = ENCODE_TIME_BASE
+        stream.codec_context.time_base = ENCODE_TIME_BASE
+        # A key frame every two seconds keeps seeking in the browser quick.
+        stream.codec_context.gop_size = max(1, round(float(rate) * 2))
+        self.stream = stream
+
+    def add(self, data: bytes, segment_start: float) -> bool:
+        with av.open(io.BytesIO(data), "r") as source:
+            source_stream = source.streams.video[0]
+            if self.stream is None:
+                self._open(source_stream)
+            assert self.stream is not None
+            for frame in source.decode(source_stream):
+                wall = segment_start + float(frame.time or 0.0)
+                if wall < self.start:
+                    continue
+                if wall >= self.end:
+                    return False
+                image = frame.reformat(
+                    width=self.width, height=self.height, format="bgr24"
+                ).to_ndarray()
+                video.apply_masks(image, self.polygons)
+                picture = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
+                    format="yuv420p"
+                )
+                ms = max(self.last_ms + 1, round((wall - self.start) * 1000))
+                picture.pts, picture.time_base = ms, ENCODE_TIME_BASE
+                if self.first_ms is None:
+                    self.first_ms = ms
+                self.last_ms = ms
+                self.output.mux(self.stream.encode(picture))
+                self.frames += 1
+        return True
+
+    def flush(self) -> None:
+        if self.stream is not None:
+            self.output.mux(self.stream.encode(None))
+
+
+def _write(
+    camera: Camera,
+    segments: list[Segment],
+    start: datetime,
+    end: datetime,
+    polygons: list[list[list[float]]],
+    target: crypto.EncryptingWriter,
+    actor: Any,
+) -> int:
+    """Write the joined MP4 into ``target``; the number of frames written."""
+    # First pass: every segment verified before a byte of output exists, and the stream
+    # parameters compared (stream copy needs them identical from one segment to the next).
+    parameters = {_parameters(_read(segment, camera, actor)) for segment in segments}
+    encode = bool(polygons) or len(parameters) > 1
+    output = av.open(target, "w", format="mp4", options=MP4_OPTIONS)
+    writer: _Copier | _Encoder
+    if encode:
+        writer = _Encoder(output, start.timestamp(), end.timestamp(), polygons)
+    else:
+        writer = _Copier(output, start.timestamp(), end.timestamp())
+    try:
+        for segment in segments:
+            if not writer.add(_read(segment, camera, actor), segment.started_at.timestamp()):
+                break
+        if isinstance(writer, _Encoder):
+            writer.flush()
+    finally:
+        output.close()
+    return writer.frames
+
+
+# --- Services ---------------------------------------------------------------------------------
+
+
+def _sweep() -> None:
+    """Delete the files of playbacks whose token has expired (whoever's session held them)."""
+    cutoff = time.time() - settings.RECORDING_PLAYBACK_TOKEN_SECONDS - 60
+    for path in playback_folder().glob("*.csuseg"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:
+            continue
+
+
+def playback_create(
+    *,
+    camera: Camera,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    actor: Any,
+    session: Any,
+) -> Playback:
+    """Prepare the footage of ``camera`` over [start, end) for ``actor``'s session, audited.
+
+    PermissionDenied (with decide()'s reason) without a replay habilitation covering the
+    camera; PlaybackError for a bad range, no footage, or an altered segment.
+    """
+    decision = access.decide(actor, Right.REPLAY, camera)
+    if not decision:
+        raise PermissionDenied(decision.reason)
+    reason = (reason or "").strip()
+    if len(reason) < REASON_MIN_LENGTH:
+        raise PlaybackError(
+            _("Indiquez le motif de la relecture (%(n)s caractères au moins).")
+            % {"n": REASON_MIN_LENGTH}
+        )
+    check_range(start, end)
+    segments = range_segments(camera, start, end)
+    if not segments:
+        raise PlaybackError(_("Aucun enregistrement conservé sur cette période."))
+    _sweep()
+    polygons = software_polygons(camera)
+    token = secrets.token_urlsafe(24)
+    data_key = crypto.new_data_key()
+    path = playback_folder() / f"{token}.csuseg"
+    try:
+        with (
+            open(path, "wb") as handle,
+            crypto.EncryptingWriter(handle, data_key, f"playback/{token}") as target,
+        ):
+            frames = _write(camera, segments, start, end, polygons, target, actor)
+            if not frames:
+                raise PlaybackError(_("Aucune image enregistrée sur cette période."))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    playback = Playback(
+        token=token,
+        camera_id=camera.pk,
+        camera_code=camera.code,
+        start=start,
+        end=end,
+        reason=reason,
+        masked=bool(polygons),
+        size=path.stat().st_size,
+        expires_at=timezone.now() + timedelta(seconds=settings.RECORDING_PLAYBACK_TOKEN_SECONDS),
+        key=data_key,
+    )
+    try:
+        with transaction.atomic():
+            record(
+                "recording.playback",
+                actor=actor,
+                target=camera,
+                reason=reason,
+                details={
+                    "start": start,
+                    "end": end,
+                    "segments": [segment.pk for segment in segments],
+                    "masked": bool(polygons),
+                    "mask_version": _mask_version(camera),
+                    "frames": frames,
+                    "habilitation": decision.habilitation.pk if decision.habilitation else None,
+                },
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    playbacks = dict(session.get(SESSION_KEY, {}))
+    now = timezone.now()
+    playbacks = {
+        token_: data
+        for token_, data in playbacks.items()
+        if datetime.fromisoformat(data["expires_at"]) > now
+    }
+    playbacks[token] = playback.as_session()
+    session[SESSION_KEY] = playbacks
+    return playback
+
+
+def _mask_version(camera: Camera) -> int | None:
+    mask = camera.current_mask()
+    return mask.version if mask else None
+
+
+def playback_get(session: Any, token: str) -> Playback | None:
+    """The session's playback named ``token`` if it has not expired and its file still exists."""
+    data = session.get(SESSION_KEY, {}).get(token)
+    if not data:
+        return None
+    playback = Playback.from_session(token, data)
+    if playback.expires_at <= timezone.now() or not playback.path.exists():
+        return None
+    return playback
+
+
+class PlaybackFile:
+    """Random access to the plaintext of a prepared playback (decrypted chunk by chunk)."""
+
+    def __init__(self, playback: Playback) -> None:
+        self._handle = open(playback.path, "rb")  # noqa: SIM115 (closed by close())
+        try:
+            self._decryptor = crypto.SegmentDecryptor(self._handle, playback.key)
+        except BaseException:
+            self._handle.close()
+            raise
+        self.size = self._decryptor.plaintext_size
+
+    def iter_range(self, first: int, last: int) -> Iterator[bytes]:
+        """Bytes ``first`` to ``last`` inclusive, in blocks; closes the file at the end."""
+        try:
+            position = first
+            while position <= last:
+                block = self._decryptor.read(position, min(READ_BLOCK, last - position + 1))
+                if not block:
+                    return
+                yield block
+                position += len(block)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def open_playback(playback: Playback) -> PlaybackFile:
+    return PlaybackFile(playback)

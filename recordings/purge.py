@@ -1,0 +1,640 @@
+"""The retention purge: destroy what the law no longer lets us keep, and write down that we did.
+
+A run, at most one at a time:
+
+1. refuses (audit event + error log) when the index and the store disagree grossly;
+2. deletes the objects that an interrupted run had already marked destroyed;
+3. per batch, in one transaction: marks the due, unheld segments destroyed, destroys the day
+   keys left without a live segment, writes one register entry per camera and the audit event;
+   only after the commit are the objects deleted, and the entries marked so;
+4. destroys the day keys of past days that no live segment uses;
+5. deletes the objects left in folders past retention that no live row names (orphans of a
+   recorder killed between writing and indexing, leftovers of the steps above).
+
+Killed at any instant, the next run finishes the job: a batch is committed whole or not at all,
+so the register never counts a segment twice, and a committed batch's objects are found again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.roles import Role
+from audit.services import record
+from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
+from recordings.holds import held_segments
+from recordings.models import DataKey, DestructionRecord, PurgeRun, Segment
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "purge"
+#: Who reads the destruction register and the holds; who places and lifts manual holds.
+REGISTER_READERS = frozenset({Role.SUPERVISOR, Role.DPO})
+HOLD_MANAGERS = frozenset({Role.SUPERVISOR})
+SEGMENTS_FOLDER = "segments"
+# Arbitrary constant naming the PostgreSQL advisory lock held for the duration of a run.
+_PURGE_LOCK = 0x_C5_0B_9E_6E
+#: Newest live rows whose objects are checked before anything is deleted.
+SAMPLE_SIZE = 20
+#: Segments never last longer than this (RECORDING_SEGMENT_SECONDS is at most 600 s).
+LONGEST_SEGMENT = timedelta(minutes=10)
+DELETE_THREADS = 8
+
+
+class PurgeRefused(Exception):
+    """The index and the store disagree: nothing was deleted."""
+
+
+class PurgeConflict(Exception):
+    """A segment changed state under the batch's lock; the batch was rolled back."""
+
+
+@dataclass(frozen=True)
+class _Camera:
+    pk: int
+    code: str
+    cutoff: datetime
+
+
+@dataclass
+class PurgeResult:
+    state: str
+    run: PurgeRun | None = None
+    segments: int = 0
+    bytes: int = 0
+    keys: int = 0
+    orphans: int = 0
+    entries: list[int] = field(default_factory=list)
+
+
+def purge_run(
+    *,
+    now: datetime | None = None,
+    job_id: str = "",
+    batch_size: int | None = None,
+    actor: Any = SYSTEM_ACTOR,
+) -> PurgeResult:
+    """Destroy every segment older than its camera's retention at ``now``, unless held.
+
+    Returns state ``busy`` without doing anything when another run is in progress, ``refused``
+    when the store and the index disagree, ``done`` otherwise.
+    """
+    as_of = now or timezone.now()
+    size = batch_size or settings.RECORDINGS_PURGE_BATCH
+    job_id = job_id or uuid.uuid4().hex
+    with _exclusive() as alone:
+        run = _start(as_of, job_id, others_dead=alone is True) if alone is not False else None
+        if run is None:
+            logger.info("purge %s: another purge is running", job_id)
+            return PurgeResult(state="busy")
+        result = PurgeResult(state=PurgeRun.State.DONE, run=run)
+        try:
+            problem = store_disagreement()
+            if problem:
+                _refuse(run, problem, actor)
+                result.state = PurgeRun.State.REFUSED
+                return result
+            finish_leftovers()
+            cameras = _cameras(as_of)
+            pending = list(cameras)
+            while pending:
+                entries = _destroy_batch(run, pending, as_of, size, actor)
+                if entries:
+                    _delete_entry_objects(entries)
+                    for entry in entries:
+                        result.segments += entry.segment_count
+                        result.bytes += entry.bytes
+                        result.keys += len(entry.keys)
+                        result.entries.append(entry.pk)
+            for entry in _destroy_unused_keys(run, cameras, actor):
+                result.keys += len(entry.keys)
+                result.entries.append(entry.pk)
+            result.orphans = _sweep_expired_folders(run, cameras, as_of, actor)
+        except BaseException as exc:
+            _finish(run, PurgeRun.State.FAILED, detail=f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+        _finish(run, PurgeRun.State.DONE)
+        run.refresh_from_db()
+        logger.info(
+            "purge %s: %d segments, %d bytes, %d keys destroyed, %d orphans deleted",
+            job_id,
+            result.segments,
+            result.bytes,
+            result.keys,
+            result.orphans,
+        )
+        return result
+
+
+# --- One run at a time -----------------------------------------------------------------------
+
+
+@contextmanager
+def _exclusive() -> Iterator[bool | None]:
+    """On PostgreSQL, a session advisory lock (released by the server if the process dies):
+    True when taken, False when another holds it. Elsewhere None: the run row decides."""
+    if connection.vendor != "postgresql":
+        yield None
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_PURGE_LOCK])
+        taken = cursor.fetchone()[0]
+    try:
+        yield bool(taken)
+    finally:
+        if taken:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_PURGE_LOCK])
+
+
+def _start(as_of: datetime, job_id: str, *, others_dead: bool) -> PurgeRun | None:
+    """The run row; None when another run is alive. A run row left ``running`` by a killed
+    process is closed as interrupted: at once when the advisory lock proves its holder gone,
+    otherwise once its heartbeat is older than RECORDINGS_PURGE_STALE_MINUTES."""
+    wall = timezone.now()
+    stale = PurgeRun.objects.filter(state=PurgeRun.State.RUNNING)
+    if not others_dead:
+        stale = stale.filter(
+            heartbeat_at__lt=wall - timedelta(minutes=settings.RECORDINGS_PURGE_STALE_MINUTES)
+        )
+    stale.update(
+        state=PurgeRun.State.INTERRUPTED, finished_at=wall, detail="interrupted; taken over"
+    )
+    try:
+        with transaction.atomic():
+            return PurgeRun.objects.create(
+                job_id=job_id[:64],
+                as_of=as_of,
+                started_at=wall,
+                heartbeat_at=wall,
+                state=PurgeRun.State.RUNNING,
+            )
+    except IntegrityError:  # one_purge_running: another run is alive
+        return None
+
+
+def _finish(run: PurgeRun, state: str, detail: str = "") -> None:
+    PurgeRun.objects.filter(pk=run.pk, state=PurgeRun.State.RUNNING).update(
+        state=state, finished_at=timezone.now(), detail=detail
+    )
+
+
+# --- Refusing when the index and the store disagree ------------------------------------------
+
+
+def _some_objects(limit: int) -> list[str]:
+    """Up to ``limit`` object names of the store (FileNotFoundError: no segments folder)."""
+    found: list[str] = []
+
+    def walk(folder: str) -> None:
+        dirs, files = default_storage.listdir(folder)
+        found.extend(f"{folder}/{name}" for name in files[: limit - len(found)])
+        for sub in sorted(dirs):
+            if len(found) >= limit:
+                return
+            walk(f"{folder}/{sub}")
+
+    walk(SEGMENTS_FOLDER)
+    return found
+
+
+def store_disagreement() -> str:
+    """Why the store and the index disagree too much to delete anything ("" when they agree).
+
+    Gross disagreement: the store cannot be listed; the index has no live segment while the
+    store holds objects it does not know; the index has live segments while the store is empty
+    or misses most of the newest ones (an unmounted volume, a wrong bucket).
+    """
+    try:
+        objects = _some_objects(SAMPLE_SIZE)
+    except FileNotFoundError:
+        objects = []
+    except OSError as exc:
+        return f"store unreachable: {type(exc).__name__}: {exc}"
+    newest = list(
+        Segment.objects.filter(state=Segment.State.STORED)
+        .order_by("-pk")
+        .values_list("storage_path", flat=True)[:SAMPLE_SIZE]
+    )
+    if not newest:
+        known = set(
+            Segment.objects.filter(storage_path__in=objects).values_list("storage_path", flat=True)
+        )
+        unknown = [name for name in objects if name not in known]
+        if unknown:
+            return (
+                f"index has no live segment but the store holds objects it does not know, "
+                f"e.g. {unknown[0]}"
+            )
+        return ""
+    if not objects:
+        return "index lists live segments but the store holds no object"
+    try:
+        missing = [path for path in newest if not default_storage.exists(path)]
+    except OSError as exc:
+        return f"store unreachable: {type(exc).__name__}: {exc}"
+    if len(missing) * 2 > len(newest):
+        return (
+            f"{len(missing)} of the {len(newest)} newest live segments are missing from the "
+            f"store, e.g. {missing[0]}"
+        )
+    return ""
+
+
+@transaction.atomic
+def _refuse(run: PurgeRun, problem: str, actor: Any) -> None:
+    logger.error("purge %s refused: %s", run.job_id, problem)
+    PurgeRun.objects.filter(pk=run.pk, state=PurgeRun.State.RUNNING).update(
+        state=PurgeRun.State.REFUSED, finished_at=timezone.now(), detail=problem[:2000]
+    )
+    record(
+        "recording.purge_refused",
+        actor=actor,
+        target=run,
+        target_label=run.job_id,
+        details={"job_id": run.job_id, "problem": problem},
+    )
+
+
+# --- Destroying ------------------------------------------------------------------------------
+
+
+def _cameras(as_of: datetime) -> list[_Camera]:
+    return [
+        _Camera(pk, code, as_of - timedelta(days=days))
+        for pk, code, days in Camera.objects.order_by("pk").values_list(
+            "pk", "code", "retention_days"
+        )
+    ]
+
+
+def segments_digest(hashes: Iterable[str]) -> str:
+    """SHA-256 over the segments' SHA-256 (hex, each followed by a newline), in order."""
+    digest = hashlib.sha256()
+    for value in hashes:
+        digest.update(value.encode("ascii") + b"\n")
+    return digest.hexdigest()
+
+
+def _destroy_batch(
+    run: PurgeRun, pending: list[_Camera], as_of: datetime, size: int, actor: Any
+) -> list[DestructionRecord]:
+    """One transaction: up to ``size`` due segments destroyed, keys, register, audit.
+
+    Cameras with nothing more to destroy are removed from ``pending``.
+    """
+    with transaction.atomic():
+        picked: dict[int, list[tuple]] = {}
+        remaining = size
+        while pending and remaining:
+            camera = pending[0]
+            rows = list(
+                Segment.objects.select_for_update(skip_locked=True)
+                .filter(
+                    camera_id=camera.pk, state=Segment.State.STORED, ended_at__lte=camera.cutoff
+                )
+                .exclude(held_segments(as_of))
+                .order_by("ended_at", "pk")
+                .values_list("pk", "key_id", "started_at", "ended_at", "size", "sha256")[:remaining]
+            )
+            if len(rows) < remaining:
+                pending.pop(0)
+            if rows:
+                picked[camera.pk] = rows
+                remaining -= len(rows)
+        if not picked:
+            return []
+        destroyed_at = timezone.now()
+        pks = [row[0] for rows in picked.values() for row in rows]
+        changed = Segment.objects.filter(pk__in=pks, state=Segment.State.STORED).update(
+            state=Segment.State.DESTROYED, destroyed_at=destroyed_at
+        )
+        if changed != len(pks):
+            raise PurgeConflict(f"{len(pks) - changed} segments changed state under the lock")
+        keys = _destroy_keys_without_live_segments(
+            {row[1] for rows in picked.values() for row in rows}, destroyed_at
+        )
+        entries = []
+        for camera_id, rows in picked.items():
+            ordered = sorted(rows, key=lambda row: (row[2], row[0]))
+            entries.append(
+                DestructionRecord(
+                    run=run,
+                    camera_id=camera_id,
+                    window_start=ordered[0][2],
+                    window_end=max(row[3] for row in ordered),
+                    segment_count=len(ordered),
+                    bytes=sum(row[4] for row in ordered),
+                    digest=segments_digest(row[5] for row in ordered),
+                    keys=sorted(keys.get(camera_id, [])),
+                    destroyed_at=destroyed_at,
+                )
+            )
+        for camera_id, key_ids in keys.items():  # a key whose last segments went earlier
+            if camera_id not in picked:
+                entries.append(_keys_entry(run, camera_id, key_ids, destroyed_at))
+        entries = DestructionRecord.objects.bulk_create(entries)
+        _account(run, entries, actor)
+    return entries
+
+
+def _destroy_keys_without_live_segments(
+    key_pks: Iterable[int], destroyed_at: datetime
+) -> dict[int, list[str]]:
+    """Crypto-shredding: the given day keys that no live segment uses any more, destroyed."""
+    doomed = list(
+        DataKey.objects.select_for_update()
+        .filter(pk__in=list(key_pks), destroyed_at__isnull=True)
+        .exclude(Exists(Segment.objects.filter(key=OuterRef("pk"), state=Segment.State.STORED)))
+        .values_list("pk", "camera_id", "key_id")
+    )
+    if not doomed:
+        return {}
+    DataKey.objects.filter(pk__in=[pk for pk, _, _ in doomed], destroyed_at__isnull=True).update(
+        wrapped=b"", destroyed_at=destroyed_at
+    )
+    by_camera: dict[int, list[str]] = defaultdict(list)
+    for _, camera_id, key_id in doomed:
+        by_camera[camera_id].append(key_id)
+    return dict(by_camera)
+
+
+def _keys_entry(
+    run: PurgeRun, camera_id: int, key_ids: list[str], destroyed_at: datetime
+) -> DestructionRecord:
+    return DestructionRecord(
+        run=run,
+        camera_id=camera_id,
+        segment_count=0,
+        bytes=0,
+        digest=segments_digest([]),
+        keys=sorted(key_ids),
+        destroyed_at=destroyed_at,
+        objects_deleted_at=destroyed_at,  # nothing to delete
+    )
+
+
+def _account(run: PurgeRun, entries: list[DestructionRecord], actor: Any) -> None:
+    """Run totals, heartbeat and the audit event, inside the batch's transaction."""
+    segments = sum(entry.segment_count for entry in entries)
+    size = sum(entry.bytes for entry in entries)
+    keys = sum(len(entry.keys) for entry in entries)
+    PurgeRun.objects.filter(pk=run.pk).update(
+        segments_destroyed=F("segments_destroyed") + segments,
+        bytes_destroyed=F("bytes_destroyed") + size,
+        keys_destroyed=F("keys_destroyed") + keys,
+        heartbeat_at=timezone.now(),
+    )
+    codes = dict(
+        Camera.objects.filter(pk__in={entry.camera_id for entry in entries}).values_list(
+            "pk", "code"
+        )
+    )
+    record(
+        "recording.destroyed",
+        actor=actor,
+        target=run,
+        target_label=run.job_id,
+        reason="retention",
+        details={
+            "job_id": run.job_id,
+            "segments": segments,
+            "bytes": size,
+            "entries": [
+                {
+                    "entry": entry.pk,
+                    "camera": codes[entry.camera_id],
+                    "segments": entry.segment_count,
+                    "bytes": entry.bytes,
+                    "from": entry.window_start,
+                    "to": entry.window_end,
+                    "digest": entry.digest,
+                    "keys": entry.keys,
+                }
+                for entry in entries
+            ],
+        },
+    )
+
+
+def _delete_objects(paths: list[str]) -> None:
+    """Delete from the store, in parallel (I/O bound; an S3 store answers in milliseconds)."""
+    if not paths:
+        return
+    if len(paths) < 64:
+        for path in paths:
+            default_storage.delete(path)
+        return
+    with ThreadPoolExecutor(max_workers=DELETE_THREADS) as pool:
+        for _ in pool.map(default_storage.delete, paths, chunksize=256):
+            pass
+
+
+def _entry_paths(entry: DestructionRecord) -> list[str]:
+    segments = Segment.objects.filter(
+        camera_id=entry.camera_id, state=Segment.State.DESTROYED, destroyed_at=entry.destroyed_at
+    )
+    if entry.window_start is not None:
+        segments = segments.filter(started_at__gte=entry.window_start)
+    return list(segments.values_list("storage_path", flat=True))
+
+
+def _delete_entry_objects(entries: list[DestructionRecord]) -> None:
+    todo = [entry for entry in entries if entry.segment_count and entry.objects_deleted_at is None]
+    if not todo:
+        return
+    _delete_objects([path for entry in todo for path in _entry_paths(entry)])
+    DestructionRecord.objects.filter(
+        pk__in=[entry.pk for entry in todo], objects_deleted_at__isnull=True
+    ).update(objects_deleted_at=timezone.now())
+
+
+def finish_leftovers() -> int:
+    """Delete the objects of entries committed by a run killed before it deleted them."""
+    entries = list(
+        DestructionRecord.objects.filter(objects_deleted_at__isnull=True, segment_count__gt=0)
+    )
+    _delete_entry_objects(entries)
+    return len(entries)
+
+
+def _destroy_unused_keys(
+    run: PurgeRun, cameras: list[_Camera], actor: Any
+) -> list[DestructionRecord]:
+    """Day keys of days wholly past retention that no live segment uses (a recorder that
+    created the key then never stored, or a day whose last held segment was released)."""
+    entries: list[DestructionRecord] = []
+    for camera in cameras:
+        # A segment of day D ends by D+1 00:10: D is wholly past once the cutoff passes D+2.
+        last_day = timezone.localdate(camera.cutoff) - timedelta(days=2)
+        with transaction.atomic():
+            keys = list(
+                DataKey.objects.select_for_update()
+                .filter(camera_id=camera.pk, destroyed_at__isnull=True, day__lte=last_day)
+                .exclude(
+                    Exists(Segment.objects.filter(key=OuterRef("pk"), state=Segment.State.STORED))
+                )
+                .values_list("pk", flat=True)
+            )
+            if not keys:
+                continue
+            destroyed_at = timezone.now()
+            key_ids = _destroy_keys_without_live_segments(keys, destroyed_at)
+            if not key_ids:
+                continue
+            new = [_keys_entry(run, camera.pk, key_ids[camera.pk], destroyed_at)]
+            new = DestructionRecord.objects.bulk_create(new)
+            _account(run, new, actor)
+            entries.extend(new)
+    return entries
+
+
+def _sweep_expired_folders(
+    run: PurgeRun, cameras: list[_Camera], as_of: datetime, actor: Any
+) -> int:
+    """Delete what remains in day folders wholly past retention and is not a live segment.
+
+    Objects are filed under segments/<camera>/<YYYY>/<MM>/<DD>/ (UTC day of their start).
+    Returns the number of orphans (objects no index row names) deleted.
+    """
+    grace = timedelta(hours=settings.RECORDINGS_ORPHAN_GRACE_HOURS) + LONGEST_SEGMENT
+    cutoffs = {camera.code: camera.cutoff for camera in cameras}
+    unknown_cutoff = as_of - timedelta(days=LEGAL_MAX_RETENTION_DAYS)
+    try:
+        codes, _ = default_storage.listdir(SEGMENTS_FOLDER)
+    except FileNotFoundError:
+        return 0
+    orphans_total = 0
+    for code in sorted(codes):
+        limit = cutoffs.get(code, unknown_cutoff) - grace
+        orphans: list[str] = []
+        for folder, day in _day_folders(f"{SEGMENTS_FOLDER}/{code}"):
+            if day + timedelta(days=1) > limit:
+                continue
+            _, files = default_storage.listdir(folder)
+            names = [f"{folder}/{name}" for name in files]
+            live = set(
+                Segment.objects.filter(
+                    state=Segment.State.STORED, storage_path__startswith=f"{folder}/"
+                ).values_list("storage_path", flat=True)
+            )
+            doomed = [name for name in names if name not in live]
+            if doomed:
+                known = set()
+                for start in range(0, len(doomed), 500):
+                    known.update(
+                        Segment.objects.filter(
+                            storage_path__in=doomed[start : start + 500]
+                        ).values_list("storage_path", flat=True)
+                    )
+                _delete_objects(doomed)
+                orphans.extend(name for name in doomed if name not in known)
+            if not live:
+                _remove_empty_folders(folder, levels=3)
+        if orphans:
+            with transaction.atomic():
+                PurgeRun.objects.filter(pk=run.pk).update(
+                    orphans_deleted=F("orphans_deleted") + len(orphans),
+                    heartbeat_at=timezone.now(),
+                )
+                record(
+                    "recording.orphans_deleted",
+                    actor=actor,
+                    target=run,
+                    target_label=run.job_id,
+                    reason="retention",
+                    details={"job_id": run.job_id, "camera": code, "objects": orphans[:1000]},
+                )
+            logger.warning(
+                "purge %s: %d unindexed objects of %s deleted", run.job_id, len(orphans), code
+            )
+            orphans_total += len(orphans)
+    return orphans_total
+
+
+def _day_folders(camera_folder: str) -> Iterator[tuple[str, datetime]]:
+    for year in sorted(default_storage.listdir(camera_folder)[0]):
+        for month in sorted(default_storage.listdir(f"{camera_folder}/{year}")[0]):
+            for day in sorted(default_storage.listdir(f"{camera_folder}/{year}/{month}")[0]):
+                try:
+                    start = datetime(int(year), int(month), int(day), tzinfo=UTC)
+                except ValueError:  # not one of ours: leave it alone
+                    continue
+                yield f"{camera_folder}/{year}/{month}/{day}", start
+
+
+def _remove_empty_folders(folder: str, levels: int) -> None:
+    """Folders exist only on a filesystem store; an object store has none to remove."""
+    if not isinstance(default_storage, FileSystemStorage):
+        return
+    path = default_storage.path(folder)
+    for _ in range(levels):
+        try:
+            os.rmdir(path)
+        except OSError:  # not empty (or already gone): stop climbing
+            return
+        path = os.path.dirname(path)
+
+
+# --- Reading the register ----------------------------------------------------------------------
+
+
+def destructions(
+    *, camera: Camera | None = None, start: datetime | None = None, end: datetime | None = None
+) -> QuerySet[DestructionRecord]:
+    """Register entries, newest first, about ``camera``'s images of [start, end) when given.
+
+    An entry that destroyed only keys has no window: it is matched on its destruction time.
+    """
+    entries = DestructionRecord.objects.select_related("camera", "run")
+    if camera is not None:
+        entries = entries.filter(camera=camera)
+    if start is not None:
+        entries = entries.filter(
+            Q(window_end__gt=start) | Q(window_start__isnull=True, destroyed_at__gte=start)
+        )
+    if end is not None:
+        entries = entries.filter(Q(window_start__lt=end) | Q(window_start__isnull=True))
+    return entries.order_by("-destroyed_at", "-pk")
+
+
+@dataclass(frozen=True)
+class FootageStatus:
+    """What became of a camera's images over a period: the answer to "were they deleted?"."""
+
+    destroyed_segments: int
+    first_destroyed_at: datetime | None
+    last_destroyed_at: datetime | None
+    kept_segments: int
+    held_segments: int
+
+
+def footage_status(*, camera: Camera, start: datetime, end: datetime) -> FootageStatus:
+    overlap = Q(camera=camera, started_at__lt=end, ended_at__gt=start)
+    destroyed = Segment.objects.filter(overlap, state=Segment.State.DESTROYED).aggregate(
+        n=Count("pk"), first=Min("destroyed_at"), last=Max("destroyed_at")
+    )
+    kept = Segment.objects.filter(overlap, state=Segment.State.STORED)
+    return FootageStatus(
+        destroyed_segments=destroyed["n"],
+        first_destroyed_at=destroyed["first"],
+        last_destroyed_at=destroyed["last"],
+        kept_segments=kept.count(),
+        held_segments=kept.filter(held_segments()).count(),
+    )

@@ -1,0 +1,265 @@
+"""Endpoints of the destruction register, the purge runs and the holds (gel des images)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api_auth import role_permission
+from cameras.models import Camera
+from recordings import holds, purge
+from recordings.models import DestructionRecord, Hold, PurgeRun
+
+READERS = tuple(purge.REGISTER_READERS)
+MANAGERS = tuple(purge.HOLD_MANAGERS)
+
+PERIOD = [
+    OpenApiParameter("camera", OpenApiTypes.STR, description="Code de la caméra"),
+    OpenApiParameter("from", OpenApiTypes.DATETIME, description="Images à partir de"),
+    OpenApiParameter("to", OpenApiTypes.DATETIME, description="Images avant"),
+]
+
+
+class PeriodSerializer(serializers.Serializer):
+    camera = serializers.SlugRelatedField(
+        slug_field="code", queryset=Camera.objects.all(), required=False
+    )
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        renamed = {"camera": data.get("camera"), "start": data.get("from"), "end": data.get("to")}
+        return super().to_internal_value({k: v for k, v in renamed.items() if v})
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("start") and attrs.get("end") and attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError(_("La fin de la période doit suivre son début."))
+        return attrs
+
+
+def _period(request: Request) -> dict[str, Any]:
+    period = PeriodSerializer(data=request.query_params)
+    period.is_valid(raise_exception=True)
+    return period.validated_data
+
+
+class DestructionRecordSerializer(serializers.ModelSerializer):
+    camera = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    job_id = serializers.CharField(source="run.job_id", read_only=True)
+
+    class Meta:
+        model = DestructionRecord
+        fields = [
+            "id",
+            "camera",
+            "window_start",
+            "window_end",
+            "segment_count",
+            "bytes",
+            "digest",
+            "keys",
+            "job_id",
+            "destroyed_at",
+            "objects_deleted_at",
+        ]
+
+
+class FootageStatusSerializer(serializers.Serializer):
+    camera = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    destroyed_segments = serializers.IntegerField()
+    first_destroyed_at = serializers.DateTimeField(allow_null=True)
+    last_destroyed_at = serializers.DateTimeField(allow_null=True)
+    kept_segments = serializers.IntegerField()
+    held_segments = serializers.IntegerField()
+    entries = serializers.ListField(child=serializers.IntegerField())
+
+
+@extend_schema(tags=["destructions"])
+class DestructionRecordViewSet(viewsets.ReadOnlyModelViewSet):
+    """Registre des destructions (DPO, chefs de salle)."""
+
+    serializer_class = DestructionRecordSerializer
+    permission_classes = [role_permission(*READERS)]
+
+    def get_queryset(self) -> Any:
+        if self.action == "list":
+            return purge.destructions(**_period(self.request))
+        return DestructionRecord.objects.select_related("camera", "run")
+
+    @extend_schema(parameters=PERIOD)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(parameters=PERIOD, responses=FootageStatusSerializer)
+    @action(detail=False, methods=["get"])
+    def status(self, request: Request) -> Response:
+        """Were this camera's images of this period destroyed, and when?"""
+        period = _period(request)
+        missing = [name for name in ("camera", "start", "end") if name not in period]
+        if missing:
+            raise ValidationError(
+                {"detail": _("Indiquez la caméra et la période (camera, from, to).")}
+            )
+        found = purge.footage_status(**period)
+        entries = purge.destructions(**period).filter(segment_count__gt=0)
+        return Response(
+            FootageStatusSerializer(
+                {
+                    "camera": period["camera"].code,
+                    "start": period["start"],
+                    "end": period["end"],
+                    **found.__dict__,
+                    "entries": list(entries.values_list("pk", flat=True)[:500]),
+                }
+            ).data
+        )
+
+
+class PurgeRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PurgeRun
+        fields = [
+            "id",
+            "job_id",
+            "as_of",
+            "started_at",
+            "finished_at",
+            "state",
+            "segments_destroyed",
+            "bytes_destroyed",
+            "keys_destroyed",
+            "orphans_deleted",
+            "detail",
+        ]
+
+
+@extend_schema(tags=["destructions"])
+class PurgeRunViewSet(viewsets.ReadOnlyModelViewSet):
+    """The purge's runs, refusals included (DPO, chefs de salle)."""
+
+    serializer_class = PurgeRunSerializer
+    permission_classes = [role_permission(*READERS)]
+    queryset = PurgeRun.objects.all()
+
+
+class HoldSerializer(serializers.ModelSerializer):
+    camera = serializers.SlugRelatedField(slug_field="code", queryset=Camera.objects.all())
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Hold
+        fields = [
+            "id",
+            "camera",
+            "starts_at",
+            "ends_at",
+            "basis",
+            "reason",
+            "reference_type",
+            "reference_id",
+            "reference_label",
+            "justification",
+            "created_by_name",
+            "created_at",
+            "expires_at",
+            "released_at",
+            "released_by_name",
+            "release_reason",
+            "active",
+        ]
+        read_only_fields = [
+            "basis",
+            "reference_type",
+            "reference_id",
+            "reference_label",
+            "created_by_name",
+            "created_at",
+            "released_at",
+            "released_by_name",
+            "release_reason",
+        ]
+
+    def get_active(self, hold: Hold) -> bool:
+        return hold.is_active()
+
+
+class ReleaseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+@extend_schema(tags=["holds"])
+class HoldViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Gels des images: read by the DPO and supervisors; manual holds placed by supervisors."""
+
+    serializer_class = HoldSerializer
+
+    def get_permissions(self) -> list[Any]:
+        if self.action in ("create", "release"):
+            return [role_permission(*MANAGERS)()]
+        return [role_permission(*READERS)()]
+
+    def get_queryset(self) -> Any:
+        camera = None
+        if self.action == "list" and self.request.query_params.get("camera"):
+            camera = get_object_or_404(Camera, code=self.request.query_params["camera"])
+        return holds.hold_list(
+            camera=camera, only_active=self.request.query_params.get("active") == "1"
+        )
+
+    def perform_create(self, serializer: HoldSerializer) -> None:
+        data = serializer.validated_data
+        try:
+            serializer.instance = holds.hold_place(
+                camera=data["camera"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                basis=Hold.Basis.MANUAL,
+                reason=data["reason"],
+                justification=data.get("justification", ""),
+                expires_at=data["expires_at"],
+                actor=self.request.user,
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+            ) from None
+
+    @extend_schema(request=ReleaseSerializer, responses=HoldSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk: str | None = None) -> Response:
+        hold = self.get_object()
+        if hold.basis != Hold.Basis.MANUAL:
+            return Response(
+                {
+                    "detail": _(
+                        "Ce gel suit sa réquisition ou sa demande d'accès : il se lève avec elle."
+                    )
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        body = ReleaseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            hold = holds.hold_release(
+                hold=hold, reason=body.validated_data["reason"], actor=request.user
+            )
+        except DjangoValidationError as exc:
+            return Response({"detail": exc.messages}, status=status.HTTP_409_CONFLICT)
+        return Response(HoldSerializer(hold).data)

@@ -1,0 +1,213 @@
+"""Pages of the destruction register and of the holds (gel des images)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import role_required
+from cameras.models import Camera
+from recordings import holds, purge
+from recordings.models import DestructionRecord, Hold, PurgeRun
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class PeriodForm(forms.Form):
+    camera = forms.ModelChoiceField(
+        label=gettext_lazy("caméra"),
+        queryset=Camera.objects.order_by("code"),
+        to_field_name="code",
+        required=False,
+    )
+    start = forms.DateField(label=gettext_lazy("images du"), required=False, widget=DATE)
+    end = forms.DateField(label=gettext_lazy("au (inclus)"), required=False, widget=DATE)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise ValidationError(_("La fin de la période doit suivre son début."))
+        return data
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The period as aware instants: from the start day's midnight to the end day's next."""
+        zone = timezone.get_current_timezone()
+        start, end = self.cleaned_data.get("start"), self.cleaned_data.get("end")
+        return (
+            datetime.combine(start, time.min, zone) if start else None,
+            datetime.combine(end + timedelta(days=1), time.min, zone) if end else None,
+        )
+
+
+class HoldForm(forms.Form):
+    camera = forms.ModelChoiceField(
+        label=gettext_lazy("caméra"), queryset=Camera.objects.order_by("code"), to_field_name="code"
+    )
+    starts_at = forms.DateTimeField(label=gettext_lazy("début"), widget=DATETIME)
+    ends_at = forms.DateTimeField(label=gettext_lazy("fin"), widget=DATETIME)
+    reason = forms.CharField(label=gettext_lazy("motif"), max_length=300)
+    justification = forms.CharField(
+        label=gettext_lazy("justification écrite"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy(
+            "Pourquoi ces images doivent survivre à leur durée de conservation."
+        ),
+    )
+    expires_on = forms.DateField(label=gettext_lazy("échéance du gel"), widget=DATE)
+
+
+class ReleaseForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("motif de la levée"), max_length=300)
+
+
+def _add_errors(form: forms.Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+# --- Destruction register ----------------------------------------------------------------------
+
+
+@role_required(*purge.REGISTER_READERS)
+def destruction_list(request: HttpRequest) -> HttpResponse:
+    form = PeriodForm(request.GET or None)
+    camera, start, end = None, None, None
+    if form.is_bound and form.is_valid():
+        camera = form.cleaned_data["camera"]
+        start, end = form.bounds()
+    entries = purge.destructions(camera=camera, start=start, end=end)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    status = (
+        purge.footage_status(camera=camera, start=start, end=end)
+        if camera and start and end
+        else None
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "recordings/retention/destruction_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "status": status,
+            "camera": camera,
+            "runs": PurgeRun.objects.all()[:10],
+        },
+    )
+
+
+@role_required(*purge.REGISTER_READERS)
+def destruction_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    entry = get_object_or_404(DestructionRecord.objects.select_related("camera", "run"), pk=pk)
+    return render(request, "recordings/retention/destruction_detail.html", {"entry": entry})
+
+
+# --- Holds ---------------------------------------------------------------------------------------
+
+
+@role_required(*purge.REGISTER_READERS)
+def hold_list(request: HttpRequest) -> HttpResponse:
+    form = PeriodForm(request.GET or None)
+    camera = form.cleaned_data["camera"] if form.is_bound and form.is_valid() else None
+    only_active = request.GET.get("tous") != "1"
+    page = Paginator(holds.hold_list(camera=camera, only_active=only_active), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "recordings/retention/hold_list.html",
+        {
+            "page": page,
+            "form": form,
+            "only_active": only_active,
+            "now": timezone.now(),
+            "can_manage": request.user.has_role(*purge.HOLD_MANAGERS),
+        },
+    )
+
+
+@role_required(*purge.HOLD_MANAGERS)
+def hold_create(request: HttpRequest) -> HttpResponse:
+    form = HoldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            hold = holds.hold_place(
+                camera=data["camera"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                basis=Hold.Basis.MANUAL,
+                reason=data["reason"],
+                justification=data["justification"],
+                expires_at=datetime.combine(
+                    data["expires_on"] + timedelta(days=1),
+                    time.min,
+                    timezone.get_current_timezone(),
+                ),
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Gel placé : ces images ne seront pas détruites."))
+            return redirect("retention:hold_detail", pk=hold.pk)
+    return render(request, "recordings/retention/hold_form.html", {"form": form})
+
+
+@role_required(*purge.REGISTER_READERS)
+def hold_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    hold = get_object_or_404(Hold.objects.select_related("camera", "created_by"), pk=pk)
+    return render(
+        request,
+        "recordings/retention/hold_detail.html",
+        {
+            "hold": hold,
+            "active": hold.is_active(),
+            "can_release": request.user.has_role(*purge.HOLD_MANAGERS)
+            and hold.basis == Hold.Basis.MANUAL
+            and hold.released_at is None,
+            "release_form": ReleaseForm(),
+        },
+    )
+
+
+@require_POST
+@role_required(*purge.HOLD_MANAGERS)
+def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
+    hold = get_object_or_404(Hold, pk=pk)
+    if hold.basis != Hold.Basis.MANUAL:
+        messages.error(
+            request,
+            _("Ce gel suit sa réquisition ou sa demande d'accès : il se lève avec elle."),
+        )
+        return redirect("retention:hold_detail", pk=hold.pk)
+    form = ReleaseForm(request.POST)
+    if form.is_valid():
+        try:
+            holds.hold_release(hold=hold, reason=form.cleaned_data["reason"], actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, _("Gel levé : ces images suivent de nouveau la durée de conservation.")
+            )
+    else:
+        messages.error(request, _("Indiquez le motif de la levée."))
+    return redirect("retention:hold_detail", pk=hold.pk)

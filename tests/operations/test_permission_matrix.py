@@ -1,0 +1,158 @@
+"""Every page and endpoint of the room's operations, for every kind of visitor."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from accounts.roles import Role
+from operations.models import Category, RotaSlot, Shift
+from operations.services import signalement_create
+from tests.factories import UserFactory
+from tests.permissions import check_matrix
+
+pytestmark = pytest.mark.django_db
+
+STAFF = [Role.OPERATOR, Role.SUPERVISOR]
+MANAGERS = [Role.SUPERVISOR]
+STATS = [Role.SUPERVISOR, Role.ADMIN, Role.DPO]
+
+
+@pytest.fixture
+def signalement(operator):
+    return signalement_create(
+        actor=operator,
+        category=Category.ACCIDENT,
+        occurred_at=timezone.now(),
+        location="Place du Palais de Justice",
+        description="Accrochage entre deux voitures.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/exploitation/", STAFF),
+        ("/exploitation/vacations/", STAFF),
+        ("/exploitation/planning/", STAFF),
+        ("/exploitation/signalements/", STAFF),
+        ("/exploitation/signalements/?format=csv", STAFF),
+        ("/exploitation/signalements/nouveau/", STAFF),
+        ("/exploitation/statistiques/", STATS),
+        ("/exploitation/statistiques/graphique/active_hours.png", STATS),
+        ("/exploitation/statistiques/graphique/signalements.png", STATS),
+        ("/exploitation/statistiques/graphique/availability.png", STATS),
+        (f"/exploitation/statistiques/rapport-{timezone.localdate().year}.pdf", STATS),
+    ],
+)
+def test_pages(path, allowed):
+    check_matrix(url=path, allowed=allowed)
+
+
+def test_signalement_page(signalement):
+    check_matrix(url=f"/exploitation/signalements/{signalement.number}/", allowed=STAFF)
+    check_matrix(
+        url=f"/exploitation/signalements/{signalement.number}/",
+        method="post",
+        data={"action": "note", "text": "Dépanneuse arrivée."},
+        allowed=STAFF,
+        ok=(302,),
+    )
+
+
+def test_quick_entry_post():
+    check_matrix(
+        url="/exploitation/signalements/nouveau/",
+        method="post",
+        data={
+            "category": Category.FIRE,
+            "location": "Rue de Boigne",
+            "description": "Fumée au 2e étage.",
+            "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        },
+        allowed=STAFF,
+        ok=(302,),
+    )
+
+
+def test_clock_in_and_out_pages():
+    check_matrix(url="/exploitation/vacations/prise/", method="post", allowed=STAFF, ok=(302,))
+    check_matrix(url="/exploitation/vacations/fin/", method="post", allowed=STAFF, ok=(302,))
+
+
+def test_supervisor_pages():
+    def open_shift_url() -> str:
+        shift = Shift.objects.create(
+            operator=UserFactory(role=Role.OPERATOR),
+            started_at=timezone.now() - timezone.timedelta(hours=3),
+        )
+        return f"/exploitation/vacations/{shift.pk}/cloturer/"
+
+    check_matrix(url=open_shift_url, allowed=MANAGERS)
+    check_matrix(
+        url=open_shift_url,
+        method="post",
+        data={"ended_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "reason": "Oubli."},
+        allowed=MANAGERS,
+        ok=(302,),
+    )
+    start = timezone.localtime() + timezone.timedelta(days=1)
+    check_matrix(
+        url="/exploitation/planning/",
+        method="post",
+        data=lambda: {
+            "operator": UserFactory(role=Role.OPERATOR).pk,
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (start + timezone.timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M"),
+        },
+        allowed=MANAGERS,
+        ok=(302,),
+    )
+
+    def slot_url() -> str:
+        slot = RotaSlot.objects.create(
+            operator=UserFactory(role=Role.OPERATOR),
+            starts_at=start,
+            ends_at=start + timezone.timedelta(hours=8),
+            created_by=UserFactory(role=Role.SUPERVISOR),
+        )
+        return f"/exploitation/planning/{slot.pk}/retirer/"
+
+    check_matrix(url=slot_url, method="post", allowed=MANAGERS, ok=(302,))
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/api/operations/dashboard/", STAFF),
+        ("/api/operations/statistics/?start=2025-01-01&end=2025-12-31", STATS),
+        ("/api/operations/signalements/", STAFF),
+    ],
+)
+def test_api_reads(path, allowed):
+    check_matrix(url=path, allowed=allowed, api=True)
+
+
+def test_api_signalement_detail_and_create(signalement):
+    check_matrix(url=f"/api/operations/signalements/{signalement.number}/", allowed=STAFF, api=True)
+    check_matrix(
+        url="/api/operations/signalements/",
+        method="post",
+        data={"category": "incendie", "location": "Gare", "description": "Poubelle en feu."},
+        allowed=STAFF,
+        api=True,
+        ok=(201,),
+    )
+
+
+def test_api_clock_in_and_out():
+    check_matrix(
+        url="/api/operations/shifts/clock-in/", method="post", allowed=STAFF, api=True, ok=(201,)
+    )
+    check_matrix(
+        url="/api/operations/shifts/clock-out/",
+        method="post",
+        allowed=STAFF,
+        api=True,
+        ok=(200, 400),
+    )

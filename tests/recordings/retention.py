@@ -1,0 +1,72 @@
+"""Helpers of the retention tests: encrypted segments written in the past, quickly."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.core.files.storage import default_storage
+from django.db.models import Q
+
+from cameras.models import Camera
+from recordings import store
+from recordings.holds import held_segments
+from recordings.models import DestructionRecord, Segment
+
+
+def make_camera(code: str, retention_days: int = 15) -> Camera:
+    return Camera.objects.create(
+        code=code,
+        name=f"Caméra {code}",
+        sector="centre",
+        kind="fixed",
+        stream_url="rtsp://192.0.2.1/stream",
+        retention_days=retention_days,
+    )
+
+
+def payload(camera: Camera, started_at: datetime) -> bytes:
+    return f"{camera.code}|{started_at.isoformat()}|".encode() * 20
+
+
+def record_segments(
+    camera: Camera, start: datetime, count: int, seconds: int = 60
+) -> list[Segment]:
+    """``count`` back-to-back segments from ``start``, encrypted and stored as the recorder does."""
+    segments = []
+    for index in range(count):
+        began = start + timedelta(seconds=seconds * index)
+        clip = store.Clip(
+            started_at=began,
+            ended_at=began + timedelta(seconds=seconds),
+            payload=payload(camera, began),
+            codec="h264",
+        )
+        segments.append(store.segment_store(camera=camera, clip=clip))
+    return segments
+
+
+def assert_consistent(now: datetime) -> None:
+    """Store, index and register agree after a purge at ``now``."""
+    for segment in Segment.objects.select_related("camera", "key"):
+        exists = default_storage.exists(segment.storage_path)
+        if segment.state == Segment.State.DESTROYED:
+            assert not exists, f"object of destroyed {segment} still in the store"
+            assert segment.destroyed_at is not None
+        else:
+            assert exists, f"object of live {segment} missing"
+            assert segment.key.destroyed_at is None, f"live {segment} has a destroyed key"
+    # Every destroyed segment is counted exactly once in the register.
+    destroyed = Segment.objects.filter(state=Segment.State.DESTROYED)
+    counted = sum(DestructionRecord.objects.values_list("segment_count", flat=True))
+    assert counted == destroyed.count()
+    for entry in DestructionRecord.objects.filter(segment_count__gt=0):
+        rows = destroyed.filter(camera=entry.camera, destroyed_at=entry.destroyed_at)
+        assert rows.count() == entry.segment_count
+        assert entry.objects_deleted_at is not None
+    # Nothing past retention survives unless a hold covers it.
+    for camera in Camera.objects.all():
+        cutoff = now - timedelta(days=camera.retention_days)
+        overdue = Segment.objects.filter(
+            Q(camera=camera, state=Segment.State.STORED, ended_at__lte=cutoff)
+        ).exclude(held_segments(now))
+        assert not overdue.exists(), f"{camera.code}: {overdue.count()} overdue segments survive"

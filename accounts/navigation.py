@@ -67,6 +67,16 @@ ITEMS: list[NavItem] = [
         frozenset({Role.SUPERVISOR, Role.DPO}),
     ),
     NavItem(_("Gels des images"), "retention:hold_list", frozenset({Role.SUPERVISOR, Role.DPO})),
+    NavItem(
+        _("Réquisitions"),
+        "evidence:requisition_list",
+        frozenset({Role.OPJ, Role.MAGISTRATE, Role.SUPERVISOR}),
+    ),
+    NavItem(
+        _("Registres des extractions"),
+        "evidence:registers",
+        frozenset({Role.SUPERVISOR, Role.DPO}),
+    ),
     NavItem(_("API"), "api-docs", ALL_ROLES),
 ]
 

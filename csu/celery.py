@@ -43,6 +43,12 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    # Undecided requisitions expire, handed-over ones close after the grace period.
+    "evidence-expire-and-close": {
+        "task": "evidence.tasks.expire_and_close_requisitions",
+        "schedule": crontab(minute=20),
+        "options": {"expires": 50 * 60},
+    },
     "cameras-authorization-alerts": {
         "task": "cameras.tasks.record_authorization_alerts",
         "schedule": crontab(hour=6, minute=30),

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "cameras",
     "recordings",
+    "evidence",
     "operations",
 ]
 
@@ -213,6 +214,25 @@ RECORDING_PLAYBACK_MAX_SECONDS = env_int("CSU_PLAYBACK_MAX_SECONDS", 3600, minim
 RECORDING_PLAYBACK_TOKEN_SECONDS = env_int("CSU_PLAYBACK_TOKEN_SECONDS", 900, minimum=60)
 RECORDING_PLAYBACK_MAX_WIDTH = env_int("CSU_PLAYBACK_MAX_WIDTH", 1280, minimum=160)
 
+# --- Evidence (judicial requisitions and exports) ----------------------------------------------
+# Ed25519 private key (base64 of the 32 raw bytes, or PEM) that signs export manifests.
+EVIDENCE_SIGNING_KEY = local_secret(
+    "CSU_EVIDENCE_SIGNING_KEY", DATA_DIR, generate=not PRODUCTION, factory=_new_ed25519_key
+)
+# Scanned requisition: largest file accepted.
+EVIDENCE_ATTACHMENT_MAX_BYTES = 2**20 * env_int("CSU_REQUISITION_ATTACHMENT_MAX_MB", 20, minimum=1)
+# Longest camera window one requisition line may ask for.
+EVIDENCE_WINDOW_MAX_HOURS = env_int("CSU_REQUISITION_WINDOW_MAX_HOURS", 24, minimum=1)
+# How long a hold placed on intake lasts at most (released earlier when the requisition ends).
+EVIDENCE_HOLD_DAYS = env_int("CSU_REQUISITION_HOLD_DAYS", 365, minimum=30)
+# A requisition left undecided this many days expires and its holds are released.
+EVIDENCE_DECISION_DAYS = env_int("CSU_REQUISITION_DECISION_DAYS", 30, minimum=1)
+# Lifetime of a single-use download link, in hours.
+EVIDENCE_LINK_HOURS = env_int("CSU_EXPORT_LINK_HOURS", 72, minimum=1)
+# After the handover, the requisition stays open (holds kept) this many days, then closes.
+EVIDENCE_HANDOVER_GRACE_DAYS = env_int("CSU_HANDOVER_GRACE_DAYS", 30, minimum=0)
+# Re-encoding of masked clips (libx264): constant rate factor and preset.
+EVIDENCE_ENCODE_CRF = env_int("CSU_EXPORT_CRF", 18, minimum=0, maximum=51)
 
 # --- Internationalization -----------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -294,6 +314,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CameraStatusEnum": "cameras.models.CameraStatus",
         "HealthStatusEnum": "cameras.models.HealthStatus",
+        "RequisitionStatusEnum": "evidence.models.Status",
     },
 }
 API_TOKEN_LIFETIME = timedelta(hours=env_int("CSU_API_TOKEN_HOURS", 12, minimum=1))

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from audit.actions import register as reg
+
+
+def register() -> None:
+    reg("requisition.submitted", _("Réquisition déposée"), "change")
+    reg("requisition.refused_input", _("Réquisition refusée au dépôt"), "change")
+    reg("requisition.attachment_viewed", _("Pièce de réquisition consultée"), "access")
+    reg("requisition.under_review", _("Réquisition en cours d'examen"), "change")
+    reg("requisition.approved", _("Réquisition autorisée"), "change")
+    reg("requisition.partly_approved", _("Réquisition autorisée en partie"), "change")
+    reg("requisition.rejected", _("Réquisition refusée"), "change")
+    reg("requisition.decision_refused", _("Décision refusée"), "change")
+    reg("requisition.cancelled", _("Réquisition annulée"), "change")
+    reg("requisition.expired", _("Réquisition expirée"), "change")
+    reg("requisition.closed", _("Réquisition close"), "change")
+    reg("export.started", _("Extraction lancée"), "extraction")
+    reg("export.ready", _("Extraction prête"), "extraction")
+    reg("export.failed", _("Extraction échouée"), "extraction")
+    reg("export.released", _("Extraction vérifiée et libérée"), "handover")
+    reg("export.link_issued", _("Lien de téléchargement délivré"), "handover")
+    reg("export.downloaded", _("Extraction remise (téléchargée)"), "handover")
+    reg("export.download_refused", _("Téléchargement refusé"), "handover")

@@ -1,0 +1,406 @@
+"""Requisitions over the API: intake, decision, export, release, download, registers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, StreamingHttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api_auth import role_permission
+from accounts.roles import Role
+from evidence import export as packages
+from evidence import selectors, services
+from evidence.models import DownloadLink, Export, LegalFrame, Requisition, Window
+
+# --- Serializers --------------------------------------------------------------------------------
+
+
+class WindowInputSerializer(serializers.Serializer):
+    camera = serializers.CharField(max_length=40)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class RequisitionCreateSerializer(serializers.Serializer):
+    procedure_number = serializers.CharField(max_length=60)
+    legal_frame = serializers.ChoiceField(
+        choices=LegalFrame.choices,
+        error_messages={"invalid_choice": _("Cadre juridique inconnu : 60-1, 77-1-1 ou 99-3.")},
+    )
+    facts = serializers.CharField()
+    justification = serializers.CharField()
+    attachment = serializers.FileField(help_text=_("La réquisition numérisée (PDF ou image)."))
+    windows = serializers.JSONField(
+        help_text=_('Liste de {"camera": code, "start": ISO 8601, "end": ISO 8601}.')
+    )
+
+    def validate_windows(self, value: Any) -> list[services.WindowRequest]:
+        if not isinstance(value, list) or not value:
+            raise serializers.ValidationError(_("Indiquez au moins une caméra et une période."))
+        windows = []
+        for line, item in enumerate(value, start=1):
+            serializer = WindowInputSerializer(data=item)
+            if not serializer.is_valid():
+                raise serializers.ValidationError(
+                    _("Ligne %(n)s : %(errors)s") % {"n": line, "errors": serializer.errors}
+                )
+            data = serializer.validated_data
+            windows.append(services.WindowRequest(data["camera"], data["start"], data["end"]))
+        return windows
+
+
+class WindowSerializer(serializers.ModelSerializer):
+    camera = serializers.CharField(source="camera.code")
+    camera_name = serializers.CharField(source="camera.name")
+    held = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Window
+        fields = [
+            "id",
+            "camera",
+            "camera_name",
+            "starts_at",
+            "ends_at",
+            "decision",
+            "held",
+            "unavailable",
+            "destroyed_at",
+        ]
+
+    def get_held(self, window: Window) -> bool:
+        return window.hold_id is not None and window.hold.released_at is None
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    prepared_by = serializers.CharField(source="prepared_by.get_username")
+
+    class Meta:
+        model = Export
+        fields = [
+            "id",
+            "state",
+            "progress",
+            "progress_label",
+            "prepared_by",
+            "created_at",
+            "finished_at",
+            "error",
+            "package_size",
+            "package_sha256",
+            "manifest_sha256",
+            "key_fingerprint",
+            "files",
+            "released_at",
+        ]
+
+
+class RequisitionSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(read_only=True)
+    officer = serializers.CharField(source="officer.get_username")
+    service = serializers.CharField(source="service.name")
+    decided_by = serializers.CharField(source="decided_by.get_username", default=None)
+    windows = WindowSerializer(many=True)
+
+    class Meta:
+        model = Requisition
+        fields = [
+            "id",
+            "reference",
+            "procedure_number",
+            "legal_frame",
+            "officer",
+            "service",
+            "facts",
+            "justification",
+            "status",
+            "submitted_at",
+            "footage_expires_at",
+            "decided_by",
+            "decided_at",
+            "decision_reason",
+            "handed_over_at",
+            "finished_at",
+            "attachment_name",
+            "attachment_type",
+            "attachment_size",
+            "attachment_sha256",
+            "windows",
+        ]
+
+
+class RequisitionDetailSerializer(RequisitionSerializer):
+    export = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+
+    class Meta(RequisitionSerializer.Meta):
+        fields = [*RequisitionSerializer.Meta.fields, "export", "timeline"]
+
+    def get_export(self, requisition: Requisition) -> dict[str, Any] | None:
+        export = selectors.current_export(requisition)
+        return ExportSerializer(export).data if export else None
+
+    def get_timeline(self, requisition: Requisition) -> list[dict[str, Any]]:
+        return selectors.timeline(requisition)
+
+
+class DecisionSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=list(services.OUTCOMES))
+    windows = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LinkSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    recipient = serializers.CharField(source="recipient.get_username")
+
+    class Meta:
+        model = DownloadLink
+        fields = ["id", "recipient", "issued_at", "expires_at", "url"]
+
+    def get_url(self, link: DownloadLink) -> str:
+        return self.context["request"].build_absolute_uri(
+            reverse("export-download", args=[self.context["token"]])
+        )
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+READ = role_permission(*selectors.READERS)
+OPJ = role_permission(Role.OPJ)
+MAGISTRATE = role_permission(Role.MAGISTRATE)
+SUPERVISOR = role_permission(Role.SUPERVISOR)
+PERMISSIONS = {
+    "create": OPJ,
+    "cancel": OPJ,
+    "decision": MAGISTRATE,
+    "export": SUPERVISOR,
+    "release": SUPERVISOR,
+    "reissue": SUPERVISOR,
+}
+
+
+def _conflict(exc: Exception) -> Response:
+    return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+
+
+class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_permissions(self):
+        return [PERMISSIONS.get(self.action, READ)()]
+
+    def get_queryset(self):
+        return selectors.requisition_list(self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return RequisitionDetailSerializer
+        if self.action == "create":
+            return RequisitionCreateSerializer
+        return RequisitionSerializer
+
+    def get_object(self) -> Requisition:
+        try:
+            return selectors.requisition_get(self.request.user, int(self.kwargs["pk"]))
+        except (Requisition.DoesNotExist, ValueError):
+            raise Http404 from None
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        requisition = self.get_object()
+        if request.user.role == Role.MAGISTRATE:
+            services.requisition_open_review(requisition=requisition, actor=request.user)
+        return Response(RequisitionDetailSerializer(requisition).data)
+
+    @extend_schema(request=RequisitionCreateSerializer, responses=RequisitionDetailSerializer)
+    def create(self, request: Request) -> Response:
+        serializer = RequisitionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        upload = data["attachment"]
+        if upload.size > settings.EVIDENCE_ATTACHMENT_MAX_BYTES:
+            content = upload.read(settings.EVIDENCE_ATTACHMENT_MAX_BYTES + 1)
+        else:
+            content = upload.read()
+        requisition = services.requisition_submit(
+            procedure_number=data["procedure_number"],
+            legal_frame=data["legal_frame"],
+            facts=data["facts"],
+            justification=data["justification"],
+            attachment_name=upload.name,
+            attachment_data=content,
+            windows=data["windows"],
+            actor=request.user,
+        )
+        requisition = selectors.requisition_get(request.user, requisition.pk)
+        return Response(
+            RequisitionDetailSerializer(requisition).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=DecisionSerializer, responses=RequisitionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def decision(self, request: Request, pk: str) -> Response:
+        requisition = self.get_object()
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.requisition_decide(
+                requisition=requisition,
+                outcome=serializer.validated_data["outcome"],
+                window_ids=serializer.validated_data["windows"],
+                reason=serializer.validated_data["reason"],
+                actor=request.user,
+            )
+        except services.Conflict as exc:
+            return _conflict(exc)
+        return Response(RequisitionDetailSerializer(self.get_object()).data)
+
+    @extend_schema(request=ReasonSerializer, responses=RequisitionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        requisition = self.get_object()
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.requisition_cancel(
+            requisition=requisition,
+            reason=serializer.validated_data["reason"],
+            actor=request.user,
+        )
+        return Response(RequisitionDetailSerializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses=ExportSerializer)
+    @action(detail=True, methods=["post"])
+    def export(self, request: Request, pk: str) -> Response:
+        try:
+            export = services.export_start(requisition=self.get_object(), actor=request.user)
+        except services.Conflict as exc:
+            return _conflict(exc)
+        export.refresh_from_db()
+        return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+    def _link_response(self, link: DownloadLink, token: str) -> Response:
+        context = {"request": self.request, "token": token}
+        return Response(LinkSerializer(link, context=context).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=LinkSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk: str) -> Response:
+        try:
+            link, token = services.export_release(requisition=self.get_object(), actor=request.user)
+        except services.Conflict as exc:
+            return _conflict(exc)
+        return self._link_response(link, token)
+
+    @extend_schema(request=None, responses=LinkSerializer)
+    @action(detail=True, methods=["post"])
+    def reissue(self, request: Request, pk: str) -> Response:
+        link, token = services.link_reissue(requisition=self.get_object(), actor=request.user)
+        return self._link_response(link, token)
+
+
+class DownloadView(APIView):
+    """The package, once, for the officer the link was issued to."""
+
+    permission_classes = [OPJ]
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request: Request, token: str) -> Any:
+        link = services.link_find(token)
+        if link is None:
+            raise Http404
+        try:
+            export = services.link_use(link=link, actor=request.user)
+        except services.DownloadRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return package_response(export)
+
+
+def package_response(export: Export) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        packages.package_stream(export), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{export.package_name}.zip"'
+    response["Cache-Control"] = "no-store"
+    response["X-Content-SHA256"] = export.package_sha256
+    return response
+
+
+class ExtractionRegisterSerializer(serializers.ModelSerializer):
+    requisition = serializers.CharField(source="requisition.reference")
+    procedure_number = serializers.CharField(source="requisition.procedure_number")
+    service = serializers.CharField(source="requisition.service.name")
+    prepared_by = serializers.CharField(source="prepared_by.get_username")
+    released_by = serializers.CharField(source="released_by.get_username", default=None)
+
+    class Meta:
+        model = Export
+        fields = [
+            "id",
+            "requisition",
+            "procedure_number",
+            "service",
+            "prepared_by",
+            "created_at",
+            "finished_at",
+            "released_by",
+            "released_at",
+            "package_sha256",
+            "key_fingerprint",
+            "files",
+        ]
+
+
+class HandoverRegisterSerializer(serializers.ModelSerializer):
+    requisition = serializers.CharField(source="export.requisition.reference")
+    procedure_number = serializers.CharField(source="export.requisition.procedure_number")
+    service = serializers.CharField(source="export.requisition.service.name")
+    recipient = serializers.CharField(source="recipient.get_username")
+    issued_by = serializers.CharField(source="issued_by.get_username")
+    package_sha256 = serializers.CharField(source="export.package_sha256")
+
+    class Meta:
+        model = DownloadLink
+        fields = [
+            "id",
+            "requisition",
+            "procedure_number",
+            "service",
+            "recipient",
+            "issued_by",
+            "issued_at",
+            "used_at",
+            "package_sha256",
+        ]
+
+
+REGISTERS = role_permission(*selectors.REGISTER_READERS)
+
+
+class ExtractionRegisterView(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [REGISTERS]
+    serializer_class = ExtractionRegisterSerializer
+
+    def get_queryset(self):
+        return selectors.extraction_register()
+
+
+class HandoverRegisterView(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [REGISTERS]
+    serializer_class = HandoverRegisterSerializer
+
+    def get_queryset(self):
+        return selectors.handover_register()

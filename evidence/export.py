@@ -1,0 +1,424 @@
+"""Building an evidence package: clips, signed manifest, procès-verbal, README, verifier.
+
+Each approved camera × window becomes one MP4: the decrypted segments joined by stream copy
+(lossless) when no software privacy mask applies, otherwise decoded, masked and re-encoded
+with libx264 at high quality and full resolution (``recordings.playback``'s joiners). The
+package is one ZIP archive written in a single pass through ``recordings.crypto``'s
+encrypting writer: it never lies in clear on the server's disk, and is decrypted only while the
+officer downloads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import av
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cameras.models import Camera
+from evidence import handover, manifest, services
+from evidence.models import Export, Requisition, Window
+from recordings import crypto, keys, playback
+from recordings.models import Segment
+
+logger = logging.getLogger(__name__)
+
+#: Bytes decrypted from the head of each segment to read its stream parameters.
+HEAD_BYTES = crypto.DEFAULT_CHUNK_SIZE
+VERIFIER = Path(__file__).with_name("verifier.py")
+
+
+class ExportError(Exception):
+    """The package cannot be built; the message says why, in words for the supervisor."""
+
+
+def export_folder() -> Path:
+    folder = Path(settings.DATA_DIR) / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def package_path(export: Export) -> Path:
+    return export_folder() / f"{export.pk}.csuseg"
+
+
+# --- Joining one window -------------------------------------------------------------------------
+
+
+class _Copier(playback._Copier):
+    """Playback's stream copier, noting the wall-clock time of the first and last frame."""
+
+    first_at: float | None = None
+    last_at: float | None = None
+
+    def _mux(self, packet: av.Packet, wall_dts: float, wall_pts: float, tb: Any) -> None:
+        super()._mux(packet, wall_dts, wall_pts, tb)
+        self.first_at = wall_pts if self.first_at is None else min(self.first_at, wall_pts)
+        self.last_at = wall_pts if self.last_at is None else max(self.last_at, wall_pts)
+
+
+class _Hashing:
+    """A write-only file object that hashes and counts what passes through it.
+
+    PyAV writes in small blocks; passing them on by the MiB keeps the ZIP and encryption
+    layers below from being called tens of thousands of times per clip.
+    """
+
+    BLOCK = 4 * 2**20
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        self.pending = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self.pending += data
+        size = memoryview(data).nbytes
+        self.size += size
+        if len(self.pending) >= self.BLOCK:
+            self.flush()
+        return size
+
+    def flush(self) -> None:
+        if self.pending:
+            self.sha256.update(self.pending)
+            self.target.write(self.pending)
+            self.pending = bytearray()
+
+
+@dataclass
+class Clip:
+    path: str
+    window: Window
+    segments: list[Segment]
+    method: str
+    frames: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    sha256: str = ""
+    size: int = 0
+    mask: dict[str, Any] | None = None
+
+
+@dataclass
+class Progress:
+    export_id: int
+    total: int
+    done: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def step(self, label: str, share: float | None = None) -> None:
+        percent = round(90 * self.done / max(1, self.total)) if share is None else round(share)
+        Export.objects.filter(pk=self.export_id).update(
+            progress=min(100, percent), progress_label=label[:200]
+        )
+
+
+def _head_parameters(segment: Segment) -> tuple[str, int, int, bytes | None]:
+    """Stream parameters from the decrypted head of a segment (its init section)."""
+    with default_storage.open(segment.storage_path, "rb") as handle:
+        decryptor = crypto.SegmentDecryptor(handle, keys.unwrap(segment.key))
+        head = decryptor.read(0, min(decryptor.plaintext_size, HEAD_BYTES))
+    return playback._parameters(head)
+
+
+def _mask_record(camera: Camera) -> dict[str, Any] | None:
+    mask = camera.current_mask()
+    if mask is None or not mask.polygons:
+        return None
+    return {
+        "version": mask.version,
+        "validated_at": mask.validated_at.isoformat() if mask.validated_at else None,
+        "software_polygons_burnt_in": mask.software_polygons,
+        "camera_polygons": [
+            p["points"] for p in mask.polygons if p.get("mode", "software") == "camera"
+        ],
+    }
+
+
+def _join(clip: Clip, target: Any, actor: Any, progress: Progress) -> None:
+    """Write the window's MP4 into ``target``; fills the clip's frames and frame times."""
+    window = clip.window
+    camera = window.camera
+    start, end = window.starts_at.timestamp(), window.ends_at.timestamp()
+    polygons = playback.software_polygons(camera)
+    try:
+        parameters = {_head_parameters(segment) for segment in clip.segments}
+    except (av.error.FFmpegError, crypto.SegmentIntegrityError, keys.KeyDestroyed) as exc:
+        raise ExportError(
+            _("Caméra %(camera)s : un segment est illisible (%(error)s).")
+            % {"camera": camera.code, "error": exc}
+        ) from exc
+    encode = bool(polygons) or len(parameters) > 1
+    output = av.open(target, "w", format="mp4", options=playback.MP4_OPTIONS)
+    writer: _Copier | playback._Encoder
+    if encode:
+        clip.method = "reencoded_h264_masked" if polygons else "reencoded_h264"
+        writer = playback._Encoder(
+            output,
+            start,
+            end,
+            polygons,
+            max_width=0,
+            preset="medium",
+            crf=str(settings.EVIDENCE_ENCODE_CRF),
+        )
+    else:
+        writer = _Copier(output, start, end)
+    try:
+        for segment in clip.segments:
+            try:
+                data = playback._read(segment, camera, actor)
+            except playback.PlaybackError as exc:
+                raise ExportError(str(exc)) from exc
+            more = writer.add(data, segment.started_at.timestamp())
+            progress.done += 1
+            progress.step(_("Caméra %(camera)s") % {"camera": camera.code})
+            if not more:
+                break
+        if isinstance(writer, playback._Encoder):
+            writer.flush()
+    finally:
+        output.close()
+    clip.frames = writer.frames
+    if isinstance(writer, _Copier):
+        first, last = writer.first_at, writer.last_at
+    else:
+        first = start + writer.first_ms / 1000 if writer.first_ms is not None else None
+        last = start + writer.last_ms / 1000 if writer.last_ms >= 0 else None
+    clip.first_at = datetime.fromtimestamp(first, UTC) if first is not None else None
+    clip.last_at = datetime.fromtimestamp(last, UTC) if last is not None else None
+
+
+# --- The package --------------------------------------------------------------------------------
+
+
+def _clip_name(window: Window, index: int) -> str:
+    start = window.starts_at.astimezone(UTC)
+    return f"clips/{index:02d}_{window.camera.code}_{start:%Y%m%dT%H%M%SZ}.mp4"
+
+
+def _entry(zf: zipfile.ZipFile, name: str, data: bytes) -> dict[str, Any]:
+    zf.writestr(zipfile.ZipInfo(name, date_time=_zip_time()), data)
+    return {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def _zip_time() -> tuple[int, int, int, int, int, int]:
+    now = timezone.localtime()
+    return (now.year, now.month, now.day, now.hour, now.minute, now.second)
+
+
+def build_package(
+    export: Export, target: Any, on_progress: Callable[[Progress], None] | None = None
+) -> dict[str, Any]:
+    """Write the ZIP package of ``export`` into ``target``; returns what the registers keep."""
+    requisition: Requisition = export.requisition
+    windows = services.export_windows(requisition)
+    actor = export.prepared_by
+    plans = [
+        (window, playback.range_segments(window.camera, window.starts_at, window.ends_at))
+        for window in windows
+    ]
+    progress = Progress(export.pk, total=sum(len(segments) for _w, segments in plans))
+    root = export.package_name
+    clips: list[Clip] = []
+    skipped: list[dict[str, Any]] = []
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for index, (window, segments) in enumerate(plans, start=1):
+            if not segments:
+                skipped.append(
+                    {"window": window.pk, "camera": window.camera.code, "reason": "no_segments"}
+                )
+                continue
+            clip = Clip(
+                path=_clip_name(window, index),
+                window=window,
+                segments=segments,
+                method="stream_copy",
+                mask=_mask_record(window.camera),
+            )
+            info = zipfile.ZipInfo(f"{root}/{clip.path}", date_time=_zip_time())
+            with zf.open(info, "w", force_zip64=True) as entry:
+                hashing = _Hashing(entry)
+                _join(clip, hashing, actor, progress)
+                hashing.flush()
+            clip.sha256, clip.size = hashing.sha256.hexdigest(), hashing.size
+            clips.append(clip)
+        if not any(clip.frames for clip in clips):
+            raise ExportError(_("Aucune image n'a été trouvée dans les périodes autorisées."))
+        progress.step(_("Procès-verbal et manifeste"), share=92)
+        signer = manifest.signer()
+        prepared_at = timezone.now()
+        files = []
+        for clip in clips:
+            files.append(manifest.clip_entry(clip))
+        readme = manifest.readme(export, signer.fingerprint).encode("utf-8")
+        verifier = VERIFIER.read_bytes()
+        public_pem = signer.public_pem
+        pv = handover.proces_verbal(
+            export=export,
+            clips=clips,
+            prepared_at=prepared_at,
+            fingerprint=signer.fingerprint,
+        )
+        for name, data, kind in (
+            (manifest.PV_NAME, pv, "handover_record"),
+            (manifest.README_NAME, readme, "readme"),
+            (manifest.VERIFIER_NAME, verifier, "verifier"),
+            (manifest.PUBLIC_KEY_NAME, public_pem, "public_key"),
+        ):
+            files.append({**_entry(zf, f"{root}/{name}", data), "path": name, "kind": kind})
+        body = manifest.render(
+            export=export,
+            files=files,
+            skipped=skipped,
+            prepared_at=prepared_at,
+            signer=signer,
+        )
+        _entry(zf, f"{root}/{manifest.MANIFEST_NAME}", body)
+        _entry(zf, f"{root}/{manifest.SIGNATURE_NAME}", signer.sign(body))
+        _entry(zf, f"{root}/{manifest.FINGERPRINT_NAME}", (signer.fingerprint + "\n").encode())
+    return {
+        "files": [{k: f[k] for k in ("path", "sha256", "size", "kind")} for f in files],
+        "manifest_sha256": hashlib.sha256(body).hexdigest(),
+        "key_fingerprint": signer.fingerprint,
+        "skipped": skipped,
+    }
+
+
+class _CountingFile:
+    """The encrypted package file: counts and hashes the ciphertext as it is written."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writelines(self, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            self.sha256.update(piece)
+            self.size += len(piece)
+        self.handle.writelines(pieces)
+
+
+def export_build(export_id: int) -> Export:
+    """Build the package of a queued export (the Celery task's body). Runs once per export."""
+    claimed = Export.objects.filter(pk=export_id, state=Export.State.QUEUED).update(
+        state=Export.State.RUNNING, progress=1, progress_label=_("Préparation")
+    )
+    export = Export.objects.select_related("requisition", "prepared_by").get(pk=export_id)
+    if not claimed:
+        return export
+    master = keys.master_keys()[0]
+    key_id = f"evidence-export/{export.pk}"
+    data_key = crypto.new_data_key()
+    path = package_path(export)
+    plain_hash = hashlib.sha256()
+    try:
+        with open(path, "wb") as handle:
+            counting = _CountingFile(handle)
+            with crypto.EncryptingWriter(counting, data_key, key_id) as encrypted:
+                result = build_package(export, _PlainHash(encrypted, plain_hash))
+            handle.flush()
+            os.fsync(handle.fileno())  # durable before the export is announced ready
+    except Exception as exc:
+        path.unlink(missing_ok=True)
+        message = (
+            str(exc)
+            if isinstance(exc, ExportError)
+            else _("Erreur inattendue pendant l'extraction (%(error)s).")
+            % {"error": exc.__class__.__name__}
+        )
+        if not isinstance(exc, ExportError):
+            logger.exception("export %s failed", export_id)
+        with transaction.atomic():
+            Export.objects.filter(pk=export_id).update(
+                state=Export.State.FAILED, error=message, finished_at=timezone.now()
+            )
+            services.export_finished(export=export, ok=False, error=message)
+        export.refresh_from_db()
+        return export
+    with transaction.atomic():
+        Export.objects.filter(pk=export_id).update(
+            state=Export.State.READY,
+            progress=100,
+            progress_label=_("Prête"),
+            finished_at=timezone.now(),
+            package_path=str(path.name),
+            package_key_id=key_id,
+            package_key=master.wrap(key_id, data_key),
+            package_size=counting.size,
+            package_sha256=plain_hash.hexdigest(),
+            manifest_sha256=result["manifest_sha256"],
+            key_fingerprint=result["key_fingerprint"],
+            files=result["files"],
+        )
+        export.refresh_from_db()
+        services.export_finished(
+            export=export,
+            ok=True,
+            details={
+                "package_sha256": export.package_sha256,
+                "manifest_sha256": export.manifest_sha256,
+                "files": result["files"],
+                "skipped": result["skipped"],
+            },
+        )
+    return export
+
+
+class _PlainHash:
+    """Hashes the clear ZIP on its way to the encrypting writer: the SHA-256 the officer sees."""
+
+    def __init__(self, target: Any, digest: Any) -> None:
+        self.target, self.digest = target, digest
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self.digest.update(data)
+        return self.target.write(data)
+
+    def flush(self) -> None:
+        return None
+
+
+def package_stream(export: Export) -> Iterator[bytes]:
+    """The clear ZIP, decrypted chunk by chunk (an altered file stops with an error)."""
+    data_key = crypto.unwrap_data_key(
+        export.package_key_id, bytes(export.package_key), keys.master_keys()
+    )
+    with open(export_folder() / export.package_path, "rb") as handle:
+        yield from crypto.decrypt_stream(handle, data_key)
+
+
+def package_bytes(export: Export) -> bytes:
+    return b"".join(package_stream(export))
+
+
+def package_delete(export: Export) -> None:
+    (export_folder() / export.package_path).unlink(missing_ok=True)
+    Export.objects.filter(pk=export.pk).update(deleted_at=timezone.now())

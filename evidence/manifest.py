@@ -1,0 +1,196 @@
+"""The package's manifest (what is in it, where from, who decided) and its Ed25519 signature."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from audit import chain
+from evidence.models import Export, LegalFrame, Status
+
+if TYPE_CHECKING:
+    from evidence.export import Clip
+
+FORMAT = "csu-evidence-package/1"
+MANIFEST_NAME = "manifest.json"
+SIGNATURE_NAME = "manifest.json.sig"
+FINGERPRINT_NAME = "cle-publique.sha256"
+PUBLIC_KEY_NAME = "cle-publique.pem"
+PV_NAME = "proces-verbal-de-remise.pdf"
+README_NAME = "LISEZMOI.txt"
+VERIFIER_NAME = "verify.py"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@dataclass(frozen=True)
+class Signer:
+    key: Ed25519PrivateKey
+
+    @property
+    def fingerprint(self) -> str:
+        return chain.public_key_fingerprint(self.key.public_key())
+
+    @property
+    def public_pem(self) -> bytes:
+        return self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def sign(self, body: bytes) -> bytes:
+        """The detached signature, base64 on one line."""
+        return base64.b64encode(self.key.sign(body)) + b"\n"
+
+
+def signer() -> Signer:
+    try:
+        return Signer(chain.load_private_key(settings.EVIDENCE_SIGNING_KEY))
+    except ImproperlyConfigured:
+        raise ImproperlyConfigured(
+            "CSU_EVIDENCE_SIGNING_KEY must be an Ed25519 key (base64 of 32 bytes, or PEM)"
+        ) from None
+
+
+def both_times(moment: datetime | None) -> dict[str, str] | None:
+    if moment is None:
+        return None
+    return {
+        "utc": moment.astimezone(UTC).isoformat(timespec="milliseconds"),
+        "europe_paris": moment.astimezone(PARIS).isoformat(timespec="milliseconds"),
+    }
+
+
+def _person(user: Any) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {
+        "username": user.get_username(),
+        "name": user.get_full_name(),
+        "role": user.role,
+        "badge_number": user.badge_number,
+        "service": str(user.service) if user.service_id else "",
+    }
+
+
+def clip_entry(clip: Clip) -> dict[str, Any]:
+    window = clip.window
+    camera = window.camera
+    return {
+        "path": clip.path,
+        "kind": "clip",
+        "sha256": clip.sha256,
+        "size": clip.size,
+        "camera": {
+            "code": camera.code,
+            "name": camera.name,
+            "address": camera.address,
+            "sector": camera.sector,
+            "latitude": str(camera.latitude) if camera.latitude is not None else None,
+            "longitude": str(camera.longitude) if camera.longitude is not None else None,
+        },
+        "window": {
+            "id": window.pk,
+            "start": both_times(window.starts_at),
+            "end": both_times(window.ends_at),
+        },
+        "first_frame": both_times(clip.first_at),
+        "last_frame": both_times(clip.last_at),
+        "frames": clip.frames,
+        "method": clip.method,
+        "masks": clip.mask,
+        "source_segments": [
+            {
+                "id": segment.pk,
+                "start": both_times(segment.started_at),
+                "end": both_times(segment.ended_at),
+                "sha256_stored_object": segment.sha256,
+                "key_id": segment.key.key_id,
+            }
+            for segment in clip.segments
+        ],
+    }
+
+
+def render(
+    *,
+    export: Export,
+    files: list[dict[str, Any]],
+    skipped: list[dict[str, Any]],
+    prepared_at: datetime,
+    signer: Signer,
+) -> bytes:
+    """The manifest's bytes: UTF-8 JSON, keys sorted, so that it reads the same everywhere."""
+    requisition = export.requisition
+    with translation.override("fr"):
+        frame_label = str(LegalFrame(requisition.legal_frame).label)
+        status_label = str(Status(requisition.status).label)
+    document = {
+        "format": FORMAT,
+        "software": {"name": "CSU — Centre de supervision urbain", "version": _version()},
+        "package": export.package_name,
+        "prepared_at": both_times(prepared_at),
+        "prepared_by": _person(export.prepared_by),
+        "requisition": {
+            "reference": requisition.reference,
+            "procedure_number": requisition.procedure_number,
+            "legal_frame": requisition.legal_frame,
+            "legal_frame_label": frame_label,
+            "officer": _person(requisition.officer),
+            "service": str(requisition.service),
+            "submitted_at": both_times(requisition.submitted_at),
+            "attachment_sha256": requisition.attachment_sha256,
+        },
+        "decision": {
+            "status": requisition.decided_at and status_label,
+            "magistrate": _person(requisition.decided_by),
+            "decided_at": both_times(requisition.decided_at),
+            "reason": requisition.decision_reason,
+            "windows": [
+                {
+                    "id": w.pk,
+                    "camera": w.camera.code,
+                    "start": both_times(w.starts_at),
+                    "end": both_times(w.ends_at),
+                    "decision": w.decision,
+                    "unavailable": w.unavailable,
+                }
+                for w in requisition.windows.select_related("camera")
+            ],
+        },
+        "files": files,
+        "not_exported": skipped,
+        "signature": {
+            "algorithm": "Ed25519",
+            "file": SIGNATURE_NAME,
+            "public_key_file": PUBLIC_KEY_NAME,
+            "public_key_sha256": signer.fingerprint,
+        },
+    }
+    return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("csu")
+    except PackageNotFoundError:
+        return "0.1.0"
+
+
+def readme(export: Export, fingerprint: str) -> str:
+    with translation.override("fr"):
+        return render_to_string(
+            "evidence/package_readme.txt",
+            {"export": export, "requisition": export.requisition, "fingerprint": fingerprint},
+        )

@@ -1,0 +1,269 @@
+"""Judicial requisitions, the magistrate's decision, the exports and their download links."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Service
+from cameras.models import Camera
+from recordings.models import Hold
+
+
+class LegalFrame(models.TextChoices):
+    FLAGRANCE = "60-1", _("Enquête de flagrance (art. 60-1 CPP)")
+    PRELIMINAIRE = "77-1-1", _("Enquête préliminaire (art. 77-1-1 CPP)")
+    INSTRUCTION = "99-3", _("Information judiciaire (art. 99-3 CPP)")
+
+
+class Status(models.TextChoices):
+    SUBMITTED = "submitted", _("Déposée")
+    UNDER_REVIEW = "under_review", _("En cours d'examen")
+    APPROVED = "approved", _("Autorisée")
+    PARTLY_APPROVED = "partly_approved", _("Autorisée en partie")
+    REJECTED = "rejected", _("Refusée")
+    EXPORTING = "exporting", _("Extraction en préparation")
+    READY = "ready", _("Extraction prête")
+    HANDED_OVER = "handed_over", _("Remise")
+    CLOSED = "closed", _("Close")
+    CANCELLED = "cancelled", _("Annulée")
+    EXPIRED = "expired", _("Expirée")
+
+
+#: Awaiting the magistrate.
+PENDING = frozenset({Status.SUBMITTED, Status.UNDER_REVIEW})
+#: Decided in favour: footage may be extracted.
+GRANTED = frozenset({Status.APPROVED, Status.PARTLY_APPROVED})
+#: Nothing more happens; the holds are (or are being) released.
+FINISHED = frozenset({Status.REJECTED, Status.CLOSED, Status.CANCELLED, Status.EXPIRED})
+
+
+class Requisition(models.Model):
+    """A réquisition judiciaire (CPP 60-1, 77-1-1, 99-3) for footage of the CSU."""
+
+    procedure_number = models.CharField(_("numéro de procédure"), max_length=60)
+    legal_frame = models.CharField(_("cadre juridique"), max_length=10, choices=LegalFrame.choices)
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("officier requérant"),
+        on_delete=models.PROTECT,
+        related_name="requisitions",
+    )
+    service = models.ForeignKey(
+        Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="requisitions"
+    )
+    facts = models.TextField(_("faits"))
+    justification = models.TextField(_("justification"))
+    status = models.CharField(
+        _("état"), max_length=20, choices=Status.choices, default=Status.SUBMITTED
+    )
+    submitted_at = models.DateTimeField(_("déposée le"))
+    #: The earliest instant a requested window would have been destroyed: the queue's order.
+    footage_expires_at = models.DateTimeField(_("destruction prévue le"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("décidée le"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("magistrat"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    decision_reason = models.TextField(_("motif de la décision"), blank=True)
+    handed_over_at = models.DateTimeField(_("remise le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminée le"), null=True, blank=True)
+    # The scanned requisition, encrypted at rest (recordings.crypto format, own wrapped key).
+    attachment_name = models.CharField(_("pièce"), max_length=200)
+    attachment_type = models.CharField(_("type de la pièce"), max_length=40)
+    attachment_size = models.PositiveIntegerField(_("taille de la pièce"))
+    attachment_sha256 = models.CharField(_("SHA-256 de la pièce"), max_length=64)
+    attachment_path = models.CharField(max_length=300, unique=True)
+    attachment_key_id = models.CharField(max_length=120)
+    attachment_key = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("réquisition judiciaire")
+        verbose_name_plural = _("réquisitions judiciaires")
+        ordering = ["-submitted_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "procedure_number"],
+                condition=~Q(status="cancelled"),
+                name="requisition_procedure_unique_per_service",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=Status.values), name="requisition_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(legal_frame__in=LegalFrame.values), name="requisition_frame_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.procedure_number})"
+
+    @property
+    def reference(self) -> str:
+        return f"REQ-{self.submitted_at:%Y}-{self.pk:05d}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING
+
+    @property
+    def is_granted(self) -> bool:
+        return self.status in GRANTED
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+
+class Window(models.Model):
+    """One camera × time window asked for, what the magistrate decided, and its hold."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        APPROVED = "approved", _("Autorisée")
+        REFUSED = "refused", _("Refusée")
+
+    requisition = models.ForeignKey(Requisition, on_delete=models.CASCADE, related_name="windows")
+    camera = models.ForeignKey(
+        Camera, verbose_name=_("caméra"), on_delete=models.PROTECT, related_name="+"
+    )
+    starts_at = models.DateTimeField(_("début"))
+    ends_at = models.DateTimeField(_("fin"))
+    decision = models.CharField(
+        _("décision"), max_length=10, choices=Decision.choices, default=Decision.PENDING
+    )
+    hold = models.ForeignKey(
+        Hold,
+        verbose_name=_("gel"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    #: Why no hold could be placed (footage destroyed, never recorded), in words, at intake.
+    unavailable = models.TextField(_("indisponibilité"), blank=True)
+    destroyed_at = models.DateTimeField(_("détruite le"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["requisition", "pk"]
+        verbose_name = _("période demandée")
+        verbose_name_plural = _("périodes demandées")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="window_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.camera.code} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+
+
+class Export(models.Model):
+    """The package produced for a granted requisition: stored encrypted, released, downloaded."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("En attente")
+        RUNNING = "running", _("En cours")
+        READY = "ready", _("Prête")
+        FAILED = "failed", _("Échouée")
+
+    requisition = models.ForeignKey(Requisition, on_delete=models.PROTECT, related_name="exports")
+    state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("avancement (%)"), default=0)
+    progress_label = models.CharField(_("étape"), max_length=200, blank=True)
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("préparée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("lancée le"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("terminée le"), null=True, blank=True)
+    error = models.TextField(_("erreur"), blank=True)
+    package_path = models.CharField(max_length=300, blank=True)
+    package_key_id = models.CharField(max_length=120, blank=True)
+    package_key = models.BinaryField(null=True, blank=True)
+    package_size = models.BigIntegerField(_("taille (octets)"), null=True, blank=True)
+    package_sha256 = models.CharField(_("SHA-256 du paquet"), max_length=64, blank=True)
+    manifest_sha256 = models.CharField(_("SHA-256 du manifeste"), max_length=64, blank=True)
+    key_fingerprint = models.CharField(
+        _("empreinte de la clé de signature"), max_length=64, blank=True
+    )
+    #: Per file of the package: path, SHA-256, size (copied from the manifest for the registers).
+    files = models.JSONField(_("fichiers"), default=list, blank=True)
+    released_at = models.DateTimeField(_("libérée le"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("libérée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    deleted_at = models.DateTimeField(_("paquet supprimé le"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("extraction")
+        verbose_name_plural = _("extractions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100), name="export_progress_percent"
+            ),
+            # One export at work per requisition at a time.
+            models.UniqueConstraint(
+                fields=["requisition"],
+                condition=Q(state__in=["queued", "running", "ready"]),
+                name="one_live_export_per_requisition",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requisition.reference} #{self.pk}"
+
+    @property
+    def package_name(self) -> str:
+        return f"{self.requisition.reference}-extraction-{self.pk}"
+
+
+class DownloadLink(models.Model):
+    """An expiring, single-use link to an export, bound to the requesting officer."""
+
+    export = models.ForeignKey(Export, on_delete=models.PROTECT, related_name="links")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("destinataire"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    #: SHA-256 of the token: the token itself is only in the link.
+    token_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("délivré par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    issued_at = models.DateTimeField(_("délivré le"))
+    expires_at = models.DateTimeField(_("expire le"))
+    used_at = models.DateTimeField(_("utilisé le"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+        verbose_name = _("lien de téléchargement")
+        verbose_name_plural = _("liens de téléchargement")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("issued_at")), name="link_expires_after_issue"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.export} → {self.recipient}"

@@ -1,0 +1,126 @@
+"""Reads that depend on who asks: one scoping function, the queue, the timeline, the registers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, Prefetch, QuerySet
+
+from accounts.roles import Role
+from audit import actions
+from audit.models import AuditEvent
+from evidence.models import PENDING, DownloadLink, Export, Requisition, Status, Window
+
+#: What a supervisor sees: requisitions with something to extract or hand over, and their past.
+SUPERVISOR_STATUSES = frozenset(Status.values) - PENDING - {Status.CANCELLED, Status.EXPIRED}
+READERS = frozenset({Role.OPJ, Role.MAGISTRATE, Role.SUPERVISOR})
+REGISTER_READERS = frozenset({Role.SUPERVISOR, Role.DPO})
+
+
+def restrict(user: Any) -> QuerySet[Requisition]:
+    """The requisitions ``user`` may see: OPJs their service's, magistrates all, supervisors
+    those decided in favour or beyond; nobody else any."""
+    base = Requisition.objects.select_related("officer", "service", "decided_by")
+    if not (user and user.is_authenticated and user.is_active):
+        return base.none()
+    if user.role == Role.OPJ:
+        return base.filter(service_id=user.service_id)
+    if user.role == Role.MAGISTRATE:
+        return base
+    if user.role == Role.SUPERVISOR:
+        return base.filter(status__in=SUPERVISOR_STATUSES, decided_at__isnull=False)
+    return base.none()
+
+
+def requisition_list(user: Any) -> QuerySet[Requisition]:
+    """The list for ``user``; a magistrate's starts with the queue, footage expiring first."""
+    queryset = restrict(user).prefetch_related(
+        Prefetch("windows", queryset=Window.objects.select_related("camera"))
+    )
+    if user.role == Role.MAGISTRATE:
+        return queryset.order_by(
+            F("decided_at").desc(nulls_first=True),
+            F("footage_expires_at").asc(nulls_last=True),
+            "submitted_at",
+        )
+    return queryset.order_by("-submitted_at", "-pk")
+
+
+def review_queue(user: Any) -> QuerySet[Requisition]:
+    return (
+        restrict(user)
+        .filter(status__in=PENDING)
+        .order_by(F("footage_expires_at").asc(nulls_last=True), "submitted_at")
+    )
+
+
+def requisition_get(user: Any, pk: int) -> Requisition:
+    return (
+        restrict(user)
+        .prefetch_related(
+            Prefetch("windows", queryset=Window.objects.select_related("camera", "hold"))
+        )
+        .get(pk=pk)
+    )
+
+
+def current_export(requisition: Requisition) -> Export | None:
+    return requisition.exports.select_related("prepared_by", "released_by").first()
+
+
+def timeline(requisition: Requisition) -> list[dict[str, Any]]:
+    """Every audited step of the requisition, oldest first, in words."""
+    events = AuditEvent.objects.filter(
+        target_type=Requisition._meta.label_lower, target_id=str(requisition.pk)
+    ).order_by("seq")
+    rows = []
+    for event in events:
+        try:
+            label = actions.get(event.action).label
+        except actions.UnknownAction:
+            label = event.action
+        rows.append(
+            {
+                "at": event.occurred_at,
+                "action": event.action,
+                "label": str(label),
+                "actor": event.actor_name,
+                "role": event.actor_role,
+                "reason": event.reason,
+                "status": event.details.get("to", ""),
+            }
+        )
+    return rows
+
+
+def extraction_register() -> QuerySet[Export]:
+    """Registre des extractions: every package built, with who prepared and released it."""
+    return (
+        Export.objects.filter(state=Export.State.READY)
+        .select_related(
+            "requisition__service", "requisition__officer", "prepared_by", "released_by"
+        )
+        .order_by("-finished_at")
+    )
+
+
+def handover_register() -> QuerySet[DownloadLink]:
+    """Registre des remises: each download, to whom, when, from which link and release."""
+    return (
+        DownloadLink.objects.filter(used_at__isnull=False)
+        .select_related("export__requisition__service", "recipient", "issued_by")
+        .order_by("-used_at")
+    )
+
+
+def active_link(requisition: Requisition, user: Any) -> DownloadLink | None:
+    return (
+        DownloadLink.objects.filter(
+            export__requisition=requisition,
+            recipient=user,
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+        )
+        .order_by("-issued_at")
+        .first()
+    )

@@ -1,0 +1,717 @@
+"""Writes on requisitions: intake, review, decision, cancellation, export, release, download.
+
+Every state change is a conditional UPDATE on the status (``_move``): two magistrates deciding
+at the same instant, or a task run twice, cannot both succeed. Each change writes its audit
+event in the same transaction; the requisition's timeline is read back from those events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts import access
+from accounts.roles import Right, Role
+from audit.services import record
+from cameras.models import Camera
+from evidence import attachments
+from evidence.models import (
+    GRANTED,
+    PENDING,
+    DownloadLink,
+    Export,
+    LegalFrame,
+    Requisition,
+    Status,
+    Window,
+)
+from recordings import holds
+from recordings.models import DestructionRecord, Hold
+
+#: Status reached by each decision outcome.
+OUTCOMES = {
+    "approve_all": Status.APPROVED,
+    "approve_part": Status.PARTLY_APPROVED,
+    "reject": Status.REJECTED,
+}
+#: The audit action of each status reached.
+STATUS_ACTIONS = {
+    Status.UNDER_REVIEW: "requisition.under_review",
+    Status.APPROVED: "requisition.approved",
+    Status.PARTLY_APPROVED: "requisition.partly_approved",
+    Status.REJECTED: "requisition.rejected",
+    Status.EXPORTING: "export.started",
+    Status.READY: "export.ready",
+    Status.HANDED_OVER: "export.downloaded",
+    Status.CLOSED: "requisition.closed",
+    Status.CANCELLED: "requisition.cancelled",
+    Status.EXPIRED: "requisition.expired",
+}
+
+
+class Conflict(Exception):
+    """Someone else changed the requisition first; the message says what it is now."""
+
+
+class DownloadRefused(Exception):
+    """The link cannot be used (other officer, used, expired, revoked); the message says which."""
+
+
+@dataclass(frozen=True)
+class WindowRequest:
+    camera_code: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+def _local(moment: datetime) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def _refuse(
+    action: str, *, actor: Any, target: Any = None, reason: str, details: dict[str, Any]
+) -> None:
+    """Audit a refusal in its own transaction: the refused action itself leaves nothing."""
+    with transaction.atomic():
+        record(action, actor=actor, target=target, reason=reason[:2000], details=details)
+
+
+# --- Intake -----------------------------------------------------------------------------------
+
+
+def _check_windows(windows: list[WindowRequest]) -> tuple[list[Camera], list[str]]:
+    """The cameras of the windows, and one precise message per bad line."""
+    errors: list[str] = []
+    cameras: list[Camera] = []
+    if not windows:
+        return [], [_("Indiquez au moins une caméra et une période.")]
+    now = timezone.now()
+    limit = timedelta(hours=settings.EVIDENCE_WINDOW_MAX_HOURS)
+    by_code = {c.code: c for c in Camera.objects.filter(code__in={w.camera_code for w in windows})}
+    for line, window in enumerate(windows, start=1):
+        camera = by_code.get(window.camera_code)
+        where = _("Ligne %(n)s (%(camera)s) : ") % {"n": line, "camera": window.camera_code}
+        if camera is None:
+            errors.append(where + _("cette caméra n'existe pas au registre."))
+        elif camera.authorization_id is None:
+            errors.append(
+                where
+                + _(
+                    "cette caméra n'est couverte par aucune autorisation préfectorale : "
+                    "ses images ne peuvent pas être requises."
+                )
+            )
+        if window.ends_at <= window.starts_at:
+            errors.append(where + _("la fin de la période précède son début."))
+        elif window.ends_at > now:
+            errors.append(
+                where
+                + _(
+                    "la période se termine dans le futur (%(end)s) : seules des images déjà "
+                    "enregistrées peuvent être requises."
+                )
+                % {"end": _local(window.ends_at)}
+            )
+        elif window.ends_at - window.starts_at > limit:
+            errors.append(
+                where
+                + _("la période dépasse la durée maximale de %(hours)s h : découpez-la.")
+                % {"hours": settings.EVIDENCE_WINDOW_MAX_HOURS}
+            )
+        if camera is not None:
+            cameras.append(camera)
+    return cameras, errors
+
+
+def _place_hold(window: Window, requisition: Requisition, actor: Any) -> None:
+    """Freeze the window's footage at once, or note why it cannot be (destroyed: when)."""
+    try:
+        window.hold = holds.hold_place(
+            camera=window.camera,
+            starts_at=window.starts_at,
+            ends_at=window.ends_at,
+            basis=Hold.Basis.REQUISITION,
+            reason=_("Réquisition judiciaire %(ref)s, procédure %(proc)s")
+            % {"ref": requisition.reference, "proc": requisition.procedure_number},
+            expires_at=timezone.now() + timedelta(days=settings.EVIDENCE_HOLD_DAYS),
+            actor=actor,
+            reference_type="evidence.requisition",
+            reference_id=str(requisition.pk),
+            reference_label=requisition.reference,
+        )
+    except ValidationError as exc:
+        window.unavailable = " ".join(exc.messages)
+        entry = (
+            DestructionRecord.objects.filter(
+                camera=window.camera,
+                segment_count__gt=0,
+                window_start__lt=window.ends_at,
+                window_end__gt=window.starts_at,
+            )
+            .order_by("-destroyed_at")
+            .first()
+        )
+        window.destroyed_at = entry.destroyed_at if entry else None
+    window.save(update_fields=["hold", "unavailable", "destroyed_at"])
+
+
+def requisition_submit(
+    *,
+    procedure_number: str,
+    legal_frame: str,
+    facts: str,
+    justification: str,
+    attachment_name: str,
+    attachment_data: bytes,
+    windows: list[WindowRequest],
+    actor: Any,
+) -> Requisition:
+    """Record an OPJ's requisition and freeze every requested window that still exists.
+
+    ValidationError (field → messages) for bad input, audited, with nothing stored.
+    """
+    procedure_number = (procedure_number or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not procedure_number:
+        errors["procedure_number"] = [_("Indiquez le numéro de procédure.")]
+    elif (
+        Requisition.objects.filter(service=actor.service, procedure_number=procedure_number)
+        .exclude(status=Status.CANCELLED)
+        .exists()
+    ):
+        errors["procedure_number"] = [
+            _(
+                "Votre service a déjà déposé une réquisition pour la procédure %(proc)s : "
+                "complétez-la plutôt que d'en déposer une seconde."
+            )
+            % {"proc": procedure_number}
+        ]
+    if legal_frame not in LegalFrame.values:
+        errors["legal_frame"] = [
+            _("Choisissez le cadre juridique : art. 60-1, 77-1-1 ou 99-3 CPP.")
+        ]
+    if not (facts or "").strip():
+        errors["facts"] = [_("Exposez les faits.")]
+    if not (justification or "").strip():
+        errors["justification"] = [_("Justifiez le besoin des images.")]
+    cameras, window_errors = _check_windows(windows)
+    if window_errors:
+        errors["windows"] = window_errors
+    try:
+        content_type = attachments.check(attachment_name, attachment_data)
+    except ValidationError as exc:
+        errors["attachment"] = exc.messages
+    if errors:
+        _refuse(
+            "requisition.refused_input",
+            actor=actor,
+            reason="; ".join(m for messages in errors.values() for m in messages),
+            details={"procedure_number": procedure_number, "fields": sorted(errors)},
+        )
+        raise ValidationError(errors)
+
+    stored = attachments.store(attachment_name, attachment_data, content_type)
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            requisition = Requisition(
+                procedure_number=procedure_number,
+                legal_frame=legal_frame,
+                officer=actor,
+                service=actor.service,
+                facts=facts.strip(),
+                justification=justification.strip(),
+                submitted_at=now,
+                footage_expires_at=min(
+                    w.starts_at + timedelta(days=c.retention_days)
+                    for w, c in zip(windows, cameras, strict=True)
+                ),
+                attachment_name=stored.name,
+                attachment_type=stored.content_type,
+                attachment_size=stored.size,
+                attachment_sha256=stored.sha256,
+                attachment_path=stored.path,
+                attachment_key_id=stored.key_id,
+                attachment_key=stored.wrapped_key,
+            )
+            requisition.full_clean()
+            requisition.save()
+            for request, camera in zip(windows, cameras, strict=True):
+                window = Window.objects.create(
+                    requisition=requisition,
+                    camera=camera,
+                    starts_at=request.starts_at,
+                    ends_at=request.ends_at,
+                )
+                _place_hold(window, requisition, actor)
+            record(
+                "requisition.submitted",
+                actor=actor,
+                target=requisition,
+                reason=requisition.justification,
+                details={
+                    "procedure_number": procedure_number,
+                    "legal_frame": legal_frame,
+                    "service": actor.service.code,
+                    "attachment_sha256": stored.sha256,
+                    "windows": [
+                        {
+                            "camera": w.camera.code,
+                            "starts_at": w.starts_at,
+                            "ends_at": w.ends_at,
+                            "hold": w.hold_id,
+                            "unavailable": w.unavailable,
+                        }
+                        for w in requisition.windows.select_related("camera")
+                    ],
+                },
+            )
+    except IntegrityError:  # the same procedure submitted twice at the same instant
+        attachments.delete(stored.path)
+        raise ValidationError(
+            {"procedure_number": [_("Cette procédure vient d'être déposée par votre service.")]}
+        ) from None
+    except BaseException:
+        attachments.delete(stored.path)
+        raise
+    return requisition
+
+
+def attachment_open(*, requisition: Requisition, actor: Any) -> bytes:
+    """The scanned requisition in clear, for someone who may see the file; audited."""
+    data = attachments.read(
+        requisition.attachment_path, requisition.attachment_key_id, requisition.attachment_key
+    )
+    with transaction.atomic():
+        record("requisition.attachment_viewed", actor=actor, target=requisition)
+    return data
+
+
+# --- Status machine -----------------------------------------------------------------------------
+
+
+def _move(
+    requisition: Requisition,
+    *,
+    from_: Iterable[str],
+    to: str,
+    actor: Any,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    action: str | None = None,
+    **fields: Any,
+) -> bool:
+    """Conditional transition with its audit event; False (nothing written) if the status moved."""
+    previous = requisition.status
+    updated = Requisition.objects.filter(pk=requisition.pk, status__in=list(from_)).update(
+        status=to, **fields
+    )
+    if not updated:
+        requisition.refresh_from_db()
+        return False
+    requisition.refresh_from_db()
+    record(
+        action or STATUS_ACTIONS[to],
+        actor=actor,
+        target=requisition,
+        reason=reason,
+        details={"from": previous, "to": to, **(details or {})},
+    )
+    return True
+
+
+def _release_holds(requisition: Requisition, windows: Iterable[Window], actor: Any, why: str):
+    for window in windows:
+        if window.hold_id and window.hold.released_at is None:
+            holds.hold_release(hold=window.hold, reason=why, actor=actor)
+
+
+def _status_label(requisition: Requisition) -> str:
+    return str(Status(requisition.status).label)
+
+
+@transaction.atomic
+def requisition_open_review(*, requisition: Requisition, actor: Any) -> bool:
+    """A magistrate opens a submitted file: it is now under review (once)."""
+    return _move(requisition, from_=[Status.SUBMITTED], to=Status.UNDER_REVIEW, actor=actor)
+
+
+def requisition_decide(
+    *,
+    requisition: Requisition,
+    outcome: str,
+    reason: str,
+    actor: Any,
+    window_ids: Iterable[int] = (),
+) -> Requisition:
+    """The magistrate's decision: approve all, approve part (some windows), or reject.
+
+    ValidationError for a bad decision or one on a finished file (audited); Conflict when
+    another decision was recorded first.
+    """
+    reason = (reason or "").strip()
+    chosen = set(window_ids)
+    all_ids = set(requisition.windows.values_list("pk", flat=True))
+    problem = ""
+    if not (requisition.is_pending):
+        problem = _(
+            "Cette réquisition est à l'état « %(status)s » : elle ne peut plus faire l'objet "
+            "d'une décision."
+        ) % {"status": _status_label(requisition)}
+    elif outcome not in OUTCOMES:
+        problem = _("Décision inconnue : autoriser tout, autoriser en partie ou refuser.")
+    elif outcome == "reject" and not reason:
+        problem = _("Motivez le refus.")
+    elif outcome == "approve_part" and not chosen:
+        problem = _("Choisissez les périodes autorisées.")
+    elif outcome == "approve_part" and not chosen <= all_ids:
+        problem = _("Une période choisie n'appartient pas à cette réquisition.")
+    elif outcome == "approve_part" and chosen == all_ids:
+        problem = _("Toutes les périodes sont choisies : autorisez la réquisition entière.")
+    if problem:
+        _refuse(
+            "requisition.decision_refused",
+            actor=actor,
+            target=requisition,
+            reason=problem,
+            details={"outcome": outcome, "status": requisition.status},
+        )
+        raise ValidationError(problem, code="decision")
+    approved = (
+        all_ids if outcome == "approve_all" else chosen if outcome == "approve_part" else set()
+    )
+    with transaction.atomic():
+        moved = _move(
+            requisition,
+            from_=PENDING,
+            to=OUTCOMES[outcome],
+            actor=actor,
+            reason=reason,
+            details={
+                "approved_windows": sorted(approved),
+                "refused_windows": sorted(all_ids - approved),
+            },
+            decided_by=actor,
+            decided_at=timezone.now(),
+            decision_reason=reason,
+        )
+        if not moved:
+            raise Conflict(
+                _(
+                    "Une autre décision a été enregistrée entre-temps : la réquisition est "
+                    "désormais « %(status)s ». Votre décision n'a pas été prise en compte."
+                )
+                % {"status": _status_label(requisition)}
+            )
+        requisition.windows.filter(pk__in=approved).update(decision=Window.Decision.APPROVED)
+        requisition.windows.exclude(pk__in=approved).update(decision=Window.Decision.REFUSED)
+        refused = requisition.windows.filter(decision=Window.Decision.REFUSED).select_related(
+            "hold"
+        )
+        _release_holds(
+            requisition,
+            refused,
+            actor,
+            _("Refus du magistrat (réquisition %(ref)s)") % {"ref": requisition.reference},
+        )
+    return requisition
+
+
+def requisition_cancel(*, requisition: Requisition, reason: str, actor: Any) -> Requisition:
+    """The officer withdraws an undecided requisition; its holds are released."""
+    with transaction.atomic():
+        if not _move(
+            requisition,
+            from_=PENDING,
+            to=Status.CANCELLED,
+            actor=actor,
+            reason=reason,
+            finished_at=timezone.now(),
+        ):
+            raise ValidationError(
+                _("Cette réquisition est à l'état « %(status)s » : elle ne peut plus être annulée.")
+                % {"status": _status_label(requisition)}
+            )
+        _release_holds(
+            requisition,
+            requisition.windows.select_related("hold"),
+            actor,
+            _("Réquisition %(ref)s annulée") % {"ref": requisition.reference},
+        )
+    return requisition
+
+
+def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, int]:
+    """Expire files left undecided too long; close handed-over ones after the grace period.
+
+    Both release the holds. Idempotent: each requisition moves once (conditional update).
+    """
+    now = now or timezone.now()
+    expired = closed = 0
+    stale = Requisition.objects.filter(
+        status__in=PENDING, submitted_at__lt=now - timedelta(days=settings.EVIDENCE_DECISION_DAYS)
+    )
+    for requisition in stale:
+        with transaction.atomic():
+            if _move(
+                requisition,
+                from_=PENDING,
+                to=Status.EXPIRED,
+                actor="evidence.tasks",
+                reason=_("Aucune décision dans le délai de %(days)s jours.")
+                % {"days": settings.EVIDENCE_DECISION_DAYS},
+                finished_at=now,
+            ):
+                _release_holds(
+                    requisition,
+                    requisition.windows.select_related("hold"),
+                    "evidence.tasks",
+                    _("Réquisition %(ref)s expirée") % {"ref": requisition.reference},
+                )
+                expired += 1
+    due = Requisition.objects.filter(
+        status=Status.HANDED_OVER,
+        handed_over_at__lt=now - timedelta(days=settings.EVIDENCE_HANDOVER_GRACE_DAYS),
+    )
+    for requisition in due:
+        with transaction.atomic():
+            if _move(
+                requisition,
+                from_=[Status.HANDED_OVER],
+                to=Status.CLOSED,
+                actor="evidence.tasks",
+                reason=_("Remise effectuée, délai de %(days)s jours écoulé.")
+                % {"days": settings.EVIDENCE_HANDOVER_GRACE_DAYS},
+                finished_at=now,
+            ):
+                _release_holds(
+                    requisition,
+                    requisition.windows.select_related("hold"),
+                    "evidence.tasks",
+                    _("Réquisition %(ref)s close après remise") % {"ref": requisition.reference},
+                )
+                closed += 1
+        # The delivered package is derived data: it goes once the file is closed.
+        from evidence.export import package_delete
+
+        for export in requisition.exports.filter(deleted_at__isnull=True).exclude(package_path=""):
+            if requisition.status == Status.CLOSED:
+                package_delete(export)
+    return expired, closed
+
+
+# --- Export -------------------------------------------------------------------------------------
+
+
+def export_windows(requisition: Requisition) -> list[Window]:
+    """The windows an export covers: approved by the magistrate and still frozen."""
+    return list(
+        requisition.windows.filter(decision=Window.Decision.APPROVED, hold__isnull=False)
+        .select_related("camera", "hold")
+        .order_by("camera__code", "starts_at")
+    )
+
+
+def export_start(*, requisition: Requisition, actor: Any) -> Export:
+    """A supervisor with the extraction right on every camera starts the export (Celery)."""
+    windows = export_windows(requisition)
+    if not requisition.is_granted:
+        raise ValidationError(
+            _("Cette réquisition est à l'état « %(status)s » : aucune extraction n'est possible.")
+            % {"status": _status_label(requisition)}
+        )
+    if not windows:
+        raise ValidationError(
+            _("Aucune période autorisée n'a d'images conservées : rien à extraire.")
+        )
+    for window in windows:
+        decision = access.decide(actor, Right.EXTRACT, window.camera)
+        if not decision:
+            raise PermissionDenied(
+                _("Caméra %(camera)s : %(reason)s")
+                % {"camera": window.camera.code, "reason": decision.reason}
+            )
+    with transaction.atomic():
+        if not _move(requisition, from_=GRANTED, to=Status.EXPORTING, actor=actor):
+            raise Conflict(
+                _("La réquisition vient de changer d'état (« %(status)s ») : rechargez la page.")
+                % {"status": _status_label(requisition)}
+            )
+        export = Export.objects.create(
+            requisition=requisition, prepared_by=actor, progress_label=_("En attente")
+        )
+        from evidence import tasks
+
+        transaction.on_commit(lambda: tasks.build_export.delay(export.pk))
+    return export
+
+
+def export_finished(*, export: Export, ok: bool, error: str = "", details: dict | None = None):
+    """Called by the builder: the requisition becomes ready, or returns to its decision."""
+    requisition = export.requisition
+    with transaction.atomic():
+        if ok:
+            _move(
+                requisition,
+                from_=[Status.EXPORTING],
+                to=Status.READY,
+                actor="evidence.tasks",
+                details={"export": export.pk, **(details or {})},
+            )
+            return
+        back = (
+            Status.PARTLY_APPROVED
+            if requisition.windows.filter(decision=Window.Decision.REFUSED).exists()
+            else Status.APPROVED
+        )
+        _move(
+            requisition,
+            from_=[Status.EXPORTING],
+            to=back,
+            actor="evidence.tasks",
+            action="export.failed",
+            reason=error[:2000],
+            details={"export": export.pk},
+        )
+
+
+def _issue_link(export: Export, actor: Any) -> tuple[DownloadLink, str]:
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    DownloadLink.objects.filter(
+        export=export, used_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    link = DownloadLink.objects.create(
+        export=export,
+        recipient=export.requisition.officer,
+        token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        issued_by=actor,
+        issued_at=now,
+        expires_at=now + timedelta(hours=settings.EVIDENCE_LINK_HOURS),
+    )
+    record(
+        "export.link_issued",
+        actor=actor,
+        target=export.requisition,
+        recipient=str(link.recipient),
+        details={"export": export.pk, "link": link.pk, "expires_at": link.expires_at},
+    )
+    return link, token
+
+
+def _ready_export(requisition: Requisition) -> Export:
+    export = requisition.exports.filter(state=Export.State.READY).first()
+    if export is None:
+        raise ValidationError(_("Aucune extraction prête pour cette réquisition."))
+    return export
+
+
+def export_release(*, requisition: Requisition, actor: Any) -> tuple[DownloadLink, str]:
+    """The supervisor has checked the package: release it and issue the officer's link."""
+    export = _ready_export(requisition)
+    with transaction.atomic():
+        updated = Export.objects.filter(pk=export.pk, released_at__isnull=True).update(
+            released_at=timezone.now(), released_by=actor
+        )
+        if not updated:
+            raise Conflict(_("Cette extraction a déjà été libérée."))
+        record(
+            "export.released",
+            actor=actor,
+            target=requisition,
+            recipient=str(requisition.officer),
+            details={"export": export.pk, "package_sha256": export.package_sha256},
+        )
+        export.refresh_from_db()
+        return _issue_link(export, actor)
+
+
+def link_reissue(*, requisition: Requisition, actor: Any) -> tuple[DownloadLink, str]:
+    """A new single-use link (the previous unused one is revoked), for a released export."""
+    if requisition.status not in (Status.READY, Status.HANDED_OVER):
+        raise ValidationError(
+            _("Cette réquisition est à l'état « %(status)s » : aucun lien ne peut être délivré.")
+            % {"status": _status_label(requisition)}
+        )
+    export = _ready_export(requisition)
+    if export.released_at is None:
+        raise ValidationError(_("Vérifiez et libérez d'abord l'extraction."))
+    with transaction.atomic():
+        return _issue_link(export, actor)
+
+
+def link_find(token: str) -> DownloadLink | None:
+    return (
+        DownloadLink.objects.select_related("export__requisition", "recipient")
+        .filter(token_hash=hashlib.sha256(token.encode()).hexdigest())
+        .first()
+    )
+
+
+def link_use(*, link: DownloadLink, actor: Any) -> Export:
+    """Consume the link for its recipient (once, before expiry); DownloadRefused otherwise."""
+    export = link.export
+    requisition = export.requisition
+    now = timezone.now()
+    problem = ""
+    if actor.pk != link.recipient_id or actor.role != Role.OPJ:
+        problem = _(
+            "Ce lien a été délivré à un autre officier : seul le destinataire peut télécharger "
+            "l'extraction."
+        )
+    elif link.revoked_at is not None:
+        problem = _("Ce lien a été remplacé par un nouveau lien : utilisez le plus récent.")
+    elif link.used_at is not None:
+        problem = _(
+            "Ce lien a déjà servi le %(date)s : un second téléchargement exige un nouveau lien "
+            "délivré par le chef de salle."
+        ) % {"date": _local(link.used_at)}
+    elif link.expires_at <= now:
+        problem = _("Ce lien a expiré le %(date)s : demandez-en un nouveau au chef de salle.") % {
+            "date": _local(link.expires_at)
+        }
+    elif export.deleted_at is not None or requisition.status not in (
+        Status.READY,
+        Status.HANDED_OVER,
+    ):
+        problem = _("Cette extraction n'est plus disponible.")
+    if not problem:
+        with transaction.atomic():
+            used = DownloadLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now)
+            if used:
+                details = {
+                    "export": export.pk,
+                    "link": link.pk,
+                    "package_sha256": export.package_sha256,
+                    "files": len(export.files),
+                }
+                if not _move(
+                    requisition,
+                    from_=[Status.READY],
+                    to=Status.HANDED_OVER,
+                    actor=actor,
+                    details=details,
+                    handed_over_at=now,
+                ):
+                    record("export.downloaded", actor=actor, target=requisition, details=details)
+                return export
+        problem = _("Ce lien vient de servir : un second téléchargement exige un nouveau lien.")
+    _refuse(
+        "export.download_refused",
+        actor=actor,
+        target=requisition,
+        reason=problem,
+        details={"export": export.pk, "link": link.pk},
+    )
+    raise DownloadRefused(problem)

@@ -1,0 +1,132 @@
+"""Every page and endpoint of the requisition workflow through the permission matrix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from evidence import services
+from evidence.models import Requisition
+from tests.cameras.factories import CameraFactory
+from tests.evidence.conftest import PDF
+from tests.factories import ServiceFactory, UserFactory
+from tests.permissions import check_matrix
+
+pytestmark = pytest.mark.django_db
+
+READERS = ["opj", "magistrate", "supervisor"]
+
+
+def _requisition(status: str = "submitted") -> Requisition:
+    camera = CameraFactory()
+    officer = UserFactory(role="opj", service=ServiceFactory())
+    requisition = services.requisition_submit(
+        procedure_number=f"P-{camera.code}",
+        legal_frame="60-1",
+        facts="f",
+        justification="j",
+        attachment_name="r.pdf",
+        attachment_data=PDF,
+        windows=[
+            services.WindowRequest(
+                camera.code,
+                timezone.now() - timedelta(hours=2),
+                timezone.now() - timedelta(hours=1),
+            )
+        ],
+        actor=officer,
+    )
+    if status != "submitted":
+        Requisition.objects.filter(pk=requisition.pk).update(
+            status=status, decided_at=timezone.now()
+        )
+    return requisition
+
+
+def test_requisition_list_page():
+    check_matrix(url="/requisitions/", allowed=READERS)
+
+
+def test_requisition_create_page():
+    check_matrix(url="/requisitions/nouvelle/", allowed=["opj"])
+
+
+def test_registers_page():
+    check_matrix(url="/requisitions/registres/", allowed=["supervisor", "dpo"])
+
+
+def test_requisition_detail_page_is_scoped():
+    requisition = _requisition("approved")
+    # An OPJ of another service gets 404 (outside scope); magistrates and supervisors see it.
+    check_matrix(
+        url=f"/requisitions/{requisition.pk}/",
+        allowed=["magistrate", "supervisor"],
+        refused=(403, 404),
+    )
+
+
+def test_requisition_api_list_and_create():
+    check_matrix(url="/api/requisitions/", allowed=READERS, api=True)
+    check_matrix(
+        url="/api/requisitions/", allowed=["opj"], api=True, method="post", data={}, ok=(400,)
+    )
+
+
+def test_requisition_api_detail_is_scoped():
+    requisition = _requisition("approved")
+    check_matrix(
+        url=f"/api/requisitions/{requisition.pk}/",
+        allowed=["magistrate", "supervisor"],
+        api=True,
+        refused=(403, 404),
+    )
+
+
+def test_decision_endpoint():
+    requisition = _requisition()
+    check_matrix(
+        url=f"/api/requisitions/{requisition.pk}/decision/",
+        allowed=["magistrate"],
+        api=True,
+        method="post",
+        data={"outcome": "unknown"},
+        ok=(400,),
+    )
+
+
+@pytest.mark.parametrize("name", ["export", "release", "reissue"])
+def test_supervisor_endpoints(name):
+    requisition = _requisition("rejected")
+    check_matrix(
+        url=f"/api/requisitions/{requisition.pk}/{name}/",
+        allowed=["supervisor"],
+        api=True,
+        method="post",
+        data={},
+        ok=(400,),
+        refused=(403, 404),
+    )
+
+
+def test_cancel_endpoint_is_for_the_officers_service_only():
+    requisition = _requisition()
+    check_matrix(
+        url=f"/api/requisitions/{requisition.pk}/cancel/",
+        allowed=[],
+        api=True,
+        method="post",
+        data={},
+        refused=(403, 404),
+    )
+
+
+@pytest.mark.parametrize("path", ["registers/extractions", "registers/handovers"])
+def test_register_endpoints(path):
+    check_matrix(url=f"/api/{path}/", allowed=["supervisor", "dpo"], api=True)
+
+
+def test_download_endpoint_and_page_need_an_officer():
+    check_matrix(url="/api/downloads/unknown-token/", allowed=["opj"], api=True, ok=(404,))
+    check_matrix(url="/requisitions/telechargement/unknown-token/", allowed=["opj"], ok=(404,))

@@ -6,142 +6,290 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cameras', '0001_initial'),
-        ('recordings', '0001_initial'),
+        ("cameras", "0001_initial"),
+        ("recordings", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DestructionRecord',
+            name="DestructionRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('window_start', models.DateTimeField(blank=True, null=True, verbose_name='images du')),
-                ('window_end', models.DateTimeField(blank=True, null=True, verbose_name="images jusqu'au")),
-                ('segment_count', models.PositiveIntegerField(verbose_name='segments')),
-                ('bytes', models.BigIntegerField(verbose_name='octets')),
-                ('digest', models.CharField(max_length=64, verbose_name='empreinte')),
-                ('keys', models.JSONField(blank=True, default=list, verbose_name='clés détruites')),
-                ('destroyed_at', models.DateTimeField(verbose_name='détruit le')),
-                ('objects_deleted_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "window_start",
+                    models.DateTimeField(blank=True, null=True, verbose_name="images du"),
+                ),
+                (
+                    "window_end",
+                    models.DateTimeField(blank=True, null=True, verbose_name="images jusqu'au"),
+                ),
+                ("segment_count", models.PositiveIntegerField(verbose_name="segments")),
+                ("bytes", models.BigIntegerField(verbose_name="octets")),
+                ("digest", models.CharField(max_length=64, verbose_name="empreinte")),
+                ("keys", models.JSONField(blank=True, default=list, verbose_name="clés détruites")),
+                ("destroyed_at", models.DateTimeField(verbose_name="détruit le")),
+                ("objects_deleted_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'entrée du registre des destructions',
-                'verbose_name_plural': 'registre des destructions',
-                'ordering': ['-destroyed_at', '-pk'],
+                "verbose_name": "entrée du registre des destructions",
+                "verbose_name_plural": "registre des destructions",
+                "ordering": ["-destroyed_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Hold',
+            name="Hold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField(verbose_name='début')),
-                ('ends_at', models.DateTimeField(verbose_name='fin')),
-                ('basis', models.CharField(choices=[('requisition', 'Réquisition judiciaire'), ('access_request', "Demande d'accès"), ('manual', 'Gel manuel')], max_length=20, verbose_name='fondement')),
-                ('reason', models.CharField(max_length=300, verbose_name='motif')),
-                ('reference_type', models.CharField(blank=True, max_length=64, verbose_name='type de référence')),
-                ('reference_id', models.CharField(blank=True, max_length=64, verbose_name='référence')),
-                ('reference_label', models.CharField(blank=True, max_length=200, verbose_name='libellé de la référence')),
-                ('justification', models.TextField(blank=True, verbose_name='justification écrite')),
-                ('created_by_name', models.CharField(max_length=300, verbose_name='placé par')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='placé le')),
-                ('expires_at', models.DateTimeField(verbose_name='expire le')),
-                ('released_at', models.DateTimeField(blank=True, null=True, verbose_name='levé le')),
-                ('released_by_name', models.CharField(blank=True, max_length=300, verbose_name='levé par')),
-                ('release_reason', models.CharField(blank=True, max_length=300, verbose_name='motif de la levée')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(verbose_name="début")),
+                ("ends_at", models.DateTimeField(verbose_name="fin")),
+                (
+                    "basis",
+                    models.CharField(
+                        choices=[
+                            ("requisition", "Réquisition judiciaire"),
+                            ("access_request", "Demande d'accès"),
+                            ("manual", "Gel manuel"),
+                        ],
+                        max_length=20,
+                        verbose_name="fondement",
+                    ),
+                ),
+                ("reason", models.CharField(max_length=300, verbose_name="motif")),
+                (
+                    "reference_type",
+                    models.CharField(blank=True, max_length=64, verbose_name="type de référence"),
+                ),
+                (
+                    "reference_id",
+                    models.CharField(blank=True, max_length=64, verbose_name="référence"),
+                ),
+                (
+                    "reference_label",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="libellé de la référence"
+                    ),
+                ),
+                (
+                    "justification",
+                    models.TextField(blank=True, verbose_name="justification écrite"),
+                ),
+                ("created_by_name", models.CharField(max_length=300, verbose_name="placé par")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="placé le")),
+                ("expires_at", models.DateTimeField(verbose_name="expire le")),
+                (
+                    "released_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="levé le"),
+                ),
+                (
+                    "released_by_name",
+                    models.CharField(blank=True, max_length=300, verbose_name="levé par"),
+                ),
+                (
+                    "release_reason",
+                    models.CharField(blank=True, max_length=300, verbose_name="motif de la levée"),
+                ),
             ],
             options={
-                'verbose_name': 'gel des images',
-                'verbose_name_plural': 'gels des images',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "gel des images",
+                "verbose_name_plural": "gels des images",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='PurgeRun',
+            name="PurgeRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_id', models.CharField(db_index=True, max_length=64, verbose_name='tâche')),
-                ('as_of', models.DateTimeField(verbose_name='date de référence')),
-                ('started_at', models.DateTimeField(verbose_name='début')),
-                ('heartbeat_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='fin')),
-                ('state', models.CharField(choices=[('running', 'en cours'), ('done', 'terminée'), ('refused', 'refusée'), ('failed', 'échouée'), ('interrupted', 'interrompue')], max_length=12, verbose_name='état')),
-                ('segments_destroyed', models.PositiveIntegerField(default=0, verbose_name='segments détruits')),
-                ('bytes_destroyed', models.BigIntegerField(default=0, verbose_name='octets détruits')),
-                ('keys_destroyed', models.PositiveIntegerField(default=0, verbose_name='clés détruites')),
-                ('orphans_deleted', models.PositiveIntegerField(default=0, verbose_name='objets non indexés supprimés')),
-                ('detail', models.TextField(blank=True, verbose_name='détail')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("job_id", models.CharField(db_index=True, max_length=64, verbose_name="tâche")),
+                ("as_of", models.DateTimeField(verbose_name="date de référence")),
+                ("started_at", models.DateTimeField(verbose_name="début")),
+                ("heartbeat_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="fin")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("running", "en cours"),
+                            ("done", "terminée"),
+                            ("refused", "refusée"),
+                            ("failed", "échouée"),
+                            ("interrupted", "interrompue"),
+                        ],
+                        max_length=12,
+                        verbose_name="état",
+                    ),
+                ),
+                (
+                    "segments_destroyed",
+                    models.PositiveIntegerField(default=0, verbose_name="segments détruits"),
+                ),
+                (
+                    "bytes_destroyed",
+                    models.BigIntegerField(default=0, verbose_name="octets détruits"),
+                ),
+                (
+                    "keys_destroyed",
+                    models.PositiveIntegerField(default=0, verbose_name="clés détruites"),
+                ),
+                (
+                    "orphans_deleted",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="objets non indexés supprimés"
+                    ),
+                ),
+                ("detail", models.TextField(blank=True, verbose_name="détail")),
             ],
             options={
-                'verbose_name': 'passage de la purge',
-                'verbose_name_plural': 'passages de la purge',
-                'ordering': ['-started_at', '-pk'],
+                "verbose_name": "passage de la purge",
+                "verbose_name_plural": "passages de la purge",
+                "ordering": ["-started_at", "-pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='segment',
-            index=models.Index(condition=models.Q(('state', 'stored')), fields=['camera', 'ended_at'], name='segment_live_camera_end'),
+            model_name="segment",
+            index=models.Index(
+                condition=models.Q(("state", "stored")),
+                fields=["camera", "ended_at"],
+                name="segment_live_camera_end",
+            ),
         ),
         migrations.AddField(
-            model_name='destructionrecord',
-            name='camera',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='destructions', to='cameras.camera', verbose_name='caméra'),
+            model_name="destructionrecord",
+            name="camera",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="destructions",
+                to="cameras.camera",
+                verbose_name="caméra",
+            ),
         ),
         migrations.AddField(
-            model_name='hold',
-            name='camera',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='holds', to='cameras.camera', verbose_name='caméra'),
+            model_name="hold",
+            name="camera",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="holds",
+                to="cameras.camera",
+                verbose_name="caméra",
+            ),
         ),
         migrations.AddField(
-            model_name='hold',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='placé par'),
+            model_name="hold",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="placé par",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='purgerun',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'running')), fields=('state',), name='one_purge_running'),
+            model_name="purgerun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "running")),
+                fields=("state",),
+                name="one_purge_running",
+            ),
         ),
         migrations.AddField(
-            model_name='destructionrecord',
-            name='run',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='records', to='recordings.purgerun'),
+            model_name="destructionrecord",
+            name="run",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="records",
+                to="recordings.purgerun",
+            ),
         ),
         migrations.AddIndex(
-            model_name='hold',
-            index=models.Index(condition=models.Q(('released_at__isnull', True)), fields=['camera', 'starts_at', 'ends_at'], name='hold_live_window'),
+            model_name="hold",
+            index=models.Index(
+                condition=models.Q(("released_at__isnull", True)),
+                fields=["camera", "starts_at", "ends_at"],
+                name="hold_live_window",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='hold',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='hold_ends_after_start'),
+            model_name="hold",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                name="hold_ends_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='hold',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('created_at'))), name='hold_expires_after_creation'),
+            model_name="hold",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expires_at__gt", models.F("created_at"))),
+                name="hold_expires_after_creation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='hold',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('basis', 'manual'), _negated=True), models.Q(('justification', ''), _negated=True), _connector='OR'), name='manual_hold_justified'),
+            model_name="hold",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("basis", "manual"), _negated=True),
+                    models.Q(("justification", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="manual_hold_justified",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='hold',
-            constraint=models.CheckConstraint(condition=models.Q(('basis', 'manual'), models.Q(('reference_id', ''), _negated=True), _connector='OR'), name='hold_reference_given'),
+            model_name="hold",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("basis", "manual"),
+                    models.Q(("reference_id", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="hold_reference_given",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='hold',
-            constraint=models.CheckConstraint(condition=models.Q(('released_at__isnull', True), models.Q(('release_reason', ''), _negated=True), _connector='OR'), name='hold_release_has_reason'),
+            model_name="hold",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("released_at__isnull", True),
+                    models.Q(("release_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="hold_release_has_reason",
+            ),
         ),
         migrations.AddIndex(
-            model_name='destructionrecord',
-            index=models.Index(fields=['camera', 'window_start'], name='recordings__camera__775880_idx'),
+            model_name="destructionrecord",
+            index=models.Index(
+                fields=["camera", "window_start"], name="recordings__camera__775880_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='destructionrecord',
-            constraint=models.UniqueConstraint(fields=('camera', 'destroyed_at'), name='one_destruction_per_camera_instant'),
+            model_name="destructionrecord",
+            constraint=models.UniqueConstraint(
+                fields=("camera", "destroyed_at"), name="one_destruction_per_camera_instant"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='destructionrecord',
-            constraint=models.CheckConstraint(condition=models.Q(('bytes__gte', 0), ('segment_count__gte', 0)), name='destruction_counts_positive'),
+            model_name="destructionrecord",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("bytes__gte", 0), ("segment_count__gte", 0)),
+                name="destruction_counts_positive",
+            ),
         ),
     ]

@@ -50,6 +50,19 @@ def _target_fields(
     }
 
 
+def lock_chain() -> None:
+    """Take the chain's lock now, at the start of a transaction that will lock rows and record.
+
+    ``record`` takes it anyway, but only when it is called: a transaction that first locks rows
+    (SELECT ... FOR UPDATE) and then records could wait for the chain while another, already
+    holding the chain, waits for those rows. Taking the chain first gives every writer the same
+    lock order. The lock lasts until the end of the transaction.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+
+
 def record(
     action: str,
     *,
@@ -88,10 +101,7 @@ def record(
     if actor_name and not fields["actor_name"]:
         fields["actor_name"] = actor_name[:300]
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
-        # SQLite needs no lock: IMMEDIATE transactions already serialize writers.
+        lock_chain()  # SQLite needs none: IMMEDIATE transactions already serialize writers.
         head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
         fields["seq"] = head["seq"] + 1 if head else 1
         prev_hash = head["hash"] if head else chain.GENESIS

@@ -200,6 +200,9 @@ def _conflict(exc: Exception) -> Response:
 
 class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    # The schema reads the id's type from here; each request is scoped by get_queryset.
+    queryset = Requisition.objects.none()
+    lookup_value_regex = "[0-9]+"
 
     def get_permissions(self):
         return [PERMISSIONS.get(self.action, READ)()]

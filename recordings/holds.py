@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from audit.services import record
+from audit.services import lock_chain, record
 from cameras.models import Camera
 from recordings.models import DestructionRecord, Hold, Segment
 
@@ -142,6 +142,7 @@ def hold_place(
             {"reference_id": _("Indiquez la réquisition ou la demande d'accès concernée.")},
             code="reference",
         )
+    lock_chain()  # before the segments' row locks: the order every audited writer follows
     covered = list(
         Segment.objects.select_for_update()
         .filter(

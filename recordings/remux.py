@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 COPY_CODECS = frozenset({"h264", "hevc"})
 MP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
 _ENCODER_TIME_BASE = Fraction(1, 1000)
+# A key frame this close before the boundary closes the segment: RTP clocks put the key frame
+# due at 2.000 s at 1.99995 s, and without slack the segment would run a whole GOP longer.
+_CUT_SLACK = 0.02
 
 
 @dataclass(frozen=True)
@@ -329,7 +332,7 @@ class Remuxer:
                 if writer is None and not packet.is_keyframe:
                     continue  # a segment must be decodable on its own
                 if packet.is_keyframe and (
-                    writer is None or seconds - seg_seconds >= settings.segment_seconds
+                    writer is None or seconds - seg_seconds >= settings.segment_seconds - _CUT_SLACK
                 ):
                     if writer is not None:
                         # Both ends from the same offset: back to back, whatever it is.
@@ -395,7 +398,7 @@ class Remuxer:
                         # MJPEG over HTTP carries no usable timestamps: arrival time is the
                         # best measure of when the camera took the picture.
                         wall = time.time()
-                    if writer is None or wall - seg_start >= settings.segment_seconds:
+                    if writer is None or wall - seg_start >= settings.segment_seconds - _CUT_SLACK:
                         if writer is not None:
                             self._flush(writer, out_stream)
                             self._emit(writer, seg_start, wall, meta, "length")

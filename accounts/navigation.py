@@ -77,6 +77,12 @@ ITEMS: list[NavItem] = [
         "evidence:registers",
         frozenset({Role.SUPERVISOR, Role.DPO}),
     ),
+    NavItem(_("Conformité"), "compliance:index", frozenset({Role.DPO, Role.SUPERVISOR})),
+    NavItem(
+        _("Demandes d'accès"),
+        "compliance:request_list",
+        frozenset({Role.DPO, Role.SUPERVISOR}),
+    ),
     NavItem(_("API"), "api-docs", ALL_ROLES),
 ]
 

@@ -52,3 +52,5 @@ def register_core_actions() -> None:
     register("audit.chain_signed", _("Signature de la tête de chaîne"), "system")
     register("audit.chain_verified", _("Vérification de la chaîne d'audit"), "system")
     register("audit.chain_broken", _("Chaîne d'audit rompue"), "system")
+    register("audit.pruned", _("Événements d'audit élagués (durée de conservation)"), "system")
+    register("audit.exported", _("Journal d'audit exporté"), "access")

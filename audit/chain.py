@@ -70,3 +70,17 @@ def load_private_key(raw: str) -> Ed25519PrivateKey:
 def public_key_fingerprint(public_key: Ed25519PublicKey) -> str:
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()
+
+
+def prune_message(
+    horizon_seq: int, head_hash: str, kept_count: int, kept_digest: str, pruned_at: datetime
+) -> bytes:
+    return (
+        f"csu-audit-prune\n{horizon_seq}\n{head_hash}\n{kept_count}\n{kept_digest}\n"
+        f"{_canonical_time(pruned_at)}"
+    ).encode()
+
+
+def kept_line(seq: int, event_hash_: str) -> bytes:
+    """One line of the digest of events kept below a pruning horizon."""
+    return f"{seq}:{event_hash_}\n".encode("ascii")

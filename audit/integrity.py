@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import chain, services
-from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
+from audit.models import AuditEvent, AuditPrune, ChainCheckpoint, ChainVerification
 
 
 @dataclass
@@ -30,8 +31,17 @@ def _signing_key():
 
 
 def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
-    """Walk every event in order: contiguous numbers, links, hashes; then the signed checkpoints."""
+    """Walk every event in order: contiguous numbers, links, hashes; then the signed checkpoints.
+
+    After a pruning (``audit.retention``) the chain starts at the pruning's signed checkpoint,
+    whose event must carry the signed hash; the older events kept for their longer retention
+    are checked one by one (each hash) and as a set against the pruning's signed digest.
+    """
     result = VerificationResult()
+    prune = AuditPrune.objects.select_related("checkpoint").order_by("-horizon_seq").first()
+    horizon = prune.horizon_seq if prune else None
+    kept_digest = hashlib.sha256()
+    kept_count = 0
     expected_prev = chain.GENESIS
     expected_seq: int | None = None
     hashes_at: dict[int, str] = {}
@@ -40,14 +50,34 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
     for row in AuditEvent.objects.order_by("seq").values(*fields).iterator(chunk_size=batch_size):
         seq = row["seq"]
         result.events_checked += 1
+        if horizon is not None and seq < horizon:
+            if chain.event_hash(row["prev_hash"], row) != row["hash"]:
+                result.first_broken_seq = seq
+                result.problems.append(
+                    f"event #{seq} was altered: its content no longer matches its hash"
+                )
+                break
+            kept_digest.update(chain.kept_line(seq, row["hash"]))
+            kept_count += 1
+            continue
         if expected_seq is not None and seq != expected_seq:
             result.first_broken_seq = expected_seq
             result.problems.append(f"event #{expected_seq} is missing (next present is #{seq})")
             break
-        if expected_seq is None and seq != 1:
-            result.first_broken_seq = 1
-            result.problems.append(f"the chain starts at #{seq}, events before it are missing")
-            break
+        if expected_seq is None:
+            first = horizon or 1
+            if seq != first:
+                result.first_broken_seq = first
+                result.problems.append(f"the chain starts at #{seq}, events before it are missing")
+                break
+            if prune is not None:
+                if row["hash"] != prune.checkpoint.head_hash:
+                    result.first_broken_seq = seq
+                    result.problems.append(
+                        f"event #{seq} differs from the signed checkpoint the pruning kept"
+                    )
+                    break
+                expected_prev = row["prev_hash"]
         if row["prev_hash"] != expected_prev:
             result.first_broken_seq = seq
             result.problems.append(f"event #{seq} does not link to the event before it")
@@ -62,14 +92,53 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
             hashes_at[seq] = row["hash"]
         expected_prev = row["hash"]
         expected_seq = seq + 1
+    if result.ok and prune is not None:
+        _verify_prune(result, prune, kept_count, kept_digest.hexdigest(), expected_seq)
     last_seq = (expected_seq or 1) - 1
     if result.ok:
-        _verify_checkpoints(result, hashes_at, last_seq)
+        _verify_checkpoints(result, hashes_at, last_seq, horizon or 0)
     return result
 
 
+def _verify_prune(
+    result: VerificationResult,
+    prune: AuditPrune,
+    kept_count: int,
+    kept_digest: str,
+    expected_seq: int | None,
+) -> None:
+    if expected_seq is None:
+        result.first_broken_seq = prune.horizon_seq
+        result.problems.append(
+            f"the chain was truncated: the pruning kept event #{prune.horizon_seq}, it is gone"
+        )
+        return
+    public_key = _signing_key().public_key()
+    if prune.key_fingerprint == chain.public_key_fingerprint(public_key):
+        message = chain.prune_message(
+            prune.horizon_seq,
+            prune.checkpoint.head_hash,
+            prune.kept_count,
+            prune.kept_digest,
+            prune.pruned_at,
+        )
+        try:
+            public_key.verify(bytes.fromhex(prune.signature), message)
+        except (InvalidSignature, ValueError):
+            result.problems.append(
+                f"the pruning up to event #{prune.horizon_seq} has an invalid signature"
+            )
+            return
+    if (kept_count, kept_digest) != (prune.kept_count, prune.kept_digest):
+        result.first_broken_seq = 1
+        result.problems.append(
+            f"events kept below the pruning horizon #{prune.horizon_seq} were removed or "
+            f"altered ({kept_count} present, {prune.kept_count} signed)"
+        )
+
+
 def _verify_checkpoints(
-    result: VerificationResult, hashes_at: dict[int, str], last_seq: int
+    result: VerificationResult, hashes_at: dict[int, str], last_seq: int, horizon: int = 0
 ) -> None:
     public_key = _signing_key().public_key()
     fingerprint = chain.public_key_fingerprint(public_key)
@@ -95,6 +164,8 @@ def _verify_checkpoints(
                 f"checkpoint of event #{checkpoint.seq} has an invalid signature"
             )
             return
+        if checkpoint.seq < horizon:
+            continue  # its event was pruned; the signature above still stands
         if checkpoint.seq and hashes_at.get(checkpoint.seq) != checkpoint.head_hash:
             result.first_broken_seq = checkpoint.seq
             result.problems.append(

@@ -81,3 +81,33 @@ class ChainVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.finished_at:%Y-%m-%d %H:%M} {'OK' if self.ok else 'BROKEN'}"
+
+
+class AuditPrune(models.Model):
+    """One pruning of expired events, up to a signed checkpoint that it keeps (append-only).
+
+    Events numbered below ``horizon_seq`` may be deleted only in the transaction that inserts
+    this row while it is ``open`` (database triggers); those kept there (longer retention) are
+    listed by ``kept_digest``, signed with the chain's key, so that none can vanish unseen.
+    """
+
+    checkpoint = models.ForeignKey(
+        ChainCheckpoint, verbose_name=_("point de contrôle"), on_delete=models.PROTECT
+    )
+    horizon_seq = models.BigIntegerField(_("premier événement chaîné conservé"))
+    pruned_at = models.DateTimeField(_("élagué le"))
+    deleted_count = models.BigIntegerField(_("événements supprimés"))
+    kept_count = models.BigIntegerField(_("événements antérieurs conservés"))
+    kept_digest = models.CharField(_("empreinte des événements conservés"), max_length=64)
+    signature = models.CharField(_("signature"), max_length=128)
+    key_fingerprint = models.CharField(_("empreinte de la clé"), max_length=64)
+    open = models.BooleanField(default=True, editable=False)
+    actor_name = models.CharField(_("auteur"), max_length=300)
+
+    class Meta:
+        ordering = ["-horizon_seq"]
+        verbose_name = _("élagage du journal")
+        verbose_name_plural = _("élagages du journal")
+
+    def __str__(self) -> str:
+        return f"< #{self.horizon_seq} {self.pruned_at:%Y-%m-%d}"

@@ -9,22 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import import_module
 
 from django.db import connection
 
-_TABLES = ("audit_auditevent", "audit_chaincheckpoint")
+_TABLES = ("audit_auditevent", "audit_chaincheckpoint", "audit_auditprune")
 
 
 def _sqlite_triggers() -> list[str]:
+    """The triggers as migrations 0002 and 0003 leave them."""
+    prune = import_module("audit.migrations.0003_prune")
     statements = []
-    for table in _TABLES:
+    for table in ("audit_auditevent", "audit_chaincheckpoint"):
         for op in ("UPDATE", "DELETE"):
+            if (table, op) == ("audit_auditevent", "DELETE"):
+                statements.append(prune.SQLITE_EVENT_DELETE)
+                continue
             statements.append(
                 f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, "
                 f"'audit trail is append-only: {op} on {table} refused'); END"
             )
-    return statements
+    return statements + prune.SQLITE_PRUNE
 
 
 @contextmanager

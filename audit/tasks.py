@@ -22,3 +22,11 @@ def verify_chain() -> bool:
     if not result.ok:
         logger.error("audit chain broken: %s", "; ".join(result.problems))
     return result.ok
+
+
+@shared_task(name="audit.tasks.prune_audit_events")
+def prune_audit_events() -> int:
+    from audit import retention
+
+    pruned = retention.prune()
+    return pruned.deleted_count if pruned else 0

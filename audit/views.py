@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.decorators import role_required
 from accounts.roles import AUDIT_READERS
+from audit import exports
 from audit.forms import EventSearchForm
 from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
 from audit.selectors import filters_from, search_events
+from audit.services import record
 
 
 @role_required(*AUDIT_READERS)
@@ -33,6 +40,60 @@ def event_list(request: HttpRequest) -> HttpResponse:
             "last_checkpoint": ChainCheckpoint.objects.order_by("-signed_at").first(),
         },
     )
+
+
+def _searched(request: HttpRequest) -> tuple[EventSearchForm, Any]:
+    form = EventSearchForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return form, None
+    data = filters_from(form.cleaned_data) if form.is_bound else {}
+    return form, data
+
+
+def _export_event(request: HttpRequest, output: str, filters: dict[str, Any], count: int) -> None:
+    with transaction.atomic():
+        record(
+            "audit.exported",
+            actor=request.user,
+            target_type="audit.auditevent",
+            target_label=_("Journal d'audit"),
+            details={"format": output, "filters": filters, "events": count},
+        )
+
+
+@role_required(*AUDIT_READERS)
+def event_export_csv(request: HttpRequest) -> HttpResponse:
+    """The searched events with every hashed field and both hashes, re-verifiable offline."""
+    form, filters = _searched(request)
+    if filters is None:
+        return HttpResponseBadRequest(" ".join(m for e in form.errors.values() for m in e))
+    events = search_events(**filters)
+    _export_event(request, "csv", filters, events.count())
+    response = HttpResponse(exports.events_csv(events), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="journal-audit-{stamp}.csv"'
+    return response
+
+
+@role_required(*AUDIT_READERS)
+def event_export_pdf(request: HttpRequest) -> HttpResponse:
+    """The searched events as a paginated French PDF, with the chain's verification state."""
+    form, filters = _searched(request)
+    if filters is None:
+        return HttpResponseBadRequest(" ".join(m for e in form.errors.values() for m in e))
+    events = search_events(**filters)
+    count = events.count()
+    if count > exports.PDF_MAX_EVENTS:
+        return HttpResponseBadRequest(
+            _("Trop d'événements (%(n)s) pour un PDF : affinez la recherche ou exportez en CSV.")
+            % {"n": count}
+        )
+    _export_event(request, "pdf", filters, count)
+    body = exports.events_pdf(events, filters=filters, produced_by=request.user.get_username())
+    response = HttpResponse(body, content_type="application/pdf")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="journal-audit-{stamp}.pdf"'
+    return response
 
 
 @role_required(*AUDIT_READERS)

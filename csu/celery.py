@@ -16,6 +16,18 @@ app.autodiscover_tasks()
 HOUR = 3600
 
 app.conf.beat_schedule = {
+    # RGPD art. 12.3: access requests answered within a month; the DPO is reminded daily.
+    "compliance-remind-access-requests": {
+        "task": "compliance.tasks.remind_access_requests",
+        "schedule": crontab(hour=8, minute=0),
+        "options": {"expires": 12 * HOUR},
+    },
+    # Audit events past their retention are pruned up to a signed checkpoint.
+    "audit-prune-events": {
+        "task": "audit.tasks.prune_audit_events",
+        "schedule": crontab(hour=4, minute=10),
+        "options": {"expires": 12 * HOUR},
+    },
     "audit-sign-chain-head": {
         "task": "audit.tasks.sign_chain_head",
         "schedule": crontab(hour=0, minute=5),

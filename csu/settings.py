@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "recordings",
     "evidence",
     "operations",
+    "compliance",
 ]
 
 MIDDLEWARE = [
@@ -318,6 +319,58 @@ SPECTACULAR_SETTINGS = {
     },
 }
 API_TOKEN_LIFETIME = timedelta(hours=env_int("CSU_API_TOKEN_HOURS", 12, minimum=1))
+
+# --- Compliance: access requests, audit log retention, public notice ---------------------------
+# RGPD art. 12.3: an access request is answered within one month; reminders start this many days
+# before the deadline.
+COMPLIANCE_ACCESS_REQUEST_REMINDER_DAYS = env_int("CSU_ACCESS_REQUEST_REMINDER_DAYS", 7, minimum=1)
+# How long a hold placed for an access request lasts (the answer usually comes well before).
+COMPLIANCE_ACCESS_REQUEST_HOLD_DAYS = env_int("CSU_ACCESS_REQUEST_HOLD_DAYS", 90, minimum=31)
+# Audit log retention by action category (days): consultations one year, extractions, handovers
+# and the rest three years.
+AUDIT_RETENTION_DAYS = {
+    "access": env_int("CSU_AUDIT_RETENTION_ACCESS_DAYS", 365, minimum=180),
+    "auth": env_int("CSU_AUDIT_RETENTION_AUTH_DAYS", 365, minimum=180),
+    "extraction": env_int("CSU_AUDIT_RETENTION_EXTRACTION_DAYS", 3 * 365, minimum=365),
+    "handover": env_int("CSU_AUDIT_RETENTION_HANDOVER_DAYS", 3 * 365, minimum=365),
+    "destruction": env_int("CSU_AUDIT_RETENTION_DESTRUCTION_DAYS", 3 * 365, minimum=365),
+    "change": env_int("CSU_AUDIT_RETENTION_CHANGE_DAYS", 3 * 365, minimum=365),
+    "system": env_int("CSU_AUDIT_RETENTION_SYSTEM_DAYS", 3 * 365, minimum=365),
+}
+# The public information notice (second level of the signs), for the reference city by default.
+COMPLIANCE_NOTICE = {
+    "controller": env_str("CSU_NOTICE_CONTROLLER", "Ville de Chambéry, représentée par son maire"),
+    "controller_address": env_str(
+        "CSU_NOTICE_CONTROLLER_ADDRESS", "Hôtel de ville, Place de l'Hôtel de Ville, 73000 Chambéry"
+    ),
+    "purposes": env_list(
+        "CSU_NOTICE_PURPOSES",
+        [
+            "Protection des bâtiments et installations publics et de leurs abords",
+            "Prévention des atteintes à la sécurité des personnes et des biens",
+            "Régulation des flux de transport et constatation des infractions routières",
+            "Prévention des risques naturels ou technologiques et secours aux personnes",
+        ],
+    ),
+    "legal_basis": env_str(
+        "CSU_NOTICE_LEGAL_BASIS",
+        "Articles L251-1 et suivants du code de la sécurité intérieure ; autorisation "
+        "préfectorale ; mission d'intérêt public (article 6.1.e du RGPD).",
+    ),
+    "recipients": env_str(
+        "CSU_NOTICE_RECIPIENTS",
+        "Agents habilités du centre de supervision urbain ; officiers de police judiciaire "
+        "sur réquisition, sous le contrôle du procureur de la République.",
+    ),
+    "dpo_name": env_str("CSU_NOTICE_DPO_NAME", "Délégué à la protection des données"),
+    "dpo_email": env_str("CSU_NOTICE_DPO_EMAIL", "dpo@mairie-chambery.fr"),
+    "dpo_address": env_str(
+        "CSU_NOTICE_DPO_ADDRESS",
+        "Délégué à la protection des données, Hôtel de ville, BP 1105, 73011 Chambéry Cedex",
+    ),
+    "phone": env_str("CSU_NOTICE_PHONE", "04 79 60 20 20"),
+}
+COMPLIANCE_DPO_EMAIL = env_str("CSU_DPO_EMAIL", COMPLIANCE_NOTICE["dpo_email"])
 
 # --- Security headers ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

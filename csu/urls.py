@@ -30,6 +30,8 @@ urlpatterns = [
     path("conservation/", include("recordings.retention_urls")),
     path("exploitation/", include("operations.urls")),
     path("enregistrements/", include("recordings.urls")),
+    path("conformite/", include("compliance.urls")),
+    path("public/", include("compliance.public_urls")),
     path("api/", include(api_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from audit.actions import register as reg
+
+
+def register() -> None:
+    reg("access_request.received", _("Demande d'accès enregistrée"), "change")
+    reg("access_request.reminder", _("Rappel d'échéance d'une demande d'accès"), "system")
+    reg("access_request.extract_built", _("Extrait flouté préparé (demande d'accès)"), "extraction")
+    reg(
+        "access_request.extract_downloaded", _("Extrait flouté remis (demande d'accès)"), "handover"
+    )
+    reg("access_request.answered", _("Réponse à une demande d'accès"), "change")
+    reg("access_request.refused", _("Demande d'accès refusée"), "change")
+    reg("access_request.viewed", _("Demande d'accès consultée"), "access")
+    reg("compliance.register_exported", _("Registre exporté"), "access")
+    reg("compliance.audit_pack_built", _("Dossier de contrôle CNIL produit"), "access")

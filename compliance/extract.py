@@ -1,0 +1,228 @@
+"""The extract answering an access request: the requester sharp, everyone else blurred.
+
+The agent marks, on the recorded images, the areas where the requester appears (normalized
+polygons, the privacy-mask format); every pixel outside them is blurred beyond recognition,
+and the camera's software privacy masks are burnt in on top. Segments are read and verified
+through ``recordings.playback``; the MP4 is encrypted as it is written (never in clear on
+disk), like an evidence package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import access
+from accounts.roles import Right
+from audit.services import record
+from cameras import video
+from cameras.models import validate_polygons
+from compliance.models import AccessRequest, AccessRequestCamera
+from recordings import crypto, keys, playback
+
+
+def extract_folder() -> Path:
+    folder = Path(settings.DATA_DIR) / "access-requests"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def blur_outside(image: np.ndarray, keep: Sequence[Sequence[Sequence[float]]]) -> np.ndarray:
+    """The image blurred everywhere except inside the ``keep`` polygons (normalized 0-1)."""
+    height, width = image.shape[:2]
+    # Pixelate then blur: a Gaussian blur alone can leave a face recognisable at low radius.
+    small = cv2.resize(
+        image, (max(1, width // 16), max(1, height // 16)), interpolation=cv2.INTER_AREA
+    )
+    coarse = cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
+    kernel = max(3, (min(width, height) // 20) | 1)
+    blurred = cv2.GaussianBlur(coarse, (kernel, kernel), 0)
+    mask = np.zeros((height, width), dtype=np.uint8)
+    scale = np.array([width, height], dtype=np.float64)
+    for points in keep:
+        pixels = np.rint(np.asarray(points, dtype=np.float64) * scale).astype(np.int32)
+        pixels[:, 0] = np.clip(pixels[:, 0], 0, width - 1)
+        pixels[:, 1] = np.clip(pixels[:, 1], 0, height - 1)
+        cv2.fillPoly(mask, [pixels], 255)
+    image[mask == 0] = blurred[mask == 0]
+    return image
+
+
+class _BlurEncoder(playback._Encoder):
+    """Playback's encoder, with the requester's areas kept and everything else blurred."""
+
+    def __init__(self, *args: Any, keep: Sequence[Sequence[Sequence[float]]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.keep = keep
+
+    def add(self, data: bytes, segment_start: float) -> bool:
+        with av.open(io.BytesIO(data), "r") as source:
+            source_stream = source.streams.video[0]
+            if self.stream is None:
+                self._open(source_stream)
+            assert self.stream is not None
+            for frame in source.decode(source_stream):
+                wall = segment_start + float(frame.time or 0.0)
+                if wall < self.start:
+                    continue
+                if wall >= self.end:
+                    return False
+                image = frame.reformat(
+                    width=self.width, height=self.height, format="bgr24"
+                ).to_ndarray()
+                blur_outside(image, self.keep)
+                video.apply_masks(image, self.polygons)
+                picture = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
+                    format="yuv420p"
+                )
+                ms = max(self.last_ms + 1, round((wall - self.start) * 1000))
+                picture.pts, picture.time_base = ms, playback.ENCODE_TIME_BASE
+                if self.first_ms is None:
+                    self.first_ms = ms
+                self.last_ms = ms
+                self.output.mux(self.stream.encode(picture))
+                self.frames += 1
+        return True
+
+
+class _Hashing:
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.target.write(data)
+
+    def flush(self) -> None:
+        return None
+
+
+def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) -> None:
+    """Write the blurred extract of one camera of an open request, audited.
+
+    Needs a replay habilitation covering the camera (the agent sees the images to mark the
+    requester). ValidationError for bad areas, a closed request or no footage left.
+    """
+    request = footage.request
+    camera = footage.camera
+    decision = access.decide(actor, Right.REPLAY, camera)
+    if not decision:
+        raise PermissionDenied(decision.reason)
+    if request.status != AccessRequest.Status.OPEN:
+        raise ValidationError(_("Cette demande a déjà reçu sa réponse."), code="closed")
+    try:
+        if not isinstance(keep_areas, list):
+            raise TypeError
+        validate_polygons([{"points": points} for points in keep_areas])
+    except (ValidationError, TypeError) as exc:
+        raise ValidationError(
+            {"keep_areas": _("Zones invalides : une liste de polygones aux coordonnées 0-1.")},
+            code="areas",
+        ) from exc
+    if not keep_areas:
+        raise ValidationError(
+            {"keep_areas": _("Marquez au moins une zone où apparaît le demandeur.")},
+            code="areas",
+        )
+    segments = playback.range_segments(camera, request.starts_at, request.ends_at)
+    if not segments:
+        raise ValidationError(
+            _("Aucun enregistrement conservé sur cette période pour la caméra %(camera)s.")
+            % {"camera": camera.code},
+            code="no_footage",
+        )
+    master = keys.master_keys()[0]
+    key_id = f"access-request/{request.pk}/{camera.code}"
+    data_key = crypto.new_data_key()
+    path = extract_folder() / f"{request.pk}-{footage.pk}.csuseg"
+    polygons = playback.software_polygons(camera)
+    try:
+        with open(path, "wb") as handle:
+            with crypto.EncryptingWriter(handle, data_key, key_id) as encrypted:
+                hashing = _Hashing(encrypted)
+                output = av.open(hashing, "w", format="mp4", options=playback.MP4_OPTIONS)
+                encoder = _BlurEncoder(
+                    output,
+                    request.starts_at.timestamp(),
+                    request.ends_at.timestamp(),
+                    polygons,
+                    max_width=0,
+                    keep=keep_areas,
+                )
+                try:
+                    for segment in segments:
+                        data = playback._read(segment, camera, actor)
+                        if not encoder.add(data, segment.started_at.timestamp()):
+                            break
+                    encoder.flush()
+                finally:
+                    output.close()
+            handle.flush()
+            os.fsync(handle.fileno())
+        if not encoder.frames:
+            raise ValidationError(_("Aucune image enregistrée sur cette période."), code="empty")
+    except playback.PlaybackError as exc:
+        path.unlink(missing_ok=True)
+        raise ValidationError(str(exc), code="unreadable") from exc
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    with transaction.atomic():
+        AccessRequestCamera.objects.filter(pk=footage.pk).update(
+            keep_areas=keep_areas,
+            extract_path=path.name,
+            extract_key_id=key_id,
+            extract_key=master.wrap(key_id, data_key),
+            extract_sha256=hashing.digest.hexdigest(),
+            extract_size=hashing.size,
+            extract_frames=encoder.frames,
+            extract_built_at=timezone.now(),
+        )
+        footage.refresh_from_db()
+        record(
+            "access_request.extract_built",
+            actor=actor,
+            target=request,
+            target_label=request.reference,
+            reason=_("Réponse à la demande d'accès %(ref)s") % {"ref": request.reference},
+            details={
+                "camera": camera.code,
+                "segments": [segment.pk for segment in segments],
+                "keep_areas": keep_areas,
+                "mask_version": playback._mask_version(camera),
+                "frames": encoder.frames,
+                "sha256": footage.extract_sha256,
+                "habilitation": decision.habilitation.pk if decision.habilitation else None,
+            },
+        )
+
+
+def extract_stream(footage: AccessRequestCamera) -> Iterator[bytes]:
+    """The clear MP4, decrypted chunk by chunk."""
+    data_key = crypto.unwrap_data_key(
+        footage.extract_key_id, bytes(footage.extract_key), keys.master_keys()
+    )
+    with open(extract_folder() / footage.extract_path, "rb") as handle:
+        yield from crypto.decrypt_stream(handle, data_key)

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cameras.models import Camera
+from compliance.models import IdentityDocument, RefusalReason
+
+LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class PeriodForm(forms.Form):
+    since = forms.DateField(
+        label=_("Du"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Au (inclus)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["until"] < data["since"]:
+            self.add_error("until", _("La fin de la période précède son début."))
+        return data
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """[start, end) in aware datetimes: from the first day's midnight to after the last."""
+        zone = timezone.get_current_timezone()
+        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
+        start = datetime.combine(since, time.min, zone) if since else None
+        end = datetime.combine(until + timedelta(days=1), time.min, zone) if until else None
+        return start, end
+
+
+class AuditPackForm(PeriodForm):
+    since = forms.DateField(label=_("Du"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("Au (inclus)"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class AccessRequestForm(forms.Form):
+    requester_last_name = forms.CharField(label=_("Nom"), max_length=150)
+    requester_first_name = forms.CharField(label=_("Prénom"), max_length=150)
+    requester_birth_date = forms.DateField(
+        label=_("Date de naissance"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    requester_email = forms.EmailField(label=_("Courriel"), required=False)
+    requester_address = forms.CharField(
+        label=_("Adresse postale"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    identity_document = forms.ChoiceField(
+        label=_("Justificatif d'identité présenté"), choices=IdentityDocument.choices
+    )
+    identity_document_ref = forms.CharField(
+        label=_("Quatre derniers caractères du numéro du justificatif"),
+        min_length=4,
+        max_length=4,
+        help_text=_("Seuls ces caractères sont conservés (minimisation)."),
+    )
+    identity_checked = forms.BooleanField(
+        label=_("J'ai vérifié l'identité du demandeur sur ce justificatif"), required=True
+    )
+    place = forms.CharField(label=_("Lieu"), max_length=300)
+    starts_at = forms.DateTimeField(label=_("Début de la période"), widget=LOCAL_DATETIME)
+    ends_at = forms.DateTimeField(label=_("Fin de la période"), widget=LOCAL_DATETIME)
+    cameras = forms.ModelMultipleChoiceField(
+        label=_("Caméras"), queryset=Camera.objects.order_by("code"), widget=forms.SelectMultiple
+    )
+    description = forms.CharField(
+        label=_("Signalement donné par le demandeur"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Tenue, véhicule, trajet : ce qui permet de le reconnaître dans les images."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("starts_at"), data.get("ends_at")
+        if start and end:
+            if end <= start:
+                self.add_error("ends_at", _("La fin de la période doit suivre son début."))
+            elif end - start > timedelta(hours=24):
+                self.add_error("ends_at", _("La période ne peut dépasser 24 heures."))
+            elif start > timezone.now():
+                self.add_error("starts_at", _("La période commence dans le futur."))
+        return data
+
+
+class AnswerForm(forms.Form):
+    ANSWERS = [
+        ("destroyed", _("Images détruites (date tirée du registre des destructions)")),
+        ("extract", _("Extrait communiqué, tiers floutés")),
+        ("refuse", _("Refus motivé")),
+    ]
+    answer = forms.ChoiceField(label=_("Réponse"), choices=ANSWERS, widget=forms.RadioSelect)
+    refusal_reason = forms.ChoiceField(
+        label=_("Motif du refus"),
+        choices=[("", "—"), *RefusalReason.choices],
+        required=False,
+    )
+    note = forms.CharField(
+        label=_("Précisions"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("answer") == "refuse" and not data.get("refusal_reason"):
+            self.add_error("refusal_reason", _("Choisissez un motif de refus prévu par la loi."))
+        return data
+
+
+class ExtractForm(forms.Form):
+    keep_areas = forms.CharField(
+        label=_("Zones où apparaît le demandeur"),
+        widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}),
+        help_text=_(
+            "Polygones en coordonnées relatives (0 à 1), par exemple "
+            "[[[0.4,0.2],[0.6,0.2],[0.6,0.9],[0.4,0.9]]] : tout le reste de l'image est flouté."
+        ),
+    )
+
+    def clean_keep_areas(self):
+        try:
+            value = json.loads(self.cleaned_data["keep_areas"])
+        except ValueError:
+            raise forms.ValidationError(_("Ce n'est pas une liste de polygones JSON.")) from None
+        if not isinstance(value, list):
+            raise forms.ValidationError(_("Ce n'est pas une liste de polygones JSON."))
+        return value

@@ -1,0 +1,199 @@
+"""Demandes d'accès (RGPD art. 15, loi Informatique et Libertés titre III)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cameras.models import Camera
+from recordings.models import DestructionRecord, Hold
+
+
+def one_month_after(moment: datetime) -> datetime:
+    """The same day of the next month (the last day when it has fewer), RGPD art. 12.3."""
+    local = timezone.localtime(moment)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day)
+
+
+class IdentityDocument(models.TextChoices):
+    ID_CARD = "id_card", _("Carte nationale d'identité")
+    PASSPORT = "passport", _("Passeport")
+    RESIDENCE_PERMIT = "residence_permit", _("Titre de séjour")
+    DRIVING_LICENCE = "driving_licence", _("Permis de conduire")
+
+
+class RefusalReason(models.TextChoices):
+    """The grounds the law allows for refusing or restricting the right of access."""
+
+    IDENTITY = (
+        "identity",
+        _("Identité du demandeur non établie malgré la demande de justificatif (RGPD art. 12.6)"),
+    )
+    NOT_IDENTIFIABLE = (
+        "not_identifiable",
+        _("Le demandeur ne peut pas être identifié dans les images (RGPD art. 11.2)"),
+    )
+    UNFOUNDED = "unfounded", _("Demande manifestement infondée ou excessive (RGPD art. 12.5)")
+    THIRD_PARTIES = (
+        "third_parties",
+        _(
+            "Communication portant atteinte aux droits d'autrui, que le floutage ne peut "
+            "protéger (RGPD art. 15.4)"
+        ),
+    )
+    INVESTIGATION = (
+        "investigation",
+        _(
+            "Restriction pour ne pas nuire à une enquête ou à des poursuites pénales "
+            "(loi Informatique et Libertés art. 107)"
+        ),
+    )
+    PUBLIC_SECURITY = (
+        "public_security",
+        _(
+            "Restriction pour la sécurité publique ou la sûreté de l'État "
+            "(loi Informatique et Libertés art. 107)"
+        ),
+    )
+
+
+class AccessRequest(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("En cours")
+        ANSWERED = "answered", _("Répondue")
+        REFUSED = "refused", _("Refusée")
+
+    class Outcome(models.TextChoices):
+        EXTRACT = "extract", _("Extrait communiqué (tiers floutés)")
+        DESTROYED = "destroyed", _("Images détruites à l'expiration de leur conservation")
+        NO_FOOTAGE = "no_footage", _("Aucun enregistrement sur la période")
+        REFUSED = "refused", _("Refus motivé")
+
+    requester_last_name = models.CharField(_("nom du demandeur"), max_length=150)
+    requester_first_name = models.CharField(_("prénom du demandeur"), max_length=150)
+    requester_birth_date = models.DateField(_("date de naissance"), null=True, blank=True)
+    requester_email = models.EmailField(_("courriel"), blank=True)
+    requester_address = models.TextField(_("adresse postale"), blank=True)
+    identity_document = models.CharField(
+        _("justificatif d'identité"), max_length=20, choices=IdentityDocument.choices
+    )
+    identity_document_ref = models.CharField(
+        _("numéro du justificatif (4 derniers caractères)"), max_length=4
+    )
+    identity_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("identité vérifiée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    identity_checked_at = models.DateTimeField(_("identité vérifiée le"))
+    description = models.TextField(
+        _("signalement donné par le demandeur"),
+        help_text=_("Tenue, véhicule, trajet : ce qui permet de le reconnaître dans les images."),
+    )
+    place = models.CharField(_("lieu"), max_length=300)
+    starts_at = models.DateTimeField(_("début de la période"))
+    ends_at = models.DateTimeField(_("fin de la période"))
+    cameras = models.ManyToManyField(
+        Camera, through="AccessRequestCamera", verbose_name=_("caméras"), related_name="+"
+    )
+    received_at = models.DateTimeField(_("reçue le"))
+    deadline = models.DateTimeField(_("réponse due le"))
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField(_("réponse"), max_length=12, choices=Outcome.choices, blank=True)
+    refusal_reason = models.CharField(
+        _("motif du refus"), max_length=20, choices=RefusalReason.choices, blank=True
+    )
+    answer_text = models.TextField(_("texte de la réponse"), blank=True)
+    destroyed_at = models.DateTimeField(_("images détruites le"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("répondue le"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("répondue par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    last_reminder_on = models.DateField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = _("demande d'accès")
+        verbose_name_plural = _("demandes d'accès")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="access_request_window"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="refused") | ~Q(refusal_reason=""),
+                name="access_request_refusal_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(answered_at__isnull=False),
+                name="access_request_answer_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        return f"DA-{timezone.localtime(self.received_at):%Y}-{self.pk:04d}"
+
+    @property
+    def requester(self) -> str:
+        return f"{self.requester_first_name} {self.requester_last_name.upper()}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == self.Status.OPEN and timezone.now() > self.deadline
+
+
+class AccessRequestCamera(models.Model):
+    """One camera of a request: the hold placed at intake, or why none could be."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="footage")
+    camera = models.ForeignKey(Camera, verbose_name=_("caméra"), on_delete=models.PROTECT)
+    hold = models.ForeignKey(
+        Hold, verbose_name=_("gel"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    unavailable = models.TextField(_("indisponibilité"), blank=True)
+    destruction = models.ForeignKey(
+        DestructionRecord,
+        verbose_name=_("entrée du registre des destructions"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    #: Areas the agent marked around the requester (normalized polygons); the rest is blurred.
+    keep_areas = models.JSONField(_("zones laissées nettes"), default=list, blank=True)
+    extract_path = models.CharField(max_length=300, blank=True)
+    extract_key_id = models.CharField(max_length=120, blank=True)
+    extract_key = models.BinaryField(null=True, blank=True)
+    extract_sha256 = models.CharField(_("SHA-256 de l'extrait"), max_length=64, blank=True)
+    extract_size = models.BigIntegerField(_("taille"), null=True, blank=True)
+    extract_frames = models.PositiveIntegerField(default=0)
+    extract_built_at = models.DateTimeField(_("extrait préparé le"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "camera__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "camera"], name="access_request_camera"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} {self.camera.code}"

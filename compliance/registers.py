@@ -1,0 +1,431 @@
+"""The registers the CNIL and the commission départementale read: one definition per register,
+rendered as a page, a CSV, a PDF, and inside the audit pack.
+
+Each register takes an optional period [start, end): entries whose date falls in it (for the
+current-state registers — habilitations, masks, authorizations — the period is ignored).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Habilitation
+from accounts.roles import Right
+from audit import actions
+from audit.models import AuditEvent
+from cameras.models import Authorization, Camera, PrivacyMask
+from compliance.models import AccessRequest
+from evidence.models import DownloadLink, Export
+from recordings.models import DestructionRecord, Hold
+
+
+def local(moment: datetime | None) -> str:
+    return date_format(timezone.localtime(moment), "d/m/Y H:i:s") if moment else ""
+
+
+def day(value: Any) -> str:
+    return date_format(value, "d/m/Y") if value else ""
+
+
+def _between(queryset: QuerySet, field: str, start: datetime | None, end: datetime | None):
+    if start is not None:
+        queryset = queryset.filter(**{f"{field}__gte": start})
+    if end is not None:
+        queryset = queryset.filter(**{f"{field}__lt": end})
+    return queryset
+
+
+@dataclass(frozen=True)
+class Register:
+    slug: str
+    title: str | Promise
+    filename: str
+    columns: tuple[str | Promise, ...]
+    rows: Callable[[datetime | None, datetime | None], list[list[str]]]
+    #: False for the registers that describe the present state (the period does not apply).
+    dated: bool = True
+
+
+def _extractions(start, end):
+    exports = _between(
+        Export.objects.filter(state=Export.State.READY), "finished_at", start, end
+    ).select_related("requisition__service", "prepared_by", "released_by")
+    return [
+        [
+            local(e.finished_at),
+            e.requisition.reference,
+            e.requisition.procedure_number,
+            e.requisition.get_legal_frame_display(),
+            str(e.requisition.service),
+            e.prepared_by.get_username() if e.prepared_by else "",
+            e.released_by.get_username() if e.released_by else "",
+            local(e.released_at),
+            str(len(e.files)),
+            e.package_sha256,
+        ]
+        for e in exports.order_by("finished_at", "pk")
+    ]
+
+
+def _handovers(start, end):
+    links = _between(
+        DownloadLink.objects.filter(used_at__isnull=False), "used_at", start, end
+    ).select_related("export__requisition__service", "recipient", "issued_by")
+    return [
+        [
+            local(link.used_at),
+            link.export.requisition.reference,
+            link.export.requisition.procedure_number,
+            f"{link.recipient.get_username()} ({link.recipient.get_full_name()})",
+            str(link.export.requisition.service),
+            link.issued_by.get_username() if link.issued_by else "",
+            local(link.issued_at),
+            link.export.package_sha256,
+        ]
+        for link in links.order_by("used_at", "pk")
+    ]
+
+
+def _destructions(start, end):
+    entries = _between(DestructionRecord.objects.all(), "destroyed_at", start, end).select_related(
+        "camera"
+    )
+    return [
+        [
+            local(entry.destroyed_at),
+            entry.camera.code,
+            local(entry.window_start),
+            local(entry.window_end),
+            str(entry.segment_count),
+            str(entry.bytes),
+            str(len(entry.keys)),
+            entry.digest,
+        ]
+        for entry in entries.order_by("destroyed_at", "pk")
+    ]
+
+
+def _holds(start, end):
+    holds = _between(Hold.objects.all(), "created_at", start, end).select_related("camera")
+    return [
+        [
+            local(hold.created_at),
+            hold.camera.code,
+            local(hold.starts_at),
+            local(hold.ends_at),
+            hold.get_basis_display(),
+            hold.reference_label or hold.reference_id,
+            hold.reason,
+            hold.created_by_name,
+            local(hold.expires_at),
+            local(hold.released_at),
+            hold.release_reason,
+        ]
+        for hold in holds.order_by("created_at", "pk")
+    ]
+
+
+def _access_requests(start, end):
+    requests = _between(AccessRequest.objects.all(), "received_at", start, end).prefetch_related(
+        "footage__camera"
+    )
+    return [
+        [
+            local(r.received_at),
+            r.reference,
+            r.requester,
+            r.get_identity_document_display(),
+            r.place,
+            f"{local(r.starts_at)} – {local(r.ends_at)}",
+            ", ".join(row.camera.code for row in r.footage.all()),
+            local(r.deadline),
+            r.get_status_display(),
+            r.get_outcome_display() if r.outcome else "",
+            r.get_refusal_reason_display() if r.refusal_reason else "",
+            local(r.destroyed_at),
+            local(r.answered_at),
+        ]
+        for r in requests.order_by("received_at", "pk")
+    ]
+
+
+def _habilitations(start, end):
+    today = timezone.localdate()
+    habilitations = Habilitation.objects.select_related("user").order_by(
+        "user__username", "valid_from"
+    )
+    return [
+        [
+            f"{h.user.get_username()} ({h.user.get_full_name()})",
+            h.user.get_role_display(),
+            h.decision_reference,
+            h.issuer,
+            day(h.valid_from),
+            day(h.valid_until),
+            ", ".join(str(Right(r).label) for r in h.rights),
+            str(_("toutes")) if h.all_cameras else ", ".join([*h.sectors, *h.camera_codes]),
+            day(h.last_training_on),
+            str(h.state_on(today).label),
+            local(h.revoked_at),
+        ]
+        for h in habilitations
+    ]
+
+
+def _masks(start, end):
+    versions = PrivacyMask.objects.select_related("camera", "author", "validated_by").order_by(
+        "camera__code", "version"
+    )
+    rows = []
+    for mask in versions:
+        current = mask.camera.current_mask()
+        rows.append(
+            [
+                mask.camera.code,
+                mask.camera.address,
+                str(mask.version),
+                str(_("oui")) if current and current.pk == mask.pk else "",
+                str(len(mask.polygons)),
+                ", ".join(sorted({p.get("mode", "software") for p in mask.polygons})),
+                mask.author.get_username(),
+                local(mask.created_at),
+                mask.validated_by.get_username() if mask.validated_by else "",
+                local(mask.validated_at),
+                mask.note,
+                local(mask.camera.reference_set_at),
+            ]
+        )
+    return rows
+
+
+def _authorizations(start, end):
+    today = timezone.localdate()
+    authorizations = Authorization.objects.prefetch_related("cameras").order_by("expires_on")
+    return [
+        [
+            a.number,
+            day(a.issued_on),
+            day(a.expires_on),
+            str((a.expires_on - today).days),
+            str(a.retention_days),
+            a.purposes,
+            a.perimeter,
+            ", ".join(c.code for c in a.cameras.all()),
+        ]
+        for a in authorizations
+    ]
+
+
+def _accesses(start, end):
+    codes = [a.code for a in actions.all_actions() if a.category == "access"]
+    events = _between(AuditEvent.objects.filter(action__in=codes), "occurred_at", start, end)
+    return [
+        [
+            local(e.occurred_at),
+            str(e.seq),
+            e.actor_name,
+            e.actor_role,
+            str(actions.get(e.action).label),
+            e.target_label,
+            e.reason,
+            e.recipient,
+            e.ip or "",
+        ]
+        for e in events.order_by("seq")
+    ]
+
+
+REGISTERS: dict[str, Register] = {
+    r.slug: r
+    for r in (
+        Register(
+            "acces-images",
+            _("Registre des accès aux images et données"),
+            "acces-images.csv",
+            (
+                _("Date"),
+                _("N° d'événement"),
+                _("Personne"),
+                _("Rôle"),
+                _("Action"),
+                _("Objet"),
+                _("Motif"),
+                _("Destinataire"),
+                _("Adresse IP"),
+            ),
+            _accesses,
+        ),
+        Register(
+            "extractions",
+            _("Registre des extractions"),
+            "extractions.csv",
+            (
+                _("Préparée le"),
+                _("Réquisition"),
+                _("Procédure"),
+                _("Cadre juridique"),
+                _("Service"),
+                _("Préparée par"),
+                _("Libérée par"),
+                _("Libérée le"),
+                _("Fichiers"),
+                _("SHA-256 du paquet"),
+            ),
+            _extractions,
+        ),
+        Register(
+            "remises",
+            _("Registre des remises"),
+            "remises.csv",
+            (
+                _("Remise le"),
+                _("Réquisition"),
+                _("Procédure"),
+                _("Destinataire"),
+                _("Service"),
+                _("Lien délivré par"),
+                _("Lien délivré le"),
+                _("SHA-256 du paquet"),
+            ),
+            _handovers,
+        ),
+        Register(
+            "destructions",
+            _("Registre des destructions"),
+            "destructions.csv",
+            (
+                _("Détruit le"),
+                _("Caméra"),
+                _("Images du"),
+                _("Images jusqu'au"),
+                _("Segments"),
+                _("Octets"),
+                _("Clés détruites"),
+                _("Empreinte"),
+            ),
+            _destructions,
+        ),
+        Register(
+            "gels",
+            _("Registre des gels d'images"),
+            "gels.csv",
+            (
+                _("Placé le"),
+                _("Caméra"),
+                _("Images du"),
+                _("Images jusqu'au"),
+                _("Fondement"),
+                _("Référence"),
+                _("Motif"),
+                _("Placé par"),
+                _("Expire le"),
+                _("Levé le"),
+                _("Motif de la levée"),
+            ),
+            _holds,
+        ),
+        Register(
+            "demandes-acces",
+            _("Registre des demandes d'accès"),
+            "demandes-acces.csv",
+            (
+                _("Reçue le"),
+                _("Référence"),
+                _("Demandeur"),
+                _("Justificatif d'identité"),
+                _("Lieu"),
+                _("Période"),
+                _("Caméras"),
+                _("Réponse due le"),
+                _("État"),
+                _("Réponse"),
+                _("Motif du refus"),
+                _("Images détruites le"),
+                _("Répondue le"),
+            ),
+            _access_requests,
+        ),
+        Register(
+            "habilitations",
+            _("Registre des habilitations"),
+            "habilitations.csv",
+            (
+                _("Personne"),
+                _("Rôle"),
+                _("Décision"),
+                _("Délivrée par"),
+                _("Valable du"),
+                _("Valable jusqu'au"),
+                _("Droits"),
+                _("Périmètre"),
+                _("Dernière formation"),
+                _("État"),
+                _("Retirée le"),
+            ),
+            _habilitations,
+            dated=False,
+        ),
+        Register(
+            "masques",
+            _("Inventaire des masques de confidentialité"),
+            "masques.csv",
+            (
+                _("Caméra"),
+                _("Adresse"),
+                _("Version"),
+                _("En vigueur"),
+                _("Polygones"),
+                _("Application"),
+                _("Auteur"),
+                _("Enregistrée le"),
+                _("Validée par"),
+                _("Validée le"),
+                _("Commentaire"),
+                _("Image de référence du"),
+            ),
+            _masks,
+            dated=False,
+        ),
+        Register(
+            "autorisations",
+            _("Registre des autorisations préfectorales"),
+            "autorisations.csv",
+            (
+                _("Arrêté"),
+                _("Délivré le"),
+                _("Expire le"),
+                _("Jours restants"),
+                _("Conservation (jours)"),
+                _("Finalités"),
+                _("Périmètre"),
+                _("Caméras"),
+            ),
+            _authorizations,
+            dated=False,
+        ),
+    )
+}
+
+
+def as_csv(register: Register, rows: list[list[str]]) -> bytes:
+    """UTF-8 with BOM and semicolons: what a French spreadsheet opens as it is."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([str(c) for c in register.columns])
+    writer.writerows(rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def cameras_for_retention() -> QuerySet[Camera]:
+    return Camera.objects.order_by("code")

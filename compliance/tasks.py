@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from compliance import services
+from compliance.models import AccessRequest
+
+
+@shared_task(name="compliance.tasks.remind_access_requests")
+def remind_access_requests() -> int:
+    """Remind the DPO of every open access request near or past its deadline (once a day)."""
+    sent = 0
+    for request in services.due_for_reminder():
+        if services.access_request_remind(request=AccessRequest.objects.get(pk=request.pk)):
+            sent += 1
+    return sent

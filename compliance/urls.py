@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from compliance import views
+
+app_name = "compliance"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("registres/<slug:slug>/", views.register, name="register"),
+    path("dossier-de-controle/", views.audit_pack, name="audit_pack"),
+    path("demandes-acces/", views.request_list, name="request_list"),
+    path("demandes-acces/nouvelle/", views.request_create, name="request_create"),
+    path("demandes-acces/<int:pk>/", views.request_detail, name="request_detail"),
+    path("demandes-acces/<int:pk>/reponse/", views.request_answer, name="request_answer"),
+    path(
+        "demandes-acces/<int:pk>/extrait/<str:camera>/",
+        views.extract_build,
+        name="extract_build",
+    ),
+    path(
+        "demandes-acces/<int:pk>/extrait/<str:camera>/telecharger/",
+        views.extract_download,
+        name="extract_download",
+    ),
+]

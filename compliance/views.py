@@ -1,0 +1,305 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import access
+from accounts.decorators import role_required
+from accounts.roles import Right
+from audit.services import record
+from cameras.models import Camera
+from compliance import extract, pack, pdf, selectors, services
+from compliance.forms import AccessRequestForm, AnswerForm, AuditPackForm, ExtractForm, PeriodForm
+from compliance.models import AccessRequest, AccessRequestCamera
+from compliance.registers import REGISTERS, as_csv, local
+from compliance.selectors import COMPLIANCE_READERS, REQUEST_HANDLERS
+
+
+@role_required(*COMPLIANCE_READERS)
+def index(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "compliance/index.html",
+        {"registers": REGISTERS.values(), "pack_form": AuditPackForm()},
+    )
+
+
+@role_required(*COMPLIANCE_READERS)
+def register(request: HttpRequest, slug: str) -> HttpResponse:
+    entry = REGISTERS.get(slug)
+    if entry is None:
+        raise Http404
+    form = PeriodForm(request.GET or None)
+    start = end = None
+    if form.is_bound and form.is_valid():
+        start, end = form.bounds()
+    rows = entry.rows(start, end) if not form.errors else []
+    output = request.GET.get("format", "")
+    period = (
+        _("du %(start)s au %(end)s") % {"start": local(start) or "…", "end": local(end) or "…"}
+        if entry.dated
+        else _("état au %(date)s") % {"date": local(timezone.now())}
+    )
+    if output in ("csv", "pdf"):
+        with transaction.atomic():
+            record(
+                "compliance.register_exported",
+                actor=request.user,
+                target_type="compliance.register",
+                target_id=slug,
+                target_label=str(entry.title),
+                details={"format": output, "start": start, "end": end, "rows": len(rows)},
+            )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        if output == "csv":
+            response = HttpResponse(as_csv(entry, rows), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{slug}-{stamp}.csv"'
+            return response
+        body = pdf.table_document(
+            str(entry.title),
+            [
+                _("Période : %(period)s.") % {"period": period},
+                _("Produit par %(who)s ; %(n)s entrées.")
+                % {"who": request.user.get_username(), "n": len(rows)},
+            ],
+            [str(c) for c in entry.columns],
+            rows,
+        )
+        response = HttpResponse(body, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{slug}-{stamp}.pdf"'
+        return response
+    query = request.GET.copy()
+    query.pop("format", None)
+    return render(
+        request,
+        "compliance/register.html",
+        {
+            "register": entry,
+            "rows": rows[:1000],
+            "total": len(rows),
+            "form": form,
+            "period": period,
+            "query": query.urlencode(),
+        },
+    )
+
+
+@role_required(*COMPLIANCE_READERS)
+def audit_pack(request: HttpRequest) -> HttpResponse:
+    form = AuditPackForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        start, end = form.bounds()
+        assert start and end
+        name, data = pack.build(start=start, end=end, actor=request.user)
+        response = HttpResponse(data, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    return render(request, "compliance/audit_pack.html", {"form": form})
+
+
+# --- Access requests ---------------------------------------------------------------------------
+
+
+@role_required(*REQUEST_HANDLERS)
+def request_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in AccessRequest.Status.values:
+        status = ""
+    return render(
+        request,
+        "compliance/request_list.html",
+        {
+            "requests": selectors.request_list(request.user, status=status)[:500],
+            "status": status,
+            "statuses": AccessRequest.Status.choices,
+        },
+    )
+
+
+@role_required(*REQUEST_HANDLERS)
+def request_create(request: HttpRequest) -> HttpResponse:
+    form = AccessRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = services.access_request_create(
+                requester_last_name=data["requester_last_name"],
+                requester_first_name=data["requester_first_name"],
+                requester_birth_date=data["requester_birth_date"],
+                requester_email=data["requester_email"],
+                requester_address=data["requester_address"],
+                identity_document=data["identity_document"],
+                identity_document_ref=data["identity_document_ref"],
+                description=data["description"],
+                place=data["place"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                cameras=list(data["cameras"]),
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                _("Demande %(ref)s enregistrée ; réponse due le %(date)s.")
+                % {"ref": created.reference, "date": local(created.deadline)},
+            )
+            return redirect("compliance:request_detail", pk=created.pk)
+    return render(request, "compliance/request_form.html", {"form": form})
+
+
+def _request(user, pk: int) -> AccessRequest:
+    try:
+        return selectors.restrict(user).get(pk=pk)
+    except AccessRequest.DoesNotExist:
+        raise Http404 from None
+
+
+@role_required(*REQUEST_HANDLERS)
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = _request(request.user, pk)
+    with transaction.atomic():
+        record(
+            "access_request.viewed",
+            actor=request.user,
+            target=access_request,
+            target_label=access_request.reference,
+        )
+    footage = list(access_request.footage.select_related("camera", "hold", "destruction"))
+    for row in footage:
+        row.may_extract = access.may(request.user, Right.REPLAY, row.camera)
+    return render(
+        request,
+        "compliance/request_detail.html",
+        {
+            "access_request": access_request,
+            "footage": footage,
+            "answer_form": AnswerForm(),
+            "extract_form": ExtractForm(),
+        },
+    )
+
+
+@require_POST
+@role_required(*REQUEST_HANDLERS)
+def request_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = _request(request.user, pk)
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+        return redirect("compliance:request_detail", pk=pk)
+    data = form.cleaned_data
+    try:
+        if data["answer"] == "destroyed":
+            services.access_request_answer_destroyed(
+                request=access_request, actor=request.user, note=data["note"]
+            )
+        elif data["answer"] == "extract":
+            services.access_request_answer_extract(
+                request=access_request, actor=request.user, note=data["note"]
+            )
+        else:
+            services.access_request_refuse(
+                request=access_request,
+                reason=data["refusal_reason"],
+                actor=request.user,
+                note=data["note"],
+            )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Réponse enregistrée."))
+    return redirect("compliance:request_detail", pk=pk)
+
+
+def _footage(user, pk: int, camera: str) -> AccessRequestCamera:
+    access_request = _request(user, pk)
+    row = get_object_or_404(
+        AccessRequestCamera.objects.select_related("camera", "request"),
+        request=access_request,
+        camera__code=camera,
+    )
+    if not access.may(user, Right.REPLAY, row.camera):
+        raise PermissionDenied(access.decide(user, Right.REPLAY, row.camera).reason)
+    return row
+
+
+@require_POST
+@role_required(*REQUEST_HANDLERS)
+def extract_build(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
+    row = _footage(request.user, pk, camera)
+    form = ExtractForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+        return redirect("compliance:request_detail", pk=pk)
+    try:
+        extract.extract_build(
+            footage=row, keep_areas=form.cleaned_data["keep_areas"], actor=request.user
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request, _("Extrait flouté de la caméra %(camera)s prêt.") % {"camera": camera}
+        )
+    return redirect("compliance:request_detail", pk=pk)
+
+
+@role_required(*REQUEST_HANDLERS)
+def extract_download(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
+    row = _footage(request.user, pk, camera)
+    if not row.extract_sha256:
+        raise Http404
+    with transaction.atomic():
+        record(
+            "access_request.extract_downloaded",
+            actor=request.user,
+            target=row.request,
+            target_label=row.request.reference,
+            recipient=row.request.requester,
+            reason=_("Réponse à la demande d'accès %(ref)s") % {"ref": row.request.reference},
+            details={"camera": row.camera.code, "sha256": row.extract_sha256},
+        )
+    response = StreamingHttpResponse(extract.extract_stream(row), content_type="video/mp4")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{row.request.reference}-{row.camera.code}.mp4"'
+    )
+    return response
+
+
+# --- Public notice -----------------------------------------------------------------------------
+
+
+def public_notice(request: HttpRequest) -> HttpResponse:
+    """The second level of the signs: who films, why, how long, which rights (public, French)."""
+    from django.utils import translation
+
+    cameras = Camera.objects.exclude(status="decommissioned")
+    retention = sorted(set(cameras.values_list("retention_days", flat=True))) or [15]
+    with translation.override("fr"):
+        return render(
+            request,
+            "compliance/public_notice.html",
+            {
+                "notice": settings.COMPLIANCE_NOTICE,
+                "retention_max": max(retention),
+                "retention_min": min(retention),
+                "camera_count": cameras.count(),
+                "access_request_days": 30,
+            },
+        )

@@ -21,3 +21,5 @@ def register() -> None:
     reg("signalement.service_arrived", _("Arrivée d'un service sur un signalement"), "change")
     reg("signalement.closed", _("Signalement clos"), "change")
     reg("signalement.exported", _("Signalements exportés (CSV)"), "access")
+    reg("requisition.signalement_linked", _("Réquisition liée à un signalement"), "change")
+    reg("requisition.signalement_unlinked", _("Lien réquisition – signalement retiré"), "change")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,10 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import role_permission
+from evidence import selectors as evidence_selectors
+from evidence.models import Requisition
 from operations import selectors, services, stats
 from operations.forms import PeriodForm, SignalementFilterForm
-from operations.models import AlertedService, Category, Shift, Signalement
-from operations.roles import ROOM_STAFF, STATISTICS_READERS
+from operations.models import AlertedService, Category, Outcome, Shift, Signalement
+from operations.roles import REQUISITION_LINKERS, ROOM_STAFF, STATISTICS_READERS
 
 
 def _error(exc: ValidationError) -> Response:
@@ -75,6 +77,8 @@ class SignalementSerializer(serializers.ModelSerializer):
     alerts = ServiceAlertSerializer(many=True, read_only=True)
     author = serializers.StringRelatedField(read_only=True)
     is_open = serializers.BooleanField(read_only=True)
+    # Empty while the signalement is open: the schema must say so.
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Signalement
@@ -188,7 +192,7 @@ class Dashboard(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
-        return Response(dashboard_json(selectors.dashboard()))
+        return Response(dashboard_json(selectors.dashboard(user=request.user)))
 
 
 def dashboard_json(board: dict[str, Any]) -> dict[str, Any]:
@@ -247,6 +251,21 @@ def dashboard_json(board: dict[str, Any]) -> dict[str, Any]:
             }
             for c in board["recording_alerts"]
         ],
+        "requisitions_to_export": board["requisitions_to_export"],
+        "requisitions_to_release": board["requisitions_to_release"],
+        "requisitions_visible": board["requisitions_visible"],
+        "requisitions_waiting": [
+            {
+                "id": r.pk,
+                "reference": r.reference,
+                "status": r.status,
+                "status_label": str(r.get_status_display()),
+                "service": str(r.service),
+                "waiting_since": _when(r.waiting_since),
+                "footage_expires_at": _when(r.footage_expires_at),
+            }
+            for r in board["requisitions_waiting"]
+        ],
     }
 
 
@@ -268,3 +287,105 @@ class Statistics(APIView):
             return Response(form.errors, status=status.HTTP_400_BAD_REQUEST)
         period = stats.Period(form.cleaned_data["start"], form.cleaned_data["end"])
         return Response(stats.statistics(period))
+
+
+# --- Links between signalements and requisitions ------------------------------------------------
+
+
+class SignalementNumbersSerializer(serializers.Serializer):
+    signalements = serializers.ListField(
+        child=serializers.CharField(max_length=20),
+        allow_empty=False,
+        help_text=_("Numéros des signalements (ex. 2026-000123)."),
+        error_messages={"empty": _("Indiquez au moins un numéro de signalement.")},
+    )
+
+
+def _requisition_json(requisition: Requisition) -> dict[str, Any]:
+    return {
+        "id": requisition.pk,
+        "reference": requisition.reference,
+        "procedure_number": requisition.procedure_number,
+        "service": str(requisition.service),
+        "status": requisition.status,
+        "status_label": str(requisition.get_status_display()),
+    }
+
+
+class SignalementRequisitions(APIView):
+    """The requisitions linked to a signalement that the caller may see."""
+
+    permission_classes = [role_permission(*ROOM_STAFF)]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, number: str) -> Response:
+        try:
+            signalement = selectors.signalement_get(number=number)
+        except Signalement.DoesNotExist:
+            raise NotFound from None
+        return Response(
+            [
+                _requisition_json(r)
+                for r in selectors.signalement_requisitions(signalement, request.user)
+            ]
+        )
+
+
+class RequisitionSignalements(APIView):
+    """The signalements a requisition concerns; the officer or the supervisor links more."""
+
+    permission_classes = [
+        role_permission(*REQUISITION_LINKERS, read_only_roles=tuple(evidence_selectors.READERS))
+    ]
+
+    def _requisition(self, request: Request, pk: int) -> Requisition:
+        try:
+            return evidence_selectors.restrict(request.user).get(pk=pk)
+        except Requisition.DoesNotExist:
+            raise NotFound from None
+
+    @staticmethod
+    def _numbers(requisition: Requisition) -> list[str]:
+        return [s.number for s in selectors.requisition_signalements(requisition)]
+
+    @extend_schema(responses={200: list[str]})
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(self._numbers(self._requisition(request, pk)))
+
+    @extend_schema(request=SignalementNumbersSerializer, responses={201: list[str]})
+    def post(self, request: Request, pk: int) -> Response:
+        requisition = self._requisition(request, pk)
+        serializer = SignalementNumbersSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.requisition_link_signalements(
+                requisition=requisition,
+                numbers=serializer.validated_data["signalements"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            return _error(exc)
+        return Response(self._numbers(requisition), status=status.HTTP_201_CREATED)
+
+
+class RequisitionSignalementDetail(RequisitionSignalements):
+    """Remove the link between a requisition and one signalement."""
+
+    http_method_names = ["delete", "options"]  # listing and linking are on the collection
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int, number: str) -> Response:
+        requisition = self._requisition(request, pk)
+        try:
+            signalement = selectors.signalement_get(number=number)
+        except Signalement.DoesNotExist:
+            raise NotFound from None
+        try:
+            services.requisition_unlink_signalement(
+                requisition=requisition, signalement=signalement, actor=request.user
+            )
+        except ValidationError as exc:
+            return _error(exc)
+        except PermissionDenied:
+            return Response(status=status.HTTP_403_FORBIDDEN)
+        return Response(status=status.HTTP_204_NO_CONTENT)

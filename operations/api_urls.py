@@ -13,6 +13,21 @@ urlpatterns = [
         api.SignalementDetail.as_view(),
         name="signalement-detail",
     ),
+    path(
+        "operations/signalements/<str:number>/requisitions/",
+        api.SignalementRequisitions.as_view(),
+        name="signalement-requisitions",
+    ),
+    path(
+        "operations/requisitions/<int:pk>/signalements/",
+        api.RequisitionSignalements.as_view(),
+        name="requisition-signalements",
+    ),
+    path(
+        "operations/requisitions/<int:pk>/signalements/<str:number>/",
+        api.RequisitionSignalementDetail.as_view(),
+        name="requisition-signalement-detail",
+    ),
     path("operations/shifts/clock-in/", api.ClockIn.as_view(), name="shift-clock-in"),
     path("operations/shifts/clock-out/", api.ClockOut.as_view(), name="shift-clock-out"),
 ]

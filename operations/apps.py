@@ -11,7 +11,9 @@ class OperationsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from operations import actions, models
+        from evidence import links as evidence_links
+        from operations import actions, links, models
 
         actions.register()
+        evidence_links.register(links.SignalementLinks())
         auditlog.register(models.Signalement, m2m_fields={"cameras"})

@@ -101,6 +101,15 @@ class CloseForm(forms.Form):
     )
 
 
+class RequisitionLinkForm(forms.Form):
+    requisition = forms.CharField(
+        label=_("Réquisition"),
+        max_length=30,
+        help_text=_("Sa référence, ex. REQ-2026-00012."),
+        error_messages={"required": _("Indiquez la référence de la réquisition.")},
+    )
+
+
 class SignalementFilterForm(forms.Form):
     q = forms.CharField(label=_("Recherche"), required=False)
     category = forms.ChoiceField(

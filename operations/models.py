@@ -222,3 +222,42 @@ class FollowUpNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signalement} {self.written_at:%Y-%m-%d %H:%M}"
+
+
+class RequisitionLink(models.Model):
+    """A judicial requisition that concerns a signalement (one requisition, several)."""
+
+    signalement = models.ForeignKey(
+        Signalement,
+        verbose_name=_("signalement"),
+        on_delete=models.CASCADE,
+        related_name="requisition_links",
+    )
+    requisition = models.ForeignKey(
+        "evidence.Requisition",
+        verbose_name=_("réquisition"),
+        on_delete=models.PROTECT,
+        related_name="signalement_links",
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lié par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    linked_at = models.DateTimeField(_("lié le"))
+
+    class Meta:
+        verbose_name = _("lien signalement – réquisition")
+        verbose_name_plural = _("liens signalement – réquisition")
+        ordering = ["linked_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["signalement", "requisition"], name="one_link_per_signalement_requisition"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signalement} ↔ {self.requisition_id}"

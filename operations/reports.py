@@ -29,9 +29,9 @@ from reportlab.platypus import (
 )
 
 from operations.models import Category
-from operations.stats import Period, statistics
+from operations.stats import REQUISITION_FIGURES, Period, statistics
 
-CHARTS = ("active_hours", "signalements", "availability")
+CHARTS = ("active_hours", "signalements", "requisitions", "availability")
 # One colour per category, distinguishable in print and by colour-blind readers (Okabe-Ito).
 PALETTE = ["#D55E00", "#E69F00", "#CC79A7", "#0072B2", "#56B4E9", "#009E73", "#999999"]
 
@@ -39,6 +39,20 @@ PALETTE = ["#D55E00", "#E69F00", "#CC79A7", "#0072B2", "#56B4E9", "#009E73", "#9
 def month_label(key: str) -> str:
     year, month = (int(x) for x in key.split("-"))
     return formats.date_format(date(year, month, 1), "M Y")
+
+
+def requisition_labels() -> dict[str, str]:
+    """The name of each requisition figure, in the active language."""
+    return {
+        "received": _("Reçues"),
+        "handed_over": _("Remises"),
+        "refused": _("Refusées"),
+        "too_late": _("Trop tardives (images détruites)"),
+    }
+
+
+def hours(value: float | None) -> str:
+    return "—" if value is None else _number(value) + " h"
 
 
 def _png(figure: Any) -> bytes:
@@ -71,6 +85,20 @@ def chart(name: str, stats: dict[str, Any]) -> bytes:
         axes.set_ylabel(_("signalements"))
         axes.set_title(_("Signalements par mois et par catégorie"))
         axes.legend(fontsize=7, ncols=2, loc="upper left", bbox_to_anchor=(1, 1))
+    elif name == "requisitions":
+        by_month = stats["requisitions"]["by_month"]
+        months = list(by_month)
+        labels = requisition_labels()
+        width = 0.2
+        colours = ["#0072B2", "#009E73", "#D55E00", "#999999"]
+        for n, (figure_name, colour) in enumerate(zip(REQUISITION_FIGURES, colours, strict=True)):
+            positions = [i + (n - 1.5) * width for i in range(len(months))]
+            values = [by_month[m][figure_name] for m in months]
+            axes.bar(positions, values, width, label=labels[figure_name], color=colour)
+        axes.set_xticks(range(len(months)), [month_label(m) for m in months])
+        axes.set_ylabel(_("réquisitions"))
+        axes.set_title(_("Réquisitions judiciaires par mois"))
+        axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     elif name == "availability":
         by_month = stats["camera_availability"]["by_month"]
         months = list(by_month)
@@ -146,6 +174,14 @@ def _annual_report(year: int) -> bytes:
                 ],
                 [_("Signalements"), str(stats["signalements"]["total"])],
                 [
+                    _("Réquisitions judiciaires reçues"),
+                    str(stats["requisitions"]["totals"]["received"]),
+                ],
+                [
+                    _("Délai médian de la réquisition à la remise"),
+                    hours(stats["requisitions"]["median_hours_to_handover"]),
+                ],
+                [
                     _("Disponibilité moyenne des caméras"),
                     _percent(stats["camera_availability"]["overall"]),
                 ],
@@ -185,8 +221,48 @@ def _annual_report(year: int) -> bytes:
             str(stats["signalements"]["total"]),
         ]
     )
+    requisition_stats = stats["requisitions"]
+    names = requisition_labels()
+    requisition_rows = [
+        [
+            Paragraph(f"<b>{h}</b>", styles["BodyText"])
+            for h in [
+                _("Mois"),
+                *(names[n] for n in REQUISITION_FIGURES),
+                _("Délai médian jusqu'à la remise"),
+            ]
+        ]
+    ]
+    for m, counts in requisition_stats["by_month"].items():
+        requisition_rows.append(
+            [
+                month_label(m),
+                *(str(counts[n]) for n in REQUISITION_FIGURES),
+                hours(counts["median_hours_to_handover"]),
+            ]
+        )
+    requisition_rows.append(
+        [
+            _("Total"),
+            *(str(requisition_stats["totals"][n]) for n in REQUISITION_FIGURES),
+            hours(requisition_stats["median_hours_to_handover"]),
+        ]
+    )
     story += [
         _table(rows, [2.2 * cm] + [1.8 * cm] * 8),
+        PageBreak(),
+        Paragraph(_("Réquisitions judiciaires"), styles["Heading2"]),
+        Paragraph(
+            _(
+                "Reçues : déposées dans le mois ; remises : extraction téléchargée par "
+                "l'officier dans le mois ; refusées : refus du magistrat dans le mois ; trop "
+                "tardives : aucune image n'a pu être gelée au dépôt, celles demandées ayant "
+                "déjà été détruites. Délai : du dépôt à la remise, médiane des remises."
+            ),
+            styles["BodyText"],
+        ),
+        image("requisitions"),
+        _table(requisition_rows, [2.6 * cm, 2.4 * cm, 2.4 * cm, 2.4 * cm, 3 * cm, 3.2 * cm]),
         PageBreak(),
         Paragraph(_("Disponibilité des caméras"), styles["Heading2"]),
         image("availability"),

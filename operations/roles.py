@@ -10,3 +10,5 @@ ROOM_STAFF = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 ROOM_MANAGERS = frozenset({Role.SUPERVISOR})
 #: Read the activity statistics and the annual report.
 STATISTICS_READERS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.DPO})
+#: Link a requisition to signalements: the requesting officer, and the room's supervisor.
+REQUISITION_LINKERS = frozenset({Role.OPJ, Role.SUPERVISOR})

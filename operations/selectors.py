@@ -6,10 +6,24 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cameras.models import HEALTH_SEVERITY, Camera, CameraStatus, HealthStatus
+from evidence import selectors as evidence_selectors
+from evidence.models import GRANTED, Export, Requisition, Status
 from operations.models import RotaSlot, Shift, Signalement
 from recordings.models import RecorderLease
 
@@ -17,6 +31,13 @@ from recordings.models import RecorderLease
 DASHBOARD_ROWS = 30
 
 _NUMBER = re.compile(r"^\s*(\d{4})-(\d{1,6})\s*$")
+_REFERENCE = re.compile(r"^\s*(?:REQ-)?(\d{4})-(\d{1,9})\s*$", re.IGNORECASE)
+
+
+def parse_number(number: str) -> tuple[int, int] | None:
+    """(year, seq) of a signalement number such as 2026-000123, None when malformed."""
+    match = _NUMBER.match(number or "")
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def on_duty() -> QuerySet[Shift]:
@@ -79,14 +100,82 @@ def signalement_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Signa
 
 
 def signalement_get(*, number: str) -> Signalement:
-    match = _NUMBER.match(number)
-    if not match:
+    key = parse_number(number)
+    if key is None:
         raise Signalement.DoesNotExist
     return (
         Signalement.objects.select_related("author")
         .prefetch_related("cameras", "alerts", "notes__author")
-        .get(year=int(match[1]), seq=int(match[2]))
+        .get(year=key[0], seq=key[1])
     )
+
+
+def signalement_requisitions(signalement: Signalement, user: Any) -> QuerySet[Requisition]:
+    """The requisitions linked to ``signalement`` that ``user`` may see (evidence's scope)."""
+    return (
+        evidence_selectors.restrict(user)
+        .filter(signalement_links__signalement=signalement)
+        .order_by("submitted_at", "pk")
+    )
+
+
+def requisition_signalements(requisition: Requisition) -> QuerySet[Signalement]:
+    return Signalement.objects.filter(requisition_links__requisition=requisition).order_by(
+        "year", "seq"
+    )
+
+
+def requisition_by_reference(user: Any, reference: str) -> Requisition:
+    """The requisition REQ-2026-00012 (or 2026-12) if ``user`` may see it; DoesNotExist else."""
+    match = _REFERENCE.match(reference or "")
+    if not match:
+        raise Requisition.DoesNotExist
+    requisition = evidence_selectors.restrict(user).get(pk=int(match[2]))
+    if requisition.submitted_at.year != int(match[1]):
+        raise Requisition.DoesNotExist
+    return requisition
+
+
+#: Requisitions the room must act on: granted (extract them), extraction ready (check, release).
+CSU_TO_EXPORT = GRANTED
+CSU_TO_RELEASE = frozenset({Status.READY})
+
+
+def _awaiting_csu() -> QuerySet[Requisition]:
+    return Requisition.objects.filter(
+        Q(status__in=CSU_TO_EXPORT)
+        | Q(
+            status__in=CSU_TO_RELEASE,
+            exports__state=Export.State.READY,
+            exports__released_at__isnull=True,
+        )
+    )
+
+
+def csu_waiting(user: Any, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
+    """Requisitions waiting for the room, counted for every member of the staff, listed (oldest
+    wait first) only for those who may see them. Two queries (one when nothing may be listed)."""
+    counts = _awaiting_csu().aggregate(
+        to_export=Count("pk", filter=Q(status__in=CSU_TO_EXPORT), distinct=True),
+        to_release=Count("pk", filter=Q(status__in=CSU_TO_RELEASE), distinct=True),
+    )
+    rows: list[Requisition] = []
+    visible = evidence_selectors.restrict(user)
+    if visible.query.is_empty():
+        return {**counts, "rows": rows, "visible": False}
+    ready_since = Export.objects.filter(
+        requisition=OuterRef("pk"), state=Export.State.READY, released_at__isnull=True
+    ).values("finished_at")[:1]
+    rows = list(
+        visible.filter(pk__in=_awaiting_csu().values("pk"))
+        .annotate(
+            waiting_since=Coalesce(
+                Subquery(ready_since, output_field=DateTimeField()), "decided_at"
+            )
+        )
+        .order_by("waiting_since", "pk")[:limit]
+    )
+    return {**counts, "rows": rows, "visible": True}
 
 
 def recording_alerts(now: datetime) -> QuerySet[Camera]:
@@ -104,9 +193,10 @@ def recording_alerts(now: datetime) -> QuerySet[Camera]:
     )
 
 
-def dashboard(now: datetime | None = None) -> dict[str, Any]:
-    """What the room watches, in a fixed number of queries (eight) whatever the volume."""
+def dashboard(now: datetime | None = None, user: Any = None) -> dict[str, Any]:
+    """What the room watches, in a fixed number of queries (ten) whatever the volume."""
     now = now or timezone.now()
+    waiting = csu_waiting(user)
     shifts = list(on_duty())
     planned = list(rota_between(now, now + timedelta(hours=12))[:DASHBOARD_ROWS])
     health_counts = dict(
@@ -146,6 +236,10 @@ def dashboard(now: datetime | None = None) -> dict[str, Any]:
         "open_signalements": open_rows,
         "recording_alert_count": alert_count,
         "recording_alerts": alert_rows,
+        "requisitions_to_export": waiting["to_export"],
+        "requisitions_to_release": waiting["to_release"],
+        "requisitions_waiting": waiting["rows"],
+        "requisitions_visible": waiting["visible"],
     }
 
 

@@ -5,26 +5,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import record
 from cameras.models import Camera
+from evidence import selectors as evidence_selectors
+from evidence.models import Requisition
 from operations.models import (
     AlertedService,
     FollowUpNote,
     Outcome,
+    RequisitionLink,
     RotaSlot,
     ServiceAlert,
     Shift,
     Signalement,
     SignalementCounter,
+    format_number,
 )
-from operations.roles import ROOM_STAFF
+from operations.roles import REQUISITION_LINKERS, ROOM_STAFF
+from operations.selectors import parse_number
 
 #: Clocks drift: a time this far ahead of the server's is still accepted as "now".
 CLOCK_SKEW = timedelta(minutes=5)
@@ -34,10 +39,23 @@ def _local(moment: datetime) -> str:
     return formats.date_format(timezone.localtime(moment), "d/m/Y H:i")
 
 
+#: A signalement is logged during or soon after the facts: older than this is a typing error.
+OLDEST_FACTS = timedelta(days=2 * 366)
+
+
 def _not_in_future(moment: datetime, field: str, label: str) -> None:
-    if moment > timezone.now() + CLOCK_SKEW:
+    """Plausible for the log: not in the future, and not years in the past."""
+    now = timezone.now()
+    if moment > now + CLOCK_SKEW:
         raise ValidationError(
             {field: _("%(label)s ne peut pas être dans le futur.") % {"label": label}}
+        )
+    if moment < now - OLDEST_FACTS:
+        raise ValidationError(
+            {
+                field: _("%(label)s remonte à plus de deux ans : vérifiez la date.")
+                % {"label": label}
+            }
         )
 
 
@@ -342,3 +360,129 @@ def signalements_exported(*, count: int, filters: dict, actor: User) -> None:
             target_type="operations.signalement",
             details={"count": count, "filters": filters},
         )
+
+
+# --- Links between signalements and judicial requisitions ----------------------------------------
+
+
+def signalements_from_numbers(numbers: Iterable[str]) -> list[Signalement]:
+    """The signalements named by ``numbers`` (2026-000123), in order; ValidationError naming
+    each malformed or unknown number under "signalements"."""
+    wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
+    malformed = [n for n in wanted if parse_number(n) is None]
+    keys = [parse_number(n) for n in wanted if parse_number(n) is not None]
+    found: dict[tuple[int, int], Signalement] = {}
+    if keys:
+        query = Q()
+        for year, seq in keys:
+            query |= Q(year=year, seq=seq)
+        found = {(s.year, s.seq): s for s in Signalement.objects.filter(query)}
+    unknown = [n for n in wanted if (key := parse_number(n)) and key not in found]
+    errors = []
+    if malformed:
+        errors.append(
+            _(
+                "Numéro de signalement mal écrit : %(numbers)s (attendu : année-numéro, "
+                "ex. %(example)s)."
+            )
+            % {
+                "numbers": ", ".join(f"« {n} »" for n in malformed),
+                "example": format_number(timezone.localdate().year, 123),
+            }
+        )
+    if unknown:
+        errors.append(
+            _("Aucun signalement ne porte le numéro %(numbers)s.")
+            % {"numbers": ", ".join(format_number(*parse_number(n)) for n in unknown)}
+        )
+    if errors:
+        raise ValidationError({"signalements": errors})
+    return [found[key] for key in dict.fromkeys(keys)]
+
+
+def _check_linker(actor: User, requisition: Requisition) -> None:
+    if not actor.has_role(*REQUISITION_LINKERS):
+        raise PermissionDenied(
+            _(
+                "Seuls l'officier requérant et le chef de salle lient une réquisition à un "
+                "signalement."
+            )
+        )
+    if not evidence_selectors.restrict(actor).filter(pk=requisition.pk).exists():
+        raise Requisition.DoesNotExist
+
+
+@transaction.atomic
+def requisition_link_signalements(
+    *, requisition: Requisition, numbers: Iterable[str], actor: User
+) -> list[RequisitionLink]:
+    """Link the requisition to the signalements named (those already linked are left as they
+    are); one audit event per new link, on the requisition's timeline. Requisition.DoesNotExist
+    when ``actor`` may not see the requisition; PermissionDenied for a role that may not link."""
+    _check_linker(actor, requisition)
+    signalements = signalements_from_numbers(numbers)
+    if not signalements:
+        raise ValidationError({"signalements": [_("Indiquez au moins un numéro de signalement.")]})
+    return _link(requisition, signalements, actor)
+
+
+def _link(
+    requisition: Requisition, signalements: list[Signalement], actor: User
+) -> list[RequisitionLink]:
+    already = set(
+        RequisitionLink.objects.filter(
+            requisition=requisition, signalement__in=signalements
+        ).values_list("signalement_id", flat=True)
+    )
+    now = timezone.now()
+    created = []
+    for signalement in signalements:
+        if signalement.pk in already:
+            continue
+        link = RequisitionLink(
+            signalement=signalement, requisition=requisition, linked_by=actor, linked_at=now
+        )
+        link.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():
+                link.save()
+        except IntegrityError:  # the same link made at the same instant by someone else
+            continue
+        record(
+            "requisition.signalement_linked",
+            actor=actor,
+            target=requisition,
+            details={"signalement": signalement.number, "requisition": requisition.reference},
+        )
+        created.append(link)
+    return created
+
+
+@transaction.atomic
+def requisition_unlink_signalement(
+    *, requisition: Requisition, signalement: Signalement, actor: User, reason: str = ""
+) -> None:
+    """Remove the link (audited on the requisition's timeline); ValidationError if none."""
+    _check_linker(actor, requisition)
+    deleted, _rows = RequisitionLink.objects.filter(
+        requisition=requisition, signalement=signalement
+    ).delete()
+    if not deleted:
+        raise ValidationError(
+            _("Le signalement %(number)s n'est pas lié à la réquisition %(ref)s.")
+            % {"number": signalement.number, "ref": requisition.reference}
+        )
+    record(
+        "requisition.signalement_unlinked",
+        actor=actor,
+        target=requisition,
+        reason=(reason or "").strip(),
+        details={"signalement": signalement.number, "requisition": requisition.reference},
+    )
+
+
+def requisition_link_at_intake(
+    *, requisition: Requisition, numbers: list[str], actor: User
+) -> None:
+    """The officer named signalements when submitting: link them in the intake's transaction."""
+    _link(requisition, signalements_from_numbers(numbers), actor)

@@ -1,4 +1,4 @@
-"""Activity statistics over any period: active hours, signalements, camera availability.
+"""Activity statistics over any period: active hours, signalements, requisitions, cameras.
 
 Each figure comes from a fixed number of queries whatever the volume: rows are fetched once
 per table and folded in Python (shift intervals, outages) or grouped by the database
@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from statistics import median
 from typing import Any
 
 from django.db.models import Count, Q
@@ -18,6 +19,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from cameras.models import Camera, CameraOutage, CameraStatus
+from evidence.models import Requisition, Status
 from operations.models import Category, Shift, Signalement
 
 Interval = tuple[datetime, datetime]
@@ -124,6 +126,71 @@ def signalements_by_category(period: Period) -> dict[str, dict[str, int]]:
     return table
 
 
+#: The requisition counts, in the order of the tables and the chart.
+REQUISITION_FIGURES = ("received", "handed_over", "refused", "too_late")
+
+
+def _in(moment: datetime | None, start: datetime, end: datetime) -> bool:
+    return moment is not None and start <= moment < end
+
+
+def _local_month(moment: datetime) -> str:
+    local = timezone.localtime(moment)
+    return _month_key(local.year, local.month)
+
+
+def requisitions(period: Period) -> dict[str, Any]:
+    """Requisitions per month and over the period, in one query.
+
+    received: submitted in the month; handed_over: downloaded by the officer in the month;
+    refused: rejected by the magistrate in the month; too_late: received in the month with no
+    window that could be frozen, the footage of at least one having been destroyed already.
+    The median time to handover is in hours, from submission to download, over the handovers
+    of the month (or of the period).
+    """
+    start, end = period.start, period.end
+    rows = (
+        Requisition.objects.filter(
+            Q(submitted_at__gte=start, submitted_at__lt=end)
+            | Q(handed_over_at__gte=start, handed_over_at__lt=end)
+            | Q(status=Status.REJECTED, decided_at__gte=start, decided_at__lt=end)
+        )
+        .annotate(
+            held=Count("windows", filter=Q(windows__hold__isnull=False)),
+            destroyed=Count("windows", filter=Q(windows__destroyed_at__isnull=False)),
+        )
+        .values_list("submitted_at", "decided_at", "status", "handed_over_at", "held", "destroyed")
+        .order_by()
+    )
+    months = [_month_key(y, m) for y, m in period.months()]
+    table = {key: dict.fromkeys(REQUISITION_FIGURES, 0) for key in months}
+    delays: dict[str, list[float]] = {key: [] for key in months}
+    for submitted, decided, state, handed_over, held, destroyed in rows:
+        if _in(submitted, start, end):
+            month = table[_local_month(submitted)]
+            month["received"] += 1
+            if held == 0 and destroyed > 0:
+                month["too_late"] += 1
+        if state == Status.REJECTED and _in(decided, start, end):
+            table[_local_month(decided)]["refused"] += 1
+        if _in(handed_over, start, end):
+            key = _local_month(handed_over)
+            table[key]["handed_over"] += 1
+            delays[key].append((handed_over - submitted).total_seconds() / 3600)
+    everything = [d for key in months for d in delays[key]]
+    return {
+        "totals": {name: sum(table[k][name] for k in months) for name in REQUISITION_FIGURES},
+        "median_hours_to_handover": _median(everything),
+        "by_month": {
+            key: {**table[key], "median_hours_to_handover": _median(delays[key])} for key in months
+        },
+    }
+
+
+def _median(values: list[float]) -> float | None:
+    return round(median(values), 2) if values else None
+
+
 def camera_availability(period: Period, now: datetime | None = None) -> dict[str, Any]:
     """Share of time each camera in the register worked, per month and over the period.
 
@@ -206,5 +273,6 @@ def statistics(period: Period, now: datetime | None = None) -> dict[str, Any]:
             "by_category": category_totals,
             "by_month": by_category,
         },
+        "requisitions": requisitions(period),
         "camera_availability": camera_availability(period, now),
     }

@@ -10,28 +10,39 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from cameras.models import Camera, CameraStatus, HealthStatus
+from evidence.models import Requisition
 from operations import reports, selectors, services, stats
 from operations.forms import (
     CloseForm,
     NoteForm,
     PeriodForm,
     QuickSignalementForm,
+    RequisitionLinkForm,
     RotaSlotForm,
     ServiceAlertForm,
     ShiftCloseForm,
     SignalementFilterForm,
 )
 from operations.models import Category, RotaSlot, Shift, Signalement
-from operations.roles import ROOM_MANAGERS, ROOM_STAFF, STATISTICS_READERS
+from operations.roles import REQUISITION_LINKERS, ROOM_MANAGERS, ROOM_STAFF, STATISTICS_READERS
 
 #: Rows of one CSV export at most (a year of a busy room is about 8,000).
 CSV_LIMIT = 100_000
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The page to go back to, only if it is on this site."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return ""
 
 
 def _add_errors(form: Any, exc: ValidationError) -> None:
@@ -55,7 +66,7 @@ def _signalement(number: str) -> Signalement:
 @never_cache
 @role_required(*ROOM_STAFF)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    board = selectors.dashboard()
+    board = selectors.dashboard(user=request.user)
     labels = dict(HealthStatus.choices)
     return render(
         request,
@@ -88,6 +99,7 @@ def _dashboard_labels() -> dict[str, str]:
         "stopped": _("arrêté"),
         "error": _("erreur"),
         "stale": _("Mise à jour impossible ; données affichées de"),
+        "noRequisition": _("Aucune réquisition n'attend la salle."),
     }
 
 
@@ -120,7 +132,7 @@ def clock_in(request: HttpRequest) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Prise de service enregistrée."))
-    return redirect(request.POST.get("next") or "operations:shift_list")
+    return redirect(_safe_next(request) or "operations:shift_list")
 
 
 @require_POST
@@ -132,7 +144,7 @@ def clock_out(request: HttpRequest) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("Fin de service enregistrée."))
-    return redirect(request.POST.get("next") or "operations:shift_list")
+    return redirect(_safe_next(request) or "operations:shift_list")
 
 
 @role_required(*ROOM_MANAGERS)
@@ -308,10 +320,19 @@ def signalement_create(request: HttpRequest) -> HttpResponse:
 def signalement_detail(request: HttpRequest, number: str) -> HttpResponse:
     signalement = _signalement(number)
     note_form, alert_form, close_form = NoteForm(), ServiceAlertForm(), CloseForm()
+    link_form = RequisitionLinkForm()
+    may_link = request.user.has_role(*REQUISITION_LINKERS)
     if request.method == "POST":
         action = request.POST.get("action")
         try:
-            if action == "note":
+            if action in ("link", "unlink"):
+                if not may_link:
+                    raise PermissionDenied
+                link_form = RequisitionLinkForm(request.POST if action == "link" else None)
+                done = _requisition_link_action(request, signalement, action, link_form)
+                if done:
+                    return redirect("operations:signalement_detail", number=number)
+            elif action == "note":
                 note_form = NoteForm(request.POST)
                 if note_form.is_valid():
                     services.signalement_add_note(
@@ -338,7 +359,13 @@ def signalement_detail(request: HttpRequest, number: str) -> HttpResponse:
             else:
                 messages.error(request, _("Action inconnue."))
         except ValidationError as exc:
-            form = {"note": note_form, "alert": alert_form, "close": close_form}[action]
+            form = {
+                "note": note_form,
+                "alert": alert_form,
+                "close": close_form,
+                "link": link_form,
+                "unlink": link_form,
+            }[action]
             _add_errors(form, exc)
     return render(
         request,
@@ -348,8 +375,50 @@ def signalement_detail(request: HttpRequest, number: str) -> HttpResponse:
             "note_form": note_form,
             "alert_form": alert_form,
             "close_form": close_form,
+            "link_form": link_form,
+            "may_link": may_link,
+            "requisitions": selectors.signalement_requisitions(signalement, request.user),
         },
     )
+
+
+def _requisition_link_action(
+    request: HttpRequest, signalement: Signalement, action: str, form: RequisitionLinkForm
+) -> bool:
+    """Link (by reference) or unlink (by id) a requisition the viewer may see; True when done."""
+    if action == "unlink":
+        try:
+            requisition = selectors.signalement_requisitions(signalement, request.user).get(
+                pk=int(request.POST.get("requisition") or 0)
+            )
+        except (Requisition.DoesNotExist, ValueError):
+            raise Http404 from None
+        services.requisition_unlink_signalement(
+            requisition=requisition, signalement=signalement, actor=request.user
+        )
+        messages.success(
+            request, _("Lien avec la réquisition %(ref)s retiré.") % {"ref": requisition.reference}
+        )
+        return True
+    if not form.is_valid():
+        return False
+    reference = form.cleaned_data["requisition"].strip()
+    try:
+        requisition = selectors.requisition_by_reference(request.user, reference)
+    except Requisition.DoesNotExist:
+        form.add_error(
+            "requisition",
+            _("Aucune réquisition %(ref)s parmi celles que vous pouvez consulter.")
+            % {"ref": reference},
+        )
+        return False
+    services.requisition_link_signalements(
+        requisition=requisition, numbers=[signalement.number], actor=request.user
+    )
+    messages.success(
+        request, _("Réquisition %(ref)s liée au signalement.") % {"ref": requisition.reference}
+    )
+    return True
 
 
 # --- Statistics ---------------------------------------------------------------------------------
@@ -390,7 +459,20 @@ def statistics(request: HttpRequest) -> HttpResponse:
             share = camera["availability"]
             camera["pct"] = None if share is None else 100 * share
         overall = availability["overall"]
+        names = reports.requisition_labels()
         context = {
+            "requisition_headers": [names[n] for n in stats.REQUISITION_FIGURES],
+            "requisition_rows": [
+                {
+                    "label": reports.month_label(month),
+                    "counts": [counts[n] for n in stats.REQUISITION_FIGURES],
+                    "median": counts["median_hours_to_handover"],
+                }
+                for month, counts in figures["requisitions"]["by_month"].items()
+            ],
+            "requisition_totals": [
+                figures["requisitions"]["totals"][n] for n in stats.REQUISITION_FIGURES
+            ],
             "overall_pct": None if overall is None else 100 * overall,
             "categories": Category.choices,
             "category_totals": figures["signalements"]["by_category"].values(),

@@ -82,6 +82,15 @@
     fill("dash-recording", data.recording_alerts, function (c) {
       return row([c.code + " — " + c.name, labels[c.state] || c.state, time(c.last_segment_at)], "bad");
     }, labels.allRecorded, 3);
+    text("dash-req-export", data.requisitions_to_export);
+    text("dash-req-release", data.requisitions_to_release);
+    var requisitions = document.getElementById("dash-requisitions");
+    if (requisitions) {
+      fill("dash-requisitions", data.requisitions_waiting, function (r) {
+        return row([link(requisitions.dataset.url + r.id + "/", r.reference), r.service,
+          r.status_label, time(r.waiting_since), time(r.footage_expires_at)]);
+      }, labels.noRequisition, 5);
+    }
     text("dash-updated", time(data.now, false) + ":" + String(new Date(data.now).getSeconds()).padStart(2, "0"));
     status.classList.remove("bad");
   }

@@ -16,9 +16,10 @@ from recordings.models import RecorderLease
 
 pytestmark = pytest.mark.django_db
 
-#: Measured counts, session, user, second-factor and navigation lookups included: eight for
-#: the dashboard itself, four for the statistics.
-DASHBOARD_PAGE, DASHBOARD_API, STATISTICS = 15, 14, 10
+#: Measured counts, session, user, second-factor and navigation lookups included: ten for
+#: the dashboard itself (two for the requisitions waiting for the room), five for the
+#: statistics (one for the requisitions).
+DASHBOARD_PAGE, DASHBOARD_API, STATISTICS = 17, 16, 11
 
 
 def _count(client, url: str) -> int:
@@ -41,10 +42,10 @@ def test_fixed_number_of_queries_whatever_the_volume(
     supervisor, signed_in, django_assert_max_num_queries, url, bound
 ):
     client = signed_in(supervisor)
-    generate_year(2025, operators=2, signalements=50, cameras=3, prefix="small")
+    generate_year(2025, operators=2, signalements=50, cameras=3, prefix="small", requisitions=3)
     with django_assert_max_num_queries(bound):
         small = _count(client, url)
-    generate_year(2025, operators=8, signalements=3_000, cameras=60, prefix="big")
+    generate_year(2025, operators=8, signalements=3_000, cameras=60, prefix="big", requisitions=200)
     for camera in generate_year(2024, operators=3, signalements=10, cameras=40).cameras[:20]:
         RecorderLease.objects.create(camera=camera, state=RecorderLease.State.ERROR)
     Shift.objects.create(operator=supervisor, started_at=timezone.now())
@@ -82,9 +83,9 @@ def test_dashboard_json_shows_duty_health_open_signalements_and_recording_alerts
 
 
 def test_charts_and_annual_report(supervisor, signed_in):
-    generate_year(2025, operators=3, signalements=300, cameras=5)
+    generate_year(2025, operators=3, signalements=300, cameras=5, requisitions=40)
     client = signed_in(supervisor)
-    for name in ("active_hours", "signalements", "availability"):
+    for name in ("active_hours", "signalements", "requisitions", "availability"):
         response = client.get(
             f"/exploitation/statistiques/graphique/{name}.png?start=2025-01-01&end=2025-12-31"
         )
@@ -95,6 +96,16 @@ def test_charts_and_annual_report(supervisor, signed_in):
     assert client.get("/exploitation/statistiques/rapport-1999.pdf").status_code == 404
     page = client.get("/exploitation/statistiques/?start=2025-01-01&end=2025-12-31")
     assert "300" in page.content.decode()
+    assert 'id="requisition-table"' in page.content.decode()
+    api = client.get("/api/operations/statistics/?start=2025-01-01&end=2025-12-31").json()
+    assert api["requisitions"]["totals"]["received"] == 40
+    assert set(api["requisitions"]["by_month"]["2025-06"]) == {
+        "received",
+        "handed_over",
+        "refused",
+        "too_late",
+        "median_hours_to_handover",
+    }
 
 
 def test_statistics_refuse_bad_periods(supervisor, signed_in):

@@ -42,6 +42,7 @@ def signalement(operator):
         ("/exploitation/statistiques/graphique/active_hours.png", STATS),
         ("/exploitation/statistiques/graphique/signalements.png", STATS),
         ("/exploitation/statistiques/graphique/availability.png", STATS),
+        ("/exploitation/statistiques/graphique/requisitions.png", STATS),
         (f"/exploitation/statistiques/rapport-{timezone.localdate().year}.pdf", STATS),
     ],
 )
@@ -155,4 +156,94 @@ def test_api_clock_in_and_out():
         allowed=STAFF,
         api=True,
         ok=(200, 400),
+    )
+
+
+# --- Links between signalements and requisitions ------------------------------------------------
+
+
+@pytest.fixture
+def approved_requisition(tmp_path, settings, magistrate):
+    """A requisition of another service, approved: supervisors and magistrates see it."""
+    from datetime import timedelta
+
+    from evidence import services as evidence_services
+    from tests.cameras.factories import CameraFactory
+    from tests.evidence.conftest import PDF
+    from tests.permissions import make_person
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_DIR = tmp_path / "data"
+    camera = CameraFactory(code="CAM-MATRIX")
+    end = timezone.now() - timedelta(minutes=5)
+    requisition = evidence_services.requisition_submit(
+        procedure_number="2026/MATRIX",
+        legal_frame="60-1",
+        facts="Vol.",
+        justification="Identifier les auteurs.",
+        attachment_name="requisition.pdf",
+        attachment_data=PDF,
+        windows=[evidence_services.WindowRequest(camera.code, end - timedelta(minutes=10), end)],
+        actor=make_person(Role.OPJ),
+    )
+    return evidence_services.requisition_decide(
+        requisition=requisition, outcome="approve_all", reason="", actor=magistrate
+    )
+
+
+def test_signalement_page_link_and_unlink(signalement, approved_requisition):
+    from operations.models import RequisitionLink
+
+    url = f"/exploitation/signalements/{signalement.number}/"
+    check_matrix(
+        url=url,
+        method="post",
+        data={"action": "link", "requisition": approved_requisition.reference},
+        allowed=MANAGERS,
+        ok=(302,),
+        refused=(403,),
+    )
+
+    def linked() -> dict:
+        RequisitionLink.objects.get_or_create(
+            signalement=signalement,
+            requisition=approved_requisition,
+            defaults={"linked_at": timezone.now()},
+        )
+        return {"action": "unlink", "requisition": approved_requisition.pk}
+
+    check_matrix(url=url, method="post", data=linked, allowed=MANAGERS, ok=(302,))
+
+
+def test_api_links(signalement, approved_requisition):
+    from operations.models import RequisitionLink
+
+    base = f"/api/operations/requisitions/{approved_requisition.pk}/signalements/"
+    check_matrix(
+        url=f"/api/operations/signalements/{signalement.number}/requisitions/",
+        allowed=STAFF,
+        api=True,
+    )
+    # A fresh OPJ belongs to another service: the requisition is outside its scope (404).
+    check_matrix(url=base, allowed=[Role.MAGISTRATE, Role.SUPERVISOR], api=True, refused=(403, 404))
+    check_matrix(
+        url=base,
+        method="post",
+        data={"signalements": [signalement.number]},
+        allowed=MANAGERS,
+        api=True,
+        ok=(201,),
+        refused=(403, 404),
+    )
+
+    def linked_url() -> str:
+        RequisitionLink.objects.get_or_create(
+            signalement=signalement,
+            requisition=approved_requisition,
+            defaults={"linked_at": timezone.now()},
+        )
+        return f"{base}{signalement.number}/"
+
+    check_matrix(
+        url=linked_url, method="delete", allowed=MANAGERS, api=True, ok=(204,), refused=(403, 404)
     )

@@ -80,3 +80,11 @@ def test_rota_slots_are_checked(operator, supervisor, signed_in):
     )
     assert response.status_code == 302
     assert str(operator) in client.get("/exploitation/planning/").content.decode()
+
+
+def test_clock_in_never_redirects_to_another_site(operator, signed_in):
+    response = signed_in(operator).post(
+        "/exploitation/vacations/prise/", {"next": "https://evil.example/"}
+    )
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]

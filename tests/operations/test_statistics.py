@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from statistics import median
 
 import pytest
 from django.utils import timezone
 
 from cameras.models import CameraOutage
+from evidence.models import Requisition, Status
 from operations.demo import generate_year
 from operations.models import Category, Shift, Signalement
 from operations.stats import Period, merge, statistics
@@ -29,7 +31,7 @@ def _minute_index(moment: datetime, origin: datetime) -> int:
 
 @pytest.fixture
 def year():
-    return generate_year(YEAR, operators=8, signalements=7_800, cameras=12)
+    return generate_year(YEAR, operators=8, signalements=7_800, cameras=12, requisitions=260)
 
 
 def test_a_year_of_activity_matches_direct_counts(year):
@@ -74,6 +76,67 @@ def test_a_year_of_activity_matches_direct_counts(year):
             figures["signalements"]["by_category"][category]
             == Signalement.objects.filter(category=category).count()
         )
+
+    # Requisitions: one direct count per month and figure, the median by the standard library.
+    assert Requisition.objects.count() == year.requisitions == 260
+    requisitions = figures["requisitions"]
+    all_delays = []
+    for month in range(12):
+        start, end = bounds[month], bounds[month + 1]
+        received = Requisition.objects.filter(submitted_at__gte=start, submitted_at__lt=end)
+        handed_over = Requisition.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
+        direct = {
+            "received": received.count(),
+            "handed_over": handed_over.count(),
+            "refused": Requisition.objects.filter(
+                status=Status.REJECTED, decided_at__gte=start, decided_at__lt=end
+            ).count(),
+            # Nothing could be frozen, and footage had been destroyed already.
+            "too_late": received.exclude(windows__hold__isnull=False)
+            .filter(windows__destroyed_at__isnull=False)
+            .distinct()
+            .count(),
+        }
+        row = requisitions["by_month"][f"{YEAR}-{month + 1:02d}"]
+        assert {k: row[k] for k in direct} == direct, month + 1
+        delays = [
+            (h - s).total_seconds() / 3600
+            for s, h in handed_over.values_list("submitted_at", "handed_over_at")
+        ]
+        all_delays += delays
+        expected = round(median(delays), 2) if delays else None
+        assert row["median_hours_to_handover"] == expected, month + 1
+    totals = requisitions["totals"]
+    assert totals["received"] == 260
+    in_year = {"__gte": bounds[0], "__lt": bounds[-1]}
+    assert (
+        totals["handed_over"]
+        == Requisition.objects.filter(
+            **{f"handed_over_at{k}": v for k, v in in_year.items()}
+        ).count()
+    )
+    assert (
+        totals["refused"]
+        == Requisition.objects.filter(
+            status=Status.REJECTED, **{f"decided_at{k}": v for k, v in in_year.items()}
+        ).count()
+        > 0
+    )
+    too_late = (
+        Requisition.objects.exclude(windows__hold__isnull=False)
+        .filter(windows__destroyed_at__isnull=False)
+        .distinct()
+        .count()
+    )
+    assert totals["too_late"] == too_late > 0
+    partly_late = (
+        Requisition.objects.filter(windows__destroyed_at__isnull=False)
+        .filter(windows__hold__isnull=False)
+        .distinct()
+        .count()
+    )
+    assert partly_late > 0, "a partly late requisition is not too late"
+    assert requisitions["median_hours_to_handover"] == pytest.approx(median(all_delays), abs=0.01)
 
     # Camera availability: minutes without any outage, per camera and per month.
     availability = figures["camera_availability"]

@@ -43,6 +43,12 @@ class RequisitionCreateSerializer(serializers.Serializer):
     windows = serializers.JSONField(
         help_text=_('Liste de {"camera": code, "start": ISO 8601, "end": ISO 8601}.')
     )
+    signalements = serializers.ListField(
+        child=serializers.CharField(max_length=20),
+        required=False,
+        default=list,
+        help_text=_("Numéros des signalements du CSU concernés (ex. 2026-000123)."),
+    )
 
     def validate_windows(self, value: Any) -> list[services.WindowRequest]:
         if not isinstance(value, list) or not value:
@@ -109,7 +115,9 @@ class RequisitionSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     officer = serializers.CharField(source="officer.get_username")
     service = serializers.CharField(source="service.name")
-    decided_by = serializers.CharField(source="decided_by.get_username", default=None)
+    decided_by = serializers.CharField(
+        source="decided_by.get_username", default=None, allow_null=True
+    )
     windows = WindowSerializer(many=True)
 
     class Meta:
@@ -248,6 +256,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             attachment_data=content,
             windows=data["windows"],
             actor=request.user,
+            signalements=data["signalements"],
         )
         requisition = selectors.requisition_get(request.user, requisition.pk)
         return Response(
@@ -347,7 +356,9 @@ class ExtractionRegisterSerializer(serializers.ModelSerializer):
     procedure_number = serializers.CharField(source="requisition.procedure_number")
     service = serializers.CharField(source="requisition.service.name")
     prepared_by = serializers.CharField(source="prepared_by.get_username")
-    released_by = serializers.CharField(source="released_by.get_username", default=None)
+    released_by = serializers.CharField(
+        source="released_by.get_username", default=None, allow_null=True
+    )
 
     class Meta:
         model = Export

@@ -16,14 +16,14 @@ import os
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import av
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -323,7 +323,10 @@ class _CountingFile:
 def export_build(export_id: int) -> Export:
     """Build the package of a queued export (the Celery task's body). Runs once per export."""
     claimed = Export.objects.filter(pk=export_id, state=Export.State.QUEUED).update(
-        state=Export.State.RUNNING, progress=1, progress_label=_("Préparation")
+        state=Export.State.RUNNING,
+        progress=1,
+        progress_label=_("Préparation"),
+        started_at=timezone.now(),
     )
     export = Export.objects.select_related("requisition", "prepared_by").get(pk=export_id)
     if not claimed:
@@ -350,6 +353,10 @@ def export_build(export_id: int) -> Export:
         )
         if not isinstance(exc, ExportError):
             logger.exception("export %s failed", export_id)
+        if not connection.is_usable():
+            # The database went away mid-build (restart, terminated backend): reconnect to
+            # record the failure rather than leave the export "running" forever.
+            connection.close()
         with transaction.atomic():
             Export.objects.filter(pk=export_id).update(
                 state=Export.State.FAILED, error=message, finished_at=timezone.now()
@@ -417,6 +424,34 @@ def package_stream(export: Export) -> Iterator[bytes]:
 
 def package_bytes(export: Export) -> bytes:
     return b"".join(package_stream(export))
+
+
+#: A run claimed longer ago than the task's hard time limit (plus a margin) is dead.
+STALLED_AFTER = timedelta(hours=4, minutes=15)
+
+
+def exports_fail_stalled(*, now: datetime | None = None) -> list[int]:
+    """Exports whose worker died mid-run (killed, machine lost): failed with an alert.
+
+    The task's hard time limit guarantees that no live run is older; the requisition returns
+    to its decision so that the export can be started again, and the partial file goes.
+    """
+    now = now or timezone.now()
+    failed = []
+    stalled = Export.objects.filter(
+        state=Export.State.RUNNING, started_at__lt=now - STALLED_AFTER
+    ).select_related("requisition")
+    message = _("Extraction interrompue (processus arrêté) : relancez-la.")
+    for export in stalled:
+        with transaction.atomic():
+            if not Export.objects.filter(pk=export.pk, state=Export.State.RUNNING).update(
+                state=Export.State.FAILED, error=message, finished_at=now
+            ):
+                continue
+            package_path(export).unlink(missing_ok=True)
+            services.export_finished(export=export, ok=False, error=message)
+        failed.append(export.pk)
+    return failed
 
 
 def package_delete(export: Export) -> None:

@@ -20,6 +20,12 @@ class RequisitionForm(forms.Form):
         help_text=_("PDF ou image (JPEG, PNG, TIFF)."),
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.tif,.tiff"}),
     )
+    signalements = forms.CharField(
+        label=_("Signalements du CSU concernés"),
+        required=False,
+        max_length=500,
+        help_text=_("Numéros donnés par la salle (ex. 2026-000123), séparés par des espaces."),
+    )
 
 
 def _camera_choices() -> list[tuple[str, str]]:

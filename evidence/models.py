@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Service
 from cameras.models import Camera
@@ -19,7 +20,7 @@ class LegalFrame(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    SUBMITTED = "submitted", _("Déposée")
+    SUBMITTED = "submitted", pgettext_lazy("requisition status", "Déposée")
     UNDER_REVIEW = "under_review", _("En cours d'examen")
     APPROVED = "approved", _("Autorisée")
     PARTLY_APPROVED = "partly_approved", _("Autorisée en partie")
@@ -184,6 +185,8 @@ class Export(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("lancée le"), auto_now_add=True)
+    #: When a worker claimed it: a run still "running" past the task's time limit is dead.
+    started_at = models.DateTimeField(_("commencée le"), null=True, blank=True)
     finished_at = models.DateTimeField(_("terminée le"), null=True, blank=True)
     error = models.TextField(_("erreur"), blank=True)
     package_path = models.CharField(max_length=300, blank=True)

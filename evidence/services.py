@@ -25,7 +25,7 @@ from accounts import access
 from accounts.roles import Right, Role
 from audit.services import record
 from cameras.models import Camera
-from evidence import attachments
+from evidence import attachments, links
 from evidence.models import (
     GRANTED,
     PENDING,
@@ -176,9 +176,11 @@ def requisition_submit(
     attachment_data: bytes,
     windows: list[WindowRequest],
     actor: Any,
+    signalements: Iterable[str] = (),
 ) -> Requisition:
     """Record an OPJ's requisition and freeze every requested window that still exists.
 
+    ``signalements``: numbers of the CSU's signalements the requisition concerns (linked).
     ValidationError (field → messages) for bad input, audited, with nothing stored.
     """
     procedure_number = (procedure_number or "").strip()
@@ -212,6 +214,9 @@ def requisition_submit(
         content_type = attachments.check(attachment_name, attachment_data)
     except ValidationError as exc:
         errors["attachment"] = exc.messages
+    numbers = links.parse(signalements)
+    if signalement_errors := links.check(numbers):
+        errors["signalements"] = signalement_errors
     if errors:
         _refuse(
             "requisition.refused_input",
@@ -277,6 +282,7 @@ def requisition_submit(
                     ],
                 },
             )
+            links.attach(requisition=requisition, numbers=numbers, actor=actor)
     except IntegrityError:  # the same procedure submitted twice at the same instant
         attachments.delete(stored.path)
         raise ValidationError(
@@ -553,7 +559,7 @@ def export_start(*, requisition: Requisition, actor: Any) -> Export:
         )
         from evidence import tasks
 
-        transaction.on_commit(lambda: tasks.build_export.delay(export.pk))
+        transaction.on_commit(lambda: tasks.enqueue_build(export.pk))
     return export
 
 

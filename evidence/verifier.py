@@ -128,15 +128,24 @@ def verify(location: Path) -> list[str]:
     if manifest.get("signature", {}).get("public_key_sha256") != fingerprint:
         failures.append(f"ÉCHEC signature : {MANIFEST} annonce une autre clé que {PUBLIC_KEY}")
     listed = set()
+    present = package.names()
     for entry in manifest.get("files", []):
         name = entry["path"]
         listed.add(name)
+        parts = PurePosixPath(name).parts
+        if PurePosixPath(name).is_absolute() or ".." in parts or "\\" in name:
+            # Only files inside the package count: a manifest cannot vouch for anything else.
+            failures.append(f"ÉCHEC fichier {name} : chemin hors du paquet")
+            continue
+        if name not in present:
+            failures.append(f"ÉCHEC fichier {name} : absent")
+            continue
         actual = package.sha256(name)
         if actual is None:
             failures.append(f"ÉCHEC fichier {name} : absent")
         elif actual != entry["sha256"]:
             failures.append(f"ÉCHEC fichier {name} : empreinte SHA-256 différente ({actual})")
-    for name in sorted(package.names() - listed - UNLISTED):
+    for name in sorted(present - listed - UNLISTED):
         failures.append(f"ÉCHEC fichier {name} : présent mais absent du manifeste")
     return failures
 

@@ -10,13 +10,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import Role
-from evidence import selectors, services
+from evidence import links, selectors, services
 from evidence.api import package_response
 from evidence.forms import DecisionForm, RequisitionForm, WindowFormSet
 from evidence.models import Requisition
@@ -73,6 +74,7 @@ def requisition_create(request: HttpRequest) -> HttpResponse:
                 attachment_data=upload.read(settings.EVIDENCE_ATTACHMENT_MAX_BYTES + 1),
                 windows=requests,
                 actor=request.user,
+                signalements=form.cleaned_data["signalements"],
             )
         except ValidationError as exc:
             for name, messages_ in exc.message_dict.items():
@@ -108,6 +110,7 @@ def requisition_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "windows": windows,
         "export": export,
         "timeline": selectors.timeline(requisition),
+        "signalements": links.shown(requisition=requisition, user=user),
         "decision_form": DecisionForm(windows=windows)
         if user.role == Role.MAGISTRATE and requisition.is_pending
         else None,
@@ -125,7 +128,9 @@ def requisition_attachment(request: HttpRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     data = services.attachment_open(requisition=requisition, actor=request.user)
     response = HttpResponse(data, content_type=requisition.attachment_type)
-    response["Content-Disposition"] = f'inline; filename="{requisition.attachment_name}"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=False, filename=requisition.attachment_name
+    )
     return response
 
 

@@ -130,3 +130,51 @@ def test_register_endpoints(path):
 def test_download_endpoint_and_page_need_an_officer():
     check_matrix(url="/api/downloads/unknown-token/", allowed=["opj"], api=True, ok=(404,))
     check_matrix(url="/requisitions/telechargement/unknown-token/", allowed=["opj"], ok=(404,))
+
+
+def test_attachment_page_is_for_the_magistrate_and_the_officers_service():
+    requisition = _requisition()
+    # The matrix's OPJ belongs to another service: outside scope, 404.
+    check_matrix(
+        url=f"/requisitions/{requisition.pk}/piece/",
+        allowed=["magistrate"],
+        refused=(403, 404),
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "role", "status"),
+    [
+        ("decision", "magistrate", "rejected"),
+        ("extraction", "supervisor", "rejected"),
+        ("liberation", "supervisor", "rejected"),
+        ("nouveau-lien", "supervisor", "rejected"),
+    ],
+)
+def test_workflow_page_actions(action, role, status):
+    """Each action button posts to its page: allowed role → back to the file with a message."""
+    requisition = _requisition(status)
+    check_matrix(
+        url=f"/requisitions/{requisition.pk}/{action}/",
+        method="post",
+        data={},
+        allowed=[role],
+        ok=(302,),
+        refused=(403, 404),
+    )
+
+
+def test_cancel_page_action_is_for_the_officers_service_only():
+    requisition = _requisition()
+    check_matrix(
+        url=f"/requisitions/{requisition.pk}/annulation/",
+        method="post",
+        data={"reason": "erreur de saisie"},
+        allowed=[],
+        refused=(403, 404),
+    )
+
+
+@pytest.mark.parametrize("path", ["registers/extractions", "registers/handovers"])
+def test_register_detail_endpoints(path):
+    check_matrix(url=f"/api/{path}/999999/", allowed=["supervisor", "dpo"], api=True, ok=(404,))

@@ -21,6 +21,7 @@ from cameras.models import Camera, PrivacyMask
 from recordings import playback, remux, selectors, store
 from recordings.models import Gap, Segment
 from recordings.recorder import run_recorder
+from tests import matrix_coverage
 from tests.cameras.factories import CameraFactory
 from tests.conftest import sign_in
 from tests.factories import HabilitationFactory, UserFactory
@@ -428,9 +429,9 @@ class PreparedPlaybackMatrix(Matrix):
         form = client.post(f"/enregistrements/relecture/{self.camera_code}/", self.data)
         match = re.search(r"/lecture/([^/]+)/$", form.get("Location", ""))
         token = match[1] if match else "jeton-inconnu"
-        return client.get(
-            f"/enregistrements/relecture/{self.camera_code}/lecture/{token}/{self.suffix}"
-        )
+        url = f"/enregistrements/relecture/{self.camera_code}/lecture/{token}/{self.suffix}"
+        matrix_coverage.note(url)
+        return client.get(url)
 
 
 @pytest.mark.django_db

@@ -182,6 +182,7 @@ KILL_POINTS = [
     ("recordings.purge._account", "after"),
     ("recordings.purge._delete_objects", "before"),
     ("recordings.purge._delete_objects", "after"),
+    ("recordings.purge._mark_objects_deleted", "before"),
     ("recordings.purge._delete_entry_objects", "after"),
     ("recordings.purge._destroy_unused_keys", "before"),
     ("recordings.purge._sweep_expired_folders", "before"),
@@ -243,6 +244,15 @@ def test_a_run_killed_without_cleanup_blocks_others_until_stale():
         PurgeRun.objects.filter(job_id="killed").update(heartbeat_at=now - timedelta(hours=1))
         assert purge.purge_run(now=now).state == "done"
     assert PurgeRun.objects.get(job_id="killed").state == "interrupted"
+
+
+def test_object_names_that_would_leave_the_store_are_never_deleted(media):
+    outside = media.parent / "outside.txt"
+    outside.write_text("not ours")
+    for name in ["../outside.txt", "/etc/hostname", "segments//x", "segments\\..\\x", ""]:
+        with pytest.raises(ValueError):
+            purge._delete_objects([name])
+    assert outside.exists()
 
 
 # --- Refusals ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from recordings import purge
-from recordings.models import DestructionRecord
+from recordings.models import DestructionRecord, PurgeRun
 from tests.permissions import check_matrix
 from tests.recordings.retention import make_camera, record_segments
 
@@ -46,6 +46,8 @@ def test_register_api_permission_matrix(purged):
     check_matrix(url="/api/destructions/", allowed=READERS, api=True)
     check_matrix(url=f"/api/destructions/{entry.pk}/", allowed=READERS, api=True)
     check_matrix(url="/api/purge-runs/", allowed=READERS, api=True)
+    run = PurgeRun.objects.latest("started_at")
+    check_matrix(url=f"/api/purge-runs/{run.pk}/", allowed=READERS, api=True)
     first, _, old, _ = purged
     check_matrix(
         url=f"/api/destructions/status/?camera={first.code}"

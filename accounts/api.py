@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status, viewsets
@@ -57,7 +56,7 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    service = ServiceSerializer(read_only=True)
+    service = ServiceSerializer(read_only=True, allow_null=True)
     requires_second_factor = serializers.BooleanField(read_only=True)
 
     class Meta:
@@ -216,7 +215,7 @@ class HabilitationViewSet(viewsets.ModelViewSet):
     @extend_schema(request=RevokeSerializer, responses=HabilitationSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
-        habilitation = get_object_or_404(self.get_queryset(), pk=pk)
+        habilitation = self.get_object()
         body = RevokeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if habilitation.revoked_at:

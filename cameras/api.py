@@ -78,7 +78,7 @@ class CameraSerializer(serializers.ModelSerializer):
         queryset=Authorization.objects.all(), required=False, allow_null=True
     )
     authorization_number = serializers.CharField(
-        source="authorization.number", read_only=True, default=None
+        source="authorization.number", read_only=True, default=None, allow_null=True
     )
     stream_username = serializers.CharField(
         write_only=True, required=False, allow_blank=True, max_length=200
@@ -93,7 +93,7 @@ class CameraSerializer(serializers.ModelSerializer):
     clear_credentials = serializers.BooleanField(write_only=True, required=False, default=False)
     has_credentials = serializers.BooleanField(read_only=True)
     flags = serializers.SerializerMethodField()
-    mask_version = serializers.IntegerField(read_only=True, default=None)
+    mask_version = serializers.IntegerField(read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Camera
@@ -217,6 +217,10 @@ class CameraViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         filters = {name: self.request.query_params.get(name) for name in FILTERS}
+        if filters["authorization"] and not filters["authorization"].isdigit():
+            raise serializers.ValidationError(
+                {"authorization": [_("Indiquez le numéro (identifiant) de l'autorisation.")]}
+            )
         return selectors.camera_list(filters=filters)
 
     def perform_create(self, serializer: CameraSerializer) -> None:
@@ -306,7 +310,7 @@ class CameraViewSet(viewsets.ModelViewSet):
         return Response(CameraSerializer(selectors.camera_get(code=camera.code)).data)
 
     @extend_schema(responses=HealthSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)
     def health(self, request: Request) -> Response:
         """Cameras in service, most severe state first."""
         return Response(HealthSerializer(selectors.health_board(), many=True).data)
@@ -334,7 +338,7 @@ class AuthorizationViewSet(viewsets.ModelViewSet):
         )
 
     @extend_schema(responses=AuthorizationSerializer(many=True))
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)
     def alerts(self, request: Request) -> Response:
         """Authorizations expired or expiring within 180 days."""
         alerts = selectors.authorization_alerts().prefetch_related("cameras")

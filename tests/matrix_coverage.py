@@ -22,6 +22,7 @@ EXEMPT = {
     "accounts:otp_verify",
     "accounts:otp_setup",
     "set_language",
+    "healthz",  # the container health check, public by design (tests/test_deploy.py)
 }
 
 

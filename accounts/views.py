@@ -63,6 +63,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
             with transaction.atomic():
                 services.second_factor_confirm(device=device, actor=user)
                 otp_login(request, device)
+                request.session.cycle_key()  # a new session once fully signed in
                 record(
                     "auth.login",
                     actor=user,
@@ -98,6 +99,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
         if verified:
             with transaction.atomic():
                 otp_login(request, device)
+                request.session.cycle_key()  # a new session once fully signed in
                 record("auth.login", actor=user, target=user, details={"second_factor": "totp"})
             target = request.GET.get("next", "")
             safe = url_has_allowed_host_and_scheme(

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, StreamingHttpResponse
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -337,7 +338,12 @@ class DownloadView(APIView):
         try:
             export = services.link_use(link=link, actor=request.user)
         except services.DownloadRefused as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            refused = (
+                status.HTTP_403_FORBIDDEN
+                if link.recipient_id != request.user.pk
+                else status.HTTP_400_BAD_REQUEST
+            )
+            return Response({"detail": str(exc)}, status=refused)
         return package_response(export)
 
 
@@ -345,7 +351,9 @@ def package_response(export: Export) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         packages.package_stream(export), content_type="application/zip"
     )
-    response["Content-Disposition"] = f'attachment; filename="{export.package_name}.zip"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{export.package_name}.zip"
+    )
     response["Cache-Control"] = "no-store"
     response["X-Content-SHA256"] = export.package_sha256
     return response

@@ -102,6 +102,13 @@ def check(name: str, data: bytes) -> str:
     return content_type
 
 
+def plain_name(name: str) -> str:
+    """The last component of an uploaded name, printable characters only (never a path)."""
+    last = PurePath(name.replace("\\", "/")).name
+    cleaned = "".join(char for char in last if char.isprintable()).strip()
+    return cleaned.lstrip(".")[:200] or "requisition"
+
+
 def store(name: str, data: bytes, content_type: str) -> StoredAttachment:
     """Encrypt under a fresh key (wrapped by the master key) and write once; never in clear."""
     master = keys.master_keys()[0]
@@ -114,7 +121,7 @@ def store(name: str, data: bytes, content_type: str) -> StoredAttachment:
         default_storage.delete(saved)
         raise OSError(f"storage renamed {path} to {saved}")
     return StoredAttachment(
-        name=PurePath(name).name[:200],
+        name=plain_name(name),
         content_type=content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),

@@ -238,7 +238,11 @@ def download(request: HttpRequest, token: str) -> HttpResponse:
     try:
         export = services.link_use(link=link, actor=request.user)
     except services.DownloadRefused as exc:
-        return render(request, "evidence/download_refused.html", {"message": str(exc)}, status=400)
+        # Another officer's link is forbidden to them (403); a used or expired one is a 400.
+        status = 403 if link.recipient_id != request.user.pk else 400
+        return render(
+            request, "evidence/download_refused.html", {"message": str(exc)}, status=status
+        )
     return package_response(export)
 
 

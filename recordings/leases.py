@@ -27,7 +27,9 @@ def lease_acquire(*, camera_id: int, holder: str) -> bool:
             acquired_at=now,
             renewed_at=now,
             expires_at=now + _ttl(),
-            state=RecorderLease.State.RECONNECTING,
+            # Recording from the start: a source that does not answer reports a gap at once,
+            # which turns the state to "reconnecting" (no alert for a recorder just starting).
+            state=RecorderLease.State.RECORDING,
             last_error="",
         )
     )

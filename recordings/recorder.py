@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 
 from audit.services import record
@@ -19,6 +28,25 @@ logger = logging.getLogger(__name__)
 
 #: Set when the worker shuts down: every recorder closes its open segment and stops.
 shutting_down = threading.Event()
+
+#: What a lost database connection raises (server restarted, backend terminated, network cut).
+CONNECTION_LOST = (OperationalError, InterfaceError)
+
+T = TypeVar("T")
+
+
+def _reconnecting(action: Callable[[], T], what: str) -> T:
+    """Run ``action``; if the database connection was lost, reconnect once and run it again.
+
+    The connection is this thread's: closing it makes Django open a new one on the next query.
+    A second failure (the database still down) is raised to the caller.
+    """
+    try:
+        return action()
+    except CONNECTION_LOST as exc:
+        logger.warning("recorder: database connection lost during %s (%s); reconnecting", what, exc)
+        connection.close()
+        return action()
 
 
 class IndexSink:
@@ -40,14 +68,20 @@ class IndexSink:
             height=segment.height,
             frames=segment.frames,
         )
-        stored = store.segment_store(camera=self.camera, clip=clip)
+        # segment_store deletes the object when indexing fails: a retry stores it afresh.
+        stored = _reconnecting(
+            lambda: store.segment_store(camera=self.camera, clip=clip), "segment store"
+        )
         bitrate = int(stored.size * 8 / max(segment.duration, 0.001))
-        leases.lease_note(
-            camera_id=self.camera.pk,
-            holder=self.holder,
-            last_segment_at=segment.end,
-            bitrate=bitrate,
-            state=RecorderLease.State.RECORDING,
+        _reconnecting(
+            lambda: leases.lease_note(
+                camera_id=self.camera.pk,
+                holder=self.holder,
+                last_segment_at=segment.end,
+                bitrate=bitrate,
+                state=RecorderLease.State.RECORDING,
+            ),
+            "lease note",
         )
         if self._gap_id is not None:  # recording resumed: the outage ends where this one starts
             Gap.objects.filter(pk=self._gap_id).update(ended_at=segment.start)
@@ -128,10 +162,19 @@ def run_recorder(
             if shutting_down.is_set():
                 outcome = "worker shutting down"
                 break
-            if not leases.lease_renew(camera_id=camera_id, holder=holder):
+            try:
+                renewed = leases.lease_renew(camera_id=camera_id, holder=holder)
+                active = Camera.objects.filter(pk=camera_id, status=CameraStatus.ACTIVE).exists()
+            except CONNECTION_LOST as exc:
+                # The database went away: reconnect at the next round. While it stays away the
+                # lease is not renewed, and once it lapses another recorder may take over.
+                logger.warning("recorder of %s: database unreachable (%s)", camera.code, exc)
+                connection.close()
+                continue
+            if not renewed:
                 outcome = "lease lost"
                 break
-            if not Camera.objects.filter(pk=camera_id, status=CameraStatus.ACTIVE).exists():
+            if not active:
                 outcome = "camera no longer active"
                 break
     finally:

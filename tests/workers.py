@@ -24,20 +24,32 @@ def database_url() -> str:
 
 
 def start_worker(
-    log: Path, *, queues: str = "celery", name: str = "test", pool: str = "solo", **env: str
+    log: Path,
+    *,
+    queues: str = "celery",
+    name: str = "test",
+    pool: str = "solo",
+    app: str = "csu",
+    **env: str,
 ) -> subprocess.Popen:
-    """A worker process on the test database and the configured broker; its output goes to log."""
+    """A worker process on the test database and the configured broker; its output goes to log.
+
+    It uses the test process's keys, so that what one writes the other can read and verify.
+    ``app`` may name a test module that wraps csu.celery's app (to slow a task down, say).
+    """
     environment = {
         **os.environ,
         "DATABASE_URL": database_url(),
         "CSU_AUDIT_SIGNING_KEY": settings.AUDIT_SIGNING_KEY,
         "CSU_MASTER_KEY": settings.RECORDINGS_MASTER_KEY,
+        "CSU_EVIDENCE_SIGNING_KEY": settings.EVIDENCE_SIGNING_KEY,
+        "CSU_STREAM_CREDENTIALS_KEY": settings.CSU_STREAM_CREDENTIALS_KEY,
         "SECRET_KEY": settings.SECRET_KEY,
         "CSU_MEDIA_ROOT": str(settings.MEDIA_ROOT),
         **env,
     }
     command = [
-        sys.executable, "-m", "celery", "-A", "csu", "worker", f"--queues={queues}",
+        sys.executable, "-m", "celery", "-A", app, "worker", f"--queues={queues}",
         f"--pool={pool}", "--loglevel=INFO", f"--hostname={name}-{os.getpid()}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]  # fmt: skip

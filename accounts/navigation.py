@@ -77,7 +77,7 @@ ITEMS: list[NavItem] = [
         "evidence:registers",
         frozenset({Role.SUPERVISOR, Role.DPO}),
     ),
-    NavItem(_("Conformité"), "compliance:index", frozenset({Role.DPO, Role.SUPERVISOR})),
+    NavItem(_("Conformité"), "compliance:index", frozenset({Role.DPO})),
     NavItem(
         _("Demandes d'accès"),
         "compliance:request_list",

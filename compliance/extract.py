@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -132,15 +133,16 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
         raise PermissionDenied(decision.reason)
     if request.status != AccessRequest.Status.OPEN:
         raise ValidationError(_("Cette demande a déjà reçu sa réponse."), code="closed")
-    try:
-        if not isinstance(keep_areas, list):
-            raise TypeError
-        validate_polygons([{"points": points} for points in keep_areas])
-    except (ValidationError, TypeError) as exc:
+    if not isinstance(keep_areas, list):
         raise ValidationError(
             {"keep_areas": _("Zones invalides : une liste de polygones aux coordonnées 0-1.")},
             code="areas",
-        ) from exc
+        )
+    try:
+        validate_polygons([{"points": points} for points in keep_areas])
+    except ValidationError as exc:
+        # The polygon and point at fault, in words: the agent corrects that one.
+        raise ValidationError({"keep_areas": exc.messages}, code="areas") from exc
     if not keep_areas:
         raise ValidationError(
             {"keep_areas": _("Marquez au moins une zone où apparaît le demandeur.")},
@@ -156,7 +158,8 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
     master = keys.master_keys()[0]
     key_id = f"access-request/{request.pk}/{camera.code}"
     data_key = crypto.new_data_key()
-    path = extract_folder() / f"{request.pk}-{footage.pk}.csuseg"
+    # A fresh name each time: a rebuild that fails must leave the extract already prepared.
+    path = extract_folder() / f"{request.pk}-{footage.pk}-{secrets.token_hex(8)}.csuseg"
     polygons = playback.software_polygons(camera)
     try:
         with open(path, "wb") as handle:
@@ -189,34 +192,50 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    with transaction.atomic():
-        AccessRequestCamera.objects.filter(pk=footage.pk).update(
-            keep_areas=keep_areas,
-            extract_path=path.name,
-            extract_key_id=key_id,
-            extract_key=master.wrap(key_id, data_key),
-            extract_sha256=hashing.digest.hexdigest(),
-            extract_size=hashing.size,
-            extract_frames=encoder.frames,
-            extract_built_at=timezone.now(),
-        )
-        footage.refresh_from_db()
-        record(
-            "access_request.extract_built",
-            actor=actor,
-            target=request,
-            target_label=request.reference,
-            reason=_("Réponse à la demande d'accès %(ref)s") % {"ref": request.reference},
-            details={
-                "camera": camera.code,
-                "segments": [segment.pk for segment in segments],
-                "keep_areas": keep_areas,
-                "mask_version": playback._mask_version(camera),
-                "frames": encoder.frames,
-                "sha256": footage.extract_sha256,
-                "habilitation": decision.habilitation.pk if decision.habilitation else None,
-            },
-        )
+    try:
+        with transaction.atomic():
+            # Locked and read again: answered meanwhile, or rebuilt by someone else.
+            current = (
+                AccessRequestCamera.objects.select_for_update()
+                .select_related("request")
+                .get(pk=footage.pk)
+            )
+            if current.request.status != AccessRequest.Status.OPEN:
+                raise ValidationError(_("Cette demande a déjà reçu sa réponse."), code="closed")
+            previous = current.extract_path
+            AccessRequestCamera.objects.filter(pk=footage.pk).update(
+                keep_areas=keep_areas,
+                extract_path=path.name,
+                extract_key_id=key_id,
+                extract_key=master.wrap(key_id, data_key),
+                extract_sha256=hashing.digest.hexdigest(),
+                extract_size=hashing.size,
+                extract_frames=encoder.frames,
+                extract_built_at=timezone.now(),
+            )
+            footage.refresh_from_db()
+            record(
+                "access_request.extract_built",
+                actor=actor,
+                target=request,
+                target_label=request.reference,
+                reason=_("Réponse à la demande d'accès %(ref)s") % {"ref": request.reference},
+                details={
+                    "camera": camera.code,
+                    "segments": [segment.pk for segment in segments],
+                    "keep_areas": keep_areas,
+                    "mask_version": playback._mask_version(camera),
+                    "frames": encoder.frames,
+                    "sha256": footage.extract_sha256,
+                    "habilitation": decision.habilitation.pk if decision.habilitation else None,
+                },
+            )
+            if previous and previous != path.name:
+                # The extract it replaces goes once the new one is on record.
+                transaction.on_commit(lambda: (extract_folder() / previous).unlink(missing_ok=True))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def extract_stream(footage: AccessRequestCamera) -> Iterator[bytes]:

@@ -264,7 +264,8 @@ def _readme(start: datetime, end: datetime, fingerprint: str) -> bytes:
 
 
 def package_name(start: datetime, end: datetime) -> str:
-    first, last = timezone.localtime(start), timezone.localtime(end)
+    """Named after the first and the last day covered: ``end`` itself is excluded."""
+    first, last = timezone.localtime(start), timezone.localtime(end - timedelta(microseconds=1))
     return f"dossier-controle-{first:%Y%m%d}-{last:%Y%m%d}"
 
 

@@ -171,3 +171,13 @@ def test_building_the_pack_is_audited(month, tmp_path):
     _build(month, tmp_path)
     event = AuditEvent.objects.get(action="compliance.audit_pack_built")
     assert event.actor_id == month["dpo"].pk
+
+
+def test_the_pack_is_named_after_the_first_and_last_days_it_covers():
+    # The period is [start, end): January's pack ends at midnight on 1 February, excluded.
+    start = datetime(2026, 1, 1, tzinfo=timezone.get_current_timezone())
+    end = datetime(2026, 2, 1, tzinfo=timezone.get_current_timezone())
+    assert pack.package_name(start, end) == "dossier-controle-20260101-20260131"
+    assert pack.package_name(start, start + timedelta(days=1)) == (
+        "dossier-controle-20260101-20260101"
+    )

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import re
+import subprocess
+import sys
 import time
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
+from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,9 +21,13 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit import actions as audit_actions
+from audit import services as audit_services
 from audit.models import AuditEvent
+from compliance import pack as audit_pack_module
+from compliance.registers import local
 from evidence import verifier
-from evidence.models import Requisition, Status, Window
+from evidence.models import DownloadLink, Export, Requisition, Status, Window
 from operations.models import Shift, Signalement
 from recordings.models import Hold, Segment
 from tests.evidence.conftest import PDF
@@ -58,6 +69,151 @@ def _local(moment) -> str:
     return moment.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _recorded_at(monkeypatch, moment: datetime) -> AuditEvent:
+    """An audit event (a nightly chain check) recorded as if at ``moment``."""
+    with monkeypatch.context() as patch:
+        patch.setattr(audit_services, "timezone", SimpleNamespace(now=lambda: moment))
+        return audit_services.record("audit.chain_verified", actor="verification-nocturne")
+
+
+def _csv(archive: zipfile.ZipFile, root: str, name: str) -> list[dict[str, str]]:
+    text = archive.read(f"{root}/{name}").decode("utf-8")
+    assert text.startswith("\ufeff"), name
+    return list(csv.DictReader(io.StringIO(text[1:]), delimiter=";"))
+
+
+def _paris(text: str) -> datetime:
+    return datetime.strptime(text, "%d/%m/%Y %H:%M:%S").replace(tzinfo=PARIS)
+
+
+def check_audit_pack(
+    location: Path,
+    folder: Path,
+    *,
+    start: datetime,
+    end: datetime,
+    outside: set[int],
+    signalement: Signalement,
+    requisition: Requisition,
+    users: list,
+) -> None:
+    """The pack verifies; its audit journal and registers hold each action, nothing outside."""
+    # The signature and every file's digest: the application's check and the bundled verifier.
+    assert audit_pack_module.verify(location) == []
+    with zipfile.ZipFile(location) as archive:
+        root = location.stem
+        names = set(archive.namelist())
+        archive.extractall(folder)
+        assert archive.read(f"{root}/{audit_pack_module.REPORT_NAME}").startswith(b"%PDF")
+        manifest = json.loads(archive.read(f"{root}/manifest.json"))
+        events = _csv(archive, root, "journal-audit.csv")
+        registers = {
+            slug: _csv(archive, root, f"registres/{slug}.csv")
+            for slug in ("acces-images", "gels", "extractions", "remises")
+        }
+    assert f"{root}/verify.py" in names
+    bundled = subprocess.run(  # the pack's own verifier, on the pack just saved
+        [sys.executable, str(folder / root / "verify.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert bundled.returncode == 0, bundled.stdout + bundled.stderr
+    assert "OK" in bundled.stdout
+    assert manifest["period"]["start"]["utc"].startswith(start.astimezone(UTC).isoformat()[:19])
+
+    # The audit journal: exactly the events of the period, none from before or after it.
+    by_seq = {int(row["seq"]): row for row in events}
+    in_period = AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    assert set(by_seq) == set(in_period.values_list("seq", flat=True))
+    assert not outside & set(by_seq), outside
+    assert manifest["audit_events"]["count"] == len(events)
+    for row in events:
+        moment = datetime.fromisoformat(row["occurred_at_utc"])
+        assert start <= moment < end, row
+
+    def found(event: AuditEvent) -> dict[str, str]:
+        row = by_seq.get(event.seq)
+        assert row is not None, f"{event.action} #{event.seq} is missing from the pack"
+        assert (row["action"], row["target_type"], row["target_id"], row["hash"]) == (
+            event.action,
+            event.target_type,
+            event.target_id,
+            event.hash,
+        ), row
+        return row
+
+    def one(code: str, target) -> dict[str, str]:
+        audit_actions.get(code)  # a registered action code, not a guess
+        matches = AuditEvent.objects.filter(
+            action=code, target_type=target._meta.label_lower, target_id=str(target.pk)
+        )
+        assert matches.count() == 1, (code, list(matches.values_list("seq", flat=True)))
+        return found(matches.get())
+
+    # Each action of the journey, on its own object.
+    one("signalement.created", signalement)
+    for code in (
+        "requisition.submitted",
+        "requisition.partly_approved",
+        "export.started",
+        "export.ready",
+        "export.released",
+        "export.link_issued",
+        "export.downloaded",
+        "export.download_refused",
+    ):
+        one(code, requisition)
+    holds = Hold.objects.filter(reference_id=str(requisition.pk))
+    placed = AuditEvent.objects.filter(
+        action="recording.hold_placed", details__reference_id=str(requisition.pk)
+    )
+    assert placed.count() == holds.count() == 2
+    assert {json.loads(found(e)["details"])["hold"] for e in placed} == {h.pk for h in holds}
+    for user in users:
+        assert AuditEvent.objects.filter(action="auth.login", actor_id=user.pk).exists(), user
+        for event in AuditEvent.objects.filter(action="auth.login", actor_id=user.pk):
+            found(event)
+    built = AuditEvent.objects.filter(action="compliance.audit_pack_built").get()
+    assert found(built)["actor_id"] == str(users[-1].pk)
+
+    # The registers: holds, extraction, handover; the accesses are the period's access events.
+    for slug, rows in registers.items():
+        for row in rows:
+            assert start <= _paris(next(iter(row.values()))) < end, (slug, row)
+    access_codes = {a.code for a in audit_actions.all_actions() if a.category == "access"}
+    assert {int(r["N° d'événement"]) for r in registers["acces-images"]} == {
+        seq for seq, row in by_seq.items() if row["action"] in access_codes
+    }
+    assert built.seq in {int(r["N° d'événement"]) for r in registers["acces-images"]}
+    assert sorted(
+        (r["Caméra"], r["Référence"], r["Placé le"], r["Images du"], r["Images jusqu'au"])
+        for r in registers["gels"]
+    ) == sorted(
+        (
+            h.camera.code,
+            requisition.reference,
+            local(h.created_at),
+            local(h.starts_at),
+            local(h.ends_at),
+        )
+        for h in holds
+    )
+    export = Export.objects.get(requisition=requisition, state=Export.State.READY)
+    [extraction] = registers["extractions"]
+    assert extraction["Réquisition"] == requisition.reference
+    assert extraction["SHA-256 du paquet"] == export.package_sha256
+    assert extraction["Libérée le"] == local(export.released_at)
+    assert extraction["Libérée par"] == export.released_by.get_username()
+    link = DownloadLink.objects.get(export=export, used_at__isnull=False)
+    [handover] = registers["remises"]
+    assert handover["Réquisition"] == requisition.reference
+    assert handover["Remise le"] == local(link.used_at)
+    assert handover["Destinataire"].startswith(requisition.officer.get_username())
+    assert handover["SHA-256 du paquet"] == export.package_sha256
+
+
 @pytest.fixture
 def chromium(monkeypatch):
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -72,11 +228,10 @@ def chromium(monkeypatch):
             browser.close()
 
 
-def test_operator_clocks_in_sees_camera_health_and_logs_a_signalement(
-    live_server, chromium, operator, recorded_camera, steps
-):
-    page = sign_in_page(chromium, live_server.url, operator)
-    page.goto(f"{live_server.url}/exploitation/")
+def operator_journey(browser, base_url: str, operator, camera, steps) -> Signalement:
+    """The operator clocks in, checks the cameras' health and logs a signalement by keyboard."""
+    page = sign_in_page(browser, base_url, operator)
+    page.goto(f"{base_url}/exploitation/")
     steps("tableau-de-bord", page)
     with page.expect_navigation():
         page.get_by_role("button", name="Prendre mon service").click()
@@ -85,13 +240,13 @@ def test_operator_clocks_in_sees_camera_health_and_logs_a_signalement(
     steps("en-service", page)
     assert Shift.objects.filter(operator=operator, ended_at__isnull=True).count() == 1
 
-    page.goto(f"{live_server.url}/cameras/sante/")
-    row = page.locator("tr", has_text=recorded_camera.code)
+    page.goto(f"{base_url}/cameras/sante/")
+    row = page.locator("tr", has_text=camera.code)
     assert row.count() == 1
-    assert recorded_camera.name in row.inner_text()
+    assert camera.name in row.inner_text()
     steps("sante-cameras", page)
 
-    page.goto(f"{live_server.url}/exploitation/signalements/nouveau/")
+    page.goto(f"{base_url}/exploitation/signalements/nouveau/")
     assert page.evaluate("document.activeElement.id") == "id_category"
     keyboard = page.keyboard
     keyboard.type("Incendie")
@@ -100,7 +255,7 @@ def test_operator_clocks_in_sees_camera_health_and_logs_a_signalement(
     keyboard.press("Tab")
     keyboard.type("Fumée sortant d'une poubelle")
     keyboard.press("Tab")
-    keyboard.type(recorded_camera.code)
+    keyboard.type(camera.code)
     keyboard.press("Tab")
     keyboard.press("Tab")  # police municipale
     keyboard.press("Space")
@@ -113,20 +268,38 @@ def test_operator_clocks_in_sees_camera_health_and_logs_a_signalement(
     signalement = Signalement.objects.get()
     assert signalement.category == "incendie"
     assert signalement.author == operator
-    assert [c.code for c in signalement.cameras.all()] == [recorded_camera.code]
+    assert [c.code for c in signalement.cameras.all()] == [camera.code]
+    return signalement
+
+
+def test_operator_clocks_in_sees_camera_health_and_logs_a_signalement(
+    live_server, chromium, operator, recorded_camera, steps
+):
+    operator_journey(chromium, live_server.url, operator, recorded_camera, steps)
 
 
 def test_requisition_from_intake_to_verified_single_download(
     live_server,
     chromium,
     recorded_camera,
+    operator,
     opj,
     magistrate,
     supervisor,
+    dpo,
     eager_celery,
     steps,
     tmp_path,
+    monkeypatch,
 ):
+    # The DPO's pack covers the days of the journey: an event just before them must stay out.
+    first_day = timezone.localdate()
+    period_start = datetime.combine(first_day, dt_time.min, PARIS)
+    before = _recorded_at(monkeypatch, period_start - timedelta(seconds=1))
+
+    # The operator logs the signalement the requisition follows.
+    signalement = operator_journey(chromium, live_server.url, operator, recorded_camera, steps)
+
     segments = list(Segment.objects.filter(camera=recorded_camera).order_by("started_at"))
     start = segments[0].started_at.replace(microsecond=0) + timedelta(seconds=1)
     middle = segments[len(segments) // 2].started_at.replace(microsecond=0)
@@ -223,3 +396,32 @@ def test_requisition_from_intake_to_verified_single_download(
         "export.downloaded",
         "export.download_refused",
     } <= actions, actions
+
+    # The DPO downloads the audit pack of the journey's days and finds each action in it.
+    last_day = timezone.localdate()
+    period_end = datetime.combine(last_day + timedelta(days=1), dt_time.min, PARIS)
+    after = _recorded_at(monkeypatch, period_end)  # the first instant after the period
+    privacy = sign_in_page(chromium, live_server.url, dpo)
+    with privacy.expect_navigation():
+        privacy.get_by_role("link", name="Conformité").click()
+    steps("dpo-conformite", privacy)
+    privacy.goto(f"{live_server.url}/conformite/dossier-de-controle/")
+    privacy.fill("#id_since", first_day.isoformat())
+    privacy.fill("#id_until", last_day.isoformat())
+    steps("dpo-periode", privacy)
+    with privacy.expect_download() as pack_info:
+        privacy.get_by_role("button", name="Produire le dossier").click()
+    audit_pack = tmp_path / pack_info.value.suggested_filename
+    pack_info.value.save_as(audit_pack)
+    steps("dpo-dossier-telecharge", privacy)
+    assert audit_pack.name == f"dossier-controle-{first_day:%Y%m%d}-{last_day:%Y%m%d}.zip"
+    check_audit_pack(
+        audit_pack,
+        tmp_path / "dossier",
+        start=period_start,
+        end=period_end,
+        outside={before.seq, after.seq},
+        signalement=signalement,
+        requisition=requisition,
+        users=[operator, opj, magistrate, supervisor, dpo],
+    )

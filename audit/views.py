@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from accounts.decorators import role_required
@@ -71,7 +72,9 @@ def event_export_csv(request: HttpRequest) -> HttpResponse:
     _export_event(request, "csv", filters, events.count())
     response = HttpResponse(exports.events_csv(events), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="journal-audit-{stamp}.csv"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"journal-audit-{stamp}.csv"
+    )
     return response
 
 
@@ -92,7 +95,9 @@ def event_export_pdf(request: HttpRequest) -> HttpResponse:
     body = exports.events_pdf(events, filters=filters, produced_by=request.user.get_username())
     response = HttpResponse(body, content_type="application/pdf")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="journal-audit-{stamp}.pdf"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"journal-audit-{stamp}.pdf"
+    )
     return response
 
 

@@ -62,7 +62,7 @@ def blur_outside(image: np.ndarray, keep: Sequence[Sequence[Sequence[float]]]) -
     return image
 
 
-class _BlurEncoder(playback._Encoder):
+class _BlurEncoder(playback.Encoder):
     """Playback's encoder, with the requester's areas kept and everything else blurred."""
 
     def __init__(self, *args: Any, keep: Sequence[Sequence[Sequence[float]]], **kwargs: Any):
@@ -176,7 +176,7 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
                 )
                 try:
                     for segment in segments:
-                        data = playback._read(segment, camera, actor)
+                        data = playback.read_segment(segment, camera, actor)
                         if not encoder.add(data, segment.started_at.timestamp()):
                             break
                     encoder.flush()
@@ -224,7 +224,7 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
                     "camera": camera.code,
                     "segments": [segment.pk for segment in segments],
                     "keep_areas": keep_areas,
-                    "mask_version": playback._mask_version(camera),
+                    "mask_version": playback.mask_version(camera),
                     "frames": encoder.frames,
                     "sha256": footage.extract_sha256,
                     "habilitation": decision.habilitation.pk if decision.habilitation else None,

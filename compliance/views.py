@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -60,7 +61,9 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         if output == "csv":
             response = HttpResponse(as_csv(entry, rows), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="{slug}-{stamp}.csv"'
+            response["Content-Disposition"] = content_disposition_header(
+                as_attachment=True, filename=f"{slug}-{stamp}.csv"
+            )
             return response
         body = pdf.table_document(
             str(entry.title),
@@ -73,7 +76,9 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
             rows,
         )
         response = HttpResponse(body, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{slug}-{stamp}.pdf"'
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"{slug}-{stamp}.pdf"
+        )
         return response
     query = request.GET.copy()
     query.pop("format", None)
@@ -99,7 +104,9 @@ def audit_pack(request: HttpRequest) -> HttpResponse:
         assert start and end
         name, data = pack.build(start=start, end=end, actor=request.user)
         response = HttpResponse(data, content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"{name}"
+        )
         return response
     return render(request, "compliance/audit_pack.html", {"form": form})
 

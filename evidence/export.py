@@ -57,7 +57,7 @@ def package_path(export: Export) -> Path:
 # --- Joining one window -------------------------------------------------------------------------
 
 
-class _Copier(playback._Copier):
+class _Copier(playback.Copier):
     """Playback's stream copier, noting the wall-clock time of the first and last frame."""
 
     first_at: float | None = None
@@ -138,7 +138,7 @@ def _head_parameters(segment: Segment) -> tuple[str, int, int, bytes | None]:
     with default_storage.open(segment.storage_path, "rb") as handle:
         decryptor = crypto.SegmentDecryptor(handle, keys.unwrap(segment.key))
         head = decryptor.read(0, min(decryptor.plaintext_size, HEAD_BYTES))
-    return playback._parameters(head)
+    return playback.stream_parameters(head)
 
 
 def _mask_record(camera: Camera) -> dict[str, Any] | None:
@@ -170,10 +170,10 @@ def _join(clip: Clip, target: Any, actor: Any, progress: Progress) -> None:
         ) from exc
     encode = bool(polygons) or len(parameters) > 1
     output = av.open(target, "w", format="mp4", options=playback.MP4_OPTIONS)
-    writer: _Copier | playback._Encoder
+    writer: _Copier | playback.Encoder
     if encode:
         clip.method = "reencoded_h264_masked" if polygons else "reencoded_h264"
-        writer = playback._Encoder(
+        writer = playback.Encoder(
             output,
             start,
             end,
@@ -187,7 +187,7 @@ def _join(clip: Clip, target: Any, actor: Any, progress: Progress) -> None:
     try:
         for segment in clip.segments:
             try:
-                data = playback._read(segment, camera, actor)
+                data = playback.read_segment(segment, camera, actor)
             except playback.PlaybackError as exc:
                 raise ExportError(str(exc)) from exc
             more = writer.add(data, segment.started_at.timestamp())
@@ -195,7 +195,7 @@ def _join(clip: Clip, target: Any, actor: Any, progress: Progress) -> None:
             progress.step(_("Caméra %(camera)s") % {"camera": camera.code})
             if not more:
                 break
-        if isinstance(writer, playback._Encoder):
+        if isinstance(writer, playback.Encoder):
             writer.flush()
     finally:
         output.close()

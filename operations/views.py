@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -512,5 +512,7 @@ def annual_report(request: HttpRequest, year: int) -> HttpResponse:
     if not 2000 <= year <= timezone.localdate().year:
         raise Http404
     response = HttpResponse(reports.annual_report(year), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="rapport-activite-csu-{year}.pdf"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=False, filename=f"rapport-activite-csu-{year}.pdf"
+    )
     return response

@@ -157,7 +157,7 @@ def software_polygons(camera: Camera) -> list[list[list[float]]]:
 # --- Reading segments ---------------------------------------------------------------------------
 
 
-def _read(segment: Segment, camera: Camera, actor: Any) -> bytes:
+def read_segment(segment: Segment, camera: Camera, actor: Any) -> bytes:
     """The decrypted segment; an altered one is audited and refused in words."""
     try:
         return store.segment_read(segment)
@@ -193,7 +193,7 @@ def _read(segment: Segment, camera: Camera, actor: Any) -> bytes:
         ) from exc
 
 
-def _parameters(data: bytes) -> tuple[str, int, int, bytes | None]:
+def stream_parameters(data: bytes) -> tuple[str, int, int, bytes | None]:
     with av.open(io.BytesIO(data), "r") as container:
         if not container.streams.video:
             raise PlaybackError(_("Un segment de la période ne contient pas de vidéo."))
@@ -204,7 +204,7 @@ def _parameters(data: bytes) -> tuple[str, int, int, bytes | None]:
 # --- Writing the joined file ------------------------------------------------------------------
 
 
-class _Copier:
+class Copier:
     """Joins segments packet by packet, timestamps rebased on the wall clock of the range."""
 
     def __init__(self, output: av.container.OutputContainer, start: float, end: float) -> None:
@@ -268,7 +268,7 @@ class _Copier:
         return True
 
 
-class _Encoder:
+class Encoder:
     """Decodes segments, burns the software masks in and encodes one H.264 stream."""
 
     def __init__(
@@ -356,19 +356,19 @@ def _write(
     """Write the joined MP4 into ``target``; the number of frames written."""
     # First pass: every segment verified before a byte of output exists, and the stream
     # parameters compared (stream copy needs them identical from one segment to the next).
-    parameters = {_parameters(_read(segment, camera, actor)) for segment in segments}
+    parameters = {stream_parameters(read_segment(segment, camera, actor)) for segment in segments}
     encode = bool(polygons) or len(parameters) > 1
     output = av.open(target, "w", format="mp4", options=MP4_OPTIONS)
-    writer: _Copier | _Encoder
+    writer: Copier | Encoder
     if encode:
-        writer = _Encoder(output, start.timestamp(), end.timestamp(), polygons)
+        writer = Encoder(output, start.timestamp(), end.timestamp(), polygons)
     else:
-        writer = _Copier(output, start.timestamp(), end.timestamp())
+        writer = Copier(output, start.timestamp(), end.timestamp())
     try:
         for segment in segments:
-            if not writer.add(_read(segment, camera, actor), segment.started_at.timestamp()):
+            if not writer.add(read_segment(segment, camera, actor), segment.started_at.timestamp()):
                 break
-        if isinstance(writer, _Encoder):
+        if isinstance(writer, Encoder):
             writer.flush()
     finally:
         output.close()
@@ -456,7 +456,7 @@ def playback_create(
                     "end": end,
                     "segments": [segment.pk for segment in segments],
                     "masked": bool(polygons),
-                    "mask_version": _mask_version(camera),
+                    "mask_version": mask_version(camera),
                     "frames": frames,
                     "habilitation": decision.habilitation.pk if decision.habilitation else None,
                 },
@@ -476,7 +476,7 @@ def playback_create(
     return playback
 
 
-def _mask_version(camera: Camera) -> int | None:
+def mask_version(camera: Camera) -> int | None:
     mask = camera.current_mask()
     return mask.version if mask else None
 

@@ -12,3 +12,12 @@ class ComplianceConfig(AppConfig):
         from compliance import actions
 
         actions.register()
+        from compliance.models import AccessRequestCamera
+        from recordings.keys import register_wrapped_keys
+
+        register_wrapped_keys(
+            "access-request extracts",
+            AccessRequestCamera,
+            key_id_field="extract_key_id",
+            wrapped_field="extract_key",
+        )

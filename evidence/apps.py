@@ -12,3 +12,15 @@ class EvidenceConfig(AppConfig):
         from evidence import actions
 
         actions.register()
+        from evidence.models import Export, Requisition
+        from recordings.keys import register_wrapped_keys
+
+        register_wrapped_keys(
+            "requisition attachments",
+            Requisition,
+            key_id_field="attachment_key_id",
+            wrapped_field="attachment_key",
+        )
+        register_wrapped_keys(
+            "export packages", Export, key_id_field="package_key_id", wrapped_field="package_key"
+        )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 
 from audit.services import record
 from cameras.models import Camera
@@ -64,9 +65,52 @@ def key_for_id(key_id: str) -> bytes:
     return unwrap(DataKey.objects.get(key_id=key_id))
 
 
+@dataclass(frozen=True)
+class WrappedKeys:
+    """Another app's keys wrapped by the master key: a model and its key id / wrapped fields."""
+
+    label: str
+    model: type[models.Model]
+    key_id_field: str
+    wrapped_field: str
+
+
+_WRAPPED_ELSEWHERE: list[WrappedKeys] = []
+
+
+def register_wrapped_keys(
+    label: str, model: type[models.Model], *, key_id_field: str, wrapped_field: str
+) -> None:
+    """Called from an app's ready(): its keys are then re-wrapped with the day keys."""
+    entry = WrappedKeys(label, model, key_id_field, wrapped_field)
+    if entry not in _WRAPPED_ELSEWHERE:
+        _WRAPPED_ELSEWHERE.append(entry)
+
+
+def _rewrap_elsewhere(entry: WrappedKeys, old: crypto.MasterKey, new: crypto.MasterKey) -> int:
+    count = 0
+    rows = (
+        entry.model.objects.select_for_update()
+        .exclude(**{f"{entry.wrapped_field}__isnull": True})
+        .exclude(**{entry.key_id_field: ""})
+        .values_list("pk", entry.key_id_field, entry.wrapped_field)
+    )
+    for pk, key_id, wrapped in rows:
+        blob = bytes(wrapped)
+        if not blob or crypto.wrapped_fingerprint(blob) == new.fingerprint:
+            continue
+        entry.model.objects.filter(pk=pk).update(
+            **{entry.wrapped_field: crypto.rewrap_data_key(key_id, blob, old, new)}
+        )
+        count += 1
+    return count
+
+
 @transaction.atomic
 def master_key_rotate(*, old: crypto.MasterKey, new: crypto.MasterKey, actor: object) -> int:
-    """Re-wrap every live day key under ``new``; media are not touched. All or nothing."""
+    """Re-wrap every live key under ``new`` — day keys and the keys other apps registered
+    (scanned requisitions, export packages, extracts); media are not touched. All or nothing:
+    one key that does not open with ``old`` leaves everything as it was."""
     count = 0
     for key in DataKey.objects.select_for_update().filter(destroyed_at__isnull=True):
         if bytes.fromhex(key.master_fingerprint) == new.fingerprint:
@@ -75,9 +119,14 @@ def master_key_rotate(*, old: crypto.MasterKey, new: crypto.MasterKey, actor: ob
         key.master_fingerprint = new.fingerprint.hex()
         key.save(update_fields=["wrapped", "master_fingerprint"])
         count += 1
+    others = {entry.label: _rewrap_elsewhere(entry, old, new) for entry in _WRAPPED_ELSEWHERE}
     record(
         "recording.master_key_rotated",
         actor=actor,
-        details={"keys_rewrapped": count, "new_fingerprint": new.fingerprint.hex()},
+        details={
+            "keys_rewrapped": count,
+            "other_keys_rewrapped": others,
+            "new_fingerprint": new.fingerprint.hex(),
+        },
     )
-    return count
+    return count + sum(others.values())

@@ -57,7 +57,7 @@ def test_rotation_rewraps_every_day_key_so_the_new_master_key_alone_opens_them(
 
     output = _rotate(settings, old, new)
 
-    assert "2 day keys re-wrapped" in output
+    assert "2 keys re-wrapped" in output
     settings.RECORDINGS_PREVIOUS_MASTER_KEY = ""  # the old key is gone
     new_fingerprint = crypto.MasterKey.from_base64(new).fingerprint.hex()
     for key in DataKey.objects.all():
@@ -74,7 +74,7 @@ def test_rotation_rewraps_every_day_key_so_the_new_master_key_alone_opens_them(
 def test_running_it_twice_rewraps_nothing_more(settings, old_and_new, day_keys):
     old, new = old_and_new
     _rotate(settings, old, new)
-    assert "0 day keys re-wrapped" in _rotate(settings, old, new)
+    assert "0 keys re-wrapped" in _rotate(settings, old, new)
 
 
 def test_dry_run_counts_without_changing(settings, old_and_new, day_keys):

@@ -15,7 +15,8 @@ ACTOR = "manage.py rotate_master_key"
 
 class Command(BaseCommand):
     help = (
-        "Re-wrap the recordings' day keys from the previous master key (CSU_PREVIOUS_MASTER_KEY) "
+        "Re-wrap the day keys and every other wrapped key from the previous master key "
+        "(CSU_PREVIOUS_MASTER_KEY) "
         "to the new one (CSU_MASTER_KEY), all or nothing, then check that the new key alone "
         "opens them."
     )
@@ -67,9 +68,9 @@ class Command(BaseCommand):
             except crypto.KeyUnwrapError as exc:
                 raise CommandError(f"after re-wrapping, the new key fails: {exc}") from None
         self.stdout.write(
-            f"{rewrapped} day keys re-wrapped; all {live.count()} live day keys open with the new "
-            "master key alone. Keys of scanned requisitions and export packages are not "
-            "re-wrapped here: see the operator's guide before removing CSU_PREVIOUS_MASTER_KEY."
+            f"{rewrapped} keys re-wrapped (day keys, scanned requisitions, export packages, "
+            f"extracts); all {live.count()} live day keys open with the new master key alone. "
+            "CSU_PREVIOUS_MASTER_KEY can now be removed."
         )
 
     @staticmethod

@@ -21,10 +21,10 @@ from accounts.forms import (
     UserCreateForm,
     UserFilterForm,
     UserForm,
-    add_service_errors,
 )
 from accounts.models import Habilitation, User
 from accounts.roles import PEOPLE_MANAGERS, PEOPLE_READERS
+from csu.forms import add_service_errors
 
 PAGE_SIZE = 50
 

@@ -45,17 +45,6 @@ class TokenForm(forms.Form):
 # --- The administrator's forms -------------------------------------------------------------------
 
 
-def add_service_errors(
-    form: forms.Form, error: ValidationError, fallback: str | None = None
-) -> None:
-    """Show a service's ValidationError on the form: on its field when the form has it."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else fallback, errors)
-    else:
-        form.add_error(fallback, error)
-
-
 def _date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.api_auth import role_permission
 from accounts.roles import AUDIT_READERS
+from audit.chain import HASHED_FIELDS
 from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
 from audit.selectors import filters_from, search_events
 
@@ -16,25 +17,8 @@ from audit.selectors import filters_from, search_events
 class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = [
-            "seq",
-            "occurred_at",
-            "actor_id",
-            "actor_name",
-            "actor_role",
-            "ip",
-            "user_agent",
-            "request_id",
-            "action",
-            "target_type",
-            "target_id",
-            "target_label",
-            "reason",
-            "recipient",
-            "details",
-            "prev_hash",
-            "hash",
-        ]
+        # What the chain hashes, and the links: enough to re-check each event offline.
+        fields = [*HASHED_FIELDS, "prev_hash", "hash"]
 
 
 class EventFilter(serializers.Serializer):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -25,14 +24,7 @@ from cameras.forms import (
 from cameras.models import Authorization, Camera, MaskMode, PrivacyMask
 from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
 from cameras.video import SourceError
-
-
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
+from csu.forms import add_service_errors
 
 
 def _camera(code: str) -> Camera:
@@ -94,7 +86,7 @@ def camera_create(request: HttpRequest) -> HttpResponse:
         try:
             camera = services.camera_create(actor=request.user, **data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Caméra %(code)s enregistrée.") % {"code": camera.code})
             return redirect("cameras:camera_detail", code=camera.code)
@@ -118,7 +110,7 @@ def camera_edit(request: HttpRequest, code: str) -> HttpResponse:
                 **data,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Caméra %(code)s modifiée.") % {"code": camera.code})
             return redirect("cameras:camera_detail", code=camera.code)
@@ -187,7 +179,7 @@ def mask_editor(request: HttpRequest, code: str) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request, _("Masques enregistrés (version %(v)s).") % {"v": mask.version}
@@ -275,7 +267,7 @@ def authorization_create(request: HttpRequest) -> HttpResponse:
         try:
             authorization = services.authorization_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Autorisation %(n)s enregistrée.") % {"n": authorization})
             return redirect("cameras:authorization_detail", pk=authorization.pk)
@@ -292,7 +284,7 @@ def authorization_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 authorization=authorization, actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Autorisation %(n)s modifiée.") % {"n": authorization})
             return redirect("cameras:authorization_detail", pk=authorization.pk)

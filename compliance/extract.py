@@ -10,7 +10,6 @@ disk), like an evidence package.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import secrets
 from collections.abc import Iterator, Sequence
@@ -29,7 +28,6 @@ from django.utils.translation import gettext as _
 from accounts import access
 from accounts.roles import Right
 from audit.services import record
-from cameras import video
 from cameras.models import validate_polygons
 from compliance.models import AccessRequest, AccessRequestCamera
 from recordings import crypto, keys, playback
@@ -69,34 +67,9 @@ class _BlurEncoder(playback.Encoder):
         super().__init__(*args, **kwargs)
         self.keep = keep
 
-    def add(self, data: bytes, segment_start: float) -> bool:
-        with av.open(io.BytesIO(data), "r") as source:
-            source_stream = source.streams.video[0]
-            if self.stream is None:
-                self._open(source_stream)
-            assert self.stream is not None
-            for frame in source.decode(source_stream):
-                wall = segment_start + float(frame.time or 0.0)
-                if wall < self.start:
-                    continue
-                if wall >= self.end:
-                    return False
-                image = frame.reformat(
-                    width=self.width, height=self.height, format="bgr24"
-                ).to_ndarray()
-                blur_outside(image, self.keep)
-                video.apply_masks(image, self.polygons)
-                picture = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
-                    format="yuv420p"
-                )
-                ms = max(self.last_ms + 1, round((wall - self.start) * 1000))
-                picture.pts, picture.time_base = ms, playback.ENCODE_TIME_BASE
-                if self.first_ms is None:
-                    self.first_ms = ms
-                self.last_ms = ms
-                self.output.mux(self.stream.encode(picture))
-                self.frames += 1
-        return True
+    def paint(self, image: np.ndarray) -> None:
+        blur_outside(image, self.keep)  # first: the masks stay black even inside kept areas
+        super().paint(image)
 
 
 class _Hashing:

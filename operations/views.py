@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from cameras.models import Camera, CameraStatus, HealthStatus
+from csu.forms import add_service_errors
 from evidence.models import Requisition
 from operations import reports, selectors, services, stats
 from operations.forms import (
@@ -43,14 +44,6 @@ def _safe_next(request: HttpRequest) -> str:
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return ""
-
-
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _signalement(number: str) -> Signalement:
@@ -162,7 +155,7 @@ def shift_close(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Vacation de %(who)s close.") % {"who": shift.operator})
             return redirect("operations:shift_list")
@@ -180,7 +173,7 @@ def rota(request: HttpRequest) -> HttpResponse:
             try:
                 services.rota_slot_add(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Créneau ajouté au planning."))
                 return redirect("operations:rota")
@@ -302,7 +295,7 @@ def signalement_create(request: HttpRequest) -> HttpResponse:
                 services=data["services"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request, _("Signalement %(number)s enregistré.") % {"number": signalement.number}
@@ -366,7 +359,7 @@ def signalement_detail(request: HttpRequest, number: str) -> HttpResponse:
                 "link": link_form,
                 "unlink": link_form,
             }[action]
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
     return render(
         request,
         "operations/signalement_detail.html",

@@ -31,6 +31,7 @@ from typing import Any
 
 import av
 import av.error
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -311,6 +312,10 @@ class Encoder:
         stream.codec_context.gop_size = max(1, round(float(rate) * 2))
         self.stream = stream
 
+    def paint(self, image: np.ndarray) -> None:
+        """What is burnt into each decoded picture (in place): the software masks."""
+        video.apply_masks(image, self.polygons)
+
     def add(self, data: bytes, segment_start: float) -> bool:
         with av.open(io.BytesIO(data), "r") as source:
             source_stream = source.streams.video[0]
@@ -326,7 +331,7 @@ class Encoder:
                 image = frame.reformat(
                     width=self.width, height=self.height, format="bgr24"
                 ).to_ndarray()
-                video.apply_masks(image, self.polygons)
+                self.paint(image)
                 picture = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
                     format="yuv420p"
                 )

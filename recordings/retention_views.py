@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from cameras.models import Camera
+from csu.forms import add_service_errors
 from recordings import holds, purge
 from recordings.models import DestructionRecord, Hold, PurgeRun
 
@@ -70,14 +71,6 @@ class HoldForm(forms.Form):
 
 class ReleaseForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("motif de la levée"), max_length=300)
-
-
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 # --- Destruction register ----------------------------------------------------------------------
@@ -164,7 +157,7 @@ def hold_create(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Gel placé : ces images ne seront pas détruites."))
             return redirect("retention:hold_detail", pk=hold.pk)

@@ -10,14 +10,22 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from evidence import manifest as evidence_manifest
 from evidence import verifier
 
 
-def _package(folder: Path, paths: list[str]) -> Path:
-    """A correctly signed package whose manifest lists ``paths`` (with the hash of b"x")."""
+def _package(
+    folder: Path,
+    paths: list[str],
+    *,
+    key: Ed25519PrivateKey | None = None,
+    kind: str | None = verifier.EVIDENCE_PACKAGE,
+) -> Path:
+    """A package whose manifest lists ``paths`` (with the hash of b"x"), of ``kind``, signed
+    with ``key`` (by default the server's evidence signing key)."""
     folder.mkdir()
     (folder / "clip.mp4").write_bytes(b"x")
-    key = Ed25519PrivateKey.generate()
+    key = key or evidence_manifest.signer().key
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     fingerprint = hashlib.sha256(raw).hexdigest()
     digest = hashlib.sha256(b"x").hexdigest()
@@ -26,12 +34,10 @@ def _package(folder: Path, paths: list[str]) -> Path:
     )
     listed = [{"path": p, "sha256": digest} for p in paths]
     listed.append({"path": verifier.PUBLIC_KEY, "sha256": hashlib.sha256(pem).hexdigest()})
-    manifest = json.dumps(
-        {
-            "files": listed,
-            "signature": {"public_key_sha256": fingerprint},
-        }
-    ).encode()
+    document = {"files": listed, "signature": {"public_key_sha256": fingerprint}}
+    if kind is not None:
+        document["kind"] = kind
+    manifest = json.dumps(document).encode()
     (folder / verifier.MANIFEST).write_bytes(manifest)
     (folder / verifier.SIGNATURE).write_text(base64.b64encode(key.sign(manifest)).decode())
     (folder / verifier.PUBLIC_KEY).write_bytes(pem)

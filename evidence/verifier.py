@@ -26,6 +26,7 @@ import json
 import os
 import re
 import stat
+import struct
 import sys
 import unicodedata
 import zipfile
@@ -54,6 +55,10 @@ EXPECTED_KIND: str | None = None
 _EXPECTED_KIND_LINE = "EXPECTED_KIND: str | None = None\n"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNPINNED = 0, 1, 2, 3
+#: A ZIP local file header (as zipfile's structFileHeader): name and extra lengths at 10, 11.
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+#: Sizes a data descriptor may have: with or without its signature, 32- or 64-bit sizes.
+_DESCRIPTOR_SIZES = (12, 16, 20, 24)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -98,6 +103,38 @@ def _entry_problem(name: str) -> str | None:
     return None
 
 
+def _hidden_bytes(archive: zipfile.ZipFile) -> list[str]:
+    """Stretches of the archive that belong to no entry of its central directory.
+
+    A tool that reads an archive from its start, entry by entry, would extract files hidden
+    there that a reader of the directory (this verifier, zipfile) never sees.
+    """
+    handle = archive.fp
+    assert handle is not None
+    ends = {0}
+    for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+        if info.header_offset not in ends:
+            return [
+                f"ÉCHEC paquet : octets {min(ends)} à {info.header_offset} de l'archive hors de "
+                "toute entrée déclarée (entrée cachée possible)"
+            ]
+        handle.seek(info.header_offset)
+        raw = handle.read(_LOCAL_HEADER.size)
+        if len(raw) != _LOCAL_HEADER.size or raw[:4] != b"PK\x03\x04":
+            return [f"ÉCHEC paquet : en-tête de l'entrée « {_shown(info.filename)} » illisible"]
+        fields = _LOCAL_HEADER.unpack(raw)
+        data_end = info.header_offset + _LOCAL_HEADER.size + fields[10] + fields[11]
+        data_end += info.compress_size
+        has_descriptor = info.flag_bits & 0x08
+        ends = {data_end + size for size in _DESCRIPTOR_SIZES} if has_descriptor else {data_end}
+    if archive.start_dir not in ends:
+        return [
+            f"ÉCHEC paquet : octets {min(ends)} à {archive.start_dir} de l'archive hors de "
+            "toute entrée déclarée (entrée cachée possible)"
+        ]
+    return []
+
+
 class Package:
     """The files of a package, from its folder or from its ZIP archive.
 
@@ -140,6 +177,9 @@ class Package:
                 self.problems.append(
                     f"ÉCHEC paquet : entrée « {_shown(name)} » : lien symbolique refusé"
                 )
+        if self.problems:
+            return
+        self.problems.extend(_hidden_bytes(self.zip))
         if self.problems:
             return
         files = [info.filename for info in entries if not info.is_dir()]
@@ -207,17 +247,20 @@ class Package:
         if name not in self._names:
             return None
         digest = hashlib.sha256()
-        if self.zip is not None:
-            handle = self.zip.open(self.prefix + name)
-        else:
-            handle = (self.location / name).open("rb")
-        with handle:
-            try:
+        try:
+            if self.zip is not None:
+                handle = self.zip.open(self.prefix + name)
+            else:
+                handle = (self.location / name).open("rb")
+            with handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(block)
-            except zipfile.BadZipFile:
-                # The archive's own CRC disagrees: the bytes were altered.
-                return "altéré (contrôle CRC de l'archive en échec)"
+        except zipfile.BadZipFile as exc:
+            # The archive's own CRC, or the entry's local header, disagrees: altered bytes.
+            return f"altéré (contrôle d'intégrité de l'archive en échec : {exc})"
+        except (RuntimeError, NotImplementedError, OSError) as exc:
+            # An encrypted entry, or a compression method this Python cannot read.
+            return f"illisible ({exc})"
         return digest.hexdigest()
 
 
@@ -262,7 +305,8 @@ def check(
         body = package.read(MANIFEST)
         signature_text = package.read(SIGNATURE)
         pem = package.read(PUBLIC_KEY)
-    except (zipfile.BadZipFile, OSError) as exc:
+        declared = package.read(FINGERPRINT) or b""
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
         result.failures.append(f"ÉCHEC paquet : {location} illisible ({exc})")
         return result
     if body is None:
@@ -301,7 +345,6 @@ def check(
         result.failures.append(f"ÉCHEC signature : {SIGNATURE} ne correspond pas à {MANIFEST}")
         return result
     failures = result.failures
-    declared = package.read(FINGERPRINT) or b""
     declared_text = declared.decode("ascii", "replace").strip()
     if declared_text != fingerprint:
         failures.append(

@@ -132,7 +132,10 @@ def test_requisition_journey_from_intake_to_verified_download(
     requisition.refresh_from_db()
     assert requisition.status == Status.HANDED_OVER
 
-    # Verification OK, by the command and by the bundled script.
+    # Verification OK, by the command and by the bundled script, of the archive as served
+    # (ZIP64, streamed entries) and of the folder extracted from it.
+    (tmp_path / "paquet.zip").write_bytes(package)
+    call_command("verify_export", str(tmp_path / "paquet.zip"), stdout=io.StringIO())
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
         archive.extractall(tmp_path / "package")
     (folder,) = (tmp_path / "package").iterdir()

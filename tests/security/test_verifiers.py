@@ -237,6 +237,26 @@ def test_a_duplicated_clip_entry_is_refused(tmp_path):
     assert result.returncode == 1 and "en double" in result.stdout, result.stdout
 
 
+@pytest.mark.django_db
+def test_a_clip_hidden_before_the_archive_directory_is_refused(tmp_path):
+    """A forged clip as a local entry that the archive's directory does not list: a tool that
+    extracts the archive as a stream, from its first byte, finds it; zipfile never does."""
+    genuine = _package_zip(tmp_path / "paquet.zip", _genuine())
+    hidden = _zip(tmp_path / "cache.zip", [(f"{ROOT}/{CLIP}", FORGED_CLIP)])
+    with zipfile.ZipFile(hidden) as archive:
+        local_entry = hidden.read_bytes()[: archive.start_dir]
+    smuggled = tmp_path / "paquet-piege.zip"
+    smuggled.write_bytes(local_entry + genuine.read_bytes())
+    assert smuggled.read_bytes()[30 : 30 + len(f"{ROOT}/{CLIP}")] == f"{ROOT}/{CLIP}".encode()
+    with zipfile.ZipFile(smuggled) as archive:  # read through its directory: the genuine clip
+        assert archive.read(f"{ROOT}/{CLIP}") == GENUINE_CLIP
+
+    accepted, out = _verify_export(smuggled)
+    assert not accepted and "entrée cachée" in out
+    result = _expert(tmp_path, smuggled, "--fingerprint", _city_fingerprint())
+    assert result.returncode == 1 and "entrée cachée" in result.stdout, result.stdout
+
+
 # --- A forged top-level file ---------------------------------------------------------------------
 
 

@@ -18,6 +18,13 @@ hors ligne.
 
 from __future__ import annotations
 
+import sys
+
+# Run as a script, its folder heads the import path: run from a package's folder, a file of the
+# package named like a standard module (json.py, zipfile.py...) would run before any check.
+if __name__ == "__main__" and sys.path and not getattr(sys.flags, "safe_path", False):
+    del sys.path[0]
+
 import argparse
 import base64
 import binascii
@@ -27,7 +34,6 @@ import os
 import re
 import stat
 import struct
-import sys
 import unicodedata
 import zipfile
 from collections.abc import Iterable

@@ -281,6 +281,27 @@ def test_a_forged_file_beside_the_package_folder_is_refused(tmp_path, forged):
     assert not accepted and "hors du dossier du paquet" in out
 
 
+@pytest.mark.django_db
+def test_a_forged_module_at_the_top_of_the_package_cannot_hijack_its_verifier(tmp_path):
+    """The package's own verify.py is left genuine (it is signed), the clip is swapped, and a
+    json.py that prints OK is added beside verify.py: run from the package, Python would import
+    it in place of the standard module before the verifier checks anything."""
+    folder = _extracted(tmp_path / "extrait", _genuine()) / ROOT
+    (folder / CLIP).write_bytes(FORGED_CLIP)
+    (folder / "json.py").write_text('print("OK")\nraise SystemExit(0)\n')
+    result = subprocess.run(
+        [sys.executable, "verify.py", "--fingerprint", _city_fingerprint()],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "ÉCHEC fichier json.py : présent mais absent du manifeste" in result.stdout
+    assert f"ÉCHEC fichier {CLIP} : empreinte SHA-256 différente" in result.stdout
+
+
 # --- One kind cannot pass for the other ----------------------------------------------------------
 
 

@@ -38,6 +38,6 @@ def report(command: BaseCommand, result: verifier.Result) -> None:
         command.stdout.write(line)
     if result.failures:
         raise CommandError(f"{len(result.failures)} échec(s)")
-    command.stdout.write(f"Nature : {verifier.KINDS[result.kind or '']}")
+    command.stdout.write(f"Nature : {verifier.KINDS.get(result.kind or '', '?')}")
     command.stdout.write(f"Clé de signature : {result.fingerprint} (clé de ce serveur, vérifiée)")
     command.stdout.write("OK")

@@ -479,6 +479,8 @@ def main(argv: list[str]) -> int:
     for line in result.failures:
         print(line)
     if result.failures:
+        if result.fingerprint:
+            print(f"Clé de signature du paquet : {result.fingerprint}")
         print(f"ÉCHEC : {len(result.failures)} problème(s) ; ce paquet ne doit pas être reçu.")
         return EXIT_FAILED
     nature = KINDS.get(result.kind or "", "?")

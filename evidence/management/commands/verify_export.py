@@ -37,6 +37,8 @@ def report(command: BaseCommand, result: verifier.Result) -> None:
     for line in result.failures:
         command.stdout.write(line)
     if result.failures:
+        if result.fingerprint:
+            command.stdout.write(f"Clé de signature du paquet : {result.fingerprint}")
         raise CommandError(f"{len(result.failures)} échec(s)")
     command.stdout.write(f"Nature : {verifier.KINDS.get(result.kind or '', '?')}")
     command.stdout.write(f"Clé de signature : {result.fingerprint} (clé de ce serveur, vérifiée)")

@@ -359,7 +359,7 @@ def check(
         )
     try:
         manifest = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         failures.append(f"ÉCHEC fichier {MANIFEST} : JSON illisible")
         return result
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files", []), list):
@@ -399,10 +399,11 @@ def check(
 def _kind_of(manifest: dict, expected: str | None, failures: list[str]) -> str | None:
     """The package's kind from its signed manifest; a missing, unknown or other kind fails."""
     declared = manifest.get("kind")
-    by_format = FORMAT_KINDS.get(manifest.get("format"))
+    package_format = manifest.get("format")
+    by_format = FORMAT_KINDS.get(package_format) if isinstance(package_format, str) else None
     if declared is None:
         declared = by_format
-    elif declared not in KINDS:
+    elif not isinstance(declared, str) or declared not in KINDS:
         failures.append(f"ÉCHEC nature : {MANIFEST} annonce une nature inconnue ({declared!r})")
         return None
     elif by_format is not None and by_format != declared:

@@ -120,6 +120,7 @@ def test_a_manifest_written_before_the_kind_field_is_known_by_its_format(tmp_pat
     [
         ({"kind": None}, "n'indique pas la nature"),
         ({"kind": "paquet"}, "nature inconnue"),
+        ({"kind": ["evidence-package"], "format": ["x"]}, "nature inconnue"),
         ({"kind": verifier.AUDIT_PACK, "format": evidence_manifest.FORMAT}, "se contredit"),
     ],
 )

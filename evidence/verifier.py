@@ -301,7 +301,8 @@ def check(
     result = Result()
     try:
         package = Package(location)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
+        # A damaged archive, in any of the ways zipfile reports one.
         result.failures.append(f"ÉCHEC paquet : {location} illisible ({exc})")
         return result
     if package.problems:

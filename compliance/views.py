@@ -310,6 +310,7 @@ def public_notice(request: HttpRequest) -> HttpResponse:
                 "camera_count": cameras.count(),
                 "access_request_days": 30,
                 "signing_fingerprint": _signing_fingerprint(),
+                "previous_fingerprints": settings.EVIDENCE_PREVIOUS_FINGERPRINTS,
             },
         )
 

@@ -65,8 +65,9 @@ def signer() -> Signer:
 
 
 def trusted_fingerprints() -> list[str]:
-    """The key fingerprints the server's own verifications accept: its signing key's."""
-    return [signer().fingerprint]
+    """The key fingerprints the server's own verifications accept: its signing key's, then
+    those of its former keys (``CSU_EVIDENCE_PREVIOUS_FINGERPRINTS``)."""
+    return [signer().fingerprint, *settings.EVIDENCE_PREVIOUS_FINGERPRINTS]
 
 
 def verifier_script(kind: str = KIND) -> bytes:

@@ -24,3 +24,11 @@ def test_a_misconfigured_signing_key_leaves_the_page_up_without_a_fingerprint(se
     text = response.content.decode()
     assert "Responsable du traitement" in text and "empreinte-cle" not in text
     assert "pas une clé" not in text
+
+
+def test_former_keys_are_listed_for_packages_signed_before_a_change_of_key(settings):
+    former = "ab" * 32
+    settings.EVIDENCE_PREVIOUS_FINGERPRINTS = [former]
+    text = Client().get("/public/information/").content.decode()
+    assert f'<code class="empreinte-precedente">{former}</code>' in text
+    assert f'<code id="empreinte-cle">{manifest.signer().fingerprint}</code>' in text

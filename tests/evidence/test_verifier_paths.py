@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.management import CommandError, call_command
 
+from audit import chain
 from evidence import manifest as evidence_manifest
 from evidence import verifier
 
@@ -152,3 +156,37 @@ def test_the_copy_shipped_in_a_package_expects_that_kind(tmp_path):
     assert accepted.returncode == 0 and accepted.stdout.startswith("OK"), accepted.stdout
     with pytest.raises(ValueError):
         verifier.shipped_source("paquet")
+
+
+def test_verify_export_accepts_a_former_key_only_once_it_is_configured(tmp_path, settings):
+    former = Ed25519PrivateKey.generate()
+    package = _package(tmp_path / "p", ["clip.mp4"], key=former)
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_export", str(package), stdout=out)
+    assert "ÉCHEC clé" in out.getvalue()
+    fingerprint = chain.public_key_fingerprint(former.public_key())
+    settings.EVIDENCE_PREVIOUS_FINGERPRINTS = [fingerprint]
+    out = io.StringIO()
+    call_command("verify_export", str(package), stdout=out)
+    assert f"Clé de signature : {fingerprint}" in out.getvalue()
+    assert out.getvalue().strip().endswith("OK")
+
+
+def test_a_malformed_former_fingerprint_stops_the_start_and_names_the_variable(tmp_path):
+    environment = {
+        **os.environ,
+        "CSU_DATA_DIR": str(tmp_path),
+        "CSU_EVIDENCE_PREVIOUS_FINGERPRINTS": "2c7c1eca",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "CSU_EVIDENCE_PREVIOUS_FINGERPRINTS must list SHA-256 fingerprints" in result.stderr

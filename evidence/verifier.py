@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Vérifie un paquet du CSU : clé de signature, signature du manifeste, puis chaque fichier.
 
-Usage : python3 verify.py --fingerprint EMPREINTE [DOSSIER_OU_ZIP]
+Usage : python3 verify.py --fingerprint EMPREINTE [--kind NATURE] [DOSSIER_OU_ZIP]
         (par défaut : le dossier qui contient ce script)
+
+NATURE, « evidence-package » (paquet d'extraction) ou « audit-pack » (dossier de contrôle), est
+lue dans le manifeste signé : la copie de ce programme jointe à un paquet refuse l'autre nature,
+sauf si --kind la demande expressément.
 
 EMPREINTE est l'empreinte SHA-256 de la clé publique du CSU (64 caractères hexadécimaux), lue
 sur le procès-verbal de remise ou sur la page d'information publique du CSU, jamais dans le

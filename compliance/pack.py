@@ -32,14 +32,15 @@ from audit.services import record
 from cameras.models import Camera
 from compliance import pdf
 from compliance.registers import REGISTERS, as_csv, local
-from evidence import manifest
+from evidence import manifest, verifier
 from recordings.holds import holds_covering
 from recordings.models import Segment
 
 FORMAT = "csu-audit-pack/1"
+#: Inside the signed bytes: signed with the evidence key, a pack must not pass for a package.
+KIND = verifier.AUDIT_PACK
 REPORT_NAME = "rapport-de-controle.pdf"
 README_NAME = "LISEZMOI.txt"
-VERIFIER = Path(manifest.__file__).with_name("verifier.py")
 #: The registers of the report, in its order.
 SECTIONS = (
     "acces-images",
@@ -167,7 +168,9 @@ def _report(
             _(
                 "Ce dossier est signé (Ed25519) : le manifeste liste chaque fichier avec son "
                 "empreinte SHA-256. Empreinte de la clé de signature : %(fp)s. Vérification : "
-                "« python3 verify.py » dans le dossier extrait."
+                "« python3 verify.py --fingerprint EMPREINTE » dans le dossier extrait, où "
+                "EMPREINTE est celle que le CSU publie sur sa page d'information publique, "
+                "non celle inscrite dans le dossier."
             )
             % {"fp": fingerprint}
         ),
@@ -255,9 +258,17 @@ def _readme(start: datetime, end: datetime, fingerprint: str) -> bytes:
             "- manifest.json : la liste signée des fichiers et de leurs empreintes SHA-256 ;\n"
             "- manifest.json.sig, cle-publique.pem, cle-publique.sha256 : la signature Ed25519 ;\n"
             "- verify.py : le vérificateur (Python 3 et le paquet « cryptography »).\n\n"
-            "Vérifier : python3 verify.py  (dans le dossier extrait, ou : python3 verify.py "
-            "dossier.zip)\n"
-            "Empreinte de la clé de signature : %(fp)s\n"
+            "Vérifier : python3 verify.py --fingerprint EMPREINTE  (dans le dossier extrait, "
+            "ou : python3 verify.py --fingerprint EMPREINTE dossier.zip)\n"
+            "EMPREINTE est l'empreinte SHA-256 de la clé de signature du CSU telle que la "
+            "publie sa page d'information publique (/public/information/). Ne la recopiez pas "
+            "depuis ce dossier : quiconque le modifie peut aussi le signer à nouveau avec sa "
+            "propre clé.\n"
+            "Le vérificateur affiche « OK » (code 0) seulement si le dossier est intact, signé "
+            "par cette clé, et est bien un dossier de contrôle ; « ÉCHEC » (code 1) nomme le "
+            "problème. Sans --fingerprint, il affiche « CLÉ NON VÉRIFIÉE » (code 3) : un dossier "
+            "cohérent ne prouve pas son origine.\n"
+            "Empreinte inscrite dans ce dossier (à comparer, non à utiliser) : %(fp)s\n"
         )
         % {"start": local(start), "end": local(end), "report": REPORT_NAME, "fp": fingerprint}
     ).encode("utf-8")
@@ -336,11 +347,12 @@ def _build(*, start: datetime, end: datetime, actor: Any) -> tuple[str, bytes]:
         events = _events(start, end)
         put("journal-audit.csv", events_csv(events), "audit_events")
         put(README_NAME, _readme(start, end, signer.fingerprint), "readme")
-        put(manifest.VERIFIER_NAME, VERIFIER.read_bytes(), "verifier")
+        put(manifest.VERIFIER_NAME, manifest.verifier_script(KIND), "verifier")
         put(manifest.PUBLIC_KEY_NAME, signer.public_pem, "public_key")
         bounds = events.order_by("seq").values_list("seq", flat=True)
         document = {
             "format": FORMAT,
+            "kind": KIND,
             "software": {"name": "CSU — Centre de supervision urbain"},
             "package": root,
             "period": {"start": manifest.both_times(start), "end": manifest.both_times(end)},
@@ -390,7 +402,13 @@ def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
 
 
 def verify(location: Path) -> list[str]:
-    """Every failure of the pack at ``location`` (folder or ZIP); empty when intact."""
-    from evidence import verifier
+    """Every failure of the pack at ``location`` (folder or ZIP); empty when intact.
 
-    return verifier.verify(location)
+    The pack must be signed by this server's key and be an audit pack, not another kind.
+    """
+    return check(location).failures
+
+
+def check(location: Path) -> verifier.Result:
+    """``verify`` with the key fingerprint and kind found, for the command to print."""
+    return verifier.check(location, fingerprints=manifest.trusted_fingerprints(), kind=KIND)

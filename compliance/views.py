@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +21,7 @@ from compliance.forms import AccessRequestForm, AnswerForm, AuditPackForm, Extra
 from compliance.models import AccessRequest, AccessRequestCamera
 from compliance.registers import REGISTERS, as_csv, local
 from compliance.selectors import COMPLIANCE_READERS, REQUEST_HANDLERS
+from evidence import manifest
 
 
 @role_required(*COMPLIANCE_READERS)
@@ -308,5 +309,16 @@ def public_notice(request: HttpRequest) -> HttpResponse:
                 "retention_min": min(retention),
                 "camera_count": cameras.count(),
                 "access_request_days": 30,
+                "signing_fingerprint": _signing_fingerprint(),
+                "previous_fingerprints": settings.EVIDENCE_PREVIOUS_FINGERPRINTS,
             },
         )
+
+
+def _signing_fingerprint() -> str | None:
+    """The city's evidence signing key fingerprint, that verifiers of its packages pin."""
+    try:
+        return manifest.signer().fingerprint
+    except ImproperlyConfigured:
+        # The exports fail loudly on their own; the public page still informs.
+        return None

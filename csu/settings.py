@@ -234,6 +234,17 @@ EVIDENCE_LINK_HOURS = env_int("CSU_EXPORT_LINK_HOURS", 72, minimum=1)
 EVIDENCE_HANDOVER_GRACE_DAYS = env_int("CSU_HANDOVER_GRACE_DAYS", 30, minimum=0)
 # Re-encoding of masked clips (libx264): constant rate factor and preset.
 EVIDENCE_ENCODE_CRF = env_int("CSU_EXPORT_CRF", 18, minimum=0, maximum=51)
+# After a change of CSU_EVIDENCE_SIGNING_KEY: the fingerprints (SHA-256 of the public key, as
+# the public page shows them) of former keys whose packages verify_export still accepts.
+EVIDENCE_PREVIOUS_FINGERPRINTS = [
+    item.lower() for item in env_list("CSU_EVIDENCE_PREVIOUS_FINGERPRINTS", [])
+]
+for _fingerprint in EVIDENCE_PREVIOUS_FINGERPRINTS:
+    if len(_fingerprint) != 64 or set(_fingerprint) - set("0123456789abcdef"):
+        raise ImproperlyConfigured(
+            "CSU_EVIDENCE_PREVIOUS_FINGERPRINTS must list SHA-256 fingerprints (64 hexadecimal "
+            f"digits), comma-separated, not {_fingerprint!r}"
+        )
 
 # --- Internationalization -----------------------------------------------------------------------
 LANGUAGE_CODE = "fr"

@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 
 #: Bytes decrypted from the head of each segment to read its stream parameters.
 HEAD_BYTES = crypto.DEFAULT_CHUNK_SIZE
-VERIFIER = Path(__file__).with_name("verifier.py")
 
 
 class ExportError(Exception):
@@ -272,7 +271,7 @@ def build_package(
         for clip in clips:
             files.append(manifest.clip_entry(clip))
         readme = manifest.readme(export, signer.fingerprint).encode("utf-8")
-        verifier = VERIFIER.read_bytes()
+        verifier = manifest.verifier_script(manifest.KIND)
         public_pem = signer.public_pem
         pv = handover.proces_verbal(
             export=export,

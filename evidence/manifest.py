@@ -17,12 +17,15 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from audit import chain
+from evidence import verifier
 from evidence.models import Export, LegalFrame, Status
 
 if TYPE_CHECKING:
     from evidence.export import Clip
 
 FORMAT = "csu-evidence-package/1"
+#: Inside the signed bytes, so that an audit pack signed with the same key cannot pass for one.
+KIND = verifier.EVIDENCE_PACKAGE
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.json.sig"
 FINGERPRINT_NAME = "cle-publique.sha256"
@@ -59,6 +62,17 @@ def signer() -> Signer:
         raise ImproperlyConfigured(
             "CSU_EVIDENCE_SIGNING_KEY must be an Ed25519 key (base64 of 32 bytes, or PEM)"
         ) from None
+
+
+def trusted_fingerprints() -> list[str]:
+    """The key fingerprints the server's own verifications accept: its signing key's, then
+    those of its former keys (``CSU_EVIDENCE_PREVIOUS_FINGERPRINTS``)."""
+    return [signer().fingerprint, *settings.EVIDENCE_PREVIOUS_FINGERPRINTS]
+
+
+def verifier_script(kind: str = KIND) -> bytes:
+    """The offline verifier placed in a package of ``kind``: it refuses the other kind."""
+    return verifier.shipped_source(kind)
 
 
 def both_times(moment: datetime | None) -> dict[str, str] | None:
@@ -136,6 +150,7 @@ def render(
         status_label = str(Status(requisition.status).label)
     document = {
         "format": FORMAT,
+        "kind": KIND,
         "software": {"name": "CSU — Centre de supervision urbain", "version": _version()},
         "package": export.package_name,
         "prepared_at": both_times(prepared_at),

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from cameras.models import Camera
-from evidence import services
+from evidence import manifest, services
 from evidence.models import Requisition, Status
 from recordings import remux
 from recordings.models import Hold, Segment
@@ -60,8 +60,9 @@ def recorded_camera(tmp_path):
 
 
 def _verify_with_bundled_script(folder) -> subprocess.CompletedProcess:
+    fingerprint = manifest.signer().fingerprint  # the city's, as its public page states it
     return subprocess.run(
-        [sys.executable, str(folder / "verify.py")],
+        [sys.executable, str(folder / "verify.py"), "--fingerprint", fingerprint],
         capture_output=True,
         text=True,
         check=False,
@@ -131,7 +132,10 @@ def test_requisition_journey_from_intake_to_verified_download(
     requisition.refresh_from_db()
     assert requisition.status == Status.HANDED_OVER
 
-    # Verification OK, by the command and by the bundled script.
+    # Verification OK, by the command and by the bundled script, of the archive as served
+    # (ZIP64, streamed entries) and of the folder extracted from it.
+    (tmp_path / "paquet.zip").write_bytes(package)
+    call_command("verify_export", str(tmp_path / "paquet.zip"), stdout=io.StringIO())
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
         archive.extractall(tmp_path / "package")
     (folder,) = (tmp_path / "package").iterdir()

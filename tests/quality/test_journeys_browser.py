@@ -26,6 +26,7 @@ from audit import services as audit_services
 from audit.models import AuditEvent
 from compliance import pack as audit_pack_module
 from compliance.registers import local
+from evidence import manifest as evidence_manifest
 from evidence import verifier
 from evidence.models import DownloadLink, Export, Requisition, Status, Window
 from operations.models import Shift, Signalement
@@ -112,8 +113,9 @@ def check_audit_pack(
             for slug in ("acces-images", "gels", "extractions", "remises")
         }
     assert f"{root}/verify.py" in names
+    city_key = evidence_manifest.signer().fingerprint  # as the public information page states
     bundled = subprocess.run(  # the pack's own verifier, on the pack just saved
-        [sys.executable, str(folder / root / "verify.py")],
+        [sys.executable, str(folder / root / "verify.py"), "--fingerprint", city_key],
         capture_output=True,
         text=True,
         check=False,

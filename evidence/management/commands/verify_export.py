@@ -1,4 +1,8 @@
-"""``manage.py verify_export PACKAGE``: OK, or the exact file or signature that fails."""
+"""``manage.py verify_export PACKAGE``: OK, or the exact key, file or signature that fails.
+
+The package must be signed by this server's evidence key: a package re-signed with any other
+key is refused, however valid its signature, and so is an audit pack.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evidence import verifier
+from evidence import manifest, verifier
 
 
 class Command(BaseCommand):
-    help = "Vérifie un paquet d'extraction (dossier ou archive ZIP) : signature et empreintes."
+    help = (
+        "Vérifie un paquet d'extraction (dossier ou archive ZIP) : clé de signature du CSU, "
+        "signature et empreintes."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("package", help="dossier extrait ou archive ZIP du paquet")
@@ -19,9 +26,20 @@ class Command(BaseCommand):
         location = Path(options["package"])
         if not location.exists():
             raise CommandError(f"{location} n'existe pas")
-        failures = verifier.verify(location)
-        for line in failures:
-            self.stdout.write(line)
-        if failures:
-            raise CommandError(f"{len(failures)} échec(s)")
-        self.stdout.write("OK")
+        result = verifier.check(
+            location, fingerprints=manifest.trusted_fingerprints(), kind=manifest.KIND
+        )
+        report(self, result)
+
+
+def report(command: BaseCommand, result: verifier.Result) -> None:
+    """Print a verification's outcome; a failure ends the command with a non-zero status."""
+    for line in result.failures:
+        command.stdout.write(line)
+    if result.failures:
+        if result.fingerprint:
+            command.stdout.write(f"Clé de signature du paquet : {result.fingerprint}")
+        raise CommandError(f"{len(result.failures)} échec(s)")
+    command.stdout.write(f"Nature : {verifier.KINDS.get(result.kind or '', '?')}")
+    command.stdout.write(f"Clé de signature : {result.fingerprint} (clé de ce serveur, vérifiée)")
+    command.stdout.write("OK")

@@ -218,3 +218,11 @@ def test_setup_database_roles_needs_the_application_url(settings):
     settings.APP_DATABASE_URL = ""
     with pytest.raises(CommandError, match="CSU_APP_DATABASE_URL is not set"):
         call_command("setup_database_roles")
+
+
+def test_sign_audit_head_prints_the_public_key_to_pin(settings, capsys):
+    call_command("sign_audit_head", "--public-key")
+    printed = capsys.readouterr().out.strip()
+    key = chain.load_private_key(settings.AUDIT_SIGNING_KEY).public_key()
+    assert printed == chain.public_key_hex(key)
+    assert settings.AUDIT_SIGNING_KEY not in printed

@@ -192,10 +192,16 @@ needs_postgresql = pytest.mark.skipif(
 
 
 @pytest.fixture
-def app_role(transactional_db):
-    """The application's role, made as production makes it (audit.roles), dropped afterwards."""
+def app_role(transactional_db, settings):
+    """The application's role, made as production makes it (setup_database_roles, run by the
+    owner after migrating), dropped afterwards."""
     role = roles.AppRole(name=f"csu_app_{uuid.uuid4().hex[:10]}", password=secrets.token_hex(16))
-    roles.setup_application_role(role=role)
+    params = connection.settings_dict
+    settings.APP_DATABASE_URL = (
+        f"postgres://{role.name}:{role.password}@{params['HOST'] or 'localhost'}"
+        f":{params['PORT'] or 5432}/{params['NAME']}"
+    )
+    call_command("setup_database_roles")
     yield role
     connection.close()
     with connection.cursor() as cursor:
@@ -310,3 +316,27 @@ def test_application_role_prunes_and_verifies_through_its_own_rights(
         assert pruned.horizon_seq == checkpoint.seq and not pruned.open
         result = integrity.verify_and_record(actor_name="test")
         assert result.ok, result.problems
+
+
+@needs_postgresql
+def test_application_role_is_a_plain_login_whose_password_never_travels_in_clear(app_role):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls,"
+            " rolpassword FROM pg_authid WHERE rolname = %s",
+            [app_role.name],
+        )
+        *powers, stored = cursor.fetchone()
+    assert powers == [False, False, False, False, False]
+    assert stored.startswith("SCRAM-SHA-256$") and app_role.password not in stored
+    # Stating the rights again (after the next migration) changes nothing for the intruder.
+    call_command("setup_database_roles")
+    with _connect(app_role) as intruder, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        intruder.execute("DELETE FROM audit_auditevent")
+
+
+@pytest.mark.skipif(ON_POSTGRESQL, reason="the refusal of the embedded database")
+def test_roles_are_refused_on_sqlite(settings):
+    settings.APP_DATABASE_URL = "postgres://csu_app:x@localhost:5432/csu"
+    with pytest.raises(CommandError, match="PostgreSQL only"):
+        call_command("setup_database_roles")

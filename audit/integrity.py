@@ -72,15 +72,24 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
     result = VerificationResult()
     keys = pinned_keys()
     # Read before the walk: a newer anchor written meanwhile cannot pass the events walked.
+    unreadable_anchor = ""
     try:
         newest = anchor.newest_anchor()
     except anchor.AnchorError as exc:
-        result.problems.append(f"the newest anchor cannot be read: {exc}")
-        return result
-    prunes = list(AuditPrune.objects.select_related("checkpoint").order_by("horizon_seq", "pk"))
+        newest, unreadable_anchor = None, f"the newest anchor cannot be read: {exc}"
+    prunes = list(AuditPrune.objects.select_related("checkpoint").order_by("pk"))
+    reached = 0
     for pruning in prunes:
+        if pruning.horizon_seq <= reached:
+            result.first_broken_seq = pruning.horizon_seq
+            result.problems.append(
+                f"pruning #{pruning.pk} (up to event #{pruning.horizon_seq}) does not go "
+                f"beyond the pruning before it (up to event #{reached})"
+            )
+            return result
         if not _verify_prune_row(result, keys, pruning):
             return result
+        reached = pruning.horizon_seq
     prune = prunes[-1] if prunes else None
     horizon = prune.horizon_seq if prune else None
     kept_digest = hashlib.sha256()
@@ -144,6 +153,8 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
         _verify_checkpoints(result, keys, hashes_at, last_seq, horizon or 0)
     if result.ok and newest is not None:
         _verify_anchor(result, keys, *newest, hashes_at, last_seq, horizon or 0)
+    if unreadable_anchor:
+        result.problems.append(unreadable_anchor)
     return result
 
 

@@ -94,6 +94,7 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
     horizon = prune.horizon_seq if prune else None
     kept_digest = hashlib.sha256()
     kept_count = 0
+    kept_last = (0, chain.GENESIS)
     expected_prev = chain.GENESIS
     expected_seq: int | None = None
     hashes_at: dict[int, str] = {}
@@ -111,6 +112,13 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
                     f"event #{seq} was altered: its content no longer matches its hash"
                 )
                 break
+            # Below the horizon the chain has holes (pruned events); where two kept events
+            # follow each other, or the first is #1, their link is checked all the same.
+            if seq == kept_last[0] + 1 and row["prev_hash"] != kept_last[1]:
+                result.first_broken_seq = seq
+                result.problems.append(f"event #{seq} does not link to the event before it")
+                break
+            kept_last = (seq, row["hash"])
             kept_digest.update(chain.kept_line(seq, row["hash"]))
             kept_count += 1
             continue
@@ -319,6 +327,7 @@ def verify_and_record(*, actor_name: str = "verify_audit") -> VerificationResult
                 "events_checked": result.events_checked,
                 "first_broken_seq": result.first_broken_seq,
                 "problems": result.problems,
+                "anchor": result.anchor,
             },
         )
     return result

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from audit import integrity, retention
+from audit import chain, integrity, retention
 from audit.models import AuditEvent, AuditPrune
+from audit.protection import suspended
 from audit.services import record
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def pruned(supervisor, monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: real_now() - timedelta(days=500))
     for _ in range(3):
         record("recording.playback", actor=supervisor, reason="r")
-    kept = record("export.started", actor=supervisor)
+    kept = [record("export.started", actor=supervisor) for _ in range(2)]
     monkeypatch.setattr(timezone, "now", lambda: real_now() - timedelta(days=400))
     integrity.sign_chain_head()
     monkeypatch.setattr(timezone, "now", real_now)
@@ -36,7 +37,7 @@ def test_a_replayed_pruning_row_is_named_even_with_its_copied_signature(pruned):
     copy.pk = None
     copy.open = True
     copy.save(force_insert=True)
-    AuditEvent.objects.filter(seq=kept.seq).delete()  # the open copy lets the triggers through
+    AuditEvent.objects.filter(seq=kept[0].seq).delete()  # the open copy lets the triggers through
     AuditPrune.objects.filter(pk=copy.pk).update(open=False)
     record(
         "audit.pruned",
@@ -57,3 +58,16 @@ def test_the_record_of_a_pruning_is_never_pruned_itself(pruned):
     assert expired.filter(action="recording.playback").exists()
     assert not expired.filter(action="audit.pruned").exists()
     assert recorded.target_id == str(pruning.pk)
+
+
+def test_kept_events_that_follow_each_other_below_the_horizon_must_link(pruned):
+    _, kept = pruned
+    second = AuditEvent.objects.get(seq=kept[1].seq)
+    fields = {name: getattr(second, name) for name in chain.HASHED_FIELDS}
+    forged_prev = "f" * 64
+    with suspended():
+        AuditEvent.objects.filter(pk=second.pk).update(
+            prev_hash=forged_prev, hash=chain.event_hash(forged_prev, fields)
+        )
+    result = integrity.verify_chain()
+    assert result.problems == [f"event #{second.seq} does not link to the event before it"]

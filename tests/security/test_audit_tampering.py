@@ -340,3 +340,26 @@ def test_roles_are_refused_on_sqlite(settings):
     settings.APP_DATABASE_URL = "postgres://csu_app:x@localhost:5432/csu"
     with pytest.raises(CommandError, match="PostgreSQL only"):
         call_command("setup_database_roles")
+
+
+@needs_postgresql
+def test_migrating_as_the_owner_states_the_application_roles_rights(transactional_db, settings):
+    """The migrate step of production (owner's URL, CSU_APP_DATABASE_URL) makes the role."""
+    role = roles.AppRole(name=f"csu_app_{uuid.uuid4().hex[:10]}", password=secrets.token_hex(16))
+    params = connection.settings_dict
+    settings.APP_DATABASE_URL = (
+        f"postgres://{role.name}:{role.password}@localhost:5432/{params['NAME']}"
+    )
+    try:
+        call_command("migrate", verbosity=0)
+        with _connect(role) as application:
+            application.execute("SELECT count(*) FROM audit_auditevent")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                application.execute("TRUNCATE audit_auditevent")
+    finally:
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role.name])
+            if cursor.fetchone():
+                cursor.execute(f'DROP OWNED BY "{role.name}"')
+                cursor.execute(f'DROP ROLE "{role.name}"')

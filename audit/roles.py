@@ -69,6 +69,21 @@ def setup_application_role(*, role: AppRole, using: str = "default") -> dict[str
         existing = cursor.fetchone()
         if existing and existing[0]:
             raise RoleSetupError(f"role {role.name!r} is a superuser: use another role")
+        if existing:
+            # Ownership, or a membership that would let the role SET ROLE to an owner or to
+            # pg_write_all_data, gives back what the grants below withhold.
+            cursor.execute(
+                "SELECT r.rolname FROM pg_roles r WHERE (r.rolname = 'pg_write_all_data' OR "
+                "r.oid IN (SELECT c.relowner FROM pg_class c WHERE c.relname = ANY(%s))) "
+                "AND pg_has_role(%s, r.oid, 'MEMBER')",
+                [sorted(audit_tables()), role.name],
+            )
+            powerful = [name for (name,) in cursor.fetchall()]
+            if powerful:
+                raise RoleSetupError(
+                    f"role {role.name!r} is, or is a member of, {', '.join(powerful)}: "
+                    "it could change the audit trail; use another role"
+                )
         tables = set(connection.introspection.table_names(cursor))
     audit = audit_tables() & tables
     others = tables - audit

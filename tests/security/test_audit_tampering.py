@@ -363,3 +363,18 @@ def test_migrating_as_the_owner_states_the_application_roles_rights(transactiona
             if cursor.fetchone():
                 cursor.execute(f'DROP OWNED BY "{role.name}"')
                 cursor.execute(f'DROP ROLE "{role.name}"')
+
+
+@needs_postgresql
+def test_a_role_that_can_become_the_owner_is_refused_as_the_application_role(app_role):
+    """Granted the owner's role, the application could SET ROLE to it and lift the triggers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        (owner,) = cursor.fetchone()
+        cursor.execute(f'GRANT "{owner}" TO "{app_role.name}"')
+    try:
+        with pytest.raises(CommandError, match=rf"member of, {owner}:"):
+            call_command("setup_database_roles")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'REVOKE "{owner}" FROM "{app_role.name}"')

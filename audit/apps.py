@@ -9,6 +9,10 @@ class AuditConfig(AppConfig):
     verbose_name = _("Journal d'audit")
 
     def ready(self) -> None:
-        from audit import actions
+        from django.db.models.signals import post_migrate
+
+        from audit import actions, roles
 
         actions.register_core_actions()
+        # Migrations run as the owner; the application's role gets its rights restated after.
+        post_migrate.connect(roles.setup_after_migrate, sender=self)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,3 +86,50 @@ def prune_message(
 def kept_line(seq: int, event_hash_: str) -> bytes:
     """One line of the digest of events kept below a pruning horizon."""
     return f"{seq}:{event_hash_}\n".encode("ascii")
+
+
+_PEM_PUBLIC = re.compile(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", re.S)
+
+
+def load_public_key(text: str) -> Ed25519PublicKey:
+    """One Ed25519 public key: hex or base64 of the 32 raw bytes, or a PEM block."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_public_key(text.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("not an Ed25519 public key")
+        return key
+    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        raw = bytes.fromhex(text)
+    else:
+        raw = base64.b64decode(text, validate=True)
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def load_public_keys(raw: str) -> list[Ed25519PublicKey]:
+    """Public keys of previous signing keys: PEM blocks, hex or base64 items, comma-separated.
+
+    Raises ImproperlyConfigured naming the variable (and the item's position, not its value).
+    """
+    items = _PEM_PUBLIC.findall(raw)
+    rest = _PEM_PUBLIC.sub(",", raw)
+    items += [item for item in re.split(r"[,\s]+", rest) if item]
+    keys = []
+    for position, item in enumerate(items, start=1):
+        try:
+            keys.append(load_public_key(item))
+        except (ValueError, TypeError, binascii.Error):
+            raise ImproperlyConfigured(
+                f"CSU_AUDIT_PREVIOUS_PUBLIC_KEYS: item {position} is not an Ed25519 public key "
+                "(hex or base64 of 32 bytes, or PEM)"
+            ) from None
+    return keys
+
+
+def public_key_hex(public_key: Ed25519PublicKey) -> str:
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def anchor_message(seq: int, head_hash: str, signed_at: datetime) -> bytes:
+    """What an anchor written outside the database signs (distinct from a checkpoint)."""
+    return f"csu-audit-anchor\n{seq}\n{head_hash}\n{_canonical_time(signed_at)}".encode()

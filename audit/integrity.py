@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit import chain, services
+from audit import anchor, chain, services
 from audit.models import AuditEvent, AuditPrune, ChainCheckpoint, ChainVerification
 
 
@@ -20,6 +22,8 @@ class VerificationResult:
     checkpoints_checked: int = 0
     first_broken_seq: int | None = None
     problems: list[str] = field(default_factory=list)
+    #: the newest anchor compared with the chain, if any ("#seq (where)")
+    anchor: str = ""
 
     @property
     def ok(self) -> bool:
@@ -30,22 +34,73 @@ def _signing_key():
     return chain.load_private_key(settings.AUDIT_SIGNING_KEY)
 
 
+def pinned_keys() -> dict[str, Ed25519PublicKey]:
+    """The only public keys a signature may come from: the current key and the previous ones."""
+    keys = {
+        chain.public_key_fingerprint(key): key
+        for key in chain.load_public_keys(settings.AUDIT_PREVIOUS_PUBLIC_KEYS)
+    }
+    current = _signing_key().public_key()
+    keys[chain.public_key_fingerprint(current)] = current
+    return keys
+
+
+def _signature_problem(
+    keys: dict[str, Ed25519PublicKey], fingerprint: str, signature: str, message: bytes
+) -> str | None:
+    """Why a signature does not hold under the pinned keys, or None when it does."""
+    key = keys.get(fingerprint)
+    if key is None:
+        return f"is signed by an unknown key (fingerprint {fingerprint[:16]!r})"
+    try:
+        key.verify(bytes.fromhex(signature), message)
+    except (InvalidSignature, ValueError):
+        return "has an invalid signature"
+    return None
+
+
 def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
     """Walk every event in order: contiguous numbers, links, hashes; then the signed checkpoints.
 
-    After a pruning (``audit.retention``) the chain starts at the pruning's signed checkpoint,
-    whose event must carry the signed hash; the older events kept for their longer retention
-    are checked one by one (each hash) and as a set against the pruning's signed digest.
+    Every pruning and every checkpoint must be signed by a pinned key (the current signing key
+    or one of ``CSU_AUDIT_PREVIOUS_PUBLIC_KEYS``). After a pruning (``audit.retention``) the
+    chain starts at the pruning's signed checkpoint, whose event must carry the signed hash; the
+    older events kept for their longer retention are checked one by one (each hash) and as a set
+    against the pruning's signed digest. Last, the chain must reach the newest anchor written
+    outside the database (``audit.anchor``) with the same hash there.
     """
     result = VerificationResult()
-    prune = AuditPrune.objects.select_related("checkpoint").order_by("-horizon_seq").first()
+    keys = pinned_keys()
+    # Read before the walk: a newer anchor written meanwhile cannot pass the events walked.
+    unreadable_anchor = ""
+    try:
+        newest = anchor.newest_anchor()
+    except anchor.AnchorError as exc:
+        newest, unreadable_anchor = None, f"the newest anchor cannot be read: {exc}"
+    prunes = list(AuditPrune.objects.select_related("checkpoint").order_by("pk"))
+    reached = 0
+    for pruning in prunes:
+        if pruning.horizon_seq <= reached:
+            result.first_broken_seq = pruning.horizon_seq
+            result.problems.append(
+                f"pruning #{pruning.pk} (up to event #{pruning.horizon_seq}) does not go "
+                f"beyond the pruning before it (up to event #{reached})"
+            )
+            return result
+        if not _verify_prune_row(result, keys, pruning):
+            return result
+        reached = pruning.horizon_seq
+    prune = prunes[-1] if prunes else None
     horizon = prune.horizon_seq if prune else None
     kept_digest = hashlib.sha256()
     kept_count = 0
+    kept_last = (0, chain.GENESIS)
     expected_prev = chain.GENESIS
     expected_seq: int | None = None
     hashes_at: dict[int, str] = {}
-    checkpoint_seqs = set(ChainCheckpoint.objects.values_list("seq", flat=True))
+    watched_seqs = set(ChainCheckpoint.objects.values_list("seq", flat=True))
+    if newest is not None:
+        watched_seqs.add(newest[0].seq)
     fields = (*chain.HASHED_FIELDS, "prev_hash", "hash")
     for row in AuditEvent.objects.order_by("seq").values(*fields).iterator(chunk_size=batch_size):
         seq = row["seq"]
@@ -57,6 +112,13 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
                     f"event #{seq} was altered: its content no longer matches its hash"
                 )
                 break
+            # Below the horizon the chain has holes (pruned events); where two kept events
+            # follow each other, or the first is #1, their link is checked all the same.
+            if seq == kept_last[0] + 1 and row["prev_hash"] != kept_last[1]:
+                result.first_broken_seq = seq
+                result.problems.append(f"event #{seq} does not link to the event before it")
+                break
+            kept_last = (seq, row["hash"])
             kept_digest.update(chain.kept_line(seq, row["hash"]))
             kept_count += 1
             continue
@@ -88,7 +150,7 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
                 f"event #{seq} was altered: its content no longer matches its hash"
             )
             break
-        if seq in checkpoint_seqs:
+        if seq in watched_seqs:
             hashes_at[seq] = row["hash"]
         expected_prev = row["hash"]
         expected_seq = seq + 1
@@ -96,8 +158,64 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
         _verify_prune(result, prune, kept_count, kept_digest.hexdigest(), expected_seq)
     last_seq = (expected_seq or 1) - 1
     if result.ok:
-        _verify_checkpoints(result, hashes_at, last_seq, horizon or 0)
+        _verify_checkpoints(result, keys, hashes_at, last_seq, horizon or 0)
+    if result.ok and newest is not None:
+        _verify_anchor(result, keys, *newest, hashes_at, last_seq, horizon or 0)
+    if unreadable_anchor:
+        result.problems.append(unreadable_anchor)
     return result
+
+
+def _verify_prune_row(
+    result: VerificationResult, keys: dict[str, Ed25519PublicKey], prune: AuditPrune
+) -> bool:
+    """A pruning holds when it and its checkpoint are signed by pinned keys, it is closed, and
+    its ``audit.pruned`` event exists; otherwise the row is named."""
+    name = f"pruning #{prune.pk} (up to event #{prune.horizon_seq})"
+    checkpoint = prune.checkpoint
+    problem = _signature_problem(
+        keys,
+        prune.key_fingerprint,
+        prune.signature,
+        chain.prune_message(
+            prune.horizon_seq,
+            checkpoint.head_hash,
+            prune.kept_count,
+            prune.kept_digest,
+            prune.pruned_at,
+        ),
+    )
+    if problem is None and checkpoint.seq != prune.horizon_seq:
+        problem = f"does not stop at its checkpoint (event #{checkpoint.seq})"
+    if problem is None:
+        checkpoint_problem = _signature_problem(
+            keys,
+            checkpoint.key_fingerprint,
+            checkpoint.signature,
+            chain.checkpoint_message(checkpoint.seq, checkpoint.head_hash, checkpoint.signed_at),
+        )
+        if checkpoint_problem:
+            problem = f"stops at a checkpoint that {checkpoint_problem}"
+    if problem is None and prune.open:
+        problem = "was never closed"
+    if problem is None:
+        recorded = AuditEvent.objects.filter(
+            action="audit.pruned",
+            target_type=AuditPrune._meta.label_lower,
+            target_id=str(prune.pk),
+            seq__gte=prune.horizon_seq,
+        )
+        if not any(
+            (event.get("horizon_seq"), event.get("deleted"))
+            == (prune.horizon_seq, prune.deleted_count)
+            for event in recorded.values_list("details", flat=True)
+        ):
+            problem = "has no audit.pruned event recording it"
+    if problem is None:
+        return True
+    result.first_broken_seq = prune.horizon_seq
+    result.problems.append(f"{name} {problem}")
+    return False
 
 
 def _verify_prune(
@@ -113,22 +231,6 @@ def _verify_prune(
             f"the chain was truncated: the pruning kept event #{prune.horizon_seq}, it is gone"
         )
         return
-    public_key = _signing_key().public_key()
-    if prune.key_fingerprint == chain.public_key_fingerprint(public_key):
-        message = chain.prune_message(
-            prune.horizon_seq,
-            prune.checkpoint.head_hash,
-            prune.kept_count,
-            prune.kept_digest,
-            prune.pruned_at,
-        )
-        try:
-            public_key.verify(bytes.fromhex(prune.signature), message)
-        except (InvalidSignature, ValueError):
-            result.problems.append(
-                f"the pruning up to event #{prune.horizon_seq} has an invalid signature"
-            )
-            return
     if (kept_count, kept_digest) != (prune.kept_count, prune.kept_digest):
         result.first_broken_seq = 1
         result.problems.append(
@@ -138,10 +240,12 @@ def _verify_prune(
 
 
 def _verify_checkpoints(
-    result: VerificationResult, hashes_at: dict[int, str], last_seq: int, horizon: int = 0
+    result: VerificationResult,
+    keys: dict[str, Ed25519PublicKey],
+    hashes_at: dict[int, str],
+    last_seq: int,
+    horizon: int = 0,
 ) -> None:
-    public_key = _signing_key().public_key()
-    fingerprint = chain.public_key_fingerprint(public_key)
     for checkpoint in ChainCheckpoint.objects.order_by("seq", "signed_at"):
         result.checkpoints_checked += 1
         if checkpoint.seq > last_seq:
@@ -151,17 +255,16 @@ def _verify_checkpoints(
                 f"signed event #{checkpoint.seq}, the chain now ends at #{last_seq}"
             )
             return
-        if checkpoint.key_fingerprint != fingerprint:
-            # Signed by a previous key: its signature cannot be checked with the current one.
-            continue
         message = chain.checkpoint_message(
             checkpoint.seq, checkpoint.head_hash, checkpoint.signed_at
         )
-        try:
-            public_key.verify(bytes.fromhex(checkpoint.signature), message)
-        except (InvalidSignature, ValueError):
+        problem = _signature_problem(
+            keys, checkpoint.key_fingerprint, checkpoint.signature, message
+        )
+        if problem:
+            result.first_broken_seq = checkpoint.seq
             result.problems.append(
-                f"checkpoint of event #{checkpoint.seq} has an invalid signature"
+                f"checkpoint #{checkpoint.pk} of event #{checkpoint.seq} {problem}"
             )
             return
         if checkpoint.seq < horizon:
@@ -173,6 +276,36 @@ def _verify_checkpoints(
                 f"{checkpoint.signed_at:%Y-%m-%d %H:%M}"
             )
             return
+
+
+def _verify_anchor(
+    result: VerificationResult,
+    keys: dict[str, Ed25519PublicKey],
+    newest: anchor.Anchor,
+    location: str,
+    hashes_at: dict[int, str],
+    last_seq: int,
+    horizon: int,
+) -> None:
+    """The chain must reach the newest anchor, with the anchored hash at its number."""
+    result.anchor = f"#{newest.seq} ({location})"
+    problem = _signature_problem(keys, newest.key_fingerprint, newest.signature, newest.message())
+    if problem:
+        result.problems.append(f"the anchor {location} {problem}")
+        return
+    signed = f"{newest.signed_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    if newest.seq > last_seq:
+        result.first_broken_seq = last_seq + 1
+        result.problems.append(
+            f"the chain was truncated: the anchor {location} written {signed} holds event "
+            f"#{newest.seq}, the chain now ends at #{last_seq}"
+        )
+        return
+    if newest.seq >= horizon and hashes_at.get(newest.seq) != newest.head_hash:
+        result.first_broken_seq = newest.seq
+        result.problems.append(
+            f"event #{newest.seq} differs from the one anchored in {location} at {signed}"
+        )
 
 
 def verify_and_record(*, actor_name: str = "verify_audit") -> VerificationResult:
@@ -194,6 +327,7 @@ def verify_and_record(*, actor_name: str = "verify_audit") -> VerificationResult
                 "events_checked": result.events_checked,
                 "first_broken_seq": result.first_broken_seq,
                 "problems": result.problems,
+                "anchor": result.anchor,
             },
         )
     return result

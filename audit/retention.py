@@ -21,6 +21,9 @@ from django.utils import timezone
 from audit import actions, chain, integrity, services
 from audit.models import AuditEvent, AuditPrune, ChainCheckpoint
 
+#: Never pruned: each pruning's own record stays, so that verify_chain can ask for it.
+KEPT_FOR_EVER = frozenset({"audit.pruned"})
+
 
 class PruneRefused(Exception):
     """The checkpoint to prune up to does not match the chain: nothing is deleted."""
@@ -32,9 +35,12 @@ def retention_days(category: str) -> int:
 
 
 def expired(at: datetime) -> Q:
-    """Events whose category's retention has passed at ``at`` (unknown actions never do)."""
+    """Events whose category's retention has passed at ``at`` (unknown actions never do, nor
+    the records of prunings)."""
     by_category: dict[str, list[str]] = {}
     for action in actions.all_actions():
+        if action.code in KEPT_FOR_EVER:
+            continue
         by_category.setdefault(action.category, []).append(action.code)
     condition = Q(pk__in=[])
     for category, codes in by_category.items():
@@ -101,10 +107,7 @@ def prune(
             key_fingerprint=chain.public_key_fingerprint(key.public_key()),
             actor_name=actor_name[:300],
         )
-        doomed_pks = list(doomed.values_list("pk", flat=True))
-        for start in range(0, len(doomed_pks), 900):
-            AuditEvent.objects.filter(pk__in=doomed_pks[start : start + 900]).delete()
-        AuditPrune.objects.filter(pk=record.pk, open=True).update(open=False)
+        _delete_and_close(record, list(doomed.values_list("seq", flat=True)))
         record.open = False
         services.record(
             "audit.pruned",
@@ -120,6 +123,26 @@ def prune(
             },
         )
     return record
+
+
+def _delete_and_close(record: AuditPrune, seqs: list[int]) -> None:
+    """Delete the doomed events and close the pruning row.
+
+    On PostgreSQL the application's role may neither DELETE events nor UPDATE pruning rows
+    (``audit.roles``): the owner's SECURITY DEFINER function ``csu_audit_prune_events``
+    (migration 0004) does both, for an open pruning row only, and the triggers still check the
+    horizon. SQLite has no roles: the rows are deleted directly, under the same triggers.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT csu_audit_prune_events(%s, %s)", [record.pk, seqs])
+            (deleted,) = cursor.fetchone()
+        if deleted != len(seqs):
+            raise PruneRefused(f"{deleted} events deleted instead of {len(seqs)}")
+        return
+    for start in range(0, len(seqs), 900):
+        AuditEvent.objects.filter(seq__in=seqs[start : start + 900]).delete()
+    AuditPrune.objects.filter(pk=record.pk, open=True).update(open=False)
 
 
 def _check_checkpoint(checkpoint: ChainCheckpoint) -> None:

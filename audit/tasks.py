@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from audit import integrity
+from audit import anchor, integrity
 
 logger = logging.getLogger(__name__)
 
@@ -14,6 +14,16 @@ def sign_chain_head() -> int:
     checkpoint = integrity.sign_chain_head(actor_name="celery:sign_chain_head")
     logger.info("audit chain head #%s signed", checkpoint.seq)
     return checkpoint.seq
+
+
+@shared_task(name="audit.tasks.anchor_chain_head")
+def anchor_chain_head() -> int:
+    """Write the signed head outside the database (audit.anchor); 0 while the chain is empty."""
+    written = anchor.write_anchor()
+    if written is None:
+        return 0
+    logger.info("audit chain head #%s anchored in %s", written[0].seq, written[1])
+    return written[0].seq
 
 
 @shared_task(name="audit.tasks.verify_chain")

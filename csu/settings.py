@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from audit import chain as _audit_chain
 from csu.env import env_bool, env_int, env_list, env_str, local_secret
 from csu.storage import s3_options
 
@@ -422,3 +423,27 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Audit trail: pinned keys, anchors outside the database, the application's database role ----
+# Public keys of the previous audit signing keys (hex or base64 of 32 bytes, or PEM blocks,
+# comma-separated). With the current key's, they are the only keys verify_audit accepts.
+AUDIT_PREVIOUS_PUBLIC_KEYS = env_str("CSU_AUDIT_PREVIOUS_PUBLIC_KEYS", "") or ""
+_audit_chain.load_public_keys(AUDIT_PREVIOUS_PUBLIC_KEYS)  # a wrong value stops the start
+# The signed chain head is written this often to an append-only place apart from the database:
+# a folder (filesystem) or an S3 bucket with Object Lock (s3; follows CSU_STORAGE by default).
+AUDIT_ANCHOR_MINUTES = env_int("CSU_AUDIT_ANCHOR_MINUTES", 10, minimum=1, maximum=1440)
+AUDIT_ANCHOR_STORAGE = env_str("CSU_AUDIT_ANCHOR_STORAGE", CSU_STORAGE) or CSU_STORAGE
+if AUDIT_ANCHOR_STORAGE not in ("filesystem", "s3"):
+    raise ImproperlyConfigured(
+        f"CSU_AUDIT_ANCHOR_STORAGE must be filesystem or s3, not {AUDIT_ANCHOR_STORAGE!r}"
+    )
+AUDIT_ANCHOR_DIR = Path(env_str("CSU_AUDIT_ANCHOR_DIR") or DATA_DIR / "audit-anchors")
+AUDIT_ANCHOR_BUCKET = env_str("CSU_AUDIT_ANCHOR_BUCKET") or (
+    f"{env_str('AWS_STORAGE_BUCKET_NAME') or 'csu'}-audit"
+)
+# Anchors in S3 are locked (COMPLIANCE mode) this many days: nobody may delete them before.
+AUDIT_ANCHOR_RETENTION_DAYS = env_int("CSU_AUDIT_ANCHOR_RETENTION_DAYS", 400, minimum=1)
+# Given to the migration step only (which connects as the owner of the tables): the URL of the
+# application's own role, created or updated after migrating with INSERT and SELECT only on
+# the audit tables (audit.roles).
+APP_DATABASE_URL = env_str("CSU_APP_DATABASE_URL") or ""

@@ -27,7 +27,15 @@ write evidence_signing_key "$(key32)"
 write stream_credentials_key "$(key32)"
 write master_key "$(key32)"
 write postgres_password "$(openssl rand -hex 24)"
-write database_url "postgres://csu:$(cat secrets/postgres_password)@postgres:5432/csu"
+# Two database roles: csu owns the tables and migrates (the migrate service only); csu_app is
+# the application's, with INSERT and SELECT only on the audit tables (docs/operations.md).
+write migration_database_url "postgres://csu:$(cat secrets/postgres_password)@postgres:5432/csu"
+write database_url "postgres://csu_app:$(openssl rand -hex 24)@postgres:5432/csu"
+if grep -q '^postgres://csu:' secrets/database_url; then
+  echo "secrets/database_url still names the owner role csu: remove it and run this again"
+  echo "(docs/operations.md, \"Database roles\")"
+  exit 1
+fi
 write s3_access_key "csu-$(openssl rand -hex 8)"
 write s3_secret_key "$(openssl rand -hex 32)"
 

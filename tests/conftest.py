@@ -54,6 +54,15 @@ def _flush_despite_append_only_audit():
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_anchors(settings, tmp_path_factory):
+    """Each test reads and writes the audit anchors (outside the database) of its own folder."""
+    import uuid
+
+    settings.AUDIT_ANCHOR_STORAGE = "filesystem"
+    settings.AUDIT_ANCHOR_DIR = tmp_path_factory.getbasetemp() / "audit-anchors" / uuid.uuid4().hex
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

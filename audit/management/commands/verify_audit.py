@@ -17,5 +17,6 @@ class Command(BaseCommand):
             )
         self.stdout.write(
             f"audit chain OK: {result.events_checked} events, "
-            f"{result.checkpoints_checked} signed checkpoints"
+            f"{result.checkpoints_checked} signed checkpoints, "
+            + (f"newest anchor {result.anchor}" if result.anchor else "no anchor written yet")
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import json
 import threading
-from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied

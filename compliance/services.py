@@ -522,6 +522,14 @@ def extract_hand_over(*, footage: AccessRequestCamera, actor: Any) -> AccessRequ
         raise _refused(footage, actor, problem)
     now = timezone.now()
     with transaction.atomic():
+        # The request locked while open, so that no answer (which destroys the extract) runs
+        # meanwhile; the row updated on its own columns only, so that a concurrent download
+        # re-reads them once the first commits (a join here would let both through).
+        still_open = list(
+            AccessRequest.objects.select_for_update()
+            .filter(pk=request.pk, status=AccessRequest.Status.OPEN)
+            .values_list("pk", flat=True)
+        )
         used = (
             AccessRequestCamera.objects.filter(
                 pk=footage.pk,
@@ -529,10 +537,11 @@ def extract_hand_over(*, footage: AccessRequestCamera, actor: Any) -> AccessRequ
                 extract_released_at__isnull=False,
                 extract_handed_over_at__isnull=True,
                 extract_destroyed_at__isnull=True,
-                request__status=AccessRequest.Status.OPEN,
             )
             .exclude(extract_path="")
             .update(extract_handed_over_at=now, extract_handed_over_by=actor)
+            if still_open
+            else 0
         )
         if used:
             footage.refresh_from_db()

@@ -323,14 +323,21 @@ def extract_download(request: HttpRequest, pk: int, camera: str) -> HttpResponse
         raise Http404
     try:
         row = services.extract_hand_over(footage=row, actor=request.user)
-    except DownloadRefused as exc:
+        # Opened at once: the answer may destroy the file right after the handover is granted.
+        stream = extract.extract_stream(row)
+    except (DownloadRefused, FileNotFoundError) as exc:
+        message = (
+            str(exc)
+            if isinstance(exc, DownloadRefused)
+            else _("Cet extrait a été détruit après la réponse à la demande.")
+        )
         return render(
             request,
             "compliance/extract_refused.html",
-            {"message": str(exc), "access_request": row.request},
+            {"message": message, "access_request": row.request},
             status=400,
         )
-    response = StreamingHttpResponse(extract.extract_stream(row), content_type="video/mp4")
+    response = StreamingHttpResponse(stream, content_type="video/mp4")
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=f"{row.request.reference}-{row.camera.code}.mp4"
     )

@@ -10,23 +10,28 @@ from __future__ import annotations
 import html
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from cameras.models import Camera
 from compliance import extract, services
 from compliance.models import AccessRequest, AccessRequestCamera
 from compliance.registers import REGISTERS
+from evidence.services import DownloadRefused
 from recordings import remux, store
 from recordings.models import Hold, Segment
 from tests.cameras.factories import CameraFactory
 from tests.factories import HabilitationFactory, UserFactory
 from tests.recordings.conftest import CollectingSink
 from tests.recordings.media import h264_clip
+from tests.recordings.retention import record_segments
 
 pytestmark = pytest.mark.django_db
 
@@ -361,3 +366,57 @@ def test_a_refusal_destroys_a_prepared_extract_too(
     assert row.extract_destroyed_at is not None and row.extract_key is None
     assert not path.exists()
     assert _download(chef, access_request, camera).status_code == 400
+
+
+# --- Two downloads at the same instant -----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_downloads_get_one_copy(dpo, supervisor):
+    camera = CameraFactory(code="CAM-RACE")
+    begin = timezone.now() - timedelta(hours=1)
+    record_segments(camera, begin, 3)
+    request = services.access_request_create(
+        requester_last_name="Martin",
+        requester_first_name="Claire",
+        identity_document="id_card",
+        identity_document_ref="X1234",
+        description="Manteau rouge.",
+        place="Place Saint-Léger",
+        starts_at=begin,
+        ends_at=begin + timedelta(minutes=2),
+        cameras=[camera],
+        actor=dpo,
+    )
+    AccessRequestCamera.objects.filter(request=request).update(
+        keep_areas=REQUESTER,
+        extract_path="prepared.csuseg",
+        extract_key_id="access-request/race",
+        extract_key=b"wrapped",
+        extract_sha256="ef" * 32,
+        extract_built_at=timezone.now(),
+        extract_built_by=supervisor,
+    )
+    services.extract_release(footage=_row(request), actor=dpo)
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        try:
+            row = _row(request)
+            barrier.wait(5)
+            services.extract_hand_over(footage=row, actor=supervisor)
+            outcomes.append("granted")
+        except DownloadRefused:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["granted", "refused"]
+    assert AuditEvent.objects.filter(action="access_request.extract_downloaded").count() == 1

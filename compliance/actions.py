@@ -27,6 +27,11 @@ def register() -> None:
         _("Extrait flouté et sa clé détruits (demande d'accès)"),
         "destruction",
     )
+    reg(
+        "access_request.extract_orphans_deleted",
+        _("Fichiers d'extraits sans demande supprimés"),
+        "destruction",
+    )
     reg("access_request.answered", _("Réponse à une demande d'accès"), "change")
     reg("access_request.refused", _("Demande d'accès refusée"), "change")
     reg("access_request.viewed", _("Demande d'accès consultée"), "access")

@@ -174,13 +174,14 @@ def _close(
     return request
 
 
-def _destroy_extracts(request: AccessRequest, actor: Any) -> None:
+def _destroy_extracts(request: AccessRequest, actor: Any) -> int:
     """Destroy every extract of the answered request: wrapped key now, file once committed.
 
     Without its key the file is unreadable at once (crypto-shredding), even where the deletion
     of the file itself would not happen; each destruction is an audited register entry.
     """
     now = timezone.now()
+    count = 0
     rows = (
         AccessRequestCamera.objects.select_for_update()
         .filter(request=request, extract_destroyed_at__isnull=True)
@@ -207,6 +208,54 @@ def _destroy_extracts(request: AccessRequest, actor: Any) -> None:
         )
         name = row.extract_path
         transaction.on_commit(lambda name=name: (extract_folder() / name).unlink(missing_ok=True))
+        count += 1
+    return count
+
+
+def extracts_sweep(
+    *, actor: Any = "celery:sweep_extracts", older_than: timedelta = timedelta(days=1)
+) -> tuple[int, int]:
+    """Destroy what answered requests left behind; (extracts destroyed, files deleted).
+
+    Extracts of closed requests that still hold a key (prepared before the answer destroyed
+    them) are destroyed as the answer does; files no row points to — a process stopped between
+    an answer's commit and the deletion, a build killed midway — go once ``older_than`` old, so
+    that a build in progress keeps its file. Idempotent.
+    """
+    destroyed = 0
+    leftovers = (
+        AccessRequestCamera.objects.filter(extract_destroyed_at__isnull=True)
+        .exclude(extract_path="")
+        .exclude(request__status=AccessRequest.Status.OPEN)
+        .values_list("request_id", flat=True)
+        .distinct()
+    )
+    for pk in list(leftovers):
+        with transaction.atomic():
+            request = AccessRequest.objects.select_for_update().get(pk=pk)
+            if request.status != AccessRequest.Status.OPEN:
+                destroyed += _destroy_extracts(request, actor)
+    live = set(
+        AccessRequestCamera.objects.exclude(extract_path="").values_list("extract_path", flat=True)
+    )
+    cutoff = (timezone.now() - older_than).timestamp()
+    orphans = [
+        path
+        for path in extract_folder().iterdir()
+        if path.is_file() and path.name not in live and path.stat().st_mtime < cutoff
+    ]
+    for path in orphans:
+        path.unlink(missing_ok=True)
+    if orphans:
+        with transaction.atomic():
+            record(
+                "access_request.extract_orphans_deleted",
+                actor=actor,
+                target_type="compliance.extracts",
+                target_id="access-requests",
+                details={"files": sorted(path.name for path in orphans)},
+            )
+    return destroyed, len(orphans)
 
 
 def _release_holds(request: AccessRequest, actor: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from compliance import services
+from compliance import services, tasks
 from compliance.models import AccessRequest, AccessRequestCamera, RefusalReason
 from compliance.registers import REGISTERS, local
 from evidence.models import Requisition
@@ -270,3 +271,38 @@ def test_extract_entries_join_the_registers_in_date_order(dpo, supervisor, clock
             "ab" * 32,
         ]
     ]
+
+
+def test_the_sweep_destroys_what_answered_requests_left_and_orphan_files(
+    dpo, supervisor, django_capture_on_commit_callbacks
+):
+    camera = CameraFactory(code="CAM-DA11")
+    start = timezone.now() - timedelta(hours=1)
+    record_segments(camera, start, 5)
+    request = _create(camera, dpo, start, start + timedelta(minutes=4))
+    folder = services.extract_folder()
+    (folder / "prepared.csuseg").write_bytes(b"ciphertext")
+    _prepared(request, supervisor, timezone.now())
+    # Answered before the answer destroyed extracts: the row still holds its file and key.
+    AccessRequest.objects.filter(pk=request.pk).update(
+        status=AccessRequest.Status.REFUSED,
+        outcome=AccessRequest.Outcome.REFUSED,
+        refusal_reason=RefusalReason.THIRD_PARTIES,
+        answered_at=timezone.now(),
+    )
+    old = (timezone.now() - timedelta(days=2)).timestamp()
+    (folder / "killed-build.csuseg").write_bytes(b"partial")
+    os.utime(folder / "killed-build.csuseg", (old, old))
+    (folder / "build-in-progress.csuseg").write_bytes(b"partial")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sweep_access_request_extracts() == {"destroyed": 1, "files_deleted": 1}
+    row = request.footage.get()
+    assert row.extract_state == "destroyed" and row.extract_key is None
+    assert sorted(path.name for path in folder.iterdir()) == ["build-in-progress.csuseg"]
+    assert AuditEvent.objects.get(action="access_request.extract_destroyed").actor_name
+    orphans = AuditEvent.objects.get(action="access_request.extract_orphans_deleted")
+    assert orphans.details == {"files": ["killed-build.csuseg"]}
+    # Run again: nothing left to do.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sweep_access_request_extracts() == {"destroyed": 0, "files_deleted": 0}

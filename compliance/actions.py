@@ -20,7 +20,7 @@ def register() -> None:
     reg(
         "access_request.extract_download_refused",
         _("Téléchargement d'un extrait flouté refusé (demande d'accès)"),
-        "access",
+        "handover",
     )
     reg(
         "access_request.extract_destroyed",

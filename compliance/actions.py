@@ -12,6 +12,26 @@ def register() -> None:
     reg(
         "access_request.extract_downloaded", _("Extrait flouté remis (demande d'accès)"), "handover"
     )
+    reg(
+        "access_request.extract_released",
+        _("Extrait flouté validé par le DPO (demande d'accès)"),
+        "extraction",
+    )
+    reg(
+        "access_request.extract_download_refused",
+        _("Téléchargement d'un extrait flouté refusé (demande d'accès)"),
+        "handover",
+    )
+    reg(
+        "access_request.extract_destroyed",
+        _("Extrait flouté et sa clé détruits (demande d'accès)"),
+        "destruction",
+    )
+    reg(
+        "access_request.extract_orphans_deleted",
+        _("Fichiers d'extraits sans demande supprimés"),
+        "destruction",
+    )
     reg("access_request.answered", _("Réponse à une demande d'accès"), "change")
     reg("access_request.refused", _("Demande d'accès refusée"), "change")
     reg("access_request.viewed", _("Demande d'accès consultée"), "access")

@@ -1,10 +1,12 @@
 """The extract answering an access request: the requester sharp, everyone else blurred.
 
-The agent marks, on the recorded images, the areas where the requester appears (normalized
-polygons, the privacy-mask format); every pixel outside them is blurred beyond recognition,
-and the camera's software privacy masks are burnt in on top. Segments are read and verified
-through ``recordings.playback``; the MP4 is encrypted as it is written (never in clear on
-disk), like an evidence package.
+The agent — a supervisor whose habilitation carries the extraction right on the camera — marks,
+on the recorded images, the areas where the requester appears (normalized polygons, the
+privacy-mask format, bounded in size by ``compliance.areas``); every pixel outside them is
+blurred beyond recognition, and the camera's software privacy masks are burnt in on top.
+Segments are read and verified through ``recordings.playback``; the MP4 is encrypted as it is
+written (never in clear on disk), like an evidence package. The DPO then validates it and it is
+handed over once (``compliance.services``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,11 @@ import hashlib
 import os
 import secrets
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import av
 import cv2
 import numpy as np
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -28,15 +28,12 @@ from django.utils.translation import gettext as _
 from accounts import access
 from accounts.roles import Right
 from audit.services import record
-from cameras.models import validate_polygons
+from compliance.areas import check_keep_areas, kept_percent
 from compliance.models import AccessRequest, AccessRequestCamera
+from compliance.services import extract_folder
 from recordings import crypto, keys, playback
 
-
-def extract_folder() -> Path:
-    folder = Path(settings.DATA_DIR) / "access-requests"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+__all__ = ["blur_outside", "extract_build", "extract_folder", "extract_stream"]
 
 
 def blur_outside(image: np.ndarray, keep: Sequence[Sequence[Sequence[float]]]) -> np.ndarray:
@@ -58,6 +55,13 @@ def blur_outside(image: np.ndarray, keep: Sequence[Sequence[Sequence[float]]]) -
         cv2.fillPoly(mask, [pixels], 255)
     image[mask == 0] = blurred[mask == 0]
     return image
+
+
+def _released() -> str:
+    return _(
+        "Le délégué à la protection des données a validé cet extrait : il ne peut plus être "
+        "modifié."
+    )
 
 
 class _BlurEncoder(playback.Encoder):
@@ -96,31 +100,19 @@ class _Hashing:
 def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) -> None:
     """Write the blurred extract of one camera of an open request, audited.
 
-    Needs a replay habilitation covering the camera (the agent sees the images to mark the
-    requester). ValidationError for bad areas, a closed request or no footage left.
+    Needs a habilitation carrying the extraction right on the camera. ValidationError for bad
+    or too wide areas, a closed request, an extract the DPO already validated, or no footage.
     """
     request = footage.request
     camera = footage.camera
-    decision = access.decide(actor, Right.REPLAY, camera)
+    decision = access.decide(actor, Right.EXTRACT, camera)
     if not decision:
         raise PermissionDenied(decision.reason)
     if request.status != AccessRequest.Status.OPEN:
         raise ValidationError(_("Cette demande a déjà reçu sa réponse."), code="closed")
-    if not isinstance(keep_areas, list):
-        raise ValidationError(
-            {"keep_areas": _("Zones invalides : une liste de polygones aux coordonnées 0-1.")},
-            code="areas",
-        )
-    try:
-        validate_polygons([{"points": points} for points in keep_areas])
-    except ValidationError as exc:
-        # The polygon and point at fault, in words: the agent corrects that one.
-        raise ValidationError({"keep_areas": exc.messages}, code="areas") from exc
-    if not keep_areas:
-        raise ValidationError(
-            {"keep_areas": _("Marquez au moins une zone où apparaît le demandeur.")},
-            code="areas",
-        )
+    if footage.extract_released_at is not None:
+        raise ValidationError(_released(), code="released")
+    keep_areas = check_keep_areas(keep_areas)
     segments = playback.range_segments(camera, request.starts_at, request.ends_at)
     if not segments:
         raise ValidationError(
@@ -175,7 +167,9 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
             )
             if current.request.status != AccessRequest.Status.OPEN:
                 raise ValidationError(_("Cette demande a déjà reçu sa réponse."), code="closed")
-            previous = current.extract_path
+            if current.extract_released_at is not None:
+                raise ValidationError(_released(), code="released")
+            previous, replaced = current.extract_path, current.extract_sha256
             AccessRequestCamera.objects.filter(pk=footage.pk).update(
                 keep_areas=keep_areas,
                 extract_path=path.name,
@@ -185,6 +179,7 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
                 extract_size=hashing.size,
                 extract_frames=encoder.frames,
                 extract_built_at=timezone.now(),
+                extract_built_by=actor,
             )
             footage.refresh_from_db()
             record(
@@ -197,6 +192,8 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
                     "camera": camera.code,
                     "segments": [segment.pk for segment in segments],
                     "keep_areas": keep_areas,
+                    "kept_percent": kept_percent(keep_areas),
+                    "replaces": replaced or None,
                     "mask_version": playback.mask_version(camera),
                     "frames": encoder.frames,
                     "sha256": footage.extract_sha256,
@@ -212,9 +209,18 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
 
 
 def extract_stream(footage: AccessRequestCamera) -> Iterator[bytes]:
-    """The clear MP4, decrypted chunk by chunk."""
+    """The clear MP4, decrypted chunk by chunk.
+
+    Key unwrapped and file opened at once: a destruction that follows (the answer) cannot cut
+    a download already granted.
+    """
     data_key = crypto.unwrap_data_key(
         footage.extract_key_id, bytes(footage.extract_key), keys.master_keys()
     )
-    with open(extract_folder() / footage.extract_path, "rb") as handle:
-        yield from crypto.decrypt_stream(handle, data_key)
+    handle = open(extract_folder() / footage.extract_path, "rb")  # noqa: SIM115 (closed below)
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            yield from crypto.decrypt_stream(handle, data_key)
+
+    return chunks()

@@ -188,12 +188,67 @@ class AccessRequestCamera(models.Model):
     extract_size = models.BigIntegerField(_("taille"), null=True, blank=True)
     extract_frames = models.PositiveIntegerField(default=0)
     extract_built_at = models.DateTimeField(_("extrait préparé le"), null=True, blank=True)
+    extract_built_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("extrait préparé par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    #: The DPO's validation of the prepared extract (its metadata, never its images).
+    extract_released_at = models.DateTimeField(_("extrait validé le"), null=True, blank=True)
+    extract_released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("extrait validé par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    #: The single download, by the supervisor who hands the extract to the requester.
+    extract_handed_over_at = models.DateTimeField(_("extrait remis le"), null=True, blank=True)
+    extract_handed_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("extrait remis par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    #: File and wrapped key destroyed once the request is answered (SHA-256 and size stay).
+    extract_destroyed_at = models.DateTimeField(_("extrait détruit le"), null=True, blank=True)
 
     class Meta:
         ordering = ["request", "camera__code"]
         constraints = [
             models.UniqueConstraint(fields=["request", "camera"], name="access_request_camera"),
+            models.CheckConstraint(
+                condition=Q(extract_released_at__isnull=True) | ~Q(extract_sha256=""),
+                name="access_request_extract_released_when_built",
+            ),
+            models.CheckConstraint(
+                condition=Q(extract_handed_over_at__isnull=True)
+                | Q(extract_released_at__isnull=False),
+                name="access_request_extract_handed_over_when_released",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.request} {self.camera.code}"
+
+    @property
+    def has_extract(self) -> bool:
+        """A prepared extract whose file and key still exist."""
+        return bool(self.extract_path) and self.extract_destroyed_at is None
+
+    @property
+    def extract_state(self) -> str:
+        """ "", "built", "released", "handed_over" or "destroyed"."""
+        if self.extract_destroyed_at is not None:
+            return "destroyed"
+        if self.extract_handed_over_at is not None:
+            return "handed_over"
+        if self.extract_released_at is not None:
+            return "released"
+        return "built" if self.extract_path else ""

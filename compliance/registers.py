@@ -25,7 +25,7 @@ from accounts.roles import Right
 from audit import actions
 from audit.models import AuditEvent
 from cameras.models import Authorization, Camera, PrivacyMask
-from compliance.models import AccessRequest
+from compliance.models import AccessRequest, AccessRequestCamera
 from evidence.models import DownloadLink, Export
 from recordings.models import DestructionRecord, Hold
 
@@ -57,63 +57,86 @@ class Register:
     dated: bool = True
 
 
+def _in_date_order(*groups: list[tuple[datetime, list[str]]]) -> list[list[str]]:
+    """The rows of several sources, each (moment, row), merged in date order."""
+    return [row for _moment, row in sorted((p for g in groups for p in g), key=lambda p: p[0])]
+
+
 def _extractions(start, end):
     exports = _between(
         Export.objects.filter(state=Export.State.READY), "finished_at", start, end
     ).select_related("requisition__service", "prepared_by", "released_by")
-    return [
+    return _in_date_order(
         [
-            local(e.finished_at),
-            e.requisition.reference,
-            e.requisition.procedure_number,
-            e.requisition.get_legal_frame_display(),
-            str(e.requisition.service),
-            e.prepared_by.get_username() if e.prepared_by else "",
-            e.released_by.get_username() if e.released_by else "",
-            local(e.released_at),
-            str(len(e.files)),
-            e.package_sha256,
-        ]
-        for e in exports.order_by("finished_at", "pk")
-    ]
+            (
+                e.finished_at,
+                [
+                    local(e.finished_at),
+                    e.requisition.reference,
+                    e.requisition.procedure_number,
+                    e.requisition.get_legal_frame_display(),
+                    str(e.requisition.service),
+                    e.prepared_by.get_username() if e.prepared_by else "",
+                    e.released_by.get_username() if e.released_by else "",
+                    local(e.released_at),
+                    str(len(e.files)),
+                    e.package_sha256,
+                ],
+            )
+            for e in exports.order_by("finished_at", "pk")
+        ],
+        _access_request_extractions(start, end),
+    )
 
 
 def _handovers(start, end):
     links = _between(
         DownloadLink.objects.filter(used_at__isnull=False), "used_at", start, end
     ).select_related("export__requisition__service", "recipient", "issued_by")
-    return [
+    return _in_date_order(
         [
-            local(link.used_at),
-            link.export.requisition.reference,
-            link.export.requisition.procedure_number,
-            f"{link.recipient.get_username()} ({link.recipient.get_full_name()})",
-            str(link.export.requisition.service),
-            link.issued_by.get_username() if link.issued_by else "",
-            local(link.issued_at),
-            link.export.package_sha256,
-        ]
-        for link in links.order_by("used_at", "pk")
-    ]
+            (
+                link.used_at,
+                [
+                    local(link.used_at),
+                    link.export.requisition.reference,
+                    link.export.requisition.procedure_number,
+                    f"{link.recipient.get_username()} ({link.recipient.get_full_name()})",
+                    str(link.export.requisition.service),
+                    link.issued_by.get_username() if link.issued_by else "",
+                    local(link.issued_at),
+                    link.export.package_sha256,
+                ],
+            )
+            for link in links.order_by("used_at", "pk")
+        ],
+        _access_request_handovers(start, end),
+    )
 
 
 def _destructions(start, end):
     entries = _between(DestructionRecord.objects.all(), "destroyed_at", start, end).select_related(
         "camera"
     )
-    return [
+    return _in_date_order(
         [
-            local(entry.destroyed_at),
-            entry.camera.code,
-            local(entry.window_start),
-            local(entry.window_end),
-            str(entry.segment_count),
-            str(entry.bytes),
-            str(len(entry.keys)),
-            entry.digest,
-        ]
-        for entry in entries.order_by("destroyed_at", "pk")
-    ]
+            (
+                entry.destroyed_at,
+                [
+                    local(entry.destroyed_at),
+                    entry.camera.code,
+                    local(entry.window_start),
+                    local(entry.window_end),
+                    str(entry.segment_count),
+                    str(entry.bytes),
+                    str(len(entry.keys)),
+                    entry.digest,
+                ],
+            )
+            for entry in entries.order_by("destroyed_at", "pk")
+        ],
+        _access_request_destructions(start, end),
+    )
 
 
 def _holds(start, end):
@@ -429,3 +452,86 @@ def as_csv(register: Register, rows: list[list[str]]) -> bytes:
 
 def cameras_for_retention() -> QuerySet[Camera]:
     return Camera.objects.order_by("code")
+
+
+# --- Access-request extracts in the extraction, handover and destruction registers -------------
+# An extract answering an access request leaves the CSU like an export: its preparation and the
+# DPO's validation, its single handover and its destruction after the answer are entries of the
+# same three registers, in date order among the others.
+
+
+def _extract_rows(field: str, start, end):
+    return (
+        _between(
+            AccessRequestCamera.objects.filter(**{f"{field}__isnull": False}), field, start, end
+        )
+        .select_related(
+            "request", "camera", "extract_built_by", "extract_released_by", "extract_handed_over_by"
+        )
+        .order_by(field, "pk")
+    )
+
+
+def _name(user) -> str:
+    return user.get_username() if user else ""
+
+
+def _access_request_extractions(start, end):
+    return [
+        (
+            row.extract_built_at,
+            [
+                local(row.extract_built_at),
+                row.request.reference,
+                "",
+                str(_("Droit d'accès (RGPD art. 15)")),
+                "",
+                _name(row.extract_built_by),
+                _name(row.extract_released_by),
+                local(row.extract_released_at),
+                "1",
+                row.extract_sha256,
+            ],
+        )
+        for row in _extract_rows("extract_built_at", start, end)
+    ]
+
+
+def _access_request_handovers(start, end):
+    return [
+        (
+            row.extract_handed_over_at,
+            [
+                local(row.extract_handed_over_at),
+                row.request.reference,
+                "",
+                str(_("%(requester)s (remis par %(agent)s)"))
+                % {"requester": row.request.requester, "agent": _name(row.extract_handed_over_by)},
+                "",
+                _name(row.extract_released_by),
+                local(row.extract_released_at),
+                row.extract_sha256,
+            ],
+        )
+        for row in _extract_rows("extract_handed_over_at", start, end)
+    ]
+
+
+def _access_request_destructions(start, end):
+    return [
+        (
+            row.extract_destroyed_at,
+            [
+                local(row.extract_destroyed_at),
+                str(_("%(camera)s (extrait %(reference)s)"))
+                % {"camera": row.camera.code, "reference": row.request.reference},
+                local(row.request.starts_at),
+                local(row.request.ends_at),
+                "",
+                str(row.extract_size or 0),
+                "1",
+                row.extract_sha256,
+            ],
+        )
+        for row in _extract_rows("extract_destroyed_at", start, end)
+    ]

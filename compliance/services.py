@@ -1,22 +1,33 @@
-"""Access requests: intake with its holds, the answer, the refusal, the reminders."""
+"""Access requests: intake with its holds, the answer, the refusal, the reminders; the extract's
+validation by the DPO, its single handover and its destruction once the request is answered.
+
+The DPO registers the request (having checked the requester's identity), validates the extract
+on its metadata (never its images) and answers; a supervisor habilitated to extract prepares the
+extract (``compliance.extract``) and hands it over, once.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
+from accounts import access
+from accounts.roles import Right, Role
 from audit.services import record
 from cameras.models import Camera
+from compliance.areas import kept_percent
 from compliance.models import AccessRequest, AccessRequestCamera, RefusalReason, one_month_after
+from evidence.services import DownloadRefused
 from recordings.holds import FootageUnavailable, hold_place, hold_release
 from recordings.models import Hold, Segment
 from recordings.purge import destructions
@@ -28,6 +39,20 @@ REFERENCE_TYPE = "compliance.accessrequest"
 
 def _local(moment: datetime) -> str:
     return date_format(timezone.localtime(moment), "d/m/Y H:i")
+
+
+def extract_folder() -> Path:
+    folder = Path(settings.DATA_DIR) / "access-requests"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _require_dpo(actor: Any) -> None:
+    """Registering, validating and answering are the DPO's acts, whoever calls the service."""
+    if getattr(actor, "role", None) != Role.DPO:
+        raise PermissionDenied(
+            _("Seul le délégué à la protection des données peut accomplir cet acte.")
+        )
 
 
 @transaction.atomic
@@ -54,6 +79,7 @@ def access_request_create(
     already gone keeps the register's destruction entry instead. Any failure after a hold is
     placed rolls the request and its holds back together.
     """
+    _require_dpo(actor)
     if not cameras:
         raise ValidationError({"cameras": _("Indiquez au moins une caméra.")}, code="cameras")
     now = timezone.now()
@@ -132,7 +158,10 @@ def _require_open(request: AccessRequest) -> None:
 def _close(
     request: AccessRequest, *, status: str, outcome: str, actor: Any, **fields: Any
 ) -> AccessRequest:
-    """Conditional update: a request is answered once, even by two people at the same time."""
+    """Conditional update: a request is answered once, even by two people at the same time.
+
+    The extracts prepared for it are destroyed in the same transaction, whatever the answer.
+    """
     now = timezone.now()
     updated = AccessRequest.objects.filter(pk=request.pk, status=AccessRequest.Status.OPEN).update(
         status=status, outcome=outcome, answered_at=now, answered_by=actor, **fields
@@ -140,7 +169,92 @@ def _close(
     if not updated:
         raise ValidationError(_("Cette demande a déjà reçu sa réponse."), code="closed")
     request.refresh_from_db()
+    _destroy_extracts(request, actor)
     return request
+
+
+def _destroy_extracts(request: AccessRequest, actor: Any) -> int:
+    """Destroy every extract of the answered request: wrapped key now, file once committed.
+
+    Without its key the file is unreadable at once (crypto-shredding), even where the deletion
+    of the file itself would not happen; each destruction is an audited register entry.
+    """
+    now = timezone.now()
+    count = 0
+    rows = (
+        AccessRequestCamera.objects.select_for_update()
+        .filter(request=request, extract_destroyed_at__isnull=True)
+        .exclude(extract_path="")
+        .select_related("camera")
+    )
+    for row in rows:
+        AccessRequestCamera.objects.filter(pk=row.pk).update(
+            extract_path="", extract_key=None, extract_key_id="", extract_destroyed_at=now
+        )
+        record(
+            "access_request.extract_destroyed",
+            actor=actor,
+            target=request,
+            target_label=request.reference,
+            reason=_("Réponse apportée à la demande d'accès %(ref)s") % {"ref": request.reference},
+            details={
+                "camera": row.camera.code,
+                "sha256": row.extract_sha256,
+                "bytes": row.extract_size,
+                "key_id": row.extract_key_id,
+                "handed_over_at": row.extract_handed_over_at,
+            },
+        )
+        name = row.extract_path
+        transaction.on_commit(lambda name=name: (extract_folder() / name).unlink(missing_ok=True))
+        count += 1
+    return count
+
+
+def extracts_sweep(
+    *, actor: Any = "celery:sweep_extracts", older_than: timedelta = timedelta(days=1)
+) -> tuple[int, int]:
+    """Destroy what answered requests left behind; (extracts destroyed, files deleted).
+
+    Extracts of closed requests that still hold a key (prepared before the answer destroyed
+    them) are destroyed as the answer does; files no row points to — a process stopped between
+    an answer's commit and the deletion, a build killed midway — go once ``older_than`` old, so
+    that a build in progress keeps its file. Idempotent.
+    """
+    destroyed = 0
+    leftovers = (
+        AccessRequestCamera.objects.filter(extract_destroyed_at__isnull=True)
+        .exclude(extract_path="")
+        .exclude(request__status=AccessRequest.Status.OPEN)
+        .values_list("request_id", flat=True)
+        .distinct()
+    )
+    for pk in list(leftovers):
+        with transaction.atomic():
+            request = AccessRequest.objects.select_for_update().get(pk=pk)
+            if request.status != AccessRequest.Status.OPEN:
+                destroyed += _destroy_extracts(request, actor)
+    live = set(
+        AccessRequestCamera.objects.exclude(extract_path="").values_list("extract_path", flat=True)
+    )
+    cutoff = (timezone.now() - older_than).timestamp()
+    orphans = [
+        path
+        for path in extract_folder().iterdir()
+        if path.is_file() and path.name not in live and path.stat().st_mtime < cutoff
+    ]
+    for path in orphans:
+        path.unlink(missing_ok=True)
+    if orphans:
+        with transaction.atomic():
+            record(
+                "access_request.extract_orphans_deleted",
+                actor=actor,
+                target_type="compliance.extracts",
+                target_id="access-requests",
+                details={"files": sorted(path.name for path in orphans)},
+            )
+    return destroyed, len(orphans)
 
 
 def _release_holds(request: AccessRequest, actor: Any) -> None:
@@ -214,6 +328,7 @@ def access_request_answer_destroyed(
     *, request: AccessRequest, actor: Any, note: str = ""
 ) -> AccessRequest:
     """Answer that the footage no longer exists, citing the destruction register."""
+    _require_dpo(actor)
     _require_open(request)
     text, destroyed_at, outcome = destruction_answer(request)
     if note.strip():
@@ -242,13 +357,23 @@ def access_request_answer_destroyed(
 def access_request_answer_extract(
     *, request: AccessRequest, actor: Any, note: str = ""
 ) -> AccessRequest:
-    """Answer with the blurred extracts already prepared; the holds are then lifted."""
+    """Answer with the blurred extracts handed over to the requester; the holds are then
+    lifted and every extract of the request destroyed."""
+    _require_dpo(actor)
     _require_open(request)
     rows = list(request.footage.select_related("camera"))
-    built = [row for row in rows if row.extract_sha256]
-    if not built:
+    if not any(row.has_extract for row in rows):
         raise ValidationError(
             _("Préparez d'abord l'extrait flouté d'au moins une caméra."), code="no_extract"
+        )
+    built = [row for row in rows if row.has_extract and row.extract_handed_over_at is not None]
+    if not built:
+        raise ValidationError(
+            _(
+                "Aucun extrait n'a encore été remis au demandeur : validez l'extrait préparé, "
+                "puis faites-le remettre par le chef de salle."
+            ),
+            code="not_handed_over",
         )
     lines = [
         _("Caméra %(camera)s : extrait du %(start)s au %(end)s, SHA-256 %(sha)s.")
@@ -300,6 +425,7 @@ def access_request_refuse(
     The holds stay until their expiry: the person may still turn to the CNIL, which then
     needs the footage.
     """
+    _require_dpo(actor)
     _require_open(request)
     if reason not in RefusalReason.values:
         raise ValidationError(
@@ -330,6 +456,161 @@ def access_request_refuse(
         details={"refusal_reason": reason},
     )
     return request
+
+
+@transaction.atomic
+def extract_release(*, footage: AccessRequestCamera, actor: Any) -> AccessRequestCamera:
+    """The DPO validates the prepared extract on its metadata; it may then be handed over once.
+
+    Refused for a closed request, no extract, an extract already validated or rebuilt since
+    the page was read, and kept areas wider than the setting allows (an extract prepared
+    before the bound existed is never released).
+    """
+    _require_dpo(actor)
+    request = footage.request
+    _require_open(request)
+    if not footage.has_extract:
+        raise ValidationError(
+            _("Aucun extrait préparé pour la caméra %(camera)s.") % {"camera": footage.camera.code},
+            code="no_extract",
+        )
+    percent = kept_percent(footage.keep_areas)
+    if percent > settings.COMPLIANCE_EXTRACT_MAX_KEPT_PERCENT:
+        raise ValidationError(
+            _(
+                "Cet extrait laisse nets %(percent)s %% de l'image (au plus %(limit)s %%) : "
+                "faites-le préparer à nouveau."
+            )
+            % {
+                "percent": number_format(percent),
+                "limit": settings.COMPLIANCE_EXTRACT_MAX_KEPT_PERCENT,
+            },
+            code="areas_too_large",
+        )
+    now = timezone.now()
+    updated = AccessRequestCamera.objects.filter(
+        pk=footage.pk,
+        extract_sha256=footage.extract_sha256,
+        extract_released_at__isnull=True,
+        extract_destroyed_at__isnull=True,
+    ).update(extract_released_at=now, extract_released_by=actor)
+    if not updated:
+        raise ValidationError(
+            _(
+                "Cet extrait a déjà été validé, ou vient d'être préparé à nouveau : rechargez "
+                "la page."
+            ),
+            code="conflict",
+        )
+    footage.refresh_from_db()
+    record(
+        "access_request.extract_released",
+        actor=actor,
+        target=request,
+        target_label=request.reference,
+        recipient=request.requester,
+        reason=_("Réponse à la demande d'accès %(ref)s") % {"ref": request.reference},
+        details={
+            "camera": footage.camera.code,
+            "sha256": footage.extract_sha256,
+            "frames": footage.extract_frames,
+            "keep_areas": footage.keep_areas,
+            "kept_percent": percent,
+            "built_by": footage.extract_built_by_id,
+            "built_at": footage.extract_built_at,
+            "starts_at": request.starts_at,
+            "ends_at": request.ends_at,
+        },
+    )
+    return footage
+
+
+def _refused(footage: AccessRequestCamera, actor: Any, problem: str) -> DownloadRefused:
+    """The refusal to raise, audited in its own transaction (the download leaves nothing)."""
+    with transaction.atomic():
+        record(
+            "access_request.extract_download_refused",
+            actor=actor,
+            target=footage.request,
+            target_label=footage.request.reference,
+            reason=problem,
+            details={"camera": footage.camera.code, "sha256": footage.extract_sha256},
+        )
+    return DownloadRefused(problem)
+
+
+def extract_hand_over(*, footage: AccessRequestCamera, actor: Any) -> AccessRequestCamera:
+    """Consume the single download of a validated extract, for the supervisor handing it over.
+
+    Needs a habilitation carrying the extraction right on the camera (PermissionDenied);
+    DownloadRefused, audited, when the extract is not validated, already downloaded, destroyed
+    or the request answered.
+    """
+    decision = access.decide(actor, Right.EXTRACT, footage.camera)
+    if not decision:
+        raise PermissionDenied(decision.reason)
+    request = footage.request
+    problem = ""
+    if footage.extract_destroyed_at is not None:
+        problem = _("Cet extrait a été détruit le %(date)s, après la réponse à la demande.") % {
+            "date": _local(footage.extract_destroyed_at)
+        }
+    elif footage.extract_handed_over_at is not None:
+        problem = _(
+            "Cet extrait a déjà été téléchargé le %(date)s : il ne se télécharge qu'une fois."
+        ) % {"date": _local(footage.extract_handed_over_at)}
+    elif footage.extract_released_at is None:
+        problem = _(
+            "Cet extrait n'a pas été validé par le délégué à la protection des données : il ne "
+            "peut pas encore être remis."
+        )
+    elif request.status != AccessRequest.Status.OPEN:
+        problem = _("Cette demande a déjà reçu sa réponse.")
+    if problem:
+        raise _refused(footage, actor, problem)
+    now = timezone.now()
+    with transaction.atomic():
+        # The request locked while open, so that no answer (which destroys the extract) runs
+        # meanwhile; the row updated on its own columns only, so that a concurrent download
+        # re-reads them once the first commits (a join here would let both through).
+        still_open = list(
+            AccessRequest.objects.select_for_update()
+            .filter(pk=request.pk, status=AccessRequest.Status.OPEN)
+            .values_list("pk", flat=True)
+        )
+        used = (
+            AccessRequestCamera.objects.filter(
+                pk=footage.pk,
+                extract_sha256=footage.extract_sha256,
+                extract_released_at__isnull=False,
+                extract_handed_over_at__isnull=True,
+                extract_destroyed_at__isnull=True,
+            )
+            .exclude(extract_path="")
+            .update(extract_handed_over_at=now, extract_handed_over_by=actor)
+            if still_open
+            else 0
+        )
+        if used:
+            footage.refresh_from_db()
+            record(
+                "access_request.extract_downloaded",
+                actor=actor,
+                target=request,
+                target_label=request.reference,
+                recipient=request.requester,
+                reason=_("Réponse à la demande d'accès %(ref)s") % {"ref": request.reference},
+                details={
+                    "camera": footage.camera.code,
+                    "sha256": footage.extract_sha256,
+                    "released_by": footage.extract_released_by_id,
+                    "habilitation": decision.habilitation.pk if decision.habilitation else None,
+                },
+            )
+            return footage
+    raise _refused(
+        footage, actor, _("Cet extrait vient d'être téléchargé : il ne se télécharge qu'une fois.")
+    )
 
 
 def due_for_reminder(today: Any = None) -> list[AccessRequest]:

@@ -14,3 +14,10 @@ def remind_access_requests() -> int:
         if services.access_request_remind(request=AccessRequest.objects.get(pk=request.pk)):
             sent += 1
     return sent
+
+
+@shared_task(name="compliance.tasks.sweep_access_request_extracts")
+def sweep_access_request_extracts() -> dict[str, int]:
+    """Destroy extracts left by answered requests and files no request points to."""
+    destroyed, deleted = services.extracts_sweep()
+    return {"destroyed": destroyed, "files_deleted": deleted}

@@ -19,6 +19,11 @@ urlpatterns = [
         name="extract_build",
     ),
     path(
+        "demandes-acces/<int:pk>/extrait/<str:camera>/validation/",
+        views.extract_release,
+        name="extract_release",
+    ),
+    path(
         "demandes-acces/<int:pk>/extrait/<str:camera>/telecharger/",
         views.extract_download,
         name="extract_download",

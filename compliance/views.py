@@ -9,19 +9,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import access
 from accounts.decorators import role_required
-from accounts.roles import Right
+from accounts.roles import Right, Role
 from audit.services import record
 from cameras.models import Camera
 from compliance import extract, pack, pdf, selectors, services
+from compliance.areas import kept_percent
 from compliance.forms import AccessRequestForm, AnswerForm, AuditPackForm, ExtractForm, PeriodForm
 from compliance.models import AccessRequest, AccessRequestCamera
 from compliance.registers import REGISTERS, as_csv, local
 from compliance.selectors import COMPLIANCE_READERS, REQUEST_HANDLERS
 from evidence import manifest
+from evidence.services import DownloadRefused
 
 
 @role_required(*COMPLIANCE_READERS)
@@ -131,7 +134,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@role_required(*REQUEST_HANDLERS)
+@role_required(Role.DPO)
 def request_create(request: HttpRequest) -> HttpResponse:
     form = AccessRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -182,15 +185,28 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             target=access_request,
             target_label=access_request.reference,
         )
-    footage = list(access_request.footage.select_related("camera", "hold", "destruction"))
+    footage = list(
+        access_request.footage.select_related(
+            "camera",
+            "hold",
+            "destruction",
+            "extract_built_by",
+            "extract_released_by",
+            "extract_handed_over_by",
+        )
+    )
+    is_dpo = request.user.role == Role.DPO
     for row in footage:
-        row.may_extract = access.may(request.user, Right.REPLAY, row.camera)
+        row.may_extract = not is_dpo and access.may(request.user, Right.EXTRACT, row.camera)
+        row.kept_percent = kept_percent(row.keep_areas) if row.keep_areas else None
     return render(
         request,
         "compliance/request_detail.html",
         {
             "access_request": access_request,
             "footage": footage,
+            "is_dpo": is_dpo,
+            "max_kept_percent": settings.COMPLIANCE_EXTRACT_MAX_KEPT_PERCENT,
             "answer_form": AnswerForm(),
             "extract_form": ExtractForm(),
         },
@@ -198,7 +214,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*REQUEST_HANDLERS)
+@role_required(Role.DPO)
 def request_answer(request: HttpRequest, pk: int) -> HttpResponse:
     access_request = _request(request.user, pk)
     form = AnswerForm(request.POST)
@@ -232,22 +248,30 @@ def request_answer(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("compliance:request_detail", pk=pk)
 
 
-def _footage(user, pk: int, camera: str) -> AccessRequestCamera:
+def _footage(user, pk: int, camera: str, *, right: str | None = None) -> AccessRequestCamera:
+    """The request's camera row; 403 without ``right`` on that camera."""
     access_request = _request(user, pk)
     row = get_object_or_404(
         AccessRequestCamera.objects.select_related("camera", "request"),
         request=access_request,
         camera__code=camera,
     )
-    if not access.may(user, Right.REPLAY, row.camera):
-        raise PermissionDenied(access.decide(user, Right.REPLAY, row.camera).reason)
+    if right is not None:
+        decision = access.decide(user, right, row.camera)
+        if not decision:
+            raise PermissionDenied(decision.reason)
     return row
 
 
+def _show_errors(request: HttpRequest, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
 @require_POST
-@role_required(*REQUEST_HANDLERS)
+@role_required(Role.SUPERVISOR)
 def extract_build(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
-    row = _footage(request.user, pk, camera)
+    row = _footage(request.user, pk, camera, right=Right.EXTRACT)
     form = ExtractForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -259,33 +283,64 @@ def extract_build(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
             footage=row, keep_areas=form.cleaned_data["keep_areas"], actor=request.user
         )
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        _show_errors(request, exc)
     else:
         messages.success(
-            request, _("Extrait flouté de la caméra %(camera)s prêt.") % {"camera": camera}
+            request,
+            _(
+                "Extrait flouté de la caméra %(camera)s prêt ; le délégué à la protection des "
+                "données doit le valider avant sa remise."
+            )
+            % {"camera": camera},
         )
     return redirect("compliance:request_detail", pk=pk)
 
 
-@role_required(*REQUEST_HANDLERS)
-def extract_download(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
+@require_POST
+@role_required(Role.DPO)
+def extract_release(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
     row = _footage(request.user, pk, camera)
+    try:
+        services.extract_release(footage=row, actor=request.user)
+    except ValidationError as exc:
+        _show_errors(request, exc)
+    else:
+        messages.success(
+            request,
+            _(
+                "Extrait de la caméra %(camera)s validé : le chef de salle peut le télécharger "
+                "une fois pour le remettre au demandeur."
+            )
+            % {"camera": camera},
+        )
+    return redirect("compliance:request_detail", pk=pk)
+
+
+@never_cache
+@role_required(Role.SUPERVISOR)
+def extract_download(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
+    row = _footage(request.user, pk, camera, right=Right.EXTRACT)
     if not row.extract_sha256:
         raise Http404
-    with transaction.atomic():
-        record(
-            "access_request.extract_downloaded",
-            actor=request.user,
-            target=row.request,
-            target_label=row.request.reference,
-            recipient=row.request.requester,
-            reason=_("Réponse à la demande d'accès %(ref)s") % {"ref": row.request.reference},
-            details={"camera": row.camera.code, "sha256": row.extract_sha256},
+    try:
+        row = services.extract_hand_over(footage=row, actor=request.user)
+        # Opened at once: the answer may destroy the file right after the handover is granted.
+        stream = extract.extract_stream(row)
+    except (DownloadRefused, FileNotFoundError) as exc:
+        message = (
+            str(exc)
+            if isinstance(exc, DownloadRefused)
+            else _("Cet extrait a été détruit après la réponse à la demande.")
         )
-    response = StreamingHttpResponse(extract.extract_stream(row), content_type="video/mp4")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{row.request.reference}-{row.camera.code}.mp4"'
+        return render(
+            request,
+            "compliance/extract_refused.html",
+            {"message": message, "access_request": row.request},
+            status=400,
+        )
+    response = StreamingHttpResponse(stream, content_type="video/mp4")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{row.request.reference}-{row.camera.code}.mp4"
     )
     return response
 

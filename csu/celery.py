@@ -70,6 +70,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=20),
         "options": {"expires": 50 * 60},
     },
+    # Access-request extracts left behind by an answer (or a stopped process) are destroyed.
+    "compliance-sweep-access-request-extracts": {
+        "task": "compliance.tasks.sweep_access_request_extracts",
+        "schedule": crontab(hour=4, minute=40),
+        "options": {"expires": 12 * HOUR},
+    },
     "cameras-authorization-alerts": {
         "task": "cameras.tasks.record_authorization_alerts",
         "schedule": crontab(hour=6, minute=30),

@@ -383,6 +383,11 @@ COMPLIANCE_NOTICE = {
     "phone": env_str("CSU_NOTICE_PHONE", "04 79 60 20 20"),
 }
 COMPLIANCE_DPO_EMAIL = env_str("CSU_DPO_EMAIL", COMPLIANCE_NOTICE["dpo_email"])
+# The largest share of the frame (per cent) an access-request extract may keep sharp: the
+# requester's silhouette, never the scene (third parties are protected, RGPD art. 15.4).
+COMPLIANCE_EXTRACT_MAX_KEPT_PERCENT = env_int(
+    "CSU_ACCESS_REQUEST_MAX_KEPT_PERCENT", 25, minimum=1, maximum=50
+)
 
 # --- Security headers ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,10 +1,10 @@
 """The access request's blurred extract, end to end on footage the recorder really wrote.
 
 A looped file:// camera is recorded by ``run_recorder`` in 1 s segments; an access request
-covers part of it; the agent marks where the requester is and the extract is built, downloaded
-(decrypted as the page serves it) and decoded. The source pictures are known
-(``tests.recordings.media.moving_frame``): the green level gives each frame's number, the
-burnt-in counter along the top edge is readable only where the picture is kept sharp.
+covers part of it; the agent marks where the requester is and the extract is built, validated
+by the DPO, downloaded once (decrypted as the page serves it) and decoded. The source pictures
+are known (``tests.recordings.media.moving_frame``): the green level gives each frame's number,
+the burnt-in counter along the top edge is readable only where the picture is kept sharp.
 """
 
 from __future__ import annotations
@@ -108,9 +108,12 @@ def camera(tmp_path) -> Camera:
 
 @pytest.fixture
 def agent(db):
-    """A supervisor habilitated to replay every camera: the one who marks the requester."""
+    """A supervisor habilitated to replay and extract on every camera: the one who marks the
+    requester and hands the extract over."""
     person = UserFactory(role=Role.SUPERVISOR)
-    HabilitationFactory(user=person, all_cameras=True, can_live=True, can_replay=True)
+    HabilitationFactory(
+        user=person, all_cameras=True, can_live=True, can_replay=True, can_extract=True
+    )
     return person
 
 
@@ -142,6 +145,23 @@ def download_url(request: AccessRequest, camera: Camera) -> str:
     return reverse("compliance:extract_download", args=[request.pk, camera.code])
 
 
+def release_url(request: AccessRequest, camera: Camera) -> str:
+    return reverse("compliance:extract_release", args=[request.pk, camera.code])
+
+
+def prepared(row: AccessRequestCamera) -> bytes:
+    """The prepared extract, decrypted as the download would serve it (no handover)."""
+    row.refresh_from_db()
+    return b"".join(extract.extract_stream(row))
+
+
+def built_message(camera: Camera) -> list[str]:
+    return [
+        f"Extrait flouté de la caméra {camera.code} prêt ; le délégué à la protection des "
+        "données doit le valider avant sa remise."
+    ]
+
+
 def download(client, request: AccessRequest, camera: Camera) -> bytes:
     response = client.get(download_url(request, camera))
     assert response.status_code == 200
@@ -166,20 +186,33 @@ def test_extract_keeps_the_marked_area_sharp_and_blurs_the_rest(
     # First marking: the requester bottom-right. The counter, outside, is blurred away.
     assert post(
         client, build_url(access_request, camera), {"keep_areas": json.dumps(KEEP_ELSEWHERE)}
-    ) == [f"Extrait flouté de la caméra {camera.code} prêt."]
-    _, images = decode(download(client, access_request, camera))
+    ) == built_message(camera)
+    _, images = decode(prepared(row))
     readable = sum(burnt_in_index(image) == source_index(image) for image in images)
     assert readable <= len(images) // 4, readable
 
     # The agent corrects the marking: top-left, over the counter. The extract is rebuilt.
     assert post(
         client, build_url(access_request, camera), {"keep_areas": json.dumps(KEEP_COUNTER)}
-    ) == [f"Extrait flouté de la caméra {camera.code} prêt."]
+    ) == built_message(camera)
     row.refresh_from_db()
     assert row.keep_areas == KEEP_COUNTER
+    assert row.extract_built_by == agent
     # The first extract is gone once the new one is on record.
     assert [path.name for path in extract.extract_folder().iterdir()] == [row.extract_path]
+
+    # The DPO validates it on its metadata, then the agent downloads it once to hand it over.
+    dpo_client = signed_in(dpo)
+    page = dpo_client.get(reverse("compliance:request_detail", args=[access_request.pk]))
+    assert "soit 20,0 % de l'image (au plus 25 %)" in page.content.decode()
+    assert post(dpo_client, release_url(access_request, camera), {}) == [
+        f"Extrait de la caméra {camera.code} validé : le chef de salle peut le télécharger "
+        "une fois pour le remettre au demandeur."
+    ]
     data = download(client, access_request, camera)
+    assert client.get(download_url(access_request, camera)).status_code == 400
+    row.refresh_from_db()
+    assert row.extract_released_by == dpo and row.extract_handed_over_by == agent
     assert hashlib.sha256(data).hexdigest() == row.extract_sha256
     assert len(data) == row.extract_size
     # Never in clear on disk.
@@ -213,16 +246,22 @@ def test_extract_keeps_the_marked_area_sharp_and_blurs_the_rest(
     assert built.count() == 2
     assert built.last().actor_id == agent.pk
     assert built.last().details["keep_areas"] == KEEP_COUNTER
+    assert built.last().details["kept_percent"] == 20.0
+    assert built.last().details["replaces"] == built.first().details["sha256"]
     assert built.last().details["mask_version"] == 1
     assert built.last().details["sha256"] == row.extract_sha256
-    downloads = AuditEvent.objects.filter(action="access_request.extract_downloaded").order_by("pk")
-    assert downloads.count() == 2
-    assert {event.actor_id for event in downloads} == {agent.pk}
-    assert downloads.last().details == {"camera": camera.code, "sha256": row.extract_sha256}
+    released = AuditEvent.objects.get(action="access_request.extract_released")
+    assert released.actor_id == dpo.pk and released.details["sha256"] == row.extract_sha256
+    downloads = AuditEvent.objects.filter(action="access_request.extract_downloaded")
+    assert downloads.count() == 1
+    assert downloads.get().actor_id == agent.pk
+    assert downloads.get().recipient == "Claire MARTIN"
+    assert downloads.get().details["sha256"] == row.extract_sha256
 
-    # The answer cites the extract and lifts the hold.
+    # The DPO's answer cites the extract, lifts the hold and destroys the extract and its key.
+    path = extract.extract_folder() / row.extract_path
     assert post(
-        client,
+        dpo_client,
         reverse("compliance:request_answer", args=[access_request.pk]),
         {"answer": "extract"},
     ) == ["Réponse enregistrée."]
@@ -232,21 +271,23 @@ def test_extract_keeps_the_marked_area_sharp_and_blurs_the_rest(
     assert row.extract_sha256 in access_request.answer_text
     row.refresh_from_db()
     assert row.hold.released_at is not None
-    # Still downloadable once answered (to hand it over), no longer rebuildable.
-    assert download(client, access_request, camera) == data
+    assert row.extract_destroyed_at is not None and row.extract_key is None
+    assert not path.exists()
+    assert client.get(download_url(access_request, camera)).status_code == 400
     assert post(
         client, build_url(access_request, camera), {"keep_areas": json.dumps(KEEP_COUNTER)}
     ) == ["Cette demande a déjà reçu sa réponse."]
 
 
-def test_only_people_habilitated_to_replay_build_or_download(
+def test_only_people_habilitated_to_extract_build_or_download(
     camera, access_request, agent, dpo, signed_in
 ):
     row = access_request.footage.get()
-    unhabilitated = UserFactory(role=Role.SUPERVISOR)
+    replay_only = UserFactory(role=Role.SUPERVISOR)
+    HabilitationFactory(user=replay_only, all_cameras=True, can_replay=True)
     body = {"keep_areas": json.dumps(KEEP_COUNTER)}
-    # The DPO handles the request but has no replay right; a supervisor without habilitation.
-    for person in (dpo, unhabilitated):
+    # The DPO validates but never sees images; replaying is not extracting.
+    for person in (dpo, replay_only):
         client = signed_in(person)
         assert client.post(build_url(access_request, camera), body).status_code == 403
         with pytest.raises(PermissionDenied):
@@ -255,7 +296,8 @@ def test_only_people_habilitated_to_replay_build_or_download(
     assert not any(extract.extract_folder().iterdir())
 
     assert signed_in(agent).post(build_url(access_request, camera), body).status_code == 302
-    for person in (dpo, unhabilitated):
+    assert signed_in(dpo).post(release_url(access_request, camera)).status_code == 302
+    for person in (dpo, replay_only):
         assert signed_in(person).get(download_url(access_request, camera)).status_code == 403
     assert not AuditEvent.objects.filter(action="access_request.extract_downloaded").exists()
     # An operator does not handle access requests at all.
@@ -282,6 +324,13 @@ def test_only_people_habilitated_to_replay_build_or_download(
             "Le polygone n° 1 a 2 point(s) : il en faut au moins 3.",
         ),
         ("[]", "Marquez au moins une zone où apparaît le demandeur."),
+        (
+            # Two areas of 20 % each overlapping: their union, 30 %, is what is measured.
+            "[[[0, 0], [0.5, 0], [0.5, 0.4], [0, 0.4]], "
+            "[[0.25, 0], [0.75, 0], [0.75, 0.4], [0.25, 0.4]]]",
+            "Les zones laissées nettes couvrent 30,0 % de l'image : au plus 25 % sont permis. "
+            "Ne marquez que la silhouette du demandeur, le reste de la scène doit être flouté.",
+        ),
     ],
 )
 def test_bad_areas_give_a_precise_error_and_store_nothing(
@@ -302,7 +351,7 @@ def test_a_failed_rebuild_keeps_the_extract_already_prepared(
     client = signed_in(agent)
     post(client, build_url(access_request, camera), {"keep_areas": json.dumps(KEEP_COUNTER)})
     row = access_request.footage.get()
-    first = download(client, access_request, camera)
+    first = prepared(row)
     assert hashlib.sha256(first).hexdigest() == row.extract_sha256
     # One segment of the window altered on disk: the rebuild is refused in words...
     segment = (
@@ -326,5 +375,5 @@ def test_a_failed_rebuild_keeps_the_extract_already_prepared(
     # ...and the extract prepared before is intact and still served.
     row.refresh_from_db()
     assert row.keep_areas == KEEP_COUNTER
-    assert download(client, access_request, camera) == first
+    assert prepared(row) == first
     assert len(list(extract.extract_folder().iterdir())) == 1

@@ -22,8 +22,10 @@ DPO = ["dpo"]
 HANDLERS = ["dpo", "supervisor"]
 
 
-def habilitate_replay(person) -> None:
-    HabilitationFactory(user=person, all_cameras=True, can_live=True, can_replay=True)
+def habilitate_extract(person) -> None:
+    HabilitationFactory(
+        user=person, all_cameras=True, can_live=True, can_replay=True, can_extract=True
+    )
 
 
 @pytest.fixture
@@ -72,32 +74,36 @@ def test_audit_trail_exports():
 
 def test_access_request_pages(access_request):
     check_matrix(url="/conformite/demandes-acces/", allowed=HANDLERS)
-    check_matrix(url="/conformite/demandes-acces/nouvelle/", allowed=HANDLERS)
+    # Registering a request (the identity check) and answering it are the DPO's acts.
+    check_matrix(url="/conformite/demandes-acces/nouvelle/", allowed=DPO)
+    check_matrix(url="/conformite/demandes-acces/nouvelle/", method="post", data={}, allowed=DPO)
     check_matrix(url=f"/conformite/demandes-acces/{access_request.pk}/", allowed=HANDLERS)
     check_matrix(
         url=f"/conformite/demandes-acces/{access_request.pk}/reponse/",
         method="post",
         data={"answer": "refuse", "refusal_reason": ""},
-        allowed=HANDLERS,
+        allowed=DPO,
         ok=(302,),
     )
 
 
-def test_extract_pages_need_a_replay_habilitation(access_request):
+def test_extract_pages_need_an_extraction_habilitation_and_the_dpo_validates(access_request):
     base = f"/conformite/demandes-acces/{access_request.pk}/extrait/CAM-MX1/"
     check_matrix(
         url=base,
         method="post",
         data={"keep_areas": "not json"},
         allowed=["supervisor"],
-        habilitate=habilitate_replay,
+        habilitate=habilitate_extract,
         ok=(302,),
     )
+    # No extract prepared yet: the DPO's validation is refused in words on the request's page.
+    check_matrix(url=base + "validation/", method="post", allowed=DPO, ok=(302,))
     # No extract prepared yet: once allowed, the download is 404.
     check_matrix(
         url=base + "telecharger/",
         allowed=["supervisor"],
-        habilitate=habilitate_replay,
+        habilitate=habilitate_extract,
         ok=(404,),
     )
 

@@ -364,12 +364,14 @@ IDOR_ALLOW_LIST = {
     "operations:statistics_chart": "not an object",
     "operations:annual_report": "not an object",
     "compliance:register": "not an object",
-    # Access requests are handled by every DPO; the footage gate (replay habilitation) is
-    # exercised for extract_download below; build/answer are not built here.
+    # Access requests are handled by every DPO; the footage gate (extraction habilitation),
+    # the DPO's validation and the single download are attacked in
+    # tests/security/test_access_request_extracts.py.
     "compliance:request_detail": "DPO-wide",
     "compliance:request_answer": "DPO-wide",
-    "compliance:extract_build": "not built here",
-    "compliance:extract_download": "not built here",
+    "compliance:extract_build": "habilitation-scoped: tests/security",
+    "compliance:extract_release": "DPO-wide (supervisors get 403 by role: tests/security)",
+    "compliance:extract_download": "habilitation-scoped, single use: tests/security",
 }
 
 

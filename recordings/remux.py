@@ -125,6 +125,17 @@ def _utc(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
 
 
+class _Arrivals:
+    """A live HTTP body for FFmpeg: each read returns what has arrived, without waiting to fill
+    FFmpeg's buffer (frames are dated by their arrival)."""
+
+    def __init__(self, response) -> None:
+        self._response = response
+
+    def read(self, size: int = -1) -> bytes:
+        return self._response.read1(size if size > 0 else 65536)
+
+
 def _open_source(
     url: str, settings: RemuxSettings, username: str = "", password: str = ""
 ) -> tuple[av.container.InputContainer, bool, object | None]:
@@ -152,7 +163,7 @@ def _open_source(
         kind = response.headers.get_content_type()
         try:
             container = av.open(
-                response, format="mpjpeg" if kind.startswith("multipart/") else None
+                _Arrivals(response), format="mpjpeg" if kind.startswith("multipart/") else None
             )
         except BaseException:
             response.close()

@@ -11,7 +11,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,6 +35,7 @@ from cameras.models import (
     five_years_after,
 )
 from cameras.roles import MASK_EDITORS
+from cameras.sources import split_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -184,20 +185,6 @@ def _camera_details(camera: Camera) -> dict[str, Any]:
     details["longitude"] = str(camera.longitude) if camera.longitude is not None else None
     details["has_credentials"] = camera.has_credentials
     return details
-
-
-def split_credentials(url: str) -> tuple[str, str, str]:
-    """(address without credentials, username, password) from an address typed with them."""
-    try:
-        parts = urlsplit(url.strip())
-        username, password = parts.username, parts.password
-    except ValueError:
-        return url.strip(), "", ""
-    if not username and not password:
-        return url.strip(), "", ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return clean, unquote(username or ""), unquote(password or "")
 
 
 def check_source_allowed(url: str) -> None:

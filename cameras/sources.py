@@ -18,7 +18,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -90,6 +90,20 @@ def origin(url: str) -> tuple[str, str, int | None]:
         port = None
     host = (parts.hostname or "").lower()
     return scheme, host, port or DEFAULT_PORTS.get(scheme)
+
+
+def split_credentials(url: str) -> tuple[str, str, str]:
+    """(address without credentials, username, password) from an address typed with them."""
+    try:
+        parts = urlsplit(url.strip())
+        username, password = parts.username, parts.password
+    except ValueError:
+        return url.strip(), "", ""
+    if not username and not password:
+        return url.strip(), "", ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, unquote(username or ""), unquote(password or "")
 
 
 def with_credentials(url: str, username: str, password: str) -> str:

@@ -659,3 +659,29 @@ def test_redaction_masks_any_login_in_an_address_and_the_given_secrets():
     text = "échec: 'rtsp://cam-admin:Bon-M0t%2Fde%3APasse%4042@10.0.0.5/cam' (Bon-M0t/de:Passe@42)"
     redacted = sources.redact(text, (PASSWORD,))
     assert redacted == "échec: 'rtsp://***@10.0.0.5/cam' (***)"
+
+
+@pytest.mark.django_db
+def test_login_typed_inside_the_address_is_not_shown_back_by_the_page(signed_in, supervisor):
+    """The form page, shown again after an error, repeats neither the password nor user:pass@."""
+    chef = signed_in(supervisor)
+    typed = f"rtsp://{LOGIN}:{quote(PASSWORD, safe='')}@127.0.0.1:8554/cam"
+    body = {
+        "code": "CAM-FORM",
+        "name": "Caméra",
+        "sector": "Gare",
+        "kind": "dome",
+        "status": "maintenance",
+        "retention_days": 99,  # refused: the page comes back with the form filled in
+        "expected_fps": 12,
+        "stream_url": typed,
+    }
+    page = chef.post("/cameras/nouvelle/", body)
+    assert page.status_code == 200
+    assert not _leaks(page.content.decode(), PASSWORD, LOGIN)
+
+    body["retention_days"] = 10
+    assert chef.post("/cameras/nouvelle/", body).status_code == 302
+    camera = Camera.objects.get(code="CAM-FORM")
+    assert camera.stream_url == "rtsp://127.0.0.1:8554/cam"
+    assert services.stream_login(camera) == (LOGIN, PASSWORD)

@@ -505,7 +505,13 @@ def snapshot_take(*, camera: Camera, actor: Any) -> bytes:
     decision = access.decide(actor, Right.LIVE, camera)
     if not decision:
         raise PermissionDenied(decision.reason)
-    username, password = stream_login(camera)
+    try:
+        username, password = stream_login(camera)
+    except secrets.CredentialsUnreadable:
+        logger.error("camera %s: stream credentials do not open (wrong key?)", camera.code)
+        raise video.SourceError(
+            _("Les identifiants enregistrés de la caméra sont illisibles : ressaisissez-les.")
+        ) from None
     image = video.grab(
         camera.stream_url,
         username=username,

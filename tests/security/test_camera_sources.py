@@ -426,7 +426,7 @@ def test_http_camera_follows_no_redirect_to_another_machine(redirecting_camera):
 
 
 @pytest.mark.django_db
-def test_sealed_credentials_copied_to_another_camera_do_not_open():
+def test_sealed_credentials_copied_to_another_camera_do_not_open(signed_in, supervisor):
     actor = UserFactory(role="supervisor")
     victim = services.camera_create(
         code="CAM-A",
@@ -447,6 +447,12 @@ def test_sealed_credentials_copied_to_another_camera_do_not_open():
     with pytest.raises(secrets.CredentialsUnreadable):
         services.stream_login(mine)
     assert services.stream_login(Camera.objects.get(pk=victim.pk)) == (LOGIN, PASSWORD)
+    # Nothing breaks for it either: the snapshot says the login must be typed again.
+    chef = signed_in(supervisor)
+    for url in ("/cameras/CAM-B/instantane.jpg", "/api/cameras/CAM-B/snapshot/"):
+        response = chef.get(url)
+        assert response.status_code == 503
+        assert "ressaisissez" in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ from audit.actions import register as reg
 def register() -> None:
     reg("camera.created", _("Caméra enregistrée"), "change")
     reg("camera.updated", _("Caméra modifiée"), "change")
+    reg("camera.source_changed", _("Source du flux de la caméra changée"), "change")
     reg("camera.reference_set", _("Image de référence de la caméra enregistrée"), "change")
     reg("camera.snapshot_viewed", _("Image instantanée consultée"), "access")
     reg("camera.health_changed", _("État de fonctionnement de la caméra changé"), "system")

@@ -14,6 +14,7 @@ from cameras.models import (
     HealthStatus,
     five_years_after,
 )
+from cameras.sources import split_credentials
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -51,7 +52,10 @@ class CameraForm(forms.ModelForm):
         required=False,
         max_length=200,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text=_("Chiffré à l'enregistrement et jamais réaffiché. Laissez vide pour garder."),
+        help_text=_(
+            "Chiffré à l'enregistrement et jamais réaffiché. Laissez vide pour garder, sauf si "
+            "la machine, le port ou le protocole de l'adresse change : ressaisissez-le alors."
+        ),
     )
     clear_credentials = forms.BooleanField(
         label=_("effacer les identifiants enregistrés"), required=False
@@ -82,8 +86,17 @@ class CameraForm(forms.ModelForm):
             )
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        if data is not None and data.get("stream_url"):
+            # A login typed inside the address moves to its own fields at once: the page shown
+            # back (after any error) never repeats it.
+            url, username, password = split_credentials(data["stream_url"])
+            if username or password:
+                data = data.copy()
+                data["stream_url"] = url
+                data["stream_username"] = data.get("stream_username") or username
+                data["stream_password"] = data.get("stream_password") or password
+        super().__init__(data, *args, **kwargs)
         if not (self.instance and self.instance.pk and self.instance.has_credentials):
             del self.fields["clear_credentials"]
 

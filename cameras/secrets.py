@@ -1,8 +1,14 @@
-"""Stream credentials sealed with AES-256-GCM: the database alone never reveals them."""
+"""Stream credentials sealed with AES-256-GCM: the database alone never reveals them.
+
+Each sealed value is bound to its camera (the associated data names the camera's id): a value
+copied from one camera's row to another's does not open. The key is CSU_STREAM_CREDENTIALS_KEY,
+apart from the master key that wraps the recordings' keys (rotating that one leaves these alone).
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 
@@ -10,38 +16,54 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
-_PREFIX = "v1:"
-# Binds each sealed value to its purpose: a value copied from another column will not open.
-_AAD = b"csu/cameras/stream-credentials"
+PREFIX = "v2:"
+#: The unbound format of earlier versions: only migration 0002 still reads it, to re-seal it.
+LEGACY_PREFIX = "v1:"
+LEGACY_AAD = b"csu/cameras/stream-credentials"
 
 
 class CredentialsUnreadable(Exception):
     pass
 
 
-def _key() -> AESGCM:
-    return AESGCM(base64.b64decode(settings.CSU_STREAM_CREDENTIALS_KEY))
+def aad(camera_id: int) -> bytes:
+    """The associated data of a camera's sealed credentials: purpose and camera id."""
+    if not isinstance(camera_id, int) or isinstance(camera_id, bool) or camera_id <= 0:
+        raise ValueError("sealed credentials belong to a saved camera (a positive id)")
+    return f"csu/cameras/stream-credentials/camera:{camera_id}".encode()
 
 
-def seal(username: str, password: str) -> str:
-    """The sealed form of a login and password ("" when both are empty)."""
-    if not username and not password:
-        return ""
+def _key(key: str | None = None) -> AESGCM:
+    return AESGCM(base64.b64decode(key or settings.CSU_STREAM_CREDENTIALS_KEY))
+
+
+def seal_with(username: str, password: str, *, associated: bytes, key: str | None = None) -> str:
     nonce = os.urandom(12)
     plain = json.dumps({"username": username, "password": password}).encode()
-    return _PREFIX + base64.b64encode(nonce + _key().encrypt(nonce, plain, _AAD)).decode()
+    return PREFIX + base64.b64encode(nonce + _key(key).encrypt(nonce, plain, associated)).decode()
 
 
-def unseal(sealed: str) -> tuple[str, str]:
-    """(username, password) from a sealed value; ("", "") when there is none."""
-    if not sealed:
-        return "", ""
-    if not sealed.startswith(_PREFIX):
+def open_with(sealed: str, *, prefix: str, associated: bytes, key: str | None = None) -> tuple:
+    if not sealed.startswith(prefix):
         raise CredentialsUnreadable("unknown format")
-    raw = base64.b64decode(sealed[len(_PREFIX) :])
     try:
-        plain = _key().decrypt(raw[:12], raw[12:], _AAD)
-    except InvalidTag:
-        raise CredentialsUnreadable("wrong key or altered value") from None
+        raw = base64.b64decode(sealed[len(prefix) :], validate=True)
+        plain = _key(key).decrypt(raw[:12], raw[12:], associated)
+    except (InvalidTag, binascii.Error, ValueError):
+        raise CredentialsUnreadable("wrong key, wrong camera or altered value") from None
     data = json.loads(plain)
     return data["username"], data["password"]
+
+
+def seal(username: str, password: str, *, camera_id: int) -> str:
+    """The sealed form of a camera's login and password ("" when both are empty)."""
+    if not username and not password:
+        return ""
+    return seal_with(username, password, associated=aad(camera_id))
+
+
+def unseal(sealed: str, *, camera_id: int) -> tuple[str, str]:
+    """(username, password) sealed for this camera; ("", "") when there is none."""
+    if not sealed:
+        return "", ""
+    return open_with(sealed, prefix=PREFIX, associated=aad(camera_id))

@@ -11,7 +11,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from accounts import access
 from accounts.roles import Right
 from audit.services import record
-from cameras import health, secrets, video
+from cameras import health, secrets, sources, video
 from cameras.models import (
     EXPIRY_ALERT_DAYS,
     Authorization,
@@ -35,6 +35,7 @@ from cameras.models import (
     five_years_after,
 )
 from cameras.roles import MASK_EDITORS
+from cameras.sources import split_credentials
 
 logger = logging.getLogger(__name__)
 
@@ -186,22 +187,19 @@ def _camera_details(camera: Camera) -> dict[str, Any]:
     return details
 
 
-def split_credentials(url: str) -> tuple[str, str, str]:
-    """(address without credentials, username, password) from an address typed with them."""
-    try:
-        parts = urlsplit(url.strip())
-        username, password = parts.username, parts.password
-    except ValueError:
-        return url.strip(), "", ""
-    if not username and not password:
-        return url.strip(), "", ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return clean, unquote(username or ""), unquote(password or "")
+def check_source_allowed(url: str) -> None:
+    """Refuse an address this installation may not open (production rules, camera networks)."""
+    reason = sources.refusal(url)
+    if reason:
+        raise ValidationError({"stream_url": reason})
 
 
 def check_source_reachable(url: str) -> None:
-    """Refuse an address whose host does not answer (or whose file does not exist)."""
+    """Refuse an address whose host does not answer (or whose file does not exist).
+
+    Every network failure (refused, closed port, no route, timeout, unknown name) gets the same
+    words: the page must not tell which machines of the network exist. The cause is logged.
+    """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "file":
@@ -211,24 +209,22 @@ def check_source_reachable(url: str) -> None:
                 {"stream_url": _("Fichier vidéo introuvable : %(path)s.") % {"path": path}}
             )
         return
-    port = parts.port or {"rtsp": 554, "http": 80, "https": 443}[scheme]
+    host, port = sources.origin(url)[1:]
     try:
-        with socket.create_connection(
-            (parts.hostname, port), timeout=settings.CAMERA_CONNECT_TIMEOUT
-        ):
+        with socket.create_connection((host, port), timeout=settings.CAMERA_CONNECT_TIMEOUT):
             pass
-    except OSError as exc:
-        reason = exc.strerror or str(exc) or exc.__class__.__name__
+    except (OSError, UnicodeError) as exc:
+        logger.info(
+            "camera source %s unreachable: %s", sources.public_url(url), sources.describe(exc)
+        )
         raise ValidationError(
             {
                 "stream_url": _(
-                    "Caméra injoignable à %(host)s:%(port)s (%(reason)s). Vérifiez l'adresse, "
-                    "ou enregistrez la caméra « en maintenance » tant qu'elle n'est pas "
-                    "raccordée."
+                    "Source injoignable : vérifiez l'adresse, ou enregistrez la caméra « en "
+                    "maintenance » tant qu'elle n'est pas raccordée."
                 )
-                % {"host": parts.hostname, "port": port, "reason": reason}
             }
-        ) from exc
+        ) from None
 
 
 def _check_authorization_in_force(authorization: Authorization | None) -> None:
@@ -301,12 +297,16 @@ def camera_create(
     )
     camera.full_clean()
     _check_authorization_in_force(authorization)
+    check_source_allowed(url)
     if verify_source and status == CameraStatus.ACTIVE:
         check_source_reachable(url)
-    camera.stream_credentials = secrets.seal(
-        stream_username or url_username, stream_password or url_password
-    )
     camera.save()
+    # Sealed once the camera has its id: the sealed value is bound to this camera.
+    camera.stream_credentials = secrets.seal(
+        stream_username or url_username, stream_password or url_password, camera_id=camera.pk
+    )
+    if camera.stream_credentials:
+        Camera.objects.filter(pk=camera.pk).update(stream_credentials=camera.stream_credentials)
     record("camera.created", actor=actor, target=camera, details=_camera_details(camera))
     return camera
 
@@ -337,21 +337,33 @@ def camera_update(
     if camera.authorization_id != old_authorization:
         _check_authorization_in_force(camera.authorization)
     source_changed = before["stream_url"] != camera.stream_url
+    if source_changed:
+        check_source_allowed(camera.stream_url)
     if (
         verify_source
         and camera.status == CameraStatus.ACTIVE
         and (source_changed or before["status"] != camera.status)
     ):
         check_source_reachable(camera.stream_url)
-    credentials_changed = False
+    credentials_change = ""
     if clear_credentials:
-        credentials_changed = camera.has_credentials
+        credentials_change = "cleared" if camera.has_credentials else ""
         camera.stream_credentials = ""
     elif stream_username or stream_password or url_username or url_password:
         camera.stream_credentials = secrets.seal(
-            stream_username or url_username, stream_password or url_password
+            stream_username or url_username,
+            stream_password or url_password,
+            camera_id=camera.pk,
         )
-        credentials_changed = True
+        credentials_change = "changed"
+    elif camera.has_credentials and sources.origin(before["stream_url"]) != sources.origin(
+        camera.stream_url
+    ):
+        # Another scheme, host or port: the login was given for another machine, and is not
+        # handed to this one unless typed again.
+        camera.stream_credentials = ""
+        credentials_change = "dropped"
+    credentials_changed = bool(credentials_change)
     if source_changed:
         # Another source, another view: the next healthy check takes a new reference.
         camera.reference_image = None
@@ -363,6 +375,18 @@ def camera_update(
         diff["stream_credentials"] = ["***", "***"]
     if diff:
         record("camera.updated", actor=actor, target=camera, details={"changes": diff})
+    if source_changed or credentials_changed:
+        record(
+            "camera.source_changed",
+            actor=actor,
+            target=camera,
+            details={
+                "from": sources.public_url(before["stream_url"]),
+                "to": sources.public_url(camera.stream_url),
+                "credentials": credentials_change or "kept",
+                "has_credentials": camera.has_credentials,
+            },
+        )
     return camera
 
 
@@ -377,15 +401,26 @@ def camera_reset_reference(*, camera: Camera, actor: Any) -> Camera:
 
 
 def stream_login(camera: Camera) -> tuple[str, str]:
-    return secrets.unseal(camera.stream_credentials)
+    """The camera's (username, password), for the call that opens its source and no other."""
+    return secrets.unseal(camera.stream_credentials, camera_id=camera.pk)
 
 
 # --- Privacy masks ------------------------------------------------------------------------------
 
 
-def _require_mask_editor(actor: Any) -> None:
+def _require_mask_editor(actor: Any, camera: Camera) -> None:
+    """A chef de salle habilitated to watch this camera live: masks are drawn over its image."""
     if not (actor and actor.is_authenticated and actor.has_role(*MASK_EDITORS)):
         raise PermissionDenied(_("Seul un chef de salle gère les masques de confidentialité."))
+    decision = access.decide(actor, Right.LIVE, camera)
+    if not decision:
+        raise PermissionDenied(
+            _(
+                "Les masques de cette caméra ne peuvent être modifiés ou validés que par une "
+                "personne habilitée à la visionner en direct : %(reason)s"
+            )
+            % {"reason": decision.reason}
+        )
 
 
 def _normalized_polygons(polygons: Any) -> Any:
@@ -408,7 +443,7 @@ def mask_save(
     *, camera: Camera, polygons: list[dict[str, Any]], actor: Any, note: str = ""
 ) -> PrivacyMask:
     """A new version of the camera's masks; the previous versions stay as they were."""
-    _require_mask_editor(actor)
+    _require_mask_editor(actor, camera)
     locked = Camera.objects.select_for_update().get(pk=camera.pk)
     latest = locked.mask_versions.aggregate(v=Max("version"))["v"] or 0
     mask = PrivacyMask(
@@ -435,7 +470,7 @@ def mask_save(
 
 @transaction.atomic
 def mask_validate(*, mask: PrivacyMask, actor: Any) -> PrivacyMask:
-    _require_mask_editor(actor)
+    _require_mask_editor(actor, mask.camera)
     latest = mask.camera.mask_versions.aggregate(v=Max("version"))["v"]
     if mask.version != latest:
         raise ValidationError(
@@ -470,7 +505,13 @@ def snapshot_take(*, camera: Camera, actor: Any) -> bytes:
     decision = access.decide(actor, Right.LIVE, camera)
     if not decision:
         raise PermissionDenied(decision.reason)
-    username, password = stream_login(camera)
+    try:
+        username, password = stream_login(camera)
+    except secrets.CredentialsUnreadable:
+        logger.error("camera %s: stream credentials do not open (wrong key?)", camera.code)
+        raise video.SourceError(
+            _("Les identifiants enregistrés de la caméra sont illisibles : ressaisissez-les.")
+        ) from None
     image = video.grab(
         camera.stream_url,
         username=username,
@@ -563,6 +604,7 @@ def cameras_check_health(
         try:
             username, password = stream_login(camera)
         except secrets.CredentialsUnreadable:
+            logger.error("camera %s: stream credentials do not open (wrong key?)", camera.code)
             username = password = ""
         jobs.append(
             {
@@ -594,8 +636,14 @@ def cameras_check_health(
                     HealthStatus.UNREACHABLE, {"error": _("Délai de contrôle dépassé.")}
                 )
             except Exception as exc:  # a broken source must not stop the round
-                logger.warning("health check of %s failed: %r", job["code"], exc)
-                outcome = health.Probe(HealthStatus.UNREACHABLE, {"error": str(exc)[:300]})
+                logger.warning(
+                    "health check of %s failed: %s",
+                    job["code"],
+                    sources.describe(exc, (job["password"], job["username"])),
+                )
+                outcome = health.Probe(
+                    HealthStatus.UNREACHABLE, {"error": _("Contrôle impossible.")}
+                )
             try:
                 camera_record_health(camera_id=job["pk"], probe=outcome)
             except Camera.DoesNotExist:

@@ -7,27 +7,31 @@ the wall clock says, as if it had been playing since midnight). Every read is bo
 
 from __future__ import annotations
 
-import base64
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import av
 import cv2
 import numpy as np
 from django.utils.translation import gettext as _
 
+from cameras.sources import (
+    SourceError,
+    check_allowed,
+    http_open,
+    log_failure,
+    open_failed,
+    with_credentials,
+)
+
+__all__ = ["Frame", "Sample", "SourceError", "apply_masks", "encode_jpeg", "grab", "sample"]
+
 #: Fill colour of software masks (BGR).
 MASK_COLOUR = (0, 0, 0)
 JPEG_QUALITY = 85
-
-
-class SourceError(Exception):
-    """The source could not give an image; the message says why, in words for the operator."""
 
 
 @dataclass(frozen=True)
@@ -42,18 +46,6 @@ class Sample:
     frames: list[Frame]
     #: True when the source gives one image per request: its rate says nothing about the camera.
     polled: bool = False
-
-
-def _with_credentials(url: str, username: str, password: str) -> str:
-    if not username and not password:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{urllib.request.quote(username, safe='')}:{urllib.request.quote(password, safe='')}"
-    netloc += f"@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _file_frames(path: Path, deadline: float) -> Iterator[Frame]:
@@ -90,11 +82,19 @@ def _file_frames(path: Path, deadline: float) -> Iterator[Frame]:
             container.seek(0, stream=stream)
 
 
-def _rtsp_frames(url: str, timeout: float, deadline: float) -> Iterator[Frame]:
+def _rtsp_frames(
+    url: str, username: str, password: str, timeout: float, deadline: float
+) -> Iterator[Frame]:
+    # The login travels inside the address FFmpeg opens, and only there: no error built here
+    # quotes the library's text, which repeats that address.
     try:
-        container = av.open(url, options={"rtsp_transport": "tcp"}, timeout=(timeout, timeout))
+        container = av.open(
+            with_credentials(url, username, password),
+            options={"rtsp_transport": "tcp"},
+            timeout=(timeout, timeout),
+        )
     except (av.error.FFmpegError, OSError) as exc:
-        raise SourceError(_("Flux RTSP injoignable : %(error)s") % {"error": exc}) from exc
+        raise open_failed(url, exc, password) from None
     with container:
         if not container.streams.video:
             raise SourceError(_("Le flux ne contient pas de vidéo."))
@@ -104,7 +104,8 @@ def _rtsp_frames(url: str, timeout: float, deadline: float) -> Iterator[Frame]:
                 if time.monotonic() > deadline:
                     return
         except (av.error.FFmpegError, OSError) as exc:
-            raise SourceError(_("Flux RTSP interrompu : %(error)s") % {"error": exc}) from exc
+            log_failure(url, exc, password)
+            raise SourceError(_("Flux RTSP interrompu.")) from None
 
 
 def _decode_image(data: bytes) -> np.ndarray:
@@ -114,29 +115,13 @@ def _decode_image(data: bytes) -> np.ndarray:
     return image
 
 
-def _http_open(url: str, username: str, password: str, timeout: float):
-    request = urllib.request.Request(url, headers={"User-Agent": "CSU"})  # noqa: S310
-    if username or password:
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    try:
-        return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (scheme checked)
-    except urllib.error.HTTPError as exc:
-        raise SourceError(
-            _("La caméra a répondu par une erreur HTTP %(code)s.") % {"code": exc.code}
-        ) from exc
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SourceError(_("Caméra injoignable : %(error)s") % {"error": reason}) from exc
-
-
 def _mjpeg_frames(response, deadline: float) -> Iterator[Frame]:
     buffer = b""
     while time.monotonic() < deadline:
         try:
             chunk = response.read1(65536)
         except OSError as exc:
-            raise SourceError(_("Flux MJPEG interrompu : %(error)s") % {"error": exc}) from exc
+            raise SourceError(_("Flux MJPEG interrompu.")) from exc
         if not chunk:
             return
         buffer += chunk
@@ -154,7 +139,7 @@ def _mjpeg_frames(response, deadline: float) -> Iterator[Frame]:
 def _http_frames(
     url: str, username: str, password: str, timeout: float, deadline: float, polled: list[bool]
 ) -> Iterator[Frame]:
-    response = _http_open(url, username, password, timeout)
+    response = http_open(url, username=username, password=password, timeout=timeout)
     kind = response.headers.get_content_type()
     with response:
         if kind.startswith("multipart/"):
@@ -167,18 +152,19 @@ def _http_frames(
         polled.append(True)
         yield Frame(time.monotonic(), _decode_image(response.read()))
     while time.monotonic() < deadline:
-        with _http_open(url, username, password, timeout) as response:
+        with http_open(url, username=username, password=password, timeout=timeout) as response:
             yield Frame(time.monotonic(), _decode_image(response.read()))
 
 
 def _frames(
     url: str, username: str, password: str, timeout: float, deadline: float, polled: list[bool]
 ) -> Iterator[Frame]:
+    check_allowed(url)
     scheme = urlsplit(url).scheme.lower()
     if scheme == "file":
         return _file_frames(Path(unquote(urlsplit(url).path)), deadline)
     if scheme == "rtsp":
-        return _rtsp_frames(_with_credentials(url, username, password), timeout, deadline)
+        return _rtsp_frames(url, username, password, timeout, deadline)
     if scheme in ("http", "https"):
         return _http_frames(url, username, password, timeout, deadline, polled)
     raise SourceError(_("Protocole non pris en charge : %(scheme)s") % {"scheme": scheme})

@@ -25,6 +25,7 @@ from accounts.roles import Right
 from audit import actions
 from audit.models import AuditEvent
 from cameras.models import Authorization, Camera, PrivacyMask
+from cameras.sources import public_url
 from compliance.models import AccessRequest, AccessRequestCamera
 from evidence.models import DownloadLink, Export
 from recordings.models import DestructionRecord, Hold
@@ -535,3 +536,62 @@ def _access_request_destructions(start, end):
         )
         for row in _extract_rows("extract_destroyed_at", start, end)
     ]
+
+
+# --- Camera sources: read from the events cameras.services writes -------------------------------
+
+_CREDENTIALS_CHANGES = {
+    "kept": _("inchangés"),
+    "changed": _("remplacés"),
+    "cleared": _("effacés"),
+    "dropped": _("abandonnés (autre machine)"),
+}
+
+
+def _camera_sources(start, end):
+    events = _between(
+        AuditEvent.objects.filter(action__in=("camera.created", "camera.source_changed")),
+        "occurred_at",
+        start,
+        end,
+    )
+    rows = []
+    for e in events.order_by("seq"):
+        details = e.details or {}
+        if e.action == "camera.created":
+            before, after = "", details.get("stream_url", "")
+            credentials = _("saisis") if details.get("has_credentials") else _("aucun")
+        else:
+            before, after = details.get("from", ""), details.get("to", "")
+            credentials = _CREDENTIALS_CHANGES.get(details.get("credentials"), "")
+        rows.append(
+            [
+                local(e.occurred_at),
+                str(e.seq),
+                e.target_label,
+                public_url(before or ""),
+                public_url(after or ""),
+                str(credentials),
+                e.actor_name,
+                e.actor_role,
+            ]
+        )
+    return rows
+
+
+REGISTERS["sources-cameras"] = Register(
+    "sources-cameras",
+    _("Registre des changements de source des caméras"),
+    "sources-cameras.csv",
+    (
+        _("Date"),
+        _("N° d'événement"),
+        _("Caméra"),
+        _("Ancienne source"),
+        _("Nouvelle source"),
+        _("Identifiants"),
+        _("Par"),
+        _("Rôle"),
+    ),
+    _camera_sources,
+)

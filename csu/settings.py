@@ -7,6 +7,7 @@ transport. Production sets DATABASE_URL, CELERY_BROKER_URL, the storage and the 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -193,6 +194,17 @@ except ValueError:
 # Camera health checks: seconds to reach a source, and seconds of images sampled per check.
 CAMERA_CONNECT_TIMEOUT = env_int("CSU_CAMERA_CONNECT_TIMEOUT", 5, minimum=1)
 CAMERA_SAMPLE_SECONDS = env_int("CSU_CAMERA_SAMPLE_SECONDS", 2, minimum=1)
+# Networks (CIDR, comma-separated) where camera sources may lie. Production refuses any network
+# source outside them (and file:// sources); elsewhere they apply once set.
+CAMERA_NETWORKS = env_list("CSU_CAMERA_NETWORKS", [])
+for _cidr in CAMERA_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"CSU_CAMERA_NETWORKS: {_cidr!r} is not a network in CIDR form, such as "
+            f"10.20.0.0/16 ({_exc})"
+        ) from None
 
 # --- Recordings -----------------------------------------------------------------------------
 # The master key wraps the day keys; it lives outside the database and the media store.

@@ -20,6 +20,7 @@ from django.db import (
 from django.utils import timezone
 
 from audit.services import record
+from cameras import secrets, sources
 from cameras.models import Camera, CameraStatus
 from recordings import leases, remux, store
 from recordings.models import Gap, RecorderLease
@@ -141,13 +142,25 @@ def run_recorder(
         # Footage stopped at the previous recorder's last segment (stopped, killed, or lost).
         sink.open_gap(last, "enregistreur arrêté ou perdu ; reprise de l'enregistrement")
     errors: list[BaseException] = []
+    secret = ""
 
     def loop() -> None:
+        nonlocal secret
         try:
+            # The sealed login opens here, for this recording only; the address stays bare.
+            username, secret = secrets.unseal(camera.stream_credentials, camera_id=camera.pk)
+            sources.check_allowed(camera.stream_url)
             cut = remux_settings or remux.RemuxSettings(
                 segment_seconds=settings.RECORDING_SEGMENT_SECONDS
             )
-            remux.record(camera.stream_url, sink, stop=stop, settings=cut)
+            remux.record(
+                camera.stream_url,
+                sink,
+                stop=stop,
+                settings=cut,
+                username=username,
+                password=secret,
+            )
         except BaseException as exc:  # reported through the lease, then re-dispatched
             errors.append(exc)
             stop.set()
@@ -182,8 +195,8 @@ def run_recorder(
         thread.join(timeout=60)
         close_old_connections()
         if errors:
-            outcome = f"error: {errors[0]}"
-            logger.error("recorder of %s failed: %s", camera.code, errors[0])
+            outcome = f"error: {sources.describe(errors[0], (secret,))}"
+            logger.error("recorder of %s failed: %s", camera.code, outcome)
         state = RecorderLease.State.ERROR if errors else RecorderLease.State.STOPPED
         leases.lease_release(
             camera_id=camera_id, holder=holder, state=state, error=outcome if errors else ""

@@ -13,7 +13,9 @@ or the database.
 
 Sources: ``rtsp://`` / ``rtsps://`` (TCP transport), ``http://`` / ``https://`` (MJPEG or any
 stream FFmpeg reads) and ``file://`` (a local file played at its own pace and looped, which
-stands in for a camera in tests and benchmarks).
+stands in for a camera in tests and benchmarks). A camera's login is given apart from its
+address and goes to the source only (cameras.sources): no reason, gap or log line carries it, and
+an HTTP camera is read through a connection that follows no redirect to another machine.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from urllib.parse import unquote, urlsplit
 
 import av
 import av.error
+
+from cameras import sources
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +125,22 @@ def _utc(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
 
 
-def _open_source(url: str, settings: RemuxSettings) -> tuple[av.container.InputContainer, bool]:
-    """Open ``url`` for reading; the flag says whether it is a file to loop at its own pace."""
+class _Arrivals:
+    """A live HTTP body for FFmpeg: each read returns what has arrived, without waiting to fill
+    FFmpeg's buffer (frames are dated by their arrival)."""
+
+    def __init__(self, response) -> None:
+        self._response = response
+
+    def read(self, size: int = -1) -> bytes:
+        return self._response.read1(size if size > 0 else 65536)
+
+
+def _open_source(
+    url: str, settings: RemuxSettings, username: str = "", password: str = ""
+) -> tuple[av.container.InputContainer, bool, object | None]:
+    """Open ``url`` for reading: the container, whether it is a file to loop at its own pace,
+    and the HTTP response it reads from (to close with it), if any."""
     parts = urlsplit(url)
     timeout = (settings.open_timeout, settings.read_timeout)
     if parts.scheme in {"rtsp", "rtsps"}:
@@ -132,13 +150,28 @@ def _open_source(url: str, settings: RemuxSettings) -> tuple[av.container.InputC
             # already names the codec, so that only delays recording after each reconnection.
             "analyzeduration": str(round(settings.probe_seconds * 1_000_000)),
         }
-        container = av.open(url, options=options, timeout=timeout)
-        return container, False
+        container = av.open(
+            sources.with_credentials(url, username, password), options=options, timeout=timeout
+        )
+        return container, False, None
     if parts.scheme in {"http", "https"}:
-        return av.open(url, timeout=timeout), False
+        # Read through our own connection, not FFmpeg's: the login goes in a header and a
+        # redirect never leads to another machine.
+        response = sources.http_open(
+            url, username=username, password=password, timeout=settings.read_timeout
+        )
+        kind = response.headers.get_content_type()
+        try:
+            container = av.open(
+                _Arrivals(response), format="mpjpeg" if kind.startswith("multipart/") else None
+            )
+        except BaseException:
+            response.close()
+            raise
+        return container, False, response
     if parts.scheme == "file":
-        return av.open(unquote(parts.path)), True
-    raise ValueError(f"unsupported stream URL scheme {parts.scheme!r} in {url!r}")
+        return av.open(unquote(parts.path)), True, None
+    raise ValueError(f"unsupported stream URL scheme {parts.scheme!r}")
 
 
 class _Writer:
@@ -197,8 +230,12 @@ class Remuxer:
         sink: SegmentSink,
         settings: RemuxSettings | None = None,
         stop: threading.Event | None = None,
+        *,
+        username: str = "",
+        password: str = "",
     ) -> None:
         self.url = url
+        self._login = (username, password)
         self.sink = sink
         self.settings = settings or RemuxSettings()
         self.stop = stop or threading.Event()
@@ -213,9 +250,11 @@ class Remuxer:
     def run(self) -> SessionEnd:
         """Record until the stop event, the end of the stream or a lost connection."""
         try:
-            container, looped = _open_source(self.url, self.settings)
-        except (av.error.FFmpegError, OSError) as exc:
+            container, looped, response = _open_source(self.url, self.settings, *self._login)
+        except sources.SourceError as exc:
             return self._end(f"cannot open stream: {exc}", lost=True)
+        except (av.error.FFmpegError, OSError) as exc:
+            return self._end(f"cannot open stream: {self._describe(exc)}", lost=True)
         try:
             if not container.streams.video:
                 return self._end("no video stream in source", lost=True)
@@ -225,8 +264,14 @@ class Remuxer:
             return self._transcode(container, stream, looped)
         finally:
             container.close()
+            if response is not None:
+                response.close()
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _describe(self, exc: BaseException) -> str:
+        """The error in words for the gap, lease and log: never the address FFmpeg opened."""
+        return sources.describe(exc, (self._login[1],))
 
     def _end(self, reason: str, *, lost: bool) -> SessionEnd:
         at = _utc(self._last_end) if self._last_end is not None else None
@@ -359,7 +404,7 @@ class Remuxer:
                 if self.stop.is_set():
                     break
         except (av.error.FFmpegError, OSError) as exc:
-            reason = f"connection lost: {exc}"
+            reason = f"connection lost: {self._describe(exc)}"
         else:
             reason = "stopped" if self.stop.is_set() else "connection closed by the source"
         lost = not self.stop.is_set()
@@ -440,7 +485,7 @@ class Remuxer:
                 if self.stop.is_set():
                     break
         except (av.error.FFmpegError, OSError) as exc:
-            reason = f"connection lost: {exc}"
+            reason = f"connection lost: {self._describe(exc)}"
         else:
             reason = "stopped" if self.stop.is_set() else "connection closed by the source"
         lost = not self.stop.is_set()
@@ -473,8 +518,12 @@ def record(
     *,
     stop: threading.Event,
     settings: RemuxSettings | None = None,
+    username: str = "",
+    password: str = "",
 ) -> None:
     """Record ``url`` into ``sink`` until ``stop`` is set, reconnecting with backoff.
+
+    ``url`` carries no login: ``username`` and ``password`` are handed to the source apart.
 
     When a connection is lost the open segment is closed and handed over, then
     ``sink.gap(Gap(start, None, reason))`` reports the outage at once; when recording resumes
@@ -486,7 +535,7 @@ def record(
     open_gap: Gap | None = None
     last_end: float | None = None
     while not stop.is_set():
-        remuxer = Remuxer(url, sink, settings, stop)
+        remuxer = Remuxer(url, sink, settings, stop, username=username, password=password)
         remuxer.open_gap = open_gap
         remuxer.not_before = last_end
         outcome = remuxer.run()
@@ -501,7 +550,9 @@ def record(
             start = outcome.at or _utc(time.time())
             open_gap = Gap(start=start, end=None, reason=outcome.reason)
             sink.gap(open_gap)
-        logger.warning("stream %s: %s; retrying in %.1f s", url, outcome.reason, delay)
+        logger.warning(
+            "stream %s: %s; retrying in %.1f s", sources.public_url(url), outcome.reason, delay
+        )
         # Jitter spreads the reconnections of many cameras behind one failed switch.
         stop.wait(delay * jitter.uniform(0.8, 1.2))
         delay = min(delay * 2, settings.backoff_max)

@@ -40,7 +40,7 @@ def camera_body(clips, **overrides):
         ({"stream_url": "rtsp://cam era/live"}, "stream_url", "aucun espace"),
         ({"stream_url": "ftp://10.0.0.1/flux"}, "stream_url", "Protocole « ftp » non pris"),
         ({"stream_url": "rtsp://127.0.0.1:99999/x"}, "stream_url", "port"),
-        ({"stream_url": "rtsp://127.0.0.1:1/live"}, "stream_url", "Caméra injoignable"),
+        ({"stream_url": "rtsp://127.0.0.1:1/live"}, "stream_url", "Source injoignable"),
         ({"stream_url": "file:///nulle/part.mp4"}, "stream_url", "Fichier vidéo introuvable"),
         ({"retention_days": 31}, "retention_days", "30 jours"),
         ({"retention_days": 20}, "retention_days", "ne peut dépasser celle de l'autorisation"),
@@ -102,7 +102,7 @@ def test_page_creates_camera_and_never_shows_credentials_back(api, clips):
     assert response.status_code == 302
     camera = Camera.objects.get(code="CAM-B01")
     assert "s3cret-Pw" not in camera.stream_credentials
-    assert secrets.unseal(camera.stream_credentials) == ("admin", "s3cret-Pw")
+    assert secrets.unseal(camera.stream_credentials, camera_id=camera.pk) == ("admin", "s3cret-Pw")
     for url in ("/cameras/CAM-B01/", "/cameras/CAM-B01/modifier/", "/api/cameras/CAM-B01/"):
         assert "s3cret-Pw" not in api.get(url).content.decode()
     assert api.get("/api/cameras/CAM-B01/").json()["has_credentials"] is True

@@ -76,12 +76,13 @@ def test_reset_reference_is_for_managers(camera):
     check_matrix(url="/cameras/CAM-M01/reference/", method="post", allowed=MANAGERS, ok=[302])
 
 
-def test_mask_validation_page_is_for_supervisors(mask):
+def test_mask_validation_page_is_for_habilitated_supervisors(mask):
     check_matrix(
         url="/cameras/CAM-M01/masques/1/valider/",
         method="post",
         allowed=[Role.SUPERVISOR],
         ok=[302],
+        habilitate=habilitate_live,
     )
 
 
@@ -159,23 +160,25 @@ def test_api_camera_update_is_for_managers(camera):
     )
 
 
-def test_api_mask_save_is_for_supervisors(camera):
+def test_api_mask_save_is_for_habilitated_supervisors(camera):
     check_matrix(
         url="/api/cameras/CAM-M01/masks/",
         method="post",
         api=True,
         allowed=[Role.SUPERVISOR],
         ok=[201],
+        habilitate=habilitate_live,
         data={"polygons": [{"mode": "software", "points": [[0, 0], [1, 0], [1, 0.1]]}]},
     )
 
 
-def test_api_mask_validate_is_for_supervisors(mask):
+def test_api_mask_validate_is_for_habilitated_supervisors(mask):
     check_matrix(
         url="/api/cameras/CAM-M01/masks/1/validate/",
         method="post",
         api=True,
         allowed=[Role.SUPERVISOR],
+        habilitate=habilitate_live,
     )
 
 

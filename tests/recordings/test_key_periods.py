@@ -213,3 +213,39 @@ def test_a_live_key_whose_kek_is_missing_from_the_key_store_reads_as_destroyed(i
     keystore.delete(key.kek.name)
     with pytest.raises(keys.KeyDestroyed, match="no longer in the key store"):
         keys.unwrap(DataKey.objects.select_related("kek").get(pk=key.pk))
+
+
+def test_the_destruction_register_lists_the_destroyed_period_keys(dpo, signed_in):
+    now = timezone.now()
+    camera = make_camera("CAM-K10", retention_days=15)
+    segment = record_segments(camera, now - timedelta(days=20), 1)[0]
+    kek = DataKey.objects.get(pk=segment.key_id).kek
+    result = purge.purge_run(now=now)
+
+    page = signed_in(dpo).get("/conservation/destructions/", HTTP_ACCEPT_LANGUAGE="fr")
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    section = html.split("Clés de période détruites")[1]
+    assert kek.name in section and result.run.job_id in section
+    day = kek.period_start.strftime("%d/%m/%Y")
+    assert f"{day} – {day}" in section  # a one-day period, shown by its days
+
+
+def test_two_recorders_creating_a_periods_key_at_once_end_up_with_one(monkeypatch):
+    real_put = keystore.put
+    raced = []
+
+    def put_then_lose_the_race(name, kek, master, store=None):
+        real_put(name, kek, master, store)
+        if not raced:  # another recorder creates the same period's key meanwhile
+            raced.append(None)
+            raced.append(keys.period_kek(date(2026, 3, 2), 15))
+
+    monkeypatch.setattr(keystore, "put", put_then_lose_the_race)
+    kek, material = keys.period_kek(date(2026, 3, 2), 15)
+
+    (winner, winner_material) = raced[1]
+    assert kek == winner and material == winner_material
+    assert list(KeyEncryptionKey.objects.values_list("name", flat=True)) == [winner.name]
+    assert keystore.names() == [winner.name]  # the loser's object was deleted

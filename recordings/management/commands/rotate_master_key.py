@@ -60,8 +60,8 @@ class Command(BaseCommand):
         if kek_counts["other"] or legacy_counts["other"]:
             raise CommandError(
                 f"{kek_counts['other']} key-encryption keys and {legacy_counts['other']} day keys "
-                "are wrapped under neither key given: was CSU_PREVIOUS_MASTER_KEY the key in use "
-                "before?"
+                "are wrapped under neither key given (or missing from the key store): was "
+                "CSU_PREVIOUS_MASTER_KEY the key in use before?"
             )
         if dry_run:
             self.stdout.write(

@@ -13,9 +13,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from recordings import crypto, holds, keys, purge, store
+from recordings import crypto, holds, keys, playback, purge, store
 from recordings.models import DataKey, Hold, Segment
+from tests.cameras.factories import CameraFactory
 from tests.recordings.retention import make_camera, payload, record_segments
+from tests.recordings.test_playback import decode, habilitate_replay, recorded  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +128,56 @@ def test_a_backup_taken_while_footage_was_held_dies_with_the_hold():
     _put_back(media)
     with pytest.raises(keys.KeyDestroyed):
         store.segment_read(Segment.objects.select_related("key").get(pk=segment.pk))
+
+
+def test_held_footage_still_plays_once_its_periods_key_is_destroyed(
+    tmp_path,
+    settings,
+    recorded,  # noqa: F811
+    supervisor,
+):
+    settings.DATA_DIR = tmp_path / "data"
+    habilitate_replay(supervisor)
+    camera = CameraFactory(code="CAM-X3", retention_days=15)
+    shift = timedelta(days=20)
+    for piece in recorded:
+        store.segment_store(
+            camera=camera,
+            clip=store.Clip(
+                started_at=piece.start - shift,
+                ended_at=piece.end - shift,
+                payload=piece.data,
+                codec=piece.codec,
+                width=piece.width,
+                height=piece.height,
+                frames=piece.frames,
+            ),
+        )
+    segments = list(Segment.objects.filter(camera=camera).order_by("started_at"))
+    period_kek = DataKey.objects.get(pk=segments[0].key_id).kek
+    holds.hold_place(
+        camera=camera,
+        starts_at=segments[0].started_at,
+        ends_at=segments[-1].ended_at,
+        basis=Hold.Basis.REQUISITION,
+        reason="Réquisition judiciaire",
+        reference_id="2026/0042",
+        expires_at=timezone.now() + timedelta(days=300),
+        actor="test",
+    )
+
+    purge.purge_run(now=timezone.now())
+
+    period_kek.refresh_from_db()
+    assert period_kek.destroyed_at is not None
+    watched = playback.playback_create(
+        camera=camera,
+        start=segments[0].started_at,
+        end=segments[-1].ended_at,
+        reason="Réquisition 2026/0042 : visionnage avant extraction",
+        actor=supervisor,
+        session={},
+    )
+    video = playback.open_playback(watched)
+    data = b"".join(video.iter_range(0, video.size - 1))
+    assert decode(data)  # frames decoded from footage whose period key is gone

@@ -200,6 +200,24 @@ def unwrap(key: DataKey, masters: Sequence[crypto.MasterKey] | None = None) -> b
     return crypto.MasterKey(material).unwrap(key.key_id, bytes(key.wrapped))
 
 
+def day_keys_adopt(*, keys: Sequence[DataKey]) -> list[dict[str, str]]:
+    """Re-wrap day keys wrapped by the master key itself (made before KEKs) under their
+    period's KEK. Returns what moved (key id, KEK). Call inside a transaction that locked them."""
+    moved = []
+    for key in keys:
+        if key.kek_id is not None or key.destroyed_at is not None or not key.wrapped:
+            continue
+        plain = unwrap(key)
+        kek, material = period_kek(key.day, key.camera.retention_days)
+        wrapper = crypto.MasterKey(material)
+        key.wrapped = wrapper.wrap(key.key_id, plain)
+        key.master_fingerprint = wrapper.fingerprint.hex()
+        key.kek = kek
+        key.save(update_fields=["wrapped", "master_fingerprint", "kek"])
+        moved.append({"key_id": key.key_id, "kek": kek.name})
+    return moved
+
+
 def day_keys_move_to_holds(*, keys: Sequence[DataKey], today: date, actor: object) -> int:
     """Re-wrap these live day keys under the holds KEK, so that their period's KEK can go
     while their held footage stays readable. Returns how many moved. Call inside a transaction

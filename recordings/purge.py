@@ -144,6 +144,7 @@ def purge_run(
             for entry in _destroy_unused_keys(run, cameras, actor):
                 result.keys += len(entry.keys)
                 result.entries.append(entry.pk)
+            _adopt_master_wrapped_keys(actor)
             _move_held_keys(cameras, as_of, actor)
             result.keks = _destroy_spent_keks(run, as_of, actor)
             result.orphans = _sweep_expired_folders(run, cameras, as_of, actor)
@@ -655,6 +656,35 @@ def _destroy_unused_keys(
             _account(run, new, actor)
             entries.extend(new)
     return entries
+
+
+def _adopt_master_wrapped_keys(actor: Any) -> int:
+    """Live day keys made before key-encryption keys (wrapped by the master key itself)
+    re-wrapped under their period's KEK, so that backups taken from now on hold them that way."""
+    adopted = 0
+    for camera_id in (
+        DataKey.objects.filter(destroyed_at__isnull=True, kek__isnull=True)
+        .values_list("camera_id", flat=True)
+        .distinct()
+        .order_by("camera_id")
+    ):
+        with transaction.atomic():
+            legacy = list(
+                DataKey.objects.select_for_update()
+                .select_related("camera")
+                .filter(camera_id=camera_id, destroyed_at__isnull=True, kek__isnull=True)
+                .order_by("day")
+            )
+            moved = day_keys.day_keys_adopt(keys=legacy)
+            if moved:
+                record(
+                    "recording.keys_adopted",
+                    actor=actor,
+                    target=legacy[0].camera,
+                    details={"keys": moved},
+                )
+            adopted += len(moved)
+    return adopted
 
 
 def _move_held_keys(cameras: list[_Camera], as_of: datetime, actor: Any) -> int:

@@ -249,3 +249,29 @@ def test_two_recorders_creating_a_periods_key_at_once_end_up_with_one(monkeypatc
     assert kek == winner and material == winner_material
     assert list(KeyEncryptionKey.objects.values_list("name", flat=True)) == [winner.name]
     assert keystore.names() == [winner.name]  # the loser's object was deleted
+
+
+def test_the_purge_puts_day_keys_made_before_periods_under_their_periods_key():
+    now = timezone.now()
+    camera = make_camera("CAM-K11", retention_days=15)
+    segment = record_segments(camera, now - timedelta(days=1), 1)[0]
+    key = DataKey.objects.get(pk=segment.key_id)
+    plain = keys.unwrap(key)
+    master = keys.master_keys()[0]
+    DataKey.objects.filter(pk=key.pk).update(
+        kek=None,
+        wrapped=master.wrap(key.key_id, plain),
+        master_fingerprint=master.fingerprint.hex(),
+    )
+
+    purge.purge_run(now=now)
+
+    key = DataKey.objects.select_related("kek").get(pk=key.pk)
+    assert key.kek.kind == "period" and key.kek.period_start == keys.period_of(key.day)[0]
+    with pytest.raises(crypto.KeyUnwrapError):  # the master key alone no longer opens it
+        crypto.unwrap_data_key(key.key_id, bytes(key.wrapped), keys.master_keys())
+    assert keys.unwrap(key) == plain
+    event = AuditEvent.objects.get(action="recording.keys_adopted")
+    assert event.details["keys"] == [{"key_id": key.key_id, "kek": key.kek.name}]
+    assert purge.purge_run(now=now).state == "done"
+    assert AuditEvent.objects.filter(action="recording.keys_adopted").count() == 1

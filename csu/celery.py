@@ -76,6 +76,18 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=4, minute=40),
         "options": {"expires": 12 * HOUR},
     },
+    # Playback files of expired tokens go within minutes, not at someone's next playback.
+    "recordings-sweep-playback-files": {
+        "task": "recordings.tasks.sweep_playback_files",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
+    # Expired sessions (and the playback keys they hold) leave the session store every hour.
+    "recordings-clear-expired-sessions": {
+        "task": "recordings.tasks.clear_expired_sessions",
+        "schedule": crontab(minute=40),
+        "options": {"expires": 50 * 60},
+    },
     "cameras-authorization-alerts": {
         "task": "cameras.tasks.record_authorization_alerts",
         "schedule": crontab(hour=6, minute=30),

@@ -227,6 +227,11 @@ RECORDINGS_ORPHAN_GRACE_HOURS = env_int("CSU_ORPHAN_GRACE_HOURS", 1, minimum=1, 
 RECORDING_PLAYBACK_MAX_SECONDS = env_int("CSU_PLAYBACK_MAX_SECONDS", 3600, minimum=60)
 RECORDING_PLAYBACK_TOKEN_SECONDS = env_int("CSU_PLAYBACK_TOKEN_SECONDS", 900, minimum=60)
 RECORDING_PLAYBACK_MAX_WIDTH = env_int("CSU_PLAYBACK_MAX_WIDTH", 1280, minimum=160)
+# Key store: the key-encryption keys (wrapped by the master key) that wrap the day keys of one
+# period each, kept out of the database so that destroying one reaches database backups too
+# (recordings.keystore; with CSU_STORAGE=s3, the bucket's keystore/ prefix instead of a folder).
+RECORDINGS_KEY_STORE_DIR = Path(env_str("CSU_KEY_STORE_DIR") or DATA_DIR / "keystore").resolve()
+RECORDINGS_KEY_PERIOD_DAYS = env_int("CSU_KEY_PERIOD_DAYS", 1, minimum=1, maximum=31)
 
 # --- Evidence (judicial requisitions and exports) ----------------------------------------------
 # Ed25519 private key (base64 of the 32 raw bytes, or PEM) that signs export manifests.

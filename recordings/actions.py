@@ -16,3 +16,15 @@ def register() -> None:
     reg("recording.destroyed", _("Enregistrements détruits (purge)"), "destruction")
     reg("recording.purge_refused", _("Purge refusée : index et stockage en désaccord"), "system")
     reg("recording.orphans_deleted", _("Objets non indexés supprimés"), "destruction")
+    reg("recording.kek_created", _("Clé de période créée (magasin de clés)"), "system")
+    reg("recording.kek_destroyed", _("Clés de période détruites (purge)"), "destruction")
+    reg(
+        "recording.keys_adopted",
+        _("Clés du jour anciennes reprises sous leur clé de période"),
+        "system",
+    )
+    reg(
+        "recording.keys_moved_to_holds",
+        _("Clés du jour d'images gelées reprises sous la clé des gels"),
+        "system",
+    )

@@ -50,6 +50,12 @@ Binding the key id as associated data means a wrapped key copied onto another ca
 not unwrap. Rotating the master key unwraps and re-wraps the data keys; media are never touched.
 Destroying a day's wrapped key makes that day unreadable wherever copies of its media live.
 
+Since key-encryption keys exist (``recordings.keys``, ``recordings.keystore``), the same wrapping
+has one more level: the master key wraps random 32-byte key-encryption keys kept in the key
+store, outside the database, and each of them wraps the data keys of one period (a
+``MasterKey`` built from the key-encryption key, same format). Destroying a key-encryption key
+makes the data keys it wrapped unreadable in database backups too.
+
 Plaintext is only ever handled in memory here: nothing in this module writes to disk.
 """
 

@@ -1,17 +1,34 @@
-"""Day keys in the database, wrapped by the master key held in configuration."""
+"""Day keys in the database, wrapped by key-encryption keys kept in the key store.
+
+Three levels (recordings.crypto): the master key, held in configuration, wraps the
+key-encryption keys (KEKs) of the key store (recordings.keystore); a KEK wraps the day keys of
+one period of ``CSU_KEY_PERIOD_DAYS`` days and one retention; a day key encrypts one camera's
+segments of one day. The purge destroys a day key once its footage is gone, and a KEK once its
+period is over and it wraps no live day key — so that a database backup taken before the
+destruction no longer opens anything either. Held footage outlives its period: its day keys are
+moved under a holds KEK first (:func:`day_keys_move_to_holds`).
+
+Day keys made before KEKs existed are wrapped by the master key itself (``kek`` empty); they
+still open, and go with their retention as before.
+"""
 
 from __future__ import annotations
 
+import logging
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 
 from audit.services import record
 from cameras.models import Camera
-from recordings import crypto
-from recordings.models import DataKey
+from recordings import crypto, keystore
+from recordings.models import DataKey, KeyEncryptionKey
+
+logger = logging.getLogger(__name__)
 
 
 class KeyDestroyed(Exception):
@@ -26,16 +43,116 @@ def master_keys() -> list[crypto.MasterKey]:
     return keys
 
 
+# --- Key-encryption keys ----------------------------------------------------------------------
+
+
+def period_of(day: date) -> tuple[date, date]:
+    """The period [start, end) of ``CSU_KEY_PERIOD_DAYS`` days that holds ``day``."""
+    length = settings.RECORDINGS_KEY_PERIOD_DAYS
+    ordinal = day.toordinal()
+    start = date.fromordinal(ordinal - ordinal % length)
+    return start, start + timedelta(days=length)
+
+
+def _kek_name(kind: str, start: date, retention_days: int) -> str:
+    tail = secrets.token_hex(4)  # a recreated period never reuses a destroyed KEK's name
+    if kind == KeyEncryptionKey.Kind.HOLDS:
+        return f"holds-{start:%Y%m%d}-{tail}"
+    return f"period-{start:%Y%m%d}-{retention_days}d-{tail}"
+
+
+def _live_kek(
+    kind: str, start: date, end: date, retention_days: int
+) -> tuple[KeyEncryptionKey, bytes]:
+    """The live KEK of this kind, period and retention, created (key store first) if needed."""
+    live = KeyEncryptionKey.objects.filter(
+        kind=kind, period_start=start, retention_days=retention_days, destroyed_at__isnull=True
+    )
+    row = live.first()
+    if row is not None:
+        return row, kek_material(row)
+    master = master_keys()[0]
+    material = crypto.new_data_key()
+    name = _kek_name(kind, start, retention_days)
+    store = keystore.storage()
+    keystore.put(name, material, master, store)  # durable before any day key depends on it
+    try:
+        with transaction.atomic():
+            row = KeyEncryptionKey(
+                name=name,
+                kind=kind,
+                period_start=start,
+                period_end=end,
+                retention_days=retention_days,
+            )
+            row.full_clean(validate_constraints=False)
+            row.save()
+            record(
+                "recording.kek_created",
+                actor="recorder" if kind == KeyEncryptionKey.Kind.PERIOD else "purge",
+                target=row,
+                target_label=name,
+                details={
+                    "kek": name,
+                    "kind": kind,
+                    "period_start": start,
+                    "period_end": end,
+                    "retention_days": retention_days,
+                },
+            )
+    except IntegrityError:  # another process created it at the same instant: use theirs
+        keystore.delete(name, store)
+        row = live.get()
+        return row, kek_material(row)
+    return row, material
+
+
+def period_kek(day: date, retention_days: int) -> tuple[KeyEncryptionKey, bytes]:
+    """The live KEK that wraps the day keys of ``day`` for cameras of this retention."""
+    start, end = period_of(day)
+    return _live_kek(KeyEncryptionKey.Kind.PERIOD, start, end, retention_days)
+
+
+def holds_kek(today: date) -> tuple[KeyEncryptionKey, bytes]:
+    """The live holds KEK of the current period: held day keys are moved under it."""
+    start, end = period_of(today)
+    return _live_kek(KeyEncryptionKey.Kind.HOLDS, start, end, 0)
+
+
+def kek_material(kek: KeyEncryptionKey, masters: Sequence[crypto.MasterKey] | None = None) -> bytes:
+    """The KEK itself, from the key store; KeyDestroyed once it is destroyed or gone."""
+    if kek.destroyed_at is not None:
+        raise KeyDestroyed(
+            f"key-encryption key {kek.name} was destroyed on {kek.destroyed_at:%Y-%m-%d}"
+        )
+    try:
+        return keystore.get(kek.name, masters or master_keys())
+    except keystore.KekMissing as exc:
+        logger.warning("key-encryption key %s is not in the key store: %s", kek.name, exc)
+        raise KeyDestroyed(
+            f"key-encryption key {kek.name} is no longer in the key store: the day keys it "
+            "wrapped cannot be opened"
+        ) from None
+
+
+# --- Day keys ---------------------------------------------------------------------------------
+
+
 def day_key(camera: Camera, day: date) -> tuple[DataKey, bytes]:
     """The live data key of ``camera`` for ``day``, created on first use."""
-    key = DataKey.objects.filter(camera=camera, day=day, destroyed_at__isnull=True).first()
+    key = (
+        DataKey.objects.select_related("kek")
+        .filter(camera=camera, day=day, destroyed_at__isnull=True)
+        .first()
+    )
     if key is None:
         key = _create_day_key(camera, day)
     return key, unwrap(key)
 
 
 def _create_day_key(camera: Camera, day: date) -> DataKey:
-    master = master_keys()[0]
+    kek, material = period_kek(day, camera.retention_days)
+    wrapper = crypto.MasterKey(material)
     generation = DataKey.objects.filter(camera=camera, day=day).count() + 1
     key_id = crypto.data_key_id(camera.code, day, generation)
     try:
@@ -44,25 +161,97 @@ def _create_day_key(camera: Camera, day: date) -> DataKey:
                 camera=camera,
                 day=day,
                 key_id=key_id,
-                wrapped=master.wrap(key_id, crypto.new_data_key()),
-                master_fingerprint=master.fingerprint.hex(),
+                wrapped=wrapper.wrap(key_id, crypto.new_data_key()),
+                master_fingerprint=wrapper.fingerprint.hex(),
+                kek=kek,
             )
             record(
-                "recording.key_created", actor="recorder", target=camera, details={"key_id": key_id}
+                "recording.key_created",
+                actor="recorder",
+                target=camera,
+                details={"key_id": key_id, "kek": kek.name},
             )
     except IntegrityError:  # another recorder created it at the same instant
-        key = DataKey.objects.get(camera=camera, day=day, destroyed_at__isnull=True)
+        key = DataKey.objects.select_related("kek").get(
+            camera=camera, day=day, destroyed_at__isnull=True
+        )
     return key
 
 
-def unwrap(key: DataKey) -> bytes:
+def unwrap(key: DataKey, masters: Sequence[crypto.MasterKey] | None = None) -> bytes:
+    """The day key itself; KeyDestroyed when it, or the KEK that wrapped it, is gone."""
     if key.destroyed_at is not None or not key.wrapped:
-        raise KeyDestroyed(f"{key.key_id} was destroyed on {key.destroyed_at:%Y-%m-%d}")
-    return crypto.unwrap_data_key(key.key_id, bytes(key.wrapped), master_keys())
+        when = f" on {key.destroyed_at:%Y-%m-%d}" if key.destroyed_at else ""
+        raise KeyDestroyed(f"{key.key_id} was destroyed{when}")
+    if key.kek_id is None:  # made before KEKs: wrapped by the master key itself
+        return crypto.unwrap_data_key(key.key_id, bytes(key.wrapped), masters or master_keys())
+    try:
+        material = kek_material(key.kek, masters)
+    except KeyDestroyed:
+        # Loaded before the purge moved it under the holds KEK (a playback under way): the row
+        # as it is now says where it lives.
+        current = DataKey.objects.select_related("kek").filter(pk=key.pk).first()
+        if current is None or (current.kek_id, bytes(current.wrapped)) == (
+            key.kek_id,
+            bytes(key.wrapped),
+        ):
+            raise
+        return unwrap(current, masters)
+    return crypto.MasterKey(material).unwrap(key.key_id, bytes(key.wrapped))
+
+
+def day_keys_adopt(*, keys: Sequence[DataKey]) -> list[dict[str, str]]:
+    """Re-wrap day keys wrapped by the master key itself (made before KEKs) under their
+    period's KEK. Returns what moved (key id, KEK). Call inside a transaction that locked them."""
+    moved = []
+    for key in keys:
+        if key.kek_id is not None or key.destroyed_at is not None or not key.wrapped:
+            continue
+        plain = unwrap(key)
+        kek, material = period_kek(key.day, key.camera.retention_days)
+        wrapper = crypto.MasterKey(material)
+        key.wrapped = wrapper.wrap(key.key_id, plain)
+        key.master_fingerprint = wrapper.fingerprint.hex()
+        key.kek = kek
+        key.save(update_fields=["wrapped", "master_fingerprint", "kek"])
+        moved.append({"key_id": key.key_id, "kek": kek.name})
+    return moved
+
+
+def day_keys_move_to_holds(*, keys: Sequence[DataKey], today: date, actor: object) -> int:
+    """Re-wrap these live day keys under the holds KEK, so that their period's KEK can go
+    while their held footage stays readable. Returns how many moved. Call inside a transaction
+    that locked the keys."""
+    todo = [key for key in keys if key.destroyed_at is None and key.wrapped]
+    if not todo:
+        return 0
+    holds, material = holds_kek(today)
+    wrapper = crypto.MasterKey(material)
+    moved = []
+    for key in todo:
+        if key.kek_id == holds.pk:
+            continue
+        plain = unwrap(key)
+        previous = key.kek.name if key.kek_id else "master"
+        key.wrapped = wrapper.wrap(key.key_id, plain)
+        key.master_fingerprint = wrapper.fingerprint.hex()
+        key.kek = holds
+        key.save(update_fields=["wrapped", "master_fingerprint", "kek"])
+        moved.append({"key_id": key.key_id, "from": previous})
+    if moved:
+        record(
+            "recording.keys_moved_to_holds",
+            actor=actor,
+            target=holds,
+            target_label=holds.name,
+            reason="hold",
+            details={"kek": holds.name, "keys": moved},
+        )
+    return len(moved)
 
 
 def key_for_id(key_id: str) -> bytes:
-    return unwrap(DataKey.objects.get(key_id=key_id))
+    return unwrap(DataKey.objects.select_related("kek").get(key_id=key_id))
 
 
 @dataclass(frozen=True)
@@ -108,25 +297,50 @@ def _rewrap_elsewhere(entry: WrappedKeys, old: crypto.MasterKey, new: crypto.Mas
 
 @transaction.atomic
 def master_key_rotate(*, old: crypto.MasterKey, new: crypto.MasterKey, actor: object) -> int:
-    """Re-wrap every live key under ``new`` — day keys and the keys other apps registered
-    (scanned requisitions, export packages, extracts); media are not touched. All or nothing:
-    one key that does not open with ``old`` leaves everything as it was."""
-    count = 0
-    for key in DataKey.objects.select_for_update().filter(destroyed_at__isnull=True):
+    """Re-wrap every live key under ``new`` — the KEKs of the key store (the holds KEKs
+    included), the day keys still wrapped by the master key itself, and the keys other apps
+    registered (scanned requisitions, export packages, extracts); media are not touched.
+
+    One key that does not open with ``old`` leaves the database as it was (the key store may
+    then hold some KEKs under ``new`` too: the same keys, harmless, reused by the next run).
+    The KEKs' objects under ``old`` are deleted once the transaction commits. Returns the
+    number of keys re-wrapped.
+    """
+    store = keystore.storage()
+    names = list(
+        KeyEncryptionKey.objects.select_for_update()
+        .filter(destroyed_at__isnull=True)
+        .order_by("pk")
+        .values_list("name", flat=True)
+    )
+    try:
+        keks = sum(keystore.rewrap(name, old, new, store) for name in names)
+    except keystore.KekMissing as exc:
+        raise crypto.KeyUnwrapError(str(exc)) from None
+    day_keys = 0
+    legacy = DataKey.objects.select_for_update().filter(destroyed_at__isnull=True, kek__isnull=True)
+    for key in legacy:
         if bytes.fromhex(key.master_fingerprint) == new.fingerprint:
             continue
         key.wrapped = crypto.rewrap_data_key(key.key_id, bytes(key.wrapped), old, new)
         key.master_fingerprint = new.fingerprint.hex()
         key.save(update_fields=["wrapped", "master_fingerprint"])
-        count += 1
+        day_keys += 1
     others = {entry.label: _rewrap_elsewhere(entry, old, new) for entry in _WRAPPED_ELSEWHERE}
     record(
         "recording.master_key_rotated",
         actor=actor,
         details={
-            "keys_rewrapped": count,
+            "keks_rewrapped": keks,
+            "keys_rewrapped": day_keys,
             "other_keys_rewrapped": others,
             "new_fingerprint": new.fingerprint.hex(),
         },
     )
-    return count + sum(others.values())
+
+    def forget_old() -> None:
+        for name in names:
+            keystore.forget_other_masters(name, [new], store)
+
+    transaction.on_commit(forget_old)
+    return keks + day_keys + sum(others.values())

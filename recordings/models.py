@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -13,18 +13,84 @@ from django.utils.translation import gettext_lazy as _
 from cameras.models import Camera
 
 
-class DataKey(models.Model):
-    """One camera's data key for one day, wrapped by the master key (see recordings.crypto).
+class KeyEncryptionKey(models.Model):
+    """A key-encryption key (KEK): it wraps the day keys of one period of days and one retention,
+    or, for ``holds``, the day keys of held footage moved there before their period's KEK went.
 
-    Destroying a day's key (crypto-shredding) empties ``wrapped``: every copy of that day's
-    media, backups included, becomes unreadable.
+    Its material is never in the database: it lives in the key store (recordings.keystore),
+    wrapped by the master key. Once destroyed (objects deleted from the key store), the day keys
+    it wrapped stay unreadable in every database backup too.
+    """
+
+    class Kind(models.TextChoices):
+        PERIOD = "period", _("période")
+        HOLDS = "holds", _("images gelées")
+
+    name = models.CharField(_("nom"), max_length=80, unique=True)
+    kind = models.CharField(_("nature"), max_length=8, choices=Kind.choices)
+    #: Days [period_start, period_end) whose day keys it wraps (for ``holds``: the days during
+    #: which held day keys were moved under it).
+    period_start = models.DateField(_("début de période"))
+    period_end = models.DateField(_("fin de période"))
+    #: The cameras' retention (days) when their day keys were wrapped; 0 for ``holds``.
+    retention_days = models.PositiveSmallIntegerField(_("durée de conservation (jours)"))
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    destroyed_at = models.DateTimeField(_("détruite le"), null=True, blank=True)
+    run = models.ForeignKey(
+        "PurgeRun",
+        verbose_name=_("passage de la purge"),
+        on_delete=models.PROTECT,
+        related_name="destroyed_keks",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("clé de période")
+        verbose_name_plural = _("clés de période")
+        ordering = ["period_start", "kind", "retention_days"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "period_start", "retention_days"],
+                condition=Q(destroyed_at__isnull=True),
+                name="one_live_kek_per_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=F("period_start")), name="kek_period_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def last_day(self) -> date:
+        """The last day of the period (``period_end`` is excluded)."""
+        return self.period_end - timedelta(days=1)
+
+
+class DataKey(models.Model):
+    """One camera's data key for one day, wrapped by its period's key-encryption key (``kek``),
+    or directly by the master key for keys made before KEKs existed (``kek`` empty).
+
+    Destroying a day's key (crypto-shredding) empties ``wrapped``; destroying its KEK makes the
+    copies of ``wrapped`` in database backups useless as well.
     """
 
     camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="data_keys")
     day = models.DateField(_("jour"))
     key_id = models.CharField(_("identifiant de clé"), max_length=120, unique=True)
     wrapped = models.BinaryField(_("clé chiffrée"))
+    #: Fingerprint of the key that wrapped it: its KEK, or the master key when ``kek`` is empty.
     master_fingerprint = models.CharField(_("empreinte de la clé maîtresse"), max_length=16)
+    kek = models.ForeignKey(
+        KeyEncryptionKey,
+        verbose_name=_("clé de période"),
+        on_delete=models.PROTECT,
+        related_name="day_keys",
+        null=True,
+        blank=True,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     destroyed_at = models.DateTimeField(_("détruite le"), null=True, blank=True)
 
@@ -233,6 +299,7 @@ class PurgeRun(models.Model):
     segments_destroyed = models.PositiveIntegerField(_("segments détruits"), default=0)
     bytes_destroyed = models.BigIntegerField(_("octets détruits"), default=0)
     keys_destroyed = models.PositiveIntegerField(_("clés détruites"), default=0)
+    keks_destroyed = models.PositiveIntegerField(_("clés de période détruites"), default=0)
     orphans_deleted = models.PositiveIntegerField(_("objets non indexés supprimés"), default=0)
     detail = models.TextField(_("détail"), blank=True)
 

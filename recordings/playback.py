@@ -12,7 +12,9 @@ object, then the authenticated decryption), and writes one fragmented MP4 that b
 Plaintext never reaches the disk: the MP4 is encrypted as it is written (the segment object
 format of ``recordings.crypto``, under a one-off key held only in the person's session), which
 also gives random access for HTTP Range requests (:func:`open_playback`). A playback is a
-short-lived token in the session; the file is deleted once the token has expired.
+short-lived token in the session; a scheduled task deletes the file once the token has expired
+(:func:`playback_files_sweep`) and expired sessions, with their playback keys
+(:func:`expired_sessions_clear`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +148,7 @@ def range_segments(camera: Camera, start: datetime, end: datetime) -> list[Segme
         Segment.objects.filter(
             camera=camera, state=Segment.State.STORED, started_at__lt=end, ended_at__gt=start
         )
-        .select_related("key")
+        .select_related("key__kek")
         .order_by("started_at")
     )
 
@@ -383,15 +386,36 @@ def _write(
 # --- Services ---------------------------------------------------------------------------------
 
 
-def _sweep() -> None:
-    """Delete the files of playbacks whose token has expired (whoever's session held them)."""
-    cutoff = time.time() - settings.RECORDING_PLAYBACK_TOKEN_SECONDS - 60
+def playback_files_sweep(*, now: float | None = None) -> int:
+    """Delete the files of playbacks whose token has expired (whoever's session held them);
+    run on a schedule (recordings.tasks.sweep_playback_files). Returns how many went.
+
+    A file is written before its token's lifetime starts, so a file older than that lifetime
+    (plus a minute for the slowest write) belongs to an expired token.
+    """
+    cutoff = (now or time.time()) - settings.RECORDING_PLAYBACK_TOKEN_SECONDS - 60
+    deleted = 0
     for path in playback_folder().glob("*.csuseg"):
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
-        except FileNotFoundError:
+                deleted += 1
+        except FileNotFoundError:  # another sweep got there first
             continue
+    if deleted:
+        logger.info("%d expired playback files deleted", deleted)
+    return deleted
+
+
+def expired_sessions_clear() -> int:
+    """Django's ``clearsessions``: expired sessions deleted from the session store, since a
+    session holds the one-off keys of its playbacks. Returns how many went (0 for a store that
+    cannot count them)."""
+    engine = import_module(settings.SESSION_ENGINE).SessionStore
+    model = engine.get_model_class() if hasattr(engine, "get_model_class") else None
+    expired = model.objects.filter(expire_date__lt=timezone.now()).count() if model else 0
+    engine.clear_expired()
+    return expired
 
 
 def playback_create(
@@ -421,7 +445,6 @@ def playback_create(
     segments = range_segments(camera, start, end)
     if not segments:
         raise PlaybackError(_("Aucun enregistrement conservé sur cette période."))
-    _sweep()
     polygons = software_polygons(camera)
     token = secrets.token_urlsafe(24)
     data_key = crypto.new_data_key()

@@ -9,7 +9,11 @@ A run, at most one at a time:
    only after the commit are the objects deleted (by worker threads, while the next batch is
    being destroyed), and the entries marked so once all their objects are gone;
 4. destroys the day keys of past days that no live segment uses;
-5. deletes the objects left in folders past retention that no live row names (orphans of a
+5. moves the held day keys of days wholly past retention under the holds key-encryption key,
+   then destroys the key-encryption keys (KEKs) whose period is over and that wrap no live day
+   key any more — deleting them from the key store is what makes the destroyed days unreadable
+   in database backups too — and deletes what a killed run left in the key store;
+6. deletes the objects left in folders past retention that no live row names (orphans of a
    recorder killed between writing and indexing, leftovers of the steps above).
 
 Killed at any instant, the next run finishes the job: a batch is committed whole or not at all,
@@ -39,8 +43,10 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit.services import record
 from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
+from recordings import keys as day_keys
+from recordings import keystore
 from recordings.holds import held_segments
-from recordings.models import DataKey, DestructionRecord, PurgeRun, Segment
+from recordings.models import DataKey, DestructionRecord, KeyEncryptionKey, PurgeRun, Segment
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +68,9 @@ CHUNK = 250
 MAX_BATCHES_IN_FLIGHT = 2
 #: Keys per S3 DeleteObjects request (the API's maximum).
 S3_DELETE_KEYS = 1000
+#: Days after its period's end before a KEK may go: a recorder never stores a segment that late,
+#: so no day key of the period is created after it.
+KEK_PERIOD_MARGIN = timedelta(days=2)
 
 
 class PurgeRefused(Exception):
@@ -86,6 +95,7 @@ class PurgeResult:
     segments: int = 0
     bytes: int = 0
     keys: int = 0
+    keks: int = 0
     orphans: int = 0
     entries: list[int] = field(default_factory=list)
 
@@ -134,6 +144,9 @@ def purge_run(
             for entry in _destroy_unused_keys(run, cameras, actor):
                 result.keys += len(entry.keys)
                 result.entries.append(entry.pk)
+            _adopt_master_wrapped_keys(actor)
+            _move_held_keys(cameras, as_of, actor)
+            result.keks = _destroy_spent_keks(run, as_of, actor)
             result.orphans = _sweep_expired_folders(run, cameras, as_of, actor)
         except BaseException as exc:
             _finish(run, PurgeRun.State.FAILED, detail=f"{type(exc).__name__}: {exc}"[:2000])
@@ -141,11 +154,13 @@ def purge_run(
         _finish(run, PurgeRun.State.DONE)
         run.refresh_from_db()
         logger.info(
-            "purge %s: %d segments, %d bytes, %d keys destroyed, %d orphans deleted",
+            "purge %s: %d segments, %d bytes, %d keys, %d key-encryption keys destroyed, "
+            "%d orphans deleted",
             job_id,
             result.segments,
             result.bytes,
             result.keys,
+            result.keks,
             result.orphans,
         )
         return result
@@ -641,6 +656,142 @@ def _destroy_unused_keys(
             _account(run, new, actor)
             entries.extend(new)
     return entries
+
+
+def _adopt_master_wrapped_keys(actor: Any) -> int:
+    """Live day keys made before key-encryption keys (wrapped by the master key itself)
+    re-wrapped under their period's KEK, so that backups taken from now on hold them that way."""
+    adopted = 0
+    for camera_id in (
+        DataKey.objects.filter(destroyed_at__isnull=True, kek__isnull=True)
+        .values_list("camera_id", flat=True)
+        .distinct()
+        .order_by("camera_id")
+    ):
+        with transaction.atomic():
+            legacy = list(
+                DataKey.objects.select_for_update()
+                .select_related("camera")
+                .filter(camera_id=camera_id, destroyed_at__isnull=True, kek__isnull=True)
+                .order_by("day")
+            )
+            moved = day_keys.day_keys_adopt(keys=legacy)
+            if moved:
+                record(
+                    "recording.keys_adopted",
+                    actor=actor,
+                    target=legacy[0].camera,
+                    details={"keys": moved},
+                )
+            adopted += len(moved)
+    return adopted
+
+
+def _move_held_keys(cameras: list[_Camera], as_of: datetime, actor: Any) -> int:
+    """Day keys of days wholly past retention that are still live — their footage is held —
+    re-wrapped under the holds KEK, so that their period's KEK can be destroyed."""
+    moved = 0
+    today = timezone.localdate(as_of)
+    for camera in cameras:
+        last_day = timezone.localdate(camera.cutoff) - timedelta(days=2)
+        with transaction.atomic():
+            held = list(
+                DataKey.objects.select_for_update(of=("self",))
+                .select_related("kek")
+                .filter(camera_id=camera.pk, destroyed_at__isnull=True, day__lte=last_day)
+                .filter(Q(kek__isnull=True) | Q(kek__kind=KeyEncryptionKey.Kind.PERIOD))
+                .order_by("pk")
+            )
+            moved += day_keys.day_keys_move_to_holds(keys=held, today=today, actor=actor)
+    return moved
+
+
+def _destroy_spent_keks(run: PurgeRun, as_of: datetime, actor: Any) -> int:
+    """Destroy the KEKs whose period ended (with a margin) and that wrap no live day key: the
+    row is marked in one transaction with the run's count and the audit event, then the key
+    store's objects are deleted; what a killed run left there is deleted too."""
+    last_end = timezone.localdate(as_of) - KEK_PERIOD_MARGIN
+    store = keystore.storage()
+    with transaction.atomic():
+        spent = list(
+            KeyEncryptionKey.objects.select_for_update()
+            .filter(destroyed_at__isnull=True, period_end__lte=last_end)
+            .exclude(Exists(DataKey.objects.filter(kek=OuterRef("pk"), destroyed_at__isnull=True)))
+            .order_by("pk")
+        )
+        if spent:
+            wrapped = dict(
+                DataKey.objects.filter(kek__in=spent)
+                .values_list("kek")
+                .annotate(n=Count("pk"))
+                .values_list("kek", "n")
+            )
+            destroyed_at = timezone.now()
+            KeyEncryptionKey.objects.filter(pk__in=[kek.pk for kek in spent]).update(
+                destroyed_at=destroyed_at, run=run
+            )
+            PurgeRun.objects.filter(pk=run.pk).update(
+                keks_destroyed=F("keks_destroyed") + len(spent), heartbeat_at=timezone.now()
+            )
+            record(
+                "recording.kek_destroyed",
+                actor=actor,
+                target=run,
+                target_label=run.job_id,
+                reason="retention",
+                details={
+                    "job_id": run.job_id,
+                    "keks": [
+                        {
+                            "kek": kek.name,
+                            "kind": kek.kind,
+                            "period_start": kek.period_start,
+                            "period_end": kek.period_end,
+                            "retention_days": kek.retention_days,
+                            "day_keys": wrapped.get(kek.pk, 0),
+                        }
+                        for kek in spent
+                    ],
+                },
+            )
+    _forget_keks([kek.name for kek in spent], store)  # committed: now the key store forgets
+    _sweep_key_store(run, store)
+    return len(spent)
+
+
+def _forget_keks(names: list[str], store: Any) -> None:
+    for name in names:
+        keystore.delete(name, store)
+
+
+def _sweep_key_store(run: PurgeRun, store: Any) -> None:
+    """Delete from the key store what has no live KEK: the objects of destroyed KEKs that a
+    killed run left, and those of a KEK whose creation never reached the database (once older
+    than the orphan grace, so that a creation in progress is left alone)."""
+    present = keystore.names(store)
+    if not present:
+        return
+    state = dict(
+        KeyEncryptionKey.objects.filter(name__in=present).values_list("name", "destroyed_at")
+    )
+    limit = timezone.now() - timedelta(hours=settings.RECORDINGS_ORPHAN_GRACE_HOURS)
+    deleted = 0
+    for name in present:
+        if name in state:
+            if state[name] is None:
+                continue  # live
+        else:
+            written = keystore.stored_at(name, store)
+            if written is not None and written > limit:
+                continue
+        keystore.delete(name, store)
+        deleted += 1
+    if deleted:
+        logger.warning(
+            "purge %s: %d key-encryption keys without a live row deleted from the key store",
+            run.job_id,
+            deleted,
+        )
 
 
 def _sweep_expired_folders(

@@ -20,7 +20,7 @@ from accounts.decorators import role_required
 from cameras.models import Camera
 from csu.forms import add_service_errors
 from recordings import holds, purge
-from recordings.models import DestructionRecord, Hold, PurgeRun
+from recordings.models import DestructionRecord, Hold, KeyEncryptionKey, PurgeRun
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -102,6 +102,9 @@ def destruction_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "camera": camera,
             "runs": PurgeRun.objects.all()[:10],
+            "keks": KeyEncryptionKey.objects.filter(destroyed_at__isnull=False)
+            .select_related("run")
+            .order_by("-destroyed_at", "-pk")[:20],
         },
     )
 

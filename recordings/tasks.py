@@ -8,7 +8,7 @@ from celery import shared_task
 from celery.signals import worker_shutting_down
 
 from cameras.models import Camera, CameraStatus
-from recordings import leases, recorder
+from recordings import leases, playback, recorder
 
 RECORDING_QUEUE = "recording"
 
@@ -43,4 +43,22 @@ def purge_recordings(self) -> dict[str, int | str]:
     from recordings import purge
 
     result = purge.purge_run(job_id=self.request.id or "")
-    return {"state": result.state, "segments": result.segments, "keys": result.keys}
+    return {
+        "state": result.state,
+        "segments": result.segments,
+        "keys": result.keys,
+        "keks": result.keks,
+    }
+
+
+@shared_task(name="recordings.tasks.sweep_playback_files")
+def sweep_playback_files() -> int:
+    """Delete the encrypted files of expired playbacks (recordings.playback), on a schedule."""
+    return playback.playback_files_sweep()
+
+
+@shared_task(name="recordings.tasks.clear_expired_sessions")
+def clear_expired_sessions() -> int:
+    """Delete expired sessions from the session store: a session holds the one-off keys of
+    its playbacks (recordings.playback), which must not outlive it on the server."""
+    return playback.expired_sessions_clear()

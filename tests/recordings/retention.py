@@ -8,9 +8,9 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 
 from cameras.models import Camera
-from recordings import store
+from recordings import keystore, store
 from recordings.holds import held_segments
-from recordings.models import DestructionRecord, Segment
+from recordings.models import DataKey, DestructionRecord, KeyEncryptionKey, Segment
 
 
 def make_camera(code: str, retention_days: int = 15) -> Camera:
@@ -70,3 +70,11 @@ def assert_consistent(now: datetime) -> None:
             Q(camera=camera, state=Segment.State.STORED, ended_at__lte=cutoff)
         ).exclude(held_segments(now))
         assert not overdue.exists(), f"{camera.code}: {overdue.count()} overdue segments survive"
+    # The key store holds the live key-encryption keys, and nothing of the destroyed ones.
+    for kek in KeyEncryptionKey.objects.all():
+        stored = keystore.fingerprints(kek.name)
+        if kek.destroyed_at is None:
+            assert stored, f"live {kek} missing from the key store"
+        else:
+            assert not stored, f"destroyed {kek} still in the key store"
+            assert not DataKey.objects.filter(kek=kek, destroyed_at__isnull=True).exists()

@@ -186,6 +186,9 @@ KILL_POINTS = [
     ("recordings.purge._delete_entry_objects", "after"),
     ("recordings.purge._destroy_unused_keys", "before"),
     ("recordings.purge._sweep_expired_folders", "before"),
+    ("recordings.purge._move_held_keys", "before"),
+    ("recordings.purge._destroy_spent_keks", "before"),
+    ("recordings.purge._forget_keks", "before"),
 ]
 
 

@@ -9,9 +9,9 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from csu.storage import s3_options
-from recordings import purge
-from recordings.models import DestructionRecord, Segment
-from tests.recordings.retention import assert_consistent, make_camera, record_segments
+from recordings import keys, keystore, purge, store
+from recordings.models import DataKey, DestructionRecord, Segment
+from tests.recordings.retention import assert_consistent, make_camera, payload, record_segments
 from tests.test_s3_storage import bucket, s3_endpoint  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
@@ -40,11 +40,16 @@ def delete_calls(bucket, monkeypatch):  # noqa: F811
         client = real(storage)
         return Counting(client) if client is not None else None
 
-    def one_by_one(name):
+    storage_class = type(default_storage._wrapped)
+    real_delete = storage_class.delete
+
+    def one_by_one(storage, name):
+        if storage.location.rsplit("/", 1)[-1] == keystore.S3_PREFIX:
+            return real_delete(storage, name)  # a destroyed KEK: one object, once a day
         raise AssertionError(f"per-object delete of {name}")
 
     monkeypatch.setattr(purge, "_s3_client", counting)
-    monkeypatch.setattr(type(default_storage._wrapped), "delete", one_by_one)
+    monkeypatch.setattr(storage_class, "delete", one_by_one)
     return calls
 
 
@@ -61,8 +66,13 @@ def test_the_purge_deletes_expired_objects_from_the_bucket_in_batches(
 
     result = purge.purge_run(now=now, batch_size=3)
 
-    assert result.state == "done" and result.segments == 5
-    assert _keys(bucket) == sorted(s.storage_path for s in kept)
+    assert result.state == "done" and result.segments == 5 and result.keks == 1
+    assert _keys(bucket, "segments/") == sorted(s.storage_path for s in kept)
+    # The key store is the bucket's keystore/ prefix: the spent KEK is gone, the live one kept.
+    live = DataKey.objects.select_related("kek").get(pk=kept[0].key_id).kek
+    master = keys.master_keys()[0].fingerprint.hex()
+    assert _keys(bucket, "keystore/") == [f"keystore/{live.name}/{master}.key"]
+    assert store.segment_read(kept[0]) == payload(camera, kept[0].started_at)
     assert sorted(delete_calls) == [1, 2, 2]  # batches of 3 and 2, two keys a request
     assert all(e.objects_deleted_at for e in DestructionRecord.objects.filter(segment_count__gt=0))
     assert set(Segment.objects.filter(state="destroyed").values_list("pk", flat=True)) == {
@@ -98,7 +108,9 @@ def test_leftovers_of_a_killed_run_are_deleted_under_the_bucket_prefix(
     result = purge.purge_run(now=now)
 
     assert result.state == "done" and result.segments == 0
-    assert _keys(bucket) == [f"site-a/{kept[0].storage_path}"]
+    assert _keys(bucket, "site-a/segments/") == [f"site-a/{kept[0].storage_path}"]
+    assert _keys(bucket, "keystore/") == []  # the key store follows the prefix too
+    assert len(_keys(bucket, "site-a/keystore/")) == 1
     assert delete_calls == [3]
     assert DestructionRecord.objects.get(segment_count=3).objects_deleted_at is not None
     assert_consistent(now)

@@ -1,4 +1,5 @@
-"""Re-wrap every live day key under the new master key (CSU_MASTER_KEY); media are not touched."""
+"""Re-wrap every key wrapped by the master key under the new one (CSU_MASTER_KEY): the key
+store's key-encryption keys, older day keys, other apps' keys; media are not touched."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ from collections import Counter
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from recordings import crypto, keys
-from recordings.models import DataKey
+from recordings import crypto, keys, keystore
+from recordings.models import DataKey, KeyEncryptionKey
 
 ACTOR = "manage.py rotate_master_key"
 
 
 class Command(BaseCommand):
     help = (
-        "Re-wrap the day keys and every other wrapped key from the previous master key "
+        "Re-wrap the key-encryption keys, day keys and every other wrapped key from the "
+        "previous master key "
         "(CSU_PREVIOUS_MASTER_KEY) "
         "to the new one (CSU_MASTER_KEY), all or nothing, then check that the new key alone "
         "opens them."
@@ -25,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="only count the live day keys under each master key",
+            help="only count the live keys under each master key",
         )
 
     def handle(self, *args, dry_run: bool = False, **options) -> None:
@@ -39,21 +41,34 @@ class Command(BaseCommand):
         if old.fingerprint == new.fingerprint:
             raise CommandError("CSU_MASTER_KEY and CSU_PREVIOUS_MASTER_KEY are the same key")
 
-        live = DataKey.objects.filter(destroyed_at__isnull=True)
-        names = {new.fingerprint.hex(): "new", old.fingerprint.hex(): "previous"}
-        counts = Counter(
+        new_hex, old_hex = new.fingerprint.hex(), old.fingerprint.hex()
+        store = keystore.storage()
+        keks = KeyEncryptionKey.objects.filter(destroyed_at__isnull=True)
+        kek_counts: Counter[str] = Counter()
+        for name in keks.values_list("name", flat=True):
+            stored = keystore.fingerprints(name, store)
+            kek_counts[
+                "new" if new_hex in stored else "previous" if old_hex in stored else "other"
+            ] += 1
+        # Day keys made before key-encryption keys existed are wrapped by the master key itself.
+        legacy = DataKey.objects.filter(destroyed_at__isnull=True, kek__isnull=True)
+        names = {new_hex: "new", old_hex: "previous"}
+        legacy_counts = Counter(
             names.get(fingerprint, "other")
-            for fingerprint in live.values_list("master_fingerprint", flat=True)
+            for fingerprint in legacy.values_list("master_fingerprint", flat=True)
         )
-        if counts["other"]:
+        if kek_counts["other"] or legacy_counts["other"]:
             raise CommandError(
-                f"{counts['other']} live day keys are wrapped under neither key given: "
-                "was CSU_PREVIOUS_MASTER_KEY the key in use before?"
+                f"{kek_counts['other']} key-encryption keys and {legacy_counts['other']} day keys "
+                "are wrapped under neither key given (or missing from the key store): was "
+                "CSU_PREVIOUS_MASTER_KEY the key in use before?"
             )
         if dry_run:
             self.stdout.write(
-                f"live day keys: {counts['previous']} under the previous master key, "
-                f"{counts['new']} already under the new one"
+                f"key-encryption keys: {kek_counts['previous']} under the previous master key, "
+                f"{kek_counts['new']} already under the new one; day keys wrapped by the master "
+                f"key itself: {legacy_counts['previous']} under the previous one, "
+                f"{legacy_counts['new']} under the new one"
             )
             return
 
@@ -62,14 +77,16 @@ class Command(BaseCommand):
         except crypto.KeyUnwrapError as exc:
             raise CommandError(f"nothing changed: {exc}") from None
 
-        for key_id, wrapped in live.values_list("key_id", "wrapped"):
+        live = DataKey.objects.filter(destroyed_at__isnull=True).select_related("kek")
+        for key in live:
             try:
-                new.unwrap(key_id, bytes(wrapped))
-            except crypto.KeyUnwrapError as exc:
+                keys.unwrap(key, masters=[new])
+            except (crypto.KeyUnwrapError, keys.KeyDestroyed) as exc:
                 raise CommandError(f"after re-wrapping, the new key fails: {exc}") from None
         self.stdout.write(
-            f"{rewrapped} keys re-wrapped (day keys, scanned requisitions, export packages, "
-            f"extracts); all {live.count()} live day keys open with the new master key alone. "
+            f"{rewrapped} keys re-wrapped (key-encryption keys, day keys, scanned requisitions, "
+            f"export packages, extracts); all {keks.count()} key-encryption keys and "
+            f"{live.count()} live day keys open with the new master key alone. "
             "CSU_PREVIOUS_MASTER_KEY can now be removed."
         )
 

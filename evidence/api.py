@@ -147,6 +147,20 @@ class RequisitionSerializer(serializers.ModelSerializer):
             "windows",
         ]
 
+    def to_representation(self, instance: Requisition) -> dict[str, Any]:
+        if getattr(instance, "details_withheld", False):
+            # Seen, not read (selectors.DETAILS_WITHHELD): the reference and the status only.
+            return {
+                "id": instance.pk,
+                "reference": instance.reference,
+                "status": instance.status,
+                "decided_at": serializers.DateTimeField().to_representation(instance.decided_at)
+                if instance.decided_at
+                else None,
+                "details_withheld": True,
+            }
+        return super().to_representation(instance)
+
 
 class RequisitionDetailSerializer(RequisitionSerializer):
     export = serializers.SerializerMethodField()

@@ -21,6 +21,7 @@ from recordings import holds, purge
 from recordings.models import DestructionRecord, Hold, PurgeRun
 
 READERS = tuple(purge.REGISTER_READERS)
+WITHHELD = _("Détails réservés aux personnes habilitées à lire la pièce à l'origine du gel.")
 MANAGERS = tuple(purge.HOLD_MANAGERS)
 
 PERIOD = [
@@ -194,6 +195,16 @@ class HoldSerializer(serializers.ModelSerializer):
     def get_active(self, hold: Hold) -> bool:
         return hold.is_active()
 
+    def to_representation(self, hold: Hold) -> dict[str, Any]:
+        data = super().to_representation(hold)
+        # holds.withhold_references: the record this hold serves is not the caller's to read.
+        data["reference_withheld"] = getattr(hold, "reference_withheld", False)
+        if data["reference_withheld"]:
+            data.update(
+                reason=str(WITHHELD), reference_label="", justification="", release_reason=""
+            )
+        return data
+
 
 class ReleaseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
@@ -222,6 +233,16 @@ class HoldViewSet(
         return holds.hold_list(
             camera=camera, only_active=self.request.query_params.get("active") == "1"
         )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = holds.withhold_references(request.user, page if page is not None else queryset)
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def get_object(self) -> Hold:
+        return holds.withhold_references(self.request.user, [super().get_object()])[0]
 
     def perform_create(self, serializer: HoldSerializer) -> None:
         data = serializer.validated_data

@@ -91,7 +91,7 @@ def data_dir(raw: str, *, production: bool) -> Path:
             raise ImproperlyConfigured(
                 f"{str(leftovers)!r} holds secrets generated outside production "
                 f"({', '.join(names) or 'empty'})"
-                + (f", and {', '.join(used)} read them" if used else "")
+                + (f", named by {', '.join(used)}" if used else "")
                 + ": the production start is refused, a key left beside the data is no secret. "
                 "Give each key through NAME_FILE from your secret store, outside CSU_DATA_DIR "
                 f"(docker/make-secrets.sh), then delete {str(leftovers)!r}"

@@ -158,6 +158,9 @@ class PurgeRunViewSet(viewsets.ReadOnlyModelViewSet):
 class HoldSerializer(serializers.ModelSerializer):
     camera = serializers.SlugRelatedField(slug_field="code", queryset=Camera.objects.all())
     active = serializers.SerializerMethodField()
+    reference_withheld = serializers.SerializerMethodField(
+        help_text=_("Vrai quand l'appelant ne peut pas lire la pièce à l'origine du gel.")
+    )
 
     class Meta:
         model = Hold
@@ -179,6 +182,7 @@ class HoldSerializer(serializers.ModelSerializer):
             "released_by_name",
             "release_reason",
             "active",
+            "reference_withheld",
         ]
         read_only_fields = [
             "basis",
@@ -195,10 +199,12 @@ class HoldSerializer(serializers.ModelSerializer):
     def get_active(self, hold: Hold) -> bool:
         return hold.is_active()
 
+    def get_reference_withheld(self, hold: Hold) -> bool:
+        # Set by holds.withhold_references: the record this hold serves is not the caller's.
+        return getattr(hold, "reference_withheld", False)
+
     def to_representation(self, hold: Hold) -> dict[str, Any]:
         data = super().to_representation(hold)
-        # holds.withhold_references: the record this hold serves is not the caller's to read.
-        data["reference_withheld"] = getattr(hold, "reference_withheld", False)
         if data["reference_withheld"]:
             data.update(
                 reason=str(WITHHELD), reference_label="", justification="", release_reason=""

@@ -139,7 +139,7 @@ def test_a_leftover_key_named_through_a_file_variable_is_refused(tmp_path, lefto
     environment["CSU_MASTER_KEY_FILE"] = str(leftovers / "secrets" / "csu_master_key")
     result = manage(environment, "check")
     assert result.returncode != 0
-    assert "(csu_master_key), named by CSU_MASTER_KEY_FILE" in result.stderr
+    assert "), named by CSU_MASTER_KEY_FILE: the production start is refused" in result.stderr
 
 
 def test_production_never_takes_a_leftover_key_for_a_missing_one(tmp_path, monkeypatch):

@@ -6,17 +6,23 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
 from accounts.models import Service, User
 from accounts.roles import Role
+from csu.env import write_secret_once
 
 DEMO_DEVICE_NAME = "démo"
+#: Every demo account carries a badge number with this prefix (the mark a production start
+#: looks for).
+DEMO_BADGE_PREFIX = "DEMO-"
 
 SERVICES = [
     ("commissariat-chambery", "Commissariat de police de Chambéry", Service.Kind.POLICE_NATIONALE),
@@ -59,12 +65,9 @@ def demo_password() -> str:
     path = Path(settings.DATA_DIR) / "secrets" / "demo_password"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # Four kinds of characters, 16 long: accepted by the CNIL password policy.
     password = f"Csu-{secrets.token_hex(4)}-{secrets.token_hex(3).upper()}!"
-    path.write_text(password, encoding="utf-8")
-    path.chmod(0o600)
-    return password
+    return write_secret_once(path, password)
 
 
 @transaction.atomic
@@ -89,7 +92,7 @@ def load_demo_people() -> list[User]:
                 first_name=person.first_name,
                 last_name=person.last_name,
                 service=services_by_code.get(person.service) if person.service else None,
-                badge_number=f"DEMO-{person.username.upper()}",
+                badge_number=f"{DEMO_BADGE_PREFIX}{person.username.upper()}",
                 actor="manage.py load_demo",
             )
             if person.rights:
@@ -119,3 +122,34 @@ def current_code(user: User) -> str:
 
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():0{device.digits}d}"
+
+
+def demo_accounts() -> QuerySet[User]:
+    """Active demo accounts: their shared password was printed on a console and kept on disk."""
+    return User.objects.filter(badge_number__startswith=DEMO_BADGE_PREFIX, is_active=True)
+
+
+def demo_devices() -> QuerySet[TOTPDevice]:
+    """Demo TOTP devices: ``demo_totp`` prints their codes to whoever has a shell."""
+    return TOTPDevice.objects.filter(name=DEMO_DEVICE_NAME)
+
+
+@transaction.atomic
+def demo_access_remove(*, actor: Any) -> tuple[list[str], list[str]]:
+    """Close the doors the demo left open: demo devices removed, demo accounts deactivated.
+
+    Returns (accounts deactivated, accounts whose second factor was reset). Nothing is deleted:
+    the audit trail keeps naming who did what during the demo.
+    """
+    reason = "Dispositif TOTP de démonstration retiré avant la mise en production"
+    reset = []
+    for user in User.objects.filter(pk__in=demo_devices().values("user_id")).order_by("pk"):
+        services.second_factor_reset(user=user, actor=actor, reason=reason)
+        reset.append(user.username)
+    deactivated = []
+    for user in demo_accounts().order_by("pk"):
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        services.user_update(user=user, actor=actor, is_active=False)
+        deactivated.append(user.username)
+    return deactivated, reset

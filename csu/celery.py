@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csu.settings")
 
@@ -94,3 +97,26 @@ app.conf.beat_schedule = {
         "options": {"expires": 12 * HOUR},
     },
 }
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def refuse_unsafe_production_start(signal: Any = None, **kwargs: Any) -> None:
+    """Workers, recorders and beat stop at start on the demo's leftovers (csu.startup).
+
+    Celery logs and ignores a receiver's exception: SystemExit is what stops the process. The
+    message goes to the process's own standard error, which beat has already redirected to its
+    logger by then.
+    """
+    import django
+
+    django.setup()
+    # Here, not at the top: this module is imported with the settings, before any app is loaded.
+    from csu.startup import refuse_unsafe_start
+
+    process = "Celery beat" if signal is signals.beat_init else "Celery worker"
+    try:
+        refuse_unsafe_start(process)
+    except ImproperlyConfigured as exc:
+        print(f"ImproperlyConfigured: {exc}", file=sys.__stderr__, flush=True)
+        raise SystemExit(1) from None

@@ -17,22 +17,26 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from audit import chain as _audit_chain
-from csu.env import env_bool, env_int, env_list, env_str, local_secret
+from csu.env import data_dir, env_bool, env_int, env_list, env_str, local_secret
 from csu.storage import s3_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("CSU_DATA_DIR", str(BASE_DIR / "var")) or "var").resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
-
 DEBUG = env_bool("DEBUG", False)
 # Production refuses to invent secrets; the embedded default keeps them under var/secrets/.
 PRODUCTION = env_bool("CSU_PRODUCTION", False)
+# Created private (0700); a production start refuses one that others can enter, or that still
+# holds var/secrets/ from a run outside production.
+DATA_DIR = data_dir(
+    env_str("CSU_DATA_DIR", str(BASE_DIR / "var")) or str(BASE_DIR / "var"), production=PRODUCTION
+)
 
 SECRET_KEY = local_secret("SECRET_KEY", DATA_DIR, generate=not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # First: its runserver (start-up refusals) wins over whitenoise's and staticfiles'.
+    "csu.apps.CsuConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -9,7 +9,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -112,6 +112,17 @@ class ExportSerializer(serializers.ModelSerializer):
         ]
 
 
+class RequisitionSummarySerializer(serializers.ModelSerializer):
+    """A requisition seen without being read: a supervisor's rejected one."""
+
+    reference = serializers.CharField(read_only=True)
+    details_withheld = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Requisition
+        fields = ["id", "reference", "status", "decided_at", "details_withheld"]
+
+
 class RequisitionSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     officer = serializers.CharField(source="officer.get_username")
@@ -146,6 +157,12 @@ class RequisitionSerializer(serializers.ModelSerializer):
             "attachment_sha256",
             "windows",
         ]
+
+    def to_representation(self, instance: Requisition) -> dict[str, Any]:
+        if getattr(instance, "details_withheld", False):
+            # Seen, not read (selectors.DETAILS_WITHHELD): the reference and the status only.
+            return RequisitionSummarySerializer(instance).data
+        return super().to_representation(instance)
 
 
 class RequisitionDetailSerializer(RequisitionSerializer):
@@ -207,6 +224,22 @@ def _conflict(exc: Exception) -> Response:
     return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        responses=PolymorphicProxySerializer(
+            component_name="RequisitionListItem",
+            serializers=[RequisitionSerializer, RequisitionSummarySerializer],
+            resource_type_field_name=None,
+        )
+    ),
+    retrieve=extend_schema(
+        responses=PolymorphicProxySerializer(
+            component_name="RequisitionOrSummary",
+            serializers=[RequisitionDetailSerializer, RequisitionSummarySerializer],
+            resource_type_field_name=None,
+        )
+    ),
+)
 class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     # The schema reads the id's type from here; each request is scoped by get_queryset.

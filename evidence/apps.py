@@ -24,3 +24,8 @@ class EvidenceConfig(AppConfig):
         register_wrapped_keys(
             "export packages", Export, key_id_field="package_key_id", wrapped_field="package_key"
         )
+        from evidence.selectors import readable_ids
+        from recordings.holds import register_reference_reader
+
+        # A hold placed for a requisition tells its details only to who may read it.
+        register_reference_reader("evidence.requisition", readable_ids)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import BooleanField, Case, F, Prefetch, QuerySet, Value, When
 
 from accounts.roles import Role
 from audit import actions
@@ -17,19 +18,56 @@ READERS = frozenset({Role.OPJ, Role.MAGISTRATE, Role.SUPERVISOR})
 REGISTER_READERS = frozenset({Role.SUPERVISOR, Role.DPO})
 
 
-def restrict(user: Any) -> QuerySet[Requisition]:
-    """The requisitions ``user`` may see: OPJs their service's, magistrates all, supervisors
-    those decided in favour or beyond; nobody else any."""
+#: What a role sees of some requisitions it may list: their reference and status, not their
+#: details (facts, justification, procedure, decision, windows, scanned requisition, timeline).
+#: A rejected requisition gives the control room nothing to extract: the supervisor learns that
+#: it was rejected, not what it was about.
+DETAILS_WITHHELD: dict[str, frozenset[str]] = {Role.SUPERVISOR: frozenset({Status.REJECTED})}
+ACTIONS = ("view", "read")
+
+
+def restrict(user: Any, action: str = "view") -> QuerySet[Requisition]:
+    """The requisitions ``user`` may see (``view``: reference and status) or read in full
+    (``read``): OPJs their service's, magistrates all, supervisors those decided in favour or
+    beyond (rejected ones seen, not read); nobody else any.
+
+    Every row carries ``details_withheld``: true where ``user`` sees the row without reading it.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
     base = Requisition.objects.select_related("officer", "service", "decided_by")
     if not (user and user.is_authenticated and user.is_active):
         return base.none()
     if user.role == Role.OPJ:
-        return base.filter(service_id=user.service_id)
-    if user.role == Role.MAGISTRATE:
-        return base
-    if user.role == Role.SUPERVISOR:
-        return base.filter(status__in=SUPERVISOR_STATUSES, decided_at__isnull=False)
-    return base.none()
+        visible = base.filter(service_id=user.service_id)
+    elif user.role == Role.MAGISTRATE:
+        visible = base
+    elif user.role == Role.SUPERVISOR:
+        visible = base.filter(status__in=SUPERVISOR_STATUSES, decided_at__isnull=False)
+    else:
+        return base.none()
+    withheld = DETAILS_WITHHELD.get(user.role, frozenset())
+    if action == "read":
+        visible = visible.exclude(status__in=withheld)
+    if not withheld:
+        return visible.annotate(details_withheld=Value(False, output_field=BooleanField()))
+    return visible.annotate(
+        details_withheld=Case(
+            When(status__in=withheld, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def readable_ids(user: Any, ids: Collection[str]) -> set[str]:
+    """Of the requisition ids given (as text), those ``user`` may read in full."""
+    wanted = {int(value) for value in ids if str(value).isdigit()}
+    if not wanted:
+        return set()
+    return {
+        str(pk) for pk in restrict(user, "read").filter(pk__in=wanted).values_list("pk", flat=True)
+    }
 
 
 def requisition_list(user: Any) -> QuerySet[Requisition]:

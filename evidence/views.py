@@ -101,6 +101,9 @@ def requisition_create(request: HttpRequest) -> HttpResponse:
 def requisition_detail(request: HttpRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     user = request.user
+    if requisition.details_withheld:
+        # Seen, not read (selectors.DETAILS_WITHHELD): the reference and the status only.
+        return render(request, "evidence/requisition_summary.html", {"requisition": requisition})
     if user.role == Role.MAGISTRATE:
         services.requisition_open_review(requisition=requisition, actor=user)
     windows = list(requisition.windows.all())

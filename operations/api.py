@@ -302,6 +302,15 @@ class SignalementNumbersSerializer(serializers.Serializer):
 
 
 def _requisition_json(requisition: Requisition) -> dict[str, Any]:
+    if getattr(requisition, "details_withheld", False):
+        # Seen, not read (evidence.selectors.DETAILS_WITHHELD): reference and status only.
+        return {
+            "id": requisition.pk,
+            "reference": requisition.reference,
+            "status": requisition.status,
+            "status_label": str(requisition.get_status_display()),
+            "details_withheld": True,
+        }
     return {
         "id": requisition.pk,
         "reference": requisition.reference,

@@ -6,6 +6,7 @@ holds with a written justification. A segment overlapping an active hold survive
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -228,3 +229,35 @@ def hold_list(*, camera: Camera | None = None, only_active: bool = False) -> Que
     if only_active:
         holds = holds.filter(active())
     return holds.order_by("-created_at", "-pk")
+
+
+# --- What a hold may say about the record it serves ---------------------------------------------
+
+#: reference_type → readable(user, reference ids) → the ids ``user`` may read. The app that owns
+#: the referenced records registers its own scoping at start (evidence: its requisitions), so
+#: that this app, below it, names none of them.
+_REFERENCE_READERS: dict[str, Callable[[Any, Collection[str]], set[str]]] = {}
+
+
+def register_reference_reader(
+    reference_type: str, readable: Callable[[Any, Collection[str]], set[str]]
+) -> None:
+    _REFERENCE_READERS[reference_type] = readable
+
+
+def withhold_references(user: Any, rows: Iterable[Hold]) -> list[Hold]:
+    """``rows`` with ``reference_withheld`` set on each: true where ``user`` may not read the
+    record the hold serves, whose reason, label, justification and release reason then stay
+    unsaid (a pending requisition's procedure number, to a supervisor). One query per kind."""
+    rows = list(rows)
+    wanted: dict[str, set[str]] = {}
+    for hold in rows:
+        if hold.reference_type in _REFERENCE_READERS and hold.reference_id:
+            wanted.setdefault(hold.reference_type, set()).add(hold.reference_id)
+    readable = {kind: _REFERENCE_READERS[kind](user, ids) for kind, ids in wanted.items()}
+    for hold in rows:
+        hold.reference_withheld = (
+            hold.reference_type in readable
+            and hold.reference_id not in readable[hold.reference_type]
+        )
+    return rows

@@ -21,6 +21,7 @@ from recordings import holds, purge
 from recordings.models import DestructionRecord, Hold, PurgeRun
 
 READERS = tuple(purge.REGISTER_READERS)
+WITHHELD = _("Détails réservés aux personnes habilitées à lire la pièce à l'origine du gel.")
 MANAGERS = tuple(purge.HOLD_MANAGERS)
 
 PERIOD = [
@@ -157,6 +158,9 @@ class PurgeRunViewSet(viewsets.ReadOnlyModelViewSet):
 class HoldSerializer(serializers.ModelSerializer):
     camera = serializers.SlugRelatedField(slug_field="code", queryset=Camera.objects.all())
     active = serializers.SerializerMethodField()
+    reference_withheld = serializers.SerializerMethodField(
+        help_text=_("Vrai quand l'appelant ne peut pas lire la pièce à l'origine du gel.")
+    )
 
     class Meta:
         model = Hold
@@ -178,6 +182,7 @@ class HoldSerializer(serializers.ModelSerializer):
             "released_by_name",
             "release_reason",
             "active",
+            "reference_withheld",
         ]
         read_only_fields = [
             "basis",
@@ -193,6 +198,18 @@ class HoldSerializer(serializers.ModelSerializer):
 
     def get_active(self, hold: Hold) -> bool:
         return hold.is_active()
+
+    def get_reference_withheld(self, hold: Hold) -> bool:
+        # Set by holds.withhold_references: the record this hold serves is not the caller's.
+        return getattr(hold, "reference_withheld", False)
+
+    def to_representation(self, hold: Hold) -> dict[str, Any]:
+        data = super().to_representation(hold)
+        if data["reference_withheld"]:
+            data.update(
+                reason=str(WITHHELD), reference_label="", justification="", release_reason=""
+            )
+        return data
 
 
 class ReleaseSerializer(serializers.Serializer):
@@ -222,6 +239,16 @@ class HoldViewSet(
         return holds.hold_list(
             camera=camera, only_active=self.request.query_params.get("active") == "1"
         )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = holds.withhold_references(request.user, page if page is not None else queryset)
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def get_object(self) -> Hold:
+        return holds.withhold_references(self.request.user, [super().get_object()])[0]
 
     def perform_create(self, serializer: HoldSerializer) -> None:
         data = serializer.validated_data

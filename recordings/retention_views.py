@@ -126,6 +126,7 @@ def hold_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(holds.hold_list(camera=camera, only_active=only_active), 50).get_page(
         request.GET.get("page")
     )
+    page.object_list = holds.withhold_references(request.user, page.object_list)
     return render(
         request,
         "recordings/retention/hold_list.html",
@@ -170,6 +171,7 @@ def hold_create(request: HttpRequest) -> HttpResponse:
 @role_required(*purge.REGISTER_READERS)
 def hold_detail(request: HttpRequest, pk: int) -> HttpResponse:
     hold = get_object_or_404(Hold.objects.select_related("camera", "created_by"), pk=pk)
+    [hold] = holds.withhold_references(request.user, [hold])
     return render(
         request,
         "recordings/retention/hold_detail.html",

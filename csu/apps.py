@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CsuConfig(AppConfig):
+    """The project package as an app: its start-up checks and its ``runserver``."""
+
+    name = "csu"
+    verbose_name = "CSU"
+
+    def ready(self) -> None:
+        from csu import startup  # noqa: F401  (registers the check --deploy of the demo leftovers)

@@ -94,7 +94,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(User, pk=pk)
     initial = {name: getattr(account, name) for name in UserForm.base_fields}
-    form = UserForm(_posted(request), initial=initial, account=account, actor=request.user)
+    form = UserForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.user_update(user=account, actor=request.user, **form.changes())
@@ -111,15 +111,17 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def user_set_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
     """Deactivate (or reactivate) an account; accounts are never deleted."""
     account = get_object_or_404(User, pk=pk)
-    if account.pk == request.user.pk:
-        messages.error(request, _("Vous ne pouvez pas désactiver votre propre compte."))
-    elif account.is_active != active:
-        services.user_update(user=account, actor=request.user, is_active=active)
-        messages.success(
-            request,
-            (_("Compte %(name)s réactivé.") if active else _("Compte %(name)s désactivé."))
-            % {"name": account.username},
-        )
+    if account.is_active != active:
+        try:
+            services.user_update(user=account, actor=request.user, is_active=active)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                (_("Compte %(name)s réactivé.") if active else _("Compte %(name)s désactivé."))
+                % {"name": account.username},
+            )
     return redirect("accounts:user_detail", pk=account.pk)
 
 
@@ -216,7 +218,6 @@ def habilitation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = HabilitationForm(
         _posted(request),
         initial=HabilitationForm.initial_from(habilitation),
-        holder=habilitation.user,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -17,6 +17,7 @@ from accounts.forms import (
     HabilitationCreateForm,
     HabilitationFilterForm,
     HabilitationForm,
+    PasswordSetForm,
     ReasonForm,
     UserCreateForm,
     UserFilterForm,
@@ -148,6 +149,31 @@ def second_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
         "accounts/second_factor_reset.html",
         {"form": form, "account": account, "second_factor": selectors.second_factor_state(account)},
     )
+
+
+@role_required(*PEOPLE_MANAGERS)
+def user_password_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """A temporary password for someone who lost theirs; they must replace it at next sign-in."""
+    account = get_object_or_404(User, pk=pk)
+    form = PasswordSetForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_set_password(
+                user=account, password=form.cleaned_data["password1"], actor=request.user
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, fallback="password1")
+        else:
+            messages.success(
+                request,
+                _(
+                    "Mot de passe provisoire de %(name)s enregistré : il devra le changer à sa "
+                    "prochaine connexion."
+                )
+                % {"name": account.username},
+            )
+            return redirect("accounts:user_detail", pk=account.pk)
+    return render(request, "accounts/password_reset.html", {"form": form, "account": account})
 
 
 # --- Habilitations ------------------------------------------------------------------------------

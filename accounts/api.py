@@ -132,11 +132,18 @@ class TokenResponse(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-@extend_schema(request=None, responses={201: TokenResponse})
-@api_view(["POST"])
+@extend_schema(methods=["POST"], request=None, responses={201: TokenResponse})
+@extend_schema(methods=["DELETE"], request=None, responses={204: None})
+@api_view(["POST", "DELETE"])
 @permission_classes([IsVerified])
 def issue_token(request: Request) -> Response:
-    """A fresh API token for the signed-in person (the previous one is revoked)."""
+    """POST: a fresh API token for the signed-in person (the previous one is revoked).
+
+    DELETE: sign the API out, revoking the person's tokens (the one presented included).
+    """
+    if request.method == "DELETE":
+        services.api_tokens_revoke(user=request.user, actor=request.user, cause="signed_out")
+        return Response(status=status.HTTP_204_NO_CONTENT)
     if isinstance(request.successful_authenticator, ExpiringTokenAuthentication):
         raise exceptions.PermissionDenied(
             _("Un jeton ne peut pas servir à obtenir un autre jeton.")

@@ -184,6 +184,29 @@ class UserCreateForm(UserForm):
         }
 
 
+class PasswordSetForm(forms.Form):
+    """A temporary password an administrator gives: its holder replaces it at next sign-in."""
+
+    password1 = forms.CharField(
+        label=_("Mot de passe provisoire"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html,
+    )
+    password2 = forms.CharField(
+        label=_("Confirmation du mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("Les deux mots de passe ne correspondent pas."))
+        return data
+
+
 class ReasonForm(forms.Form):
     """The stated reason that a revocation or a second-factor reset requires."""
 

@@ -29,6 +29,11 @@ urlpatterns = [
         name="user_reactivate",
     ),
     path(
+        "utilisateurs/<int:pk>/mot-de-passe/",
+        admin_views.user_password_reset,
+        name="user_password_reset",
+    ),
+    path(
         "utilisateurs/<int:pk>/second-facteur/",
         admin_views.second_factor_reset,
         name="second_factor_reset",

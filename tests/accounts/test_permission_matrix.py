@@ -147,3 +147,7 @@ def test_password_change_page_post_is_for_every_signed_in_person():
             "new_password2": "Lac-du-Bourget-2026!",
         },
     )
+
+
+def test_api_sign_out_is_for_any_verified_person():
+    check_matrix(url="/api/auth/token/", method="delete", allowed=ALL, api=True, ok=[204])

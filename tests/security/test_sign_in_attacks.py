@@ -240,3 +240,10 @@ def test_the_password_page_wants_the_old_password_and_the_cnil_policy(operator):
     assert weak.status_code == 200 and "trop court" in weak.content.decode()
     operator.refresh_from_db()
     assert operator.check_password(PASSWORD)
+
+
+def test_a_script_signs_its_token_out_and_the_token_is_dead(operator):
+    token = token_for(operator)
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.delete("/api/auth/token/").status_code == 204
+    assert api(token).status_code in (401, 403)

@@ -6,7 +6,7 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -54,18 +54,24 @@ def password_change(request: HttpRequest) -> HttpResponse:
     """The person's own password: forced first when an administrator chose it."""
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.password_change(
-                user=request.user,
-                old_password=form.cleaned_data["old_password"],
-                new_password=form.cleaned_data["new_password1"],
-            )
-        except ValidationError as error:
-            add_service_errors(form, error, fallback="new_password1")
+        old_password = form.cleaned_data["old_password"]
+        # Through the authentication backends: guesses made from a stolen session count
+        # towards the lockout like those at the sign-in page.
+        if authenticate(request, username=request.user.get_username(), password=old_password):
+            try:
+                services.password_change(
+                    user=request.user,
+                    old_password=old_password,
+                    new_password=form.cleaned_data["new_password1"],
+                )
+            except ValidationError as error:
+                add_service_errors(form, error, fallback="new_password1")
+            else:
+                update_session_auth_hash(request, request.user)  # this session stays signed in
+                messages.success(request, _("Mot de passe changé."))
+                return redirect("home")
         else:
-            update_session_auth_hash(request, request.user)  # this session stays signed in
-            messages.success(request, _("Mot de passe changé."))
-            return redirect("home")
+            form.add_error("old_password", _("L'ancien mot de passe est incorrect."))
     return render(
         request,
         "accounts/password_change.html",

@@ -247,3 +247,26 @@ def test_a_script_signs_its_token_out_and_the_token_is_dead(operator):
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.delete("/api/auth/token/").status_code == 204
     assert api(token).status_code in (401, 403)
+
+
+def test_guessing_the_old_password_from_a_stolen_session_is_locked_out(operator):
+    """A session left open: the thief tries old passwords at the password page."""
+    client = sign_in(Client(), operator)
+    responses = [
+        client.post(
+            "/comptes/mot-de-passe/",
+            {"old_password": f"essai-{n}", "new_password1": NEW_PASSWORD}
+            | {"new_password2": NEW_PASSWORD},
+        )
+        for n in range(settings.AXES_FAILURE_LIMIT)
+    ]
+    assert all(r.status_code == 200 for r in responses[:-1])
+    assert responses[-1].status_code == 429
+    # Even the right old password is refused now: the guessing stops.
+    right = client.post(
+        "/comptes/mot-de-passe/",
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert right.status_code == 429
+    operator.refresh_from_db()
+    assert operator.check_password(PASSWORD)

@@ -17,6 +17,7 @@ from accounts.forms import (
     HabilitationCreateForm,
     HabilitationFilterForm,
     HabilitationForm,
+    PasswordSetForm,
     ReasonForm,
     UserCreateForm,
     UserFilterForm,
@@ -94,7 +95,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(User, pk=pk)
     initial = {name: getattr(account, name) for name in UserForm.base_fields}
-    form = UserForm(_posted(request), initial=initial, account=account, actor=request.user)
+    form = UserForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.user_update(user=account, actor=request.user, **form.changes())
@@ -111,15 +112,17 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def user_set_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
     """Deactivate (or reactivate) an account; accounts are never deleted."""
     account = get_object_or_404(User, pk=pk)
-    if account.pk == request.user.pk:
-        messages.error(request, _("Vous ne pouvez pas désactiver votre propre compte."))
-    elif account.is_active != active:
-        services.user_update(user=account, actor=request.user, is_active=active)
-        messages.success(
-            request,
-            (_("Compte %(name)s réactivé.") if active else _("Compte %(name)s désactivé."))
-            % {"name": account.username},
-        )
+    if account.is_active != active:
+        try:
+            services.user_update(user=account, actor=request.user, is_active=active)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                (_("Compte %(name)s réactivé.") if active else _("Compte %(name)s désactivé."))
+                % {"name": account.username},
+            )
     return redirect("accounts:user_detail", pk=account.pk)
 
 
@@ -146,6 +149,31 @@ def second_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
         "accounts/second_factor_reset.html",
         {"form": form, "account": account, "second_factor": selectors.second_factor_state(account)},
     )
+
+
+@role_required(*PEOPLE_MANAGERS)
+def user_password_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """A temporary password for someone who lost theirs; they must replace it at next sign-in."""
+    account = get_object_or_404(User, pk=pk)
+    form = PasswordSetForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_set_password(
+                user=account, password=form.cleaned_data["password1"], actor=request.user
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, fallback="password1")
+        else:
+            messages.success(
+                request,
+                _(
+                    "Mot de passe provisoire de %(name)s enregistré : il devra le changer à sa "
+                    "prochaine connexion."
+                )
+                % {"name": account.username},
+            )
+            return redirect("accounts:user_detail", pk=account.pk)
+    return render(request, "accounts/password_reset.html", {"form": form, "account": account})
 
 
 # --- Habilitations ------------------------------------------------------------------------------
@@ -216,7 +244,6 @@ def habilitation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = HabilitationForm(
         _posted(request),
         initial=HabilitationForm.initial_from(habilitation),
-        holder=habilitation.user,
     )
     if request.method == "POST" and form.is_valid():
         try:

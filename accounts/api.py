@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +17,6 @@ from accounts import services
 from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_permission
 from accounts.models import Habilitation, Service, User
 from accounts.roles import Role
-from audit.services import record
 
 # --- Serializers --------------------------------------------------------------------------------
 
@@ -134,21 +132,25 @@ class TokenResponse(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-@extend_schema(request=None, responses={201: TokenResponse})
-@api_view(["POST"])
+@extend_schema(methods=["POST"], request=None, responses={201: TokenResponse})
+@extend_schema(methods=["DELETE"], request=None, responses={204: None})
+@api_view(["POST", "DELETE"])
 @permission_classes([IsVerified])
 def issue_token(request: Request) -> Response:
-    """A fresh API token for the signed-in person (the previous one is revoked)."""
+    """POST: a fresh API token for the signed-in person (the previous one is revoked).
+
+    DELETE: sign the API out, revoking the person's tokens (the one presented included).
+    """
+    if request.method == "DELETE":
+        services.api_tokens_revoke(user=request.user, actor=request.user, cause="signed_out")
+        return Response(status=status.HTTP_204_NO_CONTENT)
     if isinstance(request.successful_authenticator, ExpiringTokenAuthentication):
         raise exceptions.PermissionDenied(
             _("Un jeton ne peut pas servir à obtenir un autre jeton.")
         )
-    with transaction.atomic():
-        Token.objects.filter(user=request.user).delete()
-        token = Token.objects.create(user=request.user)
-        record("auth.token_issued", actor=request.user, target=request.user)
+    key, token = services.api_token_issue(user=request.user)
     return Response(
-        {"token": token.key, "expires_at": token.created + settings.API_TOKEN_LIFETIME},
+        {"token": key, "expires_at": token.created + settings.API_TOKEN_LIFETIME},
         status=status.HTTP_201_CREATED,
     )
 

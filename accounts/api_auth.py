@@ -11,16 +11,45 @@ from rest_framework import exceptions, permissions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.request import Request
 
+from accounts.models import ApiToken
+
 
 class ExpiringTokenAuthentication(TokenAuthentication):
-    """DRF tokens that expire; they are issued only to a session that gave its second factor."""
+    """``Authorization: Token <key>``, checked against the stored digest; tokens expire.
+
+    They are issued only to a session that gave its second factor, and revoked on sign-out,
+    password change and second-factor reset (``accounts.services.api_tokens_revoke``).
+    """
+
+    model = ApiToken
 
     def authenticate_credentials(self, key: str):
-        user, token = super().authenticate_credentials(key)
+        token = ApiToken.objects.for_key(key).select_related("user").first()
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Jeton inconnu ou révoqué."))
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("Ce compte est désactivé."))
         if token.created < timezone.now() - settings.API_TOKEN_LIFETIME:
             token.delete()
             raise exceptions.AuthenticationFailed(_("Jeton expiré : demandez-en un nouveau."))
-        return user, token
+        return token.user, token
+
+
+class PasswordChangeRequired(exceptions.PermissionDenied):
+    default_code = "password_change_required"
+
+
+def _refuse_until_password_changed(user: Any) -> None:
+    if getattr(user, "must_change_password", False):
+        raise PasswordChangeRequired(
+            {
+                "detail": _(
+                    "Mot de passe à changer : un administrateur l'a choisi. Changez-le sur la "
+                    "page « Mot de passe » (/comptes/mot-de-passe/) avant d'utiliser l'API."
+                ),
+                "code": "password_change_required",
+            }
+        )
 
 
 class IsVerified(permissions.BasePermission):
@@ -33,10 +62,13 @@ class IsVerified(permissions.BasePermission):
         if not (user and user.is_authenticated and user.is_active):
             return False
         if isinstance(request.successful_authenticator, ExpiringTokenAuthentication):
+            _refuse_until_password_changed(user)
             return True
         if user.requires_second_factor:
             is_verified = getattr(user, "is_verified", None)
-            return bool(is_verified and is_verified())
+            if not (is_verified and is_verified()):
+                return False
+        _refuse_until_password_changed(user)
         return True
 
 

@@ -20,6 +20,34 @@ class SignInForm(AuthenticationForm):
     }
 
 
+class PasswordChangeForm(forms.Form):
+    """The person's own new password, with the old one; the CNIL policy applies."""
+
+    old_password = forms.CharField(
+        label=_("Mot de passe actuel"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    new_password1 = forms.CharField(
+        label=_("Nouveau mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html,
+    )
+    new_password2 = forms.CharField(
+        label=_("Confirmation du nouveau mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        first, second = data.get("new_password1"), data.get("new_password2")
+        if first and second and first != second:
+            self.add_error("new_password2", _("Les deux mots de passe ne correspondent pas."))
+        return data
+
+
 class TokenForm(forms.Form):
     token = forms.CharField(
         label=_("Code à 6 chiffres"),
@@ -92,31 +120,13 @@ class UserForm(forms.Form):
         help_text=_("RIO, NIGEND ou numéro d'agent."),
     )
 
-    def __init__(self, *args: Any, account: User | None = None, actor: Any = None, **kwargs):
-        self.account = account
-        self.actor = actor
-        super().__init__(*args, **kwargs)
-
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("role") == Role.OPJ and not data.get("service"):
             self.add_error(
                 "service", _("Un officier de police judiciaire doit être rattaché à un service.")
             )
-        account = self.account
-        if (
-            account is not None
-            and account.pk == getattr(self.actor, "pk", None)
-            and data.get("role")
-            and data["role"] != account.role
-        ):
-            self.add_error(
-                "role",
-                _(
-                    "Vous ne pouvez pas changer votre propre rôle : demandez-le à un autre "
-                    "administrateur."
-                ),
-            )
+        # Changing one's own role is refused by accounts.services, for the API as well.
         return data
 
     def changes(self) -> dict[str, Any]:
@@ -174,6 +184,29 @@ class UserCreateForm(UserForm):
         }
 
 
+class PasswordSetForm(forms.Form):
+    """A temporary password an administrator gives: its holder replaces it at next sign-in."""
+
+    password1 = forms.CharField(
+        label=_("Mot de passe provisoire"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html,
+    )
+    password2 = forms.CharField(
+        label=_("Confirmation du mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("Les deux mots de passe ne correspondent pas."))
+        return data
+
+
 class ReasonForm(forms.Form):
     """The stated reason that a revocation or a second-factor reset requires."""
 
@@ -225,10 +258,6 @@ class HabilitationForm(forms.Form):
         label=_("Dernière formation"), required=False, widget=_date_input()
     )
 
-    def __init__(self, *args: Any, holder: User | None = None, **kwargs: Any) -> None:
-        self.holder = holder
-        super().__init__(*args, **kwargs)
-
     @classmethod
     def initial_from(cls, habilitation: Habilitation) -> dict[str, Any]:
         initial = {name: getattr(habilitation, name) for name in cls.base_fields}
@@ -273,24 +302,11 @@ class HabilitationForm(forms.Form):
         return data
 
     def _clean_rights(self, data: dict[str, Any]) -> None:
-        granted = {right for right in Right.values if data.get(f"can_{right}")}
-        if not granted:
+        # The holder's role bounds the rights: accounts.services checks it, for the API as well.
+        if not any(data.get(f"can_{right}") for right in Right.values):
             self.add_error(
                 None,
                 _("Accordez au moins un droit : direct, relecture ou extraction."),
-            )
-            return
-        holder = self.holder or data.get("user")
-        if holder is None:
-            return
-        allowed = ROLE_RIGHTS.get(holder.role, frozenset())
-        beyond = sorted(granted - allowed)
-        if beyond:
-            labels = ", ".join(str(Right(right).label) for right in beyond)
-            self.add_error(
-                None,
-                _("Le rôle %(role)s ne permet pas ce droit : %(rights)s.")
-                % {"role": holder.get_role_display(), "rights": labels},
             )
 
     def changes(self) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -51,6 +53,8 @@ class User(AbstractUser):
     )
     #: Matricule (RIO for police officers, NIGEND for gendarmes, employee number otherwise).
     badge_number = models.CharField(_("matricule"), max_length=40, blank=True)
+    #: Set when an administrator chose the password: the person replaces it before anything else.
+    must_change_password = models.BooleanField(_("mot de passe à changer"), default=False)
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -183,3 +187,37 @@ class Habilitation(models.Model):
             or camera_code in self.camera_codes
             or (bool(sector) and sector in self.sectors)
         )
+
+
+def token_digest(key: str) -> str:
+    """What is stored of an API token: its SHA-256 (the token itself is random, 256 bits)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def for_key(self, key: str) -> ApiTokenQuerySet:
+        return self.filter(digest=token_digest(key))
+
+
+class ApiToken(models.Model):
+    """An API token, kept only as a digest: a copy of the database gives no usable token."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("personne"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    digest = models.CharField(_("empreinte"), max_length=64, unique=True)
+    created = models.DateTimeField(_("délivré le"), default=timezone.now)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("jeton d'API")
+        verbose_name_plural = _("jetons d'API")
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.created:%Y-%m-%d %H:%M}"
+
+    @staticmethod
+    def new_key() -> str:
+        return secrets.token_urlsafe(32)

@@ -90,6 +90,8 @@ ITEMS: list[NavItem] = [
 def items_for(user) -> list[dict[str, str]]:
     if not user.is_authenticated or (user.requires_second_factor and not user.is_verified()):
         return []
+    if user.must_change_password:  # nothing else opens until the password is replaced
+        return []
     entries = []
     for item in ITEMS:
         if user.role not in item.roles:

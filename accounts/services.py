@@ -12,10 +12,35 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Habilitation, Service, User
+from accounts.models import ApiToken, Habilitation, Service, User, token_digest
+from accounts.roles import ROLE_RIGHTS, Right
 from audit.services import record
 
 USER_FIELDS = ("first_name", "last_name", "email", "role", "service", "badge_number", "is_active")
+
+
+def _is_self(actor: Any, user: User) -> bool:
+    """Whether a person acts on their own account (system actors are strings, never "self")."""
+    return isinstance(actor, User) and actor.pk is not None and actor.pk == user.pk
+
+
+def _refuse_self_escalation(*, user: User, actor: Any, changes: dict[str, Any]) -> None:
+    """Nobody changes their own role or switches their own account off or on: another does."""
+    if not _is_self(actor, user):
+        return
+    if "role" in changes and changes["role"] != user.role:
+        raise ValidationError(
+            {
+                "role": _(
+                    "Vous ne pouvez pas changer votre propre rôle : demandez-le à un autre "
+                    "administrateur."
+                )
+            }
+        )
+    if "is_active" in changes and changes["is_active"] != user.is_active:
+        raise ValidationError(
+            {"is_active": _("Vous ne pouvez pas désactiver ou réactiver votre propre compte.")}
+        )
 
 
 @transaction.atomic
@@ -42,6 +67,8 @@ def user_create(
     )
     validate_password(password, user)
     user.set_password(password)
+    # A password an administrator chose is known to two people: its holder replaces it first.
+    user.must_change_password = isinstance(actor, User)
     user.full_clean()
     user.save()
     record(
@@ -58,6 +85,7 @@ def user_update(*, user: User, actor: Any, **changes: Any) -> User:
     unknown = set(changes) - set(USER_FIELDS)
     if unknown:
         raise TypeError(f"cannot change {sorted(unknown)} here")
+    _refuse_self_escalation(user=user, actor=actor, changes=changes)
     before = {name: getattr(user, name) for name in changes}
     for name, value in changes.items():
         setattr(user, name, value)
@@ -79,6 +107,8 @@ def user_update(*, user: User, actor: Any, **changes: Any) -> User:
             actor=actor,
             target=user,
         )
+        if not user.is_active:
+            api_tokens_revoke(user=user, actor=actor, cause="deactivated")
     other = {k: v for k, v in diff.items() if k not in ("role", "is_active")}
     if other:
         record("account.updated", actor=actor, target=user, details={"changes": other})
@@ -87,12 +117,69 @@ def user_update(*, user: User, actor: Any, **changes: Any) -> User:
 
 @transaction.atomic
 def user_set_password(*, user: User, password: str, actor: Any) -> None:
+    """An administrator sets someone's password: its holder must replace it at next sign-in.
+
+    Their API tokens are revoked. One's own password is changed with the old one instead
+    (:func:`password_change`).
+    """
+    if _is_self(actor, user):
+        raise ValidationError(
+            {
+                "password": _(
+                    "Changez votre propre mot de passe depuis la page « Mot de passe », "
+                    "avec l'ancien."
+                )
+            }
+        )
     validate_password(password, user)
     user.set_password(password)
-    user.save(update_fields=["password"])
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
     record(
         "account.updated", actor=actor, target=user, details={"changes": {"password": "changed"}}
     )
+    api_tokens_revoke(user=user, actor=actor, cause="password_reset")
+
+
+@transaction.atomic
+def password_change(*, user: User, old_password: str, new_password: str) -> None:
+    """The person replaces their own password, giving the old one; their API tokens are revoked."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": _("L'ancien mot de passe est incorrect.")})
+    if new_password == old_password:
+        raise ValidationError(
+            {"new_password1": _("Le nouveau mot de passe doit être différent de l'ancien.")}
+        )
+    validate_password(new_password, user)
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    record("account.password_changed", actor=user, target=user)
+    api_tokens_revoke(user=user, actor=user, cause="password_changed")
+
+
+@transaction.atomic
+def api_token_issue(*, user: User) -> tuple[str, ApiToken]:
+    """A new API token for the person, replacing the previous one; only its digest is kept."""
+    ApiToken.objects.filter(user=user).delete()
+    key = ApiToken.new_key()
+    token = ApiToken.objects.create(user=user, digest=token_digest(key))
+    record("auth.token_issued", actor=user, target=user)
+    return key, token
+
+
+@transaction.atomic
+def api_tokens_revoke(*, user: User, actor: Any, cause: str) -> int:
+    """Revoke every API token of the person (sign-out, password or second factor changed)."""
+    deleted, _count = ApiToken.objects.filter(user=user).delete()
+    if deleted:
+        record(
+            "auth.tokens_revoked",
+            actor=actor,
+            target=user,
+            details={"tokens": deleted, "cause": cause},
+        )
+    return deleted
 
 
 def _required_reason(reason: str, message: str) -> str:
@@ -114,6 +201,7 @@ def second_factor_reset(*, user: User, actor: Any, reason: str) -> None:
         reason=reason,
         details={"devices": deleted},
     )
+    api_tokens_revoke(user=user, actor=actor, cause="second_factor_reset")
 
 
 @transaction.atomic
@@ -140,6 +228,31 @@ def _habilitation_details(h: Habilitation) -> dict[str, Any]:
 
 def _clean_scope(values: list[str] | None) -> list[str]:
     return sorted({v.strip() for v in values or [] if v and v.strip()})
+
+
+def _check_grant(habilitation: Habilitation, *, actor: Any, creating: bool) -> None:
+    """The guards of every habilitation write, for the pages and the API alike.
+
+    Nobody grants or widens a habilitation of their own, an inactive account gets none, and the
+    holder's role bounds the rights (an operator never replays, an administrator sees nothing).
+    """
+    holder = habilitation.user
+    if _is_self(actor, holder):
+        raise ValidationError(
+            {"user": _("Vous ne pouvez pas vous délivrer ni modifier votre propre habilitation.")}
+        )
+    if creating and not holder.is_active:
+        raise ValidationError({"user": _("Ce compte est désactivé : aucune habilitation.")})
+    allowed = ROLE_RIGHTS.get(holder.role, frozenset())
+    beyond = sorted(set(habilitation.rights) - allowed)
+    if beyond:
+        raise ValidationError(
+            _("Le rôle %(role)s ne permet pas ce droit : %(rights)s.")
+            % {
+                "role": holder.get_role_display(),
+                "rights": ", ".join(str(Right(right).label) for right in beyond),
+            }
+        )
 
 
 @transaction.atomic
@@ -174,6 +287,7 @@ def habilitation_create(
         last_training_on=last_training_on,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    _check_grant(habilitation, actor=actor, creating=True)
     habilitation.full_clean()
     habilitation.save()
     record(
@@ -214,6 +328,7 @@ def habilitation_update(*, habilitation: Habilitation, actor: Any, **changes: An
             changes[name] = _clean_scope(changes[name])
     for name, value in changes.items():
         setattr(habilitation, name, value)
+    _check_grant(habilitation, actor=actor, creating=False)
     habilitation.full_clean()
     habilitation.save()
     after = _habilitation_details(habilitation)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", views.sign_out, name="logout"),
     path("otp/", views.otp_verify, name="otp_verify"),
     path("otp/setup/", views.otp_setup, name="otp_setup"),
+    path("mot-de-passe/", views.password_change, name="password_change"),
     # The administrator's pages.
     path("utilisateurs/", admin_views.user_list, name="user_list"),
     path("utilisateurs/nouveau/", admin_views.user_create, name="user_create"),
@@ -26,6 +27,11 @@ urlpatterns = [
         admin_views.user_set_active,
         {"active": True},
         name="user_reactivate",
+    ),
+    path(
+        "utilisateurs/<int:pk>/mot-de-passe/",
+        admin_views.user_password_reset,
+        name="user_password_reset",
     ),
     path(
         "utilisateurs/<int:pk>/second-facteur/",

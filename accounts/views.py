@@ -6,8 +6,10 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,9 +19,10 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
-from accounts.forms import SignInForm, TokenForm
+from accounts.forms import PasswordChangeForm, SignInForm, TokenForm
 from accounts.home import home_context
 from audit.services import record
+from csu.forms import add_service_errors
 
 
 class SignInView(auth_views.LoginView):
@@ -35,10 +38,45 @@ def locked_out(
 
 
 def sign_out(request: HttpRequest) -> HttpResponse:
-    """Sign-out by POST only (a GET link could be triggered by another site)."""
+    """Sign-out by POST only (a GET link could be triggered by another site).
+
+    The person's API tokens are revoked with the session.
+    """
     if request.method == "POST":
+        if request.user.is_authenticated:
+            services.api_tokens_revoke(user=request.user, actor=request.user, cause="signed_out")
         return auth_views.LogoutView.as_view()(request)
     return render(request, "accounts/logout_confirm.html")
+
+
+@login_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    """The person's own password: forced first when an administrator chose it."""
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        old_password = form.cleaned_data["old_password"]
+        # Through the authentication backends: guesses made from a stolen session count
+        # towards the lockout like those at the sign-in page.
+        if authenticate(request, username=request.user.get_username(), password=old_password):
+            try:
+                services.password_change(
+                    user=request.user,
+                    old_password=old_password,
+                    new_password=form.cleaned_data["new_password1"],
+                )
+            except ValidationError as error:
+                add_service_errors(form, error, fallback="new_password1")
+            else:
+                update_session_auth_hash(request, request.user)  # this session stays signed in
+                messages.success(request, _("Mot de passe changé."))
+                return redirect("home")
+        else:
+            form.add_error("old_password", _("L'ancien mot de passe est incorrect."))
+    return render(
+        request,
+        "accounts/password_change.html",
+        {"form": form, "forced": request.user.must_change_password},
+    )
 
 
 def _qr_svg(uri: str) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC
 from typing import Any
 from xml.sax.saxutils import escape
@@ -21,7 +20,9 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from audit import actions
+from audit.chain import HASHED_FIELDS
 from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
+from csu.csvfile import csv_bytes
 
 PDF_MAX_EVENTS = 5000
 CSV_COLUMNS = (
@@ -54,37 +55,53 @@ def _label(code: str) -> str:
         return code
 
 
+def csv_comment() -> str:
+    """The first line of the audit CSV: how to undo the neutralisation and recompute a hash."""
+    return _(
+        "Journal d'audit CSU. Les cellules qui commençaient par = + - @, une tabulation, un "
+        "retour chariot ou une apostrophe ont reçu une apostrophe (') en tête pour qu'aucun "
+        "tableur ne les exécute : retirez cette première apostrophe de chaque cellule qui en "
+        "porte une pour retrouver la valeur enregistrée. Empreinte d'un événement : SHA-256 de "
+        "prev_hash, d'un saut de ligne, puis du JSON (clés triées, séparateurs , et : sans "
+        "espace, UTF-8) des champs %(fields)s, où occurred_at est occurred_at_utc écrit "
+        "AAAA-MM-JJTHH:MM:SS.ffffffZ, seq et actor_id des nombres, actor_id et ip null quand "
+        "ils sont vides, details le JSON de la colonne details."
+    ) % {"fields": ", ".join(HASHED_FIELDS)}
+
+
 def events_csv(events: Iterable[AuditEvent] | Any) -> bytes:
-    """UTF-8 (with BOM), semicolons; ``details`` as canonical JSON: each hash can be recomputed."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    with override("fr"):
+    """UTF-8 (with BOM), semicolons; ``details`` as canonical JSON: each hash can be recomputed.
+
+    The first line is a comment (``# ...``) saying how: cells a spreadsheet would run as a
+    formula carry an apostrophe in front (``csu.csvfile``), which is removed before hashing.
+    """
+
+    def rows() -> Iterator[list[Any]]:
         for e in events.order_by("seq").iterator(chunk_size=2000):
-            writer.writerow(
-                [
-                    e.seq,
-                    e.occurred_at.astimezone(UTC).isoformat(),
-                    timezone.localtime(e.occurred_at).isoformat(),
-                    "" if e.actor_id is None else e.actor_id,
-                    e.actor_name,
-                    e.actor_role,
-                    e.ip or "",
-                    e.user_agent,
-                    e.request_id,
-                    e.action,
-                    _label(e.action),
-                    e.target_type,
-                    e.target_id,
-                    e.target_label,
-                    e.reason,
-                    e.recipient,
-                    json.dumps(e.details, ensure_ascii=False, sort_keys=True),
-                    e.prev_hash,
-                    e.hash,
-                ]
-            )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+            yield [
+                e.seq,
+                e.occurred_at.astimezone(UTC).isoformat(),
+                timezone.localtime(e.occurred_at).isoformat(),
+                "" if e.actor_id is None else e.actor_id,
+                e.actor_name,
+                e.actor_role,
+                e.ip or "",
+                e.user_agent,
+                e.request_id,
+                e.action,
+                _label(e.action),
+                e.target_type,
+                e.target_id,
+                e.target_label,
+                e.reason,
+                e.recipient,
+                json.dumps(e.details, ensure_ascii=False, sort_keys=True),
+                e.prev_hash,
+                e.hash,
+            ]
+
+    with override("fr"):
+        return csv_bytes(CSV_COLUMNS, rows(), comment=csv_comment())
 
 
 def _local(moment: Any) -> str:

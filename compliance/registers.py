@@ -7,8 +7,6 @@ current-state registers — habilitations, masks, authorizations — the period 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +25,7 @@ from audit.models import AuditEvent
 from cameras.models import Authorization, Camera, PrivacyMask
 from cameras.sources import public_url
 from compliance.models import AccessRequest, AccessRequestCamera
+from csu.csvfile import csv_bytes
 from evidence.models import DownloadLink, Export
 from recordings.models import DestructionRecord, Hold
 
@@ -443,12 +442,8 @@ REGISTERS: dict[str, Register] = {
 
 
 def as_csv(register: Register, rows: list[list[str]]) -> bytes:
-    """UTF-8 with BOM and semicolons: what a French spreadsheet opens as it is."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([str(c) for c in register.columns])
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """UTF-8 with BOM and semicolons: what a French spreadsheet opens as it is, formulas inert."""
+    return csv_bytes(register.columns, rows)
 
 
 def cameras_for_retention() -> QuerySet[Camera]:

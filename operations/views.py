@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from cameras.models import Camera, CameraStatus, HealthStatus
+from csu.csvfile import csv_stream
 from csu.forms import add_service_errors
 from evidence.models import Requisition
 from operations import reports, selectors, services, stats
@@ -219,11 +219,6 @@ def signalement_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv(request: HttpRequest, signalements: Any, filters: dict[str, Any]) -> HttpResponse:
     rows = list(signalements.prefetch_related("cameras", "alerts")[:CSV_LIMIT])
     services.signalements_exported(
@@ -231,7 +226,6 @@ def _csv(request: HttpRequest, signalements: Any, filters: dict[str, Any]) -> Ht
         filters={k: str(v) for k, v in filters.items() if v},
         actor=request.user,
     )
-    writer = csv.writer(_Echo(), delimiter=";")
     header = [
         _("Numéro"),
         _("Catégorie"),
@@ -248,31 +242,29 @@ def _csv(request: HttpRequest, signalements: Any, filters: dict[str, Any]) -> Ht
     def when(moment: Any) -> str:
         return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
 
-    def lines():
-        yield "\ufeff"  # so that spreadsheet software reads UTF-8
-        yield writer.writerow(header)
+    def cells():
         for s in rows:
             alerts = " | ".join(
                 f"{a.get_service_display()} {when(a.alerted_at)}"
                 + (f" → {when(a.arrived_at)}" if a.arrived_at else "")
                 for a in s.alerts.all()
             )
-            yield writer.writerow(
-                [
-                    s.number,
-                    s.get_category_display(),
-                    when(s.occurred_at),
-                    s.location,
-                    " ".join(c.code for c in s.cameras.all()),
-                    s.description,
-                    alerts,
-                    s.get_outcome_display(),
-                    str(s.author),
-                    when(s.closed_at),
-                ]
-            )
+            yield [
+                s.number,
+                s.get_category_display(),
+                when(s.occurred_at),
+                s.location,
+                " ".join(c.code for c in s.cameras.all()),
+                s.description,
+                alerts,
+                s.get_outcome_display(),
+                str(s.author),
+                when(s.closed_at),
+            ]
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_stream(header, cells()), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="signalements-{timezone.localdate():%Y%m%d}.csv"'
     )

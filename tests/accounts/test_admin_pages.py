@@ -537,3 +537,68 @@ def test_second_factor_reset_without_reason_is_refused(signed_in, admin_user):
     _nothing_saved_for_user(response, "reason", "Indiquez le motif.")
     assert TOTPDevice.objects.filter(user=account).exists()
     assert not events("auth.second_factor_reset")
+
+
+# --- Temporary password ---------------------------------------------------------------------
+
+
+def test_temporary_password_page_is_for_admins_only():
+    account = UserFactory(role=Role.OPERATOR)
+    check_matrix(url=f"/comptes/utilisateurs/{account.pk}/mot-de-passe/", allowed=MANAGERS)
+
+    def url():
+        return f"/comptes/utilisateurs/{UserFactory().pk}/mot-de-passe/"
+
+    check_matrix(
+        url=url,
+        method="post",
+        data={"password1": STRONG, "password2": STRONG},
+        allowed=MANAGERS,
+        ok=[302],
+    )
+
+
+def test_a_temporary_password_must_be_replaced_at_next_sign_in(signed_in, admin_user):
+    account = UserFactory(role=Role.OPERATOR)
+    response = signed_in(admin_user).post(
+        f"/comptes/utilisateurs/{account.pk}/mot-de-passe/",
+        {"password1": STRONG, "password2": STRONG},
+    )
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.must_change_password and account.check_password(STRONG)
+    [event] = events("account.updated")
+    assert event.details == {"changes": {"password": "changed"}}
+    assert STRONG not in str(event.details)
+    assert signed_in(account).get("/accueil/")["Location"] == "/comptes/mot-de-passe/"
+    detail = signed_in(admin_user).get(f"/comptes/utilisateurs/{account.pk}/")
+    assert "à changer à la prochaine connexion" in detail.content.decode()
+
+
+def test_a_weak_or_mismatched_temporary_password_saves_nothing(signed_in, admin_user):
+    account = UserFactory(role=Role.OPERATOR)
+    client = signed_in(admin_user)
+    weak = client.post(
+        f"/comptes/utilisateurs/{account.pk}/mot-de-passe/",
+        {"password1": "Court1!", "password2": "Court1!"},
+    )
+    assert weak.status_code == 200 and "trop court" in weak.content.decode()
+    mismatch = client.post(
+        f"/comptes/utilisateurs/{account.pk}/mot-de-passe/",
+        {"password1": STRONG, "password2": STRONG + "x"},
+    )
+    _nothing_saved_for_user(mismatch, "password2", "Les deux mots de passe ne correspondent pas.")
+    account.refresh_from_db()
+    assert not account.must_change_password
+    assert not events("account.updated")
+
+
+def test_an_admin_cannot_give_themselves_a_temporary_password(signed_in, admin_user):
+    response = signed_in(admin_user).post(
+        f"/comptes/utilisateurs/{admin_user.pk}/mot-de-passe/",
+        {"password1": STRONG, "password2": STRONG},
+    )
+    assert response.status_code == 200
+    assert "avec l&#x27;ancien" in response.content.decode()
+    admin_user.refresh_from_db()
+    assert not admin_user.must_change_password

@@ -129,3 +129,25 @@ def test_api_service_detail():
 
 def test_api_token_is_issued_to_any_verified_person():
     check_matrix(url="/api/auth/token/", method="post", allowed=ALL, api=True, ok=[201])
+
+
+def test_password_change_page_is_for_every_signed_in_person():
+    check_matrix(url="/comptes/mot-de-passe/", allowed=ALL)
+
+
+def test_password_change_page_post_is_for_every_signed_in_person():
+    # A wrong old password: the form is shown again with its error (nothing changes).
+    check_matrix(
+        url="/comptes/mot-de-passe/",
+        method="post",
+        allowed=ALL,
+        data={
+            "old_password": "pas-le-bon",
+            "new_password1": "Lac-du-Bourget-2026!",
+            "new_password2": "Lac-du-Bourget-2026!",
+        },
+    )
+
+
+def test_api_sign_out_is_for_any_verified_person():
+    check_matrix(url="/api/auth/token/", method="delete", allowed=ALL, api=True, ok=[204])

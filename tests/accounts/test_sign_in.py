@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import User
 from accounts.passwords import CnilComplexityValidator
 from accounts.roles import Role
 from audit.models import AuditEvent
@@ -185,3 +186,44 @@ def test_the_project_policy_refuses_short_and_common_passwords():
         with pytest.raises(ValidationError):
             validate_password(weak)
     validate_password("Vélo-Lac-Bourget-42")
+
+
+# --- First sign-in with a password an administrator chose ---------------------------------------
+
+
+def test_first_sign_in_goes_password_then_second_factor_then_own_password(signed_in, admin_user):
+    chosen, own = "Choisi-par-admin-2026!", "Mon-propre-secret-2026!"
+    created = signed_in(admin_user).post(
+        "/comptes/utilisateurs/nouveau/",
+        {
+            "username": "nouvelle.recrue",
+            "first_name": "Nina",
+            "last_name": "Roux",
+            "role": Role.OPERATOR,
+            "password1": chosen,
+            "password2": chosen,
+        },
+    )
+    assert created.status_code == 302
+    client = Client()
+    assert password_step(client, "nouvelle.recrue", chosen).status_code == 302
+    # The second factor first: the password page is not open before it.
+    assert client.get("/comptes/mot-de-passe/")["Location"] == "/comptes/otp/setup/"
+    client.get("/comptes/otp/setup/")
+    device = TOTPDevice.objects.get(user__username="nouvelle.recrue")
+    enrolled = client.post("/comptes/otp/setup/", {"token": current_code(device)})
+    assert enrolled.status_code == 302
+    # Then the password, before anything else.
+    assert client.get("/accueil/")["Location"] == "/comptes/mot-de-passe/"
+    changed = client.post(
+        "/comptes/mot-de-passe/",
+        {"old_password": chosen, "new_password1": own, "new_password2": own},
+    )
+    assert changed.status_code == 302 and changed["Location"] == "/accueil/"
+    assert client.get("/accueil/").status_code == 200
+    assert "account.password_changed" in actions()
+    # The change is done for good: the next sign-in asks only for the usual code.
+    assert not User.objects.get(username="nouvelle.recrue").must_change_password
+    again = Client()
+    assert password_step(again, "nouvelle.recrue", own).status_code == 302
+    assert again.get("/accueil/")["Location"] == "/comptes/otp/"

@@ -88,6 +88,8 @@ def month(clock, supervisor, dpo):
 
 def _rows(archive: zipfile.ZipFile, root: str, name: str) -> list[list[str]]:
     text = archive.read(f"{root}/{name}").decode("utf-8-sig")
+    if text.startswith("# "):  # the audit journal opens with how to recompute its hashes
+        text = text.split("\r\n", 1)[1]
     return list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
 
 

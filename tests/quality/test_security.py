@@ -309,6 +309,7 @@ IDOR_ALLOW_LIST = {
     "accounts:user_deactivate": "admin-wide",
     "accounts:user_reactivate": "admin-wide",
     "accounts:second_factor_reset": "admin-wide",
+    "accounts:user_password_reset": "admin-wide",
     "accounts:habilitation_detail": "admin-wide",
     "accounts:habilitation_edit": "admin-wide",
     "accounts:habilitation_revoke": "admin-wide",

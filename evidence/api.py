@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, StreamingHttpResponse
-from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -15,7 +14,6 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.api_auth import role_permission
 from accounts.roles import Role
@@ -163,10 +161,22 @@ class RequisitionDetailSerializer(RequisitionSerializer):
         return selectors.timeline(requisition)
 
 
+class ApprovedPartSerializer(serializers.Serializer):
+    window = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
 class DecisionSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=list(services.OUTCOMES))
     windows = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    approved_parts = ApprovedPartSerializer(
+        many=True,
+        required=False,
+        default=list,
+        help_text=_("Périodes autorisées raccourcies : fenêtre, début et fin (ISO 8601)."),
+    )
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -174,17 +184,13 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class LinkSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+    """A download allowed to the officer: he downloads it himself (POST .../download/)."""
+
     recipient = serializers.CharField(source="recipient.get_username")
 
     class Meta:
         model = DownloadLink
-        fields = ["id", "recipient", "issued_at", "expires_at", "url"]
-
-    def get_url(self, link: DownloadLink) -> str:
-        return self.context["request"].build_absolute_uri(
-            reverse("export-download", args=[self.context["token"]])
-        )
+        fields = ["id", "recipient", "issued_at", "expires_at"]
 
 
 # --- Views --------------------------------------------------------------------------------------
@@ -200,6 +206,8 @@ PERMISSIONS = {
     "export": SUPERVISOR,
     "release": SUPERVISOR,
     "reissue": SUPERVISOR,
+    "review": MAGISTRATE,
+    "download": OPJ,
 }
 
 
@@ -233,10 +241,15 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             raise Http404 from None
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        requisition = self.get_object()
-        if request.user.role == Role.MAGISTRATE:
-            services.requisition_open_review(requisition=requisition, actor=request.user)
-        return Response(RequisitionDetailSerializer(requisition).data)
+        # Reading is not examining: see the review action.
+        return Response(RequisitionDetailSerializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses=RequisitionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def review(self, request: Request, pk: str) -> Response:
+        """The magistrate starts examining the requisition (submitted → under review)."""
+        services.requisition_open_review(requisition=self.get_object(), actor=request.user)
+        return Response(RequisitionDetailSerializer(self.get_object()).data)
 
     @extend_schema(request=RequisitionCreateSerializer, responses=RequisitionDetailSerializer)
     def create(self, request: Request) -> Response:
@@ -275,6 +288,10 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 requisition=requisition,
                 outcome=serializer.validated_data["outcome"],
                 window_ids=serializer.validated_data["windows"],
+                shortened={
+                    part["window"]: (part["start"], part["end"])
+                    for part in serializer.validated_data["approved_parts"]
+                },
                 reason=serializer.validated_data["reason"],
                 actor=request.user,
             )
@@ -305,43 +322,36 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         export.refresh_from_db()
         return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
 
-    def _link_response(self, link: DownloadLink, token: str) -> Response:
-        context = {"request": self.request, "token": token}
-        return Response(LinkSerializer(link, context=context).data, status=status.HTTP_201_CREATED)
+    def _link_response(self, link: DownloadLink) -> Response:
+        return Response(LinkSerializer(link).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=LinkSerializer)
     @action(detail=True, methods=["post"])
     def release(self, request: Request, pk: str) -> Response:
         try:
-            link, token = services.export_release(requisition=self.get_object(), actor=request.user)
+            link = services.export_release(requisition=self.get_object(), actor=request.user)
         except services.Conflict as exc:
             return _conflict(exc)
-        return self._link_response(link, token)
+        return self._link_response(link)
 
     @extend_schema(request=None, responses=LinkSerializer)
     @action(detail=True, methods=["post"])
     def reissue(self, request: Request, pk: str) -> Response:
-        link, token = services.link_reissue(requisition=self.get_object(), actor=request.user)
-        return self._link_response(link, token)
+        link = services.link_reissue(requisition=self.get_object(), actor=request.user)
+        return self._link_response(link)
 
-
-class DownloadView(APIView):
-    """The package, once, for the officer the link was issued to."""
-
-    permission_classes = [OPJ]
-
-    @extend_schema(responses={(200, "application/zip"): bytes})
-    def get(self, request: Request, token: str) -> Any:
-        link = services.link_find(token)
-        if link is None:
-            raise Http404
+    @extend_schema(request=None, responses={(200, "application/zip"): bytes})
+    @action(detail=True, methods=["post"])
+    def download(self, request: Request, pk: str) -> Any:
+        """The package, once, for the officer it was released to (a POST consumes it)."""
+        requisition = self.get_object()
         try:
-            export = services.link_use(link=link, actor=request.user)
+            export = services.handover_download(requisition=requisition, actor=request.user)
         except services.DownloadRefused as exc:
             refused = (
-                status.HTTP_403_FORBIDDEN
-                if link.recipient_id != request.user.pk
-                else status.HTTP_400_BAD_REQUEST
+                status.HTTP_400_BAD_REQUEST
+                if requisition.officer_id == request.user.pk
+                else status.HTTP_403_FORBIDDEN
             )
             return Response({"detail": str(exc)}, status=refused)
         return package_response(export)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
 
 from accounts.roles import Role
 from audit import actions
@@ -122,5 +123,50 @@ def active_link(requisition: Requisition, user: Any) -> DownloadLink | None:
             revoked_at__isnull=True,
         )
         .order_by("-issued_at")
+        .first()
+    )
+
+
+def can_download(requisition: Requisition, user: Any) -> bool:
+    """The officer has a usable download of the released package (not used, not expired)."""
+    if user.role != Role.OPJ or user.pk != requisition.officer_id:
+        return False
+    if requisition.status not in (Status.READY, Status.HANDED_OVER):
+        return False
+    link = active_link(requisition, user)
+    return link is not None and link.expires_at > timezone.now()
+
+
+def handovers(requisition: Requisition) -> QuerySet[DownloadLink]:
+    """The downloads made, each with its procès-verbal de remise, oldest first."""
+    return (
+        DownloadLink.objects.filter(export__requisition=requisition, used_at__isnull=False)
+        .select_related("recipient")
+        .defer("handover_record")
+        .order_by("used_at", "pk")
+    )
+
+
+def handover_get(requisition: Requisition, link_pk: int) -> DownloadLink | None:
+    return (
+        DownloadLink.objects.filter(
+            pk=link_pk,
+            export__requisition=requisition,
+            used_at__isnull=False,
+            handover_record__isnull=False,
+        )
+        .select_related("export__requisition")
+        .first()
+    )
+
+
+def allowed_download(requisition: Requisition) -> DownloadLink | None:
+    """The officer's current, unused download authorization (what the supervisor allowed)."""
+    return (
+        DownloadLink.objects.filter(
+            export__requisition=requisition, used_at__isnull=True, revoked_at__isnull=True
+        )
+        .select_related("recipient")
+        .order_by("-issued_at", "-pk")
         .first()
     )

@@ -57,7 +57,17 @@ def night_requisition(officer, cameras, procedure: str = "2025/DST-1") -> Requis
 def released_export(
     requisition: Requisition, supervisor, *, files: list[dict] | None = None
 ) -> Export:
-    """A ready export (no footage needed: the documents read the export's file list)."""
+    """A ready, released export (no footage needed: the documents read its file list)."""
+    export = ready_export(requisition, supervisor, files=files)
+    services.export_release(requisition=requisition, actor=supervisor)
+    export.refresh_from_db()
+    return export
+
+
+def ready_export(
+    requisition: Requisition, supervisor, *, files: list[dict] | None = None
+) -> Export:
+    """A ready export, not released yet."""
     Requisition.objects.filter(pk=requisition.pk).update(status=Status.READY)
     files = files or [
         {
@@ -81,7 +91,6 @@ def released_export(
     )
     _store_package(export, b"PK\x05\x06" + b"\0" * 18)  # an empty ZIP archive
     requisition.refresh_from_db()
-    services.export_release(requisition=requisition, actor=supervisor)
     export.refresh_from_db()
     return export
 

@@ -161,6 +161,7 @@ def _values(world) -> dict:
         "year": timezone.localdate().year,
         "slug": "traitements",
         "link_pk": 1,
+        "index": 1,
     }
 
 

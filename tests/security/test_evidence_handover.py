@@ -7,12 +7,14 @@ Now the package leaves only on a POST from the signed-in officer's own requisiti
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from evidence import services
 from evidence.models import DownloadLink, Status
 from tests.cameras.factories import CameraFactory
-from tests.evidence.documents import night_requisition, released_export
+from tests.evidence.documents import night_requisition, ready_export, released_export
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +90,23 @@ def test_the_download_needs_the_second_factor(released, opj, client):
     response = client.post(f"/requisitions/{requisition.pk}/telechargement/")
     assert response.status_code in (302, 403)
     assert not DownloadLink.objects.filter(used_at__isnull=False).exists()
+
+
+def test_no_address_shown_at_release_burns_the_download_when_opened(
+    opj, magistrate, supervisor, signed_in
+):
+    """The scanner of the officer's mailbox opens every address the supervisor passed on."""
+    requisition = night_requisition(opj, [CameraFactory(), CameraFactory()])
+    services.requisition_decide(
+        requisition=requisition, outcome="approve_all", reason="", actor=magistrate
+    )
+    export = ready_export(requisition, supervisor)
+    page = signed_in(supervisor).post(f"/requisitions/{requisition.pk}/liberation/", follow=True)
+    assert page.status_code == 200
+    shown = set(re.findall(r"https?://[^\s<\"']+|/[a-z][^\s<\"']*/", page.content.decode()))
+    officer = signed_in(opj)
+    for address in shown:
+        officer.get(address.replace("http://testserver", ""))
+    assert not DownloadLink.objects.filter(export=export, used_at__isnull=False).exists()
+    requisition.refresh_from_db()
+    assert requisition.status == Status.READY

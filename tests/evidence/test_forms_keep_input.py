@@ -34,9 +34,7 @@ def _form(camera_code: str, **extra) -> dict:
     return data
 
 
-def test_the_scan_is_kept_after_an_error_and_used_at_the_next_submission(
-    opj, camera, signed_in
-):
+def test_the_scan_is_kept_after_an_error_and_used_at_the_next_submission(opj, camera, signed_in):
     officer = signed_in(opj)
     response = officer.post(
         "/requisitions/nouvelle/",

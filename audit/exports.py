@@ -11,7 +11,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from reportlab.lib import colors
@@ -22,6 +21,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from audit import actions
 from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
+from csu.times import paris_text
 
 PDF_MAX_EVENTS = 5000
 CSV_COLUMNS = (
@@ -88,7 +88,7 @@ def events_csv(events: Iterable[AuditEvent] | Any) -> bytes:
 
 
 def _local(moment: Any) -> str:
-    return date_format(timezone.localtime(moment), "d/m/Y H:i:s") if moment else "—"
+    return paris_text(moment)
 
 
 def events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> bytes:

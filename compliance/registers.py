@@ -26,12 +26,14 @@ from audit import actions
 from audit.models import AuditEvent
 from cameras.models import Authorization, Camera, PrivacyMask
 from compliance.models import AccessRequest
+from csu.times import paris_text
 from evidence.models import DownloadLink, Export
 from recordings.models import DestructionRecord, Hold
 
 
 def local(moment: datetime | None) -> str:
-    return date_format(timezone.localtime(moment), "d/m/Y H:i:s") if moment else ""
+    # Paris time whatever the process's zone, the offset on the repeated autumn hour.
+    return paris_text(moment, empty="")
 
 
 def day(value: Any) -> str:

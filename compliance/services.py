@@ -11,12 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from audit.services import record
 from cameras.models import Camera
 from compliance.models import AccessRequest, AccessRequestCamera, RefusalReason, one_month_after
+from csu.times import paris_text
 from recordings.holds import FootageUnavailable, hold_place, hold_release
 from recordings.models import Hold, Segment
 from recordings.purge import destructions
@@ -27,7 +27,7 @@ REFERENCE_TYPE = "compliance.accessrequest"
 
 
 def _local(moment: datetime) -> str:
-    return date_format(timezone.localtime(moment), "d/m/Y H:i")
+    return paris_text(moment, seconds=False)
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import role_required
 from cameras.models import Camera, CameraStatus, HealthStatus
 from csu.forms import add_service_errors
+from csu.times import paris_text
 from evidence.models import Requisition
 from operations import reports, selectors, services, stats
 from operations.forms import (
@@ -246,7 +247,7 @@ def _csv(request: HttpRequest, signalements: Any, filters: dict[str, Any]) -> Ht
     ]
 
     def when(moment: Any) -> str:
-        return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
+        return paris_text(moment, seconds=False, empty="")
 
     def lines():
         yield "\ufeff"  # so that spreadsheet software reads UTF-8

@@ -162,3 +162,30 @@ def test_machine_fields_stay_utc_with_their_z(requisition, magistrate, superviso
         "europe_paris": "2025-10-26T02:30:00.000+01:00",
     }
     assert body["prepared_at"]["utc"].endswith("Z")
+
+
+def test_the_extraction_and_handover_registers_csv_are_in_paris_time(
+    requisition, opj, magistrate, supervisor
+):
+    from compliance import registers
+
+    services.requisition_decide(
+        requisition=requisition, outcome="approve_all", reason="", actor=magistrate
+    )
+    export = released_export(requisition, supervisor)
+    link = DownloadLink.objects.get(export=export)
+    services.link_use(link=link, actor=opj)
+    # The handover happened during the repeated hour, after the change.
+    DownloadLink.objects.filter(pk=link.pk).update(issued_at=FIRST_0230, used_at=SECOND_0230)
+    from evidence.models import Export
+
+    Export.objects.filter(pk=export.pk).update(finished_at=BEFORE, released_at=FIRST_0230)
+    for slug, expected in (
+        ("remises", [PARIS_TEXT[SECOND_0230], PARIS_TEXT[FIRST_0230]]),
+        ("extractions", [PARIS_TEXT[BEFORE], PARIS_TEXT[FIRST_0230]]),
+    ):
+        register = registers.REGISTERS[slug]
+        text = registers.as_csv(register, register.rows(None, None)).decode("utf-8-sig")
+        for value in expected:
+            assert value in text, (slug, value, text)
+        _no_utc_text(text)

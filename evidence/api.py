@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from django.http import Http404, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +24,21 @@ from evidence import selectors, services
 from evidence.models import DownloadLink, Export, LegalFrame, Requisition, Window
 
 # --- Serializers --------------------------------------------------------------------------------
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """Machine field: ISO-8601 in UTC with its ``Z``, whatever the server's zone."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(*args, **kwargs)
+
+
+class UTCModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
 
 
 class WindowInputSerializer(serializers.Serializer):
@@ -64,10 +81,12 @@ class RequisitionCreateSerializer(serializers.Serializer):
         return windows
 
 
-class WindowSerializer(serializers.ModelSerializer):
+class WindowSerializer(UTCModelSerializer):
     camera = serializers.CharField(source="camera.code")
     camera_name = serializers.CharField(source="camera.name")
     held = serializers.SerializerMethodField()
+    approved_starts_at = UTCDateTimeField(source="granted_starts_at", read_only=True)
+    approved_ends_at = UTCDateTimeField(source="granted_ends_at", read_only=True)
 
     class Meta:
         model = Window
@@ -78,6 +97,8 @@ class WindowSerializer(serializers.ModelSerializer):
             "starts_at",
             "ends_at",
             "decision",
+            "approved_starts_at",
+            "approved_ends_at",
             "held",
             "unavailable",
             "destroyed_at",
@@ -87,7 +108,7 @@ class WindowSerializer(serializers.ModelSerializer):
         return window.hold_id is not None and window.hold.released_at is None
 
 
-class ExportSerializer(serializers.ModelSerializer):
+class ExportSerializer(UTCModelSerializer):
     prepared_by = serializers.CharField(source="prepared_by.get_username")
 
     class Meta:
@@ -110,7 +131,7 @@ class ExportSerializer(serializers.ModelSerializer):
         ]
 
 
-class RequisitionSerializer(serializers.ModelSerializer):
+class RequisitionSerializer(UTCModelSerializer):
     reference = serializers.CharField(read_only=True)
     officer = serializers.CharField(source="officer.get_username")
     service = serializers.CharField(source="service.name")
@@ -135,6 +156,7 @@ class RequisitionSerializer(serializers.ModelSerializer):
             "footage_expires_at",
             "decided_by",
             "decided_at",
+            "decision",
             "decision_reason",
             "handed_over_at",
             "finished_at",
@@ -183,7 +205,7 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class LinkSerializer(serializers.ModelSerializer):
+class LinkSerializer(UTCModelSerializer):
     """A download allowed to the officer: he downloads it himself (POST .../download/)."""
 
     recipient = serializers.CharField(source="recipient.get_username")
@@ -369,7 +391,7 @@ def package_response(export: Export) -> StreamingHttpResponse:
     return response
 
 
-class ExtractionRegisterSerializer(serializers.ModelSerializer):
+class ExtractionRegisterSerializer(UTCModelSerializer):
     requisition = serializers.CharField(source="requisition.reference")
     procedure_number = serializers.CharField(source="requisition.procedure_number")
     service = serializers.CharField(source="requisition.service.name")
@@ -396,7 +418,7 @@ class ExtractionRegisterSerializer(serializers.ModelSerializer):
         ]
 
 
-class HandoverRegisterSerializer(serializers.ModelSerializer):
+class HandoverRegisterSerializer(UTCModelSerializer):
     requisition = serializers.CharField(source="export.requisition.reference")
     procedure_number = serializers.CharField(source="export.requisition.procedure_number")
     service = serializers.CharField(source="export.requisition.service.name")

@@ -189,3 +189,16 @@ def test_the_extraction_and_handover_registers_csv_are_in_paris_time(
         for value in expected:
             assert value in text, (slug, value, text)
         _no_utc_text(text)
+
+
+def test_the_api_gives_utc_with_its_z(requisition, magistrate, signed_in, settings):
+    settings.TIME_ZONE = "Europe/Paris"  # the server's zone must not leak into machine fields
+    services.requisition_decide(
+        requisition=requisition, outcome="approve_all", reason="", actor=magistrate
+    )
+    body = signed_in(magistrate).get(f"/api/requisitions/{requisition.pk}/").json()
+    assert body["decision"] == "approved"
+    second = body["windows"][1]
+    assert second["starts_at"] == "2025-10-26T01:30:00Z"
+    assert second["approved_starts_at"] == "2025-10-26T01:30:00Z"
+    assert body["decided_at"].endswith("Z") and body["submitted_at"].endswith("Z")

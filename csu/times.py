@@ -76,7 +76,8 @@ register = template.Library()
 def paris_filter(moment: datetime | None, arg: str = "") -> str:
     """``{{ value|paris }}`` (seconds), ``{{ value|paris:"minutes" }}``, ``"time"`` (no date)."""
     if not isinstance(moment, datetime):
-        return "—" if moment in (None, "") else str(moment)
+        # Empty stays empty so that ``|default:"—"`` applies, as after Django's ``|date``.
+        return "" if moment in (None, "") else str(moment)
     options = {part.strip() for part in arg.split(",") if part.strip()}
     return paris_text(
         moment,

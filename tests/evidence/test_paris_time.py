@@ -202,3 +202,14 @@ def test_the_api_gives_utc_with_its_z(requisition, magistrate, signed_in, settin
     assert second["starts_at"] == "2025-10-26T01:30:00Z"
     assert second["approved_starts_at"] == "2025-10-26T01:30:00Z"
     assert body["decided_at"].endswith("Z") and body["submitted_at"].endswith("Z")
+
+
+def test_the_template_filter_is_built_in_for_every_template():
+    from django.template import engines
+
+    template = engines["django"].from_string(
+        '{{ a|paris }} | {{ b|paris:"minutes" }} | {{ c|paris:"time" }}'
+        ' | {{ none|paris|default:"—" }}'
+    )
+    text = template.render({"a": FIRST_0230, "b": SECOND_0230, "c": AFTER, "none": None})
+    assert text == ("26/10/2025 02:30:00 (UTC+02:00) | 26/10/2025 02:30 (UTC+01:00) | 04:45:00 | —")

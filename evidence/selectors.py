@@ -16,6 +16,8 @@ from evidence.models import PENDING, DownloadLink, Export, Requisition, Status, 
 SUPERVISOR_STATUSES = frozenset(Status.values) - PENDING - {Status.CANCELLED, Status.EXPIRED}
 READERS = frozenset({Role.OPJ, Role.MAGISTRATE, Role.SUPERVISOR})
 REGISTER_READERS = frozenset({Role.SUPERVISOR, Role.DPO})
+#: Audit rows that are not steps of the requisition (kept in the audit trail itself).
+NOT_IN_HISTORY = ("requisition.decision_refused",)
 
 
 def restrict(user: Any) -> QuerySet[Requisition]:
@@ -71,9 +73,15 @@ def current_export(requisition: Requisition) -> Export | None:
 
 def timeline(requisition: Requisition) -> list[dict[str, Any]]:
     """Every audited step of the requisition, oldest first, in words."""
-    events = AuditEvent.objects.filter(
-        target_type=Requisition._meta.label_lower, target_id=str(requisition.pk)
-    ).order_by("seq")
+    # A magistrate's input mistake was once audited as a refused decision: the audit trail
+    # keeps those rows, the requisition's history shows only what happened to it.
+    events = (
+        AuditEvent.objects.filter(
+            target_type=Requisition._meta.label_lower, target_id=str(requisition.pk)
+        )
+        .exclude(action__in=NOT_IN_HISTORY)
+        .order_by("seq")
+    )
     rows = []
     for event in events:
         try:

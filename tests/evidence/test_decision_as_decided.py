@@ -237,3 +237,22 @@ def test_opening_the_page_is_not_examining(requisition, magistrate, signed_in):
     requisition.refresh_from_db()
     assert requisition.status == Status.UNDER_REVIEW
     assert _history(requisition).count("requisition.under_review") == 1
+
+
+def test_an_old_refused_decision_row_is_not_shown_in_the_history(
+    requisition, magistrate, opj, signed_in
+):
+    from audit.services import record
+    from evidence import selectors
+
+    record(
+        "requisition.decision_refused",
+        actor=magistrate,
+        target=requisition,
+        reason="Choisissez les périodes autorisées.",
+    )
+    assert "requisition.decision_refused" not in [
+        s["action"] for s in selectors.timeline(requisition)
+    ]
+    page = signed_in(opj).get(f"/requisitions/{requisition.pk}/").content.decode()
+    assert "Décision refusée" not in page

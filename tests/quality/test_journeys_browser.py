@@ -411,6 +411,11 @@ def test_requisition_from_intake_to_verified_single_download(
         chief.get_by_role("button", name="Préparer l'extraction").click()
     assert "Prête" in chief.content(), chief.content()
     assert chief.locator("td", has_text="clips/").count() == 1
+    # He plays the prepared clip, as the officer will receive it, before releasing it.
+    clip_url = chief.locator(".clips video").get_attribute("src")
+    clip = chief.request.get(f"{live_server.url}{clip_url}")
+    assert clip.status == 200 and clip.headers["content-type"] == "video/mp4"
+    assert clip.body()[4:8] == b"ftyp"
     steps("chef-extraction-prete", chief)
     with chief.expect_navigation():
         chief.get_by_role("button", name=re.compile("Paquet vérifié")).click()
@@ -473,6 +478,7 @@ def test_requisition_from_intake_to_verified_single_download(
         "requisition.submitted",
         "requisition.partly_approved",
         "export.ready",
+        "export.clip_viewed",
         "export.released",
         "export.downloaded",
         "export.download_refused",

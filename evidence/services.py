@@ -429,6 +429,8 @@ def _decision_problems(
             errors.setdefault("windows", []).append(
                 where + _("la fin de la partie autorisée précède son début.")
             )
+        elif not reason and "reason" not in errors:
+            errors["reason"] = [_("Motivez la réduction des périodes raccourcies.")]
     return errors
 
 
@@ -459,6 +461,8 @@ def requisition_decide(
         set(windows) if outcome == "approve_all" else chosen if outcome == "approve_part" else set()
     )
     parts = {pk: bounds for pk, bounds in shortened.items() if pk in approved}
+    if outcome == "approve_all" and parts:
+        outcome = "approve_part"  # some footage asked for is not granted: a partial approval
     now = timezone.now()
     with transaction.atomic():
         moved = _move(

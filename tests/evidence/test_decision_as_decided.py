@@ -194,7 +194,22 @@ def test_a_window_can_be_approved_shortened(requisition, magistrate, signed_in):
     assert first.granted_ends_at == FIRST_0230 - timedelta(minutes=15)
     assert first.is_shortened and not second.is_shortened
     requisition.refresh_from_db()
-    assert requisition.decision == Decision.APPROVED
+    # Part of the footage asked for is not granted: the decision is a partial approval.
+    assert requisition.decision == Decision.PARTLY_APPROVED
+    assert requisition.status == "partly_approved"
+
+
+def test_shortening_a_window_needs_a_reason(requisition, magistrate):
+    first, _second = requisition.windows.order_by("starts_at")
+    with pytest.raises(ValidationError) as caught:
+        services.requisition_decide(
+            requisition=requisition,
+            outcome="approve_all",
+            reason="",
+            shortened={first.pk: (BEFORE + timedelta(minutes=5), FIRST_0230)},
+            actor=magistrate,
+        )
+    assert caught.value.message_dict["reason"] == ["Motivez la réduction des périodes raccourcies."]
 
 
 def test_an_ambiguous_time_without_offset_is_refused_on_the_form(

@@ -23,7 +23,7 @@ from evidence import attachments, links, selectors, services
 from evidence import export as packages
 from evidence.api import package_response
 from evidence.forms import DecisionForm, RequisitionForm, WindowFormSet
-from evidence.models import Requisition
+from evidence.models import Requisition, Window
 
 
 def _requisition(request: HttpRequest, pk: int) -> Requisition:
@@ -175,6 +175,8 @@ def _detail(
     context: dict[str, Any] = {
         "requisition": requisition,
         "windows": windows,
+        "approved_windows": [w for w in windows if w.decision == Window.Decision.APPROVED],
+        "refused_windows": [w for w in windows if w.decision == Window.Decision.REFUSED],
         "export": export,
         "timeline": selectors.timeline(requisition),
         "signalements": links.shown(requisition=requisition, user=user),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -61,9 +62,20 @@ def _dpo(user: User) -> dict[str, Any]:
 _EXTRA = {Role.ADMIN: _admin, Role.DPO: _dpo}
 
 
+#: Sections that upper apps add to a role's home page (evidence: the officer's news).
+_SECTIONS: dict[str, list[Callable[[User], dict[str, Any]]]] = {}
+
+
+def add_section(role: str, provider: Callable[[User], dict[str, Any]]) -> None:
+    """An upper app adds context to ``role``'s home page (accounts cannot import it)."""
+    _SECTIONS.setdefault(role, []).append(provider)
+
+
 def home_context(user: User) -> dict[str, Any]:
     context = _common(user)
     extra = _EXTRA.get(user.role)
     if extra:
         context.update(extra(user))
+    for provider in _SECTIONS.get(user.role, []):
+        context.update(provider(user))
     return context

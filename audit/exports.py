@@ -10,7 +10,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from reportlab.lib import colors
@@ -23,6 +22,7 @@ from audit import actions
 from audit.chain import HASHED_FIELDS
 from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
 from csu.csvfile import csv_bytes
+from csu.times import paris_text
 
 PDF_MAX_EVENTS = 5000
 CSV_COLUMNS = (
@@ -105,7 +105,7 @@ def events_csv(events: Iterable[AuditEvent] | Any) -> bytes:
 
 
 def _local(moment: Any) -> str:
-    return date_format(timezone.localtime(moment), "d/m/Y H:i:s") if moment else "—"
+    return paris_text(moment)
 
 
 def events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> bytes:

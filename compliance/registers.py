@@ -26,12 +26,14 @@ from cameras.models import Authorization, Camera, PrivacyMask
 from cameras.sources import public_url
 from compliance.models import AccessRequest, AccessRequestCamera
 from csu.csvfile import csv_bytes
+from csu.times import paris_text
 from evidence.models import DownloadLink, Export
 from recordings.models import DestructionRecord, Hold
 
 
 def local(moment: datetime | None) -> str:
-    return date_format(timezone.localtime(moment), "d/m/Y H:i:s") if moment else ""
+    # Paris time whatever the process's zone, the offset on the repeated autumn hour.
+    return paris_text(moment, empty="")
 
 
 def day(value: Any) -> str:

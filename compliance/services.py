@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from accounts import access
@@ -27,6 +27,7 @@ from audit.services import record
 from cameras.models import Camera
 from compliance.areas import kept_percent
 from compliance.models import AccessRequest, AccessRequestCamera, RefusalReason, one_month_after
+from csu.times import paris_text
 from evidence.services import DownloadRefused
 from recordings.holds import FootageUnavailable, hold_place, hold_release
 from recordings.models import Hold, Segment
@@ -38,7 +39,7 @@ REFERENCE_TYPE = "compliance.accessrequest"
 
 
 def _local(moment: datetime) -> str:
-    return date_format(timezone.localtime(moment), "d/m/Y H:i")
+    return paris_text(moment, seconds=False)
 
 
 def extract_folder() -> Path:

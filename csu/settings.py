@@ -95,6 +95,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
             ],
+            # ``|paris``: times for people in Europe/Paris, with the offset when ambiguous.
+            "builtins": ["csu.times"],
         },
     },
 ]
@@ -272,6 +274,20 @@ for _fingerprint in EVIDENCE_PREVIOUS_FINGERPRINTS:
             "CSU_EVIDENCE_PREVIOUS_FINGERPRINTS must list SHA-256 fingerprints (64 hexadecimal "
             f"digits), comma-separated, not {_fingerprint!r}"
         )
+
+# Where a handover takes place, as the procès-verbal de remise names it.
+EVIDENCE_HANDOVER_PLACE = env_str(
+    "CSU_HANDOVER_PLACE", "Centre de supervision urbain, Hôtel de ville, 73000 Chambéry"
+)
+# The address of this application as people reach it (links in e-mails).
+EVIDENCE_SITE_URL = env_str("CSU_SITE_URL", "http://127.0.0.1:8000")
+# Mail server for the officers' notifications; none (no e-mail sent) when CSU_EMAIL_HOST is empty.
+EMAIL_HOST = env_str("CSU_EMAIL_HOST", "")
+EMAIL_PORT = env_int("CSU_EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("CSU_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("CSU_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("CSU_EMAIL_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("CSU_EMAIL_FROM", "csu-ne-pas-repondre@mairie-chambery.fr")
 
 # --- Internationalization -----------------------------------------------------------------------
 LANGUAGE_CODE = "fr"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from django.http import Http404, StreamingHttpResponse
-from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_view
@@ -15,7 +16,6 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.api_auth import role_permission
 from accounts.roles import Role
@@ -24,6 +24,21 @@ from evidence import selectors, services
 from evidence.models import DownloadLink, Export, LegalFrame, Requisition, Window
 
 # --- Serializers --------------------------------------------------------------------------------
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """Machine field: ISO-8601 in UTC with its ``Z``, whatever the server's zone."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(*args, **kwargs)
+
+
+class UTCModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
 
 
 class WindowInputSerializer(serializers.Serializer):
@@ -66,10 +81,12 @@ class RequisitionCreateSerializer(serializers.Serializer):
         return windows
 
 
-class WindowSerializer(serializers.ModelSerializer):
+class WindowSerializer(UTCModelSerializer):
     camera = serializers.CharField(source="camera.code")
     camera_name = serializers.CharField(source="camera.name")
     held = serializers.SerializerMethodField()
+    approved_starts_at = UTCDateTimeField(source="granted_starts_at", read_only=True)
+    approved_ends_at = UTCDateTimeField(source="granted_ends_at", read_only=True)
 
     class Meta:
         model = Window
@@ -80,6 +97,8 @@ class WindowSerializer(serializers.ModelSerializer):
             "starts_at",
             "ends_at",
             "decision",
+            "approved_starts_at",
+            "approved_ends_at",
             "held",
             "unavailable",
             "destroyed_at",
@@ -89,7 +108,7 @@ class WindowSerializer(serializers.ModelSerializer):
         return window.hold_id is not None and window.hold.released_at is None
 
 
-class ExportSerializer(serializers.ModelSerializer):
+class ExportSerializer(UTCModelSerializer):
     prepared_by = serializers.CharField(source="prepared_by.get_username")
 
     class Meta:
@@ -112,7 +131,7 @@ class ExportSerializer(serializers.ModelSerializer):
         ]
 
 
-class RequisitionSummarySerializer(serializers.ModelSerializer):
+class RequisitionSummarySerializer(UTCModelSerializer):
     """A requisition seen without being read: a supervisor's rejected one."""
 
     reference = serializers.CharField(read_only=True)
@@ -123,7 +142,7 @@ class RequisitionSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "reference", "status", "decided_at", "details_withheld"]
 
 
-class RequisitionSerializer(serializers.ModelSerializer):
+class RequisitionSerializer(UTCModelSerializer):
     reference = serializers.CharField(read_only=True)
     officer = serializers.CharField(source="officer.get_username")
     service = serializers.CharField(source="service.name")
@@ -148,6 +167,7 @@ class RequisitionSerializer(serializers.ModelSerializer):
             "footage_expires_at",
             "decided_by",
             "decided_at",
+            "decision",
             "decision_reason",
             "handed_over_at",
             "finished_at",
@@ -180,28 +200,36 @@ class RequisitionDetailSerializer(RequisitionSerializer):
         return selectors.timeline(requisition)
 
 
+class ApprovedPartSerializer(serializers.Serializer):
+    window = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
 class DecisionSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=list(services.OUTCOMES))
     windows = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    approved_parts = ApprovedPartSerializer(
+        many=True,
+        required=False,
+        default=list,
+        help_text=_("Périodes autorisées raccourcies : fenêtre, début et fin (ISO 8601)."),
+    )
 
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class LinkSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+class LinkSerializer(UTCModelSerializer):
+    """A download allowed to the officer: he downloads it himself (POST .../download/)."""
+
     recipient = serializers.CharField(source="recipient.get_username")
 
     class Meta:
         model = DownloadLink
-        fields = ["id", "recipient", "issued_at", "expires_at", "url"]
-
-    def get_url(self, link: DownloadLink) -> str:
-        return self.context["request"].build_absolute_uri(
-            reverse("export-download", args=[self.context["token"]])
-        )
+        fields = ["id", "recipient", "issued_at", "expires_at"]
 
 
 # --- Views --------------------------------------------------------------------------------------
@@ -217,6 +245,8 @@ PERMISSIONS = {
     "export": SUPERVISOR,
     "release": SUPERVISOR,
     "reissue": SUPERVISOR,
+    "review": MAGISTRATE,
+    "download": OPJ,
 }
 
 
@@ -266,10 +296,15 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             raise Http404 from None
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        requisition = self.get_object()
-        if request.user.role == Role.MAGISTRATE:
-            services.requisition_open_review(requisition=requisition, actor=request.user)
-        return Response(RequisitionDetailSerializer(requisition).data)
+        # Reading is not examining: see the review action.
+        return Response(RequisitionDetailSerializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses=RequisitionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def review(self, request: Request, pk: str) -> Response:
+        """The magistrate starts examining the requisition (submitted → under review)."""
+        services.requisition_open_review(requisition=self.get_object(), actor=request.user)
+        return Response(RequisitionDetailSerializer(self.get_object()).data)
 
     @extend_schema(request=RequisitionCreateSerializer, responses=RequisitionDetailSerializer)
     def create(self, request: Request) -> Response:
@@ -308,6 +343,10 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 requisition=requisition,
                 outcome=serializer.validated_data["outcome"],
                 window_ids=serializer.validated_data["windows"],
+                shortened={
+                    part["window"]: (part["start"], part["end"])
+                    for part in serializer.validated_data["approved_parts"]
+                },
                 reason=serializer.validated_data["reason"],
                 actor=request.user,
             )
@@ -338,43 +377,36 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         export.refresh_from_db()
         return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
 
-    def _link_response(self, link: DownloadLink, token: str) -> Response:
-        context = {"request": self.request, "token": token}
-        return Response(LinkSerializer(link, context=context).data, status=status.HTTP_201_CREATED)
+    def _link_response(self, link: DownloadLink) -> Response:
+        return Response(LinkSerializer(link).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=LinkSerializer)
     @action(detail=True, methods=["post"])
     def release(self, request: Request, pk: str) -> Response:
         try:
-            link, token = services.export_release(requisition=self.get_object(), actor=request.user)
+            link = services.export_release(requisition=self.get_object(), actor=request.user)
         except services.Conflict as exc:
             return _conflict(exc)
-        return self._link_response(link, token)
+        return self._link_response(link)
 
     @extend_schema(request=None, responses=LinkSerializer)
     @action(detail=True, methods=["post"])
     def reissue(self, request: Request, pk: str) -> Response:
-        link, token = services.link_reissue(requisition=self.get_object(), actor=request.user)
-        return self._link_response(link, token)
+        link = services.link_reissue(requisition=self.get_object(), actor=request.user)
+        return self._link_response(link)
 
-
-class DownloadView(APIView):
-    """The package, once, for the officer the link was issued to."""
-
-    permission_classes = [OPJ]
-
-    @extend_schema(responses={(200, "application/zip"): bytes})
-    def get(self, request: Request, token: str) -> Any:
-        link = services.link_find(token)
-        if link is None:
-            raise Http404
+    @extend_schema(request=None, responses={(200, "application/zip"): bytes})
+    @action(detail=True, methods=["post"])
+    def download(self, request: Request, pk: str) -> Any:
+        """The package, once, for the officer it was released to (a POST consumes it)."""
+        requisition = self.get_object()
         try:
-            export = services.link_use(link=link, actor=request.user)
+            export = services.handover_download(requisition=requisition, actor=request.user)
         except services.DownloadRefused as exc:
             refused = (
-                status.HTTP_403_FORBIDDEN
-                if link.recipient_id != request.user.pk
-                else status.HTTP_400_BAD_REQUEST
+                status.HTTP_400_BAD_REQUEST
+                if requisition.officer_id == request.user.pk
+                else status.HTTP_403_FORBIDDEN
             )
             return Response({"detail": str(exc)}, status=refused)
         return package_response(export)
@@ -392,7 +424,7 @@ def package_response(export: Export) -> StreamingHttpResponse:
     return response
 
 
-class ExtractionRegisterSerializer(serializers.ModelSerializer):
+class ExtractionRegisterSerializer(UTCModelSerializer):
     requisition = serializers.CharField(source="requisition.reference")
     procedure_number = serializers.CharField(source="requisition.procedure_number")
     service = serializers.CharField(source="requisition.service.name")
@@ -419,7 +451,7 @@ class ExtractionRegisterSerializer(serializers.ModelSerializer):
         ]
 
 
-class HandoverRegisterSerializer(serializers.ModelSerializer):
+class HandoverRegisterSerializer(UTCModelSerializer):
     requisition = serializers.CharField(source="export.requisition.reference")
     procedure_number = serializers.CharField(source="export.requisition.procedure_number")
     service = serializers.CharField(source="export.requisition.service.name")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from evidence import api
@@ -10,7 +9,4 @@ router.register("requisitions", api.RequisitionViewSet, basename="requisition")
 router.register("registers/extractions", api.ExtractionRegisterView, basename="extraction-register")
 router.register("registers/handovers", api.HandoverRegisterView, basename="handover-register")
 
-urlpatterns = [
-    *router.urls,
-    path("downloads/<str:token>/", api.DownloadView.as_view(), name="export-download"),
-]
+urlpatterns = [*router.urls]

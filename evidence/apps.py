@@ -12,6 +12,11 @@ class EvidenceConfig(AppConfig):
         from evidence import actions
 
         actions.register()
+        from accounts.home import add_section
+        from accounts.roles import Role
+        from evidence import notify
+
+        add_section(Role.OPJ, lambda user: {"requisition_news": notify.officer_news(user)})
         from evidence.models import Export, Requisition
         from recordings.keys import register_wrapped_keys
 

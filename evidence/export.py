@@ -11,6 +11,7 @@ officer downloads it.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import zipfile
@@ -28,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cameras.models import Camera
+from csu.times import file_stamp, paris
 from evidence import handover, manifest, services
 from evidence.models import Export, Requisition, Window
 from recordings import crypto, keys, playback
@@ -158,7 +160,7 @@ def _join(clip: Clip, target: Any, actor: Any, progress: Progress) -> None:
     """Write the window's MP4 into ``target``; fills the clip's frames and frame times."""
     window = clip.window
     camera = window.camera
-    start, end = window.starts_at.timestamp(), window.ends_at.timestamp()
+    start, end = window.granted_starts_at.timestamp(), window.granted_ends_at.timestamp()
     polygons = playback.software_polygons(camera)
     try:
         parameters = {_head_parameters(segment) for segment in clip.segments}
@@ -212,8 +214,8 @@ def _join(clip: Clip, target: Any, actor: Any, progress: Progress) -> None:
 
 
 def _clip_name(window: Window, index: int) -> str:
-    start = window.starts_at.astimezone(UTC)
-    return f"clips/{index:02d}_{window.camera.code}_{start:%Y%m%dT%H%M%SZ}.mp4"
+    """Named for people: the camera and the Paris time of the start, with its offset."""
+    return f"clips/{index:02d}_{window.camera.code}_{file_stamp(window.granted_starts_at)}.mp4"
 
 
 def _entry(zf: zipfile.ZipFile, name: str, data: bytes) -> dict[str, Any]:
@@ -222,7 +224,7 @@ def _entry(zf: zipfile.ZipFile, name: str, data: bytes) -> dict[str, Any]:
 
 
 def _zip_time() -> tuple[int, int, int, int, int, int]:
-    now = timezone.localtime()
+    now = paris(timezone.now())
     return (now.year, now.month, now.day, now.hour, now.minute, now.second)
 
 
@@ -234,7 +236,12 @@ def build_package(
     windows = services.export_windows(requisition)
     actor = export.prepared_by
     plans = [
-        (window, playback.range_segments(window.camera, window.starts_at, window.ends_at))
+        (
+            window,
+            playback.range_segments(
+                window.camera, window.granted_starts_at, window.granted_ends_at
+            ),
+        )
         for window in windows
     ]
     progress = Progress(export.pk, total=sum(len(segments) for _w, segments in plans))
@@ -273,14 +280,14 @@ def build_package(
         readme = manifest.readme(export, signer.fingerprint).encode("utf-8")
         verifier = manifest.verifier_script(manifest.KIND)
         public_pem = signer.public_pem
-        pv = handover.proces_verbal(
+        pv = handover.fiche_de_preparation(
             export=export,
             clips=clips,
             prepared_at=prepared_at,
             fingerprint=signer.fingerprint,
         )
         for name, data, kind in (
-            (manifest.PV_NAME, pv, "handover_record"),
+            (manifest.PV_NAME, pv, "preparation_sheet"),
             (manifest.README_NAME, readme, "readme"),
             (manifest.VERIFIER_NAME, verifier, "verifier"),
             (manifest.PUBLIC_KEY_NAME, public_pem, "public_key"),
@@ -419,6 +426,65 @@ def package_stream(export: Export) -> Iterator[bytes]:
     )
     with open(export_folder() / export.package_path, "rb") as handle:
         yield from crypto.decrypt_stream(handle, data_key)
+
+
+class _DecryptedFile(io.RawIOBase):
+    """The clear package as a seekable, read-only file: only the chunks read are decrypted."""
+
+    def __init__(self, decryptor: crypto.SegmentDecryptor) -> None:
+        self.decryptor = decryptor
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position}.get(
+            whence, self.decryptor.plaintext_size
+        )
+        self.position = max(0, base + offset)
+        return self.position
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.decryptor.plaintext_size - self.position
+        data = self.decryptor.read(self.position, size)
+        self.position += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def clip_stream(export: Export, path: str, block: int = 2**20) -> Iterator[bytes]:
+    """One clip of the package, in clear, for the supervisor's check before release.
+
+    KeyError when ``path`` is not a clip of the package.
+    """
+    if path not in {f["path"] for f in export.files if f.get("kind") == "clip"}:
+        raise KeyError(path)
+    data_key = crypto.unwrap_data_key(
+        export.package_key_id, bytes(export.package_key), keys.master_keys()
+    )
+    handle = open(export_folder() / export.package_path, "rb")  # noqa: SIM115 - closed below
+    try:
+        source = _DecryptedFile(crypto.SegmentDecryptor(handle, data_key))
+        with (
+            zipfile.ZipFile(source) as archive,
+            archive.open(f"{export.package_name}/{path}") as member,
+        ):
+            while piece := member.read(block):
+                yield piece
+    finally:
+        handle.close()
 
 
 def package_bytes(export: Export) -> bytes:

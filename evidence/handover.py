@@ -1,29 +1,61 @@
-"""The procès-verbal de remise (PDF, in French): files and hashes, recipient, date, agent."""
+"""The evidence documents in French (PDF): the preparation sheet and the procès-verbal de remise.
+
+The preparation sheet goes into the package when it is built: what was extracted, from which
+decision. The procès-verbal de remise is drawn up at the download itself: date, time and place
+of the handover, the recipient, the files with their sizes and SHA-256, the city's signing-key
+fingerprint and the medium. Times are Paris time (``csu.times``). Hashes and sizes never wrap:
+they sit in columns wide enough for them, in a fixed-width font.
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
-from evidence.models import Export, LegalFrame, Status
+from accounts.roles import Role
+from csu.times import paris_text
+from evidence.models import Decision, DownloadLink, Export, LegalFrame, Requisition, Window
 
 if TYPE_CHECKING:
     from evidence.export import Clip
 
-PARIS = ZoneInfo("Europe/Paris")
+MARGIN = 13 * mm
+WIDTH = A4[0] - 2 * MARGIN
+STYLES = getSampleStyleSheet()
+BODY = ParagraphStyle("pv-body", parent=STYLES["BodyText"], fontSize=9, leading=11.5)
+CELL = ParagraphStyle("pv-cell", parent=BODY, fontSize=7, leading=8.5)
+HEAD = ParagraphStyle("pv-head", parent=CELL, fontName="Helvetica-Bold")
+MONO = ParagraphStyle("pv-mono", parent=CELL, fontName="Courier", fontSize=6.4, leading=8.5)
+ITEM = ParagraphStyle("pv-item", parent=BODY, leftIndent=4 * mm)
+NUMBER = ParagraphStyle("pv-number", parent=CELL, alignment=2)
+#: N°, file, bytes, SHA-256: the hash column holds 64 Courier characters at 6.4 pt on one line.
+FILE_COLUMNS = [8 * mm, WIDTH - 8 * mm - 21 * mm - 93 * mm, 21 * mm, 93 * mm]
+MEDIUM = (
+    "Archive ZIP téléchargée par l'officier destinataire depuis la page de la réquisition, "
+    "sur une liaison chiffrée (HTTPS), après connexion avec son second facteur."
+)
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M:%S") if moment else "—"
+def when(moment: datetime | None) -> str:
+    """Paris time for the documents, with the offset on the ambiguous autumn hour."""
+    return paris_text(moment)
 
 
 def _who(user: Any) -> str:
@@ -36,116 +68,282 @@ def _who(user: Any) -> str:
     return escape(name + (f" ({', '.join(extra)})" if extra else ""))
 
 
-def proces_verbal(
-    *, export: Export, clips: list[Clip], prepared_at: datetime, fingerprint: str
-) -> bytes:
-    """The PDF's bytes. Standard fonts: French accents are in their encoding."""
-    requisition = export.requisition
-    styles = getSampleStyleSheet()
-    body, small = styles["BodyText"], styles["BodyText"].clone("small", fontSize=7, leading=9)
-    out = io.BytesIO()
-    document = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"Procès-verbal de remise {export.package_name}",
-        author="Centre de supervision urbain",
-    )
-    status = escape(str(Status(requisition.status).label)) if requisition.decided_at else "—"
-    frame = escape(str(LegalFrame(requisition.legal_frame).label))
-    magistrate = _who(requisition.decided_by)
+def _quality(user: Any) -> str:
+    """The recipient's quality, as the procedure names it."""
+    labels = {
+        Role.OPJ: "Officier de police judiciaire",
+        Role.MAGISTRATE: "Magistrat",
+        Role.SUPERVISOR: "Chef de salle du centre de supervision urbain",
+    }
+    return labels.get(user.role, str(user.get_role_display()))
+
+
+def _bytes(size: int | None) -> str:
+    """« 12 345 678 » with non-breaking spaces: a size never wraps mid-number."""
+    return "—" if size is None else f"{size:,}".replace(",", "\u00a0")
+
+
+def _window_text(window: Window, *, granted: bool) -> str:
+    camera = window.camera
+    start = window.granted_starts_at if granted else window.starts_at
+    end = window.granted_ends_at if granted else window.ends_at
+    text = f"{camera.code} — {camera.name} : du {when(start)} au {when(end)}"
+    if granted and window.is_shortened:
+        text += f" (demandée du {when(window.starts_at)} au {when(window.ends_at)})"
+    return escape(text)
+
+
+def decision_paragraphs(requisition: Requisition) -> list[Any]:
+    """The magistrate's decision as decided: outcome, magistrate, date, windows and reason."""
+    if not requisition.decision:
+        return [Paragraph("<b>Décision du magistrat</b> : aucune décision enregistrée.", BODY)]
+    label = escape(str(Decision(requisition.decision).label))
     story: list[Any] = [
-        Paragraph("Procès-verbal de remise d'images de vidéoprotection", styles["Title"]),
-        Paragraph(f"Centre de supervision urbain — extraction {escape(export.package_name)}", body),
-        Spacer(1, 4 * mm),
+        Paragraph(
+            f"<b>Décision du magistrat</b> : {label}, par {_who(requisition.decided_by)}, "
+            f"le {when(requisition.decided_at)} (heure de Paris).",
+            BODY,
+        )
+    ]
+    windows = list(requisition.windows.select_related("camera").order_by("starts_at", "pk"))
+    approved = [w for w in windows if w.decision == Window.Decision.APPROVED]
+    refused = [w for w in windows if w.decision == Window.Decision.REFUSED]
+    if approved:
+        story.append(Paragraph("<b>Périodes autorisées</b> :", BODY))
+        story += [Paragraph("– " + _window_text(w, granted=True), ITEM) for w in approved]
+    if refused:
+        story.append(Paragraph("<b>Périodes refusées</b> :", BODY))
+        story += [Paragraph("– " + _window_text(w, granted=False), ITEM) for w in refused]
+    if requisition.decision_reason:
+        what = (
+            "Motif du refus"
+            if requisition.decision in (Decision.REJECTED, Decision.PARTLY_APPROVED)
+            else "Motif"
+        )
+        story.append(
+            Paragraph(
+                f"<b>{what}</b> : " + escape(requisition.decision_reason).replace("\n", "<br/>"),
+                BODY,
+            )
+        )
+    return story
+
+
+def _requisition_paragraphs(requisition: Requisition) -> list[Any]:
+    frame = escape(str(LegalFrame(requisition.legal_frame).label))
+    return [
         Paragraph(
             f"<b>Réquisition</b> : {escape(requisition.reference)}, procédure n° "
-            f"{escape(requisition.procedure_number)}, {frame}, "
-            f"déposée le {_when(requisition.submitted_at)}.",
-            body,
+            f"{escape(requisition.procedure_number)}, {frame}, déposée le "
+            f"{when(requisition.submitted_at)}.",
+            BODY,
         ),
-        Paragraph(f"<b>Officier requérant (destinataire)</b> : {_who(requisition.officer)}.", body),
-        Paragraph(
-            f"<b>Décision du magistrat</b> : {status} par {magistrate} "
-            f"le {_when(requisition.decided_at)}."
-            + (
-                f" Motif : {escape(requisition.decision_reason)}"
-                if requisition.decision_reason
-                else ""
-            ),
-            body,
-        ),
-        Paragraph(
-            f"<b>Agent ayant préparé l'extraction</b> : {_who(export.prepared_by)}, "
-            f"le {_when(prepared_at)} (heure de Paris).",
-            body,
-        ),
-        Spacer(1, 4 * mm),
-        Paragraph("<b>Fichiers remis</b>", body),
     ]
-    rows: list[list[Any]] = [["Fichier", "Caméra", "Première / dernière image (Paris)", "Octets"]]
-    for clip in clips:
-        camera = clip.window.camera
+
+
+def files_table(files: Sequence[dict[str, Any]]) -> Table:
+    """N°, file, bytes, SHA-256: one row per file, the header repeated on each page."""
+    rows: list[list[Any]] = [
+        [
+            Paragraph("N°", HEAD),
+            Paragraph("Fichier", HEAD),
+            Paragraph("Octets", HEAD),
+            Paragraph("SHA-256", HEAD),
+        ]
+    ]
+    for number, item in enumerate(files, start=1):
         rows.append(
             [
-                Paragraph(escape(clip.path) + "<br/>SHA-256 : " + clip.sha256, small),
-                Paragraph(escape(f"{camera.code} — {camera.name}, {camera.address}"), small),
-                Paragraph(f"{_when(clip.first_at)}<br/>{_when(clip.last_at)}", small),
-                Paragraph(f"{clip.size:,}".replace(",", " "), small),
+                Paragraph(str(number), CELL),
+                # A long name is split inside its cell (splitLongWords), never over the next column.
+                Paragraph(escape(item["path"]), CELL),
+                Paragraph(_bytes(item.get("size")), NUMBER),
+                Paragraph(escape(item["sha256"]), MONO),
             ]
         )
-        if clip.mask:
-            rows.append(
-                [
-                    Paragraph(
-                        f"Masques de confidentialité (version {clip.mask['version']}) incrustés : "
-                        "images ré-encodées en H.264.",
-                        small,
-                    ),
-                    "",
-                    "",
-                    "",
-                ]
-            )
-    table = Table(rows, colWidths=[78 * mm, 45 * mm, 42 * mm, 15 * mm], repeatRows=1)
+    table = Table(rows, colWidths=FILE_COLUMNS, repeatRows=1)
     table.setStyle(
         TableStyle(
             [
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-                ("FONTSIZE", (0, 0), (-1, 0), 8),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    return table
+
+
+def _signatures(left: str, right: str) -> Table:
+    return Table(
+        [[left, right], ["\n\n\n", "\n\n\n"]],
+        colWidths=[WIDTH / 2, WIDTH / 2],
+        style=TableStyle(
+            [
+                ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("BOX", (0, 1), (0, 1), 0.4, colors.grey),
+                ("BOX", (1, 1), (1, 1), 0.4, colors.grey),
+            ]
+        ),
+    )
+
+
+def _render(story: list[Any], *, title: str, footer: str) -> bytes:
+    out = io.BytesIO()
+
+    def decorate(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7)
+        canvas.drawString(MARGIN, 7 * mm, f"{footer} — page {doc.page}")
+        canvas.restoreState()
+
+    document = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN + 3 * mm,
+        title=title,
+        author="Centre de supervision urbain",
+    )
+    document.build(story, onFirstPage=decorate, onLaterPages=decorate)
+    return out.getvalue()
+
+
+def fiche_de_preparation(
+    *, export: Export, clips: list[Clip], prepared_at: datetime, fingerprint: str
+) -> bytes:
+    """The preparation sheet put in the package at build time (not the handover record)."""
+    requisition = export.requisition
+    title = f"Fiche de préparation {export.package_name}"
+    story: list[Any] = [
+        Paragraph(
+            "Fiche de préparation d'une extraction d'images de vidéoprotection", STYLES["Title"]
+        ),
+        Paragraph(
+            f"Centre de supervision urbain — extraction {escape(export.package_name)}. "
+            "Ce document n'est pas le procès-verbal de remise : celui-ci est établi au moment "
+            "du téléchargement par l'officier destinataire.",
+            BODY,
+        ),
+        Spacer(1, 3 * mm),
+        *_requisition_paragraphs(requisition),
+        Paragraph(f"<b>Officier requérant (destinataire)</b> : {_who(requisition.officer)}.", BODY),
+        *decision_paragraphs(requisition),
+        Paragraph(
+            f"<b>Agent ayant préparé l'extraction</b> : {_who(export.prepared_by)}, "
+            f"le {when(prepared_at)} (heure de Paris).",
+            BODY,
+        ),
+        Spacer(1, 3 * mm),
+        Paragraph("<b>Extraits</b>", BODY),
+    ]
+    rows: list[list[Any]] = [
+        [Paragraph(h, HEAD) for h in ("Fichier", "Caméra", "Première / dernière image (Paris)")]
+    ]
+    for clip in clips:
+        camera = clip.window.camera
+        note = (
+            f"<br/>Masques de confidentialité (version {clip.mask['version']}) incrustés : "
+            "images ré-encodées en H.264."
+            if clip.mask
+            else ""
+        )
+        rows.append(
+            [
+                Paragraph(escape(clip.path) + note, CELL),
+                Paragraph(escape(f"{camera.code} — {camera.name}, {camera.address}"), CELL),
+                Paragraph(f"{when(clip.first_at)}<br/>{when(clip.last_at)}", CELL),
+            ]
+        )
+    clips_table = Table(rows, colWidths=[WIDTH * 0.42, WIDTH * 0.33, WIDTH * 0.25], repeatRows=1)
+    clips_table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ]
         )
     )
     story += [
-        table,
-        Spacer(1, 4 * mm),
+        clips_table,
+        Spacer(1, 3 * mm),
+        files_table([{"path": c.path, "size": c.size, "sha256": c.sha256} for c in clips]),
+        Spacer(1, 3 * mm),
         Paragraph(
             "Le fichier manifest.json liste l'empreinte SHA-256 de chaque fichier et de chaque "
             "segment d'enregistrement source ; il est signé (Ed25519, manifest.json.sig). "
-            f"Empreinte SHA-256 de la clé publique de signature : <b>{fingerprint}</b>.",
-            body,
+            "Empreinte SHA-256 de la clé publique de signature de la ville :",
+            BODY,
         ),
+        Paragraph(escape(fingerprint), MONO),
+    ]
+    return _render(story, title=title, footer=title)
+
+
+def proces_verbal_de_remise(*, link: DownloadLink, place: str = "") -> bytes:
+    """The handover record, drawn up at the download (``link.used_at``)."""
+    export = link.export
+    requisition = export.requisition
+    recipient = link.recipient
+    title = f"Procès-verbal de remise {export.package_name}"
+    handed = when(link.used_at)
+    place = place or settings.EVIDENCE_HANDOVER_PLACE
+    story: list[Any] = [
+        Paragraph("Procès-verbal de remise d'images de vidéoprotection", STYLES["Title"]),
         Paragraph(
-            "La vérification se fait hors ligne avec le script verify.py joint "
-            "(voir LISEZMOI.txt).",
-            body,
+            f"Le centre de supervision urbain a remis à l'officier désigné ci-dessous "
+            f"l'extraction {escape(export.package_name)}.",
+            BODY,
         ),
-        Spacer(1, 10 * mm),
-        Table(
-            [["L'agent du CSU", "Le destinataire"], ["\n\n\n", "\n\n\n"]],
-            colWidths=[90 * mm, 90 * mm],
-            style=TableStyle(
-                [
-                    ("BOX", (0, 1), (0, 1), 0.4, colors.grey),
-                    ("BOX", (1, 1), (1, 1), 0.4, colors.grey),
-                ]
-            ),
+        Spacer(1, 3 * mm),
+        Paragraph(f"<b>Date et heure de la remise</b> : {handed} (heure de Paris).", BODY),
+        Paragraph(f"<b>Lieu de la remise</b> : {escape(place)}.", BODY),
+        Paragraph(
+            f"<b>Destinataire</b> : {escape(recipient.get_full_name() or recipient.username)}"
+            + (f", matricule {escape(recipient.badge_number)}" if recipient.badge_number else ""),
+            BODY,
+        ),
+        Paragraph(f"<b>Qualité</b> : {escape(_quality(recipient))}.", BODY),
+        Paragraph(
+            f"<b>Service</b> : {escape(str(recipient.service)) if recipient.service_id else '—'}.",
+            BODY,
+        ),
+        *_requisition_paragraphs(requisition),
+        *decision_paragraphs(requisition),
+        Paragraph(
+            f"<b>Extraction</b> : préparée par {_who(export.prepared_by)} le "
+            f"{when(export.finished_at)}, vérifiée et libérée par {_who(export.released_by)} le "
+            f"{when(export.released_at)}.",
+            BODY,
+        ),
+        Paragraph(f"<b>Support</b> : {escape(MEDIUM)}", BODY),
+        Paragraph(
+            f"<b>Archive remise</b> : {escape(export.package_name)}.zip, "
+            f"{_bytes(export.package_size)} octets chiffrés au repos, SHA-256 de l'archive :",
+            BODY,
+        ),
+        Paragraph(escape(export.package_sha256 or "—"), MONO),
+        Spacer(1, 3 * mm),
+        Paragraph("<b>Fichiers remis</b>", BODY),
+        files_table(export.files),
+        Spacer(1, 3 * mm),
+        Paragraph(
+            "Le manifeste (manifest.json) est signé par la ville (Ed25519, manifest.json.sig) ; "
+            "la vérification se fait hors ligne avec le script verify.py joint. Empreinte "
+            "SHA-256 de la clé publique de signature de la ville :",
+            BODY,
+        ),
+        Paragraph(escape(export.key_fingerprint or "—"), MONO),
+        Spacer(1, 8 * mm),
+        KeepTogether(
+            [
+                _signatures("Pour le centre de supervision urbain", "Le destinataire"),
+            ]
         ),
     ]
-    document.build(story)
-    return out.getvalue()
+    return _render(story, title=title, footer=f"{title} — remis le {handed}")

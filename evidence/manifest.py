@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,9 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from audit import chain
+from csu.times import utc_iso
 from evidence import verifier
-from evidence.models import Export, LegalFrame, Status
+from evidence.models import Decision, Export, LegalFrame, Window
 
 if TYPE_CHECKING:
     from evidence.export import Clip
@@ -30,7 +31,8 @@ MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.json.sig"
 FINGERPRINT_NAME = "cle-publique.sha256"
 PUBLIC_KEY_NAME = "cle-publique.pem"
-PV_NAME = "proces-verbal-de-remise.pdf"
+#: The preparation sheet; the procès-verbal de remise is drawn up at the download.
+PV_NAME = "fiche-de-preparation.pdf"
 README_NAME = "LISEZMOI.txt"
 VERIFIER_NAME = "verify.py"
 PARIS = ZoneInfo("Europe/Paris")
@@ -79,7 +81,7 @@ def both_times(moment: datetime | None) -> dict[str, str] | None:
     if moment is None:
         return None
     return {
-        "utc": moment.astimezone(UTC).isoformat(timespec="milliseconds"),
+        "utc": utc_iso(moment),
         "europe_paris": moment.astimezone(PARIS).isoformat(timespec="milliseconds"),
     }
 
@@ -114,8 +116,8 @@ def clip_entry(clip: Clip) -> dict[str, Any]:
         },
         "window": {
             "id": window.pk,
-            "start": both_times(window.starts_at),
-            "end": both_times(window.ends_at),
+            "start": both_times(window.granted_starts_at),
+            "end": both_times(window.granted_ends_at),
         },
         "first_frame": both_times(clip.first_at),
         "last_frame": both_times(clip.last_at),
@@ -147,7 +149,7 @@ def render(
     requisition = export.requisition
     with translation.override("fr"):
         frame_label = str(LegalFrame(requisition.legal_frame).label)
-        status_label = str(Status(requisition.status).label)
+        decision_label = str(Decision(requisition.decision).label) if requisition.decision else None
     document = {
         "format": FORMAT,
         "kind": KIND,
@@ -165,8 +167,10 @@ def render(
             "submitted_at": both_times(requisition.submitted_at),
             "attachment_sha256": requisition.attachment_sha256,
         },
+        # The magistrate's decision as decided, never the export's current status.
         "decision": {
-            "status": requisition.decided_at and status_label,
+            "outcome": requisition.decision or None,
+            "status": decision_label,
             "magistrate": _person(requisition.decided_by),
             "decided_at": both_times(requisition.decided_at),
             "reason": requisition.decision_reason,
@@ -177,6 +181,15 @@ def render(
                     "start": both_times(w.starts_at),
                     "end": both_times(w.ends_at),
                     "decision": w.decision,
+                    "approved_start": both_times(w.granted_starts_at)
+                    if w.decision == Window.Decision.APPROVED
+                    else None,
+                    "approved_end": both_times(w.granted_ends_at)
+                    if w.decision == Window.Decision.APPROVED
+                    else None,
+                    "refusal_reason": requisition.decision_reason
+                    if w.decision == Window.Decision.REFUSED
+                    else None,
                     "unavailable": w.unavailable,
                 }
                 for w in requisition.windows.select_related("camera")

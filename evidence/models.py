@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import Service
 from cameras.models import Camera
+from csu.times import paris_text
 from recordings.models import Hold
 
 
@@ -31,6 +32,14 @@ class Status(models.TextChoices):
     CLOSED = "closed", _("Close")
     CANCELLED = "cancelled", _("Annulée")
     EXPIRED = "expired", _("Expirée")
+
+
+class Decision(models.TextChoices):
+    """What the magistrate decided: it stays when the status moves on (export, handover)."""
+
+    APPROVED = "approved", _("Autorisée en totalité")
+    PARTLY_APPROVED = "partly_approved", _("Autorisée en partie")
+    REJECTED = "rejected", _("Refusée")
 
 
 #: Awaiting the magistrate.
@@ -73,6 +82,9 @@ class Requisition(models.Model):
         blank=True,
     )
     decision_reason = models.TextField(_("motif de la décision"), blank=True)
+    decision = models.CharField(
+        _("décision du magistrat"), max_length=20, choices=Decision.choices, blank=True
+    )
     handed_over_at = models.DateTimeField(_("remise le"), null=True, blank=True)
     finished_at = models.DateTimeField(_("terminée le"), null=True, blank=True)
     # The scanned requisition, encrypted at rest (recordings.crypto format, own wrapped key).
@@ -99,6 +111,10 @@ class Requisition(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(legal_frame__in=LegalFrame.values), name="requisition_frame_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="") | Q(decision__in=Decision.values),
+                name="requisition_decision_valid",
             ),
         ]
 
@@ -147,6 +163,9 @@ class Window(models.Model):
         blank=True,
         related_name="+",
     )
+    #: The part the magistrate approved when he shortened the window (null: all of it).
+    approved_starts_at = models.DateTimeField(_("autorisée à partir de"), null=True, blank=True)
+    approved_ends_at = models.DateTimeField(_("autorisée jusqu'à"), null=True, blank=True)
     #: Why no hold could be placed (footage destroyed, never recorded), in words, at intake.
     unavailable = models.TextField(_("indisponibilité"), blank=True)
     destroyed_at = models.DateTimeField(_("détruite le"), null=True, blank=True)
@@ -158,11 +177,35 @@ class Window(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")), name="window_ends_after_start"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_starts_at__isnull=True, approved_ends_at__isnull=True)
+                | Q(
+                    approved_starts_at__gte=F("starts_at"),
+                    approved_ends_at__lte=F("ends_at"),
+                    approved_ends_at__gt=F("approved_starts_at"),
+                ),
+                name="window_approved_part_inside",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.camera.code} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+        return f"{self.camera.code} {paris_text(self.starts_at)} – {paris_text(self.ends_at)}"
+
+    @property
+    def granted_starts_at(self):
+        """Start of the footage released: the approved part when the window was shortened."""
+        return self.approved_starts_at or self.starts_at
+
+    @property
+    def granted_ends_at(self):
+        return self.approved_ends_at or self.ends_at
+
+    @property
+    def is_shortened(self) -> bool:
+        return self.decision == self.Decision.APPROVED and (
+            self.granted_starts_at != self.starts_at or self.granted_ends_at != self.ends_at
+        )
 
 
 class Export(models.Model):
@@ -257,6 +300,11 @@ class DownloadLink(models.Model):
     expires_at = models.DateTimeField(_("expire le"))
     used_at = models.DateTimeField(_("utilisé le"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+    #: The procès-verbal de remise (PDF) drawn up at the download, and its SHA-256.
+    handover_record = models.BinaryField(_("procès-verbal de remise"), null=True, blank=True)
+    handover_record_sha256 = models.CharField(
+        _("SHA-256 du procès-verbal de remise"), max_length=64, blank=True
+    )
 
     class Meta:
         ordering = ["-issued_at", "-pk"]

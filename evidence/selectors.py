@@ -6,6 +6,7 @@ from collections.abc import Collection
 from typing import Any
 
 from django.db.models import BooleanField, Case, F, Prefetch, QuerySet, Value, When
+from django.utils import timezone
 
 from accounts.roles import Role
 from audit import actions
@@ -16,6 +17,8 @@ from evidence.models import PENDING, DownloadLink, Export, Requisition, Status, 
 SUPERVISOR_STATUSES = frozenset(Status.values) - PENDING - {Status.CANCELLED, Status.EXPIRED}
 READERS = frozenset({Role.OPJ, Role.MAGISTRATE, Role.SUPERVISOR})
 REGISTER_READERS = frozenset({Role.SUPERVISOR, Role.DPO})
+#: Audit rows that are not steps of the requisition (kept in the audit trail itself).
+NOT_IN_HISTORY = ("requisition.decision_refused",)
 
 
 #: What a role sees of some requisitions it may list: their reference and status, not their
@@ -108,9 +111,15 @@ def current_export(requisition: Requisition) -> Export | None:
 
 def timeline(requisition: Requisition) -> list[dict[str, Any]]:
     """Every audited step of the requisition, oldest first, in words."""
-    events = AuditEvent.objects.filter(
-        target_type=Requisition._meta.label_lower, target_id=str(requisition.pk)
-    ).order_by("seq")
+    # A magistrate's input mistake was once audited as a refused decision: the audit trail
+    # keeps those rows, the requisition's history shows only what happened to it.
+    events = (
+        AuditEvent.objects.filter(
+            target_type=Requisition._meta.label_lower, target_id=str(requisition.pk)
+        )
+        .exclude(action__in=NOT_IN_HISTORY)
+        .order_by("seq")
+    )
     rows = []
     for event in events:
         try:
@@ -160,5 +169,50 @@ def active_link(requisition: Requisition, user: Any) -> DownloadLink | None:
             revoked_at__isnull=True,
         )
         .order_by("-issued_at")
+        .first()
+    )
+
+
+def can_download(requisition: Requisition, user: Any) -> bool:
+    """The officer has a usable download of the released package (not used, not expired)."""
+    if user.role != Role.OPJ or user.pk != requisition.officer_id:
+        return False
+    if requisition.status not in (Status.READY, Status.HANDED_OVER):
+        return False
+    link = active_link(requisition, user)
+    return link is not None and link.expires_at > timezone.now()
+
+
+def handovers(requisition: Requisition) -> QuerySet[DownloadLink]:
+    """The downloads made, each with its procès-verbal de remise, oldest first."""
+    return (
+        DownloadLink.objects.filter(export__requisition=requisition, used_at__isnull=False)
+        .select_related("recipient")
+        .defer("handover_record")
+        .order_by("used_at", "pk")
+    )
+
+
+def handover_get(requisition: Requisition, link_pk: int) -> DownloadLink | None:
+    return (
+        DownloadLink.objects.filter(
+            pk=link_pk,
+            export__requisition=requisition,
+            used_at__isnull=False,
+            handover_record__isnull=False,
+        )
+        .select_related("export__requisition")
+        .first()
+    )
+
+
+def allowed_download(requisition: Requisition) -> DownloadLink | None:
+    """The officer's current, unused download authorization (what the supervisor allowed)."""
+    return (
+        DownloadLink.objects.filter(
+            export__requisition=requisition, used_at__isnull=True, revoked_at__isnull=True
+        )
+        .select_related("recipient")
+        .order_by("-issued_at", "-pk")
         .first()
     )

@@ -18,17 +18,19 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts import access
 from accounts.roles import Right, Role
+from audit import actions as audit_actions
 from audit.services import record
 from cameras.models import Camera
-from evidence import attachments, links
+from csu.times import paris_text
+from evidence import attachments, handover, links, notify
 from evidence.models import (
     GRANTED,
     PENDING,
+    Decision,
     DownloadLink,
     Export,
     LegalFrame,
@@ -76,7 +78,7 @@ class WindowRequest:
 
 
 def _local(moment: datetime) -> str:
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    return paris_text(moment, seconds=False)
 
 
 def _refuse(
@@ -334,6 +336,9 @@ def _move(
         reason=reason,
         details={"from": previous, "to": to, **(details or {})},
     )
+    if getattr(actor, "pk", None) != requisition.officer_id:
+        label = audit_actions.get(action).label if action else Status(to).label
+        notify.status_changed(requisition, label)
     return True
 
 
@@ -349,8 +354,84 @@ def _status_label(requisition: Requisition) -> str:
 
 @transaction.atomic
 def requisition_open_review(*, requisition: Requisition, actor: Any) -> bool:
-    """A magistrate opens a submitted file: it is now under review (once)."""
+    """The magistrate says he starts examining a submitted file: it is now under review (once).
+
+    Opening the page is not examining it: only this call, or a decision, moves the status.
+    """
     return _move(requisition, from_=[Status.SUBMITTED], to=Status.UNDER_REVIEW, actor=actor)
+
+
+#: The decision reached by each outcome (it stays when the status moves on).
+DECISIONS = {
+    "approve_all": Decision.APPROVED,
+    "approve_part": Decision.PARTLY_APPROVED,
+    "reject": Decision.REJECTED,
+}
+
+
+def _decision_problems(
+    requisition: Requisition,
+    outcome: str,
+    reason: str,
+    chosen: set[int],
+    shortened: dict[int, tuple[datetime, datetime]],
+    windows: dict[int, Window],
+) -> dict[str, list[str]]:
+    """Field → messages for a decision that cannot be recorded (empty when it can)."""
+    if not requisition.is_pending:
+        return {
+            "__all__": [
+                _(
+                    "Cette réquisition est à l'état « %(status)s » : elle ne peut plus faire "
+                    "l'objet d'une décision."
+                )
+                % {"status": _status_label(requisition)}
+            ]
+        }
+    if outcome not in OUTCOMES:
+        return {
+            "outcome": [_("Décision inconnue : autoriser tout, autoriser en partie ou refuser.")]
+        }
+    errors: dict[str, list[str]] = {}
+    if outcome == "reject" and not reason:
+        errors["reason"] = [_("Motivez le refus.")]
+    if outcome == "approve_part":
+        if not chosen:
+            errors["windows"] = [_("Choisissez les périodes autorisées.")]
+        elif not chosen <= set(windows):
+            errors["windows"] = [_("Une période choisie n'appartient pas à cette réquisition.")]
+        elif chosen == set(windows) and not shortened:
+            errors["windows"] = [
+                _("Toutes les périodes sont choisies : autorisez la réquisition entière.")
+            ]
+        elif len(chosen) < len(windows) and not reason:
+            errors["reason"] = [_("Motivez le refus des périodes non cochées.")]
+    for pk, (start, end) in shortened.items():
+        window = windows.get(pk)
+        if window is None:
+            errors.setdefault("windows", []).append(
+                _("Une période choisie n'appartient pas à cette réquisition.")
+            )
+            continue
+        if outcome == "reject" or (outcome == "approve_part" and pk not in chosen):
+            continue
+        where = _("Période %(camera)s du %(start)s : ") % {
+            "camera": window.camera.code,
+            "start": paris_text(window.starts_at),
+        }
+        if start < window.starts_at or end > window.ends_at:
+            errors.setdefault("windows", []).append(
+                where
+                + _("la partie autorisée doit rester entre %(start)s et %(end)s.")
+                % {"start": paris_text(window.starts_at), "end": paris_text(window.ends_at)}
+            )
+        elif end <= start:
+            errors.setdefault("windows", []).append(
+                where + _("la fin de la partie autorisée précède son début.")
+            )
+        elif not reason and "reason" not in errors:
+            errors["reason"] = [_("Motivez la réduction des périodes raccourcies.")]
+    return errors
 
 
 def requisition_decide(
@@ -360,43 +441,29 @@ def requisition_decide(
     reason: str,
     actor: Any,
     window_ids: Iterable[int] = (),
+    shortened: dict[int, tuple[datetime, datetime]] | None = None,
 ) -> Requisition:
     """The magistrate's decision: approve all, approve part (some windows), or reject.
 
-    ValidationError for a bad decision or one on a finished file (audited); Conflict when
+    ``shortened``: window id → (start, end) of the part approved, inside the window asked for.
+    ValidationError (field → messages) for a decision that cannot be recorded: nothing is
+    written, not even in the history (an input mistake is not a decision). Conflict when
     another decision was recorded first.
     """
     reason = (reason or "").strip()
     chosen = set(window_ids)
-    all_ids = set(requisition.windows.values_list("pk", flat=True))
-    problem = ""
-    if not (requisition.is_pending):
-        problem = _(
-            "Cette réquisition est à l'état « %(status)s » : elle ne peut plus faire l'objet "
-            "d'une décision."
-        ) % {"status": _status_label(requisition)}
-    elif outcome not in OUTCOMES:
-        problem = _("Décision inconnue : autoriser tout, autoriser en partie ou refuser.")
-    elif outcome == "reject" and not reason:
-        problem = _("Motivez le refus.")
-    elif outcome == "approve_part" and not chosen:
-        problem = _("Choisissez les périodes autorisées.")
-    elif outcome == "approve_part" and not chosen <= all_ids:
-        problem = _("Une période choisie n'appartient pas à cette réquisition.")
-    elif outcome == "approve_part" and chosen == all_ids:
-        problem = _("Toutes les périodes sont choisies : autorisez la réquisition entière.")
-    if problem:
-        _refuse(
-            "requisition.decision_refused",
-            actor=actor,
-            target=requisition,
-            reason=problem,
-            details={"outcome": outcome, "status": requisition.status},
-        )
-        raise ValidationError(problem, code="decision")
+    shortened = dict(shortened or {})
+    windows = {w.pk: w for w in requisition.windows.select_related("camera", "hold")}
+    errors = _decision_problems(requisition, outcome, reason, chosen, shortened, windows)
+    if errors:
+        raise ValidationError(errors)
     approved = (
-        all_ids if outcome == "approve_all" else chosen if outcome == "approve_part" else set()
+        set(windows) if outcome == "approve_all" else chosen if outcome == "approve_part" else set()
     )
+    parts = {pk: bounds for pk, bounds in shortened.items() if pk in approved}
+    if outcome == "approve_all" and parts:
+        outcome = "approve_part"  # some footage asked for is not granted: a partial approval
+    now = timezone.now()
     with transaction.atomic():
         moved = _move(
             requisition,
@@ -405,12 +472,17 @@ def requisition_decide(
             actor=actor,
             reason=reason,
             details={
+                "decision": DECISIONS[outcome].value,
                 "approved_windows": sorted(approved),
-                "refused_windows": sorted(all_ids - approved),
+                "refused_windows": sorted(set(windows) - approved),
+                "shortened_windows": {
+                    str(pk): {"start": start, "end": end} for pk, (start, end) in parts.items()
+                },
             },
             decided_by=actor,
-            decided_at=timezone.now(),
+            decided_at=now,
             decision_reason=reason,
+            decision=DECISIONS[outcome],
         )
         if not moved:
             raise Conflict(
@@ -420,7 +492,17 @@ def requisition_decide(
                 )
                 % {"status": _status_label(requisition)}
             )
-        requisition.windows.filter(pk__in=approved).update(decision=Window.Decision.APPROVED)
+        for pk in approved:
+            start, end = parts.get(pk, (None, None))
+            window = windows[pk]
+            window.decision = Window.Decision.APPROVED
+            window.approved_starts_at = start if start and start != window.starts_at else None
+            window.approved_ends_at = end if end and end != window.ends_at else None
+            if window.approved_starts_at or window.approved_ends_at:
+                window.approved_starts_at = window.approved_starts_at or window.starts_at
+                window.approved_ends_at = window.approved_ends_at or window.ends_at
+            window.full_clean()
+            window.save(update_fields=["decision", "approved_starts_at", "approved_ends_at"])
         requisition.windows.exclude(pk__in=approved).update(decision=Window.Decision.REFUSED)
         refused = requisition.windows.filter(decision=Window.Decision.REFUSED).select_related(
             "hold"
@@ -592,8 +674,12 @@ def export_finished(*, export: Export, ok: bool, error: str = "", details: dict 
         )
 
 
-def _issue_link(export: Export, actor: Any) -> tuple[DownloadLink, str]:
-    token = secrets.token_urlsafe(32)
+def _issue_link(export: Export, actor: Any) -> DownloadLink:
+    """Allow the requesting officer one download (an unused earlier one is revoked).
+
+    The officer downloads from his own requisition page, signed in with his second factor:
+    no token leaves the server (the hash column keeps rows unique and carries no secret).
+    """
     now = timezone.now()
     DownloadLink.objects.filter(
         export=export, used_at__isnull=True, revoked_at__isnull=True
@@ -601,7 +687,7 @@ def _issue_link(export: Export, actor: Any) -> tuple[DownloadLink, str]:
     link = DownloadLink.objects.create(
         export=export,
         recipient=export.requisition.officer,
-        token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
         issued_by=actor,
         issued_at=now,
         expires_at=now + timedelta(hours=settings.EVIDENCE_LINK_HOURS),
@@ -613,7 +699,8 @@ def _issue_link(export: Export, actor: Any) -> tuple[DownloadLink, str]:
         recipient=str(link.recipient),
         details={"export": export.pk, "link": link.pk, "expires_at": link.expires_at},
     )
-    return link, token
+    notify.status_changed(export.requisition, _("Téléchargement autorisé"))
+    return link
 
 
 def _ready_export(requisition: Requisition) -> Export:
@@ -623,8 +710,8 @@ def _ready_export(requisition: Requisition) -> Export:
     return export
 
 
-def export_release(*, requisition: Requisition, actor: Any) -> tuple[DownloadLink, str]:
-    """The supervisor has checked the package: release it and issue the officer's link."""
+def export_release(*, requisition: Requisition, actor: Any) -> DownloadLink:
+    """The supervisor has checked the package: release it to the officer (one download)."""
     export = _ready_export(requisition)
     with transaction.atomic():
         updated = Export.objects.filter(pk=export.pk, released_at__isnull=True).update(
@@ -643,11 +730,14 @@ def export_release(*, requisition: Requisition, actor: Any) -> tuple[DownloadLin
         return _issue_link(export, actor)
 
 
-def link_reissue(*, requisition: Requisition, actor: Any) -> tuple[DownloadLink, str]:
-    """A new single-use link (the previous unused one is revoked), for a released export."""
+def link_reissue(*, requisition: Requisition, actor: Any) -> DownloadLink:
+    """Allow one more download (the previous unused one is revoked), for a released export."""
     if requisition.status not in (Status.READY, Status.HANDED_OVER):
         raise ValidationError(
-            _("Cette réquisition est à l'état « %(status)s » : aucun lien ne peut être délivré.")
+            _(
+                "Cette réquisition est à l'état « %(status)s » : aucun téléchargement ne peut "
+                "être autorisé."
+            )
             % {"status": _status_label(requisition)}
         )
     export = _ready_export(requisition)
@@ -657,50 +747,56 @@ def link_reissue(*, requisition: Requisition, actor: Any) -> tuple[DownloadLink,
         return _issue_link(export, actor)
 
 
-def link_find(token: str) -> DownloadLink | None:
-    return (
-        DownloadLink.objects.select_related("export__requisition", "recipient")
-        .filter(token_hash=hashlib.sha256(token.encode()).hexdigest())
-        .first()
-    )
-
-
-def link_use(*, link: DownloadLink, actor: Any) -> Export:
-    """Consume the link for its recipient (once, before expiry); DownloadRefused otherwise."""
+def _link_problem(link: DownloadLink, actor: Any, now: datetime) -> str:
     export = link.export
-    requisition = export.requisition
-    now = timezone.now()
-    problem = ""
     if actor.pk != link.recipient_id or actor.role != Role.OPJ:
-        problem = _(
-            "Ce lien a été délivré à un autre officier : seul le destinataire peut télécharger "
-            "l'extraction."
+        return _(
+            "Ce téléchargement a été autorisé à un autre officier : seul le destinataire peut "
+            "télécharger l'extraction."
         )
-    elif link.revoked_at is not None:
-        problem = _("Ce lien a été remplacé par un nouveau lien : utilisez le plus récent.")
-    elif link.used_at is not None:
-        problem = _(
-            "Ce lien a déjà servi le %(date)s : un second téléchargement exige un nouveau lien "
-            "délivré par le chef de salle."
+    if link.revoked_at is not None:
+        return _("Ce téléchargement a été remplacé par une nouvelle autorisation.")
+    if link.used_at is not None:
+        return _(
+            "L'extraction a déjà été téléchargée le %(date)s : un second téléchargement exige "
+            "une nouvelle autorisation du chef de salle."
         ) % {"date": _local(link.used_at)}
-    elif link.expires_at <= now:
-        problem = _("Ce lien a expiré le %(date)s : demandez-en un nouveau au chef de salle.") % {
-            "date": _local(link.expires_at)
-        }
-    elif export.deleted_at is not None or requisition.status not in (
+    if link.expires_at <= now:
+        return _(
+            "L'autorisation de téléchargement a expiré le %(date)s : demandez-en une nouvelle "
+            "au chef de salle."
+        ) % {"date": _local(link.expires_at)}
+    if export.deleted_at is not None or export.requisition.status not in (
         Status.READY,
         Status.HANDED_OVER,
     ):
-        problem = _("Cette extraction n'est plus disponible.")
+        return _("Cette extraction n'est plus disponible.")
+    return ""
+
+
+def link_use(*, link: DownloadLink, actor: Any, place: str = "") -> Export:
+    """Consume the download for its recipient (once, before expiry) and draw up the
+    procès-verbal de remise in the same transaction; DownloadRefused otherwise."""
+    export = link.export
+    requisition = export.requisition
+    now = timezone.now()
+    problem = _link_problem(link, actor, now)
     if not problem:
         with transaction.atomic():
             used = DownloadLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now)
             if used:
+                link.used_at = now
+                pdf = handover.proces_verbal_de_remise(link=link, place=place)
+                digest = hashlib.sha256(pdf).hexdigest()
+                DownloadLink.objects.filter(pk=link.pk).update(
+                    handover_record=pdf, handover_record_sha256=digest
+                )
                 details = {
                     "export": export.pk,
                     "link": link.pk,
                     "package_sha256": export.package_sha256,
                     "files": len(export.files),
+                    "handover_record_sha256": digest,
                 }
                 if not _move(
                     requisition,
@@ -712,7 +808,10 @@ def link_use(*, link: DownloadLink, actor: Any) -> Export:
                 ):
                     record("export.downloaded", actor=actor, target=requisition, details=details)
                 return export
-        problem = _("Ce lien vient de servir : un second téléchargement exige un nouveau lien.")
+        problem = _(
+            "L'extraction vient d'être téléchargée : un second téléchargement exige une "
+            "nouvelle autorisation."
+        )
     _refuse(
         "export.download_refused",
         actor=actor,
@@ -721,3 +820,57 @@ def link_use(*, link: DownloadLink, actor: Any) -> Export:
         details={"export": export.pk, "link": link.pk},
     )
     raise DownloadRefused(problem)
+
+
+def handover_download(*, requisition: Requisition, actor: Any, place: str = "") -> Export:
+    """The officer downloads the released package from his requisition page (a POST).
+
+    Consumes his current authorization; DownloadRefused (audited) when there is none usable.
+    """
+    link = (
+        DownloadLink.objects.select_related("export__requisition", "recipient")
+        .filter(export__requisition=requisition, recipient_id=actor.pk)
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+    if link is None:
+        problem = _("Aucun téléchargement ne vous a été autorisé pour cette réquisition.")
+        _refuse(
+            "export.download_refused",
+            actor=actor,
+            target=requisition,
+            reason=problem,
+            details={},
+        )
+        raise DownloadRefused(problem)
+    return link_use(link=link, actor=actor, place=place)
+
+
+def export_clip_open(*, requisition: Requisition, index: int, actor: Any) -> tuple[Export, str]:
+    """A supervisor plays a prepared clip (masks burnt in) before releasing it; audited.
+
+    Needs the extraction right on every camera of the export, as preparing it did.
+    ValidationError when there is no such clip in the ready export.
+    """
+    export = _ready_export(requisition)
+    clips = [f["path"] for f in export.files if f.get("kind") == "clip"]
+    if not 1 <= index <= len(clips) or export.deleted_at is not None:
+        raise ValidationError(_("Cette séquence n'existe pas dans l'extraction."))
+    approved = requisition.windows.filter(decision=Window.Decision.APPROVED)
+    for window in approved.select_related("camera"):
+        decision = access.decide(actor, Right.EXTRACT, window.camera)
+        if not decision:
+            raise PermissionDenied(
+                _("Caméra %(camera)s : %(reason)s")
+                % {"camera": window.camera.code, "reason": decision.reason}
+            )
+    path = clips[index - 1]
+    with transaction.atomic():
+        record(
+            "export.clip_viewed",
+            actor=actor,
+            target=requisition,
+            reason=_("Vérification de l'extraction avant remise"),
+            details={"export": export.pk, "clip": path},
+        )
+    return export, path

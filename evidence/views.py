@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -17,10 +17,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import Role
-from evidence import links, selectors, services
+from csu.forms import add_service_errors
+from csu.times import paris_text
+from evidence import attachments, links, selectors, services
+from evidence import export as packages
 from evidence.api import package_response
 from evidence.forms import DecisionForm, RequisitionForm, WindowFormSet
-from evidence.models import Requisition
+from evidence.models import Requisition, Window
 
 
 def _requisition(request: HttpRequest, pk: int) -> Requisition:
@@ -52,77 +55,166 @@ def requisition_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+#: The scan an officer attached to a form that came back with errors (encrypted at rest).
+PENDING_SCAN = "evidence.pending_scan"
+
+
+def _pending_scan(request: HttpRequest) -> dict[str, Any] | None:
+    return request.session.get(PENDING_SCAN)
+
+
+def _keep_scan(request: HttpRequest, name: str, data: bytes) -> None:
+    """Hold a valid scan for the form's session: encrypted like every other, key in the session.
+
+    When the session ends unused, its wrapped key goes with it: the file is unreadable.
+    """
+    try:
+        content_type = attachments.check(name, data)
+    except ValidationError:
+        return
+    _drop_scan(request)
+    stored = attachments.store(name, data, content_type)
+    request.session[PENDING_SCAN] = {
+        "name": stored.name,
+        "size": stored.size,
+        "sha256": stored.sha256,
+        "path": stored.path,
+        "key_id": stored.key_id,
+        "key": base64.b64encode(stored.wrapped_key).decode(),
+    }
+
+
+def _read_scan(pending: dict[str, Any]) -> bytes | None:
+    try:
+        return attachments.read(
+            pending["path"], pending["key_id"], base64.b64decode(pending["key"])
+        )
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _drop_scan(request: HttpRequest) -> None:
+    pending = request.session.pop(PENDING_SCAN, None)
+    if pending:
+        attachments.delete(pending["path"])
+
+
 @role_required(Role.OPJ)
 def requisition_create(request: HttpRequest) -> HttpResponse:
-    form = RequisitionForm(request.POST or None, request.FILES or None)
+    pending = _pending_scan(request) if request.method == "POST" else None
+    if request.method == "GET":
+        _drop_scan(request)  # a new form starts without the scan of an abandoned one
+    form = RequisitionForm(request.POST or None, request.FILES or None, scan_kept=bool(pending))
     windows = WindowFormSet(request.POST or None, prefix="w")
     errors: list[str] = []
-    if request.method == "POST" and form.is_valid() and windows.is_valid():
-        upload = form.cleaned_data["attachment"]
-        requests = [
-            services.WindowRequest(w["camera"], w["starts_at"], w["ends_at"])
-            for w in windows.cleaned_data
-            if w.get("camera")
-        ]
-        try:
-            requisition = services.requisition_submit(
-                procedure_number=form.cleaned_data["procedure_number"],
-                legal_frame=form.cleaned_data["legal_frame"],
-                facts=form.cleaned_data["facts"],
-                justification=form.cleaned_data["justification"],
-                attachment_name=upload.name,
-                attachment_data=upload.read(settings.EVIDENCE_ATTACHMENT_MAX_BYTES + 1),
-                windows=requests,
-                actor=request.user,
-                signalements=form.cleaned_data["signalements"],
-            )
-        except ValidationError as exc:
-            for name, messages_ in exc.message_dict.items():
-                if name in form.fields:
-                    form.add_error(name, messages_)
-                else:
-                    errors.extend(messages_)
+    if request.method == "POST":
+        upload = request.FILES.get("attachment")
+        if upload is not None:
+            name, data = upload.name, upload.read(settings.EVIDENCE_ATTACHMENT_MAX_BYTES + 1)
+        elif pending is not None:
+            name, data = pending["name"], _read_scan(pending)
+            if data is None:
+                _drop_scan(request)
+                pending = None
+                form = RequisitionForm(request.POST, request.FILES, scan_kept=False)
         else:
-            messages.success(
-                request,
-                _("Réquisition %(ref)s déposée ; les images disponibles sont gelées.")
-                % {"ref": requisition.reference},
-            )
-            return _back(requisition.pk)
+            name, data = "", None
+        if form.is_valid() and windows.is_valid() and data is not None:
+            requests = [
+                services.WindowRequest(w["camera"], w["starts_at"], w["ends_at"])
+                for w in windows.cleaned_data
+                if w.get("camera")
+            ]
+            try:
+                requisition = services.requisition_submit(
+                    procedure_number=form.cleaned_data["procedure_number"],
+                    legal_frame=form.cleaned_data["legal_frame"],
+                    facts=form.cleaned_data["facts"],
+                    justification=form.cleaned_data["justification"],
+                    attachment_name=name,
+                    attachment_data=data,
+                    windows=requests,
+                    actor=request.user,
+                    signalements=form.cleaned_data["signalements"],
+                )
+            except ValidationError as exc:
+                for field, messages_ in exc.message_dict.items():
+                    if field in form.fields:
+                        form.add_error(field, messages_)
+                    else:
+                        errors.extend(messages_)
+            else:
+                _drop_scan(request)
+                messages.success(
+                    request,
+                    _("Réquisition %(ref)s déposée ; les images disponibles sont gelées.")
+                    % {"ref": requisition.reference},
+                )
+                return _back(requisition.pk)
+        if upload is not None and data is not None:
+            _keep_scan(request, name, data)
     return render(
         request,
         "evidence/requisition_form.html",
-        {"form": form, "windows": windows, "errors": errors},
+        {"form": form, "windows": windows, "errors": errors, "kept": _pending_scan(request)},
     )
+
+
+def _detail(
+    request: HttpRequest,
+    requisition: Requisition,
+    *,
+    decision_form: DecisionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    if requisition.details_withheld:
+        # Seen, not read (selectors.DETAILS_WITHHELD): the reference and the status only.
+        return render(request, "evidence/requisition_summary.html", {"requisition": requisition})
+    windows = list(requisition.windows.all())
+    export = selectors.current_export(requisition)
+    if decision_form is None and user.role == Role.MAGISTRATE and requisition.is_pending:
+        decision_form = DecisionForm(windows=windows)
+    context: dict[str, Any] = {
+        "requisition": requisition,
+        "windows": windows,
+        "approved_windows": [w for w in windows if w.decision == Window.Decision.APPROVED],
+        "refused_windows": [w for w in windows if w.decision == Window.Decision.REFUSED],
+        "export": export,
+        "timeline": selectors.timeline(requisition),
+        "signalements": links.shown(requisition=requisition, user=user),
+        "decision_form": decision_form,
+        "is_supervisor": user.role == Role.SUPERVISOR,
+        "is_officer": user.role == Role.OPJ,
+        "is_magistrate": user.role == Role.MAGISTRATE,
+        "can_download": selectors.can_download(requisition, user),
+        "active_link": selectors.active_link(requisition, user) if user.role == Role.OPJ else None,
+        "allowed_download": selectors.allowed_download(requisition)
+        if user.role == Role.SUPERVISOR
+        else None,
+        "handovers": selectors.handovers(requisition),
+        "clips": [f for f in export.files if f.get("kind") == "clip"]
+        if export is not None and export.state == "ready" and user.role == Role.SUPERVISOR
+        else [],
+        "refresh": export is not None and export.state in ("queued", "running"),
+    }
+    return render(request, "evidence/requisition_detail.html", context, status=status)
 
 
 @never_cache
 @role_required(*selectors.READERS)
 def requisition_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    # Opening the file is not examining it: the status moves only when the magistrate says so.
+    return _detail(request, _requisition(request, pk))
+
+
+@require_POST
+@role_required(Role.MAGISTRATE)
+def requisition_review(request: HttpRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
-    user = request.user
-    if requisition.details_withheld:
-        # Seen, not read (selectors.DETAILS_WITHHELD): the reference and the status only.
-        return render(request, "evidence/requisition_summary.html", {"requisition": requisition})
-    if user.role == Role.MAGISTRATE:
-        services.requisition_open_review(requisition=requisition, actor=user)
-    windows = list(requisition.windows.all())
-    export = selectors.current_export(requisition)
-    context: dict[str, Any] = {
-        "requisition": requisition,
-        "windows": windows,
-        "export": export,
-        "timeline": selectors.timeline(requisition),
-        "signalements": links.shown(requisition=requisition, user=user),
-        "decision_form": DecisionForm(windows=windows)
-        if user.role == Role.MAGISTRATE and requisition.is_pending
-        else None,
-        "is_supervisor": user.role == Role.SUPERVISOR,
-        "is_officer": user.role == Role.OPJ,
-        "active_link": selectors.active_link(requisition, user) if user.role == Role.OPJ else None,
-        "refresh": export is not None and export.state in ("queued", "running"),
-    }
-    return render(request, "evidence/requisition_detail.html", context)
+    if services.requisition_open_review(requisition=requisition, actor=request.user):
+        messages.success(request, _("Réquisition en cours d'examen."))
+    return _back(pk)
 
 
 @never_cache
@@ -140,26 +232,38 @@ def requisition_attachment(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(Role.MAGISTRATE)
 def requisition_decision(request: HttpRequest, pk: int) -> HttpResponse:
+    """A decision error is shown on the form, with what was chosen kept; nothing is recorded."""
     requisition = _requisition(request, pk)
-    form = DecisionForm(request.POST, windows=requisition.windows.all())
-    if not form.is_valid():
-        messages.error(request, _("Choisissez une décision."))
-        return _back(pk)
-    try:
-        services.requisition_decide(
-            requisition=requisition,
-            outcome=form.cleaned_data["outcome"],
-            window_ids=form.cleaned_data["windows"],
-            reason=form.cleaned_data["reason"],
-            actor=request.user,
-        )
-    except (ValidationError, services.Conflict) as exc:
+    if not requisition.is_pending:
         messages.error(
-            request, " ".join(_errors(exc)) if isinstance(exc, ValidationError) else str(exc)
+            request,
+            _(
+                "Cette réquisition est à l'état « %(status)s » : elle ne peut plus faire l'objet "
+                "d'une décision."
+            )
+            % {"status": requisition.get_status_display()},
         )
-    else:
-        messages.success(request, _("Décision enregistrée."))
-    return _back(pk)
+        return _back(pk)
+    form = DecisionForm(request.POST, windows=list(requisition.windows.all()))
+    if form.is_valid():
+        try:
+            services.requisition_decide(
+                requisition=requisition,
+                outcome=form.cleaned_data["outcome"],
+                window_ids=form.cleaned_data["windows"],
+                shortened=form.shortened(),
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except services.Conflict as exc:
+            messages.error(request, str(exc))
+            return _back(pk)
+        else:
+            messages.success(request, _("Décision enregistrée."))
+            return _back(pk)
+    return _detail(request, requisition, decision_form=form, status=400)
 
 
 @require_POST
@@ -192,30 +296,25 @@ def export_start(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(pk)
 
 
-def _show_link(request: HttpRequest, token: str, link: Any) -> None:
-    url = request.build_absolute_uri(reverse("evidence:download", args=[token]))
-    messages.success(
-        request,
-        _(
-            "Lien à usage unique pour %(who)s, valable jusqu'au %(until)s : %(url)s — il ne sera "
-            "plus affiché ; transmettez-le à l'officier."
-        )
-        % {"who": link.recipient, "until": link.expires_at.strftime("%d/%m/%Y %H:%M"), "url": url},
-    )
-
-
 @require_POST
 @role_required(Role.SUPERVISOR)
 def export_release(request: HttpRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
-        link, token = services.export_release(requisition=requisition, actor=request.user)
+        link = services.export_release(requisition=requisition, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(_errors(exc)))
     except services.Conflict as exc:
         messages.error(request, str(exc))
     else:
-        _show_link(request, token, link)
+        messages.success(
+            request,
+            _(
+                "Extraction libérée : %(who)s peut la télécharger depuis la page de la "
+                "réquisition jusqu'au %(until)s ; il en est averti."
+            )
+            % {"who": link.recipient, "until": paris_text(link.expires_at)},
+        )
     return _back(pk)
 
 
@@ -224,29 +323,68 @@ def export_release(request: HttpRequest, pk: int) -> HttpResponse:
 def link_reissue(request: HttpRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
-        link, token = services.link_reissue(requisition=requisition, actor=request.user)
+        link = services.link_reissue(requisition=requisition, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(_errors(exc)))
     else:
-        _show_link(request, token, link)
+        messages.success(
+            request,
+            _("Nouveau téléchargement autorisé pour %(who)s jusqu'au %(until)s.")
+            % {"who": link.recipient, "until": paris_text(link.expires_at)},
+        )
     return _back(pk)
 
 
 @never_cache
+@require_POST
 @role_required(Role.OPJ)
-def download(request: HttpRequest, token: str) -> HttpResponse:
-    link = services.link_find(token)
-    if link is None:
-        raise Http404
+def download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The officer downloads the package from his page: the POST is what consumes it."""
+    requisition = _requisition(request, pk)
+    if not request.user.is_verified():
+        raise PermissionDenied
     try:
-        export = services.link_use(link=link, actor=request.user)
+        export = services.handover_download(requisition=requisition, actor=request.user)
     except services.DownloadRefused as exc:
-        # Another officer's link is forbidden to them (403); a used or expired one is a 400.
-        status = 403 if link.recipient_id != request.user.pk else 400
+        # Another officer of the service: forbidden (403); used, expired, none: a 400.
+        status = 400 if requisition.officer_id == request.user.pk else 403
         return render(
             request, "evidence/download_refused.html", {"message": str(exc)}, status=status
         )
     return package_response(export)
+
+
+@never_cache
+@role_required(Role.SUPERVISOR)
+def export_clip(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+    """A prepared clip, as the officer will receive it (masks burnt in), played before release."""
+    requisition = _requisition(request, pk)
+    try:
+        export, path = services.export_clip_open(
+            requisition=requisition, index=index, actor=request.user
+        )
+    except ValidationError:
+        raise Http404 from None
+    response = StreamingHttpResponse(packages.clip_stream(export, path), content_type="video/mp4")
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@never_cache
+@role_required(*selectors.READERS)
+def handover_record(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
+    """The procès-verbal de remise of one download (reading it consumes nothing)."""
+    requisition = _requisition(request, pk)
+    link = selectors.handover_get(requisition, link_pk)
+    if link is None:
+        raise Http404
+    response = HttpResponse(bytes(link.handover_record), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=False,
+        filename=f"proces-verbal-de-remise-{link.export.package_name}-{link.pk}.pdf",
+    )
+    return response
 
 
 @role_required(*selectors.REGISTER_READERS)

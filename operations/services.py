@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import record
 from cameras.models import Camera
+from csu.times import paris_text
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from operations.models import (
@@ -36,7 +37,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _local(moment: datetime) -> str:
-    return formats.date_format(timezone.localtime(moment), "d/m/Y H:i")
+    return paris_text(moment, seconds=False)
 
 
 #: A signalement is logged during or soon after the facts: older than this is a typing error.

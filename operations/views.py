@@ -18,6 +18,7 @@ from accounts.decorators import role_required
 from cameras.models import Camera, CameraStatus, HealthStatus
 from csu.csvfile import csv_stream
 from csu.forms import add_service_errors
+from csu.times import paris_text
 from evidence.models import Requisition
 from operations import reports, selectors, services, stats
 from operations.forms import (
@@ -240,7 +241,7 @@ def _csv(request: HttpRequest, signalements: Any, filters: dict[str, Any]) -> Ht
     ]
 
     def when(moment: Any) -> str:
-        return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
+        return paris_text(moment, seconds=False, empty="")
 
     def cells():
         for s in rows:

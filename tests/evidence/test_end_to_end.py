@@ -97,9 +97,11 @@ def test_requisition_journey_from_intake_to_verified_download(
     hold = Hold.objects.get(reference_id=str(requisition.pk))
     assert hold.released_at is None and hold.camera == recorded_camera
 
-    # The magistrate opens the file (under review) and approves it.
+    # The magistrate opens the file (still submitted), starts examining it, approves it.
     judge = signed_in(magistrate)
-    assert judge.get(f"/api/requisitions/{requisition.pk}/").json()["status"] == "under_review"
+    assert judge.get(f"/api/requisitions/{requisition.pk}/").json()["status"] == "submitted"
+    review = judge.post(f"/api/requisitions/{requisition.pk}/review/")
+    assert review.json()["status"] == "under_review"
     response = judge.post(
         f"/api/requisitions/{requisition.pk}/decision/",
         {"outcome": "approve_all", "reason": "Nécessaire à la manifestation de la vérité."},
@@ -117,18 +119,19 @@ def test_requisition_journey_from_intake_to_verified_download(
     assert detail["export"]["progress"] == 100
     response = chief.post(f"/api/requisitions/{requisition.pk}/release/")
     assert response.status_code == 201, response.json()
-    url = response.json()["url"]
+    assert "url" not in response.json()  # nothing to copy: the officer downloads himself
+    url = f"/api/requisitions/{requisition.pk}/download/"
 
-    # Another officer cannot use the link; the recipient downloads once.
-    refused = signed_in(opj_other_service).get(url)
-    assert refused.status_code == 403
-    response = officer.get(url)
+    # Another service does not see it; a GET takes nothing; the recipient downloads once.
+    assert signed_in(opj_other_service).post(url).status_code == 404
+    assert officer.get(url).status_code == 405
+    response = officer.post(url)
     assert response.status_code == 200
     package = b"".join(response.streaming_content)
     assert hashlib.sha256(package).hexdigest() == response["X-Content-SHA256"]
-    again = officer.get(url)
+    again = officer.post(url)
     assert again.status_code == 400
-    assert "déjà servi" in again.json()["detail"]
+    assert "déjà été téléchargée" in again.json()["detail"]
     requisition.refresh_from_db()
     assert requisition.status == Status.HANDED_OVER
 
@@ -143,7 +146,7 @@ def test_requisition_journey_from_intake_to_verified_download(
     result = _verify_with_bundled_script(folder)
     assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout
     (clip,) = (folder / "clips").iterdir()
-    assert (folder / "proces-verbal-de-remise.pdf").read_bytes().startswith(b"%PDF")
+    assert (folder / "fiche-de-preparation.pdf").read_bytes().startswith(b"%PDF")
 
     # A byte flipped in the clip: the verifier names that clip.
     data = bytearray(clip.read_bytes())

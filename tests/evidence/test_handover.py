@@ -1,4 +1,4 @@
-"""Download links: bound to the officer, single use, expiring, reissued by a supervisor."""
+"""Download authorizations: bound to the officer, single use, expiring, renewed by a supervisor."""
 
 from __future__ import annotations
 
@@ -50,15 +50,15 @@ def ready(opj, magistrate, supervisor, camera):
 
 def test_release_issues_a_link_and_a_second_release_is_refused(ready, supervisor):
     requisition, _export = ready
-    link, token = services.export_release(requisition=requisition, actor=supervisor)
-    assert services.link_find(token) == link and link.recipient == requisition.officer
+    link = services.export_release(requisition=requisition, actor=supervisor)
+    assert link.recipient == requisition.officer and link.used_at is None
     with pytest.raises(services.Conflict):
         services.export_release(requisition=requisition, actor=supervisor)
 
 
 def test_an_expired_link_is_refused_and_audited(ready, supervisor, opj):
     requisition, _export = ready
-    link, _token = services.export_release(requisition=requisition, actor=supervisor)
+    link = services.export_release(requisition=requisition, actor=supervisor)
     DownloadLink.objects.filter(pk=link.pk).update(
         issued_at=timezone.now() - timedelta(days=5), expires_at=timezone.now() - timedelta(days=1)
     )
@@ -72,7 +72,7 @@ def test_another_officer_of_the_same_service_cannot_use_the_link(ready, supervis
     from tests.factories import UserFactory
 
     requisition, _export = ready
-    link, _token = services.export_release(requisition=requisition, actor=supervisor)
+    link = services.export_release(requisition=requisition, actor=supervisor)
     colleague = UserFactory(role="opj", service=opj.service)
     with pytest.raises(services.DownloadRefused, match="autre officier"):
         services.link_use(link=link, actor=colleague)
@@ -82,8 +82,8 @@ def test_another_officer_of_the_same_service_cannot_use_the_link(ready, supervis
 
 def test_a_reissued_link_replaces_the_previous_one(ready, supervisor, opj):
     requisition, _export = ready
-    first, _ = services.export_release(requisition=requisition, actor=supervisor)
-    second, _ = services.link_reissue(requisition=requisition, actor=supervisor)
+    first = services.export_release(requisition=requisition, actor=supervisor)
+    second = services.link_reissue(requisition=requisition, actor=supervisor)
     first.refresh_from_db()
     with pytest.raises(services.DownloadRefused, match="remplacé"):
         services.link_use(link=first, actor=opj)
@@ -91,7 +91,7 @@ def test_a_reissued_link_replaces_the_previous_one(ready, supervisor, opj):
     requisition.refresh_from_db()
     assert requisition.status == Status.HANDED_OVER
     second.refresh_from_db()
-    with pytest.raises(services.DownloadRefused, match="déjà servi"):
+    with pytest.raises(services.DownloadRefused, match="déjà été téléchargée"):
         services.link_use(link=second, actor=opj)
-    third, _ = services.link_reissue(requisition=requisition, actor=supervisor)
+    third = services.link_reissue(requisition=requisition, actor=supervisor)
     services.link_use(link=third, actor=opj)  # a supervisor's reissue allows a second download

@@ -199,7 +199,7 @@ def test_partial_approval_and_rejection_need_their_inputs(opj, magistrate, camer
     assert response.json()["status"] == "rejected"
 
 
-def test_a_decision_on_a_finished_requisition_is_refused_and_audited(
+def test_a_decision_on_a_finished_requisition_is_refused_and_leaves_no_history(
     opj, magistrate, camera, signed_in
 ):
     pk = _submit(signed_in(opj), camera.code).json()["id"]
@@ -211,7 +211,7 @@ def test_a_decision_on_a_finished_requisition_is_refused_and_audited(
     assert "ne peut plus faire l'objet d'une décision" in json.dumps(
         response.json(), ensure_ascii=False
     )
-    assert AuditEvent.objects.filter(action="requisition.decision_refused").exists()
+    assert not AuditEvent.objects.filter(action="requisition.decision_refused").exists()
 
 
 def test_concurrent_decisions_one_wins_the_other_is_told(opj, magistrate, camera, signed_in):

@@ -127,9 +127,54 @@ def test_register_endpoints(path):
     check_matrix(url=f"/api/{path}/", allowed=["supervisor", "dpo"], api=True)
 
 
-def test_download_endpoint_and_page_need_an_officer():
-    check_matrix(url="/api/downloads/unknown-token/", allowed=["opj"], api=True, ok=(404,))
-    check_matrix(url="/requisitions/telechargement/unknown-token/", allowed=["opj"], ok=(404,))
+def test_download_endpoint_and_page_are_posts_for_the_officers_service():
+    requisition = _requisition("ready")
+    # The matrix's OPJ belongs to another service: outside scope, 404.
+    check_matrix(
+        url=f"/api/requisitions/{requisition.pk}/download/",
+        allowed=[],
+        api=True,
+        method="post",
+        data={},
+        refused=(403, 404),
+    )
+    check_matrix(
+        url=f"/requisitions/{requisition.pk}/telechargement/",
+        allowed=[],
+        method="post",
+        data={},
+        refused=(403, 404),
+    )
+
+
+def test_handover_record_page_is_scoped():
+    requisition = _requisition("handed_over")
+    check_matrix(
+        url=f"/requisitions/{requisition.pk}/remise/999999/proces-verbal/",
+        allowed=["magistrate", "supervisor"],
+        ok=(404,),
+        refused=(403, 404),
+    )
+
+
+def test_review_action_is_for_the_magistrate():
+    requisition = _requisition()
+    check_matrix(
+        url=f"/requisitions/{requisition.pk}/examen/",
+        allowed=["magistrate"],
+        method="post",
+        data={},
+        ok=(302,),
+        refused=(403, 404),
+    )
+    check_matrix(
+        url=f"/api/requisitions/{requisition.pk}/review/",
+        allowed=["magistrate"],
+        api=True,
+        method="post",
+        data={},
+        refused=(403, 404),
+    )
 
 
 def test_attachment_page_is_for_the_magistrate_and_the_officers_service():
@@ -178,3 +223,13 @@ def test_cancel_page_action_is_for_the_officers_service_only():
 @pytest.mark.parametrize("path", ["registers/extractions", "registers/handovers"])
 def test_register_detail_endpoints(path):
     check_matrix(url=f"/api/{path}/999999/", allowed=["supervisor", "dpo"], api=True, ok=(404,))
+
+
+def test_clip_preview_is_for_the_supervisor():
+    requisition = _requisition("approved")
+    check_matrix(
+        url=f"/requisitions/{requisition.pk}/extraction/sequences/1/",
+        allowed=["supervisor"],
+        ok=(404,),
+        refused=(403, 404),
+    )

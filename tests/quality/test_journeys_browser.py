@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import pdfplumber
 import pytest
 from django.utils import timezone
 from django_otp.oath import TOTP
@@ -26,9 +27,11 @@ from audit import services as audit_services
 from audit.models import AuditEvent
 from compliance import pack as audit_pack_module
 from compliance.registers import local
+from csu.times import file_stamp, paris_text
 from evidence import manifest as evidence_manifest
 from evidence import verifier
-from evidence.models import DownloadLink, Export, Requisition, Status, Window
+from evidence.forms import paris_input
+from evidence.models import DownloadLink, Export, Requisition, Status
 from operations.models import Shift, Signalement
 from recordings.models import Hold, Segment
 from tests.evidence.conftest import PDF
@@ -220,6 +223,16 @@ def check_audit_pack(
 
 
 @pytest.fixture
+def utc_process(monkeypatch):
+    """The server's process in UTC: every time people see must still be Paris time."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
 def chromium(monkeypatch):
     sync_api = pytest.importorskip("playwright.sync_api")
     # Playwright's sync API runs an event loop in this thread; the ORM calls between the
@@ -296,6 +309,7 @@ def test_requisition_from_intake_to_verified_single_download(
     steps,
     tmp_path,
     monkeypatch,
+    utc_process,
 ):
     # The DPO's pack covers the days of the journey: an event just before them must stay out.
     first_day = timezone.localdate()
@@ -313,19 +327,27 @@ def test_requisition_from_intake_to_verified_single_download(
     time.sleep(max(0.0, (end - timezone.now()).total_seconds()) + 0.2)
     scan = tmp_path / "requisition-signee.pdf"
     scan.write_bytes(PDF)
+    # A third period on the night of the autumn change (02:00-03:00 happens twice).
+    night = (datetime(2025, 10, 25, 23, 40, tzinfo=UTC), datetime(2025, 10, 26, 1, 50, tzinfo=UTC))
 
-    # The OPJ submits the requisition with its scan: two periods, both frozen at once.
+    # The OPJ submits the requisition with its scan: the first form comes back with an error,
+    # the scan is kept (he does not attach it again); then three periods, two frozen at once.
     officer = sign_in_page(chromium, live_server.url, opj)
     officer.goto(f"{live_server.url}/requisitions/nouvelle/")
     officer.fill("#id_procedure_number", "2026/004711")
     officer.select_option("#id_legal_frame", "60-1")
     officer.fill("#id_facts", "Vol à l'arraché rue de Boigne.")
-    officer.fill("#id_justification", "Identifier l'auteur et sa direction de fuite.")
     officer.set_input_files("#id_attachment", str(scan))
-    for index, (begin, finish) in enumerate([(start, middle), (middle, end)]):
+    with officer.expect_navigation():
+        officer.get_by_role("button", name="Déposer").click()
+    assert "Réquisition numérisée conservée : requisition-signee.pdf" in officer.content()
+    officer.fill("#id_justification", "Identifier l'auteur et sa direction de fuite.")
+    periods = [(start, middle), (middle, end), night]
+    for index, (begin, finish) in enumerate(periods):
         officer.select_option(f"#id_w-{index}-camera", recorded_camera.code)
-        officer.fill(f"#id_w-{index}-starts_at", _local(begin))
-        officer.fill(f"#id_w-{index}-ends_at", _local(finish))
+        # Paris time as typed; on the repeated autumn hour, with its offset.
+        officer.fill(f"#id_w-{index}-starts_at", paris_input(begin))
+        officer.fill(f"#id_w-{index}-ends_at", paris_input(finish))
     steps("opj-formulaire", officer)
     with officer.expect_navigation():
         officer.get_by_role("button", name="Déposer").click()
@@ -336,14 +358,41 @@ def test_requisition_from_intake_to_verified_single_download(
     assert requisition.attachment_name == "requisition-signee.pdf"
     assert Hold.objects.filter(reference_id=str(requisition.pk), released_at=None).count() == 2
     detail_url = f"{live_server.url}/requisitions/{requisition.pk}/"
+    first, second, third = requisition.windows.order_by("pk")
+    expected = [paris_text(m) for w in (first, second, third) for m in (w.starts_at, w.ends_at)]
+    assert "(UTC+02:00)" in paris_text(datetime(2025, 10, 26, 0, 30, tzinfo=UTC))
 
-    # The magistrate approves only the first period, with a reason.
+    def window_times(page) -> list[str]:
+        return [t.strip() for t in page.locator("#windows td.t").all_inner_texts()]
+
+    # The magistrate opens the file: it is not "under review" for that; the checkboxes read
+    # as the table above them.
     judge = sign_in_page(chromium, live_server.url, magistrate)
     judge.goto(detail_url)
-    first, second = requisition.windows.order_by("starts_at")
+    requisition.refresh_from_db()
+    assert requisition.status == Status.SUBMITTED
+    assert window_times(judge) == expected
+    labels = [t.strip() for t in judge.locator(".window-label").all_inner_texts()]
+    assert labels == [
+        f"{recorded_camera.code} {expected[0]} – {expected[1]}",
+        f"{recorded_camera.code} {expected[2]} – {expected[3]}",
+        f"{recorded_camera.code} {expected[4]} – {expected[5]}",
+    ]
+    # A decision without the reason for the refused periods: an error on the form, the choice
+    # kept, nothing in the history.
+    history = AuditEvent.objects.filter(target_id=str(requisition.pk)).count()
     judge.check("input[name=outcome][value=approve_part]")
     judge.check(f"input[name=windows][value='{first.pk}']")
-    judge.fill("#id_reason", "Seule la première période concerne les faits.")
+    with judge.expect_navigation():
+        judge.get_by_role("button", name="Enregistrer la décision").click()
+    assert "Motivez le refus des périodes non cochées." in judge.content()
+    assert judge.is_checked("input[name=outcome][value=approve_part]")
+    assert judge.is_checked(f"input[name=windows][value='{first.pk}']")
+    assert not judge.is_checked(f"input[name=windows][value='{second.pk}']")
+    assert AuditEvent.objects.filter(target_id=str(requisition.pk)).count() == history
+    steps("magistrat-erreur-conservee", judge)
+    reason = "Seule la première période concerne les faits."
+    judge.fill("#id_reason", reason)
     steps("magistrat-decision", judge)
     with judge.expect_navigation():
         judge.get_by_role("button", name="Enregistrer la décision").click()
@@ -351,43 +400,80 @@ def test_requisition_from_intake_to_verified_single_download(
     steps("magistrat-decide", judge)
     requisition.refresh_from_db()
     assert requisition.status == Status.PARTLY_APPROVED
-    first.refresh_from_db()
-    second.refresh_from_db()
-    assert first.decision == Window.Decision.APPROVED
-    assert second.decision == Window.Decision.REFUSED
+    for window, decision in ((first, "approved"), (second, "refused"), (third, "refused")):
+        window.refresh_from_db()
+        assert window.decision == decision
+    assert "decision_refused" not in " ".join(
+        AuditEvent.objects.filter(target_id=str(requisition.pk)).values_list("action", flat=True)
+    )
 
-    # The supervisor exports (in-process), checks the files, releases: the link is shown once.
+    # The supervisor exports (in-process), checks the files, releases to the officer: no link
+    # to copy, the page says until when the officer may download.
     chief = sign_in_page(chromium, live_server.url, supervisor)
     chief.goto(detail_url)
+    assert window_times(chief) == expected
     with chief.expect_navigation():
         chief.get_by_role("button", name="Préparer l'extraction").click()
     assert "Prête" in chief.content(), chief.content()
     assert chief.locator("td", has_text="clips/").count() == 1
+    # He plays the prepared clip, as the officer will receive it, before releasing it.
+    clip_url = chief.locator(".clips video").get_attribute("src")
+    clip = chief.request.get(f"{live_server.url}{clip_url}")
+    assert clip.status == 200 and clip.headers["content-type"] == "video/mp4"
+    assert clip.body()[4:8] == b"ftyp"
     steps("chef-extraction-prete", chief)
     with chief.expect_navigation():
         chief.get_by_role("button", name=re.compile("Paquet vérifié")).click()
-    steps("chef-lien-delivre", chief)
-    match = re.search(r"https?://[^\s<]+/requisitions/telechargement/[^/\s<]+/", chief.content())
-    assert match, chief.content()
-    link = match.group(0)
+    steps("chef-libere", chief)
+    assert "/telechargement/" not in chief.content()
+    link = DownloadLink.objects.get(export__requisition=requisition)
+    until = paris_text(link.expires_at)
+    assert until in chief.locator("#allowed-download").inner_text()
 
-    # The OPJ downloads once; the second attempt is refused.
+    # The officer is told on his home page, then downloads from his own page. Opening (or
+    # pre-fetching) any address burns nothing; the download is a POST; a second one is refused.
+    officer.goto(f"{live_server.url}/accueil/")
+    news = officer.locator("#requisition-news").inner_text()
+    assert requisition.reference in news and "Téléchargement autorisé" in news
     officer.goto(detail_url)
-    assert "lien de téléchargement à usage unique" in officer.content()
+    assert window_times(officer) == expected
+    assert until in officer.locator("#download-until").inner_text()
+    for url in (detail_url, f"{detail_url}telechargement/", f"{live_server.url}/accueil/"):
+        officer.request.get(url)
+    link.refresh_from_db()
+    assert link.used_at is None
     with officer.expect_download() as download_info:
-        officer.evaluate("url => { window.location.href = url; }", link)
+        officer.get_by_role("button", name="Télécharger l'extraction").click()
     package = tmp_path / "paquet.zip"
     download_info.value.save_as(package)
-    response = officer.goto(link)
-    assert response.status == 400
-    assert "déjà servi" in officer.content()
-    steps("opj-second-telechargement-refuse", officer)
+    officer.goto(detail_url)
+    steps("opj-telecharge", officer)
+    token = next(c["value"] for c in officer.context.cookies() if c["name"] == "csrftoken")
+    again = officer.request.post(
+        f"{detail_url}telechargement/", headers={"X-CSRFToken": token, "Referer": detail_url}
+    )
+    assert again.status == 400
+    assert "déjà été téléchargée" in again.text()
+
+    # The procès-verbal de remise, drawn up at the download, in Paris time like the pages.
+    link.refresh_from_db()
+    record_url = officer.locator("#handovers a").get_attribute("href")
+    record = officer.request.get(f"{live_server.url}{record_url}")
+    assert record.status == 200 and record.headers["content-type"] == "application/pdf"
+    with pdfplumber.open(io.BytesIO(record.body())) as pdf:
+        text = " ".join(" ".join(p.extract_text() or "" for p in pdf.pages).split())
+    assert "Procès-verbal de remise" in text and paris_text(link.used_at) in text
+    assert "Autorisée en partie" in text and reason in text
+    for moment in expected:
+        assert moment in text
+    assert requisition.procedure_number in text
 
     # The downloaded package verifies offline, holds the approved period only.
     assert verifier.verify(package) == []
     with zipfile.ZipFile(io.BytesIO(package.read_bytes())) as archive:
         clips = [n for n in archive.namelist() if "/clips/" in n and not n.endswith("/")]
     assert len(clips) == 1
+    assert file_stamp(first.starts_at) in clips[0]  # named in Paris time, with its offset
     requisition.refresh_from_db()
     assert requisition.status == Status.HANDED_OVER
     actions = set(
@@ -397,6 +483,7 @@ def test_requisition_from_intake_to_verified_single_download(
         "requisition.submitted",
         "requisition.partly_approved",
         "export.ready",
+        "export.clip_viewed",
         "export.released",
         "export.downloaded",
         "export.download_refused",

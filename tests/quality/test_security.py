@@ -160,6 +160,8 @@ def _values(world) -> dict:
         "name": "categories",
         "year": timezone.localdate().year,
         "slug": "traitements",
+        "link_pk": 1,
+        "index": 1,
     }
 
 
@@ -340,6 +342,12 @@ IDOR_ALLOW_LIST = {
     # service (their habilitation is checked by the export itself, tests/evidence).
     "evidence:requisition_decision": "court-wide",
     "requisition-decision": "court-wide",
+    "evidence:export_clip": (
+        "room-wide (a supervisor's check before release, extraction right checked per camera:"
+        " tests/evidence/test_clip_preview.py; officers get 403 by role)"
+    ),
+    "evidence:requisition_review": "court-wide (a magistrate's action; others get 403 by role)",
+    "requisition-review": "court-wide (a magistrate's action; others get 403 by role)",
     "evidence:export_start": "room-wide",
     "evidence:link_reissue": "room-wide (a supervisor's action; officers get 403 by role)",
     "requisition-reissue": "room-wide (a supervisor's action; officers get 403 by role)",
@@ -436,16 +444,23 @@ IDOR_CASES = {
     "evidence:download": (
         None,
         "other_opj",
-        "get",
-        lambda w: "/requisitions/telechargement/jeton-police/",
+        "post",
+        lambda w: f"/requisitions/{_req(w)}/telechargement/",
         {403, 404},
     ),
-    "export-download": (
+    "requisition-download": (
+        None,
+        "other_opj",
+        "post",
+        lambda w: f"/api/requisitions/{_req(w)}/download/",
+        {403, 404},
+    ),
+    "evidence:handover_record": (
         None,
         "other_opj",
         "get",
-        lambda w: "/api/downloads/jeton-police/",
-        {403, 404},
+        lambda w: f"/requisitions/{_req(w)}/remise/1/proces-verbal/",
+        {404},
     ),
     "requisition-detail": (
         Role.OPJ,

@@ -370,6 +370,8 @@ SPECTACULAR_SETTINGS = {
         "CameraStatusEnum": "cameras.models.CameraStatus",
         "HealthStatusEnum": "cameras.models.HealthStatus",
         "RequisitionStatusEnum": "evidence.models.Status",
+        "RequisitionDecisionEnum": "evidence.models.Decision",
+        "WindowDecisionEnum": "evidence.models.Window.Decision",
     },
 }
 API_TOKEN_LIFETIME = timedelta(hours=env_int("CSU_API_TOKEN_HOURS", 12, minimum=1))

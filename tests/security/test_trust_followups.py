@@ -26,7 +26,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -444,24 +444,29 @@ def test_source_moved_outside_the_camera_networks_is_not_reconnected(
     stop = threading.Event()
     timer = threading.Timer(25, stop.set)
     outcome: list[str] = []
-    recorder = threading.Thread(
-        target=lambda: outcome.append(
-            run_recorder(
-                camera.pk,
-                "attack-test-recorder",
-                stop=stop,
-                remux_settings=remux.RemuxSettings(
-                    segment_seconds=1.0,
-                    open_timeout=3,
-                    read_timeout=2,
-                    probe_seconds=0.5,
-                    backoff_initial=0.2,
-                    backoff_max=0.5,
-                ),
-                renew_every=0.5,
+
+    def record_camera() -> None:
+        try:
+            outcome.append(
+                run_recorder(
+                    camera.pk,
+                    "attack-test-recorder",
+                    stop=stop,
+                    remux_settings=remux.RemuxSettings(
+                        segment_seconds=1.0,
+                        open_timeout=3,
+                        read_timeout=2,
+                        probe_seconds=0.5,
+                        backoff_initial=0.2,
+                        backoff_max=0.5,
+                    ),
+                    renew_every=0.5,
+                )
             )
-        )
-    )
+        finally:
+            connections.close_all()  # this thread's own database connection
+
+    recorder = threading.Thread(target=record_camera)
     timer.start()
     recorder.start()
     try:

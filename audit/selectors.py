@@ -74,38 +74,57 @@ class ChainState:
 
 
 def chain_state(*, lookback: int = 50) -> ChainState:
-    """The last full verification, from the newest signed outcome in the trail, and every
+    """The last full verification, from the signed outcomes in the trail, and every
     verification record written since that no signed outcome backs (shown as suspicious).
 
     ChainVerification rows and events can both be inserted by the application's database role;
-    the signature of the audit key cannot. A forged "OK" is therefore never the last check.
+    the signature of the audit key cannot. A forged "OK" is therefore never the last check, nor
+    is a signed outcome copied from an older verification into a newer event (a replay): the
+    last check is the signed outcome of the newest verification.
     """
     keys = integrity.pinned_keys()
     suspicious: list[str] = []
-    last: Verification | None = None
+    found: list[tuple[int, Any, Verification | None]] = []
     events = AuditEvent.objects.filter(action__in=VERIFICATION_ACTIONS).order_by("-seq")
     for event in events[:lookback]:
         details = event.details if isinstance(event.details, dict) else {}
-        problem = integrity.verification_problem(details, keys)
         finished = parse_datetime(str(details.get("finished_at", "")))
-        if problem is None and finished is not None:
-            problems = details.get("problems") or []
-            last = Verification(
+        verification = None
+        if integrity.verification_problem(details, keys) is None and finished is not None:
+            verification = Verification(
                 seq=event.seq,
                 verification_id=int(details.get("verification_id") or 0),
                 finished_at=finished,
                 events_checked=int(details.get("events_checked") or 0),
                 ok=bool(details.get("ok")),
                 first_broken_seq=details.get("first_broken_seq"),
-                message="; ".join(str(p) for p in problems),
+                message="; ".join(str(p) for p in details.get("problems") or []),
             )
+        found.append((event.seq, event.occurred_at, verification))
+    signed = [v for _seq, _at, v in found if v is not None]
+    # The newest verification has the highest row number; the original of a replayed outcome
+    # is its first event (the lowest event number).
+    last = max(signed, key=lambda v: (v.verification_id, -v.seq), default=None)
+    for seq, occurred_at, verification in found:
+        if last is not None and seq <= last.seq:
             break
-        suspicious.append(
-            _(
+        if verification is None:
+            text = _(
                 "Événement n° %(seq)s du %(date)s : résultat de vérification sans signature "
                 "valide de la clé du journal, ignoré."
             )
-            % {"seq": event.seq, "date": _local(event.occurred_at)}
+        else:
+            text = _(
+                "Événement n° %(seq)s du %(date)s : reprend le résultat signé d'une "
+                "vérification antérieure (enregistrement n° %(pk)s), ignoré."
+            )
+        suspicious.append(
+            text
+            % {
+                "seq": seq,
+                "date": _local(occurred_at),
+                "pk": verification.verification_id if verification else "",
+            }
         )
     rows = ChainVerification.objects.order_by("-pk")
     if last is not None:

@@ -524,3 +524,22 @@ def test_a_restore_declared_in_the_chain_lets_the_anchors_step_back_visibly(supe
     anchor.write_anchor()
     with pytest.raises(CommandError, match="the anchors went backwards"):
         call_command("verify_audit")
+
+
+@pytest.mark.django_db
+def test_an_old_signed_ok_replayed_after_a_broken_check_is_not_the_last_check(
+    signed_in, supervisor, dpo
+):
+    record("recording.playback", actor=supervisor, reason="consultation")
+    assert integrity.verify_and_record(actor_name="manage.py verify_audit").ok
+    genuine_ok = AuditEvent.objects.get(action="audit.chain_verified")
+    _break_the_chain()
+    assert not integrity.verify_and_record(actor_name="manage.py verify_audit").ok
+    # The intruder copies the signed "OK" of the day before into a new event.
+    replay = record(
+        "audit.chain_verified", actor_name="manage.py verify_audit", details=genuine_ok.details
+    )
+
+    state = signed_in(dpo).get("/api/audit/chain/").json()
+    assert state["last_verification"]["ok"] is False
+    assert any(f"Événement n° {replay.seq} " in text for text in state["suspicious"])

@@ -15,6 +15,7 @@ def register() -> None:
     reg("auth.second_factor_reset", _("Réinitialisation du second facteur"), "change")
     reg("auth.token_issued", _("Jeton d'API délivré"), "auth")
     reg("auth.tokens_revoked", _("Jetons d'API révoqués"), "auth")
+    reg("auth.sessions_ended", _("Sessions ouvertes fermées"), "auth")
     reg("account.password_changed", _("Mot de passe changé par son titulaire"), "change")
     reg("account.created", _("Compte créé"), "change")
     reg("account.updated", _("Compte modifié"), "change")

@@ -12,7 +12,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Habilitation, User
 from accounts.roles import ROLE_RIGHTS, Role
-from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
+from audit.models import AuditEvent, ChainCheckpoint
+from audit.selectors import chain_state
 
 
 def _common(user: User) -> dict[str, Any]:
@@ -50,10 +51,12 @@ def _admin(user: User) -> dict[str, Any]:
 
 def _dpo(user: User) -> dict[str, Any]:
     since = timezone.now() - timedelta(hours=24)
+    state = chain_state()
     return {
         "events_total": AuditEvent.objects.count(),
         "events_today": AuditEvent.objects.filter(occurred_at__gte=since).count(),
-        "last_verification": ChainVerification.objects.order_by("-finished_at").first(),
+        "last_verification": state.last_verification,
+        "chain_suspicious": state.suspicious,
         "last_checkpoint": ChainCheckpoint.objects.order_by("-signed_at").first(),
         "recent_events": AuditEvent.objects.order_by("-seq")[:10],
     }

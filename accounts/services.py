@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -109,6 +111,7 @@ def user_update(*, user: User, actor: Any, **changes: Any) -> User:
         )
         if not user.is_active:
             api_tokens_revoke(user=user, actor=actor, cause="deactivated")
+            sessions_end(user=user, actor=actor, cause="deactivated")
     other = {k: v for k, v in diff.items() if k not in ("role", "is_active")}
     if other:
         record("account.updated", actor=actor, target=user, details={"changes": other})
@@ -139,11 +142,15 @@ def user_set_password(*, user: User, password: str, actor: Any) -> None:
         "account.updated", actor=actor, target=user, details={"changes": {"password": "changed"}}
     )
     api_tokens_revoke(user=user, actor=actor, cause="password_reset")
+    sessions_end(user=user, actor=actor, cause="password_reset")
 
 
 @transaction.atomic
-def password_change(*, user: User, old_password: str, new_password: str) -> None:
-    """The person replaces their own password, giving the old one; their API tokens are revoked."""
+def password_change(
+    *, user: User, old_password: str, new_password: str, keep_session: str = ""
+) -> None:
+    """The person replaces their own password, giving the old one; their API tokens are revoked
+    and every other session of theirs ends (``keep_session``: the key of the one in use)."""
     if not user.check_password(old_password):
         raise ValidationError({"old_password": _("L'ancien mot de passe est incorrect.")})
     if new_password == old_password:
@@ -156,6 +163,7 @@ def password_change(*, user: User, old_password: str, new_password: str) -> None
     user.save(update_fields=["password", "must_change_password"])
     record("account.password_changed", actor=user, target=user)
     api_tokens_revoke(user=user, actor=user, cause="password_changed")
+    sessions_end(user=user, actor=user, cause="password_changed", keep=keep_session)
 
 
 @transaction.atomic
@@ -182,6 +190,38 @@ def api_tokens_revoke(*, user: User, actor: Any, cause: str) -> int:
     return deleted
 
 
+@transaction.atomic
+def sessions_end(*, user: User, actor: Any, cause: str, keep: str = "") -> int:
+    """End every open session of the person, but ``keep`` (the key of the session making the
+    change, if it is theirs); returns how many ended.
+
+    A second-factor reset, a password change and a deactivation call it, so that a stolen
+    session can neither enrol a new authenticator nor go on working. Sessions are stored in the
+    database (``django.contrib.sessions``' default engine): their rows are deleted, which ends
+    them at once wherever they were opened and takes with them what they hold on the server
+    (the one-off keys of playbacks). A request of such a session still running cannot save it
+    back: Django refuses with ``SessionInterrupted``. A session version kept on the person and
+    checked by middleware would leave those rows, and their keys, in place until they expire.
+    """
+    owner = str(user.pk)
+    doomed = [
+        session.session_key
+        for session in Session.objects.filter(expire_date__gt=timezone.now())
+        .exclude(session_key=keep)
+        .iterator()
+        if str(session.get_decoded().get(SESSION_KEY)) == owner
+    ]
+    deleted, _count = Session.objects.filter(session_key__in=doomed).delete()
+    if deleted:
+        record(
+            "auth.sessions_ended",
+            actor=actor,
+            target=user,
+            details={"sessions": deleted, "cause": cause},
+        )
+    return deleted
+
+
 def _required_reason(reason: str, message: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -202,6 +242,7 @@ def second_factor_reset(*, user: User, actor: Any, reason: str) -> None:
         details={"devices": deleted},
     )
     api_tokens_revoke(user=user, actor=actor, cause="second_factor_reset")
+    sessions_end(user=user, actor=actor, cause="second_factor_reset")
 
 
 @transaction.atomic

@@ -63,6 +63,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
                     user=request.user,
                     old_password=old_password,
                     new_password=form.cleaned_data["new_password1"],
+                    keep_session=request.session.session_key or "",
                 )
             except ValidationError as error:
                 add_service_errors(form, error, fallback="new_password1")

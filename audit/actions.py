@@ -53,4 +53,9 @@ def register_core_actions() -> None:
     register("audit.chain_verified", _("Vérification de la chaîne d'audit"), "system")
     register("audit.chain_broken", _("Chaîne d'audit rompue"), "system")
     register("audit.pruned", _("Événements d'audit élagués (durée de conservation)"), "system")
+    register(
+        "audit.anchors_step_back",
+        _("Recul des ancres reconnu (journal restauré depuis une sauvegarde)"),
+        "system",
+    )
     register("audit.exported", _("Journal d'audit exporté"), "access")

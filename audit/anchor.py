@@ -8,7 +8,10 @@ locked in COMPLIANCE mode). ``verify_chain`` compares the database with the newe
 chain that ends before it, or differs from it, is named.
 
 Names sort by time: ``<prefix>YYYY-MM-DD/HHMMSSffffffZ-<seq>.json``, so the newest anchor is the
-last name of the last day, found without reading the others.
+last name of the last day, found without reading the others. Their numbers never go backwards:
+``verify_chain`` lists every anchor and names the first whose number is below the one before it
+(someone holding the database and the signing key, having cut the chain, cannot hide the cut
+behind a newer anchor of a shorter chain); the newest must hold what its name says.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from audit.models import AuditEvent
 
 S3_PREFIX = "audit-anchors/"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: An anchor's name under the store's root: its day, its time, then the event number it holds.
+NAME = re.compile(r"^\d{4}-\d{2}-\d{2}/\d{12}Z-(\d{12})\.json$")
 
 
 class AnchorError(Exception):
@@ -88,6 +93,8 @@ class AnchorStore(Protocol):
 
     def newest(self) -> tuple[str, bytes] | None: ...
 
+    def names(self) -> list[tuple[str, str]]: ...
+
 
 class FolderAnchors:
     """Anchors as files of a folder: created exclusively (never overwritten), then fsynced."""
@@ -125,6 +132,17 @@ class FolderAnchors:
             if files:
                 return str(files[-1]), files[-1].read_bytes()
         return None
+
+    def names(self) -> list[tuple[str, str]]:
+        """Every anchor as (location, name under the root), oldest first."""
+        if not self.root.is_dir():
+            return []
+        days = sorted(p for p in self.root.iterdir() if p.is_dir() and _DAY.match(p.name))
+        return [
+            (str(path), f"{day.name}/{path.name}")
+            for day in days
+            for path in sorted(day.glob("*.json"))
+        ]
 
 
 class BucketAnchors:
@@ -182,6 +200,26 @@ class BucketAnchors:
             raise AnchorError(f"anchors in s3://{self.bucket} cannot be read: {exc}") from None
         return None
 
+    def names(self) -> list[tuple[str, str]]:
+        """Every anchor as (location, name under the prefix), oldest first (listing only)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            days = [
+                day
+                for day in self._names(self.prefix, folders=True)
+                if _DAY.match(day[len(self.prefix) :].rstrip("/"))
+            ]
+            keys = [
+                key
+                for day in days
+                for key in self._names(day, folders=False)
+                if key.endswith(".json")
+            ]
+        except (BotoCoreError, ClientError) as exc:
+            raise AnchorError(f"anchors in s3://{self.bucket} cannot be listed: {exc}") from None
+        return [(f"s3://{self.bucket}/{key}", key[len(self.prefix) :]) for key in keys]
+
 
 def store() -> AnchorStore:
     """Where anchors go, from the settings (CSU_AUDIT_ANCHOR_STORAGE)."""
@@ -229,3 +267,8 @@ def newest_anchor(*, where: AnchorStore | None = None) -> tuple[Anchor, str] | N
         return None
     location, data = found
     return Anchor.from_json(data, location), location
+
+
+def anchor_names(*, where: AnchorStore | None = None) -> list[tuple[str, str]]:
+    """Every anchor written, as (location, name), oldest first."""
+    return (where or store()).names()

@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 from accounts.api_auth import role_permission
 from accounts.roles import AUDIT_READERS
 from audit.chain import HASHED_FIELDS
-from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
-from audit.selectors import filters_from, search_events
+from audit.models import AuditEvent, ChainCheckpoint
+from audit.selectors import chain_state, filters_from, search_events
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -57,6 +57,8 @@ class ChainStateSerializer(serializers.Serializer):
     head_hash = serializers.CharField(allow_null=True)
     last_verification = serializers.DictField(allow_null=True)
     last_checkpoint = serializers.DictField(allow_null=True)
+    #: verification records no signed outcome backs (forged rows or events), in French
+    suspicious = serializers.ListField(child=serializers.CharField())
 
 
 class ChainState(APIView):
@@ -65,10 +67,19 @@ class ChainState(APIView):
     @extend_schema(responses=ChainStateSerializer)
     def get(self, request: Request) -> Response:
         head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first() or {}
+        state = chain_state()
+        last = state.last_verification
         verification = (
-            ChainVerification.objects.order_by("-finished_at")
-            .values("finished_at", "events_checked", "ok", "first_broken_seq", "message")
-            .first()
+            {
+                "finished_at": last.finished_at,
+                "events_checked": last.events_checked,
+                "ok": last.ok,
+                "first_broken_seq": last.first_broken_seq,
+                "message": last.message,
+                "event_seq": last.seq,
+            }
+            if last
+            else None
         )
         checkpoint = (
             ChainCheckpoint.objects.order_by("-signed_at")
@@ -82,5 +93,6 @@ class ChainState(APIView):
                 "head_hash": head.get("hash"),
                 "last_verification": verification,
                 "last_checkpoint": checkpoint,
+                "suspicious": state.suspicious,
             }
         )

@@ -133,3 +133,26 @@ def public_key_hex(public_key: Ed25519PublicKey) -> str:
 def anchor_message(seq: int, head_hash: str, signed_at: datetime) -> bytes:
     """What an anchor written outside the database signs (distinct from a checkpoint)."""
     return f"csu-audit-anchor\n{seq}\n{head_hash}\n{_canonical_time(signed_at)}".encode()
+
+
+#: What a verification's signed result covers, in the details of its audit.chain_* event.
+VERIFICATION_FIELDS = (
+    "verification_id",
+    "finished_at",
+    "events_checked",
+    "ok",
+    "first_broken_seq",
+    "problems",
+    "anchor",
+)
+
+
+def verification_time(value: datetime) -> str:
+    return _canonical_time(value)
+
+
+def verification_message(details: dict[str, Any]) -> bytes:
+    """What a full verification signs: its outcome, as stored in its event's details."""
+    body = {name: details.get(name) for name in VERIFICATION_FIELDS}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return b"csu-audit-verification\n" + text.encode("utf-8")

@@ -20,7 +20,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from audit import actions
 from audit.chain import HASHED_FIELDS
-from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
+from audit.models import AuditEvent, ChainCheckpoint
+from audit.selectors import chain_state
 from csu.csvfile import csv_bytes
 from csu.times import paris_text
 
@@ -120,7 +121,8 @@ def _events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> by
     head = ParagraphStyle("head", parent=cell, fontName="Helvetica-Bold")
     title = _("Extrait du journal d'audit")
     produced = _local(timezone.now())
-    verification = ChainVerification.objects.order_by("-finished_at").first()
+    state = chain_state()
+    verification = state.last_verification
     checkpoint = ChainCheckpoint.objects.order_by("-signed_at").first()
     criteria = "; ".join(
         f"{name} = {_local(value) if hasattr(value, 'tzinfo') else value}"
@@ -143,6 +145,7 @@ def _events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> by
             if verification
             else _("La chaîne n'a encore jamais été vérifiée.")
         ),
+        *(p(_("Suspect : %(what)s") % {"what": what}) for what in state.suspicious),
         p(
             _("Dernière signature de la tête de chaîne : n° %(seq)s le %(date)s, clé %(fp)s.")
             % {

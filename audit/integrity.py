@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import UTC
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -15,6 +17,9 @@ from django.utils import timezone
 from audit import anchor, chain, services
 from audit.models import AuditEvent, AuditPrune, ChainCheckpoint, ChainVerification
 
+#: The event that declares a step back of the anchors (a restored backup).
+STEP_BACK = "audit.anchors_step_back"
+
 
 @dataclass
 class VerificationResult:
@@ -24,6 +29,8 @@ class VerificationResult:
     problems: list[str] = field(default_factory=list)
     #: the newest anchor compared with the chain, if any ("#seq (where)")
     anchor: str = ""
+    #: events acknowledging a step back of the anchors (a restored backup), seen on the way
+    step_backs: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -73,10 +80,16 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
     keys = pinned_keys()
     # Read before the walk: a newer anchor written meanwhile cannot pass the events walked.
     unreadable_anchor = ""
+    anchors: list[tuple[str, str]] = []
     try:
         newest = anchor.newest_anchor()
     except anchor.AnchorError as exc:
         newest, unreadable_anchor = None, f"the newest anchor cannot be read: {exc}"
+    else:
+        try:
+            anchors = anchor.anchor_names()
+        except anchor.AnchorError as exc:
+            unreadable_anchor = f"the anchors cannot be listed: {exc}"
     prunes = list(AuditPrune.objects.select_related("checkpoint").order_by("pk"))
     reached = 0
     for pruning in prunes:
@@ -161,6 +174,8 @@ def verify_chain(*, batch_size: int = 5000) -> VerificationResult:
         _verify_checkpoints(result, keys, hashes_at, last_seq, horizon or 0)
     if result.ok and newest is not None:
         _verify_anchor(result, keys, *newest, hashes_at, last_seq, horizon or 0)
+    if result.ok:
+        _verify_anchor_order(result, anchors)
     if unreadable_anchor:
         result.problems.append(unreadable_anchor)
     return result
@@ -294,6 +309,13 @@ def _verify_anchor(
         result.problems.append(f"the anchor {location} {problem}")
         return
     signed = f"{newest.signed_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    if not location.replace(os.sep, "/").endswith("/" + newest.name):
+        result.first_broken_seq = newest.seq
+        result.problems.append(
+            f"the anchor {location} does not hold what its name says: it holds event "
+            f"#{newest.seq}, signed {signed}"
+        )
+        return
     if newest.seq > last_seq:
         result.first_broken_seq = last_seq + 1
         result.problems.append(
@@ -308,11 +330,80 @@ def _verify_anchor(
         )
 
 
+def _verify_anchor_order(result: VerificationResult, anchors: list[tuple[str, str]]) -> None:
+    """Each anchor's number is at least the one of the anchor before it; the first that goes
+    backwards is named (the events after its number were cut, then the chain anchored again).
+
+    A step back is let through only when an ``audit.anchors_step_back`` event, written between
+    the two anchors and held by the chain the second one covers, declares it (a backup restored
+    after an incident, see ``acknowledge_anchor_step_back``); the verification lists it.
+    """
+    declared = [
+        (seq, details.get("newest_anchor", ""))
+        for seq, details in AuditEvent.objects.filter(action=STEP_BACK).values_list(
+            "seq", "details"
+        )
+    ]
+    previous: tuple[str, str, int] | None = None
+    for location, name in anchors:
+        match = anchor.NAME.match(name)
+        if match is None:
+            result.problems.append(f"{location} is among the anchors but is not named as one")
+            return
+        seq = int(match[1])
+        if previous is not None and seq < previous[2]:
+            known = [
+                event for event, newest in declared if previous[1] <= newest < name and event <= seq
+            ]
+            if not known:
+                result.first_broken_seq = seq + 1
+                result.problems.append(
+                    f"the anchors went backwards: the anchor {location} holds event #{seq}, "
+                    f"below #{previous[2]} held by the anchor before it ({previous[0]})"
+                )
+                return
+            result.step_backs.append(known[0])
+        previous = (location, name, seq)
+
+
+@transaction.atomic
+def acknowledge_anchor_step_back(*, reason: str, actor_name: str) -> AuditEvent:
+    """Declare, in the chain itself, that the anchors written so far go beyond the chain (its
+    database was restored from a backup): the next anchor may hold a lower number.
+
+    Raises ValueError when there is nothing to declare or no reason is given.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a reason is required")
+    anchors = anchor.anchor_names()
+    if not anchors:
+        raise ValueError("no anchor has been written")
+    highest = max(int(m[1]) for _loc, name in anchors if (m := anchor.NAME.match(name)))
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    if highest <= head:
+        raise ValueError(
+            f"the anchors go up to event #{highest} and the chain to #{head}: nothing to declare"
+        )
+    return services.record(
+        STEP_BACK,
+        actor_name=actor_name,
+        reason=reason,
+        details={
+            "newest_anchor": anchors[-1][1],
+            "highest_anchored_seq": highest,
+            "chain_head_seq": head,
+        },
+    )
+
+
 def verify_and_record(*, actor_name: str = "verify_audit") -> VerificationResult:
+    """Verify the chain, keep the outcome as a ChainVerification row and as an event whose
+    details carry the outcome signed with the audit key (what the DPO's pages believe)."""
     started = timezone.now()
     result = verify_chain()
     with transaction.atomic():
-        ChainVerification.objects.create(
+        row = ChainVerification.objects.create(
             started_at=started,
             finished_at=timezone.now(),
             events_checked=result.events_checked,
@@ -320,17 +411,41 @@ def verify_and_record(*, actor_name: str = "verify_audit") -> VerificationResult
             first_broken_seq=result.first_broken_seq,
             message="; ".join(result.problems),
         )
+        details: dict[str, Any] = {
+            "verification_id": row.pk,
+            "finished_at": chain.verification_time(row.finished_at),
+            "events_checked": result.events_checked,
+            "ok": result.ok,
+            "first_broken_seq": result.first_broken_seq,
+            "problems": result.problems,
+            "anchor": result.anchor,
+        }
+        key = _signing_key()
+        details["signature"] = key.sign(chain.verification_message(details)).hex()
+        details["key_fingerprint"] = chain.public_key_fingerprint(key.public_key())
         services.record(
             "audit.chain_verified" if result.ok else "audit.chain_broken",
             actor_name=actor_name,
-            details={
-                "events_checked": result.events_checked,
-                "first_broken_seq": result.first_broken_seq,
-                "problems": result.problems,
-                "anchor": result.anchor,
-            },
+            target=row,
+            details=details,
         )
     return result
+
+
+def verification_problem(details: dict[str, Any], keys: dict[str, Ed25519PublicKey]) -> str | None:
+    """Why the outcome in a verification event's details is not to be believed, or None.
+
+    The application's database role may append events and ChainVerification rows; only the
+    signature of the audit key tells a verification that ran from one written to look like it.
+    """
+    if not isinstance(details, dict) or not details.get("signature"):
+        return "unsigned"
+    return _signature_problem(
+        keys,
+        str(details.get("key_fingerprint", "")),
+        str(details["signature"]),
+        chain.verification_message(details),
+    )
 
 
 @transaction.atomic

@@ -14,8 +14,8 @@ from accounts.decorators import role_required
 from accounts.roles import AUDIT_READERS
 from audit import exports
 from audit.forms import EventSearchForm
-from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
-from audit.selectors import filters_from, search_events
+from audit.models import AuditEvent, ChainCheckpoint
+from audit.selectors import chain_state, filters_from, search_events
 from audit.services import record
 
 
@@ -30,6 +30,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    state = chain_state()
     return render(
         request,
         "audit/event_list.html",
@@ -37,7 +38,8 @@ def event_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "last_verification": ChainVerification.objects.order_by("-finished_at").first(),
+            "last_verification": state.last_verification,
+            "chain_suspicious": state.suspicious,
             "last_checkpoint": ChainCheckpoint.objects.order_by("-signed_at").first(),
         },
     )

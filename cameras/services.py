@@ -408,6 +408,10 @@ def stream_login(camera: Camera) -> tuple[str, str]:
 # --- Privacy masks ------------------------------------------------------------------------------
 
 
+class OwnMasksRefused(PermissionDenied):
+    """A chef de salle asked to validate the masks he saved himself."""
+
+
 def _require_mask_editor(actor: Any, camera: Camera) -> None:
     """A chef de salle habilitated to watch this camera live: masks are drawn over its image."""
     if not (actor and actor.is_authenticated and actor.has_role(*MASK_EDITORS)):
@@ -470,7 +474,16 @@ def mask_save(
 
 @transaction.atomic
 def mask_validate(*, mask: PrivacyMask, actor: Any) -> PrivacyMask:
+    """Validate the camera's newest mask version: by another chef de salle than its author."""
     _require_mask_editor(actor, mask.camera)
+    if mask.author_id is not None and mask.author_id == actor.pk:
+        # Four eyes (DESIGN.md): whoever drew the masks does not approve them too.
+        raise OwnMasksRefused(
+            _(
+                "Vous ne pouvez pas valider des masques que vous avez vous-même enregistrés : "
+                "un autre chef de salle doit les valider."
+            )
+        )
     latest = mask.camera.mask_versions.aggregate(v=Max("version"))["v"]
     if mask.version != latest:
         raise ValidationError(

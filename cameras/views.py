@@ -211,6 +211,8 @@ def mask_validate(request: HttpRequest, code: str, version: int) -> HttpResponse
         services.mask_validate(mask=mask, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except services.OwnMasksRefused as exc:
+        messages.error(request, str(exc))
     else:
         messages.success(request, _("Version %(v)s des masques validée.") % {"v": version})
     return redirect("cameras:camera_detail", code=code)

@@ -52,6 +52,7 @@ SECTIONS = (
     "habilitations",
     "masques",
     "autorisations",
+    "sources-cameras",
 )
 
 
@@ -194,6 +195,7 @@ def _report(
             [[category, str(n)] for category, n in sorted(by_category.items())],
             width / 2,
         ),
+        pdf.para(csv_apostrophes_note()),
         Spacer(1, 0.3 * cm),
         pdf.para(_("Respect des durées de conservation (CSI L252-5)"), "Heading2"),
         pdf.para(
@@ -232,6 +234,10 @@ def _report(
         "habilitations": _("État des habilitations à la date du dossier."),
         "masques": _("Toutes les versions des masques de confidentialité (CSI L251-3)."),
         "autorisations": _("Autorisations préfectorales et leur échéance (CSI L252-1, L252-4)."),
+        "sources-cameras": _(
+            "Chaque création de caméra et chaque changement de sa source vidéo ou de ses "
+            "identifiants pendant la période (les identifiants eux-mêmes ne sont jamais écrits)."
+        ),
     }
     for slug in SECTIONS:
         register = REGISTERS[slug]
@@ -243,6 +249,18 @@ def _report(
             story.append(pdf.para(intro[slug]))
         story.append(pdf.table(register.columns, sections[slug], width))
     return pdf.document(title, story, subject=f"{local(start)} – {local(end)}")
+
+
+def csv_apostrophes_note() -> str:
+    """How the CSV files neutralise formulas (csu.csvfile), and how to undo it."""
+    return _(
+        "Fichiers CSV : une cellule qui commence par = + - @, une tabulation, un retour "
+        "chariot ou une apostrophe reçoit une apostrophe ( ' ) devant elle, afin qu'aucun "
+        "tableur ne l'exécute comme une formule (les nombres comme -3 restent tels quels). "
+        "Pour retrouver la valeur d'origine, par exemple pour recalculer l'empreinte d'un "
+        "événement du journal d'audit, retirez la première apostrophe de chaque cellule qui "
+        "commence par une apostrophe, et seulement celle-là."
+    )
 
 
 def _readme(start: datetime, end: datetime, fingerprint: str) -> bytes:
@@ -258,6 +276,7 @@ def _readme(start: datetime, end: datetime, fingerprint: str) -> bytes:
             "- manifest.json : la liste signée des fichiers et de leurs empreintes SHA-256 ;\n"
             "- manifest.json.sig, cle-publique.pem, cle-publique.sha256 : la signature Ed25519 ;\n"
             "- verify.py : le vérificateur (Python 3 et le paquet « cryptography »).\n\n"
+            "%(apostrophes)s\n\n"
             "Vérifier : python3 verify.py --fingerprint EMPREINTE  (dans le dossier extrait, "
             "ou : python3 verify.py --fingerprint EMPREINTE dossier.zip)\n"
             "EMPREINTE est l'empreinte SHA-256 de la clé de signature du CSU telle que la "
@@ -270,7 +289,13 @@ def _readme(start: datetime, end: datetime, fingerprint: str) -> bytes:
             "cohérent ne prouve pas son origine.\n"
             "Empreinte inscrite dans ce dossier (à comparer, non à utiliser) : %(fp)s\n"
         )
-        % {"start": local(start), "end": local(end), "report": REPORT_NAME, "fp": fingerprint}
+        % {
+            "start": local(start),
+            "end": local(end),
+            "report": REPORT_NAME,
+            "fp": fingerprint,
+            "apostrophes": csv_apostrophes_note(),
+        }
     ).encode("utf-8")
 
 

@@ -18,6 +18,7 @@ from django.db import (
     transaction,
 )
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import record
 from cameras import secrets, sources
@@ -117,6 +118,28 @@ class IndexSink:
             Gap.objects.filter(pk=self._gap_id).update(ended_at=gap.end)
             self._gap_id = None
 
+    def refuse(self, reason: str) -> None:
+        """The source may not be opened again: the open outage says why (audited).
+
+        Without an open outage (the recorder's first connection) the lease alone says it, as
+        for any recorder that cannot start.
+        """
+        if self._gap_id is None:
+            return
+        close_old_connections()
+        text = _("Reconnexion refusée : %(reason)s") % {"reason": reason}
+        with transaction.atomic():
+            gap = Gap.objects.select_for_update().get(pk=self._gap_id)
+            gap.reason = f"{gap.reason} ; {text}"[:300]
+            gap.save(update_fields=["reason"])
+            record(
+                "recording.gap",
+                actor=f"recorder {self.holder}",
+                target=self.camera,
+                reason=text,
+                details={"since": gap.started_at},
+            )
+
 
 def run_recorder(
     camera_id: int,
@@ -144,23 +167,28 @@ def run_recorder(
     errors: list[BaseException] = []
     secret = ""
 
-    def loop() -> None:
+    def source() -> tuple[str, str, str]:
+        """Before every (re)connection: the camera's source as registered now, checked against
+        the camera networks now (a name may resolve elsewhere since the last connection)."""
         nonlocal secret
+        current = _reconnecting(
+            lambda: Camera.objects.only("stream_url", "stream_credentials").get(pk=camera.pk),
+            "source check",
+        )
+        reason = sources.refusal(current.stream_url)
+        if reason:
+            sink.refuse(reason)
+            raise sources.SourceRefused(reason)
+        # The sealed login opens here, for this connection only; the address stays bare.
+        username, secret = secrets.unseal(current.stream_credentials, camera_id=camera.pk)
+        return current.stream_url, username, secret
+
+    def loop() -> None:
         try:
-            # The sealed login opens here, for this recording only; the address stays bare.
-            username, secret = secrets.unseal(camera.stream_credentials, camera_id=camera.pk)
-            sources.check_allowed(camera.stream_url)
             cut = remux_settings or remux.RemuxSettings(
                 segment_seconds=settings.RECORDING_SEGMENT_SECONDS
             )
-            remux.record(
-                camera.stream_url,
-                sink,
-                stop=stop,
-                settings=cut,
-                username=username,
-                password=secret,
-            )
+            remux.record(camera.stream_url, sink, stop=stop, settings=cut, source=source)
         except BaseException as exc:  # reported through the lease, then re-dispatched
             errors.append(exc)
             stop.set()

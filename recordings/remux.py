@@ -27,7 +27,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
@@ -520,10 +520,13 @@ def record(
     settings: RemuxSettings | None = None,
     username: str = "",
     password: str = "",
+    source: Callable[[], tuple[str, str, str]] | None = None,
 ) -> None:
     """Record ``url`` into ``sink`` until ``stop`` is set, reconnecting with backoff.
 
     ``url`` carries no login: ``username`` and ``password`` are handed to the source apart.
+    ``source``, when given, is asked before every connection (the first one too) for the
+    (address, username, password) to open then; it raises to end the recording.
 
     When a connection is lost the open segment is closed and handed over, then
     ``sink.gap(Gap(start, None, reason))`` reports the outage at once; when recording resumes
@@ -535,6 +538,8 @@ def record(
     open_gap: Gap | None = None
     last_end: float | None = None
     while not stop.is_set():
+        if source is not None:
+            url, username, password = source()
         remuxer = Remuxer(url, sink, settings, stop, username=username, password=password)
         remuxer.open_gap = open_gap
         remuxer.not_before = last_end

@@ -37,8 +37,14 @@ def month(clock, supervisor, dpo):
     start = _midnight(today - timedelta(days=60))
     end = _midnight(today - timedelta(days=30))
     held, unheld = CameraFactory(code="CAM-GEL"), CameraFactory(code="CAM-LIBRE")
-    inside = {"accesses": [], "extractions": [], "handovers": [], "destructions": []}
-    outside = {"accesses": [], "extractions": [], "handovers": [], "destructions": []}
+    inside = {"accesses": [], "extractions": [], "handovers": [], "destructions": [], "sources": []}
+    outside = {
+        "accesses": [],
+        "extractions": [],
+        "handovers": [],
+        "destructions": [],
+        "sources": [],
+    }
     moments = {
         "inside": [start + timedelta(days=d, hours=10) for d in (0, 7, 14, 29)],
         "outside": [start - timedelta(hours=1), end + timedelta(minutes=1)],
@@ -61,6 +67,18 @@ def month(clock, supervisor, dpo):
             bucket["handovers"].append(export.requisition.reference)
             entry = factories.destruction(camera, moment + timedelta(minutes=30))
             bucket["destructions"].append(entry.digest)
+            with clock(moment + timedelta(minutes=40)):
+                changed = record(
+                    "camera.source_changed",
+                    actor=supervisor,
+                    target=camera,
+                    details={
+                        "from": f"rtsp://10.20.0.{index}/{where}",
+                        "to": f"rtsp://10.20.1.{index}/{where}",
+                        "credentials": "kept",
+                    },
+                )
+                bucket["sources"].append(changed.seq)
     # Retention: the held camera keeps footage past its 15 days under a hold; the other
     # camera's oldest footage is three days old.
     now = timezone.now()
@@ -117,6 +135,9 @@ def test_audit_pack_lists_every_entry_of_the_month_and_nothing_else(month, tmp_p
     assert handovers == inside["handovers"]
     destructions = [row[7] for row in _rows(archive, root, "registres/destructions.csv")]
     assert destructions == inside["destructions"]
+    sources = _rows(archive, root, "registres/sources-cameras.csv")
+    assert [int(row[1]) for row in sources] == inside["sources"]
+    assert all(row[3].startswith("rtsp://10.20.0.") for row in sources)
 
     events = _rows(archive, root, "journal-audit.csv")
     in_period = AuditEvent.objects.filter(
@@ -128,6 +149,9 @@ def test_audit_pack_lists_every_entry_of_the_month_and_nothing_else(month, tmp_p
     manifest = json.loads(archive.read(f"{root}/manifest.json"))
     assert manifest["counts"]["acces-images"] == 4
     assert manifest["counts"]["extractions"] == 4
+    assert manifest["counts"]["sources-cameras"] == 4
+    readme = archive.read(f"{root}/LISEZMOI.txt").decode()
+    assert "= + - @" in readme and "retirez la première apostrophe" in readme
     report = archive.read(f"{root}/rapport-de-controle.pdf")
     assert report.startswith(b"%PDF")
 

@@ -19,4 +19,7 @@ class Command(BaseCommand):
             f"audit chain OK: {result.events_checked} events, "
             f"{result.checkpoints_checked} signed checkpoints, "
             + (f"newest anchor {result.anchor}" if result.anchor else "no anchor written yet")
+            + "".join(
+                f"; anchors stepped back as declared by event #{seq}" for seq in result.step_backs
+            )
         )

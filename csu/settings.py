@@ -341,6 +341,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celery" / "beat-schedule")
+# Beat opens its schedule file without creating the folder: made here whatever the broker, or a
+# first start on Redis stops beat, and honcho every other process with it.
+Path(CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

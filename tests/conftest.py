@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from accounts.roles import Role
+from tests import prerequisites
 from tests.factories import HabilitationFactory, ServiceFactory, UserFactory
 
 
@@ -33,6 +34,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for name in missing:
             reporter.write_line(f"  {name}", red=True)
         session.exitstatus = 1
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Browser tests need Debian's Chromium: without it they are skipped naming the package."""
+    if item.get_closest_marker("browser"):
+        prerequisites.require_chromium()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,6 +15,7 @@ import cv2
 import pytest
 
 from recordings.remux import Gap, Segment
+from tests import prerequisites
 from tests.recordings.media import h264_clip, moving_frame
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -88,13 +89,7 @@ class RtspServer:
 
 @pytest.fixture
 def rtsp_server(clip) -> Iterator[RtspServer]:
-    check = subprocess.run(
-        [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0')"],
-        capture_output=True,
-        check=False,
-    )
-    if check.returncode != 0:
-        pytest.skip("GStreamer RTSP server bindings missing (.ci/run installs them)")
+    prerequisites.require_rtsp_server()
     server = RtspServer(clip)
     server.start()
     yield server

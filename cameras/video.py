@@ -27,11 +27,103 @@ from cameras.sources import (
     with_credentials,
 )
 
-__all__ = ["Frame", "Sample", "SourceError", "apply_masks", "encode_jpeg", "grab", "sample"]
+__all__ = [
+    "Frame",
+    "Sample",
+    "SourceError",
+    "UndecodableFormat",
+    "apply_masks",
+    "decode",
+    "encode_jpeg",
+    "grab",
+    "sample",
+]
 
 #: Fill colour of software masks (BGR).
 MASK_COLOUR = (0, 0, 0)
 JPEG_QUALITY = 85
+
+
+#: Packets read without a single picture coming out before the format counts as undecodable
+#: (a decoder waits for a key frame and its references, never for hundreds of packets).
+UNDECODED_PACKETS_LIMIT = 120
+
+
+class UndecodableFormat(SourceError):
+    """The camera sends a legal format that this server cannot decode (no decoder for it, or
+    not one picture out of it): said in words, never shown as a black or empty image."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        super().__init__(
+            _(
+                "Le format vidéo de cette caméra (%(format)s) ne peut pas être décodé sur ce "
+                "serveur."
+            )
+            % {"format": label}
+        )
+
+
+def format_label(stream: av.VideoStream) -> str:
+    """The stream's format in words: codec and profile, picture size, pixel format."""
+    context = stream.codec_context
+    parts = [(context.name or "?").upper().replace("HEVC", "H.265/HEVC").replace("H264", "H.264")]
+    if context.profile:
+        parts.append(str(context.profile))
+    text = " ".join(parts)
+    if context.width and context.height:
+        text += f", {context.width}×{context.height}"
+    if context.pix_fmt:
+        text += f", {context.pix_fmt}"
+    return text
+
+
+def decoder_available(codec: str) -> bool:
+    """Whether this server's FFmpeg has a decoder for ``codec``."""
+    try:
+        av.Codec(codec, "r")
+    except (ValueError, av.error.FFmpegError):  # UnknownCodecError is a ValueError
+        return False
+    return True
+
+
+def decode(
+    container: av.container.InputContainer, stream: av.VideoStream
+) -> Iterator[av.VideoFrame]:
+    """The pictures of ``stream``; UndecodableFormat when this server gets none out of it.
+
+    An error once pictures came out is the source's (a stream cut, a damaged segment) and is
+    raised as it is; before the first picture, or after too many packets without one, the
+    format is what fails.
+    """
+    label = format_label(stream)
+    if not decoder_available(stream.codec_context.name):
+        raise UndecodableFormat(label)
+    produced = False
+    packets = 0
+    try:
+        for packet in container.demux(stream):
+            packets += 1
+            for frame in packet.decode():
+                produced = True
+                yield frame
+            if not produced and packets > UNDECODED_PACKETS_LIMIT:
+                raise UndecodableFormat(label)
+    except (av.error.FFmpegError, ValueError) as exc:
+        if produced:
+            raise
+        raise UndecodableFormat(label) from exc
+    if packets > 1 and not produced:
+        raise UndecodableFormat(label)
+
+
+def picture(frame: av.VideoFrame, label: str = "", **reformat: int) -> np.ndarray:
+    """The frame as a BGR image (optionally resized); UndecodableFormat when its pixel format
+    cannot be converted here."""
+    try:
+        return frame.to_ndarray(format="bgr24", **reformat)
+    except (ValueError, av.error.FFmpegError) as exc:
+        raise UndecodableFormat(label or frame.format.name) from exc
 
 
 @dataclass(frozen=True)
@@ -65,15 +157,16 @@ def _file_frames(path: Path, deadline: float) -> Iterator[Frame]:
         start = time.time() % duration if duration > 0 else 0.0
         if start:
             container.seek(int(start / stream.time_base), stream=stream, backward=True)
+        label = format_label(stream)
         loop = 0.0
         while True:
             produced = False
-            for frame in container.decode(stream):
+            for frame in decode(container, stream):
                 produced = True
                 at = float(frame.time or 0.0)
                 if loop == 0.0 and at + 1e-6 < start - 1.0 / float(stream.average_rate or 12):
                     continue  # decoded from the key frame before the starting point
-                yield Frame(loop + at, frame.to_ndarray(format="bgr24"))
+                yield Frame(loop + at, picture(frame, label))
                 if time.monotonic() > deadline:
                     return
             if not produced or duration <= 0:
@@ -98,11 +191,15 @@ def _rtsp_frames(
     with container:
         if not container.streams.video:
             raise SourceError(_("Le flux ne contient pas de vidéo."))
+        stream = container.streams.video[0]
+        label = format_label(stream)
         try:
-            for frame in container.decode(container.streams.video[0]):
-                yield Frame(time.monotonic(), frame.to_ndarray(format="bgr24"))
+            for frame in decode(container, stream):
+                yield Frame(time.monotonic(), picture(frame, label))
                 if time.monotonic() > deadline:
                     return
+        except UndecodableFormat:
+            raise
         except (av.error.FFmpegError, OSError) as exc:
             log_failure(url, exc, password)
             raise SourceError(_("Flux RTSP interrompu.")) from None

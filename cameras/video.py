@@ -44,9 +44,12 @@ MASK_COLOUR = (0, 0, 0)
 JPEG_QUALITY = 85
 
 
-#: Packets read without a single picture coming out before the format counts as undecodable
-#: (a decoder waits for a key frame and its references, never for hundreds of packets).
-UNDECODED_PACKETS_LIMIT = 120
+#: Packets fed from the first key frame on without a single picture coming out before the format
+#: counts as undecodable: a decoder holds back a few pictures (reordering, frame threads), never
+#: dozens. Before the first key frame nothing is expected (a live stream joined mid-GOP).
+UNDECODED_AFTER_KEY = 48
+#: Packets without a picture, key frame flagged or not, past which the format counts as such.
+UNDECODED_PACKETS = 1000
 
 
 class UndecodableFormat(SourceError):
@@ -92,28 +95,36 @@ def decode(
 ) -> Iterator[av.VideoFrame]:
     """The pictures of ``stream``; UndecodableFormat when this server gets none out of it.
 
-    An error once pictures came out is the source's (a stream cut, a damaged segment) and is
-    raised as it is; before the first picture, or after too many packets without one, the
-    format is what fails.
+    No decoder for the codec, a decoding error once a key frame was fed, or dozens of packets
+    without a picture: the format is what fails. An error once pictures came out is the
+    source's (a stream cut, a damaged segment) and is raised as it is.
     """
     label = format_label(stream)
     if not decoder_available(stream.codec_context.name):
         raise UndecodableFormat(label)
     produced = False
     packets = 0
-    try:
-        for packet in container.demux(stream):
-            packets += 1
-            for frame in packet.decode():
-                produced = True
-                yield frame
-            if not produced and packets > UNDECODED_PACKETS_LIMIT:
+    since_key: int | None = None
+    for packet in container.demux(stream):  # an error here is the source's: raised as it is
+        packets += 1
+        if since_key is None and packet.is_keyframe:
+            since_key = 0
+        try:
+            frames = packet.decode()
+        except (av.error.FFmpegError, ValueError) as exc:
+            if produced:
+                raise
+            if since_key is None:
+                continue  # references missing before the first key frame: expected
+            raise UndecodableFormat(label) from exc
+        for frame in frames:
+            produced = True
+            yield frame
+        if not produced:
+            since_key = None if since_key is None else since_key + 1
+            if (since_key or 0) > UNDECODED_AFTER_KEY or packets > UNDECODED_PACKETS:
                 raise UndecodableFormat(label)
-    except (av.error.FFmpegError, ValueError) as exc:
-        if produced:
-            raise
-        raise UndecodableFormat(label) from exc
-    if packets > 1 and not produced:
+    if since_key is not None and not produced:
         raise UndecodableFormat(label)
 
 

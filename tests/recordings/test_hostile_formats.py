@@ -277,3 +277,42 @@ def test_a_format_this_server_cannot_decode_is_said_in_words_everywhere(
     export = _export(signed_in, opj, magistrate, supervisor, camera, start, end, "P-NO-HEVC")
     assert export.state == Export.State.FAILED
     assert f"Caméra {camera.code}" in export.error and UNDECODABLE in export.error
+
+
+def _garbled(source: Path, target: Path) -> Path:
+    """The clip's container and H.265 parameters kept, every picture's payload scrambled: the
+    decoder is fed key frames and gets no picture out of them."""
+    rng = np.random.default_rng(7)
+    with av.open(str(source)) as original, av.open(str(target), "w") as copy:
+        stream = original.streams.video[0]
+        out = copy.add_stream_from_template(stream)
+        for packet in original.demux(stream):
+            if packet.size == 0:
+                continue
+            data = bytes(packet)
+            scrambled = av.Packet(
+                data[:4] + rng.integers(0, 256, len(data) - 4, np.uint8).tobytes()
+            )
+            scrambled.pts, scrambled.dts, scrambled.time_base = (
+                packet.pts,
+                packet.dts,
+                packet.time_base,
+            )
+            scrambled.is_keyframe, scrambled.stream = packet.is_keyframe, out
+            copy.mux(scrambled)
+    return target
+
+
+def test_a_stream_whose_pictures_never_decode_is_not_shown_as_a_black_image(
+    clips, supervisor, signed_in, tmp_path
+):
+    camera = CameraFactory(
+        code="CAM-GARBLED",
+        stream_url=f"file://{_garbled(clips['hevc-main10'], tmp_path / 'garbled.mp4')}",
+    )
+    response = signed_in(supervisor).get(
+        f"/cameras/{camera.code}/instantane.jpg", HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    assert response.status_code == 503 and UNDECODABLE in response.content.decode()
+    probe = health.probe(camera.stream_url, expected_fps=FPS, seconds=1)
+    assert probe.status == HealthStatus.UNREACHABLE and probe.detail["undecodable"] is True

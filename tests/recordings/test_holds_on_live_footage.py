@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.utils import timezone, translation
 
 from evidence.models import Requisition, Window
@@ -100,9 +101,9 @@ def test_real_recorder_footage_of_a_requisition_received_mid_segment_survives_th
 
     monkeypatch.setattr(remux, "_open_source", open_and_tell)
     stop = threading.Event()
-    outcome: list[str] = []
-    recorder = threading.Thread(
-        target=lambda: outcome.append(
+
+    def record() -> None:
+        try:
             run_recorder(
                 camera.pk,
                 "test-recorder",
@@ -110,8 +111,10 @@ def test_real_recorder_footage_of_a_requisition_received_mid_segment_survives_th
                 remux_settings=remux.RemuxSettings(segment_seconds=3.0),
                 renew_every=0.5,
             )
-        )
-    )
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    recorder = threading.Thread(target=record)
     client = signed_in(opj)
     recorder.start()
     try:

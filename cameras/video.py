@@ -128,11 +128,13 @@ def decode(
         raise UndecodableFormat(label)
 
 
-def picture(frame: av.VideoFrame, label: str = "", **reformat: int) -> np.ndarray:
-    """The frame as a BGR image (optionally resized); UndecodableFormat when its pixel format
+def picture(
+    frame: av.VideoFrame, label: str = "", width: int | None = None, height: int | None = None
+) -> np.ndarray:
+    """The frame as a BGR image (resized when asked); UndecodableFormat when its pixel format
     cannot be converted here."""
     try:
-        return frame.to_ndarray(format="bgr24", **reformat)
+        return frame.reformat(width=width, height=height, format="bgr24").to_ndarray()
     except (ValueError, av.error.FFmpegError) as exc:
         raise UndecodableFormat(label or frame.format.name) from exc
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from cameras.models import HealthStatus
-from cameras.video import SourceError, apply_masks, sample
+from cameras.video import SourceError, UndecodableFormat, apply_masks, sample
 
 #: Width at which images are analysed: enough for these measures, cheap on CPU.
 ANALYSIS_WIDTH = 320
@@ -129,6 +129,11 @@ def probe(
             seconds=seconds,
             max_frames=max(2, int(expected_fps * seconds) + 1),
             timeout=timeout,
+        )
+    except UndecodableFormat as exc:
+        # Reachable, but nothing can be analysed: said as such, never judged black or frozen.
+        return Probe(
+            HealthStatus.UNREACHABLE, {"error": str(exc), "undecodable": True, "format": exc.label}
         )
     except SourceError as exc:
         return Probe(HealthStatus.UNREACHABLE, {"error": str(exc)})

@@ -27,11 +27,116 @@ from cameras.sources import (
     with_credentials,
 )
 
-__all__ = ["Frame", "Sample", "SourceError", "apply_masks", "encode_jpeg", "grab", "sample"]
+__all__ = [
+    "Frame",
+    "Sample",
+    "SourceError",
+    "UndecodableFormat",
+    "apply_masks",
+    "decode",
+    "encode_jpeg",
+    "grab",
+    "sample",
+]
 
 #: Fill colour of software masks (BGR).
 MASK_COLOUR = (0, 0, 0)
 JPEG_QUALITY = 85
+
+
+#: Packets fed from the first key frame on without a single picture coming out before the format
+#: counts as undecodable: a decoder holds back a few pictures (reordering, frame threads), never
+#: dozens. Before the first key frame nothing is expected (a live stream joined mid-GOP).
+UNDECODED_AFTER_KEY = 48
+#: Packets without a picture, key frame flagged or not, past which the format counts as such.
+UNDECODED_PACKETS = 1000
+
+
+class UndecodableFormat(SourceError):
+    """The camera sends a legal format that this server cannot decode (no decoder for it, or
+    not one picture out of it): said in words, never shown as a black or empty image."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        super().__init__(
+            _(
+                "Le format vidéo de cette caméra (%(format)s) ne peut pas être décodé sur ce "
+                "serveur."
+            )
+            % {"format": label}
+        )
+
+
+def format_label(stream: av.VideoStream) -> str:
+    """The stream's format in words: codec and profile, picture size, pixel format."""
+    context = stream.codec_context
+    parts = [(context.name or "?").upper().replace("HEVC", "H.265/HEVC").replace("H264", "H.264")]
+    if context.profile:
+        parts.append(str(context.profile))
+    text = " ".join(parts)
+    if context.width and context.height:
+        text += f", {context.width}×{context.height}"
+    if context.pix_fmt:
+        text += f", {context.pix_fmt}"
+    return text
+
+
+def decoder_available(codec: str) -> bool:
+    """Whether this server's FFmpeg has a decoder for ``codec``."""
+    try:
+        av.Codec(codec, "r")
+    except (ValueError, av.error.FFmpegError):  # UnknownCodecError is a ValueError
+        return False
+    return True
+
+
+def decode(
+    container: av.container.InputContainer, stream: av.VideoStream
+) -> Iterator[av.VideoFrame]:
+    """The pictures of ``stream``; UndecodableFormat when this server gets none out of it.
+
+    No decoder for the codec, a decoding error once a key frame was fed, or dozens of packets
+    without a picture: the format is what fails. An error once pictures came out is the
+    source's (a stream cut, a damaged segment) and is raised as it is.
+    """
+    label = format_label(stream)
+    if not decoder_available(stream.codec_context.name):
+        raise UndecodableFormat(label)
+    produced = False
+    packets = 0
+    since_key: int | None = None
+    for packet in container.demux(stream):  # an error here is the source's: raised as it is
+        packets += 1
+        if since_key is None and packet.is_keyframe:
+            since_key = 0
+        try:
+            frames = packet.decode()
+        except (av.error.FFmpegError, ValueError) as exc:
+            if produced:
+                raise
+            if since_key is None:
+                continue  # references missing before the first key frame: expected
+            raise UndecodableFormat(label) from exc
+        for frame in frames:
+            produced = True
+            yield frame
+        if not produced:
+            since_key = None if since_key is None else since_key + 1
+            if (since_key or 0) > UNDECODED_AFTER_KEY or packets > UNDECODED_PACKETS:
+                raise UndecodableFormat(label)
+    if since_key is not None and not produced:
+        raise UndecodableFormat(label)
+
+
+def picture(
+    frame: av.VideoFrame, label: str = "", width: int | None = None, height: int | None = None
+) -> np.ndarray:
+    """The frame as a BGR image (resized when asked); UndecodableFormat when its pixel format
+    cannot be converted here."""
+    try:
+        return frame.reformat(width=width, height=height, format="bgr24").to_ndarray()
+    except (ValueError, av.error.FFmpegError) as exc:
+        raise UndecodableFormat(label or frame.format.name) from exc
 
 
 @dataclass(frozen=True)
@@ -65,15 +170,16 @@ def _file_frames(path: Path, deadline: float) -> Iterator[Frame]:
         start = time.time() % duration if duration > 0 else 0.0
         if start:
             container.seek(int(start / stream.time_base), stream=stream, backward=True)
+        label = format_label(stream)
         loop = 0.0
         while True:
             produced = False
-            for frame in container.decode(stream):
+            for frame in decode(container, stream):
                 produced = True
                 at = float(frame.time or 0.0)
                 if loop == 0.0 and at + 1e-6 < start - 1.0 / float(stream.average_rate or 12):
                     continue  # decoded from the key frame before the starting point
-                yield Frame(loop + at, frame.to_ndarray(format="bgr24"))
+                yield Frame(loop + at, picture(frame, label))
                 if time.monotonic() > deadline:
                     return
             if not produced or duration <= 0:
@@ -98,11 +204,15 @@ def _rtsp_frames(
     with container:
         if not container.streams.video:
             raise SourceError(_("Le flux ne contient pas de vidéo."))
+        stream = container.streams.video[0]
+        label = format_label(stream)
         try:
-            for frame in container.decode(container.streams.video[0]):
-                yield Frame(time.monotonic(), frame.to_ndarray(format="bgr24"))
+            for frame in decode(container, stream):
+                yield Frame(time.monotonic(), picture(frame, label))
                 if time.monotonic() > deadline:
                     return
+        except UndecodableFormat:
+            raise
         except (av.error.FFmpegError, OSError) as exc:
             log_failure(url, exc, password)
             raise SourceError(_("Flux RTSP interrompu.")) from None

@@ -191,7 +191,12 @@ def _join(clip: Clip, target: Any, actor: Any, progress: Progress) -> None:
                 data = playback.read_segment(segment, camera, actor)
             except playback.PlaybackError as exc:
                 raise ExportError(str(exc)) from exc
-            more = writer.add(data, segment.started_at.timestamp())
+            try:
+                more = writer.add(data, segment.started_at.timestamp())
+            except playback.UndecodableFootage as exc:  # masks cannot be burnt in here
+                raise ExportError(
+                    _("Caméra %(camera)s : %(error)s") % {"camera": camera.code, "error": exc}
+                ) from exc
             progress.done += 1
             progress.step(_("Caméra %(camera)s") % {"camera": camera.code})
             if not more:

@@ -39,7 +39,7 @@ from evidence.models import (
     Window,
 )
 from recordings import holds
-from recordings.models import DestructionRecord, Hold
+from recordings.models import Hold
 
 #: Status reached by each decision outcome.
 OUTCOMES = {
@@ -137,7 +137,8 @@ def _check_windows(windows: list[WindowRequest]) -> tuple[list[Camera], list[str
 
 
 def _place_hold(window: Window, requisition: Requisition, actor: Any) -> None:
-    """Freeze the window's footage at once, or note why it cannot be (destroyed: when)."""
+    """Freeze the window at once, even while its footage is still being written; note what the
+    officer must know (part destroyed: when; nothing indexed yet), or why nothing can be held."""
     try:
         window.hold = holds.hold_place(
             camera=window.camera,
@@ -154,17 +155,11 @@ def _place_hold(window: Window, requisition: Requisition, actor: Any) -> None:
         )
     except ValidationError as exc:
         window.unavailable = " ".join(exc.messages)
-        entry = (
-            DestructionRecord.objects.filter(
-                camera=window.camera,
-                segment_count__gt=0,
-                window_start__lt=window.ends_at,
-                window_end__gt=window.starts_at,
-            )
-            .order_by("-destroyed_at")
-            .first()
-        )
-        window.destroyed_at = entry.destroyed_at if entry else None
+        window.destroyed_at = getattr(exc, "destroyed_at", None)
+    else:
+        window.unavailable = window.hold.footage_note
+        destruction = window.hold.destruction
+        window.destroyed_at = destruction.destroyed_at if destruction else None
     window.save(update_fields=["hold", "unavailable", "destroyed_at"])
 
 

@@ -2,17 +2,21 @@
 
 Later features (requisitions, access requests) call these services; a supervisor places manual
 holds with a written justification. A segment overlapping an active hold survives the purge.
+A hold is a camera × window, not a list of segments: footage of the window indexed after the
+hold was placed (the segment being written when a flagrant case is reported) is held as well.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -23,7 +27,8 @@ from recordings.models import DestructionRecord, Hold, Segment
 
 
 class FootageUnavailable(ValidationError):
-    """No footage left to freeze; ``destroyed_at`` and ``entry`` come from the register."""
+    """All the window's footage was destroyed; ``destroyed_at`` and ``entry`` come from the
+    register."""
 
     def __init__(
         self, message: str, *, code: str, params: dict[str, Any], entry: DestructionRecord | None
@@ -69,38 +74,113 @@ def _local(moment: datetime) -> str:
     return date_format(timezone.localtime(moment), "d/m/Y H:i")
 
 
-def _refuse_missing_footage(camera: Camera, starts_at: datetime, ends_at: datetime) -> None:
-    """Nothing is left to freeze: say when the register shows it was destroyed, if it was."""
-    entry = (
-        DestructionRecord.objects.filter(
-            camera=camera,
-            segment_count__gt=0,
-            window_start__lt=ends_at,
-            window_end__gt=starts_at,
-        )
-        .order_by("-destroyed_at")
-        .first()
+def indexing_delay() -> timedelta:
+    """How long after it was filmed a picture may still be waiting for its segment's index row:
+    a segment is indexed when it closes (its full length), once stored (with retries)."""
+    return timedelta(seconds=2 * settings.RECORDING_SEGMENT_SECONDS + 60)
+
+
+@dataclass(frozen=True)
+class Destroyed:
+    """The part of a window whose footage the purge destroyed, and the register's entries."""
+
+    entries: list[DestructionRecord]
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def latest(self) -> DestructionRecord:
+        return self.entries[0]
+
+    def cited(self) -> str:
+        return ", ".join(str(entry.pk) for entry in sorted(self.entries, key=lambda e: e.pk))
+
+
+def destroyed_part(camera: Camera, starts_at: datetime, ends_at: datetime) -> Destroyed | None:
+    """What the register says was destroyed of ``camera``'s footage over [starts_at, ends_at).
+
+    Found from the destroyed segments' rows (each carries its entry's ``destroyed_at``); for
+    footage whose rows are gone, from the entries whose window overlaps. None if nothing was.
+    """
+    overlap = {"camera": camera, "started_at__lt": ends_at, "ended_at__gt": starts_at}
+    gone = Segment.objects.filter(state=Segment.State.DESTROYED, **overlap).aggregate(
+        first=Min("started_at"), last=Max("ended_at")
     )
-    if entry is not None:
-        raise FootageUnavailable(
-            _(
-                "Les images de la caméra %(camera)s sur cette période ont été détruites le "
-                "%(date)s à l'expiration de leur durée de conservation (registre des "
-                "destructions, entrée n° %(entry)s) : elles ne peuvent plus être gelées."
-            ),
-            params={"camera": camera.code, "date": _local(entry.destroyed_at), "entry": entry.pk},
-            code="destroyed",
-            entry=entry,
+    registered = DestructionRecord.objects.filter(camera=camera, segment_count__gt=0)
+    if gone["first"] is not None:
+        instants = Segment.objects.filter(state=Segment.State.DESTROYED, **overlap).values(
+            "destroyed_at"
         )
+        entries = list(registered.filter(destroyed_at__in=instants).order_by("-destroyed_at"))
+        first, last = gone["first"], gone["last"]
+    else:
+        entries = list(
+            registered.filter(window_start__lt=ends_at, window_end__gt=starts_at).order_by(
+                "-destroyed_at"
+            )
+        )
+        first = min((e.window_start for e in entries if e.window_start), default=starts_at)
+        last = max((e.window_end for e in entries if e.window_end), default=ends_at)
+    if not entries:
+        return None
+    return Destroyed(entries, max(first, starts_at), min(last, ends_at))
+
+
+def _refuse_destroyed(camera: Camera, destroyed: Destroyed) -> None:
+    """None of the window's footage is left: say when the register shows it was destroyed."""
+    entry = destroyed.latest
     raise FootageUnavailable(
         _(
-            "Aucun enregistrement de la caméra %(camera)s n'existe entre le %(start)s et le "
-            "%(end)s : il n'y a rien à geler."
+            "Les images de la caméra %(camera)s sur cette période ont été détruites le "
+            "%(date)s à l'expiration de leur durée de conservation (registre des "
+            "destructions, entrée n° %(entry)s) : elles ne peuvent plus être gelées."
         ),
-        params={"camera": camera.code, "start": _local(starts_at), "end": _local(ends_at)},
-        code="no_footage",
-        entry=None,
+        params={"camera": camera.code, "date": _local(entry.destroyed_at), "entry": entry.pk},
+        code="destroyed",
+        entry=entry,
     )
+
+
+def _footage_note(
+    camera: Camera,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    covered: int,
+    destroyed: Destroyed | None,
+    now: datetime,
+) -> str:
+    """What the person placing the hold must know of the footage it holds ("" if all exists)."""
+    if destroyed is not None:
+        return _(
+            "Une partie des images de la caméra %(camera)s sur cette période, du %(start)s au "
+            "%(end)s, a été détruite le %(date)s à l'expiration de sa durée de conservation "
+            "(registre des destructions, entrée n° %(entries)s) ; le reste est gelé."
+        ) % {
+            "camera": camera.code,
+            "start": _local(destroyed.starts_at),
+            "end": _local(destroyed.ends_at),
+            "date": _local(destroyed.latest.destroyed_at),
+            "entries": destroyed.cited(),
+        }
+    if covered:
+        return ""
+    if ends_at > now - indexing_delay():
+        return _(
+            "Au %(at)s, les images de la caméra %(camera)s sur cette période étaient encore en "
+            "cours d'enregistrement (aucun segment indexé) : le gel couvre toute la période et "
+            "conserve ces images dès leur indexation."
+        ) % {"camera": camera.code, "at": _local(now)}
+    return _(
+        "Au %(at)s, aucun enregistrement de la caméra %(camera)s n'était indexé entre le "
+        "%(start)s et le %(end)s (caméra ou enregistreur interrompu ?) : le gel couvre la période "
+        "et conservera tout segment qui y serait encore indexé."
+    ) % {
+        "camera": camera.code,
+        "at": _local(now),
+        "start": _local(starts_at),
+        "end": _local(ends_at),
+    }
 
 
 @transaction.atomic
@@ -120,15 +200,31 @@ def hold_place(
 ) -> Hold:
     """Freeze the footage of ``camera`` over [starts_at, ends_at) until release or expiry.
 
-    Refused (ValidationError) when none of that footage exists any more, with the destruction
-    date from the register. The covered segments are locked while the hold is written, so a
-    purge running at the same instant either destroyed them before (refusal) or skips them.
+    A hold is a camera × window: it keeps whatever of the window is stored now and every
+    segment indexed for it later (footage still being written). Refused (FootageUnavailable)
+    only when none of that footage is left because the purge destroyed it, citing the register;
+    refused (ValidationError) for a window that ends in the future. The returned hold carries
+    ``footage_note`` (what the person must know: part destroyed, nothing indexed yet; "" when
+    everything is there) and ``destruction`` (the register's latest entry for a destroyed part).
+    The covered segments are locked while the hold is written, so a purge running at the same
+    instant either destroyed them before (refusal or note) or skips them.
     """
     if ends_at <= starts_at:
         raise ValidationError(
             {"ends_at": _("La fin de la période doit suivre son début.")}, code="window"
         )
     now = timezone.now()
+    if ends_at > now:
+        raise ValidationError(
+            {
+                "ends_at": _(
+                    "La période se termine dans le futur (%(end)s) : un gel ne porte que sur "
+                    "des images déjà filmées ; placez-le une fois la période écoulée."
+                )
+                % {"end": _local(ends_at)}
+            },
+            code="future",
+        )
     if expires_at <= now:
         raise ValidationError(
             {"expires_at": _("L'échéance du gel doit être dans le futur.")}, code="expiry"
@@ -154,8 +250,12 @@ def hold_place(
         )
         .values_list("pk", flat=True)
     )
-    if not covered:
-        _refuse_missing_footage(camera, starts_at, ends_at)
+    destroyed = destroyed_part(camera, starts_at, ends_at)
+    if not covered and destroyed is not None:
+        _refuse_destroyed(camera, destroyed)
+    note = _footage_note(
+        camera, starts_at, ends_at, covered=len(covered), destroyed=destroyed, now=now
+    )
     is_user = getattr(actor, "is_authenticated", False)
     hold = Hold(
         camera=camera,
@@ -173,6 +273,8 @@ def hold_place(
     )
     hold.full_clean()
     hold.save()
+    hold.footage_note = note  # type: ignore[attr-defined]
+    hold.destruction = destroyed.latest if destroyed else None  # type: ignore[attr-defined]
     record(
         "recording.hold_placed",
         actor=actor,
@@ -188,6 +290,8 @@ def hold_place(
             "justification": hold.justification,
             "expires_at": expires_at,
             "segments": len(covered),
+            "destruction_entries": sorted(e.pk for e in destroyed.entries) if destroyed else [],
+            "note": note,
         },
     )
     return hold

@@ -67,6 +67,11 @@ class PlaybackError(Exception):
     """The footage cannot be shown; the message says why, in words for the person asking."""
 
 
+class UndecodableFootage(PlaybackError):
+    """The camera's format cannot be decoded on this server (``cameras.video.UndecodableFormat``
+    met while re-encoding): the footage is kept, but cannot be masked or shown here."""
+
+
 @dataclass(frozen=True)
 class Playback:
     """A playback prepared for one session: where its file is and how to open it."""
@@ -205,6 +210,22 @@ def stream_parameters(data: bytes) -> tuple[str, int, int, bytes | None]:
         return context.name, context.width, context.height, context.extradata
 
 
+#: What a browser's <video> plays (Chromium: no H.265, no 10-bit or 4:4:4 H.264): anything else
+#: is decoded and re-encoded for playback, as masked footage is.
+BROWSER_CODECS = frozenset({"h264"})
+BROWSER_PIXEL_FORMATS = frozenset({"yuv420p", "yuvj420p"})
+
+
+def segment_format(data: bytes) -> tuple[tuple[str, int, int, bytes | None], bool]:
+    """The segment's stream parameters, and whether a browser plays it as it is."""
+    with av.open(io.BytesIO(data), "r") as container:
+        if not container.streams.video:
+            raise PlaybackError(_("Un segment de la période ne contient pas de vidéo."))
+        context = container.streams.video[0].codec_context
+        playable = context.name in BROWSER_CODECS and context.pix_fmt in BROWSER_PIXEL_FORMATS
+        return (context.name, context.width, context.height, context.extradata), playable
+
+
 # --- Writing the joined file ------------------------------------------------------------------
 
 
@@ -320,31 +341,45 @@ class Encoder:
         video.apply_masks(image, self.polygons)
 
     def add(self, data: bytes, segment_start: float) -> bool:
+        """Encode the segment's pictures that fall in the range; False once past its end.
+
+        UndecodableFootage when this server cannot decode the camera's format.
+        """
         with av.open(io.BytesIO(data), "r") as source:
             source_stream = source.streams.video[0]
+            label = video.format_label(source_stream)
             if self.stream is None:
                 self._open(source_stream)
             assert self.stream is not None
-            for frame in source.decode(source_stream):
-                wall = segment_start + float(frame.time or 0.0)
-                if wall < self.start:
-                    continue
-                if wall >= self.end:
-                    return False
-                image = frame.reformat(
-                    width=self.width, height=self.height, format="bgr24"
-                ).to_ndarray()
-                self.paint(image)
-                picture = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
-                    format="yuv420p"
-                )
-                ms = max(self.last_ms + 1, round((wall - self.start) * 1000))
-                picture.pts, picture.time_base = ms, ENCODE_TIME_BASE
-                if self.first_ms is None:
-                    self.first_ms = ms
-                self.last_ms = ms
-                self.output.mux(self.stream.encode(picture))
-                self.frames += 1
+            try:
+                return self._add(source, source_stream, segment_start, label)
+            except video.UndecodableFormat as exc:
+                raise UndecodableFootage(str(exc)) from exc
+
+    def _add(
+        self,
+        source: av.container.InputContainer,
+        source_stream: av.VideoStream,
+        segment_start: float,
+        label: str,
+    ) -> bool:
+        assert self.stream is not None
+        for frame in video.decode(source, source_stream):
+            wall = segment_start + float(frame.time or 0.0)
+            if wall < self.start:
+                continue
+            if wall >= self.end:
+                return False
+            image = video.picture(frame, label, width=self.width, height=self.height)
+            self.paint(image)
+            picture = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
+            ms = max(self.last_ms + 1, round((wall - self.start) * 1000))
+            picture.pts, picture.time_base = ms, ENCODE_TIME_BASE
+            if self.first_ms is None:
+                self.first_ms = ms
+            self.last_ms = ms
+            self.output.mux(self.stream.encode(picture))
+            self.frames += 1
         return True
 
     def flush(self) -> None:
@@ -364,8 +399,11 @@ def _write(
     """Write the joined MP4 into ``target``; the number of frames written."""
     # First pass: every segment verified before a byte of output exists, and the stream
     # parameters compared (stream copy needs them identical from one segment to the next).
-    parameters = {stream_parameters(read_segment(segment, camera, actor)) for segment in segments}
-    encode = bool(polygons) or len(parameters) > 1
+    formats = [segment_format(read_segment(segment, camera, actor)) for segment in segments]
+    parameters = {found for found, _playable in formats}
+    # Re-encoded when masks are burnt in, when the segments cannot be joined by copy, or when
+    # a browser could not play the camera's format (it would show a black picture).
+    encode = bool(polygons) or len(parameters) > 1 or not all(ok for _found, ok in formats)
     output = av.open(target, "w", format="mp4", options=MP4_OPTIONS)
     writer: Copier | Encoder
     if encode:

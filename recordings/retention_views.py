@@ -164,6 +164,8 @@ def hold_create(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Gel placé : ces images ne seront pas détruites."))
+            if hold.footage_note:
+                messages.warning(request, hold.footage_note)
             return redirect("retention:hold_detail", pk=hold.pk)
     return render(request, "recordings/retention/hold_form.html", {"form": form})
 

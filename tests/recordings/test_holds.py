@@ -101,12 +101,16 @@ def test_a_hold_on_destroyed_footage_is_refused_with_the_destruction_date():
     assert not Hold.objects.exists()
 
 
-def test_a_hold_where_nothing_was_recorded_is_refused():
+def test_a_hold_where_nothing_is_indexed_is_placed_and_says_so():
+    """A hold is a camera × window: nothing indexed (yet) is no reason to refuse it."""
     camera = make_camera("CAM-H3")
     now = timezone.now()
-    with translation.override("fr"), pytest.raises(holds.FootageUnavailable) as error:
-        _manual(camera, now - timedelta(hours=2), now - timedelta(hours=1))
-    assert error.value.entry is None and "Aucun enregistrement" in error.value.messages[0]
+    with translation.override("fr"):
+        hold = _manual(camera, now - timedelta(hours=2), now - timedelta(hours=1))
+    assert hold.is_active() and hold.destruction is None
+    assert "aucun enregistrement de la caméra CAM-H3 n'était indexé" in hold.footage_note
+    event = AuditEvent.objects.get(action="recording.hold_placed")
+    assert event.details["segments"] == 0 and event.details["note"] == hold.footage_note
 
 
 def test_releasing_is_an_audit_event_and_happens_once(footage, supervisor):

@@ -147,7 +147,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _watch(self) -> None:
         while True:
             await asyncio.sleep(settings.CSU_LIVE_RECHECK_SECONDS)
-            reason = await _db(self._check)()
+            try:
+                reason = await _db(self._check)()
+            except Exception:
+                # Rights that cannot be checked are not rights: the stream stops.
+                logger.exception("live: the viewer's rights could not be checked")
+                reason = EndReason.REVOKED
             if reason:
                 await self._end(reason)
                 with contextlib.suppress(Exception):

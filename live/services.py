@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +20,7 @@ from live.models import EndReason, ViewingSession
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @transaction.atomic
@@ -47,7 +48,7 @@ def live_session_open(
 
 def live_session_still_allowed(*, session: ViewingSession) -> tuple[bool, str]:
     """Whether the session's person may still watch its camera (habilitation, account)."""
-    user = type(session.user).objects.filter(pk=session.user_id, is_active=True).first()
+    user = get_user_model().objects.filter(pk=session.user_id, is_active=True).first()
     if user is None:
         return False, EndReason.SIGNED_OUT
     if not access.decide(user, Right.LIVE, session.camera):

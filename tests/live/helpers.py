@@ -87,10 +87,11 @@ def communicator(code: str, cookie: str | None = None, origin: str = "http://127
 
 
 async def outcome(comm: WebsocketCommunicator) -> int | None:
-    """None when the stream was accepted and stays open; the close code when refused."""
-    connected, code = await comm.connect(timeout=10)
+    """None when the stream was accepted and stays open; the close code when refused (403 when
+    refused at the handshake, which an ASGI server answers with HTTP 403)."""
+    connected, _code = await comm.connect(timeout=10)
     if not connected:
-        return code or 403
+        return 403
     try:
         first = await comm.receive_output(timeout=5)
     except TimeoutError:

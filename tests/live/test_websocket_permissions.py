@@ -100,7 +100,8 @@ def test_a_session_is_one_audit_event_with_start_end_and_station(camera, operato
     assert event.details["station_ip"] == session.station_ip == "127.0.0.1"
 
 
-def test_revoking_the_habilitation_stops_the_stream_within_seconds(camera, operator, admin_user):
+def test_revoking_the_habilitation_stops_the_stream_within_seconds(camera, admin_user):
+    operator = UserFactory(role=Role.OPERATOR)
     habilitation = HabilitationFactory(user=operator, all_cameras=True, can_live=True)
     cookie = session_cookie(operator)
 

@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import uvicorn
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
 from cameras.demo import MOTION, write_clip
+from csu.asgi import application
 from live.pipeline import hub
 from tests.recordings.conftest import RTSP_SERVER, SYSTEM_PYTHON, free_port
 
@@ -78,13 +81,14 @@ def fast_live(settings):
 @pytest.fixture
 def asgi_server(transactional_db, fast_live) -> Iterator[str]:
     """csu.asgi served by uvicorn in a thread: pages and live WebSockets on one origin."""
-    import uvicorn
-
-    from csu.asgi import application
-
     port = free_port()
+    # Static files from the app folders, as runserver does (no collectstatic in tests).
     config = uvicorn.Config(
-        application, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        ASGIStaticFilesHandler(application),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -95,7 +95,7 @@ def test_wall_plays_a_masked_camera_with_low_latency(asgi_server, clock_camera):
             page.keyboard.type("7")
             page.keyboard.press("Enter")
             page.wait_for_function(
-                "document.querySelector('#tile-1').dataset.state === 'live'"
+                "() => document.querySelector('#tile-1').dataset.state === 'live'"
                 " && Number(document.querySelector('#tile-1').dataset.frames) > 20",
                 timeout=30000,
             )
@@ -105,7 +105,7 @@ def test_wall_plays_a_masked_camera_with_low_latency(asgi_server, clock_camera):
             again = page.evaluate(READ_CANVAS, "tile-1")
 
             page.dblclick("#tile-1")
-            page.wait_for_function("document.fullscreenElement?.id === 'tile-1'", timeout=5000)
+            page.wait_for_function("() => document.fullscreenElement?.id === 'tile-1'", timeout=5000)
         finally:
             browser.close()
 

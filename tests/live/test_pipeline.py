@@ -201,3 +201,23 @@ def test_a_camera_that_drops_is_reported_and_comes_back_by_itself(clock_camera):
     _states, back = asyncio.run(scenario())
     assert decode(back)
     hub.stop_all()
+
+
+def test_a_hundred_viewers_of_one_camera_share_one_pipeline(tmp_path):
+    clip = bright_clip(tmp_path / "c.mp4", size=(320, 180))
+    hub = hub_for(clip.as_uri())
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        viewers = [Viewer(loop) for _ in range(100)]
+        for viewer in viewers:
+            hub.join(5, viewer)
+        assert len(hub.pipelines) == 1 and len(hub.pipelines[5].viewers) == 100
+        received = await asyncio.gather(*(receive(v, frames(10)) for v in viewers))
+        for viewer in viewers:
+            hub.leave(5, viewer)
+        return received
+
+    received = asyncio.run(scenario())
+    assert all(decode(r) for r in received[::10])
+    hub.stop_all()

@@ -105,7 +105,9 @@ def test_wall_plays_a_masked_camera_with_low_latency(asgi_server, clock_camera):
             again = page.evaluate(READ_CANVAS, "tile-1")
 
             page.dblclick("#tile-1")
-            page.wait_for_function("() => document.fullscreenElement?.id === 'tile-1'", timeout=5000)
+            page.wait_for_function(
+                "() => document.fullscreenElement?.id === 'tile-1'", timeout=5000
+            )
         finally:
             browser.close()
 

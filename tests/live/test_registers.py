@@ -35,7 +35,9 @@ def test_a_session_whose_process_died_ends_at_its_last_renewal(operator):
     HabilitationFactory(user=operator, all_cameras=True, can_live=True)
     session = services.live_session_open(camera=camera, actor=operator, station_ip=None)
     last = timezone.now() - timedelta(minutes=5)
-    ViewingSession.objects.filter(pk=session.pk).update(last_seen_at=last)
+    ViewingSession.objects.filter(pk=session.pk).update(
+        started_at=last - timedelta(minutes=20), last_seen_at=last
+    )
     assert services.live_sessions_close_lost() == 1
     session.refresh_from_db()
     assert session.ended_at == last and session.end_reason == EndReason.LOST

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -221,3 +224,60 @@ def test_a_hundred_viewers_of_one_camera_share_one_pipeline(tmp_path):
     received = asyncio.run(scenario())
     assert all(decode(r) for r in received[::10])
     hub.stop_all()
+
+
+class _ResizingMjpeg(BaseHTTPRequestHandler):
+    """An MJPEG camera that sends 640x360 images for 1.5 s, then 800x600 (16:9, then 4:3)."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        started = time.monotonic()
+        try:
+            for index in range(200):
+                size = (640, 360) if time.monotonic() - started < 1.5 else (800, 600)
+                image = np.full((size[1], size[0], 3), 230, np.uint8)
+                image[:, (index * 20) % size[0] :][:, :40] = 20
+                jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+                self.wfile.write(
+                    b"--frame\r\nContent-Type: image/jpeg\r\n"
+                    + f"Content-Length: {len(jpeg)}\r\n\r\n".encode()
+                    + jpeg
+                    + b"\r\n"
+                )
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def test_a_stream_that_changes_resolution_midway_gets_a_new_configuration():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ResizingMjpeg)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hub = hub_for(f"http://127.0.0.1:{server.server_address[1]}/video.mjpg")
+
+    def configs(got):
+        return [(m["width"], m["height"]) for m in got if isinstance(m, dict) and "width" in m]
+
+    async def scenario():
+        viewer = Viewer(asyncio.get_running_loop())
+        hub.join(6, viewer)
+        got = await receive(viewer, lambda got: len(configs(got)) >= 2 and frames(30)(got))
+        hub.leave(6, viewer)
+        return got
+
+    try:
+        got = asyncio.run(scenario())
+    finally:
+        hub.stop_all()
+        server.shutdown()
+    assert configs(got)[:2] == [(640, 360), (480, 360)]
+    # After the change, the pictures decode at the new size, masked like before.
+    after = got[[i for i, m in enumerate(got) if isinstance(m, dict) and "width" in m][1] :]
+    pictures = decode(after)
+    assert pictures and all(p.shape[:2] == (360, 480) for p in pictures)
+    assert all(p[:, : 480 // 2 - 2].max() < 40 for p in pictures)

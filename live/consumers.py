@@ -57,7 +57,7 @@ def _second_factor_given(user: Any, session: SessionBase) -> bool:
     if not user.requires_second_factor:
         return True
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)
-    device = Device.from_persistent_id(persistent_id, for_verify=True) if persistent_id else None
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
     return device is not None and device.user_id == user.pk
 
 

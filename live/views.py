@@ -57,6 +57,7 @@ def wall(request: HttpRequest) -> HttpResponse:
                 "unsupported": _("navigateur sans décodage H.264 (WebCodecs)"),
                 "empty": _("vignette libre"),
                 "unknown_number": _("aucune caméra n° %(n)s"),
+                "report": _("Signaler"),
             },
         },
     )

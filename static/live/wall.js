@@ -38,7 +38,8 @@
       this.el.innerHTML =
         '<canvas width="640" height="360"></canvas><div class="tile-bar">' +
         '<span class="tile-name"></span><span class="tile-alert"></span>' +
-        '<span class="tile-state"></span><time class="tile-time"></time></div>';
+        '<span class="tile-state"></span><time class="tile-time"></time>' +
+        '<a class="tile-report" target="_blank" rel="noopener" hidden></a></div>';
       this.canvas = this.el.querySelector("canvas");
       this.ctx = this.canvas.getContext("2d");
       this.camera = null;
@@ -76,6 +77,9 @@
       this.el.querySelector(".tile-name").textContent =
         camera ? (camera.number !== null ? camera.number + " · " : "") + camera.name : "";
       this.el.querySelector(".tile-alert").textContent = camera && camera.alert ? labels.alert : "";
+      const report = this.el.querySelector(".tile-report");
+      report.textContent = labels.report;
+      report.hidden = !camera;
       this.ctx.fillStyle = "#000";
       this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
       if (camera) this.open(); else this.setState("empty");
@@ -155,6 +159,9 @@
       this.lastPaint = Date.now();
       this.el.dataset.frames = String(Number(this.el.dataset.frames) + 1);
       this.el.querySelector(".tile-time").textContent = clock.format(new Date(captured));
+      // A signalement from this tile: the camera and the picture's time filled in.
+      this.el.querySelector(".tile-report").href = wall.dataset.signalementUrl +
+        "?camera=" + encodeURIComponent(this.camera.code) + "&at=" + Math.round(captured);
       if (this.el.dataset.state !== "live") this.setState("live");
     }
   }

@@ -101,6 +101,8 @@ def test_wall_plays_a_masked_camera_with_low_latency(asgi_server, clock_camera):
             )
             assert "Place du Palais" in page.inner_text("#tile-1 .tile-name")
             assert page.inner_text("#tile-1 .tile-time").count(":") == 2
+            report = page.get_attribute("#tile-1 .tile-report", "href")
+            assert report.startswith("/exploitation/signalements/nouveau/?camera=CAM-007&at=")
             seen = page.evaluate(READ_CANVAS, "tile-1")
             again = page.evaluate(READ_CANVAS, "tile-1")
 

@@ -310,7 +310,10 @@ def signalement_create(request: HttpRequest) -> HttpResponse:
 
 
 def _initial_from_tile(request: HttpRequest) -> dict[str, Any]:
-    """From a wall tile: ?camera=<code>&at=<picture time, ms since the epoch>; bad values ignored."""
+    """What a wall tile fills in: ?camera=<code>&at=<picture time, ms since the epoch>.
+
+    The camera and the time the operator saw; an unknown camera or a bad time is left out.
+    """
     if request.method != "GET":
         return {}
     initial: dict[str, Any] = {}

@@ -70,7 +70,8 @@
       else if (this.el.requestFullscreen) this.el.requestFullscreen();
     }
 
-    show(camera) {
+    show(camera, fromTour) {
+      if (!fromTour) this.stopTour();
       this.stop();
       this.camera = camera;
       this.el.dataset.camera = camera ? camera.code : "";
@@ -83,6 +84,25 @@
       this.ctx.fillStyle = "#000";
       this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
       if (camera) this.open(); else this.setState("empty");
+    }
+
+    // A tour: this tile cycles through the given cameras, one every `seconds`.
+    startTour(list, seconds) {
+      this.stopTour();
+      if (!list.length) return;
+      let position = 0;
+      this.show(list[0], true);
+      this.tour = setInterval(() => {
+        position = (position + 1) % list.length;
+        this.show(list[position], true);
+      }, seconds * 1000);
+      this.el.dataset.tour = list.map((c) => c.code).join(" ");
+    }
+
+    stopTour() {
+      clearInterval(this.tour);
+      this.tour = null;
+      delete this.el.dataset.tour;
     }
 
     stop() {
@@ -172,7 +192,7 @@
   }
 
   function layout(count) {
-    while (tiles.length > count) { const t = tiles.pop(); t.stop(); t.el.remove(); }
+    while (tiles.length > count) { const t = tiles.pop(); t.stopTour(); t.stop(); t.el.remove(); }
     while (tiles.length < count) { const t = new Tile(tiles.length); tiles.push(t); wall.appendChild(t.el); }
     wall.dataset.layout = String(count);
     document.querySelectorAll(".wall-layout").forEach((b) =>
@@ -195,6 +215,15 @@
       state.cameras.slice(0, count).forEach((code, i) => { if (byCode.has(code)) tiles[i].show(byCode.get(code)); });
     }
   }
+
+  document.getElementById("wall-tour-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const typed = document.getElementById("wall-tour-cameras").value.split(/[ ,]+/).filter(Boolean);
+    const list = typed.length ? typed.map((n) => byNumber.get(Number(n))).filter(Boolean) : cameras;
+    const seconds = Math.max(3, Number(document.getElementById("wall-tour-seconds").value) || 10);
+    tiles[selected].startTour(list, seconds);
+  });
+  document.getElementById("wall-tour-stop").addEventListener("click", () => tiles[selected].stopTour());
 
   document.querySelectorAll(".wall-layout").forEach((button) =>
     button.addEventListener("click", () => { layout(Number(button.dataset.layout)); save(); }));

@@ -66,6 +66,7 @@ async (tileId) => {
 def test_wall_plays_a_masked_camera_with_low_latency(asgi_server, clock_camera):
     sync_api = pytest.importorskip("playwright.sync_api")
     camera = CameraFactory(code="CAM-007", name="Place du Palais", stream_url=clock_camera.url)
+    CameraFactory(code="CAM-008", name="Rue de Boigne", stream_url=clock_camera.url)
     supervisor = UserFactory(role="supervisor")
     PrivacyMask.objects.create(
         camera=camera,
@@ -105,6 +106,23 @@ def test_wall_plays_a_masked_camera_with_low_latency(asgi_server, clock_camera):
             assert report.startswith("/exploitation/signalements/nouveau/?camera=CAM-007&at=")
             seen = page.evaluate(READ_CANVAS, "tile-1")
             again = page.evaluate(READ_CANVAS, "tile-1")
+
+            # A tour on the third tile: cameras 7 and 8, one every 3 seconds.
+            page.click("#tile-2")
+            page.fill("#wall-tour-cameras", "7, 8")
+            page.fill("#wall-tour-seconds", "3")
+            page.click("#wall-tour")
+            assert page.get_attribute("#tile-2", "data-camera") == "CAM-007"
+            page.wait_for_function(
+                "() => document.querySelector('#tile-2').dataset.camera === 'CAM-008'",
+                timeout=6000,
+            )
+            page.wait_for_function(
+                "() => document.querySelector('#tile-2').dataset.camera === 'CAM-007'",
+                timeout=6000,
+            )
+            page.click("#wall-tour-stop")
+            assert page.get_attribute("#tile-2", "data-tour") is None
 
             page.dblclick("#tile-1")
             page.wait_for_function(

@@ -31,6 +31,7 @@ ITEMS: list[NavItem] = [
         "cameras:camera_list",
         frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.DPO}),
     ),
+    NavItem(_("Mur d'images"), "live:wall", frozenset({Role.OPERATOR, Role.SUPERVISOR})),
     NavItem(
         _("Santé des caméras"),
         "cameras:health_board",

@@ -113,6 +113,7 @@ class CameraSerializer(serializers.ModelSerializer):
             "authorization",
             "authorization_number",
             "stream_url",
+            "live_stream_url",
             "stream_username",
             "stream_password",
             "clear_credentials",

@@ -11,6 +11,7 @@ import av
 import cv2
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -199,5 +200,27 @@ def load_demo_cameras(*, actor: Any = None) -> list[Camera]:
                 authorization=authorization,
                 **spec,
             )
+        _demo_mask(camera)
         cameras.append(camera)
     return cameras
+
+
+#: A privacy mask on the first demo camera (the dwellings' windows, CSI L251-3), so that the
+#: wall and the snapshots show masks burnt in from the first start.
+DEMO_MASKS = {
+    "CAM-001": [
+        {"mode": "software", "points": [[0.0, 0.0], [0.35, 0.0], [0.35, 0.3], [0.0, 0.45]]},
+    ],
+}
+
+
+def _demo_mask(camera: Camera) -> None:
+    polygons = DEMO_MASKS.get(camera.code)
+    supervisor = (
+        get_user_model().objects.filter(role="supervisor", is_active=True).order_by("pk").first()
+    )
+    if not polygons or supervisor is None or camera.mask_versions.exists():
+        return
+    services.mask_save(
+        camera=camera, polygons=polygons, actor=supervisor, note="Fenêtres des logements (démo)"
+    )

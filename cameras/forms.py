@@ -77,6 +77,7 @@ class CameraForm(forms.ModelForm):
             "retention_days",
             "authorization",
             "stream_url",
+            "live_stream_url",
             "expected_fps",
         ]
         widgets = {"commissioned_on": DATE}

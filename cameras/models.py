@@ -308,6 +308,15 @@ class Camera(models.Model):
     stream_url = models.CharField(
         _("adresse du flux"), max_length=500, validators=[validate_stream_url]
     )
+    #: The camera's low-resolution sub-stream for live viewing (same device, same login as the
+    #: main stream); without one, live uses the main stream scaled down.
+    live_stream_url = models.CharField(
+        _("adresse du flux de direct"),
+        max_length=500,
+        blank=True,
+        default="",
+        validators=[validate_stream_url],
+    )
     #: Sealed with AES-GCM (cameras.secrets); never sent back to any client.
     stream_credentials = models.TextField(blank=True, default="", editable=False)
     expected_fps = models.PositiveSmallIntegerField(

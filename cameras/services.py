@@ -174,6 +174,7 @@ CAMERA_FIELDS = (
     "retention_days",
     "authorization",
     "stream_url",
+    "live_stream_url",
     "expected_fps",
 )
 
@@ -277,6 +278,7 @@ def camera_create(
     stream_username: str = "",
     stream_password: str = "",
     verify_source: bool = True,
+    live_stream_url: str = "",
 ) -> Camera:
     url, url_username, url_password = split_credentials(stream_url)
     camera = Camera(
@@ -293,6 +295,7 @@ def camera_create(
         retention_days=retention_days,
         authorization=authorization,
         stream_url=url,
+        live_stream_url=live_stream_url.strip(),
         expected_fps=expected_fps,
     )
     camera.full_clean()

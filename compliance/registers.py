@@ -28,6 +28,8 @@ from compliance.models import AccessRequest, AccessRequestCamera
 from csu.csvfile import csv_bytes
 from csu.times import paris_text
 from evidence.models import DownloadLink, Export
+from live.models import EndReason
+from live.selectors import live_sessions
 from recordings.models import DestructionRecord, Hold
 
 
@@ -591,4 +593,41 @@ REGISTERS["sources-cameras"] = Register(
         _("Rôle"),
     ),
     _camera_sources,
+)
+
+
+# --- Live viewing sessions (live/) ---------------------------------------------------------------
+
+
+def _live_sessions(start, end):
+    return [
+        [
+            local(s.started_at),
+            local(s.ended_at) if s.ended_at else str(_("en cours")),
+            _name(s.user),
+            s.user.get_role_display(),
+            s.camera.code,
+            s.camera.name,
+            s.station_ip or "",
+            str(EndReason(s.end_reason).label) if s.end_reason else "",
+        ]
+        for s in live_sessions(start, end)
+    ]
+
+
+REGISTERS["sessions-direct"] = Register(
+    "sessions-direct",
+    _("Registre des sessions de visionnage en direct"),
+    "sessions-direct.csv",
+    (
+        _("Début"),
+        _("Fin"),
+        _("Personne"),
+        _("Rôle"),
+        _("Caméra"),
+        _("Nom de la caméra"),
+        _("Poste (adresse)"),
+        _("Motif de fin"),
+    ),
+    _live_sessions,
 )

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "evidence",
     "operations",
     "compliance",
+    "live",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +82,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "csu.urls"
 WSGI_APPLICATION = "csu.wsgi.application"
+ASGI_APPLICATION = "csu.asgi.application"
 
 TEMPLATES = [
     {
@@ -499,3 +501,27 @@ AUDIT_ANCHOR_RETENTION_DAYS = env_int("CSU_AUDIT_ANCHOR_RETENTION_DAYS", 400, mi
 # application's own role, created or updated after migrating with INSERT and SELECT only on
 # the audit tables (audit.roles).
 APP_DATABASE_URL = env_str("CSU_APP_DATABASE_URL") or ""
+
+# --- Live video (live/): pipelines under ASGI, one per watched camera and process -------------
+# Tile picture: fitted in this box (never enlarged), at this rate, H.264 for the browsers.
+CSU_LIVE_FPS = env_int("CSU_LIVE_FPS", 10, minimum=1, maximum=30)
+CSU_LIVE_TILE_WIDTH = env_int("CSU_LIVE_TILE_WIDTH", 640, minimum=64, maximum=1920)
+CSU_LIVE_TILE_HEIGHT = env_int("CSU_LIVE_TILE_HEIGHT", 360, minimum=64, maximum=1080)
+# A camera's pipeline stops this long after its last viewer left.
+CSU_LIVE_LINGER_SECONDS = env_int("CSU_LIVE_LINGER_SECONDS", 10, minimum=0, maximum=600)
+# The habilitation and the sign-in of every viewer are checked again this often.
+CSU_LIVE_RECHECK_SECONDS = env_int("CSU_LIVE_RECHECK_SECONDS", 2, minimum=1, maximum=60)
+# The live processes' WebSocket addresses (ws:// or wss://, comma-separated); a camera goes to
+# one of them by a stable hash of its code. Empty: the page's own host (one live process
+# behind the same proxy).
+CSU_LIVE_URLS = env_list("CSU_LIVE_URLS", [])
+for _live_url in CSU_LIVE_URLS:
+    if not _live_url.startswith(("ws://", "wss://")):
+        raise ImproperlyConfigured(f"CSU_LIVE_URLS: {_live_url!r} must start with ws:// or wss://")
+# Frames waiting for one viewer; beyond, that viewer's frames are dropped to the next key frame.
+CSU_LIVE_VIEWER_QUEUE = 8
+CSU_LIVE_MASK_REFRESH_SECONDS = 5
+CSU_LIVE_RETRY_MAX_SECONDS = 5
+# A viewing session not renewed for this long lost its live process: it ends at its last renewal.
+CSU_LIVE_SESSION_LOST_SECONDS = 60
+CSU_LIVE_TOUCH_SECONDS = 10

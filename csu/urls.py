@@ -32,6 +32,7 @@ urlpatterns = [
     path("enregistrements/", include("recordings.urls")),
     path("conformite/", include("compliance.urls")),
     path("public/", include("compliance.public_urls")),
+    path("direct/", include("live.urls")),
     path("api/", include(api_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),

@@ -72,7 +72,9 @@ class QuickSignalementForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial["occurred_at"] = timezone.localtime().replace(second=0, microsecond=0)
+            self.initial.setdefault(
+                "occurred_at", timezone.localtime().replace(second=0, microsecond=0)
+            )
 
     def clean_cameras(self) -> list[str]:
         raw = self.cleaned_data.get("cameras") or ""

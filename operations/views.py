@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -274,7 +274,7 @@ def _csv(request: HttpRequest, signalements: Any, filters: dict[str, Any]) -> Ht
 
 @role_required(*ROOM_STAFF)
 def signalement_create(request: HttpRequest) -> HttpResponse:
-    form = QuickSignalementForm(request.POST or None)
+    form = QuickSignalementForm(request.POST or None, initial=_initial_from_tile(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -300,6 +300,26 @@ def signalement_create(request: HttpRequest) -> HttpResponse:
     return render(
         request, "operations/signalement_form.html", {"form": form, "camera_codes": codes}
     )
+
+
+def _initial_from_tile(request: HttpRequest) -> dict[str, Any]:
+    """What a wall tile fills in: ?camera=<code>&at=<picture time, ms since the epoch>.
+
+    The camera and the time the operator saw; an unknown camera or a bad time is left out.
+    """
+    if request.method != "GET":
+        return {}
+    initial: dict[str, Any] = {}
+    code = request.GET.get("camera", "")
+    if code and Camera.objects.filter(code=code).exists():
+        initial["cameras"] = code
+    try:
+        at = datetime.fromtimestamp(int(request.GET.get("at", "")) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return initial
+    if abs((timezone.now() - at).total_seconds()) < 86400:
+        initial["occurred_at"] = timezone.localtime(at).replace(second=0, microsecond=0)
+    return initial
 
 
 @role_required(*ROOM_STAFF)

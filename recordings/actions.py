@@ -16,3 +16,4 @@ def register() -> None:
     reg("recording.destroyed", _("Enregistrements détruits (purge)"), "destruction")
     reg("recording.purge_refused", _("Purge refusée : index et stockage en désaccord"), "system")
     reg("recording.orphans_deleted", _("Objets non indexés supprimés"), "destruction")
+    reg("recording.silent", _("Enregistreur sans segment (alerte)"), "system")

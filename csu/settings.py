@@ -227,6 +227,9 @@ RECORDINGS_MASTER_KEY = local_secret(
 # A recorder renews its lease on a camera; another takes the camera over once it lapses.
 RECORDER_LEASE_SECONDS = env_int("CSU_RECORDER_LEASE_SECONDS", 30, minimum=5)
 RECORDING_SEGMENT_SECONDS = env_int("CSU_SEGMENT_SECONDS", 60, minimum=2, maximum=600)
+# Longest wait between two attempts to reach a camera that stopped answering: an outage of N
+# seconds costs at most about N plus this much footage.
+RECORDER_RETRY_MAX_SECONDS = env_int("CSU_RECORDER_RETRY_MAX_SECONDS", 3, minimum=1, maximum=60)
 # During a rotation, the previous master key still opens keys not yet re-wrapped.
 RECORDINGS_PREVIOUS_MASTER_KEY = env_str("CSU_PREVIOUS_MASTER_KEY") or ""
 # Retention purge: segments destroyed per transaction, and how long a purge that stopped

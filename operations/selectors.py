@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     Case,
     Count,
@@ -178,8 +179,15 @@ def csu_waiting(user: Any, limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
     return {**counts, "rows": rows, "visible": True}
 
 
+def _silent_since(now: datetime) -> datetime:
+    """A recorder that stored no segment since then (twice the segment length) is silent."""
+    return now - timedelta(seconds=2 * settings.RECORDING_SEGMENT_SECONDS)
+
+
 def recording_alerts(now: datetime) -> QuerySet[Camera]:
-    """Cameras in service that are not being recorded: no lease, lapsed, or not recording."""
+    """Cameras in service that are not being recorded: no lease, lapsed, not recording, or a
+    recorder that holds the camera but stored nothing for twice the segment length."""
+    since = _silent_since(now)
     return (
         Camera.objects.filter(status=CameraStatus.ACTIVE)
         .filter(
@@ -187,6 +195,13 @@ def recording_alerts(now: datetime) -> QuerySet[Camera]:
             | Q(recorder_lease__expires_at__isnull=True)
             | Q(recorder_lease__expires_at__lt=now)
             | ~Q(recorder_lease__state=RecorderLease.State.RECORDING)
+            | (
+                Q(recorder_lease__acquired_at__lt=since)
+                & (
+                    Q(recorder_lease__last_segment_at__isnull=True)
+                    | Q(recorder_lease__last_segment_at__lt=since)
+                )
+            )
         )
         .select_related("recorder_lease")
         .order_by("code")
@@ -225,6 +240,8 @@ def dashboard(now: datetime | None = None, user: Any = None) -> dict[str, Any]:
     alerts = recording_alerts(now)
     alert_count = alerts.count()
     alert_rows = list(alerts[:DASHBOARD_ROWS])
+    for camera in alert_rows:
+        camera.recording_state = recording_state(camera, now)
     return {
         "now": now,
         "on_duty": shifts,
@@ -250,4 +267,12 @@ def recording_state(camera: Camera, now: datetime) -> str:
         return "none" if lease is None else lease.state
     if lease.expires_at < now:
         return "lapsed"
+    since = _silent_since(now)
+    if (
+        lease.state == RecorderLease.State.RECORDING
+        and lease.acquired_at is not None
+        and lease.acquired_at < since
+        and (lease.last_segment_at is None or lease.last_segment_at < since)
+    ):
+        return "silent"
     return lease.state

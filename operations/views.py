@@ -88,6 +88,7 @@ def _dashboard_labels() -> dict[str, str]:
         "allRecorded": _("Toutes les caméras en service sont enregistrées."),
         "none": _("aucun enregistreur"),
         "lapsed": _("bail expiré"),
+        "silent": _("aucun segment"),
         "recording": _("enregistre"),
         "reconnecting": _("reconnexion"),
         "stopped": _("arrêté"),

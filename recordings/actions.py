@@ -28,3 +28,4 @@ def register() -> None:
         _("Clés du jour d'images gelées reprises sous la clé des gels"),
         "system",
     )
+    reg("recording.silent", _("Enregistreur sans segment (alerte)"), "system")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -30,6 +31,23 @@ logger = logging.getLogger(__name__)
 
 #: Set when the worker shuts down: every recorder closes its open segment and stops.
 shutting_down = threading.Event()
+#: The stop events of the recorders running in this process (see stop_all).
+_running: set[threading.Event] = set()
+_running_lock = threading.Lock()
+
+#: The gap's cause when a recorder holds a camera but stores nothing.
+SILENCE_REASON = (
+    "aucun segment enregistré depuis %(seconds)s s alors que l'enregistreur tient la caméra"
+)
+
+
+def stop_all() -> None:
+    """The worker is shutting down (SIGTERM): every recorder stores its open segment now."""
+    shutting_down.set()
+    with _running_lock:
+        for event in _running:
+            event.set()
+
 
 #: What a lost database connection raises (server restarted, backend terminated, network cut).
 CONNECTION_LOST = (OperationalError, InterfaceError)
@@ -58,6 +76,13 @@ class IndexSink:
         self.camera = camera
         self.holder = holder
         self._gap_id: int | None = None
+        # The recording thread stores and reports gaps; the supervising thread watches silence.
+        self._lock = threading.RLock()
+        self._silent = False
+        #: When a segment was last stored (or the recorder started), monotonic clock.
+        self.stored_at = time.monotonic()
+        #: Where the footage stored so far ends.
+        self.footage_end: datetime | None = None
 
     def segment(self, segment: remux.Segment) -> None:
         close_old_connections()
@@ -85,38 +110,76 @@ class IndexSink:
             ),
             "lease note",
         )
-        if self._gap_id is not None:  # recording resumed: the outage ends where this one starts
-            Gap.objects.filter(pk=self._gap_id).update(ended_at=segment.start)
-            self._gap_id = None
+        with self._lock:
+            self.stored_at = time.monotonic()
+            self.footage_end = segment.end
+            self._silent = False
+            if self._gap_id is not None:  # recording resumed: the outage ends where this starts
+                Gap.objects.filter(pk=self._gap_id).update(ended_at=segment.start)
+                self._gap_id = None
 
-    def open_gap(self, start: datetime, reason: str) -> None:
-        """Record an outage once; it stays open until a segment is stored again."""
-        if self._gap_id is not None:
-            return
-        with transaction.atomic():
-            row = Gap.objects.create(camera=self.camera, started_at=start, reason=reason[:300])
-            self._gap_id = row.pk
-            record(
-                "recording.gap",
-                actor=f"recorder {self.holder}",
-                target=self.camera,
-                reason=reason,
-                details={"since": start},
-            )
+    def open_gap(self, start: datetime, reason: str, *, end: datetime | None = None) -> None:
+        """Record an outage once; without ``end`` it stays open until a segment is stored."""
+        with self._lock:
+            if self._gap_id is not None:
+                return
+            with transaction.atomic():
+                row = Gap.objects.create(
+                    camera=self.camera, started_at=start, ended_at=end, reason=reason[:300]
+                )
+                if end is None:
+                    self._gap_id = row.pk
+                details = {"since": start} if end is None else {"since": start, "until": end}
+                record(
+                    "recording.gap",
+                    actor=f"recorder {self.holder}",
+                    target=self.camera,
+                    reason=reason,
+                    details=details,
+                )
 
     def gap(self, gap: remux.Gap) -> None:
         close_old_connections()
-        if gap.end is None:
-            self.open_gap(gap.start, gap.reason)
-            leases.lease_note(
-                camera_id=self.camera.pk,
-                holder=self.holder,
-                state=RecorderLease.State.RECONNECTING,
-                last_error=gap.reason[:500],
-            )
-        elif self._gap_id is not None:
-            Gap.objects.filter(pk=self._gap_id).update(ended_at=gap.end)
-            self._gap_id = None
+        with self._lock:
+            if gap.end is None:
+                self.open_gap(gap.start, gap.reason)
+                leases.lease_note(
+                    camera_id=self.camera.pk,
+                    holder=self.holder,
+                    state=RecorderLease.State.RECONNECTING,
+                    last_error=gap.reason[:500],
+                )
+            elif self._gap_id is not None:
+                Gap.objects.filter(pk=self._gap_id).update(ended_at=gap.end)
+                self._gap_id = None
+            else:  # a gap known only once over (the wait for a first key frame)
+                self.open_gap(gap.start, gap.reason, end=gap.end)
+
+    def watch_silence(self, limit: float) -> bool:
+        """Alert once when nothing was stored for ``limit`` seconds; True when it alerted.
+
+        The alert is an audit event and an open gap from the end of the last footage (the
+        dashboards show the camera as not recording); the next stored segment closes the gap.
+        """
+        with self._lock:
+            silent_for = time.monotonic() - self.stored_at
+            if self._silent or silent_for <= limit:
+                return False
+            self._silent = True
+            since = self.footage_end or timezone.now() - timedelta(seconds=silent_for)
+            reason = SILENCE_REASON % {"seconds": int(silent_for)}
+            with transaction.atomic():
+                self.open_gap(since, reason)
+                record(
+                    "recording.silent",
+                    actor=f"recorder {self.holder}",
+                    target=self.camera,
+                    reason=reason,
+                    details={"since": since, "seconds": int(silent_for)},
+                )
+            leases.lease_note(camera_id=self.camera.pk, holder=self.holder, last_error=reason)
+        logger.error("recorder of %s: %s", self.camera.code, reason)
+        return True
 
     def refuse(self, reason: str) -> None:
         """The source may not be opened again: the open outage says why (audited).
@@ -150,11 +213,19 @@ def run_recorder(
     renew_every: float | None = None,
 ) -> str:
     """Record the camera until stopped, the lease is lost, or the camera is deactivated."""
+    if shutting_down.is_set():
+        return "worker shutting down"
+    if not Camera.objects.filter(pk=camera_id, status=CameraStatus.ACTIVE).exists():
+        return "camera not active"
     if not leases.lease_acquire(camera_id=camera_id, holder=holder):
         return "held by another recorder"
     camera = Camera.objects.get(pk=camera_id)
     stop = stop or threading.Event()
     renew_every = renew_every or settings.RECORDER_LEASE_SECONDS / 3
+    cut = remux_settings or remux.RemuxSettings(
+        segment_seconds=settings.RECORDING_SEGMENT_SECONDS,
+        backoff_max=settings.RECORDER_RETRY_MAX_SECONDS,
+    )
     sink = IndexSink(camera, holder)
     last = (
         RecorderLease.objects.filter(camera=camera)
@@ -164,6 +235,7 @@ def run_recorder(
     if last is not None:
         # Footage stopped at the previous recorder's last segment (stopped, killed, or lost).
         sink.open_gap(last, "enregistreur arrêté ou perdu ; reprise de l'enregistrement")
+        sink.footage_end = last
     errors: list[BaseException] = []
     secret = ""
 
@@ -185,9 +257,6 @@ def run_recorder(
 
     def loop() -> None:
         try:
-            cut = remux_settings or remux.RemuxSettings(
-                segment_seconds=settings.RECORDING_SEGMENT_SECONDS
-            )
             remux.record(camera.stream_url, sink, stop=stop, settings=cut, source=source)
         except BaseException as exc:  # reported through the lease, then re-dispatched
             errors.append(exc)
@@ -195,17 +264,22 @@ def run_recorder(
         finally:
             connections.close_all()  # this thread's own database connection
 
+    with _running_lock:
+        _running.add(stop)
+    if shutting_down.is_set():
+        stop.set()
+    # Twice the segment length without a stored segment is an alert, never silence.
+    silence = 2 * cut.segment_seconds
     thread = threading.Thread(target=loop, name=f"recorder-{camera.code}", daemon=True)
     thread.start()
     outcome = "stopped"
     try:
         while not stop.wait(renew_every):
-            if shutting_down.is_set():
-                outcome = "worker shutting down"
-                break
             try:
                 renewed = leases.lease_renew(camera_id=camera_id, holder=holder)
                 active = Camera.objects.filter(pk=camera_id, status=CameraStatus.ACTIVE).exists()
+                if renewed:
+                    sink.watch_silence(silence)
             except CONNECTION_LOST as exc:
                 # The database went away: reconnect at the next round. While it stays away the
                 # lease is not renewed, and once it lapses another recorder may take over.
@@ -220,7 +294,14 @@ def run_recorder(
                 break
     finally:
         stop.set()
+        # On SIGTERM the process manager kills the worker after its grace period: the open
+        # segment is stored first (the recording thread's read returns within a fraction of a
+        # second, see remux's interrupt).
         thread.join(timeout=60)
+        with _running_lock:
+            _running.discard(stop)
+        if shutting_down.is_set() and outcome == "stopped":
+            outcome = "worker shutting down"
         close_old_connections()
         if errors:
             outcome = f"error: {sources.describe(errors[0], (secret,))}"

@@ -8,8 +8,15 @@ frame. Audio is never read: the law forbids recording sound.
 
 Each closed segment goes to a :class:`SegmentSink` as bytes, with its wall-clock UTC start and
 end; a lost connection closes the open segment, reports a :class:`Gap`, and :func:`record`
-reconnects with exponential backoff until its stop event is set. Nothing here touches the disk
-or the database.
+reconnects with exponential backoff, capped at a few seconds, until its stop event is set.
+Nothing here touches the disk or the database.
+
+Times come from the arrival clock: the camera's stream clock only orders frames inside a
+segment. When it misbehaves — goes back, restarts from zero, repeats a timestamp, or runs ahead
+of (or behind) the arrival clock by more than ``max_jump`` — the open segment keeps its frames
+(timed one frame apart) up to the next key frame, is closed there, and the next segment starts
+on a fresh mapping of the stream clock to the arrival clock. A recorder that joins a stream
+between two key frames reports the wait for the first key frame as a gap.
 
 Sources: ``rtsp://`` / ``rtsps://`` (TCP transport), ``http://`` / ``https://`` (MJPEG or any
 stream FFmpeg reads) and ``file://`` (a local file played at its own pace and looped, which
@@ -34,13 +41,46 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import av
+import av.container.core
 import av.error
 
 from cameras import sources
 
 logger = logging.getLogger(__name__)
 
+
+# --- Interrupting a blocking read -----------------------------------------------------------
+# PyAV's read timeout is an FFmpeg interrupt callback that compares ``time.monotonic()`` with
+# the time the read started (both read through the ``time`` name of av.container.core). A
+# camera that stops sending without closing the connection blocks a read for the whole
+# timeout: too long when the worker is told to stop (SIGTERM, then a kill after a few
+# seconds). Within a recording thread whose stop event is set, this clock moves a million
+# seconds at every reading, so the next check of the callback (FFmpeg checks every ~0.1 s
+# while it waits) interrupts the read or the connection attempt.
+_reading = threading.local()
+
+
+class _StopAwareClock:
+    def __init__(self) -> None:
+        self._leap = 0.0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+    def monotonic(self) -> float:
+        stop: threading.Event | None = getattr(_reading, "stop", None)
+        if stop is not None and stop.is_set():
+            self._leap += 1e6
+            return time.monotonic() + self._leap
+        return time.monotonic()
+
+
+if getattr(av.container.core, "time", None) is time:
+    av.container.core.time = _StopAwareClock()  # type: ignore[attr-defined]
+
 COPY_CODECS = frozenset({"h264", "hevc"})
+#: Why there is no footage between joining a stream and its first key frame.
+WAITING_FOR_KEY_FRAME = "en attente de la première image clé du flux"
 MP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
 _ENCODER_TIME_BASE = Fraction(1, 1000)
 # A key frame this close before the boundary closes the segment: RTP clocks put the key frame
@@ -60,7 +100,8 @@ class Segment:
     width: int
     height: int
     transcoded: bool
-    # "length" (full), "connection_lost" (cut short by an outage) or "stopped".
+    # "length" (full), "clock_fault" (cut at the key frame after the stream clock broke),
+    # "connection_lost" (cut short by an outage) or "stopped".
     closed_by: str
 
     @property
@@ -95,10 +136,15 @@ class RemuxSettings:
     read_timeout: float = 5.0
     probe_seconds: float = 1.0
     backoff_initial: float = 1.0
-    backoff_max: float = 60.0
-    # Wall-clock start and end come from the stream's own timestamps anchored at connection;
+    # Longest wait between two connection attempts: once the camera is back, recording resumes
+    # within this (plus the connection and the first key frame).
+    backoff_max: float = 3.0
+    # Wall-clock start and end come from the stream's own timestamps anchored on their arrival;
     # beyond this much drift from the local clock the anchor is reset at the next segment.
     max_drift: float = 2.0
+    # A timestamp that goes back, repeats, or runs ahead of (or, for this long, behind) the
+    # arrival clock by more than this many seconds breaks the stream clock: cut the segment.
+    max_jump: float = 3.0
     # Transcoded (MJPEG) sources: bounded width and libx264 settings.
     max_width: int = 1280
     x264_preset: str = "veryfast"
@@ -109,6 +155,8 @@ class RemuxSettings:
             raise ValueError("segment_seconds must be positive")
         if self.backoff_initial <= 0 or self.backoff_max < self.backoff_initial:
             raise ValueError("backoff must be positive and backoff_max >= backoff_initial")
+        if self.max_jump <= 0:
+            raise ValueError("max_jump must be positive")
 
 
 @dataclass(frozen=True)
@@ -188,21 +236,50 @@ class _Writer:
 
 
 class _Clock:
-    """Maps stream time (seconds) to wall-clock UTC (seconds since the epoch).
+    """Maps stream time (seconds) to wall-clock UTC (seconds since the epoch) for one run of
+    consistent stream timestamps.
 
     A packet never arrives before it was captured, so the smallest ``arrival - stream time``
     seen so far is the best estimate of the offset: probing bursts and network stalls only
     ever make packets late. A camera clock slower than ours shows up as a minimum that keeps
-    growing over a whole segment; past ``max_drift`` the offset follows it.
+    growing over a whole segment; past ``max_drift`` the offset follows it. A timestamp that
+    cannot belong to the same clock (see :meth:`fault`) ends the run: the caller starts a new
+    ``_Clock``.
     """
 
-    def __init__(self, max_drift: float) -> None:
+    def __init__(self, max_drift: float, max_jump: float = math.inf) -> None:
         self.max_drift = max_drift
+        self.max_jump = max_jump
         self.offset: float | None = None
         self._window = math.inf
+        self._previous: float | None = None
+        self._late_since: float | None = None
 
-    def observe(self, stream_seconds: float) -> None:
-        lag = time.time() - stream_seconds
+    def fault(self, stream_seconds: float, arrival: float) -> str | None:
+        """Why this timestamp breaks the run of the previous ones, or None when it follows."""
+        previous = self._previous
+        if previous is None or self.offset is None:
+            return None
+        if stream_seconds < previous:
+            return f"backward jump of {previous - stream_seconds:.3f} s"
+        if stream_seconds == previous:
+            return "repeated timestamp"
+        lag = arrival - stream_seconds
+        if self.offset - lag > self.max_jump:
+            return f"forward jump of {self.offset - lag:.3f} s"
+        # Late arrivals happen (network, a busy machine); late for long is a clock running slow.
+        if lag - self.offset > self.max_jump:
+            if self._late_since is None:
+                self._late_since = arrival
+            elif arrival - self._late_since >= self.max_jump:
+                return f"stream clock {lag - self.offset:.3f} s behind arrival"
+        else:
+            self._late_since = None
+        return None
+
+    def observe(self, stream_seconds: float, arrival: float | None = None) -> None:
+        lag = (time.time() if arrival is None else arrival) - stream_seconds
+        self._previous = stream_seconds
         self._window = min(self._window, lag)
         if self.offset is None or lag < self.offset:
             self.offset = lag
@@ -215,9 +292,8 @@ class _Clock:
         self._window = math.inf
 
     def wall(self, stream_seconds: float) -> float:
-        if self.offset is None:
-            self.observe(stream_seconds)
-        assert self.offset is not None
+        if self.offset is None:  # nothing observed yet: take the present as its time
+            self.offset = time.time() - stream_seconds
         return self.offset + stream_seconds
 
 
@@ -239,8 +315,10 @@ class Remuxer:
         self.sink = sink
         self.settings = settings or RemuxSettings()
         self.stop = stop or threading.Event()
-        # Set by record(): the gap this connection closes with its first segment.
+        # Set by record(): the gap this connection closes with its first segment, and whether
+        # the sink was already told of it (an outage) or not (the wait for a first key frame).
         self.open_gap: Gap | None = None
+        self.gap_reported = False
         self.not_before: float | None = None
         self._segments = 0
         self._last_end: float | None = None
@@ -249,6 +327,7 @@ class Remuxer:
 
     def run(self) -> SessionEnd:
         """Record until the stop event, the end of the stream or a lost connection."""
+        _reading.stop = self.stop  # a blocking read of this thread ends when it is set
         try:
             container, looped, response = _open_source(self.url, self.settings, *self._login)
         except sources.SourceError as exc:
@@ -287,10 +366,17 @@ class Remuxer:
             start = max(start, self._last_end)
         if self.not_before is not None:
             start = max(start, self.not_before)
-        end = max(end, start)
+        end = max(end, start + 0.001)  # never ends where it starts: the index refuses that
         if self.open_gap is not None:
-            self.sink.gap(Gap(self.open_gap.start, _utc(start), self.open_gap.reason))
+            gap_start = self.open_gap.start
+            if not self.gap_reported:
+                # Waiting for a key frame: the arrival of the first frame skipped may come
+                # after the estimated capture time of the key frame (probing delivers late).
+                gap_start = min(gap_start, _utc(start))
+            if self.gap_reported or gap_start < _utc(start):
+                self.sink.gap(Gap(gap_start, _utc(start), self.open_gap.reason))
             self.open_gap = None
+            self.gap_reported = False
         self._segments += 1
         self._last_end = end
         self.sink.segment(
@@ -354,7 +440,7 @@ class Remuxer:
     ) -> SessionEnd:
         settings = self.settings
         tb = stream.time_base
-        clock = _Clock(settings.max_drift)
+        clock = _Clock(settings.max_drift, settings.max_jump)
         codec = stream.codec_context
         meta = {
             "codec": codec.name,
@@ -364,40 +450,73 @@ class Remuxer:
         }
         writer: _Writer | None = None
         out_stream = None
+        seg_clock = clock  # the run of stream timestamps the open segment started in
         seg_seconds = 0.0
-        base = last_ticks = 0
+        base = 0
         prev_dts: int | None = None
         frame_ticks = 0
+        # The stream clock broke inside the open segment: its frames are timed one frame apart
+        # from there, and it closes at the next key frame.
+        broken = False
         try:
             for packet, ticks, pts_ticks in self._demux(container, stream, looped):
                 seconds = float(ticks * tb)
                 if looped:
                     self._pace(clock.wall(seconds))
-                clock.observe(seconds)
+                arrival = time.time()
+                fault = clock.fault(seconds, arrival)
+                if fault is not None:
+                    logger.warning("stream clock fault (%s): cutting at the next key frame", fault)
+                    clock = _Clock(settings.max_drift, settings.max_jump)
+                    broken = writer is not None
+                clock.observe(seconds, arrival)
                 if writer is None and not packet.is_keyframe:
-                    continue  # a segment must be decodable on its own
+                    # A segment must be decodable on its own. Joining between two key frames,
+                    # the wait for the first one is a gap (unless an outage already covers it).
+                    if self._segments == 0 and self.open_gap is None:
+                        self.open_gap = Gap(_utc(arrival), None, WAITING_FOR_KEY_FRAME)
+                    continue
                 if packet.is_keyframe and (
-                    writer is None or seconds - seg_seconds >= settings.segment_seconds - _CUT_SLACK
+                    writer is None
+                    or broken
+                    or seconds - seg_seconds >= settings.segment_seconds - _CUT_SLACK
                 ):
                     if writer is not None:
-                        # Both ends from the same offset: back to back, whatever it is.
-                        start, end = clock.wall(seg_seconds), clock.wall(seconds)
-                        self._emit(writer, start, end, meta, "length")
-                        clock.roll()
+                        start = seg_clock.wall(seg_seconds)
+                        if broken:
+                            assert prev_dts is not None
+                            end = start + float((prev_dts + frame_ticks) * tb)
+                            closed_by = "clock_fault"
+                        else:
+                            # Both ends from the same offset: back to back, whatever it is.
+                            end = seg_clock.wall(seconds)
+                            closed_by = "length"
+                        self._emit(writer, start, end, meta, closed_by)
+                        seg_clock.roll()
                     writer = _Writer()
                     out_stream = writer.container.add_stream_from_template(stream)
-                    seg_seconds = seconds
-                    base, prev_dts = ticks, None
+                    if not meta["width"]:
+                        # Joined between two key frames, the probe saw no picture: its size
+                        # comes from the first key frame (decoded once).
+                        meta["width"], meta["height"] = _picture_size(stream, packet)
+                    out_stream.codec_context.width = meta["width"]
+                    out_stream.codec_context.height = meta["height"]
+                    seg_clock, seg_seconds = clock, seconds
+                    base, prev_dts, broken = ticks, None, False
                 assert out_stream is not None
-                dts = ticks - base
-                # Cameras send the odd repeated timestamp; the muxer refuses non-increasing
-                # dts, so nudge rather than drop the frame.
-                if prev_dts is not None and dts <= prev_dts:
-                    dts = prev_dts + 1
-                packet.dts, packet.pts = dts, max(pts_ticks - base, dts)
+                if broken:
+                    assert prev_dts is not None
+                    dts = prev_dts + frame_ticks
+                    pts = dts + max(0, pts_ticks - ticks)
+                else:
+                    dts = ticks - base
+                    pts = max(pts_ticks - base, dts)
+                    # The frame interval as the stream really runs; what re-timed frames use.
+                    if prev_dts is not None:
+                        frame_ticks = dts - prev_dts
+                    frame_ticks = frame_ticks or packet.duration or self._nominal_ticks(stream)
+                packet.dts, packet.pts = dts, pts
                 prev_dts = dts
-                frame_ticks = packet.duration or frame_ticks
-                last_ticks = ticks
                 packet.stream = out_stream
                 writer.container.mux(packet)
                 writer.frames += 1
@@ -409,10 +528,11 @@ class Remuxer:
             reason = "stopped" if self.stop.is_set() else "connection closed by the source"
         lost = not self.stop.is_set()
         if writer is not None:
-            step = frame_ticks or self._nominal_ticks(stream)
-            end = clock.wall(float((last_ticks + step) * tb))
+            assert prev_dts is not None
+            start = seg_clock.wall(seg_seconds)
+            end = start + float((prev_dts + frame_ticks) * tb)
             closed_by = "connection_lost" if lost else "stopped"
-            self._emit(writer, clock.wall(seg_seconds), end, meta, closed_by)
+            self._emit(writer, start, end, meta, closed_by)
         return self._end(reason, lost=lost)
 
     @staticmethod
@@ -504,6 +624,18 @@ class Remuxer:
                 writer.container.mux(encoded)
 
 
+def _picture_size(stream: av.VideoStream, key_frame: av.Packet) -> tuple[int, int]:
+    """Width and height of a key frame's picture (0, 0 when it does not decode)."""
+    decoder = av.CodecContext.create(stream.codec_context.name, "r")
+    decoder.extradata = stream.codec_context.extradata
+    try:
+        for frame in [*decoder.decode(key_frame), *decoder.decode(None)]:
+            return frame.width, frame.height
+    except av.error.FFmpegError:
+        pass
+    return 0, 0
+
+
 def _bounded_size(width: int, height: int, settings: RemuxSettings) -> tuple[int, int]:
     """The encode size: at most ``max_width`` wide, aspect kept, even sides (4:2:0)."""
     if width > settings.max_width:
@@ -530,7 +662,10 @@ def record(
 
     When a connection is lost the open segment is closed and handed over, then
     ``sink.gap(Gap(start, None, reason))`` reports the outage at once; when recording resumes
-    the same gap is reported again with its end (the start of the next segment).
+    the same gap is reported again with its end (the start of the next segment). The wait for
+    the first key frame of a stream joined between two is reported once, closed. Attempts are
+    at most ``settings.backoff_max`` apart, so that an outage of N seconds costs about N plus
+    that much footage.
     """
     settings = settings or RemuxSettings()
     delay = settings.backoff_initial
@@ -542,6 +677,7 @@ def record(
             url, username, password = source()
         remuxer = Remuxer(url, sink, settings, stop, username=username, password=password)
         remuxer.open_gap = open_gap
+        remuxer.gap_reported = open_gap is not None
         remuxer.not_before = last_end
         outcome = remuxer.run()
         open_gap = remuxer.open_gap
@@ -551,13 +687,15 @@ def record(
             return
         if outcome.segments:
             delay = settings.backoff_initial
-        if open_gap is None:
-            start = outcome.at or _utc(time.time())
+        if open_gap is None or not remuxer.gap_reported:
+            # Lost while waiting for a first key frame, the outage starts where the wait did.
+            start = open_gap.start if open_gap else (outcome.at or _utc(time.time()))
             open_gap = Gap(start=start, end=None, reason=outcome.reason)
             sink.gap(open_gap)
         logger.warning(
             "stream %s: %s; retrying in %.1f s", sources.public_url(url), outcome.reason, delay
         )
-        # Jitter spreads the reconnections of many cameras behind one failed switch.
-        stop.wait(delay * jitter.uniform(0.8, 1.2))
+        # Jitter spreads the reconnections of many cameras behind one failed switch; it only
+        # shortens the wait, so that backoff_max stays the longest.
+        stop.wait(delay * jitter.uniform(0.8, 1.0))
         delay = min(delay * 2, settings.backoff_max)

@@ -13,9 +13,16 @@ from recordings import leases, playback, recorder
 RECORDING_QUEUE = "recording"
 
 
+#: How long a camera handed back at shutdown waits in the queue for a recorder; past that,
+#: beat's dispatch sends it again anyway.
+HANDOVER_EXPIRES = 300
+
+
 @worker_shutting_down.connect
 def _stop_recorders(**kwargs: object) -> None:
-    recorder.shutting_down.set()
+    # Warm shutdown (SIGTERM): every recorder stores its open segment at once, well within the
+    # grace period before the process manager kills the worker.
+    recorder.stop_all()
 
 
 @shared_task(
@@ -24,7 +31,12 @@ def _stop_recorders(**kwargs: object) -> None:
 def record_camera(camera_id: int) -> str:
     """Long-running: records the camera until the lease is lost or the worker stops."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-    return recorder.run_recorder(camera_id, holder)
+    outcome = recorder.run_recorder(camera_id, holder)
+    if outcome == "worker shutting down":
+        # Hand the camera back at once: another recorder (or this one, restarted) takes it as
+        # soon as it consumes the queue, instead of at beat's next dispatch.
+        record_camera.apply_async(args=[camera_id], queue=RECORDING_QUEUE, expires=HANDOVER_EXPIRES)
+    return outcome
 
 
 @shared_task(name="recordings.tasks.dispatch_recorders")

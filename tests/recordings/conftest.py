@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -59,26 +61,36 @@ def clip(tmp_path_factory) -> Path:
 
 
 class RtspServer:
-    """GStreamer's RTSP server in a subprocess, serving the clip at rtsp://127.0.0.1:PORT/cam."""
+    """GStreamer's RTSP server in a subprocess, serving the clip at rtsp://127.0.0.1:PORT/cam.
 
-    def __init__(self, clip: Path) -> None:
+    Without a clip it serves a live test pattern; ``env`` chooses how that camera misbehaves
+    (``RTSP_TEST_*``, see rtsp_server.py).
+    """
+
+    def __init__(self, clip: Path | None, **env: str) -> None:
         self.clip = clip
+        self.env = env
         self.port = free_port()
         self.url = f"rtsp://127.0.0.1:{self.port}/cam"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [SYSTEM_PYTHON, str(RTSP_SERVER), str(self.port), str(self.clip)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.startswith("READY"):
-            self.stop()
-            raise RuntimeError(f"RTSP server did not start: {line} {self.process.stderr.read()}")
+        clip = [str(self.clip)] if self.clip is not None else []
+        # GStreamer's messages go to a file: a full pipe would block the server.
+        with tempfile.TemporaryFile("w+") as errors:
+            self.process = subprocess.Popen(
+                [SYSTEM_PYTHON, str(RTSP_SERVER), str(self.port), *clip],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                env={**os.environ, **self.env},
+            )
+            assert self.process.stdout is not None
+            line = self.process.stdout.readline()
+            if not line.startswith("READY"):
+                self.stop()
+                errors.seek(0)
+                raise RuntimeError(f"RTSP server did not start: {line} {errors.read()}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -94,6 +106,24 @@ def rtsp_server(clip) -> Iterator[RtspServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def live_camera() -> Iterator[Callable[..., RtspServer]]:
+    """Starts live RTSP cameras (a 320x240 12 fps test pattern) that misbehave as asked:
+    ``live_camera(RTSP_TEST_FAULT="reset@4")`` (options in rtsp_server.py)."""
+    prerequisites.require_rtsp_server()
+    servers: list[RtspServer] = []
+
+    def start(**env: str) -> RtspServer:
+        server = RtspServer(None, **env)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 class _MjpegHandler(BaseHTTPRequestHandler):

@@ -7,6 +7,20 @@ own capture time (see ``clock_frame``), for glass-to-glass latency tests. With `
 mount answers 401 Unauthorized unless the client gives the login and password found in the
 environment (RTSP_USER, RTSP_PASSWORD: kept out of the command line). Prints ``READY <port>``
 once listening, and serves until killed.
+
+Cameras that misbehave, for the recorder's tests, are chosen by environment variables (so that
+the command line stays the same):
+
+- ``RTSP_TEST_CODEC``: ``h264`` (default) or ``h265``, for the live test pattern;
+- ``RTSP_TEST_GOP``: frames between key frames of the live pattern (default 12, one per second);
+- ``RTSP_TEST_SHARED=1``: one pipeline for every client (then a client that joins makes the
+  timestamps of those already connected restart from zero, as some firmware does);
+- ``RTSP_TEST_FAULT``: clock faults of the video timestamps, ``KIND@T`` or ``KIND@T:SECONDS``
+  (several separated by commas) with T the stream time in seconds at which each happens:
+  ``reset`` (timestamps restart from where they started), ``jump`` (they leap SECONDS
+  forward), ``back`` (they step SECONDS back), ``duplicate`` (one frame carries the timestamp
+  of the one before), ``join`` (first in the list: the video before T is not sent, as to a
+  client that joins the stream between two key frames).
 """
 
 from __future__ import annotations
@@ -21,12 +35,6 @@ gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
-LIVE = (
-    "( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=12/1"
-    " ! x264enc speed-preset=ultrafast tune=zerolatency key-int-max=12 ! h264parse"
-    " ! rtph264pay name=pay0 pt=96 config-interval=1"
-    " audiotestsrc is-live=true ! audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97 )"
-)
 CLIP = (
     "( filesrc location={path} ! qtdemux name=d"
     " d.video_0 ! queue ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1"
@@ -112,6 +120,108 @@ def _feed_clock(media) -> None:
     GLib.timeout_add(100, push)
 
 
+LIVE_VIDEO = {
+    "h264": "x264enc speed-preset=ultrafast tune=zerolatency key-int-max={gop} ! h264parse"
+    " ! rtph264pay name=pay0 pt=96 config-interval=1",
+    "h265": "x265enc speed-preset=ultrafast tune=zerolatency key-int-max={gop}"
+    " ! video/x-h265,profile=main ! h265parse ! rtph265pay name=pay0 pt=96 config-interval=1",
+}
+
+
+def live_launch() -> str:
+    """The live pattern with the codec and GOP the environment asks for."""
+    codec = os.environ.get("RTSP_TEST_CODEC", "h264")
+    gop = int(os.environ.get("RTSP_TEST_GOP", "12"))
+    return (
+        "( videotestsrc is-live=true pattern=ball"
+        " ! video/x-raw,format=I420,width=320,height=240,framerate=12/1 ! "
+        + LIVE_VIDEO[codec].format(gop=gop)
+        + " audiotestsrc is-live=true ! audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97 )"
+    )
+
+
+class ClockFault:
+    """A pad probe on the video payloader that rewrites buffer timestamps as a faulty camera.
+
+    Several faults, separated by commas, add up in order. A forward jump is only seen on the
+    wire after a backward one (``back@6:5,jump@10:5``): the server paces its output on the
+    timestamps, so timestamps ahead of the present would hold the stream back instead.
+    """
+
+    KINDS = frozenset({"reset", "jump", "back", "duplicate", "join"})
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.runs = 0
+        self.arm()
+
+    def arm(self) -> None:
+        """Faults to come, from the stream's start (again when the server restarts it)."""
+        spec = self.spec
+        self.runs += 1
+        self.faults: list[tuple[str, int, int]] = []
+        for part in spec.split(","):
+            kind, _, rest = part.partition("@")
+            at, _, amount = rest.partition(":")
+            if kind not in self.KINDS:
+                raise SystemExit(f"unknown clock fault {kind!r}")
+            self.faults.append(
+                (kind, int(float(at) * Gst.SECOND), int(float(amount or 0) * Gst.SECOND))
+            )
+        self.shift = 0
+        self.previous: tuple[int, int] | None = None
+        # The stream's zero: the payloader cannot time a buffer before its segment's start.
+        self.origin: int | None = None
+        self.last: int | None = None
+
+    def attach(self, _factory, media) -> None:
+        pay = media.get_element().get_by_name("pay0")
+        pay.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self.probe)
+
+    def probe(self, _pad, info):
+        buffer = info.get_buffer()
+        pts, dts = buffer.pts, buffer.dts
+        if pts == Gst.CLOCK_TIME_NONE:
+            return Gst.PadProbeReturn.OK
+        if self.last is not None and pts <= self.last:
+            self.arm()  # the server prerolls the stream, then plays it again from its start
+        self.last = pts
+        if self.origin is None:
+            self.origin = pts
+        # Not while the server prerolls the stream: that gives the SDP the parameter sets (as
+        # a camera's SDP has them), which a client joining later needs.
+        if self.faults and self.faults[0][0] == "join" and self.runs > 1:
+            if pts - self.origin < self.faults[0][1]:
+                return Gst.PadProbeReturn.DROP  # not sent: the client joins in the GOP
+            self.faults.pop(0)
+        shifted = (pts + self.shift, dts + self.shift if dts != Gst.CLOCK_TIME_NONE else dts)
+        while self.faults and pts - self.origin >= self.faults[0][1]:
+            kind, _at, amount = self.faults.pop(0)
+            if kind == "duplicate" and self.previous is not None:
+                shifted = self.previous
+                continue
+            if kind == "reset":
+                self.shift = self.origin - pts
+            elif kind == "jump":
+                self.shift += amount
+            elif kind == "back":
+                self.shift -= min(amount, pts + self.shift - self.origin)
+            shifted = (pts + self.shift, dts + self.shift if dts != Gst.CLOCK_TIME_NONE else dts)
+        buffer.pts = max(self.origin, shifted[0])
+        if shifted[1] != Gst.CLOCK_TIME_NONE:
+            buffer.dts = max(self.origin, shifted[1])
+        self.previous = (buffer.pts, buffer.dts)
+        return Gst.PadProbeReturn.OK
+
+
+def configure(factory) -> None:
+    """Apply the misbehaviours named in the environment (see the module's docstring)."""
+    factory.set_shared(os.environ.get("RTSP_TEST_SHARED") == "1")
+    fault = os.environ.get("RTSP_TEST_FAULT")
+    if fault:
+        factory.connect("media-configure", ClockFault(fault).attach)
+
+
 def main() -> None:
     args = sys.argv[1:]
     method = None
@@ -121,11 +231,12 @@ def main() -> None:
         del args[at : at + 2]
     port = args[0]
     clock = len(args) > 1 and args[1] == "--clock"
-    launch = LIVE
     if clock:
         launch = CLOCK
     elif len(args) > 1:
         launch = CLIP.format(path=args[1])
+    else:
+        launch = live_launch()
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
@@ -136,6 +247,7 @@ def main() -> None:
         _require_login(server, factory, method)
     if clock:
         factory.connect("media-configure", lambda _factory, media: _feed_clock(media))
+    configure(factory)
     server.get_mount_points().add_factory("/cam", factory)
     if server.attach(None) == 0:
         sys.exit(f"cannot listen on port {port}")

@@ -31,7 +31,7 @@ from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every process of the Procfile, as honcho names them.
-PROCESSES = ("web.1", "worker.1", "recorder.1", "beat.1")
+PROCESSES = ("web.1", "worker.1", "recorder.1", "beat.1", "live.1")
 STARTUP_SECONDS = 300  # migrations on a fresh database, static files, demo clips, then the four
 STOP_SECONDS = 60
 
@@ -52,7 +52,7 @@ def clean_environment(data_dir: Path, port: int) -> dict[str, str]:
         if not name.startswith(("CSU_", "AWS_", "CELERY_", "DJANGO_", "PYTEST_"))
         and name not in {"DATABASE_URL", "SECRET_KEY", "DEBUG", "PORT"}
     }
-    environment.update(CSU_DATA_DIR=str(data_dir), PORT=str(port))
+    environment.update(CSU_DATA_DIR=str(data_dir), PORT=str(port), CSU_LIVE_PORT=str(free_port()))
     return environment
 
 
@@ -218,6 +218,14 @@ def run_and_stop(tmp_path: Path, extra: dict[str, str]) -> None:
             lambda: any(signed.search(line) for line in honcho_lines(run.log, "worker.1")),
             deadline,
         )
+        # The live process (uvicorn, ASGI) serves the wall's video.
+        run.wait_for(
+            "the live process",
+            lambda: any(
+                "Application startup complete" in line for line in honcho_lines(run.log, "live.1")
+            ),
+            deadline,
+        )
         # Beat opened (created) its schedule file: past the point where it used to fail.
         run.wait_for(
             "beat's schedule file",
@@ -248,6 +256,7 @@ def run_and_stop(tmp_path: Path, extra: dict[str, str]) -> None:
         # Celery's processes finish their work and exit 0; the development server just ends.
         assert [stopped[name] for name in ("worker.1", "recorder.1", "beat.1")] == ["0"] * 3
         assert stopped["web.1"] in {"0", str(-signal.SIGTERM)}, run.tail()
+        assert stopped["live.1"] in {"0", str(-signal.SIGTERM)}, run.tail()
         assert sessions_alive(sessions) == []
     finally:
         run.kill_everything()

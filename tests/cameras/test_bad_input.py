@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.roles import Role
 from cameras import secrets
 from cameras.models import Authorization, Camera, PrivacyMask
 from tests.cameras.factories import AuthorizationFactory, CameraFactory
+from tests.factories import HabilitationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +212,11 @@ def test_masks_keep_every_version_and_validation_flags(signed_in, supervisor, op
         content_type="application/json",
     )
     assert "masks" in client.get(f"/api/cameras/{camera.code}/").json()["flags"]
-    assert client.post(f"/api/cameras/{camera.code}/masks/1/validate/").status_code == 200
+    # Another supervisor validates (nobody validates his own masks).
+    colleague = UserFactory(username="chef.nuit", role=Role.SUPERVISOR)
+    HabilitationFactory(user=colleague, all_cameras=True, can_live=True)
+    reviewer = signed_in(colleague)
+    assert reviewer.post(f"/api/cameras/{camera.code}/masks/1/validate/").status_code == 200
     assert "masks" not in client.get(f"/api/cameras/{camera.code}/").json()["flags"]
     client.post(
         f"/api/cameras/{camera.code}/masks/", {"polygons": []}, content_type="application/json"
@@ -220,7 +226,7 @@ def test_masks_keep_every_version_and_validation_flags(signed_in, supervisor, op
     assert versions[1]["polygons"][0]["points"] == square
     assert "masks" in client.get(f"/api/cameras/{camera.code}/").json()["flags"]
     # An older version cannot be validated any more.
-    assert client.post(f"/api/cameras/{camera.code}/masks/1/validate/").status_code == 400
+    assert reviewer.post(f"/api/cameras/{camera.code}/masks/1/validate/").status_code == 400
     # Operators never edit masks, even with a live habilitation.
     op = signed_in(operator)
     assert (

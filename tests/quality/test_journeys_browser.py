@@ -177,7 +177,7 @@ def check_audit_pack(
     placed = AuditEvent.objects.filter(
         action="recording.hold_placed", details__reference_id=str(requisition.pk)
     )
-    assert placed.count() == holds.count() == 2
+    assert placed.count() == holds.count() == 3
     assert {json.loads(found(e)["details"])["hold"] for e in placed} == {h.pk for h in holds}
     for user in users:
         assert AuditEvent.objects.filter(action="auth.login", actor_id=user.pk).exists(), user
@@ -331,7 +331,7 @@ def test_requisition_from_intake_to_verified_single_download(
     night = (datetime(2025, 10, 25, 23, 40, tzinfo=UTC), datetime(2025, 10, 26, 1, 50, tzinfo=UTC))
 
     # The OPJ submits the requisition with its scan: the first form comes back with an error,
-    # the scan is kept (he does not attach it again); then three periods, two frozen at once.
+    # the scan is kept (he does not attach it again); then three periods, each frozen at once.
     officer = sign_in_page(chromium, live_server.url, opj)
     officer.goto(f"{live_server.url}/requisitions/nouvelle/")
     officer.fill("#id_procedure_number", "2026/004711")
@@ -353,10 +353,12 @@ def test_requisition_from_intake_to_verified_single_download(
         officer.get_by_role("button", name="Déposer").click()
     steps("opj-deposee", officer)
     assert "les images disponibles sont gelées" in officer.content(), officer.content()
-    assert officer.locator("td .ok", has_text="gelées").count() == 2
+    # Every window is held as camera × period, the night one too (nothing indexed there, which
+    # the page says beside it): only footage already destroyed cannot be held.
+    assert officer.locator("td .ok", has_text="gelées").count() == 3
     requisition = Requisition.objects.get()
     assert requisition.attachment_name == "requisition-signee.pdf"
-    assert Hold.objects.filter(reference_id=str(requisition.pk), released_at=None).count() == 2
+    assert Hold.objects.filter(reference_id=str(requisition.pk), released_at=None).count() == 3
     detail_url = f"{live_server.url}/requisitions/{requisition.pk}/"
     first, second, third = requisition.windows.order_by("pk")
     expected = [paris_text(m) for w in (first, second, third) for m in (w.starts_at, w.ends_at)]

@@ -352,8 +352,12 @@ def _property_example(layout, batch):
             record_segments(camera, now - timedelta(hours=hours, minutes=5), 1, seconds=120)
         for start_hours, length in windows:
             start = now - timedelta(hours=start_hours)
+            # A hold covers footage already filmed: a window reaching into the future stops now.
+            end = min(start + timedelta(hours=length), now)
+            if end <= start:
+                continue
             try:
-                hold = _hold(camera, start, start + timedelta(hours=length))
+                hold = _hold(camera, start, end)
             except holds.FootageUnavailable:
                 continue
             held.extend(

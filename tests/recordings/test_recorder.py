@@ -53,7 +53,9 @@ def test_recorder_writes_back_to_back_encrypted_segments_without_audio(file_came
         assert after.started_at >= before.ended_at  # no overlap
         assert after.started_at - before.ended_at < timedelta(milliseconds=300)  # no hole
     for segment in segments:
-        assert 0.5 <= segment.duration <= 1.6
+        # Cut on key frames (every 0.5 s) near 1 s; the last one closes at the stop, wherever.
+        assert segment.duration <= 1.6
+        assert segment.duration >= 0.5 or segment == segments[-1]
         raw = default_storage.open(segment.storage_path, "rb").read()
         assert raw.startswith(crypto.MAGIC) and b"ftyp" not in raw  # nothing in clear at rest
         media = probe(store.segment_read(segment))

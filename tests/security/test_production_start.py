@@ -175,6 +175,8 @@ def demo_database(tmp_path_factory) -> Path:
 def demo_left(tmp_path, demo_database) -> dict[str, str]:
     """The production environment of a database that still holds the demo."""
     environment = production(tmp_path)
+    # The chain's anchors in the data folder: no object store runs beside these tests.
+    environment["CSU_AUDIT_ANCHOR_STORAGE"] = "filesystem"
     shutil.copy(demo_database, tmp_path / "csu.sqlite3")
     return environment
 

@@ -19,7 +19,7 @@ from csu.times import paris_text, utc_iso
 from evidence import export as evidence_export
 from evidence import manifest, services
 from evidence.models import DownloadLink, Export
-from evidence.outages import duration_text
+from evidence.outages import duration_text, window_outages
 from recordings import playback, store
 from recordings.models import Gap, Segment
 from tests.cameras.factories import CameraFactory
@@ -222,3 +222,27 @@ def test_an_h265_clip_is_named_h265_with_the_players_that_read_it(t0, opj, magis
     players = readme[readme.index("Lecture des séquences H.265") :]
     for player in ("VLC", "mpv", "Extensions vidéo HEVC"):
         assert player in " ".join(players.split()), player
+
+
+def test_outages_are_clipped_to_the_window_and_an_open_gap_runs_to_its_end(t0):
+    camera = CameraFactory(code="CAM-OUT3")
+    payload = one_second("libx264")
+    # Segments 0–1 s and 1.5–2.5 s (a jitter of half a second is no outage), then nothing.
+    stored(camera, t0, payload, "h264")
+    stored(camera, t0 + timedelta(seconds=1.5), payload, "h264")
+    Gap.objects.create(
+        camera=camera, started_at=t0 - timedelta(minutes=5), ended_at=t0, reason="avant"
+    )
+    Gap.objects.create(camera=camera, started_at=t0 + timedelta(seconds=2.5), reason="en cours")
+    end = t0 + timedelta(seconds=10)
+    (outage,) = window_outages(camera, t0, end)  # the gap that ends at t0 is not in it
+    assert (outage.start, outage.end, outage.kind, outage.cause) == (
+        t0 + timedelta(seconds=2.5),
+        end,
+        "gap",
+        "en cours",
+    )
+    # From a minute earlier: the first gap is listed, clipped to the window's start.
+    first, second = window_outages(camera, t0 - timedelta(minutes=1), end)
+    assert (first.start, first.end, first.cause) == (t0 - timedelta(minutes=1), t0, "avant")
+    assert second.cause == "en cours"

@@ -25,12 +25,12 @@ import av
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cameras.models import Camera
 from csu.times import file_stamp, paris
-from evidence import handover, manifest, services
+from evidence import handover, manifest, outages, services
 from evidence.models import Export, Requisition, Window
 from recordings import crypto, keys, playback
 from recordings.models import Segment
@@ -118,6 +118,15 @@ class Clip:
     sha256: str = ""
     size: int = 0
     mask: dict[str, Any] | None = None
+    #: The codec of the file as written: the recorded one for a stream copy ("h264", "hevc").
+    codec: str = ""
+
+    @property
+    def seconds(self) -> float | None:
+        """From the first to the last frame (None without frames)."""
+        if self.first_at is None or self.last_at is None:
+            return None
+        return (self.last_at - self.first_at).total_seconds()
 
 
 @dataclass
@@ -170,6 +179,7 @@ def _join(clip: Clip, target: Any, actor: Any, progress: Progress) -> None:
             % {"camera": camera.code, "error": exc}
         ) from exc
     encode = bool(polygons) or len(parameters) > 1
+    clip.codec = "h264" if encode else next(iter(parameters))[0]
     output = av.open(target, "w", format="mp4", options=playback.MP4_OPTIONS)
     writer: _Copier | playback.Encoder
     if encode:
@@ -276,13 +286,16 @@ def build_package(
             clips.append(clip)
         if not any(clip.frames for clip in clips):
             raise ExportError(_("Aucune image n'a été trouvée dans les périodes autorisées."))
+        missing = window_outages(requisition)
         progress.step(_("Procès-verbal et manifeste"), share=92)
         signer = manifest.signer()
         prepared_at = timezone.now()
         files = []
         for clip in clips:
             files.append(manifest.clip_entry(clip))
-        readme = manifest.readme(export, signer.fingerprint).encode("utf-8")
+        readme = manifest.readme(export, signer.fingerprint, clips=clips, outages=missing).encode(
+            "utf-8"
+        )
         verifier = manifest.verifier_script(manifest.KIND)
         public_pem = signer.public_pem
         pv = handover.fiche_de_preparation(
@@ -290,6 +303,7 @@ def build_package(
             clips=clips,
             prepared_at=prepared_at,
             fingerprint=signer.fingerprint,
+            outages=missing,
         )
         for name, data, kind in (
             (manifest.PV_NAME, pv, "preparation_sheet"),
@@ -304,6 +318,7 @@ def build_package(
             skipped=skipped,
             prepared_at=prepared_at,
             signer=signer,
+            outages=missing,
         )
         _entry(zf, f"{root}/{manifest.MANIFEST_NAME}", body)
         _entry(zf, f"{root}/{manifest.SIGNATURE_NAME}", signer.sign(body))
@@ -313,7 +328,26 @@ def build_package(
         "manifest_sha256": hashlib.sha256(body).hexdigest(),
         "key_fingerprint": signer.fingerprint,
         "skipped": skipped,
+        "outages": [
+            outage.record(window=window.pk, camera=window.camera.code) for window, outage in missing
+        ],
     }
+
+
+def window_outages(requisition: Requisition) -> list[tuple[Window, outages.Outage]]:
+    """The outages inside every approved window (frozen or not: a window whose footage was all
+    destroyed has no hold, but what it misses is still stated), in camera and time order."""
+    approved = requisition.windows.filter(decision=Window.Decision.APPROVED).select_related(
+        "camera"
+    )
+    with translation.override("fr"):
+        return [
+            (window, outage)
+            for window in approved.order_by("camera__code", "starts_at", "pk")
+            for outage in outages.window_outages(
+                window.camera, window.granted_starts_at, window.granted_ends_at
+            )
+        ]
 
 
 class _CountingFile:
@@ -389,6 +423,7 @@ def export_build(export_id: int) -> Export:
             manifest_sha256=result["manifest_sha256"],
             key_fingerprint=result["key_fingerprint"],
             files=result["files"],
+            outages=result["outages"],
         )
         export.refresh_from_db()
         services.export_finished(
@@ -399,6 +434,7 @@ def export_build(export_id: int) -> Export:
                 "manifest_sha256": export.manifest_sha256,
                 "files": result["files"],
                 "skipped": result["skipped"],
+                "outages": result["outages"],
             },
         )
     return export

@@ -31,7 +31,9 @@ from reportlab.platypus import (
 
 from accounts.roles import Role
 from csu.times import paris_text
+from evidence.manifest import codec_label
 from evidence.models import Decision, DownloadLink, Export, LegalFrame, Requisition, Window
+from evidence.outages import Outage, duration_text
 
 if TYPE_CHECKING:
     from evidence.export import Clip
@@ -176,6 +178,68 @@ def files_table(files: Sequence[dict[str, Any]]) -> Table:
     return table
 
 
+#: Camera, start, end (Paris), cause: a Paris time with its offset fits its column on one line.
+OUTAGE_COLUMNS = [30 * mm, 36 * mm, 36 * mm, WIDTH - 102 * mm]
+
+
+def outages_paragraphs(outages: Sequence[dict[str, Any]] | None) -> list[Any]:
+    """What the approved windows miss, with start, end (Paris) and cause, or that nothing is.
+
+    ``outages`` are the stored records (camera, UTC ``start``/``end``, ``cause``); None (a
+    package built before outages were listed) states nothing.
+    """
+    if outages is None:
+        return []
+    title = Paragraph("<b>Interruptions dans les périodes autorisées</b>", BODY)
+    if not outages:
+        return [
+            title,
+            Paragraph(
+                "Aucune interruption d'enregistrement, panne de l'enregistreur ou destruction "
+                "d'images n'est connue dans les périodes autorisées.",
+                BODY,
+            ),
+        ]
+    rows: list[list[Any]] = [
+        [Paragraph(h, HEAD) for h in ("Caméra", "Début (Paris)", "Fin (Paris)", "Cause")]
+    ]
+    for item in outages:
+        start = datetime.fromisoformat(item["start"])
+        end = datetime.fromisoformat(item["end"])
+        rows.append(
+            [
+                Paragraph(escape(item["camera"]), CELL),
+                Paragraph(when(start), CELL),
+                Paragraph(when(end), CELL),
+                Paragraph(
+                    escape(item["cause"])
+                    + f" (durée {duration_text((end - start).total_seconds())})",
+                    CELL,
+                ),
+            ]
+        )
+    table = Table(rows, colWidths=OUTAGE_COLUMNS, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    return [
+        title,
+        Paragraph(
+            "Les séquences remises ne contiennent pas d'images pour les intervalles suivants :",
+            BODY,
+        ),
+        table,
+    ]
+
+
 def _signatures(left: str, right: str) -> Table:
     return Table(
         [[left, right], ["\n\n\n", "\n\n\n"]],
@@ -214,7 +278,12 @@ def _render(story: list[Any], *, title: str, footer: str) -> bytes:
 
 
 def fiche_de_preparation(
-    *, export: Export, clips: list[Clip], prepared_at: datetime, fingerprint: str
+    *,
+    export: Export,
+    clips: list[Clip],
+    prepared_at: datetime,
+    fingerprint: str,
+    outages: Sequence[tuple[Window, Outage]] = (),
 ) -> bytes:
     """The preparation sheet put in the package at build time (not the handover record)."""
     requisition = export.requisition
@@ -242,7 +311,15 @@ def fiche_de_preparation(
         Paragraph("<b>Extraits</b>", BODY),
     ]
     rows: list[list[Any]] = [
-        [Paragraph(h, HEAD) for h in ("Fichier", "Caméra", "Première / dernière image (Paris)")]
+        [
+            Paragraph(h, HEAD)
+            for h in (
+                "Fichier",
+                "Caméra",
+                "Première / dernière image (Paris)",
+                "Durée (séquence / période)",
+            )
+        ]
     ]
     for clip in clips:
         camera = clip.window.camera
@@ -252,14 +329,19 @@ def fiche_de_preparation(
             if clip.mask
             else ""
         )
+        codec = f"<br/>Codec {escape(codec_label(clip.codec))}." if clip.codec else ""
+        window = (clip.window.granted_ends_at - clip.window.granted_starts_at).total_seconds()
         rows.append(
             [
-                Paragraph(escape(clip.path) + note, CELL),
+                Paragraph(escape(clip.path) + note + codec, CELL),
                 Paragraph(escape(f"{camera.code} — {camera.name}, {camera.address}"), CELL),
                 Paragraph(f"{when(clip.first_at)}<br/>{when(clip.last_at)}", CELL),
+                Paragraph(f"{duration_text(clip.seconds)}<br/>{duration_text(window)}", CELL),
             ]
         )
-    clips_table = Table(rows, colWidths=[WIDTH * 0.42, WIDTH * 0.33, WIDTH * 0.25], repeatRows=1)
+    clips_table = Table(
+        rows, colWidths=[WIDTH * 0.36, WIDTH * 0.26, WIDTH * 0.22, WIDTH * 0.16], repeatRows=1
+    )
     clips_table.setStyle(
         TableStyle(
             [
@@ -273,6 +355,10 @@ def fiche_de_preparation(
         clips_table,
         Spacer(1, 3 * mm),
         files_table([{"path": c.path, "size": c.size, "sha256": c.sha256} for c in clips]),
+        Spacer(1, 3 * mm),
+        *outages_paragraphs(
+            [outage.record(camera=window.camera.code) for window, outage in outages]
+        ),
         Spacer(1, 3 * mm),
         Paragraph(
             "Le fichier manifest.json liste l'empreinte SHA-256 de chaque fichier et de chaque "
@@ -331,6 +417,8 @@ def proces_verbal_de_remise(*, link: DownloadLink, place: str = "") -> bytes:
         Spacer(1, 3 * mm),
         Paragraph("<b>Fichiers remis</b>", BODY),
         files_table(export.files),
+        Spacer(1, 3 * mm),
+        *outages_paragraphs(export.outages),
         Spacer(1, 3 * mm),
         Paragraph(
             "Le manifeste (manifest.json) est signé par la ville (Ed25519, manifest.json.sig) ; "

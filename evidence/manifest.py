@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,12 +18,28 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from audit import chain
-from csu.times import utc_iso
+from csu.times import paris_text, utc_iso
 from evidence import verifier
 from evidence.models import Decision, Export, LegalFrame, Window
+from evidence.outages import Outage, duration_text
 
 if TYPE_CHECKING:
     from evidence.export import Clip
+
+#: What each codec name of the recorder is called in the documents.
+CODEC_LABELS = {"h264": "H.264 (AVC)", "hevc": "H.265 (HEVC)"}
+#: Which common players read an H.265 file (LISEZMOI.txt).
+H265_PLAYERS = (
+    "VLC (version 3 ou plus récente), mpv et ffplay (FFmpeg) sous Windows, macOS et Linux ; "
+    "le lecteur multimédia de Windows (Films et TV, Lecteur multimédia) seulement après "
+    "l'installation de l'extension « Extensions vidéo HEVC » du Microsoft Store ; la plupart "
+    "des navigateurs web ne les lisent pas"
+)
+
+
+def codec_label(codec: str) -> str:
+    return CODEC_LABELS.get(codec, codec.upper() or "—")
+
 
 FORMAT = "csu-evidence-package/1"
 #: Inside the signed bytes, so that an audit pack signed with the same key cannot pass for one.
@@ -118,11 +135,16 @@ def clip_entry(clip: Clip) -> dict[str, Any]:
             "id": window.pk,
             "start": both_times(window.granted_starts_at),
             "end": both_times(window.granted_ends_at),
+            "duration_seconds": _seconds(window.granted_ends_at - window.granted_starts_at),
         },
         "first_frame": both_times(clip.first_at),
         "last_frame": both_times(clip.last_at),
+        # From the first to the last frame, next to the window's: the difference is what is
+        # missing at the ends or in the outages listed under "outages".
+        "duration_seconds": None if clip.seconds is None else round(clip.seconds, 3),
         "frames": clip.frames,
         "method": clip.method,
+        "codec": clip.codec,
         "masks": clip.mask,
         "source_segments": [
             {
@@ -137,6 +159,22 @@ def clip_entry(clip: Clip) -> dict[str, Any]:
     }
 
 
+def _seconds(delta: Any) -> float:
+    return round(delta.total_seconds(), 3)
+
+
+def outage_entry(window: Window, outage: Outage) -> dict[str, Any]:
+    return {
+        "window": window.pk,
+        "camera": window.camera.code,
+        "start": both_times(outage.start),
+        "end": both_times(outage.end),
+        "duration_seconds": round(outage.seconds, 3),
+        "kind": outage.kind,
+        "cause": outage.cause,
+    }
+
+
 def render(
     *,
     export: Export,
@@ -144,6 +182,7 @@ def render(
     skipped: list[dict[str, Any]],
     prepared_at: datetime,
     signer: Signer,
+    outages: Sequence[tuple[Window, Outage]] = (),
 ) -> bytes:
     """The manifest's bytes: UTF-8 JSON, keys sorted, so that it reads the same everywhere."""
     requisition = export.requisition
@@ -197,6 +236,8 @@ def render(
         },
         "files": files,
         "not_exported": skipped,
+        # What the approved windows miss (gaps, unrecorded spans, destroyed footage).
+        "outages": [outage_entry(window, outage) for window, outage in outages],
         "signature": {
             "algorithm": "Ed25519",
             "file": SIGNATURE_NAME,
@@ -216,9 +257,61 @@ def _version() -> str:
         return "0.1.0"
 
 
-def readme(export: Export, fingerprint: str) -> str:
+def readme(
+    export: Export,
+    fingerprint: str,
+    *,
+    clips: Sequence[Clip] = (),
+    outages: Sequence[tuple[Window, Outage]] = (),
+) -> str:
+    """LISEZMOI.txt: how to verify, and per approved window its clip (codec, durations) and
+    its outages, in French and Paris time."""
     with translation.override("fr"):
         return render_to_string(
             "evidence/package_readme.txt",
-            {"export": export, "requisition": export.requisition, "fingerprint": fingerprint},
+            {
+                "export": export,
+                "requisition": export.requisition,
+                "fingerprint": fingerprint,
+                "windows": _readme_windows(export, clips, outages),
+                "h265": any(clip.codec == "hevc" for clip in clips),
+                "h265_players": H265_PLAYERS,
+            },
         )
+
+
+def _readme_windows(
+    export: Export, clips: Sequence[Clip], outages: Sequence[tuple[Window, Outage]]
+) -> list[dict[str, Any]]:
+    by_window = {clip.window.pk: clip for clip in clips}
+    windows = export.requisition.windows.filter(decision=Window.Decision.APPROVED)
+    rows = []
+    for window in windows.select_related("camera").order_by("camera__code", "starts_at", "pk"):
+        start, end = window.granted_starts_at, window.granted_ends_at
+        clip = by_window.get(window.pk)
+        rows.append(
+            {
+                "camera": f"{window.camera.code} — {window.camera.name}",
+                "window": f"du {paris_text(start)} au {paris_text(end)}",
+                "window_duration": duration_text((end - start).total_seconds()),
+                "clip": None
+                if clip is None
+                else {
+                    "path": clip.path,
+                    "codec": codec_label(clip.codec),
+                    "duration": duration_text(clip.seconds),
+                    "first": paris_text(clip.first_at),
+                    "last": paris_text(clip.last_at),
+                },
+                "outages": [
+                    {
+                        "text": f"du {paris_text(o.start)} au {paris_text(o.end)} "
+                        f"({duration_text(o.seconds)})",
+                        "cause": o.cause,
+                    }
+                    for w, o in outages
+                    if w.pk == window.pk
+                ],
+            }
+        )
+    return rows

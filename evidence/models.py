@@ -243,6 +243,9 @@ class Export(models.Model):
     )
     #: Per file of the package: path, SHA-256, size (copied from the manifest for the registers).
     files = models.JSONField(_("fichiers"), default=list, blank=True)
+    #: Outages inside the approved windows as the manifest lists them (for the procès-verbal);
+    #: None for a package built before they were listed.
+    outages = models.JSONField(_("interruptions"), null=True, blank=True, default=None)
     released_at = models.DateTimeField(_("libérée le"), null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

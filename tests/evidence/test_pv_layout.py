@@ -1,6 +1,6 @@
-"""The procès-verbal de remise of a 20-clip package with long names: nothing overlaps, nothing
-leaves the page, no hash or size wraps mid-number. Checked on the PDF's text boxes and on the
-pages rendered as images."""
+"""The procès-verbal de remise of a 20-clip package with long names and outages (one across the
+repeated autumn hour): nothing overlaps, nothing leaves the page, no hash or size wraps
+mid-number. Checked on the PDF's text boxes and on the pages rendered as images."""
 
 from __future__ import annotations
 
@@ -11,10 +11,18 @@ import itertools
 import pdfplumber
 import pytest
 
+from csu.times import utc_iso
 from evidence import services
-from evidence.models import DownloadLink
+from evidence.models import DownloadLink, Export
 from tests.cameras.factories import CameraFactory
-from tests.evidence.documents import night_requisition, released_export
+from tests.evidence.documents import (
+    BEFORE,
+    FIRST_0230,
+    PARIS_TEXT,
+    SECOND_0230,
+    night_requisition,
+    released_export,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +49,22 @@ def _files() -> list[dict]:
     return files
 
 
+def _outages(camera: str) -> list[dict]:
+    cause = "Reconnexion refusée : " + "le flux de la caméra ne répond plus. " * 4
+    spans = [(BEFORE, FIRST_0230), (FIRST_0230, SECOND_0230), (BEFORE, SECOND_0230)]
+    return [
+        {
+            "window": 1,
+            "camera": camera,
+            "start": utc_iso(start),
+            "end": utc_iso(end),
+            "kind": "gap",
+            "cause": f"{n}. {cause}",
+        }
+        for n, (start, end) in enumerate(spans, start=1)
+    ]
+
+
 @pytest.fixture
 def record(opj, magistrate, supervisor):
     requisition = night_requisition(opj, [CameraFactory(), CameraFactory()])
@@ -53,6 +77,8 @@ def record(opj, magistrate, supervisor):
         actor=magistrate,
     )
     export = released_export(requisition, supervisor, files=_files())
+    Export.objects.filter(pk=export.pk).update(outages=_outages(first.camera.code))
+    export.refresh_from_db()
     link = DownloadLink.objects.get(export=export)
     services.link_use(link=link, actor=opj)
     link.refresh_from_db()
@@ -99,6 +125,14 @@ def test_each_hash_and_size_is_whole_on_one_line(record):
         assert any(size in line for line in lines), size
     assert export.key_fingerprint in text
     assert export.package_sha256 in text
+    # Each outage with its Paris times (the offset on the repeated hour) and its cause.
+    assert "Interruptions dans les périodes autorisées" in text
+    flat = " ".join(text.split())
+    for moment in (BEFORE, FIRST_0230, SECOND_0230):
+        assert PARIS_TEXT[moment].split(" (")[0] in flat, moment
+    assert "(UTC+02:00)" in flat and "(UTC+01:00)" in flat
+    for item in export.outages:
+        assert item["cause"][:40] in flat, item["cause"]
 
 
 def test_the_pages_render_as_images_with_ink_inside_the_margins(record, tmp_path):

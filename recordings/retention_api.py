@@ -161,6 +161,12 @@ class HoldSerializer(serializers.ModelSerializer):
     reference_withheld = serializers.SerializerMethodField(
         help_text=_("Vrai quand l'appelant ne peut pas lire la pièce à l'origine du gel.")
     )
+    footage_note = serializers.SerializerMethodField(
+        help_text=_(
+            "Dans la réponse à la création d'un gel : ce qu'il faut savoir des images (partie "
+            "déjà détruite, rien d'indexé encore) ; vide sinon."
+        )
+    )
 
     class Meta:
         model = Hold
@@ -183,6 +189,7 @@ class HoldSerializer(serializers.ModelSerializer):
             "release_reason",
             "active",
             "reference_withheld",
+            "footage_note",
         ]
         read_only_fields = [
             "basis",
@@ -198,6 +205,10 @@ class HoldSerializer(serializers.ModelSerializer):
 
     def get_active(self, hold: Hold) -> bool:
         return hold.is_active()
+
+    def get_footage_note(self, hold: Hold) -> str:
+        # Set by holds.hold_place on the hold it returns: known at placing only.
+        return getattr(hold, "footage_note", "")
 
     def get_reference_withheld(self, hold: Hold) -> bool:
         # Set by holds.withhold_references: the record this hold serves is not the caller's.

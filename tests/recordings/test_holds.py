@@ -113,6 +113,30 @@ def test_a_hold_where_nothing_is_indexed_is_placed_and_says_so():
     assert event.details["segments"] == 0 and event.details["note"] == hold.footage_note
 
 
+def test_the_api_says_when_nothing_is_indexed_where_it_places_a_hold(supervisor, signed_in):
+    camera = make_camera("CAM-H4")
+    now = timezone.now()
+    client = signed_in(supervisor)
+    response = client.post(
+        "/api/holds/",
+        {
+            "camera": camera.code,
+            "starts_at": (now - timedelta(hours=2)).isoformat(),
+            "ends_at": (now - timedelta(hours=1)).isoformat(),
+            "reason": "Vol à l'arraché",
+            "justification": "Victime venue déposer plainte ce matin.",
+            "expires_at": (now + timedelta(days=20)).isoformat(),
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.json()
+    note = response.json()["footage_note"]
+    assert "aucun enregistrement de la caméra CAM-H4 n'était indexé" in note
+    # Read back later, the hold no longer carries what was known when it was placed.
+    again = client.get(f"/api/holds/{response.json()['id']}/").json()
+    assert again["footage_note"] == ""
+
+
 def test_releasing_is_an_audit_event_and_happens_once(footage, supervisor):
     camera, segments = footage
     hold = _manual(camera, segments[0].started_at, segments[0].ended_at)

@@ -41,11 +41,7 @@ class PasswordChangeForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        first, second = data.get("new_password1"), data.get("new_password2")
-        if first and second and first != second:
-            self.add_error("new_password2", _("Les deux mots de passe ne correspondent pas."))
-        return data
+        return _confirmed(self, super().clean(), "new_password1", "new_password2")
 
 
 class TokenForm(forms.Form):
@@ -200,11 +196,7 @@ class PasswordSetForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        first, second = data.get("password1"), data.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", _("Les deux mots de passe ne correspondent pas."))
-        return data
+        return _confirmed(self, super().clean(), "password1", "password2")
 
 
 class ReasonForm(forms.Form):
@@ -335,3 +327,10 @@ class HabilitationCreateForm(HabilitationForm):
 
     def changes(self) -> dict[str, Any]:
         return {"user": self.cleaned_data["user"], **super().changes()}
+
+
+def _confirmed(form: forms.Form, data: dict[str, Any], first: str, second: str) -> dict[str, Any]:
+    """The password typed twice must be the same twice (the error goes on the second field)."""
+    if data.get(first) and data.get(second) and data[first] != data[second]:
+        form.add_error(second, _("Les deux mots de passe ne correspondent pas."))
+    return data

@@ -13,6 +13,23 @@ from recordings.holds import held_segments
 from recordings.models import DataKey, DestructionRecord, KeyEncryptionKey, Segment
 
 
+def store_recorded(camera: Camera, pieces, shift: timedelta = timedelta(0)) -> None:
+    """Store segments the remuxer really produced, as the recorder does (``shift`` back in time)."""
+    for piece in pieces:
+        store.segment_store(
+            camera=camera,
+            clip=store.Clip(
+                started_at=piece.start - shift,
+                ended_at=piece.end - shift,
+                payload=piece.data,
+                codec=piece.codec,
+                width=piece.width,
+                height=piece.height,
+                frames=piece.frames,
+            ),
+        )
+
+
 def make_camera(code: str, retention_days: int = 15) -> Camera:
     return Camera.objects.create(
         code=code,

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit.models import AuditEvent
 from cameras.models import Camera, PrivacyMask
-from recordings import playback, remux, selectors, store
+from recordings import playback, remux, selectors
 from recordings.models import Gap, Segment
 from recordings.recorder import run_recorder
 from tests import matrix_coverage
@@ -28,6 +28,7 @@ from tests.factories import HabilitationFactory, UserFactory
 from tests.permissions import Matrix, check_matrix
 from tests.recordings.conftest import CollectingSink
 from tests.recordings.media import burnt_in_index, h264_clip, probe
+from tests.recordings.retention import store_recorded
 
 FPS = 12
 CYCLE = 24  # the 2 s source clip loops: burnt-in frame numbers run 0..23
@@ -98,19 +99,7 @@ def media(tmp_path, settings):
 @pytest.fixture
 def camera(db, media, recorded) -> Camera:
     camera = CameraFactory(code="CAM-R01")
-    for piece in recorded:
-        store.segment_store(
-            camera=camera,
-            clip=store.Clip(
-                started_at=piece.start,
-                ended_at=piece.end,
-                payload=piece.data,
-                codec=piece.codec,
-                width=piece.width,
-                height=piece.height,
-                frames=piece.frames,
-            ),
-        )
+    store_recorded(camera, recorded)
     return camera
 
 

@@ -25,13 +25,13 @@ from compliance import extract, services
 from compliance.models import AccessRequest, AccessRequestCamera
 from compliance.registers import REGISTERS
 from evidence.services import DownloadRefused
-from recordings import remux, store
+from recordings import remux
 from recordings.models import Hold, Segment
 from tests.cameras.factories import CameraFactory
 from tests.factories import HabilitationFactory, UserFactory
 from tests.recordings.conftest import CollectingSink
 from tests.recordings.media import h264_clip
-from tests.recordings.retention import record_segments
+from tests.recordings.retention import record_segments, store_recorded
 
 pytestmark = pytest.mark.django_db
 
@@ -74,19 +74,7 @@ def _data_dirs(tmp_path, settings):
 @pytest.fixture
 def camera(recorded) -> Camera:
     camera = CameraFactory(code="CAM-ATK")
-    for piece in recorded:
-        store.segment_store(
-            camera=camera,
-            clip=store.Clip(
-                started_at=piece.start,
-                ended_at=piece.end,
-                payload=piece.data,
-                codec=piece.codec,
-                width=piece.width,
-                height=piece.height,
-                frames=piece.frames,
-            ),
-        )
+    store_recorded(camera, recorded)
     return camera
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from recordings import crypto, holds, keys, playback, purge, store
 from recordings.models import DataKey, Hold, Segment
 from tests.cameras.factories import CameraFactory
-from tests.recordings.retention import make_camera, payload, record_segments
+from tests.recordings.retention import make_camera, payload, record_segments, store_recorded
 from tests.recordings.test_playback import decode, habilitate_replay, recorded  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -140,19 +140,7 @@ def test_held_footage_still_plays_once_its_periods_key_is_destroyed(
     habilitate_replay(supervisor)
     camera = CameraFactory(code="CAM-X3", retention_days=15)
     shift = timedelta(days=20)
-    for piece in recorded:
-        store.segment_store(
-            camera=camera,
-            clip=store.Clip(
-                started_at=piece.start - shift,
-                ended_at=piece.end - shift,
-                payload=piece.data,
-                codec=piece.codec,
-                width=piece.width,
-                height=piece.height,
-                frames=piece.frames,
-            ),
-        )
+    store_recorded(camera, recorded, shift)
     segments = list(Segment.objects.filter(camera=camera).order_by("started_at"))
     period_kek = DataKey.objects.get(pk=segments[0].key_id).kek
     holds.hold_place(

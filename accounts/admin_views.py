@@ -25,7 +25,7 @@ from accounts.forms import (
 )
 from accounts.models import Habilitation, User
 from accounts.roles import PEOPLE_MANAGERS, PEOPLE_READERS
-from csu.forms import add_service_errors
+from csu.lib.forms import add_service_errors
 
 PAGE_SIZE = 50
 

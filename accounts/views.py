@@ -22,7 +22,7 @@ from accounts import services
 from accounts.forms import PasswordChangeForm, SignInForm, TokenForm
 from accounts.home import home_context
 from audit.services import record
-from csu.forms import add_service_errors
+from csu.lib.forms import add_service_errors
 
 
 class SignInView(auth_views.LoginView):

@@ -22,8 +22,8 @@ from audit import actions
 from audit.chain import HASHED_FIELDS
 from audit.models import AuditEvent, ChainCheckpoint
 from audit.selectors import chain_state
-from csu.csvfile import csv_bytes
-from csu.times import paris_text
+from csu.lib.csvfile import csv_bytes
+from csu.lib.times import paris_text
 
 PDF_MAX_EVENTS = 5000
 CSV_COLUMNS = (
@@ -74,7 +74,7 @@ def events_csv(events: Iterable[AuditEvent] | Any) -> bytes:
     """UTF-8 (with BOM), semicolons; ``details`` as canonical JSON: each hash can be recomputed.
 
     The first line is a comment (``# ...``) saying how: cells a spreadsheet would run as a
-    formula carry an apostrophe in front (``csu.csvfile``), which is removed before hashing.
+    formula carry an apostrophe in front (``csu.lib.csvfile``), which is removed before hashing.
     """
 
     def rows() -> Iterator[list[Any]]:

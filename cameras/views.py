@@ -24,7 +24,7 @@ from cameras.forms import (
 from cameras.models import Authorization, Camera, MaskMode, PrivacyMask
 from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
 from cameras.video import SourceError
-from csu.forms import add_service_errors
+from csu.lib.forms import add_service_errors
 
 
 def _camera(code: str) -> Camera:

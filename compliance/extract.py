@@ -11,7 +11,6 @@ handed over once (``compliance.services``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 from collections.abc import Iterator, Sequence
@@ -31,6 +30,7 @@ from audit.services import record
 from compliance.areas import check_keep_areas, kept_percent
 from compliance.models import AccessRequest, AccessRequestCamera
 from compliance.services import extract_folder
+from csu.lib.hashing import HashingWriter
 from recordings import crypto, keys, playback
 
 __all__ = ["blur_outside", "extract_build", "extract_folder", "extract_stream"]
@@ -76,27 +76,6 @@ class _BlurEncoder(playback.Encoder):
         super().paint(image)
 
 
-class _Hashing:
-    def __init__(self, target: Any) -> None:
-        self.target = target
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.digest.update(data)
-        self.size += len(data)
-        return self.target.write(data)
-
-    def flush(self) -> None:
-        return None
-
-
 def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) -> None:
     """Write the blurred extract of one camera of an open request, audited.
 
@@ -129,7 +108,7 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
     try:
         with open(path, "wb") as handle:
             with crypto.EncryptingWriter(handle, data_key, key_id) as encrypted:
-                hashing = _Hashing(encrypted)
+                hashing = HashingWriter(encrypted)
                 output = av.open(hashing, "w", format="mp4", options=playback.MP4_OPTIONS)
                 encoder = _BlurEncoder(
                     output,
@@ -175,7 +154,7 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) 
                 extract_path=path.name,
                 extract_key_id=key_id,
                 extract_key=master.wrap(key_id, data_key),
-                extract_sha256=hashing.digest.hexdigest(),
+                extract_sha256=hashing.hexdigest(),
                 extract_size=hashing.size,
                 extract_frames=encoder.frames,
                 extract_built_at=timezone.now(),

@@ -252,7 +252,7 @@ def _report(
 
 
 def csv_apostrophes_note() -> str:
-    """How the CSV files neutralise formulas (csu.csvfile), and how to undo it."""
+    """How the CSV files neutralise formulas (csu.lib.csvfile), and how to undo it."""
     return _(
         "Fichiers CSV : une cellule qui commence par = + - @, une tabulation, un retour "
         "chariot ou une apostrophe reçoit une apostrophe ( ' ) devant elle, afin qu'aucun "

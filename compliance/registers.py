@@ -25,8 +25,8 @@ from audit.models import AuditEvent
 from cameras.models import Authorization, Camera, PrivacyMask
 from cameras.sources import public_url
 from compliance.models import AccessRequest, AccessRequestCamera
-from csu.csvfile import csv_bytes
-from csu.times import paris_text
+from csu.lib.csvfile import csv_bytes
+from csu.lib.times import paris_text
 from evidence.models import DownloadLink, Export
 from live.models import EndReason
 from live.selectors import live_sessions

@@ -27,7 +27,7 @@ from audit.services import record
 from cameras.models import Camera
 from compliance.areas import kept_percent
 from compliance.models import AccessRequest, AccessRequestCamera, RefusalReason, one_month_after
-from csu.times import paris_text
+from csu.lib.times import paris_text
 from evidence.services import DownloadRefused
 from recordings.holds import FootageUnavailable, hold_place, hold_release
 from recordings.models import Hold, Segment

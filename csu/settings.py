@@ -98,7 +98,7 @@ TEMPLATES = [
                 "accounts.context_processors.navigation",
             ],
             # ``|paris``: times for people in Europe/Paris, with the offset when ambiguous.
-            "builtins": ["csu.times"],
+            "builtins": ["csu.lib.times"],
         },
     },
 ]

@@ -29,7 +29,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cameras.models import Camera
-from csu.times import file_stamp, paris
+from csu.lib.hashing import HashingWriter
+from csu.lib.times import file_stamp, paris
 from evidence import handover, manifest, outages, services
 from evidence.models import Export, Requisition, Window
 from recordings import crypto, keys, playback
@@ -68,42 +69,6 @@ class _Copier(playback.Copier):
         super()._mux(packet, wall_dts, wall_pts, tb)
         self.first_at = wall_pts if self.first_at is None else min(self.first_at, wall_pts)
         self.last_at = wall_pts if self.last_at is None else max(self.last_at, wall_pts)
-
-
-class _Hashing:
-    """A write-only file object that hashes and counts what passes through it.
-
-    PyAV writes in small blocks; passing them on by the MiB keeps the ZIP and encryption
-    layers below from being called tens of thousands of times per clip.
-    """
-
-    BLOCK = 4 * 2**20
-
-    def __init__(self, target: Any) -> None:
-        self.target = target
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-        self.pending = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.pending += data
-        size = memoryview(data).nbytes
-        self.size += size
-        if len(self.pending) >= self.BLOCK:
-            self.flush()
-        return size
-
-    def flush(self) -> None:
-        if self.pending:
-            self.sha256.update(self.pending)
-            self.target.write(self.pending)
-            self.pending = bytearray()
 
 
 @dataclass
@@ -279,10 +244,10 @@ def build_package(
             )
             info = zipfile.ZipInfo(f"{root}/{clip.path}", date_time=_zip_time())
             with zf.open(info, "w", force_zip64=True) as entry:
-                hashing = _Hashing(entry)
+                hashing = HashingWriter(entry, block=4 * 2**20)
                 _join(clip, hashing, actor, progress)
                 hashing.flush()
-            clip.sha256, clip.size = hashing.sha256.hexdigest(), hashing.size
+            clip.sha256, clip.size = hashing.hexdigest(), hashing.size
             clips.append(clip)
         if not any(clip.frames for clip in clips):
             raise ExportError(_("Aucune image n'a été trouvée dans les périodes autorisées."))
@@ -350,21 +315,6 @@ def window_outages(requisition: Requisition) -> list[tuple[Window, outages.Outag
         ]
 
 
-class _CountingFile:
-    """The encrypted package file: counts and hashes the ciphertext as it is written."""
-
-    def __init__(self, handle: Any) -> None:
-        self.handle = handle
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def writelines(self, pieces: list[bytes]) -> None:
-        for piece in pieces:
-            self.sha256.update(piece)
-            self.size += len(piece)
-        self.handle.writelines(pieces)
-
-
 def export_build(export_id: int) -> Export:
     """Build the package of a queued export (the Celery task's body). Runs once per export."""
     claimed = Export.objects.filter(pk=export_id, state=Export.State.QUEUED).update(
@@ -380,12 +330,12 @@ def export_build(export_id: int) -> Export:
     key_id = f"evidence-export/{export.pk}"
     data_key = crypto.new_data_key()
     path = package_path(export)
-    plain_hash = hashlib.sha256()
     try:
         with open(path, "wb") as handle:
-            counting = _CountingFile(handle)
+            counting = HashingWriter(handle)
             with crypto.EncryptingWriter(counting, data_key, key_id) as encrypted:
-                result = build_package(export, _PlainHash(encrypted, plain_hash))
+                plain = HashingWriter(encrypted)
+                result = build_package(export, plain)
             handle.flush()
             os.fsync(handle.fileno())  # durable before the export is announced ready
     except Exception as exc:
@@ -419,7 +369,7 @@ def export_build(export_id: int) -> Export:
             package_key_id=key_id,
             package_key=master.wrap(key_id, data_key),
             package_size=counting.size,
-            package_sha256=plain_hash.hexdigest(),
+            package_sha256=plain.hexdigest(),
             manifest_sha256=result["manifest_sha256"],
             key_fingerprint=result["key_fingerprint"],
             files=result["files"],
@@ -438,26 +388,6 @@ def export_build(export_id: int) -> Export:
             },
         )
     return export
-
-
-class _PlainHash:
-    """Hashes the clear ZIP on its way to the encrypting writer: the SHA-256 the officer sees."""
-
-    def __init__(self, target: Any, digest: Any) -> None:
-        self.target, self.digest = target, digest
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.digest.update(data)
-        return self.target.write(data)
-
-    def flush(self) -> None:
-        return None
 
 
 def package_stream(export: Export) -> Iterator[bytes]:

@@ -8,7 +8,7 @@ from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
 from cameras.models import Camera
-from csu.times import PARIS, ambiguous, paris
+from csu.lib.times import PARIS, ambiguous, paris
 from evidence.models import LegalFrame
 
 

@@ -3,7 +3,7 @@
 The preparation sheet goes into the package when it is built: what was extracted, from which
 decision. The procès-verbal de remise is drawn up at the download itself: date, time and place
 of the handover, the recipient, the files with their sizes and SHA-256, the city's signing-key
-fingerprint and the medium. Times are Paris time (``csu.times``). Hashes and sizes never wrap:
+fingerprint and the medium. Times are Paris time (``csu.lib.times``). Hashes and sizes never wrap:
 they sit in columns wide enough for them, in a fixed-width font.
 """
 
@@ -30,7 +30,7 @@ from reportlab.platypus import (
 )
 
 from accounts.roles import Role
-from csu.times import paris_text
+from csu.lib.times import paris_text
 from evidence.manifest import codec_label
 from evidence.models import Decision, DownloadLink, Export, LegalFrame, Requisition, Window
 from evidence.outages import Outage, duration_text

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from audit import chain
-from csu.times import paris_text, utc_iso
+from csu.lib.times import paris_text, utc_iso
 from evidence import verifier
 from evidence.models import Decision, Export, LegalFrame, Window
 from evidence.outages import Outage, duration_text

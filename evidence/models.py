@@ -10,7 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import Service
 from cameras.models import Camera
-from csu.times import paris_text
+from csu.lib.times import paris_text
 from recordings.models import Hold
 
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.roles import Role
 from audit import actions
 from audit.models import AuditEvent
-from csu.times import paris_text
+from csu.lib.times import paris_text
 from evidence.models import Requisition
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cameras.models import Camera
-from csu.times import paris_text, utc_iso
+from csu.lib.times import paris_text, utc_iso
 from recordings.models import Gap, Segment
 
 #: Consecutive segments closer than this make one recorded span (as on the replay timeline).

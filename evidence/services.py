@@ -25,7 +25,7 @@ from accounts.roles import Right, Role
 from audit import actions as audit_actions
 from audit.services import record
 from cameras.models import Camera
-from csu.times import paris_text
+from csu.lib.times import paris_text
 from evidence import attachments, handover, links, notify
 from evidence.models import (
     GRANTED,

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.roles import Role
-from csu.forms import add_service_errors
-from csu.times import paris_text
+from csu.lib.forms import add_service_errors
+from csu.lib.times import paris_text
 from evidence import attachments, links, selectors, services
 from evidence import export as packages
 from evidence.api import package_response

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.services import record
 from cameras.models import Camera
-from csu.times import paris_text
+from csu.lib.times import paris_text
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from operations.models import (

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from cameras.models import Camera, CameraStatus, HealthStatus
-from csu.csvfile import csv_stream
-from csu.forms import add_service_errors
-from csu.times import paris_text
+from csu.lib.csvfile import csv_stream
+from csu.lib.forms import add_service_errors
+from csu.lib.times import paris_text
 from evidence.models import Requisition
 from operations import reports, selectors, services, stats
 from operations.forms import (

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from cameras.models import Camera
-from csu.forms import add_service_errors
+from csu.lib.forms import add_service_errors
 from recordings import holds, purge
 from recordings.models import DestructionRecord, Hold, KeyEncryptionKey, PurgeRun
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from csu.times import paris
+from csu.lib.times import paris
 from evidence import attachments
 from evidence.models import Requisition
 from evidence.views import PENDING_SCAN

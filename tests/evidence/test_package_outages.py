@@ -15,7 +15,7 @@ import av
 import pytest
 from django.utils import timezone
 
-from csu.times import paris_text, utc_iso
+from csu.lib.times import paris_text, utc_iso
 from evidence import export as evidence_export
 from evidence import manifest, services
 from evidence.models import DownloadLink, Export

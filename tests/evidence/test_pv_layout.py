@@ -11,7 +11,7 @@ import itertools
 import pdfplumber
 import pytest
 
-from csu.times import utc_iso
+from csu.lib.times import utc_iso
 from evidence import services
 from evidence.models import DownloadLink, Export
 from tests.cameras.factories import CameraFactory

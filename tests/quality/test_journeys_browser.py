@@ -27,7 +27,7 @@ from audit import services as audit_services
 from audit.models import AuditEvent
 from compliance import pack as audit_pack_module
 from compliance.registers import local
-from csu.times import file_stamp, paris_text
+from csu.lib.times import file_stamp, paris_text
 from evidence import manifest as evidence_manifest
 from evidence import verifier
 from evidence.forms import paris_input

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from audit.chain import HASHED_FIELDS, event_hash
 from audit.models import AuditEvent
-from csu.csvfile import neutralise, restore
+from csu.lib.csvfile import neutralise, restore
 from operations import services
 from operations.models import Category, Signalement
 from tests.factories import HabilitationFactory, UserFactory

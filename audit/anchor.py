@@ -30,6 +30,7 @@ from django.utils.dateparse import parse_datetime
 
 from audit import chain
 from audit.models import AuditEvent
+from csu.storage import s3_options
 
 S3_PREFIX = "audit-anchors/"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -225,8 +226,6 @@ def store() -> AnchorStore:
     """Where anchors go, from the settings (CSU_AUDIT_ANCHOR_STORAGE)."""
     if settings.AUDIT_ANCHOR_STORAGE == "s3":
         import boto3
-
-        from csu.storage import s3_options
 
         options = s3_options()
         client = boto3.client(

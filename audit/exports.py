@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC
 from typing import Any
-from xml.sax.saxutils import escape
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Spacer
 
 from audit import actions
 from audit.chain import HASHED_FIELDS
 from audit.models import AuditEvent, ChainCheckpoint
 from audit.selectors import chain_state
+from csu.lib import pdf
 from csu.lib.csvfile import csv_bytes
 from csu.lib.times import paris_text
 
@@ -116,11 +112,8 @@ def events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> byt
 
 
 def _events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> bytes:
-    styles = getSampleStyleSheet()
-    cell = ParagraphStyle("cell", parent=styles["BodyText"], fontSize=6.5, leading=8)
-    head = ParagraphStyle("head", parent=cell, fontName="Helvetica-Bold")
     title = _("Extrait du journal d'audit")
-    produced = _local(timezone.now())
+    produced = pdf.produced_now(seconds=True)
     state = chain_state()
     verification = state.last_verification
     checkpoint = ChainCheckpoint.objects.order_by("-signed_at").first()
@@ -128,15 +121,12 @@ def _events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> by
         f"{name} = {_local(value) if hasattr(value, 'tzinfo') else value}"
         for name, value in filters.items()
     ) or _("aucun (tout le journal)")
-
-    def p(text: Any, style: Any = None) -> Paragraph:
-        return Paragraph(escape(str(text)).replace("\n", "<br/>"), style or styles["BodyText"])
-
+    para = pdf.para
     story: list[Any] = [
-        p(title, styles["Title"]),
-        p(_("Produit le %(date)s par %(who)s.") % {"date": produced, "who": produced_by}),
-        p(_("Critères de recherche : %(c)s.") % {"c": criteria}),
-        p(
+        para(title, "Title"),
+        para(_("Produit le %(date)s par %(who)s.") % {"date": produced, "who": produced_by}),
+        para(_("Critères de recherche : %(c)s.") % {"c": criteria}),
+        para(
             _("Dernière vérification complète de la chaîne : %(date)s — %(state)s.")
             % {
                 "date": _local(verification.finished_at),
@@ -145,8 +135,8 @@ def _events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> by
             if verification
             else _("La chaîne n'a encore jamais été vérifiée.")
         ),
-        *(p(_("Suspect : %(what)s") % {"what": what}) for what in state.suspicious),
-        p(
+        *(para(_("Suspect : %(what)s") % {"what": what}) for what in state.suspicious),
+        para(
             _("Dernière signature de la tête de chaîne : n° %(seq)s le %(date)s, clé %(fp)s.")
             % {
                 "seq": checkpoint.seq,
@@ -156,7 +146,7 @@ def _events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> by
             if checkpoint
             else _("La tête de chaîne n'a encore jamais été signée.")
         ),
-        p(
+        para(
             _(
                 "Chaque événement porte l'empreinte SHA-256 de son contenu et de l'événement "
                 "précédent : toute modification ou suppression est décelable "
@@ -176,54 +166,20 @@ def _events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> by
         _("IP"),
         _("Empreinte"),
     ]
-    rows = [[Paragraph(escape(c), head) for c in columns]]
-    for e in events.order_by("seq"):
-        rows.append(
-            [
-                p(e.seq, cell),
-                p(_local(e.occurred_at), cell),
-                p(f"{e.actor_name} {e.actor_role}".strip() or "—", cell),
-                p(f"{_label(e.action)} ({e.action})", cell),
-                p(e.target_label or "—", cell),
-                p(e.reason or "—", cell),
-                p(e.recipient or "—", cell),
-                p(e.ip or "—", cell),
-                p(e.hash, cell),
-            ]
-        )
-    width = landscape(A4)[0] - 3 * cm
+    rows = [
+        [
+            e.seq,
+            _local(e.occurred_at),
+            f"{e.actor_name} {e.actor_role}".strip() or "—",
+            f"{_label(e.action)} ({e.action})",
+            e.target_label or "—",
+            e.reason or "—",
+            e.recipient or "—",
+            e.ip or "—",
+            e.hash,
+        ]
+        for e in events.order_by("seq")
+    ]
     shares = [0.05, 0.1, 0.12, 0.15, 0.13, 0.17, 0.08, 0.07, 0.13]
-    table = Table(rows, colWidths=[width * s for s in shares], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef0f5")),
-                ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#aab1bf")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
-    story.append(table)
-    buffer = io.BytesIO()
-
-    def decorate(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica", 7)
-        canvas.drawString(
-            1.5 * cm,
-            1 * cm,
-            _("%(title)s — produit le %(date)s — page %(page)s")
-            % {"title": title, "date": produced, "page": doc.page},
-        )
-        canvas.restoreState()
-
-    SimpleDocTemplate(
-        buffer,
-        pagesize=landscape(A4),
-        title=title,
-        leftMargin=1.5 * cm,
-        rightMargin=1.5 * cm,
-        topMargin=1.5 * cm,
-        bottomMargin=1.6 * cm,
-    ).build(story, onFirstPage=decorate, onLaterPages=decorate)
-    return buffer.getvalue()
+    story.append(pdf.table(columns, rows, pdf.WIDE.width, shares=shares, empty=False))
+    return pdf.document(story, title=title, footer=pdf.produced_footer(title, produced))

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from audit import anchor, integrity
+from audit import anchor, integrity, retention
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,5 @@ def verify_chain() -> bool:
 
 @shared_task(name="audit.tasks.prune_audit_events")
 def prune_audit_events() -> int:
-    from audit import retention
-
     pruned = retention.prune()
     return pruned.deleted_count if pruned else 0

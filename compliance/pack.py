@@ -30,8 +30,8 @@ from audit.exports import events_csv
 from audit.models import AuditEvent, ChainCheckpoint
 from audit.services import record
 from cameras.models import Camera
-from compliance import pdf
 from compliance.registers import REGISTERS, as_csv, local
+from csu.lib import pdf
 from evidence import manifest, verifier
 from recordings.holds import holds_covering
 from recordings.models import Segment
@@ -145,7 +145,7 @@ def _report(
     fingerprint: str,
 ) -> bytes:
     title = _("Dossier de contrôle — vidéoprotection")
-    width = pdf.usable_width()
+    width = pdf.WIDE.width
     checkpoint = ChainCheckpoint.objects.order_by("-signed_at").first()
     events = _events(start, end)
     by_category: dict[str, int] = {}
@@ -248,7 +248,12 @@ def _report(
         if slug in intro:
             story.append(pdf.para(intro[slug]))
         story.append(pdf.table(register.columns, sections[slug], width))
-    return pdf.document(title, story, subject=f"{local(start)} – {local(end)}")
+    return pdf.document(
+        story,
+        title=title,
+        subject=f"{local(start)} – {local(end)}",
+        footer=pdf.produced_footer(title, pdf.produced_now()),
+    )
 
 
 def csv_apostrophes_note() -> str:

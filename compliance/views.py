@@ -17,12 +17,13 @@ from accounts.decorators import role_required
 from accounts.roles import Right, Role
 from audit.services import record
 from cameras.models import Camera
-from compliance import extract, pack, pdf, selectors, services
+from compliance import extract, pack, selectors, services
 from compliance.areas import kept_percent
 from compliance.forms import AccessRequestForm, AnswerForm, AuditPackForm, ExtractForm, PeriodForm
 from compliance.models import AccessRequest, AccessRequestCamera
 from compliance.registers import REGISTERS, as_csv, local
 from compliance.selectors import COMPLIANCE_READERS, REQUEST_HANDLERS
+from csu.lib import pdf
 from evidence import manifest
 from evidence.services import DownloadRefused
 

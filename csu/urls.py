@@ -9,7 +9,7 @@ from csu import health
 
 api_patterns = [
     path("", include("accounts.api_urls")),
-    path("", include("audit.api_urls")),
+    path("", include("compliance.audit_api_urls")),
     path("", include("cameras.api_urls")),
     path("", include("evidence.api_urls")),
     path("", include("recordings.retention_api_urls")),
@@ -24,7 +24,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),
     path("accueil/", account_views.home, name="home"),
     path("comptes/", include("accounts.urls")),
-    path("audit/", include("audit.urls")),
+    path("audit/", include("compliance.audit_urls")),
     path("cameras/", include("cameras.urls")),
     path("requisitions/", include("evidence.urls")),
     path("conservation/", include("recordings.retention_urls")),

@@ -9,7 +9,6 @@ they sit in columns wide enough for them, in a fixed-width font.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,18 +17,12 @@ from xml.sax.saxutils import escape
 from django.conf import settings
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import (
-    KeepTogether,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from accounts.roles import Role
+from csu.lib import pdf
 from csu.lib.times import paris_text
 from evidence.manifest import codec_label
 from evidence.models import Decision, DownloadLink, Export, LegalFrame, Requisition, Window
@@ -39,9 +32,12 @@ if TYPE_CHECKING:
     from evidence.export import Clip
 
 MARGIN = 13 * mm
-WIDTH = A4[0] - 2 * MARGIN
-STYLES = getSampleStyleSheet()
-BODY = ParagraphStyle("pv-body", parent=STYLES["BodyText"], fontSize=9, leading=11.5)
+#: Portrait A4 with narrow margins; the footer sits in the bottom margin.
+LAYOUT = pdf.Layout(A4, MARGIN, MARGIN, MARGIN, MARGIN + 3 * mm, footer_y=7 * mm)
+WIDTH = LAYOUT.width
+#: The evidence documents' tables: a light grey grid, the header on white smoke.
+GREY_GRID = {"header": colors.whitesmoke, "lines": colors.grey}
+BODY = ParagraphStyle("pv-body", parent=pdf.STYLES["BodyText"], fontSize=9, leading=11.5)
 CELL = ParagraphStyle("pv-cell", parent=BODY, fontSize=7, leading=8.5)
 HEAD = ParagraphStyle("pv-head", parent=CELL, fontName="Helvetica-Bold")
 MONO = ParagraphStyle("pv-mono", parent=CELL, fontName="Courier", fontSize=6.4, leading=8.5)
@@ -145,14 +141,7 @@ def _requisition_paragraphs(requisition: Requisition) -> list[Any]:
 
 def files_table(files: Sequence[dict[str, Any]]) -> Table:
     """N°, file, bytes, SHA-256: one row per file, the header repeated on each page."""
-    rows: list[list[Any]] = [
-        [
-            Paragraph("N°", HEAD),
-            Paragraph("Fichier", HEAD),
-            Paragraph("Octets", HEAD),
-            Paragraph("SHA-256", HEAD),
-        ]
-    ]
+    rows: list[list[Any]] = [pdf.header_row(("N°", "Fichier", "Octets", "SHA-256"), HEAD)]
     for number, item in enumerate(files, start=1):
         rows.append(
             [
@@ -163,19 +152,7 @@ def files_table(files: Sequence[dict[str, Any]]) -> Table:
                 Paragraph(escape(item["sha256"]), MONO),
             ]
         )
-    table = Table(rows, colWidths=FILE_COLUMNS, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
-    return table
+    return pdf.grid_table(rows, FILE_COLUMNS, padding=3, **GREY_GRID)
 
 
 #: Camera, start, end (Paris), cause: a Paris time with its offset fits its column on one line.
@@ -201,7 +178,7 @@ def outages_paragraphs(outages: Sequence[dict[str, Any]] | None) -> list[Any]:
             ),
         ]
     rows: list[list[Any]] = [
-        [Paragraph(h, HEAD) for h in ("Caméra", "Début (Paris)", "Fin (Paris)", "Cause")]
+        pdf.header_row(("Caméra", "Début (Paris)", "Fin (Paris)", "Cause"), HEAD)
     ]
     for item in outages:
         start = datetime.fromisoformat(item["start"])
@@ -218,18 +195,7 @@ def outages_paragraphs(outages: Sequence[dict[str, Any]] | None) -> list[Any]:
                 ),
             ]
         )
-    table = Table(rows, colWidths=OUTAGE_COLUMNS, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
+    table = pdf.grid_table(rows, OUTAGE_COLUMNS, padding=3, **GREY_GRID)
     return [
         title,
         Paragraph(
@@ -255,26 +221,10 @@ def _signatures(left: str, right: str) -> Table:
 
 
 def _render(story: list[Any], *, title: str, footer: str) -> bytes:
-    out = io.BytesIO()
-
-    def decorate(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica", 7)
-        canvas.drawString(MARGIN, 7 * mm, f"{footer} — page {doc.page}")
-        canvas.restoreState()
-
-    document = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN + 3 * mm,
-        title=title,
-        author="Centre de supervision urbain",
+    # Always in French, whatever the language of the page that asked for it.
+    return pdf.document(
+        story, title=title, layout=LAYOUT, footer=footer, author="Centre de supervision urbain"
     )
-    document.build(story, onFirstPage=decorate, onLaterPages=decorate)
-    return out.getvalue()
 
 
 def fiche_de_preparation(
@@ -289,9 +239,7 @@ def fiche_de_preparation(
     requisition = export.requisition
     title = f"Fiche de préparation {export.package_name}"
     story: list[Any] = [
-        Paragraph(
-            "Fiche de préparation d'une extraction d'images de vidéoprotection", STYLES["Title"]
-        ),
+        pdf.para("Fiche de préparation d'une extraction d'images de vidéoprotection", "Title"),
         Paragraph(
             f"Centre de supervision urbain — extraction {escape(export.package_name)}. "
             "Ce document n'est pas le procès-verbal de remise : celui-ci est établi au moment "
@@ -311,15 +259,15 @@ def fiche_de_preparation(
         Paragraph("<b>Extraits</b>", BODY),
     ]
     rows: list[list[Any]] = [
-        [
-            Paragraph(h, HEAD)
-            for h in (
+        pdf.header_row(
+            (
                 "Fichier",
                 "Caméra",
                 "Première / dernière image (Paris)",
                 "Durée (séquence / période)",
-            )
-        ]
+            ),
+            HEAD,
+        )
     ]
     for clip in clips:
         camera = clip.window.camera
@@ -339,17 +287,8 @@ def fiche_de_preparation(
                 Paragraph(f"{duration_text(clip.seconds)}<br/>{duration_text(window)}", CELL),
             ]
         )
-    clips_table = Table(
-        rows, colWidths=[WIDTH * 0.36, WIDTH * 0.26, WIDTH * 0.22, WIDTH * 0.16], repeatRows=1
-    )
-    clips_table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
+    clips_table = pdf.grid_table(
+        rows, [WIDTH * 0.36, WIDTH * 0.26, WIDTH * 0.22, WIDTH * 0.16], **GREY_GRID
     )
     story += [
         clips_table,
@@ -380,7 +319,7 @@ def proces_verbal_de_remise(*, link: DownloadLink, place: str = "") -> bytes:
     handed = when(link.used_at)
     place = place or settings.EVIDENCE_HANDOVER_PLACE
     story: list[Any] = [
-        Paragraph("Procès-verbal de remise d'images de vidéoprotection", STYLES["Title"]),
+        pdf.para("Procès-verbal de remise d'images de vidéoprotection", "Title"),
         Paragraph(
             f"Le centre de supervision urbain a remis à l'officier désigné ci-dessous "
             f"l'extraction {escape(export.package_name)}.",

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import role_permission
+from cameras.models import HealthStatus
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from operations import selectors, services, stats
@@ -196,8 +197,6 @@ class Dashboard(APIView):
 
 
 def dashboard_json(board: dict[str, Any]) -> dict[str, Any]:
-    from cameras.models import HealthStatus
-
     now = board["now"]
     labels = dict(HealthStatus.choices)
     return {

@@ -30,6 +30,7 @@ from operations.models import (
     Signalement,
     SignalementCounter,
 )
+from recordings.models import Hold
 
 SLOTS = (time(6), time(14), time(22))
 
@@ -212,8 +213,6 @@ def _requisitions(
     About one in ten comes too late (every window's footage destroyed before intake) and a few
     more are partly late (one window destroyed, one frozen).
     """
-    from recordings.models import Hold
-
     tz = timezone.get_current_timezone()
     now = timezone.now()
     service = Service.objects.create(

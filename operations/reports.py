@@ -11,26 +11,19 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers
 
 import matplotlib.pyplot as plt
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import override
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.platypus import (
-    Image,
-    PageBreak,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import Image, PageBreak, Spacer, Table
 
+from csu.lib import pdf
 from operations.models import Category
 from operations.stats import REQUISITION_FIGURES, Period, statistics
 
+#: The header cells of the figures' tables.
+BOLD = ParagraphStyle("report-head", parent=pdf.STYLES["BodyText"], fontName="Helvetica-Bold")
 CHARTS = ("active_hours", "signalements", "requisitions", "availability")
 # One colour per category, distinguishable in print and by colour-blind readers (Okabe-Ito).
 PALETTE = ["#D55E00", "#E69F00", "#CC79A7", "#0072B2", "#56B4E9", "#009E73", "#999999"]
@@ -130,39 +123,32 @@ def annual_report(year: int) -> bytes:
         return _annual_report(year)
 
 
-def _table(rows: list[list[str]], widths: list[float] | None = None) -> Table:
-    table = Table(rows, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTSIZE", (0, 0), (-1, -1), 7.5),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef0f5")),
-                ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#aab1bf")),
-                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        )
+def _table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
+    """Figures: small type, right-aligned numbers, each cell centred in its row's height."""
+    return pdf.grid_table(
+        rows,
+        widths,
+        valign="MIDDLE",
+        extra=[("FONTSIZE", (0, 0), (-1, -1), 7.5), ("ALIGN", (1, 1), (-1, -1), "RIGHT")],
     )
-    return table
 
 
 def _annual_report(year: int) -> bytes:
     period = Period(date(year, 1, 1), date(year, 12, 31))
     stats = statistics(period)
-    styles = getSampleStyleSheet()
     story: list[Any] = [
-        Paragraph(
+        pdf.para(
             _("Centre de supervision urbain — rapport d'activité %(year)s") % {"year": year},
-            styles["Title"],
+            "Title",
         ),
-        Paragraph(
+        pdf.para(
             _("Période du %(start)s au %(end)s ; document produit le %(now)s.")
             % {
                 "start": formats.date_format(period.first, "d/m/Y"),
                 "end": formats.date_format(period.last, "d/m/Y"),
-                "now": formats.date_format(timezone.localtime(), "d/m/Y H:i"),
+                "now": pdf.produced_now(),
             },
-            styles["Normal"],
+            "Normal",
         ),
         Spacer(1, 0.4 * cm),
         _table(
@@ -195,7 +181,7 @@ def _annual_report(year: int) -> bytes:
 
     months = list(stats["active_hours"]["by_month"])
     story += [
-        Paragraph(_("Heures d'activité"), styles["Heading2"]),
+        pdf.para(_("Heures d'activité"), "Heading2"),
         image("active_hours"),
         _table(
             [[_("Mois"), _("Heures")]]
@@ -204,12 +190,12 @@ def _annual_report(year: int) -> bytes:
             [6 * cm, 4 * cm],
         ),
         PageBreak(),
-        Paragraph(_("Signalements"), styles["Heading2"]),
+        pdf.para(_("Signalements"), "Heading2"),
         image("signalements"),
     ]
     by_month = stats["signalements"]["by_month"]
     header = [_("Mois")] + [str(label) for _code, label in Category.choices] + [_("Total")]
-    rows = [[Paragraph(f"<b>{h}</b>", styles["BodyText"]) for h in header]]
+    rows = [pdf.header_row(header, BOLD)]
     for m in months:
         counts = [by_month[m][code] for code in Category.values]
         rows.append([month_label(m), *(str(n) for n in counts), str(sum(counts))])
@@ -224,14 +210,14 @@ def _annual_report(year: int) -> bytes:
     requisition_stats = stats["requisitions"]
     names = requisition_labels()
     requisition_rows = [
-        [
-            Paragraph(f"<b>{h}</b>", styles["BodyText"])
-            for h in [
+        pdf.header_row(
+            [
                 _("Mois"),
                 *(names[n] for n in REQUISITION_FIGURES),
                 _("Délai médian jusqu'à la remise"),
-            ]
-        ]
+            ],
+            BOLD,
+        )
     ]
     for m, counts in requisition_stats["by_month"].items():
         requisition_rows.append(
@@ -251,20 +237,20 @@ def _annual_report(year: int) -> bytes:
     story += [
         _table(rows, [2.2 * cm] + [1.8 * cm] * 8),
         PageBreak(),
-        Paragraph(_("Réquisitions judiciaires"), styles["Heading2"]),
-        Paragraph(
+        pdf.para(_("Réquisitions judiciaires"), "Heading2"),
+        pdf.para(
             _(
                 "Reçues : déposées dans le mois ; remises : extraction téléchargée par "
                 "l'officier dans le mois ; refusées : refus du magistrat dans le mois ; trop "
                 "tardives : aucune image n'a pu être gelée au dépôt, celles demandées ayant "
                 "déjà été détruites. Délai : du dépôt à la remise, médiane des remises."
             ),
-            styles["BodyText"],
+            "BodyText",
         ),
         image("requisitions"),
         _table(requisition_rows, [2.6 * cm, 2.4 * cm, 2.4 * cm, 2.4 * cm, 3 * cm, 3.2 * cm]),
         PageBreak(),
-        Paragraph(_("Disponibilité des caméras"), styles["Heading2"]),
+        pdf.para(_("Disponibilité des caméras"), "Heading2"),
         image("availability"),
         _table(
             [[_("Mois"), _("Disponibilité")]]
@@ -289,14 +275,5 @@ def _annual_report(year: int) -> bytes:
             [8 * cm, 3 * cm, 3 * cm, 3 * cm],
         ),
     ]
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        title=_("Rapport d'activité %(year)s") % {"year": year},
-        author=_("Centre de supervision urbain"),
-        leftMargin=2 * cm,
-        rightMargin=2 * cm,
-    )
-    document.build(story)
-    return buffer.getvalue()
+    title = _("Rapport d'activité %(year)s") % {"year": year}
+    return pdf.document(story, title=title, layout=pdf.REPORT)

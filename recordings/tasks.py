@@ -8,7 +8,7 @@ from celery import shared_task
 from celery.signals import worker_shutting_down
 
 from cameras.models import Camera, CameraStatus
-from recordings import leases, playback, recorder
+from recordings import leases, playback, purge, recorder
 
 RECORDING_QUEUE = "recording"
 
@@ -52,8 +52,6 @@ def dispatch_recorders() -> int:
 @shared_task(name="recordings.tasks.purge_recordings", bind=True)
 def purge_recordings(self) -> dict[str, int | str]:
     """The retention purge (recordings.purge); a run already in progress makes this one a no-op."""
-    from recordings import purge
-
     result = purge.purge_run(job_id=self.request.id or "")
     return {
         "state": result.state,

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from csu import times
+from csu.lib import times
 from evidence import export as packages
 from evidence import handover, manifest, services
 from evidence.models import DownloadLink

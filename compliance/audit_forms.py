@@ -1,3 +1,5 @@
+"""The audit trail's search form (the page and its CSV and PDF exports)."""
+
 from __future__ import annotations
 
 from django import forms

@@ -1,3 +1,7 @@
+"""The audit trail's API: the events (filtered as on the page, by
+``audit.selectors.search_events``) with every hashed field, and the chain's state.
+"""
+
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _

@@ -1,3 +1,8 @@
+"""The audit trail's pages for those who read it (AUDIT_READERS): search, CSV and PDF exports,
+one event. The events shown are those of ``audit.selectors.search_events``, the one filtered
+queryset that the page, the exports and the API share.
+"""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,10 +18,10 @@ from django.utils.translation import gettext as _
 from accounts.decorators import role_required
 from accounts.roles import AUDIT_READERS
 from audit import exports
-from audit.forms import EventSearchForm
 from audit.models import AuditEvent, ChainCheckpoint
 from audit.selectors import chain_state, filters_from, search_events
 from audit.services import record
+from compliance.audit_forms import EventSearchForm
 
 
 @role_required(*AUDIT_READERS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -31,12 +31,9 @@ from reportlab.platypus import (
 
 from accounts.roles import Role
 from csu.lib.times import paris_text
-from evidence.manifest import codec_label
+from evidence.manifest import Clip, codec_label
 from evidence.models import Decision, DownloadLink, Export, LegalFrame, Requisition, Window
 from evidence.outages import Outage, duration_text
-
-if TYPE_CHECKING:
-    from evidence.export import Clip
 
 MARGIN = 13 * mm
 WIDTH = A4[0] - 2 * MARGIN

@@ -8,17 +8,20 @@ event in the same transaction; the requisition's timeline is read back from thos
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
 
 from accounts import access
 from accounts.roles import Right, Role
@@ -26,7 +29,7 @@ from audit import actions as audit_actions
 from audit.services import record
 from cameras.models import Camera
 from csu.lib.times import paris_text
-from evidence import attachments, handover, links, notify
+from evidence import attachments, handover, links, notify, packages
 from evidence.models import (
     GRANTED,
     PENDING,
@@ -40,6 +43,8 @@ from evidence.models import (
 )
 from recordings import holds
 from recordings.models import Hold
+
+logger = logging.getLogger(__name__)
 
 #: Status reached by each decision outcome.
 OUTCOMES = {
@@ -586,11 +591,9 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
                 )
                 closed += 1
         # The delivered package is derived data: it goes once the file is closed.
-        from evidence.export import package_delete
-
         for export in requisition.exports.filter(deleted_at__isnull=True).exclude(package_path=""):
             if requisition.status == Status.CLOSED:
-                package_delete(export)
+                packages.package_delete(export)
     return expired, closed
 
 
@@ -634,10 +637,38 @@ def export_start(*, requisition: Requisition, actor: Any) -> Export:
         export = Export.objects.create(
             requisition=requisition, prepared_by=actor, progress_label=_("En attente")
         )
-        from evidence import tasks
-
-        transaction.on_commit(lambda: tasks.enqueue_build(export.pk))
+        transaction.on_commit(lambda: enqueue_build(export.pk))
     return export
+
+
+#: The Celery task that builds a package, queued by its name: the tasks call the services.
+BUILD_TASK = "evidence.tasks.build_export"
+
+
+def enqueue_build(export_id: int) -> None:
+    """Queue the build; if the broker refuses, the export fails at once, with an alert.
+
+    Otherwise it would wait "queued" forever for a task that no worker will ever receive.
+    """
+    try:
+        current_app.tasks[BUILD_TASK].delay(export_id)
+    except OperationalError as exc:
+        logger.error("export %s not queued: broker unavailable (%s)", export_id, exc)
+        message = _(
+            "File d'attente des traitements indisponible : l'extraction n'a pas été lancée. "
+            "Réessayez dans quelques minutes."
+        )
+        with transaction.atomic():
+            claimed = Export.objects.filter(pk=export_id, state=Export.State.QUEUED).update(
+                state=Export.State.FAILED, error=message, finished_at=timezone.now()
+            )
+            if claimed:
+                export_finished(
+                    export=Export.objects.select_related("requisition").get(pk=export_id),
+                    ok=False,
+                    error=message,
+                )
+        raise Conflict(message) from exc
 
 
 def export_finished(*, export: Export, ok: bool, error: str = "", details: dict | None = None):
@@ -667,6 +698,30 @@ def export_finished(*, export: Export, ok: bool, error: str = "", details: dict 
             reason=error[:2000],
             details={"export": export.pk},
         )
+
+
+def exports_fail_stalled(*, now: datetime | None = None) -> list[int]:
+    """Exports whose worker died mid-run (killed, machine lost): failed with an alert.
+
+    The task's hard time limit guarantees that no live run is older; the requisition returns
+    to its decision so that the export can be started again, and the partial file goes.
+    """
+    now = now or timezone.now()
+    failed = []
+    stalled = Export.objects.filter(
+        state=Export.State.RUNNING, started_at__lt=now - packages.STALLED_AFTER
+    ).select_related("requisition")
+    message = _("Extraction interrompue (processus arrêté) : relancez-la.")
+    for export in stalled:
+        with transaction.atomic():
+            if not Export.objects.filter(pk=export.pk, state=Export.State.RUNNING).update(
+                state=Export.State.FAILED, error=message, finished_at=now
+            ):
+                continue
+            packages.package_path(export).unlink(missing_ok=True)
+            export_finished(export=export, ok=False, error=message)
+        failed.append(export.pk)
+    return failed
 
 
 def _issue_link(export: Export, actor: Any) -> DownloadLink:

@@ -19,8 +19,7 @@ from accounts.decorators import role_required
 from accounts.roles import Role
 from csu.lib.forms import add_service_errors
 from csu.lib.times import paris_text
-from evidence import attachments, links, selectors, services
-from evidence import export as packages
+from evidence import attachments, links, packages, selectors, services
 from evidence.api import package_response
 from evidence.forms import DecisionForm, RequisitionForm, WindowFormSet
 from evidence.models import Requisition, Window

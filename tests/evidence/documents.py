@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pdfplumber
 
 from evidence import services
-from evidence.export import package_path
 from evidence.models import Export, Requisition, Status
+from evidence.packages import package_path
 from recordings import crypto, keys
 from tests.evidence.conftest import PDF
 

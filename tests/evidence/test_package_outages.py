@@ -16,8 +16,8 @@ import pytest
 from django.utils import timezone
 
 from csu.lib.times import paris_text, utc_iso
-from evidence import export as evidence_export
-from evidence import manifest, services
+from evidence import export as builder
+from evidence import manifest, packages, services
 from evidence.models import DownloadLink, Export
 from evidence.outages import duration_text, window_outages
 from recordings import playback, store
@@ -88,7 +88,7 @@ def handed_over(camera, start, end, opj, magistrate, supervisor) -> tuple[Export
         actor=magistrate,
     )
     export = services.export_start(requisition=requisition, actor=supervisor)
-    export = evidence_export.export_build(export.pk)
+    export = builder.export_build(export.pk)
     assert export.state == Export.State.READY, export.error
     services.export_release(requisition=requisition, actor=supervisor)
     link = DownloadLink.objects.get(export=export)
@@ -100,7 +100,7 @@ def handed_over(camera, start, end, opj, magistrate, supervisor) -> tuple[Export
 
 def package_files(export: Export) -> dict[str, bytes]:
     root = export.package_name
-    with zipfile.ZipFile(io.BytesIO(evidence_export.package_bytes(export))) as archive:
+    with zipfile.ZipFile(io.BytesIO(packages.package_bytes(export))) as archive:
         return {
             name.removeprefix(f"{root}/"): archive.read(name)
             for name in archive.namelist()

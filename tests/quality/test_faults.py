@@ -22,8 +22,8 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from evidence import export as packages
-from evidence import services
+from evidence import export as builder
+from evidence import manifest, packages, services
 from evidence.models import Export, Requisition, Status
 from recordings.models import Hold, Segment
 from tests import workers
@@ -85,7 +85,7 @@ def assert_failed_visibly(export: Export, requisition: Requisition) -> None:
 
 def rerun_and_check(requisition, supervisor, monkeypatch) -> None:
     export = start_export(requisition, supervisor, monkeypatch)
-    packages.export_build(export.pk)
+    builder.export_build(export.pk)
     export.refresh_from_db()
     requisition.refresh_from_db()
     assert export.state == Export.State.READY, export.error
@@ -125,16 +125,16 @@ def test_disk_full_during_an_export_fails_it_clearly_then_a_rerun_succeeds(
     requisition, supervisor, monkeypatch
 ):
     export = start_export(requisition, supervisor, monkeypatch)
-    original = packages.build_package
+    original = builder.build_package
 
     def fills_the_disk(export, target):
         target.write(b"PK\x03\x04" + b"\x00" * 4096)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(packages, "build_package", fills_the_disk)
-    packages.export_build(export.pk)
+    monkeypatch.setattr(builder, "build_package", fills_the_disk)
+    builder.export_build(export.pk)
     assert_failed_visibly(export, requisition)
-    monkeypatch.setattr(packages, "build_package", original)
+    monkeypatch.setattr(builder, "build_package", original)
     rerun_and_check(requisition, supervisor, monkeypatch)
 
 
@@ -144,7 +144,7 @@ def test_database_connection_killed_during_an_export(requisition, supervisor, mo
     import psycopg
 
     export = start_export(requisition, supervisor, monkeypatch)
-    original = packages.Progress.step
+    original = manifest.Progress.step
     killed = []
 
     def step(self, label, share=None):
@@ -162,12 +162,12 @@ def test_database_connection_killed_during_an_export(requisition, supervisor, mo
             killed.append(pid)
         return original(self, label, share)
 
-    monkeypatch.setattr(packages.Progress, "step", step)
-    packages.export_build(export.pk)
+    monkeypatch.setattr(manifest.Progress, "step", step)
+    builder.export_build(export.pk)
     assert killed
     connection.close()
     assert_failed_visibly(export, requisition)
-    monkeypatch.setattr(packages.Progress, "step", original)
+    monkeypatch.setattr(manifest.Progress, "step", original)
     rerun_and_check(requisition, supervisor, monkeypatch)
 
 
@@ -232,8 +232,8 @@ def test_an_export_left_running_by_a_dead_worker_is_failed_with_an_alert_then_re
     )
     packages.package_path(export).write_bytes(b"partial")
     # Within the task's time limit the run may still be alive: left alone.
-    assert packages.exports_fail_stalled(now=claimed_at + timedelta(hours=1)) == []
+    assert services.exports_fail_stalled(now=claimed_at + timedelta(hours=1)) == []
     assert package_files()
-    assert packages.exports_fail_stalled(now=claimed_at + timedelta(hours=5)) == [export.pk]
+    assert services.exports_fail_stalled(now=claimed_at + timedelta(hours=5)) == [export.pk]
     assert_failed_visibly(export, requisition)
     rerun_and_check(requisition, supervisor, monkeypatch)

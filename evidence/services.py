@@ -29,7 +29,7 @@ from audit import actions as audit_actions
 from audit.services import record
 from cameras.models import Camera
 from csu.lib.times import paris_text
-from evidence import attachments, handover, links, notify, packages
+from evidence import attachments, handover, notify, packages, related_signalements
 from evidence.models import (
     GRANTED,
     PENDING,
@@ -182,7 +182,7 @@ def requisition_submit(
 ) -> Requisition:
     """Record an OPJ's requisition and freeze every requested window that still exists.
 
-    ``signalements``: numbers of the CSU's signalements the requisition concerns (linked).
+    ``signalements``: numbers of the CSU's signalements the requisition concerns (related to it).
     ValidationError (field → messages) for bad input, audited, with nothing stored.
     """
     procedure_number = (procedure_number or "").strip()
@@ -216,8 +216,8 @@ def requisition_submit(
         content_type = attachments.check(attachment_name, attachment_data)
     except ValidationError as exc:
         errors["attachment"] = exc.messages
-    numbers = links.parse(signalements)
-    if signalement_errors := links.check(numbers):
+    numbers = related_signalements.parse(signalements)
+    if signalement_errors := related_signalements.check(numbers):
         errors["signalements"] = signalement_errors
     if errors:
         _refuse(
@@ -284,7 +284,7 @@ def requisition_submit(
                     ],
                 },
             )
-            links.attach(requisition=requisition, numbers=numbers, actor=actor)
+            related_signalements.attach(requisition=requisition, numbers=numbers, actor=actor)
     except IntegrityError:  # the same procedure submitted twice at the same instant
         attachments.delete(stored.path)
         raise ValidationError(

@@ -31,7 +31,6 @@ from cameras.models import Camera
 from csu.lib.times import paris_text
 from evidence import attachments, handover, notify, packages, related_signalements
 from evidence.models import (
-    GRANTED,
     PENDING,
     Decision,
     DownloadLink,
@@ -40,6 +39,7 @@ from evidence.models import (
     Requisition,
     Status,
     Window,
+    moves_to,
 )
 from recordings import holds
 from recordings.models import Hold
@@ -312,17 +312,29 @@ def attachment_open(*, requisition: Requisition, actor: Any) -> bytes:
 def _move(
     requisition: Requisition,
     *,
-    from_: Iterable[str],
     to: str,
     actor: Any,
+    from_: Iterable[str] | None = None,
     reason: str = "",
     details: dict[str, Any] | None = None,
     action: str | None = None,
     **fields: Any,
 ) -> bool:
-    """Conditional transition with its audit event; False (nothing written) if the status moved."""
+    """Conditional transition with its audit event; False (nothing written) if the status moved.
+
+    The requisition moves from any status that ``TRANSITIONS`` lets become ``to``, or only from
+    ``from_`` when the event allows fewer (an export's failure, not a decision, returns an
+    exporting requisition to its decision). ValueError for a move the table does not allow.
+    """
+    sources = moves_to(to)
+    if from_ is not None:
+        if not set(from_) <= sources:
+            raise ValueError(
+                f"requisition cannot move from {sorted(set(from_) - sources)} to {to!r}"
+            )
+        sources = frozenset(from_)
     previous = requisition.status
-    updated = Requisition.objects.filter(pk=requisition.pk, status__in=list(from_)).update(
+    updated = Requisition.objects.filter(pk=requisition.pk, status__in=sorted(sources)).update(
         status=to, **fields
     )
     if not updated:
@@ -358,7 +370,7 @@ def requisition_open_review(*, requisition: Requisition, actor: Any) -> bool:
 
     Opening the page is not examining it: only this call, or a decision, moves the status.
     """
-    return _move(requisition, from_=[Status.SUBMITTED], to=Status.UNDER_REVIEW, actor=actor)
+    return _move(requisition, to=Status.UNDER_REVIEW, actor=actor)
 
 
 #: The decision reached by each outcome (it stays when the status moves on).
@@ -521,7 +533,6 @@ def requisition_cancel(*, requisition: Requisition, reason: str, actor: Any) -> 
     with transaction.atomic():
         if not _move(
             requisition,
-            from_=PENDING,
             to=Status.CANCELLED,
             actor=actor,
             reason=reason,
@@ -554,7 +565,6 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
         with transaction.atomic():
             if _move(
                 requisition,
-                from_=PENDING,
                 to=Status.EXPIRED,
                 actor="evidence.tasks",
                 reason=_("Aucune décision dans le délai de %(days)s jours.")
@@ -576,7 +586,6 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
         with transaction.atomic():
             if _move(
                 requisition,
-                from_=[Status.HANDED_OVER],
                 to=Status.CLOSED,
                 actor="evidence.tasks",
                 reason=_("Remise effectuée, délai de %(days)s jours écoulé.")
@@ -629,7 +638,7 @@ def export_start(*, requisition: Requisition, actor: Any) -> Export:
                 % {"camera": window.camera.code, "reason": decision.reason}
             )
     with transaction.atomic():
-        if not _move(requisition, from_=GRANTED, to=Status.EXPORTING, actor=actor):
+        if not _move(requisition, to=Status.EXPORTING, actor=actor):
             raise Conflict(
                 _("La réquisition vient de changer d'état (« %(status)s ») : rechargez la page.")
                 % {"status": _status_label(requisition)}
@@ -678,7 +687,6 @@ def export_finished(*, export: Export, ok: bool, error: str = "", details: dict 
         if ok:
             _move(
                 requisition,
-                from_=[Status.EXPORTING],
                 to=Status.READY,
                 actor="evidence.tasks",
                 details={"export": export.pk, **(details or {})},
@@ -850,7 +858,6 @@ def link_use(*, link: DownloadLink, actor: Any, place: str = "") -> Export:
                 }
                 if not _move(
                     requisition,
-                    from_=[Status.READY],
                     to=Status.HANDED_OVER,
                     actor=actor,
                     details=details,

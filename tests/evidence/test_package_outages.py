@@ -23,8 +23,8 @@ from evidence.outages import duration_text, window_outages
 from recordings import playback, store
 from recordings.models import Gap, Segment
 from tests.cameras.factories import CameraFactory
-from tests.evidence.conftest import PDF
 from tests.evidence.documents import pdf_text
+from tests.evidence.factories import RequisitionFactory
 from tests.recordings.media import moving_frame
 
 pytestmark = pytest.mark.django_db
@@ -71,21 +71,16 @@ def stored(camera, start: datetime, payload: bytes, codec: str) -> Segment:
 def handed_over(camera, start, end, opj, magistrate, supervisor) -> tuple[Export, bytes]:
     """Intake, approval, export built from the stored segments, release, download: the export
     and its procès-verbal de remise."""
-    requisition = services.requisition_submit(
+    requisition = RequisitionFactory(
         procedure_number="2026/OUT-1",
-        legal_frame="60-1",
         facts="Vol à l'arraché devant la gare.",
         justification="Identifier l'auteur.",
-        attachment_name="requisition.pdf",
-        attachment_data=PDF,
-        windows=[services.WindowRequest(camera.code, start, end)],
+        camera=camera,
+        starts_at=start,
+        ends_at=end,
         actor=opj,
-    )
-    services.requisition_decide(
-        requisition=requisition,
-        outcome="approve_all",
-        reason="Nécessaire à l'enquête.",
-        actor=magistrate,
+        approved_by=magistrate,
+        approved_by__reason="Nécessaire à l'enquête.",
     )
     export = services.export_start(requisition=requisition, actor=supervisor)
     export = builder.export_build(export.pk)

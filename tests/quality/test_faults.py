@@ -27,7 +27,8 @@ from evidence import manifest, packages, services
 from evidence.models import Export, Requisition, Status
 from recordings.models import Hold, Segment
 from tests import workers
-from tests.evidence.conftest import PDF, intake_payload
+from tests.evidence.conftest import intake_payload
+from tests.evidence.factories import RequisitionFactory
 from tests.quality.conftest import record_camera
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,18 +43,14 @@ def approved_requisition(camera, opj, magistrate) -> Requisition:
     segments = list(Segment.objects.filter(camera=camera).order_by("started_at"))
     end = segments[-1].ended_at
     time.sleep(max(0.0, (end - timezone.now()).total_seconds()) + 0.1)
-    requisition = services.requisition_submit(
+    requisition = RequisitionFactory(
         procedure_number="2026/000999",
-        legal_frame="60-1",
-        facts="Agression.",
-        justification="Identifier l'auteur.",
-        attachment_name="requisition.pdf",
-        attachment_data=PDF,
-        windows=[services.WindowRequest(camera.code, segments[0].started_at, end)],
+        camera=camera,
+        starts_at=segments[0].started_at,
+        ends_at=end,
         actor=opj,
-    )
-    services.requisition_decide(
-        requisition=requisition, outcome="approve_all", reason="Oui.", actor=magistrate
+        approved_by=magistrate,
+        approved_by__reason="Oui.",
     )
     requisition.refresh_from_db()
     assert requisition.status == Status.APPROVED

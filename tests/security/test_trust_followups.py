@@ -39,7 +39,7 @@ from cameras import secrets as camera_secrets
 from cameras import services as camera_services
 from cameras.models import Camera, CameraStatus, PrivacyMask
 from compliance import pack
-from csu import csvfile
+from csu.lib import csvfile
 from recordings import remux
 from recordings.models import Gap, RecorderLease, Segment
 from recordings.recorder import run_recorder

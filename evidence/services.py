@@ -326,7 +326,7 @@ def _move(
     ``from_`` when the event allows fewer (an export's failure, not a decision, returns an
     exporting requisition to its decision). ValueError for a move the table does not allow.
     """
-    sources = moves_to(to)
+    sources: frozenset[str] = moves_to(to)
     if from_ is not None:
         if not set(from_) <= sources:
             raise ValueError(

@@ -92,7 +92,7 @@ def run(scratch: Path, minutes: int, mbps: float) -> None:
     from accounts.models import Service, User
     from accounts.roles import Role
     from cameras.models import Authorization, Camera
-    from evidence import export, services, tasks
+    from evidence import export, packages, services, tasks
     from recordings import store
 
     settings.MEDIA_ROOT = scratch / "media"
@@ -172,7 +172,7 @@ def run(scratch: Path, minutes: int, mbps: float) -> None:
         job = export.export_build(job.pk)
         elapsed = time.perf_counter() - began
         assert job.state == "ready", job.error
-        export.package_delete(job)
+        packages.package_delete(job)
         return elapsed
 
     def raw_limit() -> float:

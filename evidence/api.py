@@ -19,8 +19,7 @@ from rest_framework.response import Response
 
 from accounts.api_auth import role_permission
 from accounts.roles import Role
-from evidence import export as packages
-from evidence import selectors, services
+from evidence import packages, selectors, services
 from evidence.models import DownloadLink, Export, LegalFrame, Requisition, Window
 
 # --- Serializers --------------------------------------------------------------------------------

@@ -34,3 +34,5 @@ class EvidenceConfig(AppConfig):
 
         # A hold placed for a requisition tells its details only to who may read it.
         register_reference_reader("evidence.requisition", readable_ids)
+        # Every process knows the build task: the services queue it by its name.
+        from evidence import tasks  # noqa: F401

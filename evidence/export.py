@@ -5,20 +5,17 @@ Each approved camera × window becomes one MP4: the decrypted segments joined by
 with libx264 at high quality and full resolution (``recordings.playback``'s joiners). The
 package is one ZIP archive written in a single pass through ``recordings.crypto``'s
 encrypting writer: it never lies in clear on the server's disk, and is decrypted only while the
-officer downloads it.
+officer downloads it (``evidence.packages`` reads and deletes it).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import av
@@ -31,7 +28,7 @@ from django.utils.translation import gettext as _
 from cameras.models import Camera
 from csu.lib.hashing import HashingWriter
 from csu.lib.times import file_stamp, paris
-from evidence import handover, manifest, outages, services
+from evidence import handover, manifest, outages, packages, services
 from evidence.models import Export, Requisition, Window
 from recordings import crypto, keys, playback
 from recordings.models import Segment
@@ -44,16 +41,6 @@ HEAD_BYTES = crypto.DEFAULT_CHUNK_SIZE
 
 class ExportError(Exception):
     """The package cannot be built; the message says why, in words for the supervisor."""
-
-
-def export_folder() -> Path:
-    folder = Path(settings.DATA_DIR) / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def package_path(export: Export) -> Path:
-    return export_folder() / f"{export.pk}.csuseg"
 
 
 # --- Joining one window -------------------------------------------------------------------------
@@ -69,43 +56,6 @@ class _Copier(playback.Copier):
         super()._mux(packet, wall_dts, wall_pts, tb)
         self.first_at = wall_pts if self.first_at is None else min(self.first_at, wall_pts)
         self.last_at = wall_pts if self.last_at is None else max(self.last_at, wall_pts)
-
-
-@dataclass
-class Clip:
-    path: str
-    window: Window
-    segments: list[Segment]
-    method: str
-    frames: int = 0
-    first_at: datetime | None = None
-    last_at: datetime | None = None
-    sha256: str = ""
-    size: int = 0
-    mask: dict[str, Any] | None = None
-    #: The codec of the file as written: the recorded one for a stream copy ("h264", "hevc").
-    codec: str = ""
-
-    @property
-    def seconds(self) -> float | None:
-        """From the first to the last frame (None without frames)."""
-        if self.first_at is None or self.last_at is None:
-            return None
-        return (self.last_at - self.first_at).total_seconds()
-
-
-@dataclass
-class Progress:
-    export_id: int
-    total: int
-    done: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    def step(self, label: str, share: float | None = None) -> None:
-        percent = round(90 * self.done / max(1, self.total)) if share is None else round(share)
-        Export.objects.filter(pk=self.export_id).update(
-            progress=min(100, percent), progress_label=label[:200]
-        )
 
 
 def _head_parameters(segment: Segment) -> tuple[str, int, int, bytes | None]:
@@ -130,7 +80,7 @@ def _mask_record(camera: Camera) -> dict[str, Any] | None:
     }
 
 
-def _join(clip: Clip, target: Any, actor: Any, progress: Progress) -> None:
+def _join(clip: manifest.Clip, target: Any, actor: Any, progress: manifest.Progress) -> None:
     """Write the window's MP4 into ``target``; fills the clip's frames and frame times."""
     window = clip.window
     camera = window.camera
@@ -209,7 +159,7 @@ def _zip_time() -> tuple[int, int, int, int, int, int]:
 
 
 def build_package(
-    export: Export, target: Any, on_progress: Callable[[Progress], None] | None = None
+    export: Export, target: Any, on_progress: Callable[[manifest.Progress], None] | None = None
 ) -> dict[str, Any]:
     """Write the ZIP package of ``export`` into ``target``; returns what the registers keep."""
     requisition: Requisition = export.requisition
@@ -224,9 +174,9 @@ def build_package(
         )
         for window in windows
     ]
-    progress = Progress(export.pk, total=sum(len(segments) for _w, segments in plans))
+    progress = manifest.Progress(export.pk, total=sum(len(segments) for _w, segments in plans))
     root = export.package_name
-    clips: list[Clip] = []
+    clips: list[manifest.Clip] = []
     skipped: list[dict[str, Any]] = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for index, (window, segments) in enumerate(plans, start=1):
@@ -235,7 +185,7 @@ def build_package(
                     {"window": window.pk, "camera": window.camera.code, "reason": "no_segments"}
                 )
                 continue
-            clip = Clip(
+            clip = manifest.Clip(
                 path=_clip_name(window, index),
                 window=window,
                 segments=segments,
@@ -329,7 +279,7 @@ def export_build(export_id: int) -> Export:
     master = keys.master_keys()[0]
     key_id = f"evidence-export/{export.pk}"
     data_key = crypto.new_data_key()
-    path = package_path(export)
+    path = packages.package_path(export)
     try:
         with open(path, "wb") as handle:
             counting = HashingWriter(handle)
@@ -388,108 +338,3 @@ def export_build(export_id: int) -> Export:
             },
         )
     return export
-
-
-def package_stream(export: Export) -> Iterator[bytes]:
-    """The clear ZIP, decrypted chunk by chunk (an altered file stops with an error)."""
-    data_key = crypto.unwrap_data_key(
-        export.package_key_id, bytes(export.package_key), keys.master_keys()
-    )
-    with open(export_folder() / export.package_path, "rb") as handle:
-        yield from crypto.decrypt_stream(handle, data_key)
-
-
-class _DecryptedFile(io.RawIOBase):
-    """The clear package as a seekable, read-only file: only the chunks read are decrypted."""
-
-    def __init__(self, decryptor: crypto.SegmentDecryptor) -> None:
-        self.decryptor = decryptor
-        self.position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position}.get(
-            whence, self.decryptor.plaintext_size
-        )
-        self.position = max(0, base + offset)
-        return self.position
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = self.decryptor.plaintext_size - self.position
-        data = self.decryptor.read(self.position, size)
-        self.position += len(data)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def clip_stream(export: Export, path: str, block: int = 2**20) -> Iterator[bytes]:
-    """One clip of the package, in clear, for the supervisor's check before release.
-
-    KeyError when ``path`` is not a clip of the package.
-    """
-    if path not in {f["path"] for f in export.files if f.get("kind") == "clip"}:
-        raise KeyError(path)
-    data_key = crypto.unwrap_data_key(
-        export.package_key_id, bytes(export.package_key), keys.master_keys()
-    )
-    handle = open(export_folder() / export.package_path, "rb")  # noqa: SIM115 - closed below
-    try:
-        source = _DecryptedFile(crypto.SegmentDecryptor(handle, data_key))
-        with (
-            zipfile.ZipFile(source) as archive,
-            archive.open(f"{export.package_name}/{path}") as member,
-        ):
-            while piece := member.read(block):
-                yield piece
-    finally:
-        handle.close()
-
-
-def package_bytes(export: Export) -> bytes:
-    return b"".join(package_stream(export))
-
-
-#: A run claimed longer ago than the task's hard time limit (plus a margin) is dead.
-STALLED_AFTER = timedelta(hours=4, minutes=15)
-
-
-def exports_fail_stalled(*, now: datetime | None = None) -> list[int]:
-    """Exports whose worker died mid-run (killed, machine lost): failed with an alert.
-
-    The task's hard time limit guarantees that no live run is older; the requisition returns
-    to its decision so that the export can be started again, and the partial file goes.
-    """
-    now = now or timezone.now()
-    failed = []
-    stalled = Export.objects.filter(
-        state=Export.State.RUNNING, started_at__lt=now - STALLED_AFTER
-    ).select_related("requisition")
-    message = _("Extraction interrompue (processus arrêté) : relancez-la.")
-    for export in stalled:
-        with transaction.atomic():
-            if not Export.objects.filter(pk=export.pk, state=Export.State.RUNNING).update(
-                state=Export.State.FAILED, error=message, finished_at=now
-            ):
-                continue
-            package_path(export).unlink(missing_ok=True)
-            services.export_finished(export=export, ok=False, error=message)
-        failed.append(export.pk)
-    return failed
-
-
-def package_delete(export: Export) -> None:
-    (export_folder() / export.package_path).unlink(missing_ok=True)
-    Export.objects.filter(pk=export.pk).update(deleted_at=timezone.now())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -24,12 +24,9 @@ from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyl
 from accounts.roles import Role
 from csu.lib import pdf
 from csu.lib.times import paris_text
-from evidence.manifest import codec_label
+from evidence.manifest import Clip, codec_label
 from evidence.models import Decision, DownloadLink, Export, LegalFrame, Requisition, Window
 from evidence.outages import Outage, duration_text
-
-if TYPE_CHECKING:
-    from evidence.export import Clip
 
 MARGIN = 13 * mm
 #: Portrait A4 with narrow margins; the footer sits in the bottom margin.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
@@ -22,9 +22,7 @@ from csu.lib.times import paris_text, utc_iso
 from evidence import verifier
 from evidence.models import Decision, Export, LegalFrame, Window
 from evidence.outages import Outage, duration_text
-
-if TYPE_CHECKING:
-    from evidence.export import Clip
+from recordings.models import Segment
 
 #: What each codec name of the recorder is called in the documents.
 CODEC_LABELS = {"h264": "H.264 (AVC)", "hevc": "H.265 (HEVC)"}
@@ -53,6 +51,47 @@ PV_NAME = "fiche-de-preparation.pdf"
 README_NAME = "LISEZMOI.txt"
 VERIFIER_NAME = "verify.py"
 PARIS = ZoneInfo("Europe/Paris")
+
+
+@dataclass
+class Clip:
+    """One approved window as a file of the package, filled in as the builder writes it."""
+
+    path: str
+    window: Window
+    segments: list[Segment]
+    method: str
+    frames: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    sha256: str = ""
+    size: int = 0
+    mask: dict[str, Any] | None = None
+    #: The codec of the file as written: the recorded one for a stream copy ("h264", "hevc").
+    codec: str = ""
+
+    @property
+    def seconds(self) -> float | None:
+        """From the first to the last frame (None without frames)."""
+        if self.first_at is None or self.last_at is None:
+            return None
+        return (self.last_at - self.first_at).total_seconds()
+
+
+@dataclass
+class Progress:
+    """How far the build is, written on the export for its page: 90 % is all clips joined."""
+
+    export_id: int
+    total: int
+    done: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def step(self, label: str, share: float | None = None) -> None:
+        percent = round(90 * self.done / max(1, self.total)) if share is None else round(share)
+        Export.objects.filter(pk=self.export_id).update(
+            progress=min(100, percent), progress_label=label[:200]
+        )
 
 
 @dataclass(frozen=True)

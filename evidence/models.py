@@ -48,6 +48,44 @@ PENDING = frozenset({Status.SUBMITTED, Status.UNDER_REVIEW})
 GRANTED = frozenset({Status.APPROVED, Status.PARTLY_APPROVED})
 #: Nothing more happens; the holds are (or are being) released.
 FINISHED = frozenset({Status.REJECTED, Status.CLOSED, Status.CANCELLED, Status.EXPIRED})
+#: The only moves of a requisition: status → the statuses it may become. Undecided, it is
+#: examined, decided, withdrawn by its officer or expires; granted, it is exported; an export
+#: that fails returns it to its decision; a ready package is handed over, then the file closes.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.SUBMITTED: frozenset(
+        {
+            Status.UNDER_REVIEW,
+            Status.APPROVED,
+            Status.PARTLY_APPROVED,
+            Status.REJECTED,
+            Status.CANCELLED,
+            Status.EXPIRED,
+        }
+    ),
+    Status.UNDER_REVIEW: frozenset(
+        {
+            Status.APPROVED,
+            Status.PARTLY_APPROVED,
+            Status.REJECTED,
+            Status.CANCELLED,
+            Status.EXPIRED,
+        }
+    ),
+    Status.APPROVED: frozenset({Status.EXPORTING}),
+    Status.PARTLY_APPROVED: frozenset({Status.EXPORTING}),
+    Status.EXPORTING: frozenset({Status.READY, Status.APPROVED, Status.PARTLY_APPROVED}),
+    Status.READY: frozenset({Status.HANDED_OVER}),
+    Status.HANDED_OVER: frozenset({Status.CLOSED}),
+    Status.REJECTED: frozenset(),
+    Status.CLOSED: frozenset(),
+    Status.CANCELLED: frozenset(),
+    Status.EXPIRED: frozenset(),
+}
+
+
+def moves_to(status: str) -> frozenset[Status]:
+    """The statuses from which a requisition may become ``status``."""
+    return frozenset(source for source, targets in TRANSITIONS.items() if status in targets)
 
 
 class Requisition(models.Model):

@@ -8,17 +8,20 @@ event in the same transaction; the requisition's timeline is read back from thos
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
 
 from accounts import access
 from accounts.roles import Right, Role
@@ -26,9 +29,8 @@ from audit import actions as audit_actions
 from audit.services import record
 from cameras.models import Camera
 from csu.lib.times import paris_text
-from evidence import attachments, handover, links, notify
+from evidence import attachments, handover, notify, packages, related_signalements
 from evidence.models import (
-    GRANTED,
     PENDING,
     Decision,
     DownloadLink,
@@ -37,9 +39,12 @@ from evidence.models import (
     Requisition,
     Status,
     Window,
+    moves_to,
 )
 from recordings import holds
 from recordings.models import Hold
+
+logger = logging.getLogger(__name__)
 
 #: Status reached by each decision outcome.
 OUTCOMES = {
@@ -177,7 +182,7 @@ def requisition_submit(
 ) -> Requisition:
     """Record an OPJ's requisition and freeze every requested window that still exists.
 
-    ``signalements``: numbers of the CSU's signalements the requisition concerns (linked).
+    ``signalements``: numbers of the CSU's signalements the requisition concerns (related to it).
     ValidationError (field → messages) for bad input, audited, with nothing stored.
     """
     procedure_number = (procedure_number or "").strip()
@@ -211,8 +216,8 @@ def requisition_submit(
         content_type = attachments.check(attachment_name, attachment_data)
     except ValidationError as exc:
         errors["attachment"] = exc.messages
-    numbers = links.parse(signalements)
-    if signalement_errors := links.check(numbers):
+    numbers = related_signalements.parse(signalements)
+    if signalement_errors := related_signalements.check(numbers):
         errors["signalements"] = signalement_errors
     if errors:
         _refuse(
@@ -279,7 +284,7 @@ def requisition_submit(
                     ],
                 },
             )
-            links.attach(requisition=requisition, numbers=numbers, actor=actor)
+            related_signalements.attach(requisition=requisition, numbers=numbers, actor=actor)
     except IntegrityError:  # the same procedure submitted twice at the same instant
         attachments.delete(stored.path)
         raise ValidationError(
@@ -307,17 +312,29 @@ def attachment_open(*, requisition: Requisition, actor: Any) -> bytes:
 def _move(
     requisition: Requisition,
     *,
-    from_: Iterable[str],
     to: str,
     actor: Any,
+    from_: Iterable[str] | None = None,
     reason: str = "",
     details: dict[str, Any] | None = None,
     action: str | None = None,
     **fields: Any,
 ) -> bool:
-    """Conditional transition with its audit event; False (nothing written) if the status moved."""
+    """Conditional transition with its audit event; False (nothing written) if the status moved.
+
+    The requisition moves from any status that ``TRANSITIONS`` lets become ``to``, or only from
+    ``from_`` when the event allows fewer (an export's failure, not a decision, returns an
+    exporting requisition to its decision). ValueError for a move the table does not allow.
+    """
+    sources: frozenset[str] = moves_to(to)
+    if from_ is not None:
+        if not set(from_) <= sources:
+            raise ValueError(
+                f"requisition cannot move from {sorted(set(from_) - sources)} to {to!r}"
+            )
+        sources = frozenset(from_)
     previous = requisition.status
-    updated = Requisition.objects.filter(pk=requisition.pk, status__in=list(from_)).update(
+    updated = Requisition.objects.filter(pk=requisition.pk, status__in=sorted(sources)).update(
         status=to, **fields
     )
     if not updated:
@@ -353,7 +370,7 @@ def requisition_open_review(*, requisition: Requisition, actor: Any) -> bool:
 
     Opening the page is not examining it: only this call, or a decision, moves the status.
     """
-    return _move(requisition, from_=[Status.SUBMITTED], to=Status.UNDER_REVIEW, actor=actor)
+    return _move(requisition, to=Status.UNDER_REVIEW, actor=actor)
 
 
 #: The decision reached by each outcome (it stays when the status moves on).
@@ -516,7 +533,6 @@ def requisition_cancel(*, requisition: Requisition, reason: str, actor: Any) -> 
     with transaction.atomic():
         if not _move(
             requisition,
-            from_=PENDING,
             to=Status.CANCELLED,
             actor=actor,
             reason=reason,
@@ -549,7 +565,6 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
         with transaction.atomic():
             if _move(
                 requisition,
-                from_=PENDING,
                 to=Status.EXPIRED,
                 actor="evidence.tasks",
                 reason=_("Aucune décision dans le délai de %(days)s jours.")
@@ -571,7 +586,6 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
         with transaction.atomic():
             if _move(
                 requisition,
-                from_=[Status.HANDED_OVER],
                 to=Status.CLOSED,
                 actor="evidence.tasks",
                 reason=_("Remise effectuée, délai de %(days)s jours écoulé.")
@@ -586,11 +600,9 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
                 )
                 closed += 1
         # The delivered package is derived data: it goes once the file is closed.
-        from evidence.export import package_delete
-
         for export in requisition.exports.filter(deleted_at__isnull=True).exclude(package_path=""):
             if requisition.status == Status.CLOSED:
-                package_delete(export)
+                packages.package_delete(export)
     return expired, closed
 
 
@@ -626,7 +638,7 @@ def export_start(*, requisition: Requisition, actor: Any) -> Export:
                 % {"camera": window.camera.code, "reason": decision.reason}
             )
     with transaction.atomic():
-        if not _move(requisition, from_=GRANTED, to=Status.EXPORTING, actor=actor):
+        if not _move(requisition, to=Status.EXPORTING, actor=actor):
             raise Conflict(
                 _("La réquisition vient de changer d'état (« %(status)s ») : rechargez la page.")
                 % {"status": _status_label(requisition)}
@@ -634,10 +646,38 @@ def export_start(*, requisition: Requisition, actor: Any) -> Export:
         export = Export.objects.create(
             requisition=requisition, prepared_by=actor, progress_label=_("En attente")
         )
-        from evidence import tasks
-
-        transaction.on_commit(lambda: tasks.enqueue_build(export.pk))
+        transaction.on_commit(lambda: enqueue_build(export.pk))
     return export
+
+
+#: The Celery task that builds a package, queued by its name: the tasks call the services.
+BUILD_TASK = "evidence.tasks.build_export"
+
+
+def enqueue_build(export_id: int) -> None:
+    """Queue the build; if the broker refuses, the export fails at once, with an alert.
+
+    Otherwise it would wait "queued" forever for a task that no worker will ever receive.
+    """
+    try:
+        current_app.tasks[BUILD_TASK].delay(export_id)
+    except OperationalError as exc:
+        logger.error("export %s not queued: broker unavailable (%s)", export_id, exc)
+        message = _(
+            "File d'attente des traitements indisponible : l'extraction n'a pas été lancée. "
+            "Réessayez dans quelques minutes."
+        )
+        with transaction.atomic():
+            claimed = Export.objects.filter(pk=export_id, state=Export.State.QUEUED).update(
+                state=Export.State.FAILED, error=message, finished_at=timezone.now()
+            )
+            if claimed:
+                export_finished(
+                    export=Export.objects.select_related("requisition").get(pk=export_id),
+                    ok=False,
+                    error=message,
+                )
+        raise Conflict(message) from exc
 
 
 def export_finished(*, export: Export, ok: bool, error: str = "", details: dict | None = None):
@@ -647,7 +687,6 @@ def export_finished(*, export: Export, ok: bool, error: str = "", details: dict 
         if ok:
             _move(
                 requisition,
-                from_=[Status.EXPORTING],
                 to=Status.READY,
                 actor="evidence.tasks",
                 details={"export": export.pk, **(details or {})},
@@ -667,6 +706,30 @@ def export_finished(*, export: Export, ok: bool, error: str = "", details: dict 
             reason=error[:2000],
             details={"export": export.pk},
         )
+
+
+def exports_fail_stalled(*, now: datetime | None = None) -> list[int]:
+    """Exports whose worker died mid-run (killed, machine lost): failed with an alert.
+
+    The task's hard time limit guarantees that no live run is older; the requisition returns
+    to its decision so that the export can be started again, and the partial file goes.
+    """
+    now = now or timezone.now()
+    failed = []
+    stalled = Export.objects.filter(
+        state=Export.State.RUNNING, started_at__lt=now - packages.STALLED_AFTER
+    ).select_related("requisition")
+    message = _("Extraction interrompue (processus arrêté) : relancez-la.")
+    for export in stalled:
+        with transaction.atomic():
+            if not Export.objects.filter(pk=export.pk, state=Export.State.RUNNING).update(
+                state=Export.State.FAILED, error=message, finished_at=now
+            ):
+                continue
+            packages.package_path(export).unlink(missing_ok=True)
+            export_finished(export=export, ok=False, error=message)
+        failed.append(export.pk)
+    return failed
 
 
 def _issue_link(export: Export, actor: Any) -> DownloadLink:
@@ -795,7 +858,6 @@ def link_use(*, link: DownloadLink, actor: Any, place: str = "") -> Export:
                 }
                 if not _move(
                     requisition,
-                    from_=[Status.READY],
                     to=Status.HANDED_OVER,
                     actor=actor,
                     details=details,

@@ -19,8 +19,7 @@ from accounts.decorators import role_required
 from accounts.roles import Role
 from csu.lib.forms import add_service_errors
 from csu.lib.times import paris_text
-from evidence import attachments, links, selectors, services
-from evidence import export as packages
+from evidence import attachments, packages, related_signalements, selectors, services
 from evidence.api import package_response
 from evidence.forms import DecisionForm, RequisitionForm, WindowFormSet
 from evidence.models import Requisition, Window
@@ -182,7 +181,7 @@ def _detail(
         "refused_windows": [w for w in windows if w.decision == Window.Decision.REFUSED],
         "export": export,
         "timeline": selectors.timeline(requisition),
-        "signalements": links.shown(requisition=requisition, user=user),
+        "signalements": related_signalements.shown(requisition=requisition, user=user),
         "decision_form": decision_form,
         "is_supervisor": user.role == Role.SUPERVISOR,
         "is_officer": user.role == Role.OPJ,

@@ -11,9 +11,9 @@ class OperationsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from evidence import links as evidence_links
+        from evidence import related_signalements
         from operations import actions, links, models
 
         actions.register()
-        evidence_links.register(links.SignalementLinks())
+        related_signalements.register(links.SignalementLinks())
         auditlog.register(models.Signalement, m2m_fields={"cameras"})

@@ -38,14 +38,6 @@ ALLOWED = {
     ),
 }
 
-#: Evidence's imports that still dodge the export → services → tasks → export cycle, until the
-#: package's file handling is split from its builder. Empty it then: a line here that no longer
-#: matches fails the test too.
-EVIDENCE_PENDING = {
-    ("evidence/services.py", "requisitions_expire_and_close", "evidence.export.package_delete"),
-    ("evidence/services.py", "export_start", "evidence.tasks"),
-}
-
 
 @dataclass(frozen=True)
 class LateImport:
@@ -126,10 +118,6 @@ def _allowed(item: LateImport) -> bool:
     return False
 
 
-def _pending(item: LateImport) -> bool:
-    return (item.path, item.function, item.name) in EVIDENCE_PENDING
-
-
 def test_every_package_is_read():
     paths = {path.relative_to(ROOT).parts[0] for path in project_modules()}
     assert paths == set(PACKAGES)
@@ -137,19 +125,11 @@ def test_every_package_is_read():
 
 
 def test_no_project_import_sits_inside_a_function():
-    offenders = [
-        str(item) for item in all_late_imports() if not _allowed(item) and not _pending(item)
-    ]
+    offenders = [str(item) for item in all_late_imports() if not _allowed(item)]
     assert not offenders, (
         "Import these at the top of the module; if that makes a cycle, move the code to the "
         "layer it belongs to (lint-imports shows the layers):\n" + "\n".join(offenders)
     )
-
-
-def test_evidence_pending_lists_only_imports_still_there():
-    present = {(item.path, item.function, item.name) for item in all_late_imports()}
-    stale = EVIDENCE_PENDING - present
-    assert not stale, f"fixed: remove from EVIDENCE_PENDING {sorted(stale)}"
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pdfplumber
 
 from evidence import services
-from evidence.export import package_path
 from evidence.models import Export, Requisition, Status
+from evidence.packages import package_path
 from recordings import crypto, keys
-from tests.evidence.conftest import PDF
+from tests.evidence.factories import RequisitionFactory
 
 #: 26 October 2025, Paris: 03:00 CEST becomes 02:00 CET; 02:00–03:00 happens twice.
 #: 00:10 CEST = 22:10 UTC (25th); 02:30 CEST (first) = 00:30 UTC; 02:30 CET (second) = 01:30 UTC.
@@ -39,13 +39,10 @@ UTC_TEXT = {
 def night_requisition(officer, cameras, procedure: str = "2025/DST-1") -> Requisition:
     """Two windows on the night of the change: one before it, one across the repeated hour."""
     first, second = cameras
-    return services.requisition_submit(
+    return RequisitionFactory(
         procedure_number=procedure,
-        legal_frame="60-1",
         facts="Rixe devant le bar, nuit du changement d'heure.",
         justification="Identifier les auteurs.",
-        attachment_name="requisition.pdf",
-        attachment_data=PDF,
         windows=[
             services.WindowRequest(first.code, BEFORE, FIRST_0230),
             services.WindowRequest(second.code, SECOND_0230, AFTER),

@@ -10,32 +10,14 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from evidence import services
 from evidence.models import DownloadLink, Export, Requisition, Status
-from tests.evidence.conftest import PDF
+from tests.evidence.factories import RequisitionFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def ready(opj, magistrate, supervisor, camera):
-    requisition = services.requisition_submit(
-        procedure_number="P-H",
-        legal_frame="60-1",
-        facts="f",
-        justification="j",
-        attachment_name="r.pdf",
-        attachment_data=PDF,
-        windows=[
-            services.WindowRequest(
-                camera.code,
-                timezone.now() - timedelta(hours=2),
-                timezone.now() - timedelta(hours=1),
-            )
-        ],
-        actor=opj,
-    )
-    services.requisition_decide(
-        requisition=requisition, outcome="approve_all", reason="", actor=magistrate
-    )
+    requisition = RequisitionFactory(actor=opj, camera=camera, approved_by=magistrate)
     Requisition.objects.filter(pk=requisition.pk).update(status=Status.READY)
     export = Export.objects.create(
         requisition=requisition,

@@ -16,6 +16,7 @@ from evidence.models import Requisition, Status
 from recordings.models import DestructionRecord, PurgeRun
 from tests.cameras.factories import CameraFactory
 from tests.evidence.conftest import PDF, intake_payload, pdf_upload
+from tests.evidence.factories import RequisitionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -233,49 +234,42 @@ def test_concurrent_decisions_one_wins_the_other_is_told(opj, magistrate, camera
     assert not AuditEvent.objects.filter(action="requisition.rejected").exists()
 
 
-def test_cancel_releases_nothing_twice_and_refuses_after_decision(opj, magistrate, camera):
-    requisition = services.requisition_submit(
-        procedure_number="P-9",
-        legal_frame="77-1-1",
-        facts="f",
-        justification="j",
-        attachment_name="r.pdf",
-        attachment_data=PDF,
-        windows=[
-            services.WindowRequest(
-                camera.code,
-                timezone.now() - timedelta(hours=2),
-                timezone.now() - timedelta(hours=1),
-            )
-        ],
-        actor=opj,
-    )
-    services.requisition_decide(
-        requisition=requisition, outcome="approve_all", reason="", actor=magistrate
-    )
+def _hold_releases(requisition) -> list[str]:
+    return [
+        event.reason
+        for event in AuditEvent.objects.filter(action="recording.hold_released").order_by("seq")
+        if event.details["reference_id"] == str(requisition.pk)
+    ]
+
+
+def test_cancel_releases_the_holds_once_and_is_refused_after_decision(opj, magistrate, camera):
+    requisition = RequisitionFactory(actor=opj, camera=camera)
+    hold = requisition.windows.get().hold
+    assert hold is not None and hold.released_at is None
+
+    services.requisition_cancel(requisition=requisition, reason="Auteur identifié.", actor=opj)
+    assert requisition.status == Status.CANCELLED
+    hold.refresh_from_db()
+    assert hold.released_at is not None
+    assert hold.release_reason == f"Réquisition {requisition.reference} annulée"
     with pytest.raises(ValidationError, match="ne peut plus être annulée"):
         services.requisition_cancel(requisition=requisition, reason="", actor=opj)
+    assert _hold_releases(requisition) == [hold.release_reason]  # released once
+
+    decided = RequisitionFactory(actor=opj, camera=camera, approved_by=magistrate)
+    with pytest.raises(ValidationError, match="ne peut plus être annulée"):
+        services.requisition_cancel(requisition=decided, reason="", actor=opj)
+    decided.refresh_from_db()
+    assert decided.status == Status.APPROVED
+    assert decided.windows.get().hold.released_at is None  # still frozen for the export
+    assert _hold_releases(decided) == []
 
 
 def test_undecided_requisitions_expire(opj, camera, settings):
-    requisition = services.requisition_submit(
-        procedure_number="P-10",
-        legal_frame="99-3",
-        facts="f",
-        justification="j",
-        attachment_name="r.pdf",
-        attachment_data=PDF,
-        windows=[
-            services.WindowRequest(
-                camera.code,
-                timezone.now() - timedelta(hours=2),
-                timezone.now() - timedelta(hours=1),
-            )
-        ],
-        actor=opj,
-    )
+    requisition = RequisitionFactory(actor=opj, camera=camera)
     later = timezone.now() + timedelta(days=settings.EVIDENCE_DECISION_DAYS + 1)
     assert services.requisitions_expire_and_close(now=later) == (1, 0)
     requisition.refresh_from_db()
     assert requisition.status == Status.EXPIRED
+    assert requisition.windows.get().hold.released_at is not None
     assert services.requisitions_expire_and_close(now=later) == (0, 0)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from evidence import services
 from recordings import crypto
 from tests.cameras.factories import CameraFactory
 from tests.evidence.conftest import PDF
+from tests.evidence.factories import RequisitionFactory
 from tests.factories import ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,19 +27,7 @@ def test_a_scanned_requisition_opens_with_the_new_master_key_alone(settings):
     settings.RECORDINGS_MASTER_KEY, settings.RECORDINGS_PREVIOUS_MASTER_KEY = old, ""
     camera = CameraFactory()
     officer = UserFactory(role="opj", service=ServiceFactory())
-    now = timezone.now()
-    requisition = services.requisition_submit(
-        procedure_number="P-ROT-1",
-        legal_frame="60-1",
-        facts="faits",
-        justification="justification",
-        attachment_name="requisition.pdf",
-        attachment_data=PDF,
-        windows=[
-            services.WindowRequest(camera.code, now - timedelta(hours=2), now - timedelta(hours=1))
-        ],
-        actor=officer,
-    )
+    requisition = RequisitionFactory(actor=officer, camera=camera)
 
     settings.RECORDINGS_MASTER_KEY, settings.RECORDINGS_PREVIOUS_MASTER_KEY = new, old
     out = StringIO()

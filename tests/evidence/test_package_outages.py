@@ -16,15 +16,15 @@ import pytest
 from django.utils import timezone
 
 from csu.lib.times import paris_text, utc_iso
-from evidence import export as evidence_export
-from evidence import manifest, services
+from evidence import export as builder
+from evidence import manifest, packages, services
 from evidence.models import DownloadLink, Export
 from evidence.outages import duration_text, window_outages
 from recordings import playback, store
 from recordings.models import Gap, Segment
 from tests.cameras.factories import CameraFactory
-from tests.evidence.conftest import PDF
 from tests.evidence.documents import pdf_text
+from tests.evidence.factories import RequisitionFactory
 from tests.recordings.media import moving_frame
 
 pytestmark = pytest.mark.django_db
@@ -71,24 +71,19 @@ def stored(camera, start: datetime, payload: bytes, codec: str) -> Segment:
 def handed_over(camera, start, end, opj, magistrate, supervisor) -> tuple[Export, bytes]:
     """Intake, approval, export built from the stored segments, release, download: the export
     and its procès-verbal de remise."""
-    requisition = services.requisition_submit(
+    requisition = RequisitionFactory(
         procedure_number="2026/OUT-1",
-        legal_frame="60-1",
         facts="Vol à l'arraché devant la gare.",
         justification="Identifier l'auteur.",
-        attachment_name="requisition.pdf",
-        attachment_data=PDF,
-        windows=[services.WindowRequest(camera.code, start, end)],
+        camera=camera,
+        starts_at=start,
+        ends_at=end,
         actor=opj,
-    )
-    services.requisition_decide(
-        requisition=requisition,
-        outcome="approve_all",
-        reason="Nécessaire à l'enquête.",
-        actor=magistrate,
+        approved_by=magistrate,
+        approved_by__reason="Nécessaire à l'enquête.",
     )
     export = services.export_start(requisition=requisition, actor=supervisor)
-    export = evidence_export.export_build(export.pk)
+    export = builder.export_build(export.pk)
     assert export.state == Export.State.READY, export.error
     services.export_release(requisition=requisition, actor=supervisor)
     link = DownloadLink.objects.get(export=export)
@@ -100,7 +95,7 @@ def handed_over(camera, start, end, opj, magistrate, supervisor) -> tuple[Export
 
 def package_files(export: Export) -> dict[str, bytes]:
     root = export.package_name
-    with zipfile.ZipFile(io.BytesIO(evidence_export.package_bytes(export))) as archive:
+    with zipfile.ZipFile(io.BytesIO(packages.package_bytes(export))) as archive:
         return {
             name.removeprefix(f"{root}/"): archive.read(name)
             for name in archive.namelist()

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from csu.lib import times
-from evidence import export as packages
+from evidence import export as builder
 from evidence import handover, manifest, services
 from evidence.models import DownloadLink
 from tests.cameras.factories import CameraFactory
@@ -142,8 +142,8 @@ def test_the_documents_and_file_names_are_in_paris_time(requisition, opj, magist
         _no_utc_text(flat)
     assert times.paris_text(link.used_at) in " ".join(record.split())
     first, second = requisition.windows.order_by("starts_at")
-    assert packages._clip_name(first, 1) == "clips/01_CAM-DST1_20251026T001000+0200.mp4"
-    assert packages._clip_name(second, 2) == "clips/02_CAM-DST2_20251026T023000+0100.mp4"
+    assert builder._clip_name(first, 1) == "clips/01_CAM-DST1_20251026T001000+0200.mp4"
+    assert builder._clip_name(second, 2) == "clips/02_CAM-DST2_20251026T023000+0100.mp4"
 
 
 def test_machine_fields_stay_utc_with_their_z(requisition, magistrate, supervisor):

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from django.utils import timezone
 
-from evidence import services
 from evidence.models import Requisition
-from tests.cameras.factories import CameraFactory
-from tests.evidence.conftest import PDF
+from tests.evidence.factories import RequisitionFactory
 from tests.factories import ServiceFactory, UserFactory
 from tests.permissions import check_matrix
 
@@ -20,24 +16,8 @@ READERS = ["opj", "magistrate", "supervisor"]
 
 
 def _requisition(status: str = "submitted") -> Requisition:
-    camera = CameraFactory()
     officer = UserFactory(role="opj", service=ServiceFactory())
-    requisition = services.requisition_submit(
-        procedure_number=f"P-{camera.code}",
-        legal_frame="60-1",
-        facts="f",
-        justification="j",
-        attachment_name="r.pdf",
-        attachment_data=PDF,
-        windows=[
-            services.WindowRequest(
-                camera.code,
-                timezone.now() - timedelta(hours=2),
-                timezone.now() - timedelta(hours=1),
-            )
-        ],
-        actor=officer,
-    )
+    requisition = RequisitionFactory(actor=officer)
     if status != "submitted":
         Requisition.objects.filter(pk=requisition.pk).update(
             status=status, decided_at=timezone.now()

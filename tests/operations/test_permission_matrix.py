@@ -167,27 +167,21 @@ def approved_requisition(tmp_path, settings, magistrate):
     """A requisition of another service, approved: supervisors and magistrates see it."""
     from datetime import timedelta
 
-    from evidence import services as evidence_services
     from tests.cameras.factories import CameraFactory
-    from tests.evidence.conftest import PDF
+    from tests.evidence.factories import RequisitionFactory
     from tests.permissions import make_person
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.DATA_DIR = tmp_path / "data"
     camera = CameraFactory(code="CAM-MATRIX")
     end = timezone.now() - timedelta(minutes=5)
-    requisition = evidence_services.requisition_submit(
+    return RequisitionFactory(
         procedure_number="2026/MATRIX",
-        legal_frame="60-1",
-        facts="Vol.",
-        justification="Identifier les auteurs.",
-        attachment_name="requisition.pdf",
-        attachment_data=PDF,
-        windows=[evidence_services.WindowRequest(camera.code, end - timedelta(minutes=10), end)],
+        camera=camera,
+        starts_at=end - timedelta(minutes=10),
+        ends_at=end,
         actor=make_person(Role.OPJ),
-    )
-    return evidence_services.requisition_decide(
-        requisition=requisition, outcome="approve_all", reason="", actor=magistrate
+        approved_by=magistrate,
     )
 
 

@@ -20,15 +20,15 @@ STEP_DELAY = float(os.environ.get("CSU_TEST_EXPORT_STEP_DELAY", "1"))
 
 @task_prerun.connect
 def _slow_export_steps(**kwargs: object) -> None:
-    from evidence import export
+    from evidence import manifest
 
-    if getattr(export.Progress.step, "slowed", False):
+    if getattr(manifest.Progress.step, "slowed", False):
         return
-    original = export.Progress.step
+    original = manifest.Progress.step
 
     def step(self, label: str, share: float | None = None) -> None:
         original(self, label, share)
         time.sleep(STEP_DELAY)
 
     step.slowed = True  # type: ignore[attr-defined]
-    export.Progress.step = step  # type: ignore[method-assign]
+    manifest.Progress.step = step  # type: ignore[method-assign]

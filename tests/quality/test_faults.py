@@ -22,12 +22,13 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from evidence import export as packages
-from evidence import services
+from evidence import export as builder
+from evidence import manifest, packages, services
 from evidence.models import Export, Requisition, Status
 from recordings.models import Hold, Segment
 from tests import workers
-from tests.evidence.conftest import PDF, intake_payload
+from tests.evidence.conftest import intake_payload
+from tests.evidence.factories import RequisitionFactory
 from tests.quality.conftest import record_camera
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,18 +43,14 @@ def approved_requisition(camera, opj, magistrate) -> Requisition:
     segments = list(Segment.objects.filter(camera=camera).order_by("started_at"))
     end = segments[-1].ended_at
     time.sleep(max(0.0, (end - timezone.now()).total_seconds()) + 0.1)
-    requisition = services.requisition_submit(
+    requisition = RequisitionFactory(
         procedure_number="2026/000999",
-        legal_frame="60-1",
-        facts="Agression.",
-        justification="Identifier l'auteur.",
-        attachment_name="requisition.pdf",
-        attachment_data=PDF,
-        windows=[services.WindowRequest(camera.code, segments[0].started_at, end)],
+        camera=camera,
+        starts_at=segments[0].started_at,
+        ends_at=end,
         actor=opj,
-    )
-    services.requisition_decide(
-        requisition=requisition, outcome="approve_all", reason="Oui.", actor=magistrate
+        approved_by=magistrate,
+        approved_by__reason="Oui.",
     )
     requisition.refresh_from_db()
     assert requisition.status == Status.APPROVED
@@ -85,7 +82,7 @@ def assert_failed_visibly(export: Export, requisition: Requisition) -> None:
 
 def rerun_and_check(requisition, supervisor, monkeypatch) -> None:
     export = start_export(requisition, supervisor, monkeypatch)
-    packages.export_build(export.pk)
+    builder.export_build(export.pk)
     export.refresh_from_db()
     requisition.refresh_from_db()
     assert export.state == Export.State.READY, export.error
@@ -125,16 +122,16 @@ def test_disk_full_during_an_export_fails_it_clearly_then_a_rerun_succeeds(
     requisition, supervisor, monkeypatch
 ):
     export = start_export(requisition, supervisor, monkeypatch)
-    original = packages.build_package
+    original = builder.build_package
 
     def fills_the_disk(export, target):
         target.write(b"PK\x03\x04" + b"\x00" * 4096)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(packages, "build_package", fills_the_disk)
-    packages.export_build(export.pk)
+    monkeypatch.setattr(builder, "build_package", fills_the_disk)
+    builder.export_build(export.pk)
     assert_failed_visibly(export, requisition)
-    monkeypatch.setattr(packages, "build_package", original)
+    monkeypatch.setattr(builder, "build_package", original)
     rerun_and_check(requisition, supervisor, monkeypatch)
 
 
@@ -144,7 +141,7 @@ def test_database_connection_killed_during_an_export(requisition, supervisor, mo
     import psycopg
 
     export = start_export(requisition, supervisor, monkeypatch)
-    original = packages.Progress.step
+    original = manifest.Progress.step
     killed = []
 
     def step(self, label, share=None):
@@ -162,12 +159,12 @@ def test_database_connection_killed_during_an_export(requisition, supervisor, mo
             killed.append(pid)
         return original(self, label, share)
 
-    monkeypatch.setattr(packages.Progress, "step", step)
-    packages.export_build(export.pk)
+    monkeypatch.setattr(manifest.Progress, "step", step)
+    builder.export_build(export.pk)
     assert killed
     connection.close()
     assert_failed_visibly(export, requisition)
-    monkeypatch.setattr(packages.Progress, "step", original)
+    monkeypatch.setattr(manifest.Progress, "step", original)
     rerun_and_check(requisition, supervisor, monkeypatch)
 
 
@@ -232,8 +229,8 @@ def test_an_export_left_running_by_a_dead_worker_is_failed_with_an_alert_then_re
     )
     packages.package_path(export).write_bytes(b"partial")
     # Within the task's time limit the run may still be alive: left alone.
-    assert packages.exports_fail_stalled(now=claimed_at + timedelta(hours=1)) == []
+    assert services.exports_fail_stalled(now=claimed_at + timedelta(hours=1)) == []
     assert package_files()
-    assert packages.exports_fail_stalled(now=claimed_at + timedelta(hours=5)) == [export.pk]
+    assert services.exports_fail_stalled(now=claimed_at + timedelta(hours=5)) == [export.pk]
     assert_failed_visibly(export, requisition)
     rerun_and_check(requisition, supervisor, monkeypatch)

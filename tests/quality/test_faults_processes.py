@@ -29,8 +29,8 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from cameras.models import Camera
 from csu import settings as process_settings
-from evidence import export as packages
-from evidence import manifest, services
+from evidence import export as builder
+from evidence import manifest, packages, services
 from evidence.models import Export, Status
 from recordings import purge, remux, store
 from recordings.models import DestructionRecord, PurgeRun, Segment
@@ -122,12 +122,12 @@ def test_a_worker_killed_during_an_export_leaves_nothing_visible_then_fails_and_
             action__in=["export.ready", "export.failed"], target_id=str(requisition.pk)
         ).exists()
         # A redelivered task (acks_late) does not build the same export a second time.
-        assert packages.export_build(export.pk).state == Export.State.RUNNING
+        assert builder.export_build(export.pk).state == Export.State.RUNNING
 
         # A run younger than the task's hard time limit may still be alive: left alone.
-        assert packages.exports_fail_stalled() == []
+        assert services.exports_fail_stalled() == []
         later = timezone.now() + packages.STALLED_AFTER + timedelta(minutes=1)
-        assert packages.exports_fail_stalled(now=later) == [export.pk]
+        assert services.exports_fail_stalled(now=later) == [export.pk]
         export.refresh_from_db()
         requisition.refresh_from_db()
         assert export.state == Export.State.FAILED and export.error

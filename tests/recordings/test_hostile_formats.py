@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from cameras import health, video
 from cameras.models import HealthStatus
-from evidence import export as evidence_export
+from evidence import packages
 from evidence.models import Export, Requisition
 from recordings import remux, store
 from recordings.models import Segment
@@ -231,7 +231,7 @@ def test_each_hostile_format_records_plays_snaps_checks_and_exports_with_masks(
     # Export with the mask burnt in, full picture size (odd sizes rounded down to even).
     export = _export(signed_in, opj, magistrate, supervisor, camera, start, end, f"P-{name}")
     assert export.state == Export.State.READY, export.error
-    with zipfile.ZipFile(io.BytesIO(evidence_export.package_bytes(export))) as package:
+    with zipfile.ZipFile(io.BytesIO(packages.package_bytes(export))) as package:
         [clip_name] = [n for n in package.namelist() if n.endswith(".mp4")]
         codec, images = _frames(package.read(clip_name))
     assert codec.name == "h264" and images

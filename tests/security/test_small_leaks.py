@@ -20,7 +20,7 @@ from operations.models import Category
 from operations.services import signalement_create
 from recordings.models import Hold
 from tests.cameras.factories import CameraFactory
-from tests.evidence.conftest import PDF
+from tests.evidence.factories import RequisitionFactory
 from tests.recordings.retention import record_segments
 
 pytestmark = pytest.mark.django_db
@@ -57,14 +57,13 @@ def requisition(opj, signalement):
     camera = CameraFactory(code="CAM-SEC1", name="Rue de Boigne")
     start = timezone.now() - timedelta(hours=2)
     record_segments(camera, start, 5)
-    return services.requisition_submit(
+    return RequisitionFactory(
         procedure_number=PROCEDURE,
-        legal_frame="60-1",
         facts=FACTS,
         justification=JUSTIFICATION,
-        attachment_name="requisition.pdf",
-        attachment_data=PDF,
-        windows=[services.WindowRequest(camera.code, start, start + timedelta(minutes=3))],
+        camera=camera,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=3),
         actor=opj,
         signalements=[signalement.number],
     )

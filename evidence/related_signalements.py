@@ -1,8 +1,9 @@
-"""Signalements of the CSU named on a requisition: the extension point operations fills.
+"""Signalements of the CSU a requisition concerns: the extension point operations fills.
 
 Evidence sits below operations and must not import it. Operations registers its provider when
-it starts; evidence asks it to check the numbers an officer gives at intake, to link them in
-the intake's transaction, and to list them on the requisition's page.
+it starts; evidence asks it to check the numbers an officer gives at intake, to relate them to
+the requisition in the intake's transaction, and to list them on the requisition's page.
+("Link", in evidence, is the officer's download link only.)
 """
 
 from __future__ import annotations
@@ -14,21 +15,21 @@ from typing import Any, Protocol
 from django.utils.translation import gettext as _
 
 
-class SignalementLinks(Protocol):
+class SignalementProvider(Protocol):
     def check(self, numbers: list[str]) -> list[str]:
         """One precise message per number that names no signalement (empty: all exist)."""
 
     def attach(self, *, requisition: Any, numbers: list[str], actor: Any) -> None:
-        """Link the requisition to the signalements, audited, in the caller's transaction."""
+        """Relate the requisition to the signalements, audited, in the caller's transaction."""
 
     def shown(self, *, requisition: Any, user: Any) -> list[dict[str, str | None]]:
-        """The linked signalements as {"number", "url"} (url empty when ``user`` may not open)."""
+        """The related signalements as {"number", "url"} (url empty when ``user`` may not open)."""
 
 
-_provider: SignalementLinks | None = None
+_provider: SignalementProvider | None = None
 
 
-def register(provider: SignalementLinks) -> None:
+def register(provider: SignalementProvider) -> None:
     global _provider
     _provider = provider
 

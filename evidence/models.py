@@ -46,8 +46,6 @@ class Decision(models.TextChoices):
 PENDING = frozenset({Status.SUBMITTED, Status.UNDER_REVIEW})
 #: Decided in favour: footage may be extracted.
 GRANTED = frozenset({Status.APPROVED, Status.PARTLY_APPROVED})
-#: Nothing more happens; the holds are (or are being) released.
-FINISHED = frozenset({Status.REJECTED, Status.CLOSED, Status.CANCELLED, Status.EXPIRED})
 
 
 class Requisition(models.Model):
@@ -132,10 +130,6 @@ class Requisition(models.Model):
     @property
     def is_granted(self) -> bool:
         return self.status in GRANTED
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED
 
 
 class Window(models.Model):

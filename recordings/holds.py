@@ -64,12 +64,6 @@ def held_segments(at: datetime | None = None) -> Exists:
     )
 
 
-def segment_is_held(segment: Segment, at: datetime | None = None) -> bool:
-    return holds_covering(
-        camera=segment.camera, starts_at=segment.started_at, ends_at=segment.ended_at, at=at
-    ).exists()
-
-
 def _local(moment: datetime) -> str:
     return date_format(timezone.localtime(moment), "d/m/Y H:i")
 

@@ -250,10 +250,6 @@ def day_keys_move_to_holds(*, keys: Sequence[DataKey], today: date, actor: objec
     return len(moved)
 
 
-def key_for_id(key_id: str) -> bytes:
-    return unwrap(DataKey.objects.select_related("kek").get(key_id=key_id))
-
-
 @dataclass(frozen=True)
 class WrappedKeys:
     """Another app's keys wrapped by the master key: a model and its key id / wrapped fields."""

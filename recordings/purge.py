@@ -73,10 +73,6 @@ S3_DELETE_KEYS = 1000
 KEK_PERIOD_MARGIN = timedelta(days=2)
 
 
-class PurgeRefused(Exception):
-    """The index and the store disagree: nothing was deleted."""
-
-
 class PurgeConflict(Exception):
     """A segment changed state under the batch's lock; the batch was rolled back."""
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
+from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from accounts.forms import (
     HabilitationCreateForm,
@@ -41,7 +42,7 @@ def _page(request: HttpRequest, items) -> tuple[object, str]:
 
 
 @role_required(*PEOPLE_READERS)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: SignedInRequest) -> HttpResponse:
     form = UserFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     users = selectors.search_users(
@@ -56,7 +57,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*PEOPLE_READERS)
-def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def user_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(User.objects.select_related("service"), pk=pk)
     today = timezone.localdate()
     return render(
@@ -76,7 +77,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*PEOPLE_MANAGERS)
-def user_create(request: HttpRequest) -> HttpResponse:
+def user_create(request: SignedInRequest) -> HttpResponse:
     form = UserCreateForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -92,7 +93,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*PEOPLE_MANAGERS)
-def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def user_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(User, pk=pk)
     initial = {name: getattr(account, name) for name in UserForm.base_fields}
     form = UserForm(_posted(request), initial=initial)
@@ -109,7 +110,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*PEOPLE_MANAGERS)
 @require_POST
-def user_set_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse:
+def user_set_active(request: SignedInRequest, pk: int, active: bool) -> HttpResponse:
     """Deactivate (or reactivate) an account; accounts are never deleted."""
     account = get_object_or_404(User, pk=pk)
     if account.is_active != active:
@@ -127,7 +128,7 @@ def user_set_active(request: HttpRequest, pk: int, active: bool) -> HttpResponse
 
 
 @role_required(*PEOPLE_MANAGERS)
-def second_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
+def second_factor_reset(request: SignedInRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(User, pk=pk)
     form = ReasonForm(_posted(request))
     if request.method == "POST" and form.is_valid():
@@ -152,7 +153,7 @@ def second_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*PEOPLE_MANAGERS)
-def user_password_reset(request: HttpRequest, pk: int) -> HttpResponse:
+def user_password_reset(request: SignedInRequest, pk: int) -> HttpResponse:
     """A temporary password for someone who lost theirs; they must replace it at next sign-in."""
     account = get_object_or_404(User, pk=pk)
     form = PasswordSetForm(_posted(request))
@@ -180,7 +181,7 @@ def user_password_reset(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*PEOPLE_READERS)
-def habilitation_list(request: HttpRequest) -> HttpResponse:
+def habilitation_list(request: SignedInRequest) -> HttpResponse:
     form = HabilitationFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     today = timezone.localdate()
@@ -203,7 +204,7 @@ def habilitation_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*PEOPLE_READERS)
-def habilitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def habilitation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     habilitation = get_object_or_404(Habilitation.objects.select_related("user"), pk=pk)
     return render(
         request,
@@ -218,7 +219,7 @@ def habilitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*PEOPLE_MANAGERS)
-def habilitation_create(request: HttpRequest) -> HttpResponse:
+def habilitation_create(request: SignedInRequest) -> HttpResponse:
     initial = {"valid_from": timezone.localdate(), "user": request.GET.get("user")}
     form = HabilitationCreateForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -236,7 +237,7 @@ def habilitation_create(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*PEOPLE_MANAGERS)
-def habilitation_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def habilitation_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     habilitation = get_object_or_404(Habilitation.objects.select_related("user"), pk=pk)
     if habilitation.revoked_at:
         messages.error(request, _("Une habilitation retirée ne peut plus être modifiée."))
@@ -266,7 +267,7 @@ def habilitation_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*PEOPLE_MANAGERS)
-def habilitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def habilitation_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
     habilitation = get_object_or_404(Habilitation.objects.select_related("user"), pk=pk)
     if habilitation.revoked_at:
         messages.error(request, _("Cette habilitation est déjà retirée."))
@@ -292,7 +293,7 @@ def habilitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _manages(request: HttpRequest) -> bool:
+def _manages(request: SignedInRequest) -> bool:
     return request.user.has_role(*PEOPLE_MANAGERS)
 
 

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import services
+from accounts.actors import signed_in
 from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_permission
 from accounts.models import Habilitation, Service, User
 from accounts.roles import Role
@@ -124,7 +125,7 @@ class RevokeSerializer(serializers.Serializer):
 @extend_schema(responses=MeSerializer)
 @api_view(["GET"])
 def me(request: Request) -> Response:
-    return Response(MeSerializer(request.user).data)
+    return Response(MeSerializer(signed_in(request)).data)
 
 
 class TokenResponse(serializers.Serializer):
@@ -142,13 +143,15 @@ def issue_token(request: Request) -> Response:
     DELETE: sign the API out, revoking the person's tokens (the one presented included).
     """
     if request.method == "DELETE":
-        services.api_tokens_revoke(user=request.user, actor=request.user, cause="signed_out")
+        services.api_tokens_revoke(
+            user=signed_in(request), actor=signed_in(request), cause="signed_out"
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
     if isinstance(request.successful_authenticator, ExpiringTokenAuthentication):
         raise exceptions.PermissionDenied(
             _("Un jeton ne peut pas servir à obtenir un autre jeton.")
         )
-    key, token = services.api_token_issue(user=request.user)
+    key, token = services.api_token_issue(user=signed_in(request))
     return Response(
         {"token": key, "expires_at": token.created + settings.API_TOKEN_LIFETIME},
         status=status.HTTP_201_CREATED,
@@ -176,7 +179,7 @@ class UserViewSet(viewsets.ModelViewSet):
             raise serializers.ValidationError({"password": [_("Ce champ est obligatoire.")]})
         data.pop("is_active", None)
         serializer.instance = services.user_create(
-            password=password, actor=self.request.user, **data
+            password=password, actor=signed_in(self.request), **data
         )
 
     def perform_update(self, serializer: UserSerializer) -> None:
@@ -184,9 +187,13 @@ class UserViewSet(viewsets.ModelViewSet):
         data.pop("username", None)
         password = data.pop("password", None)
         with transaction.atomic():
-            user = services.user_update(user=serializer.instance, actor=self.request.user, **data)
+            user = services.user_update(
+                user=serializer.instance, actor=signed_in(self.request), **data
+            )
             if password:
-                services.user_set_password(user=user, password=password, actor=self.request.user)
+                services.user_set_password(
+                    user=user, password=password, actor=signed_in(self.request)
+                )
         serializer.instance = user
 
 
@@ -200,7 +207,7 @@ class HabilitationViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: HabilitationSerializer) -> None:
         serializer.instance = services.habilitation_create(
-            actor=self.request.user, **serializer.validated_data
+            actor=signed_in(self.request), **serializer.validated_data
         )
 
     def perform_update(self, serializer: HabilitationSerializer) -> None:
@@ -211,7 +218,7 @@ class HabilitationViewSet(viewsets.ModelViewSet):
             )
         data.pop("user", None)
         serializer.instance = services.habilitation_update(
-            habilitation=serializer.instance, actor=self.request.user, **data
+            habilitation=serializer.instance, actor=signed_in(self.request), **data
         )
 
     @extend_schema(request=RevokeSerializer, responses=HabilitationSerializer)
@@ -223,6 +230,8 @@ class HabilitationViewSet(viewsets.ModelViewSet):
         if habilitation.revoked_at:
             raise exceptions.ValidationError({"detail": _("Cette habilitation est déjà retirée.")})
         habilitation = services.habilitation_revoke(
-            habilitation=habilitation, actor=request.user, reason=body.validated_data["reason"]
+            habilitation=habilitation,
+            actor=signed_in(request),
+            reason=body.validated_data["reason"],
         )
         return Response(HabilitationSerializer(habilitation).data)

@@ -11,6 +11,7 @@ from rest_framework import exceptions, permissions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.request import Request
 
+from accounts.actors import signed_in
 from accounts.models import ApiToken
 
 
@@ -83,11 +84,10 @@ def role_permission(
         def has_permission(self, request: Request, view: Any) -> bool:
             if not super().has_permission(request, view):
                 return False
-            if request.user.role in roles:
+            role = signed_in(request).role
+            if role in roles:
                 return True
-            return (
-                request.method in permissions.SAFE_METHODS and request.user.role in read_only_roles
-            )
+            return request.method in permissions.SAFE_METHODS and role in read_only_roles
 
     HasRole.__name__ = f"HasRole_{'_'.join(roles)}"
     return HasRole

@@ -6,7 +6,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
+from accounts.actors import Actor, SystemActor
 from accounts.models import Service, User
 from accounts.roles import Role
 from csu.env import write_secret_once
@@ -93,7 +93,7 @@ def load_demo_people() -> list[User]:
                 last_name=person.last_name,
                 service=services_by_code.get(person.service) if person.service else None,
                 badge_number=f"{DEMO_BADGE_PREFIX}{person.username.upper()}",
-                actor="manage.py load_demo",
+                actor=SystemActor("manage.py load_demo"),
             )
             if person.rights:
                 services.habilitation_create(
@@ -104,7 +104,7 @@ def load_demo_people() -> list[User]:
                     valid_until=today + timedelta(days=335),
                     all_cameras=True,
                     last_training_on=today - timedelta(days=60),
-                    actor="manage.py load_demo",
+                    actor=SystemActor("manage.py load_demo"),
                     **{f"can_{right}": True for right in person.rights},
                 )
         if user.requires_second_factor and not TOTPDevice.objects.filter(user=user).exists():
@@ -135,7 +135,7 @@ def demo_devices() -> QuerySet[TOTPDevice]:
 
 
 @transaction.atomic
-def demo_access_remove(*, actor: Any) -> tuple[list[str], list[str]]:
+def demo_access_remove(*, actor: Actor) -> tuple[list[str], list[str]]:
     """Close the doors the demo left open: demo devices removed, demo accounts deactivated.
 
     Returns (accounts deactivated, accounts whose second factor was reset). Nothing is deleted:

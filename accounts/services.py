@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.actors import Actor, person
 from accounts.models import ApiToken, Habilitation, Service, User, token_digest
 from accounts.roles import ROLE_RIGHTS, Right
 from audit.services import record
@@ -21,12 +22,12 @@ from audit.services import record
 USER_FIELDS = ("first_name", "last_name", "email", "role", "service", "badge_number", "is_active")
 
 
-def _is_self(actor: Any, user: User) -> bool:
+def _is_self(actor: Actor, user: User) -> bool:
     """Whether a person acts on their own account (system actors are strings, never "self")."""
     return isinstance(actor, User) and actor.pk is not None and actor.pk == user.pk
 
 
-def _refuse_self_escalation(*, user: User, actor: Any, changes: dict[str, Any]) -> None:
+def _refuse_self_escalation(*, user: User, actor: Actor, changes: dict[str, Any]) -> None:
     """Nobody changes their own role or switches their own account off or on: another does."""
     if not _is_self(actor, user):
         return
@@ -51,7 +52,7 @@ def user_create(
     username: str,
     password: str,
     role: str,
-    actor: Any,
+    actor: Actor,
     first_name: str = "",
     last_name: str = "",
     email: str = "",
@@ -83,7 +84,7 @@ def user_create(
 
 
 @transaction.atomic
-def user_update(*, user: User, actor: Any, **changes: Any) -> User:
+def user_update(*, user: User, actor: Actor, **changes: Any) -> User:
     unknown = set(changes) - set(USER_FIELDS)
     if unknown:
         raise TypeError(f"cannot change {sorted(unknown)} here")
@@ -119,7 +120,7 @@ def user_update(*, user: User, actor: Any, **changes: Any) -> User:
 
 
 @transaction.atomic
-def user_set_password(*, user: User, password: str, actor: Any) -> None:
+def user_set_password(*, user: User, password: str, actor: Actor) -> None:
     """An administrator sets someone's password: its holder must replace it at next sign-in.
 
     Their API tokens are revoked. One's own password is changed with the old one instead
@@ -177,7 +178,7 @@ def api_token_issue(*, user: User) -> tuple[str, ApiToken]:
 
 
 @transaction.atomic
-def api_tokens_revoke(*, user: User, actor: Any, cause: str) -> int:
+def api_tokens_revoke(*, user: User, actor: Actor, cause: str) -> int:
     """Revoke every API token of the person (sign-out, password or second factor changed)."""
     deleted, _count = ApiToken.objects.filter(user=user).delete()
     if deleted:
@@ -191,7 +192,7 @@ def api_tokens_revoke(*, user: User, actor: Any, cause: str) -> int:
 
 
 @transaction.atomic
-def sessions_end(*, user: User, actor: Any, cause: str, keep: str = "") -> int:
+def sessions_end(*, user: User, actor: Actor, cause: str, keep: str = "") -> int:
     """End every open session of the person, but ``keep`` (the key of the session making the
     change, if it is theirs); returns how many ended.
 
@@ -230,7 +231,7 @@ def _required_reason(reason: str, message: str) -> str:
 
 
 @transaction.atomic
-def second_factor_reset(*, user: User, actor: Any, reason: str) -> None:
+def second_factor_reset(*, user: User, actor: Actor, reason: str) -> None:
     """Remove the person's TOTP devices: they enrol again at next sign-in. A reason is required."""
     reason = _required_reason(reason, _("Indiquez le motif de la réinitialisation."))
     deleted, _count = TOTPDevice.objects.filter(user=user).delete()
@@ -246,7 +247,7 @@ def second_factor_reset(*, user: User, actor: Any, reason: str) -> None:
 
 
 @transaction.atomic
-def second_factor_confirm(*, device: TOTPDevice, actor: Any) -> None:
+def second_factor_confirm(*, device: TOTPDevice, actor: Actor) -> None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
@@ -271,7 +272,7 @@ def _clean_scope(values: list[str] | None) -> list[str]:
     return sorted({v.strip() for v in values or [] if v and v.strip()})
 
 
-def _check_grant(habilitation: Habilitation, *, actor: Any, creating: bool) -> None:
+def _check_grant(habilitation: Habilitation, *, actor: Actor, creating: bool) -> None:
     """The guards of every habilitation write, for the pages and the API alike.
 
     Nobody grants or widens a habilitation of their own, an inactive account gets none, and the
@@ -304,7 +305,7 @@ def habilitation_create(
     issuer: str,
     valid_from: date,
     valid_until: date,
-    actor: Any,
+    actor: Actor,
     all_cameras: bool = False,
     sectors: list[str] | None = None,
     camera_codes: list[str] | None = None,
@@ -326,7 +327,7 @@ def habilitation_create(
         can_replay=can_replay,
         can_extract=can_extract,
         last_training_on=last_training_on,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=person(actor),
     )
     _check_grant(habilitation, actor=actor, creating=True)
     habilitation.full_clean()
@@ -357,7 +358,9 @@ HABILITATION_FIELDS = (
 
 
 @transaction.atomic
-def habilitation_update(*, habilitation: Habilitation, actor: Any, **changes: Any) -> Habilitation:
+def habilitation_update(
+    *, habilitation: Habilitation, actor: Actor, **changes: Any
+) -> Habilitation:
     unknown = set(changes) - set(HABILITATION_FIELDS)
     if unknown:
         raise TypeError(f"cannot change {sorted(unknown)} here")
@@ -380,7 +383,7 @@ def habilitation_update(*, habilitation: Habilitation, actor: Any, **changes: An
 
 
 @transaction.atomic
-def habilitation_revoke(*, habilitation: Habilitation, actor: Any, reason: str) -> Habilitation:
+def habilitation_revoke(*, habilitation: Habilitation, actor: Actor, reason: str) -> Habilitation:
     """Withdraw the habilitation now, with a required reason; revoking twice changes nothing."""
     reason = _required_reason(reason, _("Indiquez le motif du retrait."))
     updated = Habilitation.objects.filter(pk=habilitation.pk, revoked_at__isnull=True).update(

@@ -19,6 +19,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services
+from accounts.actors import SignedInRequest
 from accounts.forms import PasswordChangeForm, SignInForm, TokenForm
 from accounts.home import home_context
 from audit.services import record
@@ -50,7 +51,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: SignedInRequest) -> HttpResponse:
     """The person's own password: forced first when an administrator chose it."""
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -88,7 +89,7 @@ def _qr_svg(uri: str) -> str:
 
 
 @login_required
-def otp_setup(request: HttpRequest) -> HttpResponse:
+def otp_setup(request: SignedInRequest) -> HttpResponse:
     """Enrolment: show a new secret as a QR code, confirm it with a first code."""
     user = request.user
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
@@ -123,7 +124,7 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def otp_verify(request: HttpRequest) -> HttpResponse:
+def otp_verify(request: SignedInRequest) -> HttpResponse:
     user = request.user
     if user.is_verified():
         return redirect("home")
@@ -156,6 +157,6 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     context = home_context(request.user)
     return render(request, f"home/{request.user.role}.html", context)

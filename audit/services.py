@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any, NewType, Protocol, TypeAlias
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -16,13 +16,30 @@ from audit.models import AuditEvent
 _CHAIN_LOCK = 0x_C5_0A_0D_17
 
 
-class Actor(Protocol):
-    pk: Any
+class Person(Protocol):
+    """What the trail reads of a person who acts (accounts' user; audit imports no app above).
+
+    Their role and full name are read when the object has them.
+    """
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def is_authenticated(self) -> bool: ...
 
     def get_username(self) -> str: ...
 
 
-def _actor_fields(actor: Any) -> dict[str, Any]:
+#: A part of the system that acts on its own, named in the trail: "purge", "recorder cam-3",
+#: "manage.py load_demo". A name, not a person: it has no account, no role and no rights.
+SystemActor = NewType("SystemActor", str)
+
+#: Who performs an audited act: a person, or a named system actor.
+Actor: TypeAlias = Person | SystemActor
+
+
+def _actor_fields(actor: Actor | None) -> dict[str, Any]:
     if isinstance(actor, str):  # a system actor: a task, a command
         return {"actor_id": None, "actor_name": actor[:300], "actor_role": ""}
     if actor is None or not getattr(actor, "is_authenticated", False):
@@ -66,7 +83,7 @@ def lock_chain() -> None:
 def record(
     action: str,
     *,
-    actor: Any = None,
+    actor: Actor | None = None,
     actor_name: str = "",
     target: Any = None,
     target_type: str = "",

@@ -42,7 +42,7 @@ def _setup(postgres: str | None) -> None:
     from django.db import connection
 
     if postgres:
-        from audit.protection import suspended
+        from tests.append_only import suspended
 
         with suspended(), connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")

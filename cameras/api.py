@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.actors import signed_in
 from accounts.api_auth import IsVerified, role_permission
 from cameras import selectors, services
 from cameras.models import (
@@ -227,14 +228,14 @@ class CameraViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: CameraSerializer) -> None:
         data = dict(serializer.validated_data)
         data.pop("clear_credentials", None)
-        camera = services.camera_create(actor=self.request.user, **data)
+        camera = services.camera_create(actor=signed_in(self.request), **data)
         serializer.instance = selectors.camera_get(code=camera.code)
 
     def perform_update(self, serializer: CameraSerializer) -> None:
         data = dict(serializer.validated_data)
         camera = services.camera_update(
             camera=Camera.objects.get(pk=serializer.instance.pk),
-            actor=self.request.user,
+            actor=signed_in(self.request),
             stream_username=data.pop("stream_username", None) or None,
             stream_password=data.pop("stream_password", None) or None,
             clear_credentials=data.pop("clear_credentials", False),
@@ -267,7 +268,7 @@ class CameraViewSet(viewsets.ModelViewSet):
                 camera=camera,
                 polygons=body.validated_data["polygons"],
                 note=body.validated_data.get("note", ""),
-                actor=request.user,
+                actor=signed_in(request),
             )
             return Response(PrivacyMaskSerializer(mask).data, status=status.HTTP_201_CREATED)
         versions = camera.mask_versions.select_related("author", "validated_by")
@@ -285,7 +286,7 @@ class CameraViewSet(viewsets.ModelViewSet):
     ) -> Response:
         camera = self.get_object()
         mask = get_object_or_404(PrivacyMask, camera=camera, version=version)
-        mask = services.mask_validate(mask=mask, actor=request.user)
+        mask = services.mask_validate(mask=mask, actor=signed_in(request))
         return Response(PrivacyMaskSerializer(mask).data)
 
     @extend_schema(request=None, responses={(200, "image/jpeg"): OpenApiTypes.BINARY})
@@ -294,7 +295,7 @@ class CameraViewSet(viewsets.ModelViewSet):
         """The current image as JPEG, software masks burnt in (live-view habilitation)."""
         camera = get_object_or_404(Camera, code=code)
         try:
-            data = services.snapshot_take(camera=camera, actor=request.user)
+            data = services.snapshot_take(camera=camera, actor=signed_in(request))
         except SourceError as exc:
             return Response(
                 {"detail": _("Image indisponible : %(error)s") % {"error": exc}},
@@ -307,7 +308,7 @@ class CameraViewSet(viewsets.ModelViewSet):
     @extend_schema(request=None, responses=CameraSerializer)
     @action(detail=True, methods=["post"], url_path="reset-reference")
     def reset_reference(self, request: Request, code: str | None = None) -> Response:
-        camera = services.camera_reset_reference(camera=self.get_object(), actor=request.user)
+        camera = services.camera_reset_reference(camera=self.get_object(), actor=signed_in(request))
         return Response(CameraSerializer(selectors.camera_get(code=camera.code)).data)
 
     @extend_schema(responses=HealthSerializer(many=True))
@@ -328,13 +329,13 @@ class AuthorizationViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: AuthorizationSerializer) -> None:
         serializer.instance = services.authorization_create(
-            actor=self.request.user, **serializer.validated_data
+            actor=signed_in(self.request), **serializer.validated_data
         )
 
     def perform_update(self, serializer: AuthorizationSerializer) -> None:
         serializer.instance = services.authorization_update(
             authorization=Authorization.objects.get(pk=serializer.instance.pk),
-            actor=self.request.user,
+            actor=signed_in(self.request),
             **serializer.validated_data,
         )
 

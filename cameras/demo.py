@@ -15,9 +15,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import Actor, SystemActor
 from cameras import services
 from cameras.models import Authorization, Camera, CameraKind, CameraStatus
 
+#: Who creates the demo cameras when no person is named, as the audit trail shows it.
+DEMO_ACTOR = SystemActor("manage.py load_demo_cameras")
 MOTION = "motion"
 STILL = "still"
 BLACK = "black"
@@ -176,7 +179,7 @@ def clip_dir() -> Path:
 
 
 @transaction.atomic
-def load_demo_cameras(*, actor: Any = None) -> list[Camera]:
+def load_demo_cameras(*, actor: Actor = DEMO_ACTOR) -> list[Camera]:
     """Create the demo clips (once) and the cameras over them (once); returns the cameras."""
     authorization = Authorization.objects.filter(number=DEMO_AUTHORIZATION["number"]).first()
     if authorization is None:

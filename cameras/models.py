@@ -385,10 +385,6 @@ class Camera(models.Model):
     def authorization_valid(self) -> bool:
         return self.authorization is not None and self.authorization.is_valid
 
-    @property
-    def health_severity(self) -> int:
-        return HEALTH_SEVERITY.get(self.health_status, 0)
-
     def current_mask(self) -> PrivacyMask | None:
         return self.mask_versions.order_by("-version").first()
 

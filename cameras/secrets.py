@@ -17,9 +17,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
 PREFIX = "v2:"
-#: The unbound format of earlier versions: only migration 0002 still reads it, to re-seal it.
-LEGACY_PREFIX = "v1:"
-LEGACY_AAD = b"csu/cameras/stream-credentials"
 
 
 class CredentialsUnreadable(Exception):

@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import access
+from accounts.actors import Actor
+from accounts.models import User
 from accounts.roles import Right
 from audit.services import record
 from cameras import health, secrets, sources, video
@@ -66,7 +68,7 @@ def authorization_create(
     purposes: str,
     perimeter: str,
     retention_days: int,
-    actor: Any,
+    actor: Actor,
     expires_on: date | None = None,
 ) -> Authorization:
     authorization = Authorization(
@@ -90,7 +92,7 @@ def authorization_create(
 
 @transaction.atomic
 def authorization_update(
-    *, authorization: Authorization, actor: Any, **changes: Any
+    *, authorization: Authorization, actor: Actor, **changes: Any
 ) -> Authorization:
     unknown = set(changes) - set(AUTHORIZATION_FIELDS)
     if unknown:
@@ -265,7 +267,7 @@ def camera_create(
     sector: str,
     kind: str,
     stream_url: str,
-    actor: Any,
+    actor: Actor,
     address: str = "",
     latitude: Any = None,
     longitude: Any = None,
@@ -318,7 +320,7 @@ def camera_create(
 def camera_update(
     *,
     camera: Camera,
-    actor: Any,
+    actor: Actor,
     stream_username: str | None = None,
     stream_password: str | None = None,
     clear_credentials: bool = False,
@@ -394,7 +396,7 @@ def camera_update(
 
 
 @transaction.atomic
-def camera_reset_reference(*, camera: Camera, actor: Any) -> Camera:
+def camera_reset_reference(*, camera: Camera, actor: Actor) -> Camera:
     """Forget the reference picture: the next healthy check takes the current view instead."""
     Camera.objects.filter(pk=camera.pk).update(reference_image=None, reference_set_at=None)
     camera.reference_image = None
@@ -415,7 +417,7 @@ class OwnMasksRefused(PermissionDenied):
     """A chef de salle asked to validate the masks he saved himself."""
 
 
-def _require_mask_editor(actor: Any, camera: Camera) -> None:
+def _require_mask_editor(actor: User, camera: Camera) -> None:
     """A chef de salle habilitated to watch this camera live: masks are drawn over its image."""
     if not (actor and actor.is_authenticated and actor.has_role(*MASK_EDITORS)):
         raise PermissionDenied(_("Seul un chef de salle gère les masques de confidentialité."))
@@ -447,7 +449,7 @@ def _normalized_polygons(polygons: Any) -> Any:
 
 @transaction.atomic
 def mask_save(
-    *, camera: Camera, polygons: list[dict[str, Any]], actor: Any, note: str = ""
+    *, camera: Camera, polygons: list[dict[str, Any]], actor: User, note: str = ""
 ) -> PrivacyMask:
     """A new version of the camera's masks; the previous versions stay as they were."""
     _require_mask_editor(actor, camera)
@@ -476,7 +478,7 @@ def mask_save(
 
 
 @transaction.atomic
-def mask_validate(*, mask: PrivacyMask, actor: Any) -> PrivacyMask:
+def mask_validate(*, mask: PrivacyMask, actor: User) -> PrivacyMask:
     """Validate the camera's newest mask version: by another chef de salle than its author."""
     _require_mask_editor(actor, mask.camera)
     if mask.author_id is not None and mask.author_id == actor.pk:
@@ -516,7 +518,7 @@ def software_polygons(camera: Camera) -> list[list[list[float]]]:
     return mask.software_polygons if mask else []
 
 
-def snapshot_take(*, camera: Camera, actor: Any) -> bytes:
+def snapshot_take(*, camera: Camera, actor: Actor) -> bytes:
     """A current JPEG of the camera, software masks burnt in, for a habilitated person."""
     decision = access.decide(actor, Right.LIVE, camera)
     if not decision:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from cameras import selectors, services
 from cameras.forms import (
@@ -38,7 +39,7 @@ def _camera(code: str) -> Camera:
 
 
 @role_required(*REGISTER_READERS)
-def camera_list(request: HttpRequest) -> HttpResponse:
+def camera_list(request: SignedInRequest) -> HttpResponse:
     form = CameraFilterForm(request.GET or None, sectors=selectors.sectors())
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     page = Paginator(selectors.camera_list(filters=filters), 50).get_page(request.GET.get("page"))
@@ -60,7 +61,7 @@ def camera_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REGISTER_READERS)
-def camera_detail(request: HttpRequest, code: str) -> HttpResponse:
+def camera_detail(request: SignedInRequest, code: str) -> HttpResponse:
     camera = _camera(code)
     return render(
         request,
@@ -78,7 +79,7 @@ def camera_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @role_required(*REGISTER_MANAGERS)
-def camera_create(request: HttpRequest) -> HttpResponse:
+def camera_create(request: SignedInRequest) -> HttpResponse:
     form = CameraForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -94,7 +95,7 @@ def camera_create(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REGISTER_MANAGERS)
-def camera_edit(request: HttpRequest, code: str) -> HttpResponse:
+def camera_edit(request: SignedInRequest, code: str) -> HttpResponse:
     camera = get_object_or_404(Camera, code=code)
     # The form works on its own copy: the service compares against the stored camera.
     form = CameraForm(request.POST or None, instance=Camera.objects.get(pk=camera.pk))
@@ -118,7 +119,7 @@ def camera_edit(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @role_required(*REGISTER_READERS)
-def camera_history(request: HttpRequest, code: str) -> HttpResponse:
+def camera_history(request: SignedInRequest, code: str) -> HttpResponse:
     camera = get_object_or_404(Camera, code=code)
     return render(
         request,
@@ -133,7 +134,7 @@ def camera_history(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 @role_required(*REGISTER_MANAGERS)
-def camera_reset_reference(request: HttpRequest, code: str) -> HttpResponse:
+def camera_reset_reference(request: SignedInRequest, code: str) -> HttpResponse:
     camera = get_object_or_404(Camera, code=code)
     services.camera_reset_reference(camera=camera, actor=request.user)
     messages.success(request, _("La prochaine vérification prendra une nouvelle référence."))
@@ -163,7 +164,7 @@ def camera_snapshot(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @role_required(*MASK_EDITORS)
-def mask_editor(request: HttpRequest, code: str) -> HttpResponse:
+def mask_editor(request: SignedInRequest, code: str) -> HttpResponse:
     camera = get_object_or_404(Camera, code=code)
     # Drawing happens over the live picture: the live-view habilitation is required.
     if not selectors.may_view_live(request.user, camera):
@@ -205,7 +206,7 @@ def mask_editor(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 @role_required(*MASK_EDITORS)
-def mask_validate(request: HttpRequest, code: str, version: int) -> HttpResponse:
+def mask_validate(request: SignedInRequest, code: str, version: int) -> HttpResponse:
     mask = get_object_or_404(PrivacyMask, camera__code=code, version=version)
     try:
         services.mask_validate(mask=mask, actor=request.user)
@@ -222,7 +223,7 @@ def mask_validate(request: HttpRequest, code: str, version: int) -> HttpResponse
 
 
 @role_required(*HEALTH_WATCHERS)
-def health_board(request: HttpRequest) -> HttpResponse:
+def health_board(request: SignedInRequest) -> HttpResponse:
     cameras = list(selectors.health_board())
     for camera in cameras:
         camera.flags = selectors.camera_flags(camera)
@@ -234,7 +235,7 @@ def health_board(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REGISTER_READERS)
-def authorization_list(request: HttpRequest) -> HttpResponse:
+def authorization_list(request: SignedInRequest) -> HttpResponse:
     form = AuthorizationFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     return render(
@@ -249,7 +250,7 @@ def authorization_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REGISTER_READERS)
-def authorization_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def authorization_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     authorization = get_object_or_404(Authorization, pk=pk)
     return render(
         request,
@@ -263,7 +264,7 @@ def authorization_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*REGISTER_MANAGERS)
-def authorization_create(request: HttpRequest) -> HttpResponse:
+def authorization_create(request: SignedInRequest) -> HttpResponse:
     form = AuthorizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -277,7 +278,7 @@ def authorization_create(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REGISTER_MANAGERS)
-def authorization_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def authorization_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     authorization = get_object_or_404(Authorization, pk=pk)
     form = AuthorizationForm(request.POST or None, instance=Authorization.objects.get(pk=pk))
     if request.method == "POST" and form.is_valid():

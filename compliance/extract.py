@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import access
+from accounts.actors import Actor
 from accounts.roles import Right
 from audit.services import record
 from compliance.areas import check_keep_areas, kept_percent
@@ -76,7 +77,7 @@ class _BlurEncoder(playback.Encoder):
         super().paint(image)
 
 
-def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Any) -> None:
+def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Actor) -> None:
     """Write the blurred extract of one camera of an open request, audited.
 
     Needs a habilitation carrying the extraction right on the camera. ValidationError for bad

@@ -25,6 +25,7 @@ from django.utils.translation import override
 from reportlab.lib.units import cm
 from reportlab.platypus import PageBreak, Spacer
 
+from accounts.actors import Actor
 from audit import actions, integrity
 from audit.exports import events_csv
 from audit.models import AuditEvent, ChainCheckpoint
@@ -310,7 +311,7 @@ def package_name(start: datetime, end: datetime) -> str:
     return f"dossier-controle-{first:%Y%m%d}-{last:%Y%m%d}"
 
 
-def build(*, start: datetime, end: datetime, actor: Any) -> tuple[str, bytes]:
+def build(*, start: datetime, end: datetime, actor: Actor) -> tuple[str, bytes]:
     """The pack of [start, end) as (file name, ZIP bytes); its production is audited."""
     if end <= start:
         raise ValueError("the period must end after it starts")
@@ -318,13 +319,13 @@ def build(*, start: datetime, end: datetime, actor: Any) -> tuple[str, bytes]:
         return _build(start=start, end=end, actor=actor)
 
 
-def _actor_name(actor: Any) -> str:
+def _actor_name(actor: Actor) -> str:
     if isinstance(actor, str):
         return actor
     return f"{actor.get_username()} ({actor.get_full_name()})"
 
 
-def _build(*, start: datetime, end: datetime, actor: Any) -> tuple[str, bytes]:
+def _build(*, start: datetime, end: datetime, actor: Actor) -> tuple[str, bytes]:
     produced_at = timezone.now()
     signer = manifest.signer()
     # Recorded first, so that the pack's own production is in the trail it describes.

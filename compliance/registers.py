@@ -22,7 +22,7 @@ from accounts.models import Habilitation
 from accounts.roles import Right
 from audit import actions
 from audit.models import AuditEvent
-from cameras.models import Authorization, Camera, PrivacyMask
+from cameras.models import Authorization, PrivacyMask
 from cameras.sources import public_url
 from compliance.models import AccessRequest, AccessRequestCamera
 from csu.lib.csvfile import csv_bytes
@@ -448,10 +448,6 @@ REGISTERS: dict[str, Register] = {
 def as_csv(register: Register, rows: list[list[str]]) -> bytes:
     """UTF-8 with BOM and semicolons: what a French spreadsheet opens as it is, formulas inert."""
     return csv_bytes(register.columns, rows)
-
-
-def cameras_for_retention() -> QuerySet[Camera]:
-    return Camera.objects.order_by("code")
 
 
 # --- Access-request extracts in the extraction, handover and destruction registers -------------

@@ -22,6 +22,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from accounts import access
+from accounts.actors import Actor, SystemActor
+from accounts.models import User
 from accounts.roles import Right, Role
 from audit.services import record
 from cameras.models import Camera
@@ -36,6 +38,9 @@ from recordings.purge import destructions
 logger = logging.getLogger(__name__)
 
 REFERENCE_TYPE = "compliance.accessrequest"
+#: The tasks that sweep answered requests and remind the DPO, as the audit trail names them.
+SWEEPER = SystemActor("celery:sweep_extracts")
+REMINDER = SystemActor("celery:remind")
 
 
 def _local(moment: datetime) -> str:
@@ -48,7 +53,7 @@ def extract_folder() -> Path:
     return folder
 
 
-def _require_dpo(actor: Any) -> None:
+def _require_dpo(actor: Actor) -> None:
     """Registering, validating and answering are the DPO's acts, whoever calls the service."""
     if getattr(actor, "role", None) != Role.DPO:
         raise PermissionDenied(
@@ -68,7 +73,7 @@ def access_request_create(
     starts_at: datetime,
     ends_at: datetime,
     cameras: list[Camera],
-    actor: Any,
+    actor: User,
     requester_birth_date: Any = None,
     requester_email: str = "",
     requester_address: str = "",
@@ -157,7 +162,7 @@ def _require_open(request: AccessRequest) -> None:
 
 
 def _close(
-    request: AccessRequest, *, status: str, outcome: str, actor: Any, **fields: Any
+    request: AccessRequest, *, status: str, outcome: str, actor: Actor, **fields: Any
 ) -> AccessRequest:
     """Conditional update: a request is answered once, even by two people at the same time.
 
@@ -174,7 +179,7 @@ def _close(
     return request
 
 
-def _destroy_extracts(request: AccessRequest, actor: Any) -> int:
+def _destroy_extracts(request: AccessRequest, actor: Actor) -> int:
     """Destroy every extract of the answered request: wrapped key now, file once committed.
 
     Without its key the file is unreadable at once (crypto-shredding), even where the deletion
@@ -213,7 +218,9 @@ def _destroy_extracts(request: AccessRequest, actor: Any) -> int:
 
 
 def extracts_sweep(
-    *, actor: Any = "celery:sweep_extracts", older_than: timedelta = timedelta(days=1)
+    *,
+    actor: Actor = SWEEPER,
+    older_than: timedelta = timedelta(days=1),
 ) -> tuple[int, int]:
     """Destroy what answered requests left behind; (extracts destroyed, files deleted).
 
@@ -258,7 +265,7 @@ def extracts_sweep(
     return destroyed, len(orphans)
 
 
-def _release_holds(request: AccessRequest, actor: Any) -> None:
+def _release_holds(request: AccessRequest, actor: Actor) -> None:
     for row in request.footage.select_related("hold").filter(hold__released_at__isnull=True):
         assert row.hold is not None
         hold_release(
@@ -326,7 +333,7 @@ def destruction_answer(request: AccessRequest) -> tuple[str, datetime | None, st
 
 @transaction.atomic
 def access_request_answer_destroyed(
-    *, request: AccessRequest, actor: Any, note: str = ""
+    *, request: AccessRequest, actor: Actor, note: str = ""
 ) -> AccessRequest:
     """Answer that the footage no longer exists, citing the destruction register."""
     _require_dpo(actor)
@@ -356,7 +363,7 @@ def access_request_answer_destroyed(
 
 @transaction.atomic
 def access_request_answer_extract(
-    *, request: AccessRequest, actor: Any, note: str = ""
+    *, request: AccessRequest, actor: Actor, note: str = ""
 ) -> AccessRequest:
     """Answer with the blurred extracts handed over to the requester; the holds are then
     lifted and every extract of the request destroyed."""
@@ -419,7 +426,7 @@ def access_request_answer_extract(
 
 @transaction.atomic
 def access_request_refuse(
-    *, request: AccessRequest, reason: str, actor: Any, note: str = ""
+    *, request: AccessRequest, reason: str, actor: Actor, note: str = ""
 ) -> AccessRequest:
     """Refuse (or restrict) on one of the grounds the law allows, and say how to appeal.
 
@@ -460,7 +467,7 @@ def access_request_refuse(
 
 
 @transaction.atomic
-def extract_release(*, footage: AccessRequestCamera, actor: Any) -> AccessRequestCamera:
+def extract_release(*, footage: AccessRequestCamera, actor: Actor) -> AccessRequestCamera:
     """The DPO validates the prepared extract on its metadata; it may then be handed over once.
 
     Refused for a closed request, no extract, an extract already validated or rebuilt since
@@ -526,7 +533,7 @@ def extract_release(*, footage: AccessRequestCamera, actor: Any) -> AccessReques
     return footage
 
 
-def _refused(footage: AccessRequestCamera, actor: Any, problem: str) -> DownloadRefused:
+def _refused(footage: AccessRequestCamera, actor: Actor, problem: str) -> DownloadRefused:
     """The refusal to raise, audited in its own transaction (the download leaves nothing)."""
     with transaction.atomic():
         record(
@@ -540,7 +547,7 @@ def _refused(footage: AccessRequestCamera, actor: Any, problem: str) -> Download
     return DownloadRefused(problem)
 
 
-def extract_hand_over(*, footage: AccessRequestCamera, actor: Any) -> AccessRequestCamera:
+def extract_hand_over(*, footage: AccessRequestCamera, actor: Actor) -> AccessRequestCamera:
     """Consume the single download of a validated extract, for the supervisor handing it over.
 
     Needs a habilitation carrying the extraction right on the camera (PermissionDenied);
@@ -624,7 +631,7 @@ def due_for_reminder(today: Any = None) -> list[AccessRequest]:
     )
 
 
-def access_request_remind(*, request: AccessRequest, actor: Any = "celery:remind") -> bool:
+def access_request_remind(*, request: AccessRequest, actor: Actor = REMINDER) -> bool:
     """Remind the DPO of an open request near or past its deadline, once a day. True if sent."""
     today = timezone.localdate()
     with transaction.atomic():

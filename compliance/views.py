@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import access
+from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from accounts.roles import Right, Role
 from audit.services import record
@@ -29,7 +30,7 @@ from evidence.services import DownloadRefused
 
 
 @role_required(*COMPLIANCE_READERS)
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: SignedInRequest) -> HttpResponse:
     return render(
         request,
         "compliance/index.html",
@@ -38,7 +39,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*COMPLIANCE_READERS)
-def register(request: HttpRequest, slug: str) -> HttpResponse:
+def register(request: SignedInRequest, slug: str) -> HttpResponse:
     entry = REGISTERS.get(slug)
     if entry is None:
         raise Http404
@@ -102,7 +103,7 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @role_required(*COMPLIANCE_READERS)
-def audit_pack(request: HttpRequest) -> HttpResponse:
+def audit_pack(request: SignedInRequest) -> HttpResponse:
     form = AuditPackForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         start, end = form.bounds()
@@ -120,7 +121,7 @@ def audit_pack(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*REQUEST_HANDLERS)
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: SignedInRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in AccessRequest.Status.values:
         status = ""
@@ -136,7 +137,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.DPO)
-def request_create(request: HttpRequest) -> HttpResponse:
+def request_create(request: SignedInRequest) -> HttpResponse:
     form = AccessRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -177,7 +178,7 @@ def _request(user, pk: int) -> AccessRequest:
 
 
 @role_required(*REQUEST_HANDLERS)
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def request_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     access_request = _request(request.user, pk)
     with transaction.atomic():
         record(
@@ -216,7 +217,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.DPO)
-def request_answer(request: HttpRequest, pk: int) -> HttpResponse:
+def request_answer(request: SignedInRequest, pk: int) -> HttpResponse:
     access_request = _request(request.user, pk)
     form = AnswerForm(request.POST)
     if not form.is_valid():
@@ -271,7 +272,7 @@ def _show_errors(request: HttpRequest, exc: ValidationError) -> None:
 
 @require_POST
 @role_required(Role.SUPERVISOR)
-def extract_build(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
+def extract_build(request: SignedInRequest, pk: int, camera: str) -> HttpResponse:
     row = _footage(request.user, pk, camera, right=Right.EXTRACT)
     form = ExtractForm(request.POST)
     if not form.is_valid():
@@ -299,7 +300,7 @@ def extract_build(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
 
 @require_POST
 @role_required(Role.DPO)
-def extract_release(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
+def extract_release(request: SignedInRequest, pk: int, camera: str) -> HttpResponse:
     row = _footage(request.user, pk, camera)
     try:
         services.extract_release(footage=row, actor=request.user)
@@ -319,7 +320,7 @@ def extract_release(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
 
 @never_cache
 @role_required(Role.SUPERVISOR)
-def extract_download(request: HttpRequest, pk: int, camera: str) -> HttpResponse:
+def extract_download(request: SignedInRequest, pk: int, camera: str) -> HttpResponse:
     row = _footage(request.user, pk, camera, right=Right.EXTRACT)
     if not row.extract_sha256:
         raise Http404

@@ -171,10 +171,6 @@ class Requisition(models.Model):
     def is_granted(self) -> bool:
         return self.status in GRANTED
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in FINISHED
-
 
 class Window(models.Model):
     """One camera × time window asked for, what the magistrate decided, and its hold."""

@@ -39,11 +39,18 @@ def package_path(export: Export) -> Path:
     return export_folder() / f"{export.pk}.csuseg"
 
 
-def package_stream(export: Export) -> Iterator[bytes]:
-    """The clear ZIP, decrypted chunk by chunk (an altered file stops with an error)."""
-    data_key = crypto.unwrap_data_key(
+def _data_key(export: Export) -> bytes:
+    """The package's data key, unwrapped with the master keys (a package not built has none)."""
+    if export.package_key is None:
+        raise ValueError(f"export {export.pk} has no package")
+    return crypto.unwrap_data_key(
         export.package_key_id, bytes(export.package_key), keys.master_keys()
     )
+
+
+def package_stream(export: Export) -> Iterator[bytes]:
+    """The clear ZIP, decrypted chunk by chunk (an altered file stops with an error)."""
+    data_key = _data_key(export)
     with open(export_folder() / export.package_path, "rb") as handle:
         yield from crypto.decrypt_stream(handle, data_key)
 
@@ -91,9 +98,7 @@ def clip_stream(export: Export, path: str, block: int = 2**20) -> Iterator[bytes
     """
     if path not in {f["path"] for f in export.files if f.get("kind") == "clip"}:
         raise KeyError(path)
-    data_key = crypto.unwrap_data_key(
-        export.package_key_id, bytes(export.package_key), keys.master_keys()
-    )
+    data_key = _data_key(export)
     handle = open(export_folder() / export.package_path, "rb")  # noqa: SIM115 - closed below
     try:
         source = _DecryptedFile(crypto.SegmentDecryptor(handle, data_key))

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from accounts.roles import Role
 from csu.lib.forms import add_service_errors
@@ -41,7 +42,7 @@ def _back(pk: int) -> HttpResponse:
 
 
 @role_required(*selectors.READERS)
-def requisition_list(request: HttpRequest) -> HttpResponse:
+def requisition_list(request: SignedInRequest) -> HttpResponse:
     user = request.user
     return render(
         request,
@@ -99,7 +100,7 @@ def _drop_scan(request: HttpRequest) -> None:
 
 
 @role_required(Role.OPJ)
-def requisition_create(request: HttpRequest) -> HttpResponse:
+def requisition_create(request: SignedInRequest) -> HttpResponse:
     pending = _pending_scan(request) if request.method == "POST" else None
     if request.method == "GET":
         _drop_scan(request)  # a new form starts without the scan of an abandoned one
@@ -160,7 +161,7 @@ def requisition_create(request: HttpRequest) -> HttpResponse:
 
 
 def _detail(
-    request: HttpRequest,
+    request: SignedInRequest,
     requisition: Requisition,
     *,
     decision_form: DecisionForm | None = None,
@@ -202,14 +203,14 @@ def _detail(
 
 @never_cache
 @role_required(*selectors.READERS)
-def requisition_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def requisition_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     # Opening the file is not examining it: the status moves only when the magistrate says so.
     return _detail(request, _requisition(request, pk))
 
 
 @require_POST
 @role_required(Role.MAGISTRATE)
-def requisition_review(request: HttpRequest, pk: int) -> HttpResponse:
+def requisition_review(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     if services.requisition_open_review(requisition=requisition, actor=request.user):
         messages.success(request, _("Réquisition en cours d'examen."))
@@ -218,7 +219,7 @@ def requisition_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @role_required(Role.OPJ, Role.MAGISTRATE)
-def requisition_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+def requisition_attachment(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     data = services.attachment_open(requisition=requisition, actor=request.user)
     response = HttpResponse(data, content_type=requisition.attachment_type)
@@ -230,7 +231,7 @@ def requisition_attachment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.MAGISTRATE)
-def requisition_decision(request: HttpRequest, pk: int) -> HttpResponse:
+def requisition_decision(request: SignedInRequest, pk: int) -> HttpResponse:
     """A decision error is shown on the form, with what was chosen kept; nothing is recorded."""
     requisition = _requisition(request, pk)
     if not requisition.is_pending:
@@ -267,7 +268,7 @@ def requisition_decision(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.OPJ)
-def requisition_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def requisition_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
         services.requisition_cancel(
@@ -282,7 +283,7 @@ def requisition_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.SUPERVISOR)
-def export_start(request: HttpRequest, pk: int) -> HttpResponse:
+def export_start(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
         services.export_start(requisition=requisition, actor=request.user)
@@ -297,7 +298,7 @@ def export_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.SUPERVISOR)
-def export_release(request: HttpRequest, pk: int) -> HttpResponse:
+def export_release(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
         link = services.export_release(requisition=requisition, actor=request.user)
@@ -319,7 +320,7 @@ def export_release(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.SUPERVISOR)
-def link_reissue(request: HttpRequest, pk: int) -> HttpResponse:
+def link_reissue(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
         link = services.link_reissue(requisition=requisition, actor=request.user)
@@ -337,7 +338,7 @@ def link_reissue(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @require_POST
 @role_required(Role.OPJ)
-def download(request: HttpRequest, pk: int) -> HttpResponse:
+def download(request: SignedInRequest, pk: int) -> HttpResponse:
     """The officer downloads the package from his page: the POST is what consumes it."""
     requisition = _requisition(request, pk)
     if not request.user.is_verified():
@@ -355,7 +356,7 @@ def download(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @role_required(Role.SUPERVISOR)
-def export_clip(request: HttpRequest, pk: int, index: int) -> HttpResponse:
+def export_clip(request: SignedInRequest, pk: int, index: int) -> HttpResponse:
     """A prepared clip, as the officer will receive it (masks burnt in), played before release."""
     requisition = _requisition(request, pk)
     try:
@@ -372,7 +373,7 @@ def export_clip(request: HttpRequest, pk: int, index: int) -> HttpResponse:
 
 @never_cache
 @role_required(*selectors.READERS)
-def handover_record(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
+def handover_record(request: SignedInRequest, pk: int, link_pk: int) -> HttpResponse:
     """The procès-verbal de remise of one download (reading it consumes nothing)."""
     requisition = _requisition(request, pk)
     link = selectors.handover_get(requisition, link_pk)
@@ -387,7 +388,7 @@ def handover_record(request: HttpRequest, pk: int, link_pk: int) -> HttpResponse
 
 
 @role_required(*selectors.REGISTER_READERS)
-def registers(request: HttpRequest) -> HttpResponse:
+def registers(request: SignedInRequest) -> HttpResponse:
     return render(
         request,
         "evidence/registers.html",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from accounts.roles import ROLE_RIGHTS, Right
 from live import selectors
@@ -29,7 +30,7 @@ def _policy_with_live_processes() -> str:
 
 @never_cache
 @role_required(*LIVE_ROLES)
-def wall(request: HttpRequest) -> HttpResponse:
+def wall(request: SignedInRequest) -> HttpResponse:
     cameras = selectors.wall_cameras(request.user)
     response = render(
         request,

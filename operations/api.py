@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.actors import signed_in
 from accounts.api_auth import role_permission
 from cameras.models import HealthStatus
 from evidence import selectors as evidence_selectors
@@ -125,7 +126,7 @@ class SignalementList(ListCreateAPIView):
         data = serializer.validated_data
         try:
             signalement = services.signalement_create(
-                actor=request.user,
+                actor=signed_in(request),
                 category=data["category"],
                 occurred_at=data.get("occurred_at") or timezone.now(),
                 location=data.get("location", ""),
@@ -160,7 +161,7 @@ class _Clock(APIView):
     @extend_schema(request=None, responses={200: dict})
     def post(self, request: Request) -> Response:
         try:
-            shift = self.service(operator=request.user)
+            shift = self.service(operator=signed_in(request))
         except ValidationError as exc:
             return _error(exc)
         return Response(_shift(shift), status=self.created)
@@ -193,7 +194,7 @@ class Dashboard(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
-        return Response(dashboard_json(selectors.dashboard(user=request.user)))
+        return Response(dashboard_json(selectors.dashboard(user=signed_in(request))))
 
 
 def dashboard_json(board: dict[str, Any]) -> dict[str, Any]:
@@ -334,7 +335,7 @@ class SignalementRequisitions(APIView):
         return Response(
             [
                 _requisition_json(r)
-                for r in selectors.signalement_requisitions(signalement, request.user)
+                for r in selectors.signalement_requisitions(signalement, signed_in(request))
             ]
         )
 
@@ -348,7 +349,7 @@ class RequisitionSignalements(APIView):
 
     def _requisition(self, request: Request, pk: int) -> Requisition:
         try:
-            return evidence_selectors.restrict(request.user).get(pk=pk)
+            return evidence_selectors.restrict(signed_in(request)).get(pk=pk)
         except Requisition.DoesNotExist:
             raise NotFound from None
 
@@ -369,7 +370,7 @@ class RequisitionSignalements(APIView):
             services.requisition_link_signalements(
                 requisition=requisition,
                 numbers=serializer.validated_data["signalements"],
-                actor=request.user,
+                actor=signed_in(request),
             )
         except ValidationError as exc:
             return _error(exc)
@@ -390,7 +391,7 @@ class RequisitionSignalementDetail(RequisitionSignalements):
             raise NotFound from None
         try:
             services.requisition_unlink_signalement(
-                requisition=requisition, signalement=signalement, actor=request.user
+                requisition=requisition, signalement=signalement, actor=signed_in(request)
             )
         except ValidationError as exc:
             return _error(exc)

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from accounts.models import User
 from operations import selectors, services
 from operations.roles import ROOM_STAFF
 
@@ -19,7 +20,7 @@ class SignalementLinks:
             return exc.message_dict["signalements"]
         return []
 
-    def attach(self, *, requisition: Any, numbers: list[str], actor: Any) -> None:
+    def attach(self, *, requisition: Any, numbers: list[str], actor: User) -> None:
         services.requisition_link_at_intake(requisition=requisition, numbers=numbers, actor=actor)
 
     def shown(self, *, requisition: Any, user: Any) -> list[dict[str, str | None]]:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from cameras.models import Camera, CameraStatus, HealthStatus
 from csu.lib.csvfile import csv_stream
@@ -59,7 +60,7 @@ def _signalement(number: str) -> Signalement:
 
 @never_cache
 @role_required(*ROOM_STAFF)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: SignedInRequest) -> HttpResponse:
     board = selectors.dashboard(user=request.user)
     labels = dict(HealthStatus.choices)
     return render(
@@ -102,7 +103,7 @@ def _dashboard_labels() -> dict[str, str]:
 
 
 @role_required(*ROOM_STAFF)
-def shift_list(request: HttpRequest) -> HttpResponse:
+def shift_list(request: SignedInRequest) -> HttpResponse:
     is_manager = request.user.has_role(*ROOM_MANAGERS)
     now = timezone.now()
     context: dict[str, Any] = {
@@ -120,7 +121,7 @@ def shift_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @role_required(*ROOM_STAFF)
-def clock_in(request: HttpRequest) -> HttpResponse:
+def clock_in(request: SignedInRequest) -> HttpResponse:
     try:
         services.shift_clock_in(operator=request.user)
     except ValidationError as exc:
@@ -132,7 +133,7 @@ def clock_in(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @role_required(*ROOM_STAFF)
-def clock_out(request: HttpRequest) -> HttpResponse:
+def clock_out(request: SignedInRequest) -> HttpResponse:
     try:
         services.shift_clock_out(operator=request.user)
     except ValidationError as exc:
@@ -143,7 +144,7 @@ def clock_out(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*ROOM_MANAGERS)
-def shift_close(request: HttpRequest, pk: int) -> HttpResponse:
+def shift_close(request: SignedInRequest, pk: int) -> HttpResponse:
     shift = get_object_or_404(Shift.objects.select_related("operator"), pk=pk)
     form = ShiftCloseForm(
         request.POST or None, initial={"ended_at": timezone.localtime().replace(second=0)}
@@ -165,7 +166,7 @@ def shift_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*ROOM_STAFF)
-def rota(request: HttpRequest) -> HttpResponse:
+def rota(request: SignedInRequest) -> HttpResponse:
     is_manager = request.user.has_role(*ROOM_MANAGERS)
     form = RotaSlotForm(request.POST or None) if is_manager else None
     if request.method == "POST":
@@ -194,7 +195,7 @@ def rota(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @role_required(*ROOM_MANAGERS)
-def rota_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def rota_remove(request: SignedInRequest, pk: int) -> HttpResponse:
     slot = get_object_or_404(RotaSlot.objects.select_related("operator"), pk=pk)
     services.rota_slot_remove(slot=slot, actor=request.user)
     messages.success(request, _("Créneau retiré du planning."))
@@ -205,7 +206,7 @@ def rota_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*ROOM_STAFF)
-def signalement_list(request: HttpRequest) -> HttpResponse:
+def signalement_list(request: SignedInRequest) -> HttpResponse:
     form = SignalementFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     signalements = selectors.signalement_list(filters=filters)
@@ -221,7 +222,7 @@ def signalement_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _csv(request: HttpRequest, signalements: Any, filters: dict[str, Any]) -> HttpResponse:
+def _csv(request: SignedInRequest, signalements: Any, filters: dict[str, Any]) -> HttpResponse:
     rows = list(signalements.prefetch_related("cameras", "alerts")[:CSV_LIMIT])
     services.signalements_exported(
         count=len(rows),
@@ -274,7 +275,7 @@ def _csv(request: HttpRequest, signalements: Any, filters: dict[str, Any]) -> Ht
 
 
 @role_required(*ROOM_STAFF)
-def signalement_create(request: HttpRequest) -> HttpResponse:
+def signalement_create(request: SignedInRequest) -> HttpResponse:
     form = QuickSignalementForm(request.POST or None, initial=_initial_from_tile(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -324,7 +325,7 @@ def _initial_from_tile(request: HttpRequest) -> dict[str, Any]:
 
 
 @role_required(*ROOM_STAFF)
-def signalement_detail(request: HttpRequest, number: str) -> HttpResponse:
+def signalement_detail(request: SignedInRequest, number: str) -> HttpResponse:
     signalement = _signalement(number)
     note_form, alert_form, close_form = NoteForm(), ServiceAlertForm(), CloseForm()
     link_form = RequisitionLinkForm()
@@ -442,7 +443,7 @@ def _period(request: HttpRequest) -> tuple[PeriodForm, stats.Period | None]:
 
 
 @role_required(*STATISTICS_READERS)
-def statistics(request: HttpRequest) -> HttpResponse:
+def statistics(request: SignedInRequest) -> HttpResponse:
     form, period = _period(request)
     figures = stats.statistics(period) if period else None
     rows = []
@@ -501,7 +502,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*STATISTICS_READERS)
-def statistics_chart(request: HttpRequest, name: str) -> HttpResponse:
+def statistics_chart(request: SignedInRequest, name: str) -> HttpResponse:
     if name not in reports.CHARTS:
         raise Http404
     form, period = _period(request)
@@ -515,7 +516,7 @@ def statistics_chart(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @role_required(*STATISTICS_READERS)
-def annual_report(request: HttpRequest, year: int) -> HttpResponse:
+def annual_report(request: SignedInRequest, year: int) -> HttpResponse:
     if not 2000 <= year <= timezone.localdate().year:
         raise Http404
     response = HttpResponse(reports.annual_report(year), content_type="application/pdf")

@@ -69,14 +69,12 @@ import os
 import re
 import secrets
 import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.core.exceptions import ImproperlyConfigured
 
 MAGIC = b"CSUSEG"
 VERSION = 1
@@ -101,8 +99,6 @@ _KEY_ID_RE = re.compile(
     r"^(?P<camera>[A-Za-z0-9][A-Za-z0-9._-]{0,63})/(?P<day>\d{4}-\d{2}-\d{2})/(?P<n>[1-9]\d{0,5})$"
 )
 
-MASTER_KEY_ENV = "CSU_MASTER_KEY"
-
 
 class SegmentIntegrityError(Exception):
     """A stored segment failed authentication: altered, truncated, reordered or wrong key."""
@@ -126,14 +122,6 @@ def data_key_id(camera_code: str, day: dt.date, generation: int = 1) -> str:
     if not _KEY_ID_RE.match(key_id):
         raise ValueError(f"invalid key id {key_id!r}")
     return key_id
-
-
-def parse_key_id(key_id: str) -> tuple[str, dt.date, int]:
-    """Split a key id into camera code, day and generation; ValueError when malformed."""
-    match = _KEY_ID_RE.match(key_id)
-    if not match:
-        raise ValueError(f"invalid key id {key_id!r}")
-    return match["camera"], dt.date.fromisoformat(match["day"]), int(match["n"])
 
 
 def new_data_key() -> bytes:
@@ -218,38 +206,6 @@ def unwrap_data_key(key_id: str, wrapped: bytes, masters: Iterable[MasterKey]) -
 def rewrap_data_key(key_id: str, wrapped: bytes, old: MasterKey, new: MasterKey) -> bytes:
     """The same data key sealed under ``new`` instead of ``old``: media stay as they are."""
     return new.wrap(key_id, old.unwrap(key_id, wrapped))
-
-
-def rewrap_all(
-    wrapped_keys: Mapping[str, bytes], old: MasterKey, new: MasterKey
-) -> dict[str, bytes]:
-    """Re-wrap a set of keys; all open with ``old`` before any result is returned."""
-    return {
-        key_id: rewrap_data_key(key_id, blob, old, new) for key_id, blob in wrapped_keys.items()
-    }
-
-
-def master_key_from_env(
-    name: str = MASTER_KEY_ENV, environ: Mapping[str, str] | None = None
-) -> MasterKey:
-    """The master key from NAME (base64) or the file named by NAME_FILE; fails loudly otherwise."""
-    env = os.environ if environ is None else environ
-    file_name = env.get(f"{name}_FILE")
-    if file_name:
-        try:
-            text = Path(file_name).read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_name!r} ({exc})") from exc
-        source = f"{name}_FILE ({file_name})"
-    elif env.get(name):
-        text = env[name]
-        source = name
-    else:
-        raise ImproperlyConfigured(f"{name} (or {name}_FILE) must hold the recordings master key")
-    try:
-        return MasterKey.from_base64(text)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{source}: {exc}; expected base64 of 32 bytes") from None
 
 
 # --- Segment header -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from accounts.actors import Actor, person
 from audit.services import lock_chain, record
 from cameras.models import Camera
 from recordings.models import DestructionRecord, Hold, Segment
@@ -62,12 +63,6 @@ def held_segments(at: datetime | None = None) -> Exists:
             ends_at__gt=OuterRef("started_at"),
         )
     )
-
-
-def segment_is_held(segment: Segment, at: datetime | None = None) -> bool:
-    return holds_covering(
-        camera=segment.camera, starts_at=segment.started_at, ends_at=segment.ended_at, at=at
-    ).exists()
 
 
 def _local(moment: datetime) -> str:
@@ -192,7 +187,7 @@ def hold_place(
     basis: str,
     reason: str,
     expires_at: datetime,
-    actor: Any,
+    actor: Actor,
     reference_type: str = "",
     reference_id: str = "",
     reference_label: str = "",
@@ -256,7 +251,7 @@ def hold_place(
     note = _footage_note(
         camera, starts_at, ends_at, covered=len(covered), destroyed=destroyed, now=now
     )
-    is_user = getattr(actor, "is_authenticated", False)
+    user = person(actor)
     hold = Hold(
         camera=camera,
         starts_at=starts_at,
@@ -267,8 +262,8 @@ def hold_place(
         reference_id=reference_id.strip(),
         reference_label=reference_label.strip(),
         justification=justification.strip(),
-        created_by=actor if is_user else None,
-        created_by_name=actor.get_username() if is_user else str(actor),
+        created_by=user,
+        created_by_name=user.get_username() if user else str(actor),
         expires_at=expires_at,
     )
     hold.full_clean()
@@ -298,12 +293,13 @@ def hold_place(
 
 
 @transaction.atomic
-def hold_release(*, hold: Hold, reason: str, actor: Any) -> Hold:
+def hold_release(*, hold: Hold, reason: str, actor: Actor) -> Hold:
     """Lift the hold; its segments fall back under the ordinary retention. Released once."""
     if not reason.strip():
         raise ValidationError({"reason": _("Indiquez le motif de la levée.")}, code="reason")
     now = timezone.now()
-    name = actor.get_username() if getattr(actor, "is_authenticated", False) else str(actor)
+    user = person(actor)
+    name = user.get_username() if user else str(actor)
     updated = Hold.objects.filter(pk=hold.pk, released_at__isnull=True).update(
         released_at=now, released_by_name=name[:300], release_reason=reason.strip()[:300]
     )

@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 
+from accounts.actors import Actor, SystemActor
 from audit.services import record
 from cameras.models import Camera
 from recordings import crypto, keystore
@@ -89,7 +90,7 @@ def _live_kek(
             row.save()
             record(
                 "recording.kek_created",
-                actor="recorder" if kind == KeyEncryptionKey.Kind.PERIOD else "purge",
+                actor=SystemActor("recorder" if kind == KeyEncryptionKey.Kind.PERIOD else "purge"),
                 target=row,
                 target_label=name,
                 details={
@@ -167,7 +168,7 @@ def _create_day_key(camera: Camera, day: date) -> DataKey:
             )
             record(
                 "recording.key_created",
-                actor="recorder",
+                actor=SystemActor("recorder"),
                 target=camera,
                 details={"key_id": key_id, "kek": kek.name},
             )
@@ -218,7 +219,7 @@ def day_keys_adopt(*, keys: Sequence[DataKey]) -> list[dict[str, str]]:
     return moved
 
 
-def day_keys_move_to_holds(*, keys: Sequence[DataKey], today: date, actor: object) -> int:
+def day_keys_move_to_holds(*, keys: Sequence[DataKey], today: date, actor: Actor) -> int:
     """Re-wrap these live day keys under the holds KEK, so that their period's KEK can go
     while their held footage stays readable. Returns how many moved. Call inside a transaction
     that locked the keys."""
@@ -248,10 +249,6 @@ def day_keys_move_to_holds(*, keys: Sequence[DataKey], today: date, actor: objec
             details={"kek": holds.name, "keys": moved},
         )
     return len(moved)
-
-
-def key_for_id(key_id: str) -> bytes:
-    return unwrap(DataKey.objects.select_related("kek").get(key_id=key_id))
 
 
 @dataclass(frozen=True)
@@ -296,7 +293,7 @@ def _rewrap_elsewhere(entry: WrappedKeys, old: crypto.MasterKey, new: crypto.Mas
 
 
 @transaction.atomic
-def master_key_rotate(*, old: crypto.MasterKey, new: crypto.MasterKey, actor: object) -> int:
+def master_key_rotate(*, old: crypto.MasterKey, new: crypto.MasterKey, actor: Actor) -> int:
     """Re-wrap every live key under ``new`` — the KEKs of the key store (the holds KEKs
     included), the day keys still wrapped by the master key itself, and the keys other apps
     registered (scanned requisitions, export packages, extracts); media are not touched.

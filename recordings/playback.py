@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import access
+from accounts.actors import Actor
 from accounts.roles import Right
 from audit.services import record
 from cameras import video
@@ -166,7 +167,7 @@ def software_polygons(camera: Camera) -> list[list[list[float]]]:
 # --- Reading segments ---------------------------------------------------------------------------
 
 
-def read_segment(segment: Segment, camera: Camera, actor: Any) -> bytes:
+def read_segment(segment: Segment, camera: Camera, actor: Actor) -> bytes:
     """The decrypted segment; an altered one is audited and refused in words."""
     try:
         return store.segment_read(segment)
@@ -394,7 +395,7 @@ def _write(
     end: datetime,
     polygons: list[list[list[float]]],
     target: crypto.EncryptingWriter,
-    actor: Any,
+    actor: Actor,
 ) -> int:
     """Write the joined MP4 into ``target``; the number of frames written."""
     # First pass: every segment verified before a byte of output exists, and the stream
@@ -462,7 +463,7 @@ def playback_create(
     start: datetime,
     end: datetime,
     reason: str,
-    actor: Any,
+    actor: Actor,
     session: Any,
 ) -> Playback:
     """Prepare the footage of ``camera`` over [start, end) for ``actor``'s session, audited.

@@ -40,6 +40,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts.actors import Actor, SystemActor
 from accounts.roles import Role
 from audit.services import record
 from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
@@ -50,7 +51,7 @@ from recordings.models import DataKey, DestructionRecord, KeyEncryptionKey, Purg
 
 logger = logging.getLogger(__name__)
 
-SYSTEM_ACTOR = "purge"
+SYSTEM_ACTOR = SystemActor("purge")
 #: Who reads the destruction register and the holds; who places and lifts manual holds.
 REGISTER_READERS = frozenset({Role.SUPERVISOR, Role.DPO})
 HOLD_MANAGERS = frozenset({Role.SUPERVISOR})
@@ -71,10 +72,6 @@ S3_DELETE_KEYS = 1000
 #: Days after its period's end before a KEK may go: a recorder never stores a segment that late,
 #: so no day key of the period is created after it.
 KEK_PERIOD_MARGIN = timedelta(days=2)
-
-
-class PurgeRefused(Exception):
-    """The index and the store disagree: nothing was deleted."""
 
 
 class PurgeConflict(Exception):
@@ -105,7 +102,7 @@ def purge_run(
     now: datetime | None = None,
     job_id: str = "",
     batch_size: int | None = None,
-    actor: Any = SYSTEM_ACTOR,
+    actor: Actor = SYSTEM_ACTOR,
 ) -> PurgeResult:
     """Destroy every segment older than its camera's retention at ``now``, unless held.
 
@@ -282,7 +279,7 @@ def store_disagreement() -> str:
 
 
 @transaction.atomic
-def _refuse(run: PurgeRun, problem: str, actor: Any) -> None:
+def _refuse(run: PurgeRun, problem: str, actor: Actor) -> None:
     logger.error("purge %s refused: %s", run.job_id, problem)
     PurgeRun.objects.filter(pk=run.pk, state=PurgeRun.State.RUNNING).update(
         state=PurgeRun.State.REFUSED, finished_at=timezone.now(), detail=problem[:2000]
@@ -317,7 +314,7 @@ def segments_digest(hashes: Iterable[str]) -> str:
 
 
 def _destroy_batch(
-    run: PurgeRun, pending: list[_Camera], as_of: datetime, size: int, actor: Any
+    run: PurgeRun, pending: list[_Camera], as_of: datetime, size: int, actor: Actor
 ) -> list[DestructionRecord]:
     """One transaction: up to ``size`` due segments destroyed, keys, register, audit.
 
@@ -417,7 +414,7 @@ def _keys_entry(
     )
 
 
-def _account(run: PurgeRun, entries: list[DestructionRecord], actor: Any) -> None:
+def _account(run: PurgeRun, entries: list[DestructionRecord], actor: Actor) -> None:
     """Run totals, heartbeat and the audit event, inside the batch's transaction."""
     segments = sum(entry.segment_count for entry in entries)
     size = sum(entry.bytes for entry in entries)
@@ -628,7 +625,7 @@ def finish_leftovers() -> int:
 
 
 def _destroy_unused_keys(
-    run: PurgeRun, cameras: list[_Camera], actor: Any
+    run: PurgeRun, cameras: list[_Camera], actor: Actor
 ) -> list[DestructionRecord]:
     """Day keys of days wholly past retention that no live segment uses (a recorder that
     created the key then never stored, or a day whose last held segment was released)."""
@@ -658,7 +655,7 @@ def _destroy_unused_keys(
     return entries
 
 
-def _adopt_master_wrapped_keys(actor: Any) -> int:
+def _adopt_master_wrapped_keys(actor: Actor) -> int:
     """Live day keys made before key-encryption keys (wrapped by the master key itself)
     re-wrapped under their period's KEK, so that backups taken from now on hold them that way."""
     adopted = 0
@@ -687,7 +684,7 @@ def _adopt_master_wrapped_keys(actor: Any) -> int:
     return adopted
 
 
-def _move_held_keys(cameras: list[_Camera], as_of: datetime, actor: Any) -> int:
+def _move_held_keys(cameras: list[_Camera], as_of: datetime, actor: Actor) -> int:
     """Day keys of days wholly past retention that are still live — their footage is held —
     re-wrapped under the holds KEK, so that their period's KEK can be destroyed."""
     moved = 0
@@ -706,7 +703,7 @@ def _move_held_keys(cameras: list[_Camera], as_of: datetime, actor: Any) -> int:
     return moved
 
 
-def _destroy_spent_keks(run: PurgeRun, as_of: datetime, actor: Any) -> int:
+def _destroy_spent_keks(run: PurgeRun, as_of: datetime, actor: Actor) -> int:
     """Destroy the KEKs whose period ended (with a margin) and that wrap no live day key: the
     row is marked in one transaction with the run's count and the audit event, then the key
     store's objects are deleted; what a killed run left there is deleted too."""
@@ -795,7 +792,7 @@ def _sweep_key_store(run: PurgeRun, store: Any) -> None:
 
 
 def _sweep_expired_folders(
-    run: PurgeRun, cameras: list[_Camera], as_of: datetime, actor: Any
+    run: PurgeRun, cameras: list[_Camera], as_of: datetime, actor: Actor
 ) -> int:
     """Delete what remains in day folders wholly past retention and is not a live segment.
 

@@ -21,7 +21,7 @@ from django.db import (
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.services import record
+from audit.services import SystemActor, record
 from cameras import secrets, sources
 from cameras.models import Camera, CameraStatus
 from recordings import leases, remux, store
@@ -132,7 +132,7 @@ class IndexSink:
                 details = {"since": start} if end is None else {"since": start, "until": end}
                 record(
                     "recording.gap",
-                    actor=f"recorder {self.holder}",
+                    actor=SystemActor(f"recorder {self.holder}"),
                     target=self.camera,
                     reason=reason,
                     details=details,
@@ -172,7 +172,7 @@ class IndexSink:
                 self.open_gap(since, reason)
                 record(
                     "recording.silent",
-                    actor=f"recorder {self.holder}",
+                    actor=SystemActor(f"recorder {self.holder}"),
                     target=self.camera,
                     reason=reason,
                     details={"since": since, "seconds": int(silent_for)},
@@ -197,7 +197,7 @@ class IndexSink:
             gap.save(update_fields=["reason"])
             record(
                 "recording.gap",
-                actor=f"recorder {self.holder}",
+                actor=SystemActor(f"recorder {self.holder}"),
                 target=self.camera,
                 reason=text,
                 details={"since": gap.started_at},

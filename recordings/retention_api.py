@@ -15,6 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.actors import signed_in
 from accounts.api_auth import role_permission
 from cameras.models import Camera
 from recordings import holds, purge
@@ -254,12 +255,12 @@ class HoldViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        rows = holds.withhold_references(request.user, page if page is not None else queryset)
+        rows = holds.withhold_references(signed_in(request), page if page is not None else queryset)
         data = self.get_serializer(rows, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
     def get_object(self) -> Hold:
-        return holds.withhold_references(self.request.user, [super().get_object()])[0]
+        return holds.withhold_references(signed_in(self.request), [super().get_object()])[0]
 
     def perform_create(self, serializer: HoldSerializer) -> None:
         data = serializer.validated_data
@@ -272,7 +273,7 @@ class HoldViewSet(
                 reason=data["reason"],
                 justification=data.get("justification", ""),
                 expires_at=data["expires_at"],
-                actor=self.request.user,
+                actor=signed_in(self.request),
             )
         except DjangoValidationError as exc:
             raise ValidationError(
@@ -296,7 +297,7 @@ class HoldViewSet(
         body.is_valid(raise_exception=True)
         try:
             hold = holds.hold_release(
-                hold=hold, reason=body.validated_data["reason"], actor=request.user
+                hold=hold, reason=body.validated_data["reason"], actor=signed_in(request)
             )
         except DjangoValidationError as exc:
             return Response({"detail": exc.messages}, status=status.HTTP_409_CONFLICT)

@@ -9,13 +9,14 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from cameras.models import Camera
 from csu.lib.forms import add_service_errors
@@ -77,7 +78,7 @@ class ReleaseForm(forms.Form):
 
 
 @role_required(*purge.REGISTER_READERS)
-def destruction_list(request: HttpRequest) -> HttpResponse:
+def destruction_list(request: SignedInRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     camera, start, end = None, None, None
     if form.is_bound and form.is_valid():
@@ -110,7 +111,7 @@ def destruction_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*purge.REGISTER_READERS)
-def destruction_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def destruction_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(DestructionRecord.objects.select_related("camera", "run"), pk=pk)
     return render(request, "recordings/retention/destruction_detail.html", {"entry": entry})
 
@@ -119,7 +120,7 @@ def destruction_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*purge.REGISTER_READERS)
-def hold_list(request: HttpRequest) -> HttpResponse:
+def hold_list(request: SignedInRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     camera = form.cleaned_data["camera"] if form.is_bound and form.is_valid() else None
     only_active = request.GET.get("tous") != "1"
@@ -141,7 +142,7 @@ def hold_list(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*purge.HOLD_MANAGERS)
-def hold_create(request: HttpRequest) -> HttpResponse:
+def hold_create(request: SignedInRequest) -> HttpResponse:
     form = HoldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -171,7 +172,7 @@ def hold_create(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*purge.REGISTER_READERS)
-def hold_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def hold_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     hold = get_object_or_404(Hold.objects.select_related("camera", "created_by"), pk=pk)
     [hold] = holds.withhold_references(request.user, [hold])
     return render(
@@ -190,7 +191,7 @@ def hold_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @role_required(*purge.HOLD_MANAGERS)
-def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
+def hold_release(request: SignedInRequest, pk: int) -> HttpResponse:
     hold = get_object_or_404(Hold, pk=pk)
     if hold.basis != Hold.Basis.MANUAL:
         messages.error(

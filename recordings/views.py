@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts import access
+from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from accounts.roles import Right
 from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
@@ -90,7 +91,7 @@ def _day(request: HttpRequest) -> date:
 
 
 @role_required(*REPLAYERS)
-def replay_index(request: HttpRequest) -> HttpResponse:
+def replay_index(request: SignedInRequest) -> HttpResponse:
     return render(
         request,
         "recordings/replay_index.html",
@@ -100,7 +101,7 @@ def replay_index(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @role_required(*REPLAYERS)
-def replay_camera(request: HttpRequest, code: str) -> HttpResponse:
+def replay_camera(request: SignedInRequest, code: str) -> HttpResponse:
     """The camera's timeline for a day and the form that states the reason and the range."""
     camera, refusal = _replay_camera(request, code)
     if refusal:
@@ -149,7 +150,7 @@ def _playback(request: HttpRequest, camera: Camera, token: str) -> playback.Play
 
 @never_cache
 @role_required(*REPLAYERS)
-def replay_player(request: HttpRequest, code: str, token: str) -> HttpResponse:
+def replay_player(request: SignedInRequest, code: str, token: str) -> HttpResponse:
     camera, refusal = _replay_camera(request, code)
     if refusal:
         return refusal
@@ -177,7 +178,7 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
 
 @never_cache
 @role_required(*REPLAYERS)  # type: ignore[arg-type]  # typed for HttpResponse; streams pass too
-def replay_video(request: HttpRequest, code: str, token: str) -> HttpResponseBase:
+def replay_video(request: SignedInRequest, code: str, token: str) -> HttpResponseBase:
     """The prepared MP4, whole or by byte ranges (the browser seeks with Range requests)."""
     camera, refusal = _replay_camera(request, code)
     if refusal:
@@ -209,7 +210,7 @@ def replay_video(request: HttpRequest, code: str, token: str) -> HttpResponseBas
 
 
 @role_required(*OPERATIONS_WATCHERS)
-def operations(request: HttpRequest) -> HttpResponse:
+def operations(request: SignedInRequest) -> HttpResponse:
     rows = selectors.operations_board()
     return render(
         request,

@@ -47,7 +47,7 @@ def _flush_despite_append_only_audit():
     """Tests that commit (live server, threads) empty the database afterwards: allow it there."""
     from django.core.management.commands import flush
 
-    from audit.protection import suspended
+    from tests.append_only import suspended
 
     original = flush.Command.handle
 

@@ -148,7 +148,7 @@ def test_anchor_in_s3_is_locked_and_cannot_be_deleted(locked_bucket, operator):
 def test_truncation_is_named_against_the_anchor_in_s3(locked_bucket, operator):
     _events(operator, 4)
     anchor.write_anchor()
-    from audit.protection import suspended
+    from tests.append_only import suspended
 
     with suspended():
         from audit.models import AuditEvent

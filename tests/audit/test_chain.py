@@ -8,8 +8,8 @@ from django.db.utils import DatabaseError
 
 from audit import actions, integrity
 from audit.models import AuditEvent, ChainCheckpoint
-from audit.protection import suspended
 from audit.services import record
+from tests.append_only import suspended
 
 pytestmark = pytest.mark.django_db
 

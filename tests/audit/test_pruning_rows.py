@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from audit import chain, integrity, retention
 from audit.models import AuditEvent, AuditPrune
-from audit.protection import suspended
 from audit.services import record
+from tests.append_only import suspended
 
 pytestmark = pytest.mark.django_db
 

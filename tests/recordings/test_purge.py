@@ -84,7 +84,9 @@ def test_a_destroyed_day_key_makes_a_surviving_copy_unreadable(tmp_path):
     with pytest.raises(keys.KeyDestroyed):
         keys.unwrap(key)
     with pytest.raises(keys.KeyDestroyed):
-        crypto.decrypt_segment(backup, keys.key_for_id(key.key_id))
+        crypto.decrypt_segment(
+            backup, keys.unwrap(DataKey.objects.select_related("kek").get(key_id=key.key_id))
+        )
 
 
 def test_held_segments_survive_and_still_decrypt_until_the_hold_is_released():

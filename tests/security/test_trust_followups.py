@@ -33,7 +33,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.roles import Role
 from audit import anchor, chain, integrity
 from audit.models import AuditEvent, ChainCheckpoint, ChainVerification
-from audit.protection import suspended
 from audit.services import record
 from cameras import secrets as camera_secrets
 from cameras import services as camera_services
@@ -43,6 +42,7 @@ from csu.lib import csvfile
 from recordings import remux
 from recordings.models import Gap, RecorderLease, Segment
 from recordings.recorder import run_recorder
+from tests.append_only import suspended
 from tests.cameras.factories import CameraFactory
 from tests.factories import PASSWORD, HabilitationFactory, UserFactory
 from tests.recordings.media import moving_frame

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from accounts.actors import SystemActor
 from accounts.demo import demo_access_remove
 
 
@@ -12,7 +13,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        deactivated, reset = demo_access_remove(actor="manage.py remove_demo_access")
+        deactivated, reset = demo_access_remove(actor=SystemActor("manage.py remove_demo_access"))
         for username in reset:
             self.stdout.write(f"second facteur de démonstration retiré : {username}")
         for username in deactivated:

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from accounts.actors import SystemActor
 from compliance import pack
 
 
@@ -25,7 +26,9 @@ class Command(BaseCommand):
         zone = timezone.get_current_timezone()
         start = datetime.combine(options["since"], time.min, zone)
         end = datetime.combine(options["until"] + timedelta(days=1), time.min, zone)
-        name, data = pack.build(start=start, end=end, actor="manage.py build_audit_pack")
+        name, data = pack.build(
+            start=start, end=end, actor=SystemActor("manage.py build_audit_pack")
+        )
         output = options["output"] or Path(name)
         output.write_bytes(data)
         self.stdout.write(str(output))

@@ -8,10 +8,11 @@ from collections import Counter
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.actors import SystemActor
 from recordings import crypto, keys, keystore
 from recordings.models import DataKey, KeyEncryptionKey
 
-ACTOR = "manage.py rotate_master_key"
+ACTOR = SystemActor("manage.py rotate_master_key")
 
 
 class Command(BaseCommand):

@@ -1,6 +1,7 @@
 """Lifting the append-only protection, for the few who may: a database superuser.
 
-Used by the test suite to empty its database between tests; nothing in the product calls it.
+The test suite empties its database between tests with it, the dashboard bench its scratch
+schema; the product never lifts it.
 On PostgreSQL it needs superuser rights (``session_replication_role``), which the application's
 own database role does not have in production.
 """

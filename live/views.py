@@ -11,11 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from accounts.decorators import role_required
-from accounts.roles import ROLE_RIGHTS, Right
 from live import selectors
-
-#: The roles whose habilitations may grant live viewing.
-LIVE_ROLES = tuple(role for role, rights in ROLE_RIGHTS.items() if Right.LIVE in rights)
+from live.roles import WALL_VIEWERS
 
 
 def _policy_with_live_processes() -> str:
@@ -28,7 +25,7 @@ def _policy_with_live_processes() -> str:
 
 
 @never_cache
-@role_required(*LIVE_ROLES)
+@role_required(*WALL_VIEWERS)
 def wall(request: HttpRequest) -> HttpResponse:
     cameras = selectors.wall_cameras(request.user)
     response = render(

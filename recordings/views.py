@@ -21,7 +21,7 @@ from accounts.decorators import role_required
 from accounts.roles import Right
 from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
 from recordings import playback, selectors
-from recordings.selectors import OPERATIONS_WATCHERS, REPLAYERS
+from recordings.roles import RECORDER_WATCHERS, REPLAYERS
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"]
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -208,7 +208,7 @@ def replay_video(request: HttpRequest, code: str, token: str) -> HttpResponseBas
 # --- Operations -------------------------------------------------------------------------------
 
 
-@role_required(*OPERATIONS_WATCHERS)
+@role_required(*RECORDER_WATCHERS)
 def operations(request: HttpRequest) -> HttpResponse:
     rows = selectors.operations_board()
     return render(

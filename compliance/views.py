@@ -135,6 +135,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "requests": selectors.request_list(request.user, status=status)[:500],
             "status": status,
             "statuses": AccessRequest.Status.choices,
+            "can_register": request.user.has_role(*REQUEST_ANSWERERS),
         },
     )
 

@@ -17,7 +17,7 @@ from accounts import services
 from accounts.actors import signed_in
 from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_permission
 from accounts.models import Habilitation, Service, User
-from accounts.roles import Role
+from accounts.roles import PEOPLE_MANAGERS, PEOPLE_READERS, SERVICE_READERS
 
 # --- Serializers --------------------------------------------------------------------------------
 
@@ -161,12 +161,12 @@ def issue_token(request: Request) -> Response:
 class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Service.objects.all()
     serializer_class = ServiceSerializer
-    permission_classes = [role_permission(Role.ADMIN, read_only_roles=(Role.DPO, Role.MAGISTRATE))]
+    permission_classes = [role_permission(*PEOPLE_MANAGERS, read_only_roles=tuple(SERVICE_READERS))]
 
 
 class UserViewSet(viewsets.ModelViewSet):
     serializer_class = UserSerializer
-    permission_classes = [role_permission(Role.ADMIN, read_only_roles=(Role.DPO,))]
+    permission_classes = [role_permission(*PEOPLE_MANAGERS, read_only_roles=tuple(PEOPLE_READERS))]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
@@ -199,7 +199,7 @@ class UserViewSet(viewsets.ModelViewSet):
 
 class HabilitationViewSet(viewsets.ModelViewSet):
     serializer_class = HabilitationSerializer
-    permission_classes = [role_permission(Role.ADMIN, read_only_roles=(Role.DPO,))]
+    permission_classes = [role_permission(*PEOPLE_MANAGERS, read_only_roles=tuple(PEOPLE_READERS))]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):

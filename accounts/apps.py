@@ -11,9 +11,13 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from accounts import actions, models, signals  # noqa: F401  (connects the sign-in hooks)
+        from accounts import actions, models, navigation, signals  # noqa: F401  (sign-in hooks)
+        from accounts.roles import PEOPLE_READERS
 
         actions.register()
+        navigation.register_core_entries()
+        navigation.register(20, _("Utilisateurs"), "accounts:user_list", PEOPLE_READERS)
+        navigation.register(30, _("Habilitations"), "accounts:habilitation_list", PEOPLE_READERS)
         auditlog.register(models.User, exclude_fields=["password", "last_login"])
         auditlog.register(models.Habilitation)
         auditlog.register(models.Service)

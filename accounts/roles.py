@@ -33,8 +33,11 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(),
 }
 
-#: Roles that manage people and habilitations, and roles that read the audit trail.
+#: Everyone signed in: the home page, the API's documentation.
+ALL_ROLES = frozenset(Role.values)
+#: Manage people, their habilitations and the services.
 PEOPLE_MANAGERS = frozenset({Role.ADMIN})
-AUDIT_READERS = frozenset({Role.DPO})
-#: Roles that may read the people and habilitation registers without changing them.
-PEOPLE_READERS = PEOPLE_MANAGERS | AUDIT_READERS
+#: Read the people and habilitation registers without changing them: the DPO checks them.
+PEOPLE_READERS = PEOPLE_MANAGERS | {Role.DPO}
+#: Read the services: whoever reads people, and magistrates, to whom services send requisitions.
+SERVICE_READERS = PEOPLE_READERS | {Role.MAGISTRATE}

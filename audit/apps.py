@@ -11,8 +11,8 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from audit import actions, roles
+        from audit import actions, database_roles
 
         actions.register_core_actions()
         # Migrations run as the owner; the application's role gets its rights restated after.
-        post_migrate.connect(roles.setup_after_migrate, sender=self)
+        post_migrate.connect(database_roles.setup_after_migrate, sender=self)

@@ -129,7 +129,7 @@ def _delete_and_close(record: AuditPrune, seqs: list[int]) -> None:
     """Delete the doomed events and close the pruning row.
 
     On PostgreSQL the application's role may neither DELETE events nor UPDATE pruning rows
-    (``audit.roles``): the owner's SECURITY DEFINER function ``csu_audit_prune_events``
+    (``audit.database_roles``): the owner's SECURITY DEFINER function ``csu_audit_prune_events``
     (migration 0004) does both, for an open pruning row only, and the triggers still check the
     horizon. SQLite has no roles: the rows are deleted directly, under the same triggers.
     """

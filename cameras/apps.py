@@ -11,9 +11,16 @@ class CamerasConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
+        from accounts import navigation
         from cameras import actions, models
+        from cameras.roles import HEALTH_WATCHERS, REGISTER_READERS
 
         actions.register()
+        navigation.register(50, _("Caméras"), "cameras:camera_list", REGISTER_READERS)
+        navigation.register(70, _("Santé des caméras"), "cameras:health_board", HEALTH_WATCHERS)
+        navigation.register(
+            80, _("Autorisations préfectorales"), "cameras:authorization_list", REGISTER_READERS
+        )
         auditlog.register(models.Authorization)
         auditlog.register(models.Camera, exclude_fields=["stream_credentials", "reference_image"])
         auditlog.register(models.PrivacyMask)

@@ -9,9 +9,15 @@ class ComplianceConfig(AppConfig):
     verbose_name = _("Conformité")
 
     def ready(self) -> None:
+        from accounts import navigation
         from compliance import actions
+        from compliance.roles import AUDIT_READERS, COMPLIANCE_READERS, REQUEST_HANDLERS
 
         actions.register()
+        # The audit trail's pages are the DPO's: they take their place after the people's.
+        navigation.register(40, _("Journal d'audit"), "audit:event_list", AUDIT_READERS)
+        navigation.register(190, _("Conformité"), "compliance:index", COMPLIANCE_READERS)
+        navigation.register(200, _("Demandes d'accès"), "compliance:request_list", REQUEST_HANDLERS)
         from compliance.models import AccessRequestCamera
         from recordings.keys import register_wrapped_keys
 

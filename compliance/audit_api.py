@@ -12,10 +12,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api_auth import role_permission
-from accounts.roles import AUDIT_READERS
 from audit.chain import HASHED_FIELDS
 from audit.models import AuditEvent, ChainCheckpoint
 from audit.selectors import chain_state, filters_from, search_events
+from compliance.roles import AUDIT_READERS
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

@@ -16,12 +16,12 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from accounts.decorators import role_required
-from accounts.roles import AUDIT_READERS
 from audit import exports
 from audit.models import AuditEvent, ChainCheckpoint
 from audit.selectors import chain_state, filters_from, search_events
 from audit.services import record
 from compliance.audit_forms import EventSearchForm
+from compliance.roles import AUDIT_READERS
 
 
 @role_required(*AUDIT_READERS)

@@ -6,12 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from accounts.roles import Role
 from compliance.models import AccessRequest
-
-#: Who reads the registers and builds the audit pack, and who handles access requests.
-COMPLIANCE_READERS = frozenset({Role.DPO})
-REQUEST_HANDLERS = frozenset({Role.DPO, Role.SUPERVISOR})
+from compliance.roles import REQUEST_HANDLERS
 
 
 def restrict(user: Any) -> QuerySet[AccessRequest]:

@@ -24,11 +24,12 @@ from django.utils.translation import gettext as _
 from accounts import access
 from accounts.actors import Actor, SystemActor
 from accounts.models import User
-from accounts.roles import Right, Role
+from accounts.roles import Right
 from audit.services import record
 from cameras.models import Camera
 from compliance.areas import kept_percent
 from compliance.models import AccessRequest, AccessRequestCamera, RefusalReason, one_month_after
+from compliance.roles import REQUEST_ANSWERERS
 from csu.lib.times import paris_text
 from evidence.services import DownloadRefused
 from recordings.holds import FootageUnavailable, hold_place, hold_release
@@ -55,7 +56,7 @@ def extract_folder() -> Path:
 
 def _require_dpo(actor: Actor) -> None:
     """Registering, validating and answering are the DPO's acts, whoever calls the service."""
-    if getattr(actor, "role", None) != Role.DPO:
+    if getattr(actor, "role", None) not in REQUEST_ANSWERERS:
         raise PermissionDenied(
             _("Seul le délégué à la protection des données peut accomplir cet acte.")
         )

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts import access
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
-from accounts.roles import Right, Role
+from accounts.roles import Right
 from audit.services import record
 from cameras.models import Camera
 from compliance import extract, pack, selectors, services
@@ -23,7 +23,12 @@ from compliance.areas import kept_percent
 from compliance.forms import AccessRequestForm, AnswerForm, AuditPackForm, ExtractForm, PeriodForm
 from compliance.models import AccessRequest, AccessRequestCamera
 from compliance.registers import REGISTERS, as_csv, local
-from compliance.selectors import COMPLIANCE_READERS, REQUEST_HANDLERS
+from compliance.roles import (
+    COMPLIANCE_READERS,
+    EXTRACT_BUILDERS,
+    REQUEST_ANSWERERS,
+    REQUEST_HANDLERS,
+)
 from csu.lib import pdf
 from evidence import manifest
 from evidence.services import DownloadRefused
@@ -132,11 +137,12 @@ def request_list(request: SignedInRequest) -> HttpResponse:
             "requests": selectors.request_list(request.user, status=status)[:500],
             "status": status,
             "statuses": AccessRequest.Status.choices,
+            "can_register": request.user.has_role(*REQUEST_ANSWERERS),
         },
     )
 
 
-@role_required(Role.DPO)
+@role_required(*REQUEST_ANSWERERS)
 def request_create(request: SignedInRequest) -> HttpResponse:
     form = AccessRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -197,9 +203,10 @@ def request_detail(request: SignedInRequest, pk: int) -> HttpResponse:
             "extract_handed_over_by",
         )
     )
-    is_dpo = request.user.role == Role.DPO
+    is_dpo = request.user.has_role(*REQUEST_ANSWERERS)
+    may_build = request.user.has_role(*EXTRACT_BUILDERS)
     for row in footage:
-        row.may_extract = not is_dpo and access.may(request.user, Right.EXTRACT, row.camera)
+        row.may_extract = may_build and access.may(request.user, Right.EXTRACT, row.camera)
         row.kept_percent = kept_percent(row.keep_areas) if row.keep_areas else None
     return render(
         request,
@@ -216,7 +223,7 @@ def request_detail(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.DPO)
+@role_required(*REQUEST_ANSWERERS)
 def request_answer(request: SignedInRequest, pk: int) -> HttpResponse:
     access_request = _request(request.user, pk)
     form = AnswerForm(request.POST)
@@ -271,7 +278,7 @@ def _show_errors(request: HttpRequest, exc: ValidationError) -> None:
 
 
 @require_POST
-@role_required(Role.SUPERVISOR)
+@role_required(*EXTRACT_BUILDERS)
 def extract_build(request: SignedInRequest, pk: int, camera: str) -> HttpResponse:
     row = _footage(request.user, pk, camera, right=Right.EXTRACT)
     form = ExtractForm(request.POST)
@@ -299,7 +306,7 @@ def extract_build(request: SignedInRequest, pk: int, camera: str) -> HttpRespons
 
 
 @require_POST
-@role_required(Role.DPO)
+@role_required(*REQUEST_ANSWERERS)
 def extract_release(request: SignedInRequest, pk: int, camera: str) -> HttpResponse:
     row = _footage(request.user, pk, camera)
     try:
@@ -319,7 +326,7 @@ def extract_release(request: SignedInRequest, pk: int, camera: str) -> HttpRespo
 
 
 @never_cache
-@role_required(Role.SUPERVISOR)
+@role_required(*EXTRACT_BUILDERS)
 def extract_download(request: SignedInRequest, pk: int, camera: str) -> HttpResponse:
     row = _footage(request.user, pk, camera, right=Right.EXTRACT)
     if not row.extract_sha256:

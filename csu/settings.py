@@ -502,7 +502,7 @@ AUDIT_ANCHOR_BUCKET = env_str("CSU_AUDIT_ANCHOR_BUCKET") or (
 AUDIT_ANCHOR_RETENTION_DAYS = env_int("CSU_AUDIT_ANCHOR_RETENTION_DAYS", 400, minimum=1)
 # Given to the migration step only (which connects as the owner of the tables): the URL of the
 # application's own role, created or updated after migrating with INSERT and SELECT only on
-# the audit tables (audit.roles).
+# the audit tables (audit.database_roles).
 APP_DATABASE_URL = env_str("CSU_APP_DATABASE_URL") or ""
 
 # --- Live video (live/): pipelines under ASGI, one per watched camera and process -------------

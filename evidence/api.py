@@ -18,9 +18,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_auth import role_permission
-from accounts.roles import Role
 from evidence import packages, selectors, services
 from evidence.models import DownloadLink, Export, LegalFrame, Requisition, Window
+from evidence.roles import (
+    DECIDERS,
+    EXTRACTION_REGISTER_READERS,
+    EXTRACTORS,
+    REQUESTERS,
+    REQUISITION_READERS,
+)
 
 # --- Serializers --------------------------------------------------------------------------------
 
@@ -233,10 +239,10 @@ class LinkSerializer(UTCModelSerializer):
 
 # --- Views --------------------------------------------------------------------------------------
 
-READ = role_permission(*selectors.READERS)
-OPJ = role_permission(Role.OPJ)
-MAGISTRATE = role_permission(Role.MAGISTRATE)
-SUPERVISOR = role_permission(Role.SUPERVISOR)
+READ = role_permission(*REQUISITION_READERS)
+OPJ = role_permission(*REQUESTERS)
+MAGISTRATE = role_permission(*DECIDERS)
+SUPERVISOR = role_permission(*EXTRACTORS)
 PERMISSIONS = {
     "create": OPJ,
     "cancel": OPJ,
@@ -473,7 +479,7 @@ class HandoverRegisterSerializer(UTCModelSerializer):
         ]
 
 
-REGISTERS = role_permission(*selectors.REGISTER_READERS)
+REGISTERS = role_permission(*EXTRACTION_REGISTER_READERS)
 
 
 class ExtractionRegisterView(viewsets.ReadOnlyModelViewSet):

@@ -9,9 +9,17 @@ class EvidenceConfig(AppConfig):
     verbose_name = _("Réquisitions judiciaires")
 
     def ready(self) -> None:
+        from accounts import navigation
         from evidence import actions
+        from evidence.roles import EXTRACTION_REGISTER_READERS, REQUISITION_READERS
 
         actions.register()
+        navigation.register(
+            170, _("Réquisitions"), "evidence:requisition_list", REQUISITION_READERS
+        )
+        navigation.register(
+            180, _("Registres des extractions"), "evidence:registers", EXTRACTION_REGISTER_READERS
+        )
         from accounts.home import add_section
         from accounts.roles import Role
         from evidence import notify

@@ -15,8 +15,6 @@ from evidence.models import PENDING, DownloadLink, Export, Requisition, Status, 
 
 #: What a supervisor sees: requisitions with something to extract or hand over, and their past.
 SUPERVISOR_STATUSES = frozenset(Status.values) - PENDING - {Status.CANCELLED, Status.EXPIRED}
-READERS = frozenset({Role.OPJ, Role.MAGISTRATE, Role.SUPERVISOR})
-REGISTER_READERS = frozenset({Role.SUPERVISOR, Role.DPO})
 #: Audit rows that are not steps of the requisition (kept in the audit trail itself).
 NOT_IN_HISTORY = ("requisition.decision_refused",)
 

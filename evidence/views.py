@@ -17,13 +17,20 @@ from django.views.decorators.http import require_POST
 
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
-from accounts.roles import Role
 from csu.lib.forms import add_service_errors
 from csu.lib.times import paris_text
 from evidence import attachments, packages, related_signalements, selectors, services
 from evidence.api import package_response
 from evidence.forms import DecisionForm, RequisitionForm, WindowFormSet
 from evidence.models import Requisition, Window
+from evidence.roles import (
+    ATTACHMENT_READERS,
+    DECIDERS,
+    EXTRACTION_REGISTER_READERS,
+    EXTRACTORS,
+    REQUESTERS,
+    REQUISITION_READERS,
+)
 
 
 def _requisition(request: HttpRequest, pk: int) -> Requisition:
@@ -41,7 +48,7 @@ def _back(pk: int) -> HttpResponse:
     return redirect("evidence:requisition_detail", pk=pk)
 
 
-@role_required(*selectors.READERS)
+@role_required(*REQUISITION_READERS)
 def requisition_list(request: SignedInRequest) -> HttpResponse:
     user = request.user
     return render(
@@ -49,8 +56,8 @@ def requisition_list(request: SignedInRequest) -> HttpResponse:
         "evidence/requisition_list.html",
         {
             "requisitions": selectors.requisition_list(user)[:200],
-            "queue": selectors.review_queue(user) if user.role == Role.MAGISTRATE else None,
-            "can_submit": user.role == Role.OPJ,
+            "queue": selectors.review_queue(user) if user.role in DECIDERS else None,
+            "can_submit": user.role in REQUESTERS,
         },
     )
 
@@ -99,7 +106,7 @@ def _drop_scan(request: HttpRequest) -> None:
         attachments.delete(pending["path"])
 
 
-@role_required(Role.OPJ)
+@role_required(*REQUESTERS)
 def requisition_create(request: SignedInRequest) -> HttpResponse:
     pending = _pending_scan(request) if request.method == "POST" else None
     if request.method == "GET":
@@ -173,7 +180,10 @@ def _detail(
         return render(request, "evidence/requisition_summary.html", {"requisition": requisition})
     windows = list(requisition.windows.all())
     export = selectors.current_export(requisition)
-    if decision_form is None and user.role == Role.MAGISTRATE and requisition.is_pending:
+    is_extractor = user.role in EXTRACTORS
+    is_requester = user.role in REQUESTERS
+    is_decider = user.role in DECIDERS
+    if decision_form is None and is_decider and requisition.is_pending:
         decision_form = DecisionForm(windows=windows)
     context: dict[str, Any] = {
         "requisition": requisition,
@@ -184,17 +194,15 @@ def _detail(
         "timeline": selectors.timeline(requisition),
         "signalements": related_signalements.shown(requisition=requisition, user=user),
         "decision_form": decision_form,
-        "is_supervisor": user.role == Role.SUPERVISOR,
-        "is_officer": user.role == Role.OPJ,
-        "is_magistrate": user.role == Role.MAGISTRATE,
+        "is_supervisor": is_extractor,
+        "is_officer": is_requester,
+        "is_magistrate": is_decider,
         "can_download": selectors.can_download(requisition, user),
-        "active_link": selectors.active_link(requisition, user) if user.role == Role.OPJ else None,
-        "allowed_download": selectors.allowed_download(requisition)
-        if user.role == Role.SUPERVISOR
-        else None,
+        "active_link": selectors.active_link(requisition, user) if is_requester else None,
+        "allowed_download": selectors.allowed_download(requisition) if is_extractor else None,
         "handovers": selectors.handovers(requisition),
         "clips": [f for f in export.files if f.get("kind") == "clip"]
-        if export is not None and export.state == "ready" and user.role == Role.SUPERVISOR
+        if export is not None and export.state == "ready" and is_extractor
         else [],
         "refresh": export is not None and export.state in ("queued", "running"),
     }
@@ -202,14 +210,14 @@ def _detail(
 
 
 @never_cache
-@role_required(*selectors.READERS)
+@role_required(*REQUISITION_READERS)
 def requisition_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     # Opening the file is not examining it: the status moves only when the magistrate says so.
     return _detail(request, _requisition(request, pk))
 
 
 @require_POST
-@role_required(Role.MAGISTRATE)
+@role_required(*DECIDERS)
 def requisition_review(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     if services.requisition_open_review(requisition=requisition, actor=request.user):
@@ -218,7 +226,7 @@ def requisition_review(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
-@role_required(Role.OPJ, Role.MAGISTRATE)
+@role_required(*ATTACHMENT_READERS)
 def requisition_attachment(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     data = services.attachment_open(requisition=requisition, actor=request.user)
@@ -230,7 +238,7 @@ def requisition_attachment(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.MAGISTRATE)
+@role_required(*DECIDERS)
 def requisition_decision(request: SignedInRequest, pk: int) -> HttpResponse:
     """A decision error is shown on the form, with what was chosen kept; nothing is recorded."""
     requisition = _requisition(request, pk)
@@ -267,7 +275,7 @@ def requisition_decision(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.OPJ)
+@role_required(*REQUESTERS)
 def requisition_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
@@ -282,7 +290,7 @@ def requisition_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.SUPERVISOR)
+@role_required(*EXTRACTORS)
 def export_start(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
@@ -297,7 +305,7 @@ def export_start(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.SUPERVISOR)
+@role_required(*EXTRACTORS)
 def export_release(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
@@ -319,7 +327,7 @@ def export_release(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(Role.SUPERVISOR)
+@role_required(*EXTRACTORS)
 def link_reissue(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
@@ -337,7 +345,7 @@ def link_reissue(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @require_POST
-@role_required(Role.OPJ)
+@role_required(*REQUESTERS)
 def download(request: SignedInRequest, pk: int) -> HttpResponse:
     """The officer downloads the package from his page: the POST is what consumes it."""
     requisition = _requisition(request, pk)
@@ -355,7 +363,7 @@ def download(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
-@role_required(Role.SUPERVISOR)
+@role_required(*EXTRACTORS)
 def export_clip(request: SignedInRequest, pk: int, index: int) -> HttpResponse:
     """A prepared clip, as the officer will receive it (masks burnt in), played before release."""
     requisition = _requisition(request, pk)
@@ -372,7 +380,7 @@ def export_clip(request: SignedInRequest, pk: int, index: int) -> HttpResponse:
 
 
 @never_cache
-@role_required(*selectors.READERS)
+@role_required(*REQUISITION_READERS)
 def handover_record(request: SignedInRequest, pk: int, link_pk: int) -> HttpResponse:
     """The procès-verbal de remise of one download (reading it consumes nothing)."""
     requisition = _requisition(request, pk)
@@ -387,7 +395,7 @@ def handover_record(request: SignedInRequest, pk: int, link_pk: int) -> HttpResp
     return response
 
 
-@role_required(*selectors.REGISTER_READERS)
+@role_required(*EXTRACTION_REGISTER_READERS)
 def registers(request: SignedInRequest) -> HttpResponse:
     return render(
         request,

@@ -26,12 +26,12 @@ from django.http import HttpRequest
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from accounts.roles import ROLE_RIGHTS, Right
 from cameras.models import Camera
 from csu.security import TrustedProxyMiddleware
 from live import services
 from live.models import EndReason, ViewingSession
 from live.pipeline import Viewer, hub
+from live.roles import WALL_VIEWERS
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return CLOSE_UNAUTHENTICATED
         if not _second_factor_given(user, self.scope["session"]):
             return CLOSE_UNAUTHENTICATED
-        if Right.LIVE not in ROLE_RIGHTS.get(user.role, frozenset()):
+        if user.role not in WALL_VIEWERS:
             return CLOSE_FORBIDDEN
         camera = Camera.objects.filter(code=self.scope["url_route"]["kwargs"]["code"]).first()
         if camera is None:

@@ -12,11 +12,8 @@ from django.views.decorators.cache import never_cache
 
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
-from accounts.roles import ROLE_RIGHTS, Right
 from live import selectors
-
-#: The roles whose habilitations may grant live viewing.
-LIVE_ROLES = tuple(role for role, rights in ROLE_RIGHTS.items() if Right.LIVE in rights)
+from live.roles import WALL_VIEWERS
 
 
 def _policy_with_live_processes() -> str:
@@ -29,7 +26,7 @@ def _policy_with_live_processes() -> str:
 
 
 @never_cache
-@role_required(*LIVE_ROLES)
+@role_required(*WALL_VIEWERS)
 def wall(request: SignedInRequest) -> HttpResponse:
     cameras = selectors.wall_cameras(request.user)
     response = render(

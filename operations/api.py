@@ -20,6 +20,7 @@ from accounts.api_auth import role_permission
 from cameras.models import HealthStatus
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
+from evidence.roles import REQUISITION_READERS
 from operations import selectors, services, stats
 from operations.forms import PeriodForm, SignalementFilterForm
 from operations.models import AlertedService, Category, Outcome, Shift, Signalement
@@ -344,7 +345,7 @@ class RequisitionSignalements(APIView):
     """The signalements a requisition concerns; the officer or the supervisor links more."""
 
     permission_classes = [
-        role_permission(*REQUISITION_LINKERS, read_only_roles=tuple(evidence_selectors.READERS))
+        role_permission(*REQUISITION_LINKERS, read_only_roles=tuple(REQUISITION_READERS))
     ]
 
     def _requisition(self, request: Request, pk: int) -> Requisition:

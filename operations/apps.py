@@ -11,9 +11,15 @@ class OperationsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
+        from accounts import navigation
         from evidence import related_signalements
         from operations import actions, links, models
+        from operations.roles import ROOM_STAFF, STATISTICS_READERS
 
         actions.register()
+        navigation.register(110, _("Tableau de bord"), "operations:dashboard", ROOM_STAFF)
+        navigation.register(120, _("Signalements"), "operations:signalement_list", ROOM_STAFF)
+        navigation.register(130, _("Vacations"), "operations:shift_list", ROOM_STAFF)
+        navigation.register(140, _("Statistiques"), "operations:statistics", STATISTICS_READERS)
         related_signalements.register(links.SignalementLinks())
         auditlog.register(models.Signalement, m2m_fields={"cameras"})

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.api_auth import role_permission
 from recordings import selectors
-from recordings.selectors import OPERATIONS_WATCHERS
+from recordings.roles import RECORDER_WATCHERS
 
 
 class RecorderRowSerializer(serializers.Serializer):
@@ -32,7 +32,7 @@ class RecorderRowSerializer(serializers.Serializer):
 class OperationsView(APIView):
     """Every camera's recorder state; cameras not recording (``alert`` not empty) first."""
 
-    permission_classes = [role_permission(*OPERATIONS_WATCHERS)]
+    permission_classes = [role_permission(*RECORDER_WATCHERS)]
 
     @extend_schema(responses=RecorderRowSerializer(many=True))
     def get(self, request: Request) -> Response:

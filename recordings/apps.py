@@ -9,6 +9,14 @@ class RecordingsConfig(AppConfig):
     verbose_name = _("Enregistrements")
 
     def ready(self) -> None:
+        from accounts import navigation
         from recordings import actions
+        from recordings.roles import RECORDER_WATCHERS, REPLAYERS, RETENTION_READERS
 
         actions.register()
+        navigation.register(90, _("Relecture"), "recordings:replay_index", REPLAYERS)
+        navigation.register(100, _("Enregistreurs"), "recordings:operations", RECORDER_WATCHERS)
+        navigation.register(
+            150, _("Registre des destructions"), "retention:destruction_list", RETENTION_READERS
+        )
+        navigation.register(160, _("Gels des images"), "retention:hold_list", RETENTION_READERS)

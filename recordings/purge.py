@@ -41,7 +41,6 @@ from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, SystemActor
-from accounts.roles import Role
 from audit.services import record
 from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
 from recordings import keys as day_keys
@@ -52,9 +51,6 @@ from recordings.models import DataKey, DestructionRecord, KeyEncryptionKey, Purg
 logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = SystemActor("purge")
-#: Who reads the destruction register and the holds; who places and lifts manual holds.
-REGISTER_READERS = frozenset({Role.SUPERVISOR, Role.DPO})
-HOLD_MANAGERS = frozenset({Role.SUPERVISOR})
 SEGMENTS_FOLDER = "segments"
 # Arbitrary constant naming the PostgreSQL advisory lock held for the duration of a run.
 _PURGE_LOCK = 0x_C5_0B_9E_6E

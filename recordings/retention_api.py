@@ -20,10 +20,9 @@ from accounts.api_auth import role_permission
 from cameras.models import Camera
 from recordings import holds, purge
 from recordings.models import DestructionRecord, Hold, PurgeRun
+from recordings.roles import HOLD_MANAGERS, RETENTION_READERS
 
-READERS = tuple(purge.REGISTER_READERS)
 WITHHELD = _("Détails réservés aux personnes habilitées à lire la pièce à l'origine du gel.")
-MANAGERS = tuple(purge.HOLD_MANAGERS)
 
 PERIOD = [
     OpenApiParameter("camera", OpenApiTypes.STR, description="Code de la caméra"),
@@ -93,7 +92,7 @@ class DestructionRecordViewSet(viewsets.ReadOnlyModelViewSet):
     """Registre des destructions (DPO, chefs de salle)."""
 
     serializer_class = DestructionRecordSerializer
-    permission_classes = [role_permission(*READERS)]
+    permission_classes = [role_permission(*RETENTION_READERS)]
 
     def get_queryset(self) -> Any:
         if self.action == "list":
@@ -152,7 +151,7 @@ class PurgeRunViewSet(viewsets.ReadOnlyModelViewSet):
     """The purge's runs, refusals included (DPO, chefs de salle)."""
 
     serializer_class = PurgeRunSerializer
-    permission_classes = [role_permission(*READERS)]
+    permission_classes = [role_permission(*RETENTION_READERS)]
     queryset = PurgeRun.objects.all()
 
 
@@ -241,8 +240,8 @@ class HoldViewSet(
 
     def get_permissions(self) -> list[Any]:
         if self.action in ("create", "release"):
-            return [role_permission(*MANAGERS)()]
-        return [role_permission(*READERS)()]
+            return [role_permission(*HOLD_MANAGERS)()]
+        return [role_permission(*RETENTION_READERS)()]
 
     def get_queryset(self) -> Any:
         camera = None

@@ -22,6 +22,7 @@ from cameras.models import Camera
 from csu.lib.forms import add_service_errors
 from recordings import holds, purge
 from recordings.models import DestructionRecord, Hold, KeyEncryptionKey, PurgeRun
+from recordings.roles import HOLD_MANAGERS, RETENTION_READERS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -77,7 +78,7 @@ class ReleaseForm(forms.Form):
 # --- Destruction register ----------------------------------------------------------------------
 
 
-@role_required(*purge.REGISTER_READERS)
+@role_required(*RETENTION_READERS)
 def destruction_list(request: SignedInRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     camera, start, end = None, None, None
@@ -110,7 +111,7 @@ def destruction_list(request: SignedInRequest) -> HttpResponse:
     )
 
 
-@role_required(*purge.REGISTER_READERS)
+@role_required(*RETENTION_READERS)
 def destruction_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(DestructionRecord.objects.select_related("camera", "run"), pk=pk)
     return render(request, "recordings/retention/destruction_detail.html", {"entry": entry})
@@ -119,7 +120,7 @@ def destruction_detail(request: SignedInRequest, pk: int) -> HttpResponse:
 # --- Holds ---------------------------------------------------------------------------------------
 
 
-@role_required(*purge.REGISTER_READERS)
+@role_required(*RETENTION_READERS)
 def hold_list(request: SignedInRequest) -> HttpResponse:
     form = PeriodForm(request.GET or None)
     camera = form.cleaned_data["camera"] if form.is_bound and form.is_valid() else None
@@ -136,12 +137,12 @@ def hold_list(request: SignedInRequest) -> HttpResponse:
             "form": form,
             "only_active": only_active,
             "now": timezone.now(),
-            "can_manage": request.user.has_role(*purge.HOLD_MANAGERS),
+            "can_manage": request.user.has_role(*HOLD_MANAGERS),
         },
     )
 
 
-@role_required(*purge.HOLD_MANAGERS)
+@role_required(*HOLD_MANAGERS)
 def hold_create(request: SignedInRequest) -> HttpResponse:
     form = HoldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -171,7 +172,7 @@ def hold_create(request: SignedInRequest) -> HttpResponse:
     return render(request, "recordings/retention/hold_form.html", {"form": form})
 
 
-@role_required(*purge.REGISTER_READERS)
+@role_required(*RETENTION_READERS)
 def hold_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     hold = get_object_or_404(Hold.objects.select_related("camera", "created_by"), pk=pk)
     [hold] = holds.withhold_references(request.user, [hold])
@@ -181,7 +182,7 @@ def hold_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         {
             "hold": hold,
             "active": hold.is_active(),
-            "can_release": request.user.has_role(*purge.HOLD_MANAGERS)
+            "can_release": request.user.has_role(*HOLD_MANAGERS)
             and hold.basis == Hold.Basis.MANUAL
             and hold.released_at is None,
             "release_form": ReleaseForm(),
@@ -190,7 +191,7 @@ def hold_detail(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(*purge.HOLD_MANAGERS)
+@role_required(*HOLD_MANAGERS)
 def hold_release(request: SignedInRequest, pk: int) -> HttpResponse:
     hold = get_object_or_404(Hold, pk=pk)
     if hold.basis != Hold.Basis.MANUAL:

@@ -12,14 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import access
-from accounts.roles import Right, Role
+from accounts.roles import Right
 from cameras.models import Camera, CameraStatus
 from recordings.models import Gap, RecorderLease, Segment
 
-#: Who replays footage (a replay habilitation covering the camera is needed on top).
-REPLAYERS = frozenset({Role.SUPERVISOR})
-#: Who watches the recorders' state (no image is shown there).
-OPERATIONS_WATCHERS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 #: Consecutive segments closer than this belong to one recorded period on the timeline.
 PERIOD_TOLERANCE = timedelta(seconds=2)
 

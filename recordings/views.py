@@ -22,7 +22,7 @@ from accounts.decorators import role_required
 from accounts.roles import Right
 from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
 from recordings import playback, selectors
-from recordings.selectors import OPERATIONS_WATCHERS, REPLAYERS
+from recordings.roles import RECORDER_WATCHERS, REPLAYERS
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"]
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -209,7 +209,7 @@ def replay_video(request: SignedInRequest, code: str, token: str) -> HttpRespons
 # --- Operations -------------------------------------------------------------------------------
 
 
-@role_required(*OPERATIONS_WATCHERS)
+@role_required(*RECORDER_WATCHERS)
 def operations(request: SignedInRequest) -> HttpResponse:
     rows = selectors.operations_board()
     return render(

@@ -46,6 +46,11 @@ def _names(patterns, namespace: str = "") -> set[str]:
     return names
 
 
+def names() -> set[str]:
+    """Every named URL of the product, with its namespace."""
+    return _names(get_resolver().url_patterns)
+
+
 def untested_views() -> list[str]:
     tested = set(Path(os.environ[LOG_VARIABLE]).read_text(encoding="utf-8").split())
-    return sorted(_names(get_resolver().url_patterns) - tested - EXEMPT)
+    return sorted(names() - tested - EXEMPT)

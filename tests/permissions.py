@@ -6,14 +6,18 @@ allowed role without then with the habilitation. The expected outcomes:
 
 - page: anonymous → redirect to sign-in; second factor missing → redirect to the code page;
   wrong role → 403; allowed without habilitation → 403; allowed (with habilitation) → ``ok``.
-- API: anonymous → 401/403; second factor missing → 403; wrong role → 403 (or 404 when the
-  object is outside the person's scope); allowed → ``ok``.
+- API: anonymous → 401/403; second factor missing → 403; wrong role → 403; allowed →
+  ``ok``.
+
+Each refused role expects one status, 403 unless ``refused`` names another for it: 404 where
+the object lies outside the person's scope (a requisition of another service), so that its
+existence is not confirmed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.test import Client
@@ -41,8 +45,10 @@ class Matrix:
     ok: Iterable[int] = (200,)
     #: Grants the habilitation this endpoint needs to a person (None: none needed).
     habilitate: Callable[[User], None] | None = None
-    #: For the API, refused may be 404 when the object is outside the person's scope.
-    refused: Iterable[int] = field(default=(403,))
+    #: The status of a refused person (a wrong role, or an allowed one without habilitation):
+    #: one for all, or per role (404 where the object is outside that role's scope; 403 for the
+    #: roles not named).
+    refused: int | Mapping[str, int] = 403
     content_type: str = "application/json"
 
     def _request(self, client: Client):
@@ -56,10 +62,17 @@ class Matrix:
                 kwargs["content_type"] = self.content_type
         return getattr(client, self.method)(url, **kwargs)
 
+    def refused_status(self, role: str) -> int:
+        if isinstance(self.refused, int):
+            return self.refused
+        unknown = set(self.refused) - set(Role.values)
+        if unknown:
+            raise ValueError(f"refused names unknown roles: {sorted(unknown)}")
+        return self.refused.get(role, 403)
+
     def check(self) -> None:
         allowed = set(self.allowed)
         ok = set(self.ok)
-        refused = set(self.refused)
         failures: list[str] = []
 
         def expect(who: str, response, wanted: set[int], location: str | None = None) -> None:
@@ -83,7 +96,8 @@ class Matrix:
             if role not in allowed:
                 if self.habilitate:
                     self.habilitate(person)
-                expect(f"role {role}", self._request(sign_in(Client(), person)), refused)
+                response = self._request(sign_in(Client(), person))
+                expect(f"role {role}", response, {self.refused_status(role)})
                 continue
             if person.requires_second_factor:
                 half = Client()
@@ -95,6 +109,7 @@ class Matrix:
                     expect(f"role {role} without second factor", response, {302}, "/comptes/otp/")
             client = sign_in(Client(), person)
             if self.habilitate:
+                refused = {self.refused_status(role)}
                 expect(f"role {role} without habilitation", self._request(client), refused)
                 self.habilitate(person)
             expect(f"role {role}", self._request(client), ok)

@@ -1,7 +1,7 @@
 """Pruning through a function owned by the tables' owner, for an application role that may not.
 
 In production the application connects as a role that may only INSERT and SELECT on the audit
-tables (``audit.roles``). Pruning needs to DELETE expired events and close its pruning row: the
+tables (``audit.database_roles``). Pruning needs to DELETE expired events and close its pruning row: the
 SECURITY DEFINER function below does exactly that, as the owner, for one open pruning row and
 below its horizon only; the append-only triggers still apply. A pruning row that an intruder
 inserts to use it is named by ``verify_audit`` (its signature is not from a pinned key).

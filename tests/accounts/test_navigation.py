@@ -3,11 +3,104 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import NoReverseMatch, reverse
 
-from accounts.roles import Role
+from accounts import navigation
+from accounts.roles import ROLE_RIGHTS, Right, Role
+from tests import matrix_coverage
+from tests.factories import HabilitationFactory
 from tests.permissions import make_person
 
 pytestmark = pytest.mark.django_db
+
+
+#: Today's menu of each role, in order, as the signed-in page shows it (label, address).
+MENU = {
+    Role.OPERATOR: [
+        ("Accueil", "/accueil/"),
+        ("Caméras", "/cameras/"),
+        ("Mur d'images", "/direct/"),
+        ("Santé des caméras", "/cameras/sante/"),
+        ("Autorisations préfectorales", "/cameras/autorisations/"),
+        ("Enregistreurs", "/enregistrements/exploitation/"),
+        ("Tableau de bord", "/exploitation/"),
+        ("Signalements", "/exploitation/signalements/"),
+        ("Vacations", "/exploitation/vacations/"),
+        ("API", "/api/docs/"),
+    ],
+    Role.SUPERVISOR: [
+        ("Accueil", "/accueil/"),
+        ("Caméras", "/cameras/"),
+        ("Mur d'images", "/direct/"),
+        ("Santé des caméras", "/cameras/sante/"),
+        ("Autorisations préfectorales", "/cameras/autorisations/"),
+        ("Relecture", "/enregistrements/relecture/"),
+        ("Enregistreurs", "/enregistrements/exploitation/"),
+        ("Tableau de bord", "/exploitation/"),
+        ("Signalements", "/exploitation/signalements/"),
+        ("Vacations", "/exploitation/vacations/"),
+        ("Statistiques", "/exploitation/statistiques/"),
+        ("Registre des destructions", "/conservation/destructions/"),
+        ("Gels des images", "/conservation/gels/"),
+        ("Réquisitions", "/requisitions/"),
+        ("Registres des extractions", "/requisitions/registres/"),
+        ("Demandes d'accès", "/conformite/demandes-acces/"),
+        ("API", "/api/docs/"),
+    ],
+    Role.OPJ: [
+        ("Accueil", "/accueil/"),
+        ("Réquisitions", "/requisitions/"),
+        ("API", "/api/docs/"),
+    ],
+    Role.MAGISTRATE: [
+        ("Accueil", "/accueil/"),
+        ("Réquisitions", "/requisitions/"),
+        ("API", "/api/docs/"),
+    ],
+    Role.DPO: [
+        ("Accueil", "/accueil/"),
+        ("Utilisateurs", "/comptes/utilisateurs/"),
+        ("Habilitations", "/comptes/habilitations/"),
+        ("Journal d'audit", "/audit/"),
+        ("Caméras", "/cameras/"),
+        ("Autorisations préfectorales", "/cameras/autorisations/"),
+        ("Statistiques", "/exploitation/statistiques/"),
+        ("Registre des destructions", "/conservation/destructions/"),
+        ("Gels des images", "/conservation/gels/"),
+        ("Registres des extractions", "/requisitions/registres/"),
+        ("Conformité", "/conformite/"),
+        ("Demandes d'accès", "/conformite/demandes-acces/"),
+        ("API", "/api/docs/"),
+    ],
+    Role.ADMIN: [
+        ("Accueil", "/accueil/"),
+        ("Utilisateurs", "/comptes/utilisateurs/"),
+        ("Habilitations", "/comptes/habilitations/"),
+        ("Caméras", "/cameras/"),
+        ("Santé des caméras", "/cameras/sante/"),
+        ("Autorisations préfectorales", "/cameras/autorisations/"),
+        ("Enregistreurs", "/enregistrements/exploitation/"),
+        ("Statistiques", "/exploitation/statistiques/"),
+        ("API", "/api/docs/"),
+    ],
+}
+
+
+def test_every_role_is_pinned():
+    assert set(MENU) == set(Role.values)
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_each_role_sees_its_menu_in_order(role, signed_in):
+    entries = signed_in(make_person(role)).get("/accueil/").context["nav_items"]
+    assert [(entry["label"], entry["url"]) for entry in entries] == MENU[role]
+
+
+def test_the_menu_is_translated(signed_in):
+    client = signed_in(make_person(Role.SUPERVISOR))
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accueil/"})
+    labels = [entry["label"] for entry in client.get("/accueil/").context["nav_items"]]
+    assert labels[:3] == ["Home", "Cameras", "Video wall"], labels
 
 
 @pytest.mark.parametrize("role", Role.values)
@@ -34,3 +127,103 @@ def test_a_forced_password_change_hides_the_menu(signed_in):
     person = make_person(Role.OPERATOR, must_change_password=True)
     page = signed_in(person).get("/comptes/mot-de-passe/").content.decode()
     assert 'aria-label="Navigation principale"' not in page
+
+
+#: Pages outside the menu by nature, open to whoever is signed in.
+EXEMPT = {
+    "accounts:password_change": "the person's own password: a link beside their name",
+    "accounts:logout": "the sign-out confirmation: a button beside their name",
+    "public:notice": "the public information notice, open without signing in",
+    "healthz": "the container's health check, not a page",
+}
+
+#: Pages a role reaches from one of its menu's pages (a button, a link, a form): the role
+#: opening one must see that menu entry, and the page must lead to it.
+REACHED_FROM = {
+    "accounts:user_create": "accounts:user_list",
+    "accounts:habilitation_create": "accounts:habilitation_list",
+    "audit:event_export_csv": "audit:event_list",
+    "audit:event_export_pdf": "audit:event_list",
+    "cameras:camera_create": "cameras:camera_list",
+    "cameras:authorization_create": "cameras:authorization_list",
+    "operations:signalement_create": "operations:signalement_list",
+    "operations:rota": "operations:shift_list",
+    "retention:hold_create": "retention:hold_list",
+    "evidence:requisition_create": "evidence:requisition_list",
+    "compliance:request_create": "compliance:request_list",
+    "compliance:audit_pack": "compliance:index",
+}
+
+
+def _pages() -> dict[str, str]:
+    """Every page that takes no argument: URL name → address (the API's endpoints aside, its
+    documentation page included)."""
+    pages = {}
+    for name in sorted(matrix_coverage.names()):
+        try:
+            url = reverse(name)
+        except NoReverseMatch:  # needs an argument: a detail page, reached from a list
+            continue
+        if not url.startswith("/api/") or name == "api-docs":
+            pages[name] = url
+    return pages
+
+
+def _with_every_image_right(person) -> None:
+    rights = ROLE_RIGHTS[person.role]
+    if rights:
+        HabilitationFactory(
+            user=person,
+            all_cameras=True,
+            can_live=Right.LIVE in rights,
+            can_replay=Right.REPLAY in rights,
+            can_extract=Right.EXTRACT in rights,
+        )
+
+
+def test_exempt_and_reached_pages_exist():
+    pages = _pages()
+    named = set(EXEMPT) | set(REACHED_FROM) | set(REACHED_FROM.values())
+    assert named <= set(pages), sorted(named - set(pages))
+    menu = {item.url_name for item in navigation.all_items()}
+    assert set(REACHED_FROM.values()) <= menu
+    assert not (set(EXEMPT) | set(REACHED_FROM)) & menu
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_the_menu_and_the_pages_a_role_opens_agree(role, signed_in):
+    """Both ways: every entry registered for the role opens for it (habilitation given where
+    images need one), and every page it opens is in its menu, reached from it, or exempt."""
+    person = make_person(role)
+    _with_every_image_right(person)
+    client = signed_in(person)
+    menu = {item.url_name for item in navigation.all_items() if role in item.roles}
+    pages = _pages()
+    problems = [
+        f"{name}: in the menu, answers {status}"
+        for name in sorted(menu)
+        if (status := client.get(pages[name]).status_code) != 200
+    ]
+    for name, url in pages.items():
+        if name in menu or name in EXEMPT or client.get(url).status_code != 200:
+            continue
+        parent = REACHED_FROM.get(name)
+        if parent is None:
+            problems.append(f"{name}: opens, yet is neither in the menu nor listed here")
+        elif parent not in menu:
+            problems.append(f"{name}: opens, reached from {parent}, which is not in the menu")
+        elif url not in client.get(pages[parent]).content.decode():
+            problems.append(f"{name}: opens, yet {parent} does not lead to it")
+    assert problems == [], f"{role}:\n  " + "\n  ".join(problems)
+
+
+def test_an_entry_registered_again_must_mean_the_same(monkeypatch):
+    monkeypatch.setattr(navigation, "_REGISTRY", dict(navigation._REGISTRY))
+    same = next(item for item in navigation.all_items() if item.url_name == "live:wall")
+    assert navigation.register(same.order, same.label, same.url_name, same.roles) == same
+    with pytest.raises(ValueError, match="twice"):
+        navigation.register(same.order, same.label, same.url_name, {Role.DPO})
+    with pytest.raises(ValueError, match="share the position"):
+        navigation.register(same.order, "Autre", "accounts:password_change", {Role.DPO})
+    with pytest.raises(ValueError, match="no role"):
+        navigation.register(5, "Personne", "accounts:password_change", set())

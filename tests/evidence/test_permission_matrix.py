@@ -13,6 +13,10 @@ from tests.permissions import check_matrix
 pytestmark = pytest.mark.django_db
 
 READERS = ["opj", "magistrate", "supervisor"]
+#: The matrix's OPJ belongs to another service than the requisition's: outside its scope, the
+#: requisition is not found (404) where the role itself would be let in; every other refused
+#: role gets 403.
+OUTSIDE_SCOPE = {"opj": 404}
 
 
 def _requisition(status: str = "submitted") -> Requisition:
@@ -43,7 +47,7 @@ def test_requisition_detail_page_is_scoped():
     check_matrix(
         url=f"/requisitions/{requisition.pk}/",
         allowed=["magistrate", "supervisor"],
-        refused=(403, 404),
+        refused=OUTSIDE_SCOPE,
     )
 
 
@@ -60,7 +64,7 @@ def test_requisition_api_detail_is_scoped():
         url=f"/api/requisitions/{requisition.pk}/",
         allowed=["magistrate", "supervisor"],
         api=True,
-        refused=(403, 404),
+        refused=OUTSIDE_SCOPE,
     )
 
 
@@ -86,7 +90,6 @@ def test_supervisor_endpoints(name):
         method="post",
         data={},
         ok=(400,),
-        refused=(403, 404),
     )
 
 
@@ -98,7 +101,7 @@ def test_cancel_endpoint_is_for_the_officers_service_only():
         api=True,
         method="post",
         data={},
-        refused=(403, 404),
+        refused=OUTSIDE_SCOPE,
     )
 
 
@@ -116,14 +119,14 @@ def test_download_endpoint_and_page_are_posts_for_the_officers_service():
         api=True,
         method="post",
         data={},
-        refused=(403, 404),
+        refused=OUTSIDE_SCOPE,
     )
     check_matrix(
         url=f"/requisitions/{requisition.pk}/telechargement/",
         allowed=[],
         method="post",
         data={},
-        refused=(403, 404),
+        refused=OUTSIDE_SCOPE,
     )
 
 
@@ -133,7 +136,7 @@ def test_handover_record_page_is_scoped():
         url=f"/requisitions/{requisition.pk}/remise/999999/proces-verbal/",
         allowed=["magistrate", "supervisor"],
         ok=(404,),
-        refused=(403, 404),
+        refused=OUTSIDE_SCOPE,
     )
 
 
@@ -145,7 +148,6 @@ def test_review_action_is_for_the_magistrate():
         method="post",
         data={},
         ok=(302,),
-        refused=(403, 404),
     )
     check_matrix(
         url=f"/api/requisitions/{requisition.pk}/review/",
@@ -153,7 +155,6 @@ def test_review_action_is_for_the_magistrate():
         api=True,
         method="post",
         data={},
-        refused=(403, 404),
     )
 
 
@@ -163,7 +164,7 @@ def test_attachment_page_is_for_the_magistrate_and_the_officers_service():
     check_matrix(
         url=f"/requisitions/{requisition.pk}/piece/",
         allowed=["magistrate"],
-        refused=(403, 404),
+        refused=OUTSIDE_SCOPE,
     )
 
 
@@ -185,7 +186,6 @@ def test_workflow_page_actions(action, role, status):
         data={},
         allowed=[role],
         ok=(302,),
-        refused=(403, 404),
     )
 
 
@@ -196,7 +196,7 @@ def test_cancel_page_action_is_for_the_officers_service_only():
         method="post",
         data={"reason": "erreur de saisie"},
         allowed=[],
-        refused=(403, 404),
+        refused=OUTSIDE_SCOPE,
     )
 
 
@@ -211,5 +211,16 @@ def test_clip_preview_is_for_the_supervisor():
         url=f"/requisitions/{requisition.pk}/extraction/sequences/1/",
         allowed=["supervisor"],
         ok=(404,),
-        refused=(403, 404),
     )
+
+
+def test_the_matrix_tells_a_refusal_from_a_requisition_not_found():
+    """One status per refused role: the OPJ's 404 (outside its scope) is no 403."""
+    requisition = _requisition("approved")
+    url = f"/requisitions/{requisition.pk}/"
+    with pytest.raises(AssertionError, match="role opj: got 404, expected one of \\[403\\]"):
+        check_matrix(url=url, allowed=["magistrate", "supervisor"])
+    with pytest.raises(AssertionError, match="role dpo: got 403, expected one of \\[404\\]"):
+        check_matrix(url=url, allowed=["magistrate", "supervisor"], refused=404)
+    with pytest.raises(ValueError, match="unknown roles"):
+        check_matrix(url=url, allowed=["magistrate", "supervisor"], refused={"opg": 404})

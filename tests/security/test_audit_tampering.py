@@ -23,7 +23,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from audit import chain, integrity, retention, roles
+from audit import chain, database_roles, integrity, retention
 from audit.models import AuditEvent, AuditPrune, ChainCheckpoint
 from audit.services import record
 from tests.append_only import suspended
@@ -195,7 +195,9 @@ needs_postgresql = pytest.mark.skipif(
 def app_role(transactional_db, settings):
     """The application's role, made as production makes it (setup_database_roles, run by the
     owner after migrating), dropped afterwards."""
-    role = roles.AppRole(name=f"csu_app_{uuid.uuid4().hex[:10]}", password=secrets.token_hex(16))
+    role = database_roles.AppRole(
+        name=f"csu_app_{uuid.uuid4().hex[:10]}", password=secrets.token_hex(16)
+    )
     params = connection.settings_dict
     settings.APP_DATABASE_URL = (
         f"postgres://{role.name}:{role.password}@{params['HOST'] or 'localhost'}"
@@ -209,7 +211,7 @@ def app_role(transactional_db, settings):
         cursor.execute(f'DROP ROLE "{role.name}"')
 
 
-def _connect(role: roles.AppRole) -> psycopg.Connection:
+def _connect(role: database_roles.AppRole) -> psycopg.Connection:
     params = connection.settings_dict
     return psycopg.connect(
         host=params["HOST"] or None,
@@ -222,7 +224,7 @@ def _connect(role: roles.AppRole) -> psycopg.Connection:
 
 
 @contextmanager
-def _django_as(role: roles.AppRole):
+def _django_as(role: database_roles.AppRole):
     """Django's own connection signed in as ``role``, as the web site and workers are."""
     saved = (connection.settings_dict["USER"], connection.settings_dict["PASSWORD"])
     connection.close()
@@ -345,7 +347,9 @@ def test_roles_are_refused_on_sqlite(settings):
 @needs_postgresql
 def test_migrating_as_the_owner_states_the_application_roles_rights(transactional_db, settings):
     """The migrate step of production (owner's URL, CSU_APP_DATABASE_URL) makes the role."""
-    role = roles.AppRole(name=f"csu_app_{uuid.uuid4().hex[:10]}", password=secrets.token_hex(16))
+    role = database_roles.AppRole(
+        name=f"csu_app_{uuid.uuid4().hex[:10]}", password=secrets.token_hex(16)
+    )
     params = connection.settings_dict
     settings.APP_DATABASE_URL = (
         f"postgres://{role.name}:{role.password}@localhost:5432/{params['NAME']}"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit import roles
+from audit import database_roles
 
 
 class Command(BaseCommand):
@@ -16,13 +16,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, database: str = "default", **options) -> None:
         try:
-            role = roles.app_role_from_settings()
+            role = database_roles.app_role_from_settings()
             if role is None:
-                raise roles.RoleSetupError(
+                raise database_roles.RoleSetupError(
                     "CSU_APP_DATABASE_URL is not set: it names the application's role"
                 )
-            counts = roles.setup_application_role(role=role, using=database)
-        except roles.RoleSetupError as exc:
+            counts = database_roles.setup_application_role(role=role, using=database)
+        except database_roles.RoleSetupError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
             f"role {role.name}: SELECT, INSERT on {counts['audit_tables']} audit tables; "

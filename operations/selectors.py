@@ -264,11 +264,10 @@ def dashboard_signalements() -> dict[str, Any]:
 
 
 def dashboard_recording(now: datetime) -> dict[str, Any]:
-    """Cameras in service that are not recorded, counted and listed with why. Two queries."""
+    """Cameras in service that are not recorded, counted, and listed as (camera, why) with why a
+    ``recording_state`` code. Two queries."""
     alerts = recording_alerts(now)
-    rows = list(alerts[:DASHBOARD_ROWS])
-    for camera in rows:
-        camera.recording_state = recording_state(camera, now)
+    rows = [(camera, recording_state(camera, now)) for camera in alerts[:DASHBOARD_ROWS]]
     return {"recording_alert_count": alerts.count(), "recording_alerts": rows}
 
 

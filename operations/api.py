@@ -1,4 +1,4 @@
-"""The operations endpoints: dashboard, statistics, signalements, clocking in and out."""
+"""The operations endpoints: statistics, signalements, clocking in and out."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from rest_framework.views import APIView
 
 from accounts.actors import signed_in
 from accounts.api_auth import role_permission
-from cameras.models import HealthStatus
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from evidence.roles import REQUISITION_READERS
@@ -185,88 +184,6 @@ def _shift(shift: Shift) -> dict[str, Any]:
         "operator": str(shift.operator),
         "started_at": _when(shift.started_at),
         "ended_at": _when(shift.ended_at),
-    }
-
-
-class Dashboard(APIView):
-    """What the dashboard shows; the page polls it every 15 seconds."""
-
-    permission_classes = [role_permission(*ROOM_STAFF)]
-
-    @extend_schema(responses={200: dict})
-    def get(self, request: Request) -> Response:
-        return Response(dashboard_json(selectors.dashboard(user=signed_in(request))))
-
-
-def dashboard_json(board: dict[str, Any]) -> dict[str, Any]:
-    now = board["now"]
-    labels = dict(HealthStatus.choices)
-    return {
-        "now": _when(now),
-        "on_duty": [_shift(shift) for shift in board["on_duty"]],
-        "planned": [
-            {
-                "operator": str(slot.operator),
-                "starts_at": _when(slot.starts_at),
-                "ends_at": _when(slot.ends_at),
-            }
-            for slot in board["planned"]
-        ],
-        "cameras_in_service": board["cameras_in_service"],
-        "health_counts": {
-            status_code: {"label": str(labels.get(status_code, status_code)), "count": n}
-            for status_code, n in board["health_counts"].items()
-        },
-        "failing_cameras": [
-            {
-                "code": c.code,
-                "name": c.name,
-                "sector": c.sector,
-                "status": c.health_status,
-                "status_label": str(c.get_health_status_display()),
-                "checked_at": _when(c.health_checked_at),
-            }
-            for c in board["failing_cameras"]
-        ],
-        "open_count": board["open_count"],
-        "open_signalements": [
-            {
-                "number": s.number,
-                "category": s.category,
-                "category_label": str(s.get_category_display()),
-                "occurred_at": _when(s.occurred_at),
-                "location": s.location,
-                "author": str(s.author),
-            }
-            for s in board["open_signalements"]
-        ],
-        "recording_alert_count": board["recording_alert_count"],
-        "recording_alerts": [
-            {
-                "code": c.code,
-                "name": c.name,
-                "state": selectors.recording_state(c, now),
-                "last_segment_at": _when(
-                    getattr(getattr(c, "recorder_lease", None), "last_segment_at", None)
-                ),
-            }
-            for c in board["recording_alerts"]
-        ],
-        "requisitions_to_export": board["requisitions_to_export"],
-        "requisitions_to_release": board["requisitions_to_release"],
-        "requisitions_visible": board["requisitions_visible"],
-        "requisitions_waiting": [
-            {
-                "id": r.pk,
-                "reference": r.reference,
-                "status": r.status,
-                "status_label": str(r.get_status_display()),
-                "service": str(r.service),
-                "waiting_since": _when(r.waiting_since),
-                "footage_expires_at": _when(r.footage_expires_at),
-            }
-            for r in board["requisitions_waiting"]
-        ],
     }
 
 

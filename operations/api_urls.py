@@ -5,7 +5,6 @@ from django.urls import path
 from operations import api
 
 urlpatterns = [
-    path("operations/dashboard/", api.Dashboard.as_view(), name="operations-dashboard"),
     path("operations/statistics/", api.Statistics.as_view(), name="operations-statistics"),
     path("operations/signalements/", api.SignalementList.as_view(), name="signalement-list"),
     path(

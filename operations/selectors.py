@@ -208,51 +208,73 @@ def recording_alerts(now: datetime) -> QuerySet[Camera]:
     )
 
 
-def dashboard(now: datetime | None = None, user: Any = None) -> dict[str, Any]:
-    """What the room watches, in a fixed number of queries (ten) whatever the volume."""
-    now = now or timezone.now()
-    waiting = csu_waiting(user)
-    shifts = list(on_duty())
-    planned = list(rota_between(now, now + timedelta(hours=12))[:DASHBOARD_ROWS])
-    health_counts = dict(
+# --- The dashboard: one reader per part, each part refreshed on its own ------------------------
+
+
+def dashboard_duty(now: datetime) -> dict[str, Any]:
+    """Who is on duty, and the rota of the next twelve hours. Two queries."""
+    return {
+        "on_duty": list(on_duty()),
+        "planned": list(rota_between(now, now + timedelta(hours=12))[:DASHBOARD_ROWS]),
+    }
+
+
+def dashboard_health() -> dict[str, Any]:
+    """Cameras in service counted by health state (in the order of the states' codes). One
+    query."""
+    counts = dict(
         Camera.objects.filter(status=CameraStatus.ACTIVE)
         .values_list("health_status")
         .annotate(n=Count("id"))
         .order_by()
     )
+    labels = dict(HealthStatus.choices)
+    return {
+        "cameras_in_service": sum(counts.values()),
+        "health_rows": [(code, labels.get(code, code), n) for code, n in sorted(counts.items())],
+    }
+
+
+def dashboard_failing() -> dict[str, Any]:
+    """Cameras in service not in good health, most severe first. One query."""
     severity = Case(
         *[When(health_status=s, then=Value(n)) for s, n in HEALTH_SEVERITY.items()],
         default=Value(0),
         output_field=IntegerField(),
     )
-    failing = list(
+    failing = (
         Camera.objects.filter(status=CameraStatus.ACTIVE)
         .exclude(health_status=HealthStatus.OK)
         .annotate(severity=severity)
         .only("code", "name", "sector", "health_status", "health_checked_at")
         .order_by("-severity", "code")[:DASHBOARD_ROWS]
     )
+    return {"failing_cameras": list(failing)}
+
+
+def dashboard_signalements() -> dict[str, Any]:
+    """Open signalements, counted, the latest listed. Two queries."""
     open_signalements = Signalement.objects.filter(closed_at__isnull=True)
-    open_count = open_signalements.count()
-    open_rows = list(
-        open_signalements.select_related("author").order_by("-occurred_at")[:DASHBOARD_ROWS]
-    )
-    alerts = recording_alerts(now)
-    alert_count = alerts.count()
-    alert_rows = list(alerts[:DASHBOARD_ROWS])
-    for camera in alert_rows:
-        camera.recording_state = recording_state(camera, now)
     return {
-        "now": now,
-        "on_duty": shifts,
-        "planned": planned,
-        "health_counts": health_counts,
-        "cameras_in_service": sum(health_counts.values()),
-        "failing_cameras": failing,
-        "open_count": open_count,
-        "open_signalements": open_rows,
-        "recording_alert_count": alert_count,
-        "recording_alerts": alert_rows,
+        "open_count": open_signalements.count(),
+        "open_signalements": list(
+            open_signalements.select_related("author").order_by("-occurred_at")[:DASHBOARD_ROWS]
+        ),
+    }
+
+
+def dashboard_recording(now: datetime) -> dict[str, Any]:
+    """Cameras in service that are not recorded, counted, and listed as (camera, why) with why a
+    ``recording_state`` code. Two queries."""
+    alerts = recording_alerts(now)
+    rows = [(camera, recording_state(camera, now)) for camera in alerts[:DASHBOARD_ROWS]]
+    return {"recording_alert_count": alerts.count(), "recording_alerts": rows}
+
+
+def dashboard_requisitions(user: Any) -> dict[str, Any]:
+    """Requisitions waiting for the room (see ``csu_waiting``). Two queries, one for operators."""
+    waiting = csu_waiting(user)
+    return {
         "requisitions_to_export": waiting["to_export"],
         "requisitions_to_release": waiting["to_release"],
         "requisitions_waiting": waiting["rows"],

@@ -8,6 +8,7 @@ app_name = "operations"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("tableau/<slug:part>/", views.dashboard_part, name="dashboard_part"),
     path("vacations/", views.shift_list, name="shift_list"),
     path("vacations/prise/", views.clock_in, name="clock_in"),
     path("vacations/fin/", views.clock_out, name="clock_out"),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
-from cameras.models import Camera, CameraStatus, HealthStatus
+from cameras.models import Camera, CameraStatus
 from csu.lib.csvfile import csv_stream
 from csu.lib.forms import add_service_errors
 from csu.lib.times import paris_text
@@ -58,45 +59,47 @@ def _signalement(number: str) -> Signalement:
 # --- Dashboard ----------------------------------------------------------------------------------
 
 
+#: Seconds between two refreshes of each part of the dashboard.
+DASHBOARD_REFRESH_SECONDS = 15
+
+#: The dashboard's parts: each is a template of its own (``operations/dashboard/<name>.html``)
+#: that the page includes and that htmx refreshes from ``dashboard_part``, and what it shows
+#: for a person at a moment.
+DASHBOARD_PARTS: dict[str, Callable[[Any, datetime], dict[str, Any]]] = {
+    "etat": lambda user, now: {},
+    "en-service": lambda user, now: selectors.dashboard_duty(now),
+    "sante": lambda user, now: selectors.dashboard_health(),
+    "cameras-en-defaut": lambda user, now: selectors.dashboard_failing(),
+    "signalements": lambda user, now: selectors.dashboard_signalements(),
+    "requisitions": lambda user, now: selectors.dashboard_requisitions(user),
+    "enregistrement": lambda user, now: selectors.dashboard_recording(now),
+}
+
+
 @never_cache
 @role_required(*ROOM_STAFF)
 def dashboard(request: SignedInRequest) -> HttpResponse:
-    board = selectors.dashboard(user=request.user)
-    labels = dict(HealthStatus.choices)
-    return render(
-        request,
-        "operations/dashboard.html",
-        {
-            **board,
-            "health_rows": [
-                (code, labels.get(code, code), n)
-                for code, n in sorted(board["health_counts"].items())
-            ],
-            "my_shift": selectors.open_shift(request.user),
-            "labels": _dashboard_labels(),
-        },
-    )
-
-
-def _dashboard_labels() -> dict[str, str]:
-    """Texts the refreshing script writes, in the reader's language."""
-    return {
-        "nobody": _("Personne n'est en service."),
-        "since": _("depuis"),
-        "noSlot": _("Aucun créneau planifié."),
-        "allOk": _("Toutes les caméras fonctionnent."),
-        "noOpen": _("Aucun signalement en cours."),
-        "allRecorded": _("Toutes les caméras en service sont enregistrées."),
-        "none": _("aucun enregistreur"),
-        "lapsed": _("bail expiré"),
-        "silent": _("aucun segment"),
-        "recording": _("enregistre"),
-        "reconnecting": _("reconnexion"),
-        "stopped": _("arrêté"),
-        "error": _("erreur"),
-        "stale": _("Mise à jour impossible ; données affichées de"),
-        "noRequisition": _("Aucune réquisition n'attend la salle."),
+    now = timezone.now()
+    context: dict[str, Any] = {
+        "now": now,
+        "refresh_seconds": DASHBOARD_REFRESH_SECONDS,
+        "my_shift": selectors.open_shift(request.user),
     }
+    for read in DASHBOARD_PARTS.values():
+        context.update(read(request.user, now))
+    return render(request, "operations/dashboard.html", context)
+
+
+@never_cache
+@role_required(*ROOM_STAFF)
+def dashboard_part(request: HttpRequest, part: str) -> HttpResponse:
+    """One part of the dashboard, alone: what the page's htmx polling swaps in."""
+    read = DASHBOARD_PARTS.get(part)
+    if read is None:
+        raise Http404
+    now = timezone.now()
+    context = {"now": now, "refresh_seconds": DASHBOARD_REFRESH_SECONDS, **read(request.user, now)}
+    return render(request, f"operations/dashboard/{part}.html", context)
 
 
 # --- Shifts and rota ----------------------------------------------------------------------------

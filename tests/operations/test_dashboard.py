@@ -1,8 +1,10 @@
-"""The dashboard and the statistics answer in a fixed number of queries whatever the volume."""
+"""The dashboard (its page and each part htmx refreshes) and the statistics: what they show, in a
+fixed number of queries whatever the volume."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -10,6 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cameras.models import HealthStatus
+from csu.lib.times import paris_text
+from operations import views
 from operations.demo import generate_year
 from operations.models import Shift, Signalement
 from recordings.models import RecorderLease
@@ -19,7 +23,18 @@ pytestmark = pytest.mark.django_db
 #: Measured counts, session, user, second-factor and navigation lookups included: ten for
 #: the dashboard itself (two for the requisitions waiting for the room), five for the
 #: statistics (one for the requisitions).
-DASHBOARD_PAGE, DASHBOARD_API, STATISTICS = 17, 16, 11
+DASHBOARD_PAGE, STATISTICS = 17, 11
+#: Each part of the dashboard alone: six for the session (read, then saved), the user and the
+#: second factor, then its own (see the ``dashboard_*`` selectors).
+PARTS = {
+    "etat": 6,
+    "en-service": 8,
+    "sante": 7,
+    "cameras-en-defaut": 7,
+    "signalements": 8,
+    "requisitions": 8,
+    "enregistrement": 8,
+}
 
 
 def _count(client, url: str) -> int:
@@ -33,7 +48,7 @@ def _count(client, url: str) -> int:
     ("url", "bound"),
     [
         ("/exploitation/", DASHBOARD_PAGE),
-        ("/api/operations/dashboard/", DASHBOARD_API),
+        *[(f"/exploitation/tableau/{part}/", bound) for part, bound in PARTS.items()],
         ("/api/operations/statistics/?start=2025-01-01&end=2025-12-31", STATISTICS),
         ("/exploitation/statistiques/?start=2025-01-01&end=2025-12-31", STATISTICS),
     ],
@@ -54,11 +69,28 @@ def test_fixed_number_of_queries_whatever_the_volume(
     assert big == small, (small, big)
 
 
-def test_dashboard_json_shows_duty_health_open_signalements_and_recording_alerts(
+def _part(client, name: str) -> str:
+    response = client.get(f"/exploitation/tableau/{name}/")
+    assert response.status_code == 200, name
+    assert response["Content-Type"].startswith("text/html")
+    return response.content.decode()
+
+
+def _rows(html: str) -> list[list[str]]:
+    """The cells' text of each body row of the table in ``html``."""
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+
+
+def test_dashboard_parts_show_duty_health_open_signalements_and_recording_alerts(
     operator, supervisor, signed_in
 ):
     year = generate_year(timezone.localdate().year - 1, operators=2, signalements=40, cameras=4)
-    Shift.objects.create(operator=operator, started_at=timezone.now() - timedelta(hours=2))
+    started = timezone.now() - timedelta(hours=2)
+    Shift.objects.create(operator=operator, started_at=started)
     unreachable, recording, lapsed, _none = year.cameras
     unreachable.health_status = HealthStatus.UNREACHABLE
     unreachable.save()
@@ -69,17 +101,51 @@ def test_dashboard_json_shows_duty_health_open_signalements_and_recording_alerts
     RecorderLease.objects.create(
         camera=lapsed, state="recording", holder="r2", expires_at=now - timedelta(minutes=5)
     )
-    data = signed_in(supervisor).get("/api/operations/dashboard/").json()
-    assert [s["operator"] for s in data["on_duty"]] == [str(operator)]
-    assert data["failing_cameras"][0]["code"] == unreachable.code
-    assert data["cameras_in_service"] == 4
-    assert data["open_count"] == Signalement.objects.filter(closed_at__isnull=True).count()
-    states = {a["code"]: a["state"] for a in data["recording_alerts"]}
+    client = signed_in(supervisor)
+
+    duty = _part(client, "en-service")
+    assert f"{operator} — depuis {paris_text(started, seconds=False)}" in duty
+    assert "En service (1)" in duty
+    assert "Santé des caméras (4 en service)" in _part(client, "sante")
+    assert _rows(_part(client, "cameras-en-defaut"))[0][0].startswith(unreachable.code)
+    open_count = Signalement.objects.filter(closed_at__isnull=True).count()
+    assert f"Signalements en cours ({open_count})" in _part(client, "signalements")
+    recording_part = _part(client, "enregistrement")
+    assert "enregistrement (3)</h2>" in recording_part
+    states = {row[0].split(" — ")[0]: row[1] for row in _rows(recording_part)}
     assert recording.code not in states
-    assert states[lapsed.code] == "lapsed" and states[_none.code] == "none"
-    assert data["recording_alert_count"] == 3
-    page = signed_in(operator).get("/exploitation/")
-    assert b"operations-dashboard.js" in page.content and b"dash-labels" in page.content
+    assert states[lapsed.code] == "bail expiré" and states[_none.code] == "aucun enregistreur"
+
+    # The page shows the same parts, each polled from its own address.
+    page = client.get("/exploitation/").content.decode()
+    for name in PARTS:
+        part = _part(client, name)
+        # The opening tag, but the status line's title (its time, which may have ticked).
+        opening = part.split(">", 1)[0].split(" data-stale-title=", 1)[0]
+        assert f'hx-get="/exploitation/tableau/{name}/"' in opening
+        assert 'hx-trigger="every 15s" hx-swap="outerHTML"' in opening
+        assert opening in page, name
+    assert "vendor/htmx/htmx.min.js" in page and "operations-dashboard.js" not in page
+
+
+def test_dashboard_times_are_paris_time_whatever_the_active_zone(operator, signed_in):
+    # 21:30 UTC in winter is 22:30 in Paris, the next day in Tokyo, 16:30 in New York.
+    started = datetime(2026, 1, 15, 21, 30, tzinfo=UTC)
+    Shift.objects.create(operator=operator, started_at=started)
+    with timezone.override("Asia/Tokyo"):
+        duty = _part(signed_in(operator), "en-service")
+    assert f"{operator} — depuis 15/01/2026 22:30" in duty
+
+
+def test_unknown_dashboard_part_is_not_found(operator, signed_in):
+    assert signed_in(operator).get("/exploitation/tableau/inconnu/").status_code == 404
+
+
+def test_refresh_period_is_the_one_the_page_states(operator, signed_in, monkeypatch):
+    monkeypatch.setattr(views, "DASHBOARD_REFRESH_SECONDS", 5)
+    status = _part(signed_in(operator), "etat")
+    assert 'hx-trigger="every 5s"' in status
+    assert "actualisation automatique toutes les 5 secondes" in status
 
 
 def test_charts_and_annual_report(supervisor, signed_in):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from operations.models import Category, RotaSlot, Shift
 from operations.services import signalement_create
+from operations.views import DASHBOARD_PARTS
 from tests.factories import UserFactory
 from tests.permissions import check_matrix
 
@@ -33,6 +34,7 @@ def signalement(operator):
     ("path", "allowed"),
     [
         ("/exploitation/", STAFF),
+        *[(f"/exploitation/tableau/{part}/", STAFF) for part in DASHBOARD_PARTS],
         ("/exploitation/vacations/", STAFF),
         ("/exploitation/planning/", STAFF),
         ("/exploitation/signalements/", STAFF),
@@ -125,7 +127,6 @@ def test_supervisor_pages():
 @pytest.mark.parametrize(
     ("path", "allowed"),
     [
-        ("/api/operations/dashboard/", STAFF),
         ("/api/operations/statistics/?start=2025-01-01&end=2025-12-31", STATS),
         ("/api/operations/signalements/", STAFF),
     ],

@@ -3,6 +3,7 @@ and the requisitions waiting for the room on the dashboard."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -228,19 +229,21 @@ def test_dashboard_lists_requisitions_waiting_for_the_room_oldest_first(
         released_by=supervisor,
     )
 
-    data = signed_in(supervisor).get("/api/operations/dashboard/").json()
-    assert data["requisitions_to_export"] == 1
-    assert data["requisitions_to_release"] == 1
-    assert [r["reference"] for r in data["requisitions_waiting"]] == [
+    part = signed_in(supervisor).get("/exploitation/tableau/requisitions/").content.decode()
+    assert "À extraire : <strong>1</strong>" in part
+    assert "Extraction prête, à vérifier et libérer : <strong>1</strong>" in part
+    listed = re.findall(r'<a href="/requisitions/\d+/">([^<]+)</a>', part)
+    assert listed == [
         second.reference,  # waiting since its extraction was ready, 3 h ago
         first.reference,  # decided 1 h ago
     ]
-    assert pending.reference not in str(data)
+    assert pending.reference not in part
     page = signed_in(supervisor).get("/exploitation/").content.decode()
     assert first.reference in page and second.reference in page
 
     # Operators are told how many wait, never which.
-    data = signed_in(operator).get("/api/operations/dashboard/").json()
-    assert (data["requisitions_to_export"], data["requisitions_to_release"]) == (1, 1)
-    assert data["requisitions_waiting"] == [] and data["requisitions_visible"] is False
+    part = signed_in(operator).get("/exploitation/tableau/requisitions/").content.decode()
+    assert "À extraire : <strong>1</strong>" in part
+    assert "Extraction prête, à vérifier et libérer : <strong>1</strong>" in part
+    assert "<table>" not in part and first.reference not in part
     assert first.reference not in signed_in(operator).get("/exploitation/").content.decode()

@@ -162,6 +162,7 @@ def _values(world) -> dict:
         "slug": "traitements",
         "link_pk": 1,
         "index": 1,
+        "part": "etat",
     }
 
 
@@ -319,6 +320,8 @@ IDOR_ALLOW_LIST = {
     "habilitation-detail": "admin-wide",
     "habilitation-revoke": "admin-wide",
     "service-detail": "admin-wide",
+    # A part of the room's dashboard, by name: the same for every member of the staff.
+    "operations:dashboard_part": "not an object",
     # The audit log is read whole by its readers (DPO, admin): no per-event scope.
     "audit:event_detail": "log-wide",
     # The camera register and authorizations are public to their readers (no images served).

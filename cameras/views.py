@@ -14,13 +14,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from cameras import selectors, services
-from cameras.forms import (
-    AuthorizationFilterForm,
-    AuthorizationForm,
-    CameraFilterForm,
-    CameraForm,
-    MaskForm,
-)
+from cameras.filters import AuthorizationFilter, CameraFilter
+from cameras.forms import AuthorizationForm, CameraForm, MaskForm
 from cameras.models import Authorization, Camera, MaskMode, PrivacyMask
 from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
 from cameras.video import SourceError
@@ -39,9 +34,9 @@ def _camera(code: str) -> Camera:
 
 @role_required(*REGISTER_READERS)
 def camera_list(request: HttpRequest) -> HttpResponse:
-    form = CameraFilterForm(request.GET or None, sectors=selectors.sectors())
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    page = Paginator(selectors.camera_list(filters=filters), 50).get_page(request.GET.get("page"))
+    found = CameraFilter(request.GET or None, queryset=selectors.camera_list())
+    cameras = found.qs if found.is_valid() else found.queryset
+    page = Paginator(cameras, 50).get_page(request.GET.get("page"))
     for camera in page.object_list:
         camera.flags = selectors.camera_flags(camera)
     query = request.GET.copy()
@@ -50,7 +45,7 @@ def camera_list(request: HttpRequest) -> HttpResponse:
         request,
         "cameras/camera_list.html",
         {
-            "form": form,
+            "form": found.form,
             "page": page,
             "query": query.urlencode(),
             "alerts": selectors.authorization_alerts(),
@@ -235,14 +230,13 @@ def health_board(request: HttpRequest) -> HttpResponse:
 
 @role_required(*REGISTER_READERS)
 def authorization_list(request: HttpRequest) -> HttpResponse:
-    form = AuthorizationFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    found = AuthorizationFilter(request.GET or None, queryset=selectors.authorization_list())
     return render(
         request,
         "cameras/authorization_list.html",
         {
-            "form": form,
-            "authorizations": selectors.authorization_list(filters=filters),
+            "form": found.form,
+            "authorizations": found.qs if found.is_valid() else found.queryset,
             "can_manage": request.user.has_role(*REGISTER_MANAGERS),
         },
     )
@@ -256,7 +250,7 @@ def authorization_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cameras/authorization_detail.html",
         {
             "authorization": authorization,
-            "cameras": selectors.camera_list(filters={"authorization": authorization.pk}),
+            "cameras": selectors.camera_list().filter(authorization=authorization),
             "can_manage": request.user.has_role(*REGISTER_MANAGERS),
         },
     )

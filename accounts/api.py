@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from accounts import services
 from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_permission
+from accounts.filters import HabilitationFilter, UserFilter
 from accounts.models import Habilitation, Service, User
 from accounts.roles import Role
 
@@ -163,6 +164,7 @@ class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
 
 class UserViewSet(viewsets.ModelViewSet):
     serializer_class = UserSerializer
+    filterset_class = UserFilter
     permission_classes = [role_permission(Role.ADMIN, read_only_roles=(Role.DPO,))]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -192,6 +194,7 @@ class UserViewSet(viewsets.ModelViewSet):
 
 class HabilitationViewSet(viewsets.ModelViewSet):
     serializer_class = HabilitationSerializer
+    filterset_class = HabilitationFilter
     permission_classes = [role_permission(Role.ADMIN, read_only_roles=(Role.DPO,))]
     http_method_names = ["get", "post", "patch", "head", "options"]
 

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import HabilitationState, Service
+from accounts.models import Habilitation, HabilitationState, Service, User
 from accounts.roles import Role
 
 
@@ -24,6 +24,10 @@ class UserFilter(filters.FilterSet):
         field_name="is_active",
         method="in_activity",
     )
+
+    class Meta:
+        model = User
+        fields: list[str] = []  # every filter is declared above
 
     def search(self, users: QuerySet, name: str, value: str) -> QuerySet:
         return users.filter(
@@ -45,6 +49,10 @@ class HabilitationFilter(filters.FilterSet):
         empty_label=_("Toutes"),
         method="in_state",
     )
+
+    class Meta:
+        model = Habilitation
+        fields: list[str] = []  # every filter is declared above
 
     def search(self, habilitations: QuerySet, name: str, value: str) -> QuerySet:
         return habilitations.filter(

@@ -17,7 +17,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from cameras import selectors
-from cameras.models import EXPIRY_ALERT_DAYS, CameraKind, CameraStatus, HealthStatus
+from cameras.models import (
+    EXPIRY_ALERT_DAYS,
+    Authorization,
+    Camera,
+    CameraKind,
+    CameraStatus,
+    HealthStatus,
+)
 
 #: The first choice of every select of the register's filters.
 ANY = "—"
@@ -63,6 +70,10 @@ class CameraFilter(filters.FilterSet):
         },
     )
 
+    class Meta:
+        model = Camera
+        fields: list[str] = []  # every filter is declared above
+
     def search(self, cameras: QuerySet, name: str, value: str) -> QuerySet:
         q = value.strip()
         return cameras.filter(Q(code__icontains=q) | Q(name__icontains=q) | Q(address__icontains=q))
@@ -86,6 +97,10 @@ class AuthorizationFilter(filters.FilterSet):
         empty_label=ANY,
         method="in_state",
     )
+
+    class Meta:
+        model = Authorization
+        fields: list[str] = []  # every filter is declared above
 
     def search(self, authorizations: QuerySet, name: str, value: str) -> QuerySet:
         q = value.strip()

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.fields import ChoiceField
 
 from audit import actions
+from audit.models import AuditEvent
 from audit.selectors import filters_from, search_events
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"})
@@ -62,6 +63,8 @@ class AuditEventFilter(filters.FilterSet):
     until = filters.DateTimeFilter(label=_("Jusqu'à"), widget=DATETIME)
 
     class Meta:
+        model = AuditEvent
+        fields: list[str] = []  # every filter is declared above
         form = _PeriodForm
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:

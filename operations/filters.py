@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from operations import selectors
 from operations.forms import DATE, DATE_ERRORS
-from operations.models import AlertedService, Category, Outcome
+from operations.models import AlertedService, Category, Outcome, Signalement
 
 
 def _midnight(day: date) -> datetime:
@@ -58,6 +58,8 @@ class SignalementFilter(filters.FilterSet):
     end = filters.DateFilter(label=_("Au"), widget=DATE, error_messages=DATE_ERRORS, method="until")
 
     class Meta:
+        model = Signalement
+        fields: list[str] = []  # every filter is declared above
         form = _PeriodForm
 
     def search(self, signalements: QuerySet, name: str, value: str) -> QuerySet:

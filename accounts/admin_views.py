@@ -14,14 +14,13 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
+from accounts.filters import HabilitationFilter, UserFilter
 from accounts.forms import (
     HabilitationCreateForm,
-    HabilitationFilterForm,
     HabilitationForm,
     PasswordSetForm,
     ReasonForm,
     UserCreateForm,
-    UserFilterForm,
     UserForm,
 )
 from accounts.models import Habilitation, User
@@ -43,16 +42,12 @@ def _page(request: HttpRequest, items) -> tuple[object, str]:
 
 @role_required(*PEOPLE_READERS)
 def user_list(request: SignedInRequest) -> HttpResponse:
-    form = UserFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    users = selectors.search_users(
-        day=timezone.localdate(), **{k: v for k, v in filters.items() if v not in (None, "")}
-    )
-    page, query = _page(request, users)
+    found = UserFilter(request.GET or None, queryset=selectors.user_list(day=timezone.localdate()))
+    page, query = _page(request, found.qs if found.is_valid() else found.queryset)
     return render(
         request,
         "accounts/user_list.html",
-        {"form": form, "page": page, "query": query, "can_manage": _manages(request)},
+        {"form": found.form, "page": page, "query": query, "can_manage": _manages(request)},
     )
 
 
@@ -182,19 +177,15 @@ def user_password_reset(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @role_required(*PEOPLE_READERS)
 def habilitation_list(request: SignedInRequest) -> HttpResponse:
-    form = HabilitationFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    found = HabilitationFilter(request.GET or None, queryset=selectors.habilitation_list())
     today = timezone.localdate()
-    habilitations = selectors.search_habilitations(
-        day=today, **{k: v for k, v in filters.items() if v}
-    )
-    page, query = _page(request, habilitations)
+    page, query = _page(request, found.qs if found.is_valid() else found.queryset)
     rows = [(h, h.state_on(today)) for h in page.object_list]
     return render(
         request,
         "accounts/habilitation_list.html",
         {
-            "form": form,
+            "form": found.form,
             "page": page,
             "rows": rows,
             "query": query,

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from accounts import services
 from accounts.actors import signed_in
 from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_permission
+from accounts.filters import HabilitationFilter, UserFilter
 from accounts.models import Habilitation, Service, User
 from accounts.roles import PEOPLE_MANAGERS, PEOPLE_READERS, SERVICE_READERS
 
@@ -166,6 +167,7 @@ class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
 
 class UserViewSet(viewsets.ModelViewSet):
     serializer_class = UserSerializer
+    filterset_class = UserFilter
     permission_classes = [role_permission(*PEOPLE_MANAGERS, read_only_roles=tuple(PEOPLE_READERS))]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -199,6 +201,7 @@ class UserViewSet(viewsets.ModelViewSet):
 
 class HabilitationViewSet(viewsets.ModelViewSet):
     serializer_class = HabilitationSerializer
+    filterset_class = HabilitationFilter
     permission_classes = [role_permission(*PEOPLE_MANAGERS, read_only_roles=tuple(PEOPLE_READERS))]
     http_method_names = ["get", "post", "patch", "head", "options"]
 

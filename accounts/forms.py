@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Habilitation, HabilitationState, Service, User
+from accounts.models import Habilitation, Service, User
 from accounts.roles import ROLE_RIGHTS, Right, Role
 
 
@@ -75,25 +75,6 @@ def _date_input() -> forms.DateInput:
 
 def _split_list(value: str) -> list[str]:
     return sorted({part.strip() for part in value.replace(";", ",").split(",") if part.strip()})
-
-
-class UserFilterForm(forms.Form):
-    q = forms.CharField(label=_("Recherche"), required=False, max_length=150)
-    role = forms.ChoiceField(label=_("Rôle"), required=False, choices=[("", _("Tous"))])
-    service = forms.ModelChoiceField(
-        label=_("Service"), required=False, queryset=Service.objects.all(), empty_label=_("Tous")
-    )
-    active = forms.TypedChoiceField(
-        label=_("État"),
-        required=False,
-        choices=[("", _("Tous")), ("1", _("Actifs")), ("0", _("Désactivés"))],
-        coerce=lambda value: value == "1",
-        empty_value=None,
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [("", _("Tous")), *Role.choices]
 
 
 class UserForm(forms.Form):
@@ -208,15 +189,6 @@ class ReasonForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Indiquez le motif.")},
     )
-
-
-class HabilitationFilterForm(forms.Form):
-    q = forms.CharField(label=_("Recherche"), required=False, max_length=150)
-    state = forms.ChoiceField(label=_("État"), required=False, choices=[("", _("Toutes"))])
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["state"].choices = [("", _("Toutes")), *HabilitationState.choices]
 
 
 class HabilitationForm(forms.Form):

@@ -8,23 +8,19 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Habilitation, Service, User
+from accounts.models import Habilitation, User
 from audit.models import AuditEvent
 
 SIGN_IN_ACTIONS = ("auth.login", "auth.logout")
 FAILED_SIGN_IN_ACTIONS = ("auth.login_failed", "auth.locked_out", "auth.second_factor_failed")
 
 
-def search_users(
-    *,
-    day: date,
-    role: str = "",
-    service: Service | None = None,
-    active: bool | None = None,
-    q: str = "",
-) -> QuerySet[User]:
-    """Users matching the filters, with their second-factor state and valid habilitations."""
-    users = (
+def user_list(*, day: date) -> QuerySet[User]:
+    """Users with their second-factor state and the habilitations valid on ``day``.
+
+    accounts.filters.UserFilter narrows them for the page and the API.
+    """
+    return (
         User.objects.select_related("service")
         .annotate(
             enrolled=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)),
@@ -39,38 +35,11 @@ def search_users(
         )
         .order_by("last_name", "first_name", "username")
     )
-    if role:
-        users = users.filter(role=role)
-    if service is not None:
-        users = users.filter(service=service)
-    if active is not None:
-        users = users.filter(is_active=active)
-    if q:
-        users = users.filter(
-            Q(username__icontains=q)
-            | Q(first_name__icontains=q)
-            | Q(last_name__icontains=q)
-            | Q(badge_number__icontains=q)
-        )
-    return users
 
 
-def search_habilitations(
-    *, day: date, state: str = "", user: User | None = None, q: str = ""
-) -> QuerySet[Habilitation]:
-    habilitations = Habilitation.objects.select_related("user").order_by("valid_until", "id")
-    if state:
-        habilitations = habilitations.in_state(state, day)
-    if user is not None:
-        habilitations = habilitations.filter(user=user)
-    if q:
-        habilitations = habilitations.filter(
-            Q(decision_reference__icontains=q)
-            | Q(issuer__icontains=q)
-            | Q(user__username__icontains=q)
-            | Q(user__last_name__icontains=q)
-        )
-    return habilitations
+def habilitation_list() -> QuerySet[Habilitation]:
+    """Habilitations, soonest end first (accounts.filters.HabilitationFilter narrows them)."""
+    return Habilitation.objects.select_related("user").order_by("valid_until", "id")
 
 
 def second_factor_state(user: User) -> str:

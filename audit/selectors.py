@@ -18,6 +18,7 @@ from audit.models import AuditEvent, ChainVerification
 
 def search_events(
     *,
+    events: QuerySet[AuditEvent] | None = None,
     actor: str = "",
     action: str = "",
     target: str = "",
@@ -25,7 +26,7 @@ def search_events(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[AuditEvent]:
-    events = AuditEvent.objects.order_by("-seq")
+    events = (AuditEvent.objects.all() if events is None else events).order_by("-seq")
     if actor:
         events = events.filter(actor_name__icontains=actor)
     if action:

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from accounts.actors import signed_in
 from accounts.api_auth import IsVerified, role_permission
 from cameras import selectors, services
+from cameras.filters import AuthorizationFilter, CameraFilter
 from cameras.models import (
     LEGAL_MAX_RETENTION_DAYS,
     Authorization,
@@ -196,14 +197,11 @@ class HistoryEntrySerializer(serializers.Serializer):
 # --- Views --------------------------------------------------------------------------------------
 
 READERS = tuple(REGISTER_READERS - REGISTER_MANAGERS)
-FILTERS = ["q", "sector", "kind", "status", "health_status", "flag", "authorization"]
 
 
-@extend_schema(
-    parameters=[OpenApiParameter(name, OpenApiTypes.STR, required=False) for name in FILTERS]
-)
 class CameraViewSet(viewsets.ModelViewSet):
     serializer_class = CameraSerializer
+    filterset_class = CameraFilter
     lookup_field = "code"
     lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9._-]*"
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -218,12 +216,7 @@ class CameraViewSet(viewsets.ModelViewSet):
         return [role_permission(*REGISTER_MANAGERS, read_only_roles=READERS)()]
 
     def get_queryset(self):
-        filters = {name: self.request.query_params.get(name) for name in FILTERS}
-        if filters["authorization"] and not filters["authorization"].isdigit():
-            raise serializers.ValidationError(
-                {"authorization": [_("Indiquez le numéro (identifiant) de l'autorisation.")]}
-            )
-        return selectors.camera_list(filters=filters)
+        return selectors.camera_list()
 
     def perform_create(self, serializer: CameraSerializer) -> None:
         data = dict(serializer.validated_data)
@@ -320,12 +313,12 @@ class CameraViewSet(viewsets.ModelViewSet):
 
 class AuthorizationViewSet(viewsets.ModelViewSet):
     serializer_class = AuthorizationSerializer
+    filterset_class = AuthorizationFilter
     permission_classes = [role_permission(*REGISTER_MANAGERS, read_only_roles=READERS)]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        filters = {name: self.request.query_params.get(name) for name in ("q", "state")}
-        return selectors.authorization_list(filters=filters).prefetch_related("cameras")
+        return selectors.authorization_list().prefetch_related("cameras")
 
     def perform_create(self, serializer: AuthorizationSerializer) -> None:
         serializer.instance = services.authorization_create(

@@ -9,9 +9,6 @@ from django.utils.translation import gettext_lazy as _
 from cameras.models import (
     Authorization,
     Camera,
-    CameraKind,
-    CameraStatus,
-    HealthStatus,
     five_years_after,
 )
 from cameras.sources import split_credentials
@@ -115,44 +112,3 @@ class MaskForm(forms.Form):
                 _("Masques illisibles : les polygones sont mal formés.")
             ) from None
         return value
-
-
-class CameraFilterForm(forms.Form):
-    q = forms.CharField(label=_("Recherche"), required=False)
-    sector = forms.ChoiceField(label=_("Secteur"), required=False)
-    kind = forms.ChoiceField(
-        label=_("Type"), required=False, choices=[("", "—"), *CameraKind.choices]
-    )
-    status = forms.ChoiceField(
-        label=_("Statut"), required=False, choices=[("", "—"), *CameraStatus.choices]
-    )
-    health_status = forms.ChoiceField(
-        label=_("État"), required=False, choices=[("", "—"), *HealthStatus.choices]
-    )
-    flag = forms.ChoiceField(
-        label=_("Alerte"),
-        required=False,
-        choices=[
-            ("", "—"),
-            ("authorization", _("Sans autorisation en vigueur")),
-            ("masks", _("Masques non validés")),
-        ],
-    )
-
-    def __init__(self, *args: Any, sectors: list[str] = (), **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["sector"].choices = [("", "—"), *[(s, s) for s in sectors]]
-
-
-class AuthorizationFilterForm(forms.Form):
-    q = forms.CharField(label=_("Recherche"), required=False)
-    state = forms.ChoiceField(
-        label=_("Validité"),
-        required=False,
-        choices=[
-            ("", "—"),
-            ("valid", _("En vigueur")),
-            ("expiring", _("Expire dans moins de 180 jours")),
-            ("expired", _("Expirée")),
-        ],
-    )

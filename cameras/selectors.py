@@ -12,7 +12,6 @@ from django.db.models import (
     Count,
     IntegerField,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Value,
@@ -56,26 +55,12 @@ def _with_flags(cameras: QuerySet[Camera], today: date) -> QuerySet[Camera]:
     )
 
 
-def camera_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Camera]:
-    """The register, filtered; each camera carries its warning flags (see camera_flags)."""
-    filters = filters or {}
-    today = timezone.localdate()
-    cameras = _with_flags(Camera.objects.all(), today)
-    if filters.get("q"):
-        q = filters["q"].strip()
-        cameras = cameras.filter(
-            Q(code__icontains=q) | Q(name__icontains=q) | Q(address__icontains=q)
-        )
-    for name in ("sector", "kind", "status", "health_status"):
-        if filters.get(name):
-            cameras = cameras.filter(**{name: filters[name]})
-    if filters.get("authorization"):
-        cameras = cameras.filter(authorization_id=filters["authorization"])
-    if filters.get("flag") == "authorization":
-        cameras = cameras.filter(authorization_in_force=0)
-    elif filters.get("flag") == "masks":
-        cameras = cameras.filter(mask_validated_at__isnull=True)
-    return cameras.order_by("code")
+def camera_list() -> QuerySet[Camera]:
+    """The register; each camera carries its warning flags (see camera_flags).
+
+    cameras.filters.CameraFilter narrows it for the list page and the API.
+    """
+    return _with_flags(Camera.objects.all(), timezone.localdate()).order_by("code")
 
 
 def camera_get(*, code: str) -> Camera:
@@ -120,25 +105,11 @@ def open_outage_started(camera: Camera):
     return None
 
 
-def authorization_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Authorization]:
-    filters = filters or {}
-    authorizations = Authorization.objects.annotate(camera_count=Count("cameras"))
-    today = timezone.localdate()
-    state = filters.get("state")
-    if state == "valid":
-        authorizations = authorizations.filter(issued_on__lte=today, expires_on__gte=today)
-    elif state == "expired":
-        authorizations = authorizations.filter(expires_on__lt=today)
-    elif state == "expiring":
-        authorizations = authorizations.filter(
-            expires_on__gte=today, expires_on__lte=today + timedelta(days=EXPIRY_ALERT_DAYS[0])
-        )
-    if filters.get("q"):
-        q = filters["q"].strip()
-        authorizations = authorizations.filter(
-            Q(number__icontains=q) | Q(perimeter__icontains=q) | Q(purposes__icontains=q)
-        )
-    return authorizations.order_by("expires_on", "number")
+def authorization_list() -> QuerySet[Authorization]:
+    """Authorizations, soonest expiry first (cameras.filters.AuthorizationFilter narrows them)."""
+    return Authorization.objects.annotate(camera_count=Count("cameras")).order_by(
+        "expires_on", "number"
+    )
 
 
 def authorization_alerts(today: date | None = None) -> QuerySet[Authorization]:

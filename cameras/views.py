@@ -15,13 +15,8 @@ from django.views.decorators.http import require_POST
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from cameras import selectors, services
-from cameras.forms import (
-    AuthorizationFilterForm,
-    AuthorizationForm,
-    CameraFilterForm,
-    CameraForm,
-    MaskForm,
-)
+from cameras.filters import AuthorizationFilter, CameraFilter
+from cameras.forms import AuthorizationForm, CameraForm, MaskForm
 from cameras.models import Authorization, Camera, MaskMode, PrivacyMask
 from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
 from cameras.video import SourceError
@@ -40,9 +35,9 @@ def _camera(code: str) -> Camera:
 
 @role_required(*REGISTER_READERS)
 def camera_list(request: SignedInRequest) -> HttpResponse:
-    form = CameraFilterForm(request.GET or None, sectors=selectors.sectors())
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    page = Paginator(selectors.camera_list(filters=filters), 50).get_page(request.GET.get("page"))
+    found = CameraFilter(request.GET or None, queryset=selectors.camera_list())
+    cameras = found.qs if found.is_valid() else found.queryset
+    page = Paginator(cameras, 50).get_page(request.GET.get("page"))
     for camera in page.object_list:
         camera.flags = selectors.camera_flags(camera)
     query = request.GET.copy()
@@ -51,7 +46,7 @@ def camera_list(request: SignedInRequest) -> HttpResponse:
         request,
         "cameras/camera_list.html",
         {
-            "form": form,
+            "form": found.form,
             "page": page,
             "query": query.urlencode(),
             "alerts": selectors.authorization_alerts(),
@@ -236,14 +231,13 @@ def health_board(request: SignedInRequest) -> HttpResponse:
 
 @role_required(*REGISTER_READERS)
 def authorization_list(request: SignedInRequest) -> HttpResponse:
-    form = AuthorizationFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    found = AuthorizationFilter(request.GET or None, queryset=selectors.authorization_list())
     return render(
         request,
         "cameras/authorization_list.html",
         {
-            "form": form,
-            "authorizations": selectors.authorization_list(filters=filters),
+            "form": found.form,
+            "authorizations": found.qs if found.is_valid() else found.queryset,
             "can_manage": request.user.has_role(*REGISTER_MANAGERS),
         },
     )
@@ -257,7 +251,7 @@ def authorization_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         "cameras/authorization_detail.html",
         {
             "authorization": authorization,
-            "cameras": selectors.camera_list(filters={"authorization": authorization.pk}),
+            "cameras": selectors.camera_list().filter(authorization=authorization),
             "can_manage": request.user.has_role(*REGISTER_MANAGERS),
         },
     )

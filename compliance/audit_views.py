@@ -18,20 +18,17 @@ from django.utils.translation import gettext as _
 from accounts.decorators import role_required
 from audit import exports
 from audit.models import AuditEvent, ChainCheckpoint
-from audit.selectors import chain_state, filters_from, search_events
+from audit.selectors import chain_state, search_events
 from audit.services import record
-from compliance.audit_forms import EventSearchForm
+from compliance.filters import AuditEventFilter
 from compliance.roles import AUDIT_READERS
 
 
 @role_required(*AUDIT_READERS)
 def event_list(request: HttpRequest) -> HttpResponse:
-    form = EventSearchForm(request.GET or None)
-    events = AuditEvent.objects.none()
-    if form.is_bound and form.is_valid():
-        events = search_events(**filters_from(form.cleaned_data))
-    elif not form.is_bound:
-        events = search_events()
+    found = AuditEventFilter(request.GET or None, queryset=AuditEvent.objects.order_by("-seq"))
+    form = found.form
+    events = AuditEvent.objects.none() if found.is_bound and not found.is_valid() else found.qs
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -50,12 +47,11 @@ def event_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _searched(request: HttpRequest) -> tuple[EventSearchForm, Any]:
-    form = EventSearchForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
-        return form, None
-    data = filters_from(form.cleaned_data) if form.is_bound else {}
-    return form, data
+def _searched(request: HttpRequest) -> tuple[Any, Any]:
+    found = AuditEventFilter(request.GET or None, queryset=AuditEvent.objects.all())
+    if found.is_bound and not found.is_valid():
+        return found.form, None
+    return found.form, found.searched() if found.is_bound else {}
 
 
 def _export_event(request: HttpRequest, output: str, filters: dict[str, Any], count: int) -> None:

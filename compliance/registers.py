@@ -211,18 +211,21 @@ def _habilitations(start, end):
 
 
 def _masks(start, end):
-    versions = PrivacyMask.objects.select_related("camera", "author", "validated_by").order_by(
-        "camera__code", "version"
+    versions = list(
+        PrivacyMask.objects.select_related("camera", "author", "validated_by").order_by(
+            "camera__code", "version"
+        )
     )
+    # Each camera's current version is its highest (Camera.current_mask), the last one here.
+    current = {mask.camera_id: mask.pk for mask in versions}
     rows = []
     for mask in versions:
-        current = mask.camera.current_mask()
         rows.append(
             [
                 mask.camera.code,
                 mask.camera.address,
                 str(mask.version),
-                str(_("oui")) if current and current.pk == mask.pk else "",
+                str(_("oui")) if current[mask.camera_id] == mask.pk else "",
                 str(len(mask.polygons)),
                 ", ".join(sorted({p.get("mode", "software") for p in mask.polygons})),
                 mask.author.get_username(),

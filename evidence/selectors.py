@@ -74,7 +74,7 @@ def readable_ids(user: Any, ids: Collection[str]) -> set[str]:
 def requisition_list(user: Any) -> QuerySet[Requisition]:
     """The list for ``user``; a magistrate's starts with the queue, footage expiring first."""
     queryset = restrict(user).prefetch_related(
-        Prefetch("windows", queryset=Window.objects.select_related("camera"))
+        Prefetch("windows", queryset=Window.objects.select_related("camera", "hold"))
     )
     if user.role == Role.MAGISTRATE:
         return queryset.order_by(

@@ -21,7 +21,8 @@ from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from evidence.roles import REQUISITION_READERS
 from operations import selectors, services, stats
-from operations.forms import PeriodForm, SignalementFilterForm
+from operations.filters import SignalementFilter
+from operations.forms import PeriodForm
 from operations.models import AlertedService, Category, Outcome, Shift, Signalement
 from operations.roles import REQUISITION_LINKERS, ROOM_STAFF, STATISTICS_READERS
 
@@ -111,14 +112,10 @@ class SignalementList(ListCreateAPIView):
 
     permission_classes = [role_permission(*ROOM_STAFF)]
     serializer_class = SignalementSerializer
+    filterset_class = SignalementFilter
 
     def get_queryset(self):
-        form = SignalementFilterForm(self.request.query_params)
-        if not form.is_valid():
-            raise serializers.ValidationError(form.errors)
-        return selectors.signalement_list(filters=form.cleaned_data).prefetch_related(
-            "cameras", "alerts"
-        )
+        return selectors.signalement_list().prefetch_related("cameras", "alerts")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)

@@ -112,35 +112,6 @@ class RequisitionLinkForm(forms.Form):
     )
 
 
-class SignalementFilterForm(forms.Form):
-    q = forms.CharField(label=_("Recherche"), required=False)
-    category = forms.ChoiceField(
-        label=_("Catégorie"), required=False, choices=[("", _("Toutes")), *Category.choices]
-    )
-    state = forms.ChoiceField(
-        label=_("État"),
-        required=False,
-        choices=[("", _("Tous")), ("open", _("En cours")), ("closed", _("Clos"))],
-    )
-    outcome = forms.ChoiceField(
-        label=_("Suite donnée"), required=False, choices=[("", _("Toutes")), *Outcome.choices]
-    )
-    service = forms.ChoiceField(
-        label=_("Service alerté"),
-        required=False,
-        choices=[("", _("Tous")), *AlertedService.choices],
-    )
-    camera = forms.CharField(label=_("Caméra"), required=False, max_length=40)
-    start = forms.DateField(label=_("Du"), required=False, widget=DATE, error_messages=DATE_ERRORS)
-    end = forms.DateField(label=_("Au"), required=False, widget=DATE, error_messages=DATE_ERRORS)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            self.add_error("end", _("La fin de la période précède son début."))
-        return data
-
-
 class PeriodForm(forms.Form):
     """A period of whole days; at most ten years so that a report stays readable."""
 

@@ -20,7 +20,6 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from cameras.models import HEALTH_SEVERITY, Camera, CameraStatus, HealthStatus
 from evidence import selectors as evidence_selectors
@@ -61,43 +60,9 @@ def rota_between(start: datetime, end: datetime) -> QuerySet[RotaSlot]:
     )
 
 
-def signalement_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Signalement]:
-    """Signalements matching the filters, newest first (q: number, place or description)."""
-    filters = filters or {}
-    signalements = Signalement.objects.select_related("author")
-    q = (filters.get("q") or "").strip()
-    if q:
-        match = _NUMBER.match(q)
-        if match:
-            signalements = signalements.filter(year=int(match[1]), seq=int(match[2]))
-        else:
-            signalements = signalements.filter(
-                Q(location__icontains=q) | Q(description__icontains=q)
-            )
-    if filters.get("category"):
-        signalements = signalements.filter(category=filters["category"])
-    if filters.get("outcome"):
-        signalements = signalements.filter(outcome=filters["outcome"])
-    if filters.get("state") == "open":
-        signalements = signalements.filter(closed_at__isnull=True)
-    elif filters.get("state") == "closed":
-        signalements = signalements.filter(closed_at__isnull=False)
-    if filters.get("start"):
-        signalements = signalements.filter(
-            occurred_at__gte=timezone.make_aware(
-                datetime.combine(filters["start"], datetime.min.time())
-            )
-        )
-    if filters.get("end"):
-        end = datetime.combine(filters["end"] + timedelta(days=1), datetime.min.time())
-        signalements = signalements.filter(occurred_at__lt=timezone.make_aware(end))
-    if filters.get("camera"):
-        signalements = signalements.filter(cameras__code__iexact=filters["camera"].strip())
-    if filters.get("service"):
-        signalements = signalements.filter(alerts__service=filters["service"])
-    if filters.get("author"):
-        signalements = signalements.filter(author_id=filters["author"])
-    return signalements.distinct().order_by("-occurred_at", "-seq")
+def signalement_list() -> QuerySet[Signalement]:
+    """Signalements, newest first (operations.filters.SignalementFilter narrows them)."""
+    return Signalement.objects.select_related("author").order_by("-occurred_at", "-seq")
 
 
 def signalement_get(*, number: str) -> Signalement:

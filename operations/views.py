@@ -23,6 +23,7 @@ from csu.lib.forms import add_service_errors
 from csu.lib.times import paris_text
 from evidence.models import Requisition
 from operations import reports, selectors, services, stats
+from operations.filters import SignalementFilter
 from operations.forms import (
     CloseForm,
     NoteForm,
@@ -32,7 +33,6 @@ from operations.forms import (
     RotaSlotForm,
     ServiceAlertForm,
     ShiftCloseForm,
-    SignalementFilterForm,
 )
 from operations.models import Category, RotaSlot, Shift, Signalement
 from operations.roles import REQUISITION_LINKERS, ROOM_MANAGERS, ROOM_STAFF, STATISTICS_READERS
@@ -210,11 +210,12 @@ def rota_remove(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @role_required(*ROOM_STAFF)
 def signalement_list(request: SignedInRequest) -> HttpResponse:
-    form = SignalementFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    signalements = selectors.signalement_list(filters=filters)
-    if request.GET.get("format") == "csv" and (not form.is_bound or form.is_valid()):
-        return _csv(request, signalements, filters)
+    found = SignalementFilter(request.GET or None, queryset=selectors.signalement_list())
+    form = found.form
+    valid = found.is_valid()
+    signalements = found.qs if valid else found.queryset
+    if request.GET.get("format") == "csv" and (not found.is_bound or valid):
+        return _csv(request, signalements, form.cleaned_data if valid else {})
     page = Paginator(signalements, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -31,10 +31,17 @@ PERIOD = [
 ]
 
 
+class CameraCode(serializers.SlugRelatedField):
+    """A camera by its code; a code no camera can have (a NUL byte) is unknown, not a 500."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if "\x00" in str(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
+        return super().to_internal_value(data)
+
+
 class PeriodSerializer(serializers.Serializer):
-    camera = serializers.SlugRelatedField(
-        slug_field="code", queryset=Camera.objects.all(), required=False
-    )
+    camera = CameraCode(slug_field="code", queryset=Camera.objects.all(), required=False)
     start = serializers.DateTimeField(required=False)
     end = serializers.DateTimeField(required=False)
 

@@ -106,3 +106,10 @@ def test_register_page_answers_for_a_camera_and_a_day(purged, supervisor, signed
 
 def test_status_needs_a_camera_and_a_period(purged, dpo, signed_in):
     assert signed_in(dpo).get("/api/destructions/status/").status_code == 400
+
+
+@pytest.mark.parametrize("url", ["/api/destructions/", "/api/destructions/status/"])
+def test_a_camera_code_with_a_nul_byte_is_unknown(signed_in, dpo, url):
+    response = signed_in(dpo).get(url, {"camera": "CAM\x00-01"})
+    assert response.status_code == 400
+    assert list(response.json()) == ["camera"]

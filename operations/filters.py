@@ -1,0 +1,82 @@
+"""The signalements' filters: one definition for the list page, its CSV and the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import django_filters as filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from operations import selectors
+from operations.forms import DATE, DATE_ERRORS
+from operations.models import AlertedService, Category, Outcome, Signalement
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+class _PeriodForm(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", _("La fin de la période précède son début."))
+        return data
+
+
+class SignalementFilter(filters.FilterSet):
+    """q: a number (2026-000123) or words of the place or the description."""
+
+    q = filters.CharFilter(label=_("Recherche"), method="search")
+    category = filters.ChoiceFilter(
+        label=_("Catégorie"), choices=Category.choices, empty_label=_("Toutes")
+    )
+    state = filters.ChoiceFilter(
+        label=_("État"),
+        choices=[("open", _("En cours")), ("closed", _("Clos"))],
+        empty_label=_("Tous"),
+        method="in_state",
+    )
+    outcome = filters.ChoiceFilter(
+        label=_("Suite donnée"), choices=Outcome.choices, empty_label=_("Toutes")
+    )
+    service = filters.ChoiceFilter(
+        label=_("Service alerté"),
+        choices=AlertedService.choices,
+        empty_label=_("Tous"),
+        field_name="alerts__service",
+        distinct=True,
+    )
+    camera = filters.CharFilter(label=_("Caméra"), max_length=40, method="filmed_by")
+    start = filters.DateFilter(
+        label=_("Du"), widget=DATE, error_messages=DATE_ERRORS, method="since"
+    )
+    end = filters.DateFilter(label=_("Au"), widget=DATE, error_messages=DATE_ERRORS, method="until")
+
+    class Meta:
+        model = Signalement
+        fields: list[str] = []  # every filter is declared above
+        form = _PeriodForm
+
+    def search(self, signalements: QuerySet, name: str, value: str) -> QuerySet:
+        key = selectors.parse_number(value)
+        if key is not None:
+            return signalements.filter(year=key[0], seq=key[1])
+        q = value.strip()
+        return signalements.filter(Q(location__icontains=q) | Q(description__icontains=q))
+
+    def in_state(self, signalements: QuerySet, name: str, value: str) -> QuerySet:
+        return signalements.filter(closed_at__isnull=value == "open")
+
+    def filmed_by(self, signalements: QuerySet, name: str, value: str) -> QuerySet:
+        return signalements.filter(cameras__code__iexact=value.strip()).distinct()
+
+    def since(self, signalements: QuerySet, name: str, value: date) -> QuerySet:
+        return signalements.filter(occurred_at__gte=_midnight(value))
+
+    def until(self, signalements: QuerySet, name: str, value: date) -> QuerySet:
+        return signalements.filter(occurred_at__lt=_midnight(value + timedelta(days=1)))

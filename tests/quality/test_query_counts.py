@@ -1,0 +1,289 @@
+"""Every list page and API list runs as many queries for twelve rows as for two.
+
+Each case signs in a role that sees the list, asks for it once (caches filled), counts the
+queries of the list with two rows, adds ten rows and counts again: an N+1 shows as a difference.
+The rows' markers must all be shown, so that a list that shows nothing cannot pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.roles import Role
+from audit.services import record
+from compliance import services as compliance_services
+from evidence import services as evidence_services
+from operations import services as operations_services
+from operations.models import AlertedService, Category, RotaSlot, Shift
+from recordings.models import Hold
+from tests.cameras.factories import AuthorizationFactory, CameraFactory, PrivacyMaskFactory
+from tests.compliance import factories as registers
+from tests.conftest import sign_in
+from tests.evidence.conftest import PDF
+from tests.factories import HabilitationFactory, ServiceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SEQ = itertools.count(1)
+
+
+def _n() -> int:
+    return next(SEQ)
+
+
+# --- Rows: each maker adds one row (with what the list shows of it) and returns its marker -----
+
+
+def camera() -> str:
+    code = f"CAM-Q{_n():03d}"
+    PrivacyMaskFactory(
+        camera=CameraFactory(code=code, sector=f"Secteur {code}"),
+        author=UserFactory(role=Role.SUPERVISOR),
+    )
+    return code
+
+
+def authorization() -> str:
+    number = f"ARR-Q{_n():03d}"
+    CameraFactory(authorization=AuthorizationFactory(number=number))
+    return number
+
+
+def expiring_authorization() -> str:
+    today = timezone.localdate()
+    number = f"ARR-Q{_n():03d}"
+    CameraFactory(
+        authorization=AuthorizationFactory(
+            number=number,
+            issued_on=today - timedelta(days=1800),
+            expires_on=today + timedelta(days=30),
+        )
+    )
+    return number
+
+
+def requisition() -> str:
+    code = camera()
+    officer = UserFactory(role=Role.OPJ, service=ServiceFactory())
+    number = f"PROC-{code}"
+    evidence_services.requisition_submit(
+        procedure_number=number,
+        legal_frame="60-1",
+        facts="Vol à l'arraché.",
+        justification="Identifier l'auteur.",
+        attachment_name="r.pdf",
+        attachment_data=PDF,
+        windows=[
+            evidence_services.WindowRequest(
+                code, timezone.now() - timedelta(hours=2), timezone.now() - timedelta(hours=1)
+            )
+        ],
+        actor=officer,
+    )
+    return number
+
+
+def handover() -> str:
+    number = f"PROC-H{_n():03d}"
+    at = timezone.now() - timedelta(days=1)
+    dpo = UserFactory(role=Role.SUPERVISOR)
+    registers.handover(registers.export(number, at, dpo), at, dpo)
+    return number
+
+
+def destruction() -> str:
+    code = f"CAM-D{_n():03d}"
+    registers.destruction(CameraFactory(code=code), timezone.now() - timedelta(days=1))
+    return code
+
+
+def hold() -> str:
+    reason = f"Gel de contrôle {_n():03d}"
+    author = UserFactory(role=Role.SUPERVISOR)
+    now = timezone.now()
+    Hold.objects.create(
+        camera=CameraFactory(),
+        starts_at=now - timedelta(hours=3),
+        ends_at=now - timedelta(hours=2),
+        basis="manual",
+        reason=reason,
+        justification="Contrôle des listes.",
+        created_by=author,
+        created_by_name=author.get_full_name(),
+        expires_at=now + timedelta(days=30),
+    )
+    return reason
+
+
+def access_request() -> str:
+    place = f"Place Saint-Léger {_n():03d}"
+    start = timezone.now() - timedelta(hours=2)
+    compliance_services.access_request_create(
+        requester_last_name="Martin",
+        requester_first_name="Claire",
+        identity_document="id_card",
+        identity_document_ref="X1234",
+        description="Manteau rouge.",
+        place=place,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=5),
+        cameras=[CameraFactory()],
+        actor=UserFactory(role=Role.DPO),
+    )
+    return place
+
+
+def audit_event() -> str:
+    label = f"Objet audité {_n():03d}"
+    record("auth.login", actor=UserFactory(), target_type="accounts.user", target_label=label)
+    return label
+
+
+def shift() -> str:
+    name = f"Vacataire{_n():03d}"
+    now = timezone.now()
+    Shift.objects.create(
+        operator=UserFactory(role=Role.OPERATOR, last_name=name),
+        started_at=now - timedelta(hours=1),
+    )
+    return name
+
+
+def rota_slot() -> str:
+    name = f"Planifie{_n():03d}"
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    RotaSlot.objects.create(
+        operator=UserFactory(role=Role.OPERATOR, last_name=name),
+        starts_at=start,
+        ends_at=start + timedelta(hours=8),
+        created_by=UserFactory(role=Role.SUPERVISOR),
+    )
+    return name
+
+
+def signalement() -> str:
+    author = UserFactory(role=Role.OPERATOR)
+    made = operations_services.signalement_create(
+        actor=author,
+        category=Category.ACCIDENT,
+        occurred_at=timezone.now() - timedelta(minutes=_n()),
+        location="Avenue de Lyon",
+        description="Collision.",
+        cameras=[CameraFactory()],
+        services=[AlertedService.SAMU],
+    )
+    return made.number
+
+
+def user() -> str:
+    username = f"agent.q{_n():03d}"
+    HabilitationFactory(user=UserFactory(username=username, service=ServiceFactory()))
+    return username
+
+
+def habilitation() -> str:
+    reference = f"DEC-Q{_n():03d}"
+    HabilitationFactory(decision_reference=reference, user=UserFactory(service=ServiceFactory()))
+    return reference
+
+
+def service() -> str:
+    return ServiceFactory(code=f"service-q{_n():03d}").code
+
+
+@dataclass(frozen=True)
+class Case:
+    url: str
+    role: str
+    row: Callable[[], str]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+CASES = [
+    # Pages
+    Case("/cameras/", Role.DPO, camera),
+    Case("/cameras/sante/", Role.SUPERVISOR, camera),
+    Case("/cameras/autorisations/", Role.DPO, authorization),
+    Case("/requisitions/", Role.MAGISTRATE, requisition),
+    Case("/requisitions/registres/", Role.SUPERVISOR, handover),
+    Case("/conservation/destructions/", Role.DPO, destruction),
+    Case("/conservation/gels/", Role.DPO, hold),
+    Case("/exploitation/vacations/", Role.SUPERVISOR, shift),
+    Case("/exploitation/planning/", Role.SUPERVISOR, rota_slot),
+    Case("/exploitation/signalements/", Role.SUPERVISOR, signalement),
+    Case("/enregistrements/relecture/", Role.SUPERVISOR, camera),
+    Case("/enregistrements/exploitation/", Role.ADMIN, camera),
+    Case("/conformite/demandes-acces/", Role.DPO, access_request),
+    Case("/audit/", Role.DPO, audit_event),
+    Case("/comptes/utilisateurs/", Role.ADMIN, user),
+    Case("/comptes/habilitations/", Role.ADMIN, habilitation),
+    # The DPO's registers
+    Case("/conformite/registres/extractions/", Role.DPO, handover),
+    Case("/conformite/registres/remises/", Role.DPO, handover),
+    Case("/conformite/registres/destructions/", Role.DPO, destruction),
+    Case("/conformite/registres/gels/", Role.DPO, hold),
+    Case("/conformite/registres/demandes-acces/", Role.DPO, access_request),
+    Case("/conformite/registres/habilitations/", Role.DPO, habilitation),
+    Case("/conformite/registres/masques/", Role.DPO, camera),
+    Case("/conformite/registres/autorisations/", Role.DPO, authorization),
+    # API lists
+    Case("/api/cameras/", Role.DPO, camera),
+    Case("/api/cameras/health/", Role.SUPERVISOR, camera),
+    Case("/api/authorizations/", Role.DPO, authorization),
+    Case("/api/authorizations/alerts/", Role.DPO, expiring_authorization),
+    Case("/api/requisitions/", Role.MAGISTRATE, requisition),
+    Case("/api/registers/extractions/", Role.DPO, handover),
+    Case("/api/registers/handovers/", Role.DPO, handover),
+    Case("/api/destructions/", Role.DPO, destruction),
+    Case("/api/purge-runs/", Role.DPO, destruction),
+    Case("/api/holds/", Role.DPO, hold),
+    Case("/api/operations/signalements/", Role.SUPERVISOR, signalement),
+    Case("/api/recordings/operations/", Role.ADMIN, camera),
+    Case("/api/audit/events/", Role.DPO, audit_event),
+    Case("/api/users/", Role.ADMIN, user),
+    Case("/api/habilitations/", Role.ADMIN, habilitation),
+    Case("/api/services/", Role.ADMIN, service),
+]
+
+
+def _person(role: str):
+    person = UserFactory(role=role, service=ServiceFactory() if role == Role.OPJ else None)
+    if role in (Role.OPERATOR, Role.SUPERVISOR):
+        HabilitationFactory(
+            user=person, all_cameras=True, can_live=True, can_replay=True, can_extract=True
+        )
+    return person
+
+
+def _count(client, url: str, markers: list[str]) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    shown = response.content.decode()
+    missing = [marker for marker in markers if marker not in shown]
+    assert not missing, (url, missing)
+    return len(queries)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_queries_do_not_grow_with_rows(client, case, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client = sign_in(client, _person(case.role))
+    markers = [case.row() for _ in range(2)]
+    client.get(case.url)
+    with_two = _count(client, case.url, markers)
+    markers += [case.row() for _ in range(10)]
+    with_twelve = _count(client, case.url, markers)
+    assert with_twelve == with_two, (
+        f"{case.url}: {with_two} queries for 2 rows, {with_twelve} for 12"
+    )

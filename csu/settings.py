@@ -528,3 +528,7 @@ CSU_LIVE_RETRY_MAX_SECONDS = 5
 # A viewing session not renewed for this long lost its live process: it ends at its last renewal.
 CSU_LIVE_SESSION_LOST_SECONDS = 60
 CSU_LIVE_TOUCH_SECONDS = 10
+# The tiles' recording alert: the recorders page's rule, read by the live processes every
+# CSU_LIVE_RECHECK_SECONDS for the cameras they serve (live does not import recordings: the
+# project wires it here).
+CSU_LIVE_RECORDING_ALERTS = "recordings.selectors.recording_alerts"

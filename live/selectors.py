@@ -10,10 +10,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.module_loading import import_string
 
 from accounts import access
 from accounts.roles import Right
-from cameras.models import Camera, CameraStatus, HealthStatus
+from cameras.models import Camera, CameraStatus
 from live.models import ViewingSession
 
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
@@ -26,8 +27,8 @@ class WallCamera:
     sector: str
     #: What an operator types on the keyboard to call it (the code's trailing number).
     number: int | None
-    #: The health check reports a fault: the tile shows a recording alert.
-    alert: bool
+    #: Why the camera is not being recorded (the recorders page's alert); "" while it is.
+    alert: str
     stream_url: str
 
 
@@ -45,13 +46,19 @@ def live_url(code: str) -> str:
     return urls[index].rstrip("/") + path
 
 
+def recording_alerts(camera_ids: list[int]) -> dict[int, str]:
+    """Each camera's recording alert, by the rule ``CSU_LIVE_RECORDING_ALERTS`` names."""
+    return import_string(settings.CSU_LIVE_RECORDING_ALERTS)(camera_ids)
+
+
 def wall_cameras(user: Any) -> list[WallCamera]:
     scope = access.scope(user, Right.LIVE)
-    cameras = (
+    cameras = list(
         Camera.objects.filter(scope.as_q())
         .exclude(status=CameraStatus.DECOMMISSIONED)
         .order_by("code")
     )
+    alerts = recording_alerts([camera.pk for camera in cameras])
     taken: set[int] = set()
     result = []
     for camera in cameras:
@@ -67,7 +74,7 @@ def wall_cameras(user: Any) -> list[WallCamera]:
                 name=camera.name,
                 sector=camera.sector,
                 number=number,
-                alert=camera.health_status not in (HealthStatus.OK, HealthStatus.UNKNOWN),
+                alert=alerts.get(camera.pk, ""),
                 stream_url=live_url(camera.code),
             )
         )

@@ -240,6 +240,9 @@ def layout_update(*, layout: WallLayout, actor: Any, **changes: Any) -> WallLayo
 @transaction.atomic
 def layout_delete(*, layout: WallLayout, actor: Any) -> None:
     _check_editor(layout, layout.room, actor)
+    layout = (
+        WallLayout.objects.select_for_update(of=("self",)).select_related("room").get(pk=layout.pk)
+    )
     if layout.room_id is not None:
         _preset_event(
             "live.preset_deleted",

@@ -69,7 +69,12 @@ WALL_SIZES = (1, 4, 9, 16)
 class WallRoom(models.Model):
     """A place where a wall is watched (the control room, the Police nationale station…)."""
 
-    name = models.CharField(_("nom"), max_length=80, unique=True)
+    name = models.CharField(
+        _("nom"),
+        max_length=80,
+        unique=True,
+        error_messages={"unique": _("Une salle porte déjà ce nom.")},
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
     class Meta:

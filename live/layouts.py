@@ -169,10 +169,12 @@ def _save(layout: WallLayout) -> None:
             layout.save()
     except IntegrityError:
         # Two stations saving the same name at once: the second is told, as by full_clean.
-        field = _("préréglage") if layout.room_id else _("disposition")
-        raise ValidationError(
-            {"name": _("Ce nom est déjà pris par un autre %(what)s.") % {"what": field}}
-        ) from None
+        taken = (
+            _("Cette salle a déjà un préréglage de ce nom.")
+            if layout.room_id
+            else _("Vous avez déjà une disposition de ce nom.")
+        )
+        raise ValidationError({"name": taken}) from None
 
 
 def _preset_event(action: str, layout: WallLayout, actor: Any, **details: Any) -> None:

@@ -11,3 +11,8 @@ class CsuConfig(AppConfig):
 
     def ready(self) -> None:
         from csu import startup  # noqa: F401  (registers the check --deploy of the demo leftovers)
+        from live import recording_state
+        from recordings.selectors import recording_alerts
+
+        # Siblings in the layers: the wall shows the recorders' alert by the recorders' rule.
+        recording_state.provide(recording_alerts)

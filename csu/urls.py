@@ -15,6 +15,7 @@ api_patterns = [
     path("", include("recordings.retention_api_urls")),
     path("", include("operations.api_urls")),
     path("", include("recordings.api_urls")),
+    path("", include("live.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its script from a URL: the content security policy forbids inline.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -34,6 +34,7 @@ from django.db import connection
 from cameras import video
 from cameras.models import Camera, PrivacyMask
 from cameras.services import software_polygons, stream_login
+from live import recording_state
 from live.encoder import H264Encoder
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,19 @@ def load_source(camera_id: int) -> Source:
     finally:
         # A pipeline thread lives as long as people watch: it keeps no idle connection.
         connection.close()
+
+
+def load_recording_alerts(camera_ids: list[int]) -> dict[int, str]:
+    """Each camera's recording alert ("" while it records), by the rule the project wires in."""
+    try:
+        return recording_state.recording_alerts(camera_ids)
+    finally:
+        connection.close()
+
+
+def recording_message(alert: str) -> str:
+    """The control message that sets or clears a tile's recording alert."""
+    return json.dumps({"type": "recording", "alert": alert})
 
 
 def tile_size(width: int, height: int, box: tuple[int, int]) -> tuple[int, int]:
@@ -191,6 +205,9 @@ class Pipeline(threading.Thread):
         self.viewers.add(viewer)
         self.idle_since = None
         viewer.send(json.dumps({"type": "state", "state": self.state}))
+        alert = self.hub.alerts.get(self.camera_id)
+        if alert is not None:
+            viewer.send(recording_message(alert))
         if self.config:
             viewer.send(self.config)
         self.request_key(force=True)
@@ -326,12 +343,26 @@ class Pipeline(threading.Thread):
 
 
 class Hub:
-    """The pipelines of this process, by camera: the fan-out point."""
+    """The pipelines of this process, by camera: the fan-out point.
 
-    def __init__(self, loader: Callable[[int], Source] = load_source) -> None:
+    With ``alerts``, one thread reads the recording alert of every watched camera each
+    ``CSU_LIVE_RECHECK_SECONDS`` (one query for all of them, whatever the number of viewers)
+    and tells that camera's viewers when it appears or clears. It runs while pipelines do.
+    """
+
+    def __init__(
+        self,
+        loader: Callable[[int], Source] = load_source,
+        alerts: Callable[[list[int]], dict[int, str]] | None = None,
+    ) -> None:
         self.lock = threading.Lock()
         self.loader = loader
         self.pipelines: dict[int, Pipeline] = {}
+        self.alerts_source = alerts
+        #: The last recording alert read for each watched camera ("" = recording).
+        self.alerts: dict[int, str] = {}
+        self._watcher: threading.Thread | None = None
+        self._watch_stop = threading.Event()
 
     def join(self, camera_id: int, viewer: Viewer) -> Pipeline:
         with self.lock:
@@ -341,7 +372,44 @@ class Hub:
                 self.pipelines[camera_id] = pipeline
                 pipeline.start()
             pipeline.add(viewer)
+            if self.alerts_source is not None and self._watcher is None:
+                self._watch_stop.clear()
+                self._watcher = threading.Thread(
+                    target=self._watch_alerts, name="live-recording-alerts", daemon=True
+                )
+                self._watcher.start()
             return pipeline
+
+    def _watch_alerts(self) -> None:
+        assert self.alerts_source is not None
+        while not self._watch_stop.is_set():
+            with self.lock:
+                watched = sorted(self.pipelines)
+                if not watched:
+                    self._watcher = None
+                    self.alerts.clear()
+                    return
+            try:
+                self.publish_alerts(self.alerts_source(watched))
+            except Exception:
+                logger.exception("live: the recording alerts could not be read")
+            self._watch_stop.wait(settings.CSU_LIVE_RECHECK_SECONDS)
+        with self.lock:
+            self._watcher = None
+
+    def publish_alerts(self, found: dict[int, str]) -> None:
+        """Tells the viewers of each watched camera whose recording alert changed."""
+        with self.lock:
+            for camera_id, pipeline in self.pipelines.items():
+                alert = found.get(camera_id, "")
+                if self.alerts.get(camera_id) == alert:
+                    continue
+                self.alerts[camera_id] = alert
+                message = recording_message(alert)
+                for viewer in pipeline.viewers:
+                    viewer.send(message)
+            for camera_id in set(self.alerts) - set(self.pipelines):
+                del self.alerts[camera_id]
 
     def leave(self, camera_id: int, viewer: Viewer) -> None:
         with self.lock:
@@ -370,8 +438,12 @@ class Hub:
                 viewer.send(json.dumps({"type": "state", "state": State.NO_SIGNAL}))
 
     def stop_all(self) -> None:
+        self._watch_stop.set()
         with self.lock:
             pipelines = list(self.pipelines.values())
+            watcher = self._watcher
+        if watcher is not None:
+            watcher.join(timeout=5)
         for pipeline in pipelines:
             pipeline.stopping.set()
         for pipeline in pipelines:
@@ -383,4 +455,4 @@ class Hub:
 
 
 #: This process's pipelines.
-hub = Hub()
+hub = Hub(alerts=load_recording_alerts)

@@ -13,7 +13,8 @@ from django.db.models import QuerySet
 
 from accounts import access
 from accounts.roles import Right
-from cameras.models import Camera, CameraStatus, HealthStatus
+from cameras.models import Camera, CameraStatus
+from live import recording_state
 from live.models import ViewingSession
 
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
@@ -26,8 +27,8 @@ class WallCamera:
     sector: str
     #: What an operator types on the keyboard to call it (the code's trailing number).
     number: int | None
-    #: The health check reports a fault: the tile shows a recording alert.
-    alert: bool
+    #: Why the camera is not being recorded (the recorders page's alert); "" while it is.
+    alert: str
     stream_url: str
 
 
@@ -47,11 +48,12 @@ def live_url(code: str) -> str:
 
 def wall_cameras(user: Any) -> list[WallCamera]:
     scope = access.scope(user, Right.LIVE)
-    cameras = (
+    cameras = list(
         Camera.objects.filter(scope.as_q())
         .exclude(status=CameraStatus.DECOMMISSIONED)
         .order_by("code")
     )
+    alerts = recording_state.recording_alerts([camera.pk for camera in cameras])
     taken: set[int] = set()
     result = []
     for camera in cameras:
@@ -67,7 +69,7 @@ def wall_cameras(user: Any) -> list[WallCamera]:
                 name=camera.name,
                 sector=camera.sector,
                 number=number,
-                alert=camera.health_status not in (HealthStatus.OK, HealthStatus.UNKNOWN),
+                alert=alerts.get(camera.pk, ""),
                 stream_url=live_url(camera.code),
             )
         )

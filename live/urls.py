@@ -8,4 +8,7 @@ app_name = "live"
 
 urlpatterns = [
     path("", views.wall, name="wall"),
+    path("salles/", views.rooms, name="rooms"),
+    path("salles/<int:pk>/renommer/", views.room_rename, name="room_rename"),
+    path("salles/<int:pk>/supprimer/", views.room_delete, name="room_delete"),
 ]

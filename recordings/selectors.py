@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -153,18 +154,13 @@ def _alert(row: RecorderRow, now: datetime) -> str:
     return ""
 
 
-def operations_board() -> list[RecorderRow]:
-    """Every camera not withdrawn with its recorder's state; cameras not recording first.
-
-    Two queries whatever the number of cameras: the cameras with their lease, last segment
-    and open gap as subqueries, and one aggregate of the stored bytes per camera.
-    """
-    now = timezone.now()
+def _cameras_with_recorder() -> QuerySet[Camera]:
+    """Cameras not withdrawn, with their lease, last stored segment's end and open gap."""
     stored = Segment.objects.filter(camera=OuterRef("pk"), state=Segment.State.STORED)
     open_gap = Gap.objects.filter(camera=OuterRef("pk"), ended_at__isnull=True).order_by(
         "-started_at"
     )
-    cameras = (
+    return (
         Camera.objects.exclude(status=CameraStatus.DECOMMISSIONED)
         .select_related("recorder_lease")
         .annotate(
@@ -174,29 +170,55 @@ def operations_board() -> list[RecorderRow]:
         )
         .order_by("code")
     )
+
+
+def _recorder_row(camera: Any, now: datetime, storage_bytes: int = 0) -> RecorderRow:
+    """``camera`` as ``_cameras_with_recorder`` annotates it (last segment, open gap)."""
+    lease = getattr(camera, "recorder_lease", None)
+    state = _state(camera, now)
+    recording = state == RecorderLease.State.RECORDING
+    row = RecorderRow(
+        camera=camera,
+        state=state,
+        state_label=str(STATE_LABELS[state]),
+        last_segment_at=camera.last_segment_end,
+        bitrate=lease.bitrate if lease is not None and recording else 0,
+        storage_bytes=storage_bytes,
+        gap_since=camera.gap_since,
+        gap_reason=camera.gap_reason or "",
+        last_error=lease.last_error if lease is not None else "",
+    )
+    row.alert = _alert(row, now)
+    return row
+
+
+def operations_board() -> list[RecorderRow]:
+    """Every camera not withdrawn with its recorder's state; cameras not recording first.
+
+    Two queries whatever the number of cameras: the cameras with their lease, last segment
+    and open gap as subqueries, and one aggregate of the stored bytes per camera.
+    """
+    now = timezone.now()
     sizes = dict(
         Segment.objects.filter(state=Segment.State.STORED)
         .values("camera")
         .annotate(total=Sum("size"))
         .values_list("camera", "total")
     )
-    rows = []
-    for camera in cameras:
-        lease = getattr(camera, "recorder_lease", None)
-        state = _state(camera, now)
-        recording = state == RecorderLease.State.RECORDING
-        row = RecorderRow(
-            camera=camera,
-            state=state,
-            state_label=str(STATE_LABELS[state]),
-            last_segment_at=camera.last_segment_end,
-            bitrate=lease.bitrate if lease is not None and recording else 0,
-            storage_bytes=sizes.get(camera.pk, 0) or 0,
-            gap_since=camera.gap_since,
-            gap_reason=camera.gap_reason or "",
-            last_error=lease.last_error if lease is not None else "",
-        )
-        row.alert = _alert(row, now)
-        rows.append(row)
+    rows = [
+        _recorder_row(camera, now, sizes.get(camera.pk, 0) or 0)
+        for camera in _cameras_with_recorder()
+    ]
     rows.sort(key=lambda r: (not r.alert, r.camera.code))
     return rows
+
+
+def recording_alerts(camera_ids: Iterable[int]) -> dict[int, str]:
+    """The recorders page's alert for each of these cameras ("" while it records), one query.
+
+    The live wall shows it on the camera's tiles (``csu.apps`` wires it into
+    ``live.recording_state``).
+    """
+    now = timezone.now()
+    cameras = _cameras_with_recorder().filter(pk__in=list(camera_ids))
+    return {camera.pk: _recorder_row(camera, now).alert for camera in cameras}

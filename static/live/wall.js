@@ -74,10 +74,12 @@
       if (!fromTour) this.stopTour();
       this.stop();
       this.camera = camera;
+      this.refused = null;
+      this.ended = false;
       this.el.dataset.camera = camera ? camera.code : "";
       this.el.querySelector(".tile-name").textContent =
         camera ? (camera.number !== null ? camera.number + " · " : "") + camera.name : "";
-      this.el.querySelector(".tile-alert").textContent = camera && camera.alert ? labels.alert : "";
+      this.setAlert(camera ? camera.alert : "");
       const report = this.el.querySelector(".tile-report");
       report.textContent = labels.report;
       report.hidden = !camera;
@@ -86,10 +88,30 @@
       if (camera) this.open(); else this.setState("empty");
     }
 
+    // The camera's recording is not healthy (the recorders page's rule, pushed by the server).
+    setAlert(reason) {
+      const alert = this.el.querySelector(".tile-alert");
+      alert.textContent = reason ? labels.alert : "";
+      alert.title = reason || "";
+      if (reason) this.el.dataset.alert = reason; else delete this.el.dataset.alert;
+    }
+
+    // A saved wall names a camera this person may no longer watch: said so, nothing opened.
+    refuse(code) {
+      this.stopTour();
+      this.show(null);
+      this.el.dataset.camera = code;
+      this.refused = code;
+      this.el.querySelector(".tile-name").textContent = code;
+      this.setState("refused");
+    }
+
     // A tour: this tile cycles through the given cameras, one every `seconds`.
     startTour(list, seconds) {
       this.stopTour();
       if (!list.length) return;
+      this.tourCodes = list.map((c) => c.code);
+      this.tourSeconds = seconds;
       let position = 0;
       this.show(list[0], true);
       this.tour = setInterval(() => {
@@ -102,6 +124,7 @@
     stopTour() {
       clearInterval(this.tour);
       this.tour = null;
+      this.tourCodes = null;
       delete this.el.dataset.tour;
     }
 
@@ -153,6 +176,7 @@
         const message = JSON.parse(data);
         if (message.type === "config") this.configure(message);
         else if (message.type === "state") this.setState(message.state);
+        else if (message.type === "recording") this.setAlert(message.alert);
         else if (message.type === "ended") { this.ended = true; this.setState("ended"); }
         return;
       }
@@ -220,9 +244,174 @@
     e.preventDefault();
     const typed = document.getElementById("wall-tour-cameras").value.split(/[ ,]+/).filter(Boolean);
     const list = typed.length ? typed.map((n) => byNumber.get(Number(n))).filter(Boolean) : cameras;
-    const seconds = Math.max(3, Number(document.getElementById("wall-tour-seconds").value) || 10);
+    const seconds = Math.min(600, Math.max(3, Number(document.getElementById("wall-tour-seconds").value) || 10));
     tiles[selected].startTour(list, seconds);
   });
+
+  // --- Saved walls: this person's layouts, and the presets of the station's room. ---
+  const saved = JSON.parse(document.getElementById("wall-saved-data").textContent);
+  const ROOM_STORE = "csu.wall.room";
+  const roomSelect = document.getElementById("wall-room");
+  const savedList = document.getElementById("wall-saved-list");
+  const nameInput = document.getElementById("wall-saved-name");
+  const savedMessage = document.getElementById("wall-saved-message");
+  const csrf = document.querySelector("#wall-saved [name=csrfmiddlewaretoken]").value;
+
+  function say(text, bad) {
+    savedMessage.textContent = text;
+    savedMessage.className = bad ? "bad" : "ok";
+  }
+
+  function fill(template, values) {
+    return template.replace(/%\((\w+)\)s/g, (m, key) => values[key]);
+  }
+
+  function currentRoom() { return roomSelect.value ? Number(roomSelect.value) : null; }
+
+  function listSaved(selectId) {
+    savedList.innerHTML = "";
+    const groups = [[labels.mine, saved.mine]];
+    if (currentRoom() !== null) groups.push([labels.presets, saved.presets.filter((p) => p.room === currentRoom())]);
+    groups.forEach(([title, entries]) => {
+      if (!entries.length) return;
+      const group = document.createElement("optgroup");
+      group.label = title;
+      entries.forEach((entry) => {
+        const option = document.createElement("option");
+        option.value = String(entry.id);
+        option.textContent = entry.name + " (" + entry.size + ")";
+        option.selected = entry.id === selectId;
+        group.appendChild(option);
+      });
+      savedList.appendChild(group);
+    });
+    if (!savedList.options.length) {
+      const option = document.createElement("option");
+      option.value = "";
+      option.textContent = labels.none;
+      savedList.appendChild(option);
+    }
+  }
+
+  function chosen() {
+    const id = Number(savedList.value);
+    return saved.mine.find((x) => x.id === id) || saved.presets.find((x) => x.id === id) || null;
+  }
+
+  // The wall as it stands: one entry per tile, a camera, a tour, or nothing.
+  function describe() {
+    return tiles.map((t) => {
+      if (t.tourCodes) return { tour: t.tourCodes, seconds: t.tourSeconds };
+      return { camera: t.camera ? t.camera.code : t.refused || null };
+    });
+  }
+
+  function apply(entry) {
+    layout(entry.size);
+    entry.tiles.forEach((tile, i) => {
+      const t = tiles[i];
+      if (tile.tour && tile.tour.length) {
+        const list = tile.tour.map((code) => byCode.get(code)).filter(Boolean);
+        if (list.length) t.startTour(list, tile.seconds); else t.refuse(tile.tour[0]);
+      } else if (!tile.camera) {
+        t.stopTour(); t.show(null);
+      } else if (byCode.has(tile.camera)) {
+        t.show(byCode.get(tile.camera));
+      } else {
+        t.refuse(tile.camera);
+      }
+    });
+    save();
+    say(fill(labels.loaded, { name: entry.name }));
+  }
+
+  async function call(method, url, body) {
+    const response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 204) return null;
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const errors = typeof data === "object" ? Object.values(data).flat().join(" ") : String(data);
+      throw new Error(errors || String(response.status));
+    }
+    return data;
+  }
+
+  function replace(entry) {
+    const list = entry.room === null ? saved.mine : saved.presets;
+    const at = list.findIndex((x) => x.id === entry.id);
+    if (at >= 0) list[at] = entry; else list.push(entry);
+    list.sort((a, b) => a.name.localeCompare(b.name, "fr"));
+    listSaved(entry.id);
+  }
+
+  async function store(asPreset) {
+    const name = nameInput.value.trim();
+    if (!name) { say(labels.need_name, true); return; }
+    if (asPreset && currentRoom() === null) { say(labels.need_room, true); return; }
+    const body = { name, size: tiles.length, tiles: describe() };
+    const same = (asPreset ? saved.presets.filter((p) => p.room === currentRoom()) : saved.mine)
+      .find((x) => x.name === name);
+    try {
+      let entry;
+      if (asPreset) {
+        body.room = currentRoom();
+        entry = same ? await call("PUT", saved.presets_url + same.id + "/", body)
+          : await call("POST", saved.presets_url, body);
+      } else {
+        entry = same ? await call("PUT", saved.layouts_url + same.id + "/", body)
+          : await call("POST", saved.layouts_url, body);
+      }
+      replace(entry);
+      say(fill(labels.saved, { name: entry.name }));
+    } catch (error) { say(fill(labels.failed, { error: error.message }), true); }
+  }
+
+  function urlOf(entry) { return (entry.room === null ? saved.layouts_url : saved.presets_url) + entry.id + "/"; }
+
+  document.getElementById("wall-save").addEventListener("click", () => store(false));
+  const presetButton = document.getElementById("wall-save-preset");
+  if (presetButton) presetButton.addEventListener("click", () => store(true));
+  document.getElementById("wall-load").addEventListener("click", () => {
+    const entry = chosen();
+    if (entry) apply(entry); else say(labels.pick, true);
+  });
+  document.getElementById("wall-rename").addEventListener("click", async () => {
+    const entry = chosen();
+    if (!entry) { say(labels.pick, true); return; }
+    if (entry.room !== null && !saved.can_edit_presets) { say(labels.not_yours, true); return; }
+    const name = nameInput.value.trim();
+    if (!name) { say(labels.need_name, true); return; }
+    try { replace(await call("PATCH", urlOf(entry), { name })); say(labels.renamed); }
+    catch (error) { say(fill(labels.failed, { error: error.message }), true); }
+  });
+  document.getElementById("wall-delete").addEventListener("click", async () => {
+    const entry = chosen();
+    if (!entry) { say(labels.pick, true); return; }
+    if (entry.room !== null && !saved.can_edit_presets) { say(labels.not_yours, true); return; }
+    if (!window.confirm(fill(labels.confirm_delete, { name: entry.name }))) return;
+    try {
+      await call("DELETE", urlOf(entry));
+      const list = entry.room === null ? saved.mine : saved.presets;
+      list.splice(list.indexOf(entry), 1);
+      listSaved(null);
+      say(fill(labels.deleted, { name: entry.name }));
+    } catch (error) { say(fill(labels.failed, { error: error.message }), true); }
+  });
+  savedList.addEventListener("change", () => { const entry = chosen(); if (entry) nameInput.value = entry.name; });
+  // The station's room is remembered in this browser, as its last wall is.
+  roomSelect.addEventListener("change", () => {
+    try { localStorage.setItem(ROOM_STORE, roomSelect.value); } catch (e) { /* private mode */ }
+    listSaved(null);
+  });
+  let room = null;
+  try { room = localStorage.getItem(ROOM_STORE); } catch (e) { room = null; }
+  if (room && saved.rooms.some((r) => String(r.id) === room)) roomSelect.value = room;
+  listSaved(null);
   document.getElementById("wall-tour-stop").addEventListener("click", () => tiles[selected].stopTour());
 
   document.querySelectorAll(".wall-layout").forEach((button) =>
@@ -256,6 +445,6 @@
     });
   }, 1000);
 
-  window.csuWall = { tiles, layout, select };
+  window.csuWall = { tiles, layout, select, describe };
   restore();
 })();

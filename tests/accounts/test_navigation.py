@@ -146,6 +146,7 @@ REACHED_FROM = {
     "audit:event_export_pdf": "audit:event_list",
     "cameras:camera_create": "cameras:camera_list",
     "cameras:authorization_create": "cameras:authorization_list",
+    "live:rooms": "live:wall",
     "operations:signalement_create": "operations:signalement_list",
     "operations:rota": "operations:shift_list",
     "retention:hold_create": "retention:hold_list",

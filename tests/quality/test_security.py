@@ -32,6 +32,7 @@ from accounts.roles import Role
 from audit.models import AuditEvent
 from evidence import attachments
 from evidence.models import DownloadLink, Export, Requisition
+from live import layouts
 from recordings import playback
 from tests.cameras.factories import AuthorizationFactory, CameraFactory
 from tests.conftest import sign_in
@@ -380,6 +381,12 @@ IDOR_ALLOW_LIST = {
     # the DPO's validation and the single download are attacked in
     # tests/security/test_access_request_extracts.py.
     "compliance:request_detail": "DPO-wide",
+    # The wall's rooms and their presets are shared by everyone at the wall; supervisors change
+    # them (others get 403 by role: tests/live/test_layouts.py).
+    "live-preset-detail": "room-wide",
+    "live-room-detail": "room-wide",
+    "live:room_rename": "room-wide (a supervisor's action)",
+    "live:room_delete": "room-wide (a supervisor's action)",
     "compliance:request_answer": "DPO-wide",
     "compliance:extract_build": "habilitation-scoped: tests/security",
     "compliance:extract_release": "DPO-wide (supervisors get 403 by role: tests/security)",
@@ -417,6 +424,13 @@ def _playback(client: Client, camera) -> str:
 
 def _req(world, key="police_req"):
     return world[key].pk
+
+
+def _own_layout(world) -> int:
+    """A saved wall of the operator's, named with the secret the intruder must never see."""
+    return layouts.layout_create(
+        actor=world["people"][Role.OPERATOR], name="POL-SEC-1", size=1, tiles=[None]
+    ).pk
 
 
 #: name → (owner or allowed person, intruder, method, url builder, refused status).
@@ -515,6 +529,13 @@ IDOR_CASES = {
         "get",
         lambda w: f"/enregistrements/relecture/{w['theirs'].code}/",
         403,
+    ),
+    "live-layout-detail": (
+        Role.OPERATOR,
+        "narrow_operator",
+        "get",
+        lambda w: f"/api/live/layouts/{_own_layout(w)}/",
+        404,
     ),
     # The token of another person's session: the owner's own page is the positive control.
     "recordings:replay_player": ("playback", "playback", "get", None, 404),

@@ -17,3 +17,4 @@ class CamerasConfig(AppConfig):
         auditlog.register(models.Authorization)
         auditlog.register(models.Camera, exclude_fields=["stream_credentials", "reference_image"])
         auditlog.register(models.PrivacyMask)
+        auditlog.register(models.Device, exclude_fields=["stream_credentials"])

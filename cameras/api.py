@@ -232,7 +232,7 @@ class OutageSerializer(serializers.ModelSerializer):
 
 class HealthSerializer(serializers.ModelSerializer):
     flags = serializers.SerializerMethodField()
-    device = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    device = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Camera

@@ -134,7 +134,8 @@ def stream_login(camera: Camera) -> tuple[str, str]:
     if own != ("", "") or camera.device_id is None:
         return own
     device = camera.device
-    if not all(same_host(url, device.host) for url in (camera.stream_url, camera.live_stream_url)):
+    urls = [url for url in (camera.stream_url, camera.live_stream_url) if url]
+    if not all(same_host(url, device.host) for url in urls):
         return "", ""
     return secrets.unseal_device(device.stream_credentials, device_id=device.pk)
 

@@ -466,7 +466,7 @@ class Camera(models.Model):
 
     def clean(self) -> None:
         self.sector = (self.sector or "").strip()
-        if self.device_id:
+        if self.device is not None:
             self._clean_sensor(self.device)
         if (
             self.authorization_id

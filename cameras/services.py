@@ -583,7 +583,7 @@ def device_update(
     device.save()
     _update_sensors(device, actor, before["host"])
     after = _device_details(device)
-    diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    diff: dict[str, Any] = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if credentials_change:
         diff["stream_credentials"] = ["***", "***"]
         diff["credentials"] = credentials_change
@@ -614,7 +614,7 @@ def device_record_health(*, device_id: int, at: datetime | None = None) -> bool:
     status = DeviceHealth.REACHABLE if answered else DeviceHealth.UNREACHABLE
     fields: dict[str, Any] = {"health_checked_at": now}
     if answered:
-        fields["last_seen_at"] = max(c.health_checked_at for c in answered)
+        fields["last_seen_at"] = max(c.health_checked_at or now for c in answered)
     old = device.health_status
     if old == status:
         Device.objects.filter(pk=device_id).update(**fields)
@@ -842,7 +842,7 @@ def cameras_check_health(
     )
     if camera_ids is not None:
         cameras = cameras.filter(pk__in=camera_ids)
-    jobs = []
+    jobs: list[dict[str, Any]] = []
     for camera in cameras:
         try:
             username, password = stream_login(camera)

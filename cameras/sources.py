@@ -131,9 +131,9 @@ def stream_login(camera: Camera) -> tuple[str, str]:
     Raises :class:`cameras.secrets.CredentialsUnreadable` when a sealed value does not open.
     """
     own = secrets.unseal(camera.stream_credentials, camera_id=camera.pk)
-    if own != ("", "") or camera.device_id is None:
+    device = camera.device if camera.device_id else None
+    if own != ("", "") or device is None:
         return own
-    device = camera.device
     urls = [url for url in (camera.stream_url, camera.live_stream_url) if url]
     if not all(same_host(url, device.host) for url in urls):
         return "", ""

@@ -23,6 +23,7 @@ from cameras.models import (
     Authorization,
     Camera,
     CameraOutage,
+    Device,
     PrivacyMask,
 )
 from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
@@ -82,6 +83,14 @@ class CameraSerializer(serializers.ModelSerializer):
     authorization_number = serializers.CharField(
         source="authorization.number", read_only=True, default=None, allow_null=True
     )
+    device = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Device.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("Code de l'équipement dont la caméra est un capteur."),
+        error_messages={"does_not_exist": _("Aucun équipement ne porte le code « {value} ».")},
+    )
     stream_username = serializers.CharField(
         write_only=True, required=False, allow_blank=True, max_length=200
     )
@@ -114,6 +123,7 @@ class CameraSerializer(serializers.ModelSerializer):
             "retention_days",
             "authorization",
             "authorization_number",
+            "device",
             "stream_url",
             "live_stream_url",
             "stream_username",
@@ -140,6 +150,60 @@ class CameraSerializer(serializers.ModelSerializer):
 
     def get_flags(self, camera: Camera) -> list[str]:
         return selectors.camera_flags(camera)
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    authorization = serializers.PrimaryKeyRelatedField(
+        queryset=Authorization.objects.all(), required=False, allow_null=True
+    )
+    authorization_number = serializers.CharField(
+        source="authorization.number", read_only=True, default=None, allow_null=True
+    )
+    stream_username = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=200
+    )
+    stream_password = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        style={"input_type": "password"},
+    )
+    clear_credentials = serializers.BooleanField(write_only=True, required=False, default=False)
+    has_credentials = serializers.BooleanField(read_only=True)
+    sensors = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "code",
+            "name",
+            "host",
+            "address",
+            "authorization",
+            "authorization_number",
+            "manufacturer",
+            "model_name",
+            "stream_username",
+            "stream_password",
+            "clear_credentials",
+            "has_credentials",
+            "health_status",
+            "health_checked_at",
+            "last_seen_at",
+            "sensors",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "health_status",
+            "health_checked_at",
+            "last_seen_at",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class PrivacyMaskSerializer(serializers.ModelSerializer):
@@ -170,6 +234,7 @@ class OutageSerializer(serializers.ModelSerializer):
 
 class HealthSerializer(serializers.ModelSerializer):
     flags = serializers.SerializerMethodField()
+    device = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Camera
@@ -177,6 +242,7 @@ class HealthSerializer(serializers.ModelSerializer):
             "code",
             "name",
             "sector",
+            "device",
             "health_status",
             "health_checked_at",
             "health_detail",
@@ -309,6 +375,37 @@ class CameraViewSet(viewsets.ModelViewSet):
     def health(self, request: Request) -> Response:
         """Cameras in service, most severe state first."""
         return Response(HealthSerializer(selectors.health_board(), many=True).data)
+
+
+class DeviceViewSet(viewsets.ModelViewSet):
+    """Multi-sensor devices: one address, authorization and login for several cameras."""
+
+    serializer_class = DeviceSerializer
+    permission_classes = [role_permission(*REGISTER_MANAGERS, read_only_roles=READERS)]
+    lookup_field = "code"
+    lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.device_list().prefetch_related("sensors")
+
+    def perform_create(self, serializer: DeviceSerializer) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("clear_credentials", None)
+        device = services.device_create(actor=self.request.user, **data)
+        serializer.instance = self.get_queryset().get(pk=device.pk)
+
+    def perform_update(self, serializer: DeviceSerializer) -> None:
+        data = dict(serializer.validated_data)
+        device = services.device_update(
+            device=Device.objects.get(pk=serializer.instance.pk),
+            actor=self.request.user,
+            stream_username=data.pop("stream_username", None) or None,
+            stream_password=data.pop("stream_password", None) or None,
+            clear_credentials=data.pop("clear_credentials", False),
+            **data,
+        )
+        serializer.instance = self.get_queryset().get(pk=device.pk)
 
 
 class AuthorizationViewSet(viewsets.ModelViewSet):

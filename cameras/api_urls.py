@@ -6,6 +6,7 @@ from cameras import api
 
 router = SimpleRouter()
 router.register("cameras", api.CameraViewSet, basename="camera")
+router.register("devices", api.DeviceViewSet, basename="device")
 router.register("authorizations", api.AuthorizationViewSet, basename="authorization")
 
 urlpatterns = router.urls

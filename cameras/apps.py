@@ -17,6 +17,7 @@ class CamerasConfig(AppConfig):
 
         actions.register()
         navigation.register(50, _("Caméras"), "cameras:camera_list", REGISTER_READERS)
+        navigation.register(55, _("Équipements"), "cameras:device_list", REGISTER_READERS)
         navigation.register(70, _("Santé des caméras"), "cameras:health_board", HEALTH_WATCHERS)
         navigation.register(
             80, _("Autorisations préfectorales"), "cameras:authorization_list", REGISTER_READERS
@@ -24,3 +25,4 @@ class CamerasConfig(AppConfig):
         auditlog.register(models.Authorization)
         auditlog.register(models.Camera, exclude_fields=["stream_credentials", "reference_image"])
         auditlog.register(models.PrivacyMask)
+        auditlog.register(models.Device, exclude_fields=["stream_credentials"])

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor, SystemActor
 from cameras import services
-from cameras.models import Authorization, Camera, CameraKind, CameraStatus
+from cameras.models import Authorization, Camera, CameraKind, CameraStatus, Device
 
 #: Who creates the demo cameras when no person is named, as the audit trail shows it.
 DEMO_ACTOR = SystemActor("manage.py load_demo_cameras")
@@ -160,6 +160,7 @@ DEMO_CAMERAS: list[dict[str, Any]] = [
         "sector": "Gare",
         "kind": CameraKind.MULTISENSOR,
         "infrared": False,
+        "device": "EQ-GARE",
     },
     {
         "code": "CAM-004",
@@ -170,6 +171,29 @@ DEMO_CAMERAS: list[dict[str, Any]] = [
         "sector": "Bissy",
         "kind": CameraKind.FIXED,
         "infrared": False,
+    },
+    {
+        "code": "CAM-005",
+        "name": "Parvis de la gare, vers les quais",
+        "latitude": "45.571300",
+        "longitude": "5.919300",
+        "sector": "Gare",
+        "kind": CameraKind.MULTISENSOR,
+        "infrared": False,
+        "device": "EQ-GARE",
+    },
+]
+
+#: The multi-sensor head of the station square: CAM-003 and CAM-005 are two of its sensors
+#: (the sensors take its address; the demo's clips are local files, so no login is needed).
+DEMO_DEVICES: list[dict[str, Any]] = [
+    {
+        "code": "EQ-GARE",
+        "name": "Tête multicapteur du parvis de la gare",
+        "host": "127.0.0.1",
+        "address": "Place de la Gare, 73000 Chambéry",
+        "manufacturer": "Démonstration",
+        "model_name": "4 capteurs",
     },
 ]
 
@@ -187,8 +211,16 @@ def load_demo_cameras(*, actor: Actor = DEMO_ACTOR) -> list[Camera]:
         authorization = services.authorization_create(
             issued_on=issued, actor=actor, **DEMO_AUTHORIZATION
         )
+    devices = {}
+    for spec in DEMO_DEVICES:
+        device = Device.objects.filter(code=spec["code"]).first()
+        if device is None:
+            device = services.device_create(actor=actor, authorization=authorization, **spec)
+        devices[device.code] = device
     cameras = []
     for seed, spec in enumerate(DEMO_CAMERAS, start=1):
+        spec = dict(spec)
+        device = devices.get(spec.pop("device", ""))
         path = clip_dir() / f"{spec['code'].lower()}.mp4"
         if not path.exists():
             write_clip(path, label=spec["code"], seed=seed)
@@ -201,7 +233,13 @@ def load_demo_cameras(*, actor: Actor = DEMO_ACTOR) -> list[Camera]:
                 commissioned_on=timezone.localdate() - timedelta(days=600),
                 retention_days=15,
                 authorization=authorization,
+                device=device,
                 **spec,
+            )
+        elif device is not None and camera.device_id is None:
+            # A demo loaded before devices existed: its camera joins the device.
+            camera = services.camera_update(
+                camera=camera, actor=actor, device=device, verify_source=False
             )
         _demo_mask(camera)
         cameras.append(camera)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from cameras.models import (
     Authorization,
     Camera,
+    Device,
     five_years_after,
 )
 from cameras.sources import split_credentials
@@ -72,6 +73,7 @@ class CameraForm(forms.ModelForm):
             "commissioned_on",
             "status",
             "retention_days",
+            "device",
             "authorization",
             "stream_url",
             "live_stream_url",
@@ -81,7 +83,12 @@ class CameraForm(forms.ModelForm):
         help_texts = {
             "stream_url": _(
                 "rtsp://…, http(s)://… (flux MJPEG ou image fixe) ou file:///chemin/video.mp4"
-            )
+            ),
+            "device": _(
+                "Pour un capteur d'un équipement multicapteur. Le capteur prend l'autorisation "
+                "de l'équipement, son adresse si la sienne est vide, et ses identifiants de flux "
+                "s'il n'en a pas en propre ; son flux se joint à l'adresse réseau du boîtier."
+            ),
         }
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
@@ -95,6 +102,50 @@ class CameraForm(forms.ModelForm):
                 data["stream_username"] = data.get("stream_username") or username
                 data["stream_password"] = data.get("stream_password") or password
         super().__init__(data, *args, **kwargs)
+        if not (self.instance and self.instance.pk and self.instance.has_credentials):
+            del self.fields["clear_credentials"]
+
+
+class DeviceForm(forms.ModelForm):
+    stream_username = forms.CharField(
+        label=_("identifiant du flux"), required=False, max_length=200
+    )
+    stream_password = forms.CharField(
+        label=_("mot de passe du flux"),
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "Commun aux capteurs sans identifiants propres. Chiffré à l'enregistrement et "
+            "jamais réaffiché. Laissez vide pour garder, sauf si l'adresse réseau change : "
+            "ressaisissez-le alors."
+        ),
+    )
+    clear_credentials = forms.BooleanField(
+        label=_("effacer les identifiants enregistrés"), required=False
+    )
+
+    class Meta:
+        model = Device
+        fields = [
+            "code",
+            "name",
+            "host",
+            "address",
+            "authorization",
+            "manufacturer",
+            "model_name",
+        ]
+        help_texts = {
+            "host": _(
+                "Nom ou adresse IP du boîtier, sans protocole ni port. Changée, elle est reportée "
+                "dans l'adresse du flux de chaque capteur."
+            ),
+            "authorization": _("Celle de tous les capteurs de l'équipement."),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         if not (self.instance and self.instance.pk and self.instance.has_credentials):
             del self.fields["clear_credentials"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -86,6 +88,42 @@ def validate_stream_url(value: str) -> None:
         raise ValidationError(
             _("Adresse de flux mal formée : le port 0 n'est pas utilisable."), code="malformed"
         )
+
+
+#: A host name: dot-separated labels of letters, digits and inner hyphens.
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
+
+
+def validate_host(value: str) -> None:
+    """A device's network address: a host name or an IP address, without scheme or port."""
+    try:
+        ipaddress.ip_address(value)
+        return
+    except ValueError:
+        pass
+    if not _HOST_NAME.match(value or "") or value.replace(".", "").isdigit():
+        raise ValidationError(
+            _(
+                "Adresse réseau mal formée : indiquez le nom ou l'adresse IP du boîtier, sans "
+                "protocole, port ni chemin (par exemple 10.20.3.14)."
+            ),
+            code="malformed_host",
+        )
+
+
+def same_host(url: str, host: str) -> bool:
+    """True when a stream address points at this host; a local file belongs to no machine."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "file":
+        return True
+    return (parts.hostname or "").lower() == (host or "").lower()
+
+
+CODE_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    _("Le code ne contient que des lettres, chiffres, points, tirets et soulignés."),
+)
 
 
 class MaskMode(models.TextChoices):
@@ -254,17 +292,81 @@ HEALTH_SEVERITY: dict[str, int] = {
 }
 
 
+class DeviceHealth(models.TextChoices):
+    UNKNOWN = "unknown", _("Non vérifié")
+    REACHABLE = "reachable", _("Joignable")
+    UNREACHABLE = "unreachable", _("Boîtier injoignable")
+
+
+class Device(models.Model):
+    """One box on the network holding one or several sensors (a multi-sensor head).
+
+    Its sensors share its address, its prefectoral authorization and its stream login; each
+    sensor stays a :class:`Camera` for recording, masks, live and exports.
+    """
+
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        validators=[CODE_VALIDATOR],
+        error_messages={"unique": _("Un équipement porte déjà ce code.")},
+    )
+    name = models.CharField(_("nom"), max_length=200)
+    host = models.CharField(_("adresse réseau"), max_length=253, validators=[validate_host])
+    address = models.CharField(_("adresse"), max_length=300, blank=True)
+    authorization = models.ForeignKey(
+        Authorization,
+        verbose_name=_("autorisation préfectorale"),
+        on_delete=models.PROTECT,
+        related_name="devices",
+        null=True,
+        blank=True,
+    )
+    manufacturer = models.CharField(_("fabricant"), max_length=100, blank=True)
+    model_name = models.CharField(_("modèle"), max_length=100, blank=True)
+    #: Sealed with AES-GCM (cameras.secrets), bound to this device; never sent to any client.
+    stream_credentials = models.TextField(blank=True, default="", editable=False)
+    #: Derived from the sensors' health checks: the box answers when any sensor does.
+    health_status = models.CharField(
+        _("état du boîtier"),
+        max_length=20,
+        choices=DeviceHealth.choices,
+        default=DeviceHealth.UNKNOWN,
+    )
+    health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_seen_at = models.DateTimeField(_("vu pour la dernière fois"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("équipement")
+        verbose_name_plural = _("équipements")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(health_status__in=DeviceHealth.values),
+                name="device_health_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+    def clean(self) -> None:
+        self.host = (self.host or "").strip().lower()
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.stream_credentials)
+
+
 class Camera(models.Model):
     code = models.CharField(
         _("code"),
         max_length=40,
         unique=True,
-        validators=[
-            RegexValidator(
-                r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-                _("Le code ne contient que des lettres, chiffres, points, tirets et soulignés."),
-            )
-        ],
+        validators=[CODE_VALIDATOR],
         error_messages={"unique": _("Une caméra porte déjà ce code.")},
     )
     name = models.CharField(_("nom"), max_length=200)
@@ -302,6 +404,15 @@ class Camera(models.Model):
         verbose_name=_("autorisation préfectorale"),
         on_delete=models.PROTECT,
         related_name="cameras",
+        null=True,
+        blank=True,
+    )
+    #: The box this camera is a sensor of; a single-sensor camera needs none.
+    device = models.ForeignKey(
+        Device,
+        verbose_name=_("équipement"),
+        on_delete=models.PROTECT,
+        related_name="sensors",
         null=True,
         blank=True,
     )
@@ -355,6 +466,8 @@ class Camera(models.Model):
 
     def clean(self) -> None:
         self.sector = (self.sector or "").strip()
+        if self.device is not None:
+            self._clean_sensor(self.device)
         if (
             self.authorization_id
             and self.retention_days
@@ -372,6 +485,37 @@ class Camera(models.Model):
                     }
                 }
             )
+
+    def _clean_sensor(self, device: Device) -> None:
+        """A sensor takes its device's authorization and address, and is reached at its host."""
+        if self.authorization_id is None:
+            self.authorization = device.authorization
+        elif self.authorization_id != device.authorization_id:
+            number = device.authorization.number if device.authorization else _("aucune")
+            raise ValidationError(
+                {
+                    "authorization": _(
+                        "Un capteur relève de l'autorisation de son équipement %(device)s "
+                        "(%(number)s) : il ne peut pas en porter une autre."
+                    )
+                    % {
+                        "device": device.code,
+                        "number": number,
+                    }
+                }
+            )
+        if not self.address:
+            self.address = device.address
+        errors = {}
+        for name in ("stream_url", "live_stream_url"):
+            url = getattr(self, name)
+            if url and not same_host(url, device.host):
+                errors[name] = _(
+                    "Un capteur de l'équipement %(device)s se joint à l'adresse du boîtier "
+                    "(%(host)s) : cette adresse vise une autre machine."
+                ) % {"device": device.code, "host": device.host}
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def has_credentials(self) -> bool:

@@ -1,8 +1,9 @@
 """Stream credentials sealed with AES-256-GCM: the database alone never reveals them.
 
-Each sealed value is bound to its camera (the associated data names the camera's id): a value
-copied from one camera's row to another's does not open. The key is CSU_STREAM_CREDENTIALS_KEY,
-apart from the master key that wraps the recordings' keys (rotating that one leaves these alone).
+Each sealed value is bound to its owner (the associated data names the camera's or the device's
+id): a value copied from one row to another's, or from a camera to a device, does not open. The
+key is CSU_STREAM_CREDENTIALS_KEY, apart from the master key that wraps the recordings' keys
+(rotating that one leaves these alone).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ def aad(camera_id: int) -> bytes:
     if not isinstance(camera_id, int) or isinstance(camera_id, bool) or camera_id <= 0:
         raise ValueError("sealed credentials belong to a saved camera (a positive id)")
     return f"csu/cameras/stream-credentials/camera:{camera_id}".encode()
+
+
+def device_aad(device_id: int) -> bytes:
+    """The associated data of a device's sealed credentials, shared by its sensors."""
+    if not isinstance(device_id, int) or isinstance(device_id, bool) or device_id <= 0:
+        raise ValueError("sealed credentials belong to a saved device (a positive id)")
+    return f"csu/cameras/stream-credentials/device:{device_id}".encode()
 
 
 def _key(key: str | None = None) -> AESGCM:
@@ -64,3 +72,17 @@ def unseal(sealed: str, *, camera_id: int) -> tuple[str, str]:
     if not sealed:
         return "", ""
     return open_with(sealed, prefix=PREFIX, associated=aad(camera_id))
+
+
+def seal_device(username: str, password: str, *, device_id: int) -> str:
+    """The sealed form of a device's login and password ("" when both are empty)."""
+    if not username and not password:
+        return ""
+    return seal_with(username, password, associated=device_aad(device_id))
+
+
+def unseal_device(sealed: str, *, device_id: int) -> tuple[str, str]:
+    """(username, password) sealed for this device; ("", "") when there is none."""
+    if not sealed:
+        return "", ""
+    return open_with(sealed, prefix=PREFIX, associated=device_aad(device_id))

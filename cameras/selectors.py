@@ -29,13 +29,16 @@ from cameras.models import (
     Authorization,
     Camera,
     CameraStatus,
+    Device,
+    DeviceHealth,
+    HealthStatus,
     PrivacyMask,
 )
 
 
 def _with_flags(cameras: QuerySet[Camera], today: date) -> QuerySet[Camera]:
     latest = PrivacyMask.objects.filter(camera=OuterRef("pk")).order_by("-version")
-    return cameras.select_related("authorization").annotate(
+    return cameras.select_related("authorization", "device").annotate(
         mask_version=Subquery(latest.values("version")[:1]),
         mask_validated_at=Subquery(latest.values("validated_at")[:1]),
         authorization_in_force=Case(
@@ -96,6 +99,50 @@ def health_board() -> QuerySet[Camera]:
         .prefetch_related("outages")
         .order_by("-severity", "health_checked_at", "code")
     )
+
+
+def health_rows(cameras: list[Camera]) -> list[dict[str, Any]]:
+    """The board's rows: one per camera, except the sensors of a box that answers no more,
+    shown together under one row for their device (one alert, not one per sensor).
+
+    ``cameras`` comes from :func:`health_board`, in its order; a device's row takes the place
+    of its first sensor.
+    """
+    down = {
+        device.pk: device
+        for device in Device.objects.filter(
+            health_status=DeviceHealth.UNREACHABLE,
+            pk__in={c.device_id for c in cameras if c.device_id},
+        )
+    }
+    rows: list[dict[str, Any]] = []
+    groups: dict[int, dict[str, Any]] = {}
+    for camera in cameras:
+        if camera.device_id in down and camera.health_status == HealthStatus.UNREACHABLE:
+            group = groups.get(camera.device_id)
+            if group is None:
+                group = {"device": down[camera.device_id], "sensors": []}
+                groups[camera.device_id] = group
+                rows.append(group)
+            group["sensors"].append(camera)
+        else:
+            rows.append({"camera": camera})
+    for group in groups.values():
+        starts = [s.down_since for s in group["sensors"] if getattr(s, "down_since", None)]
+        group["down_since"] = min(starts) if starts else None
+    return rows
+
+
+def device_list() -> QuerySet[Device]:
+    return (
+        Device.objects.select_related("authorization")
+        .annotate(sensor_count=Count("sensors"))
+        .order_by("code")
+    )
+
+
+def device_sensors(device: Device) -> QuerySet[Camera]:
+    return _with_flags(device.sensors.all(), timezone.localdate()).order_by("code")
 
 
 def open_outage_started(camera: Camera):

@@ -11,7 +11,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,12 +32,15 @@ from cameras.models import (
     Camera,
     CameraOutage,
     CameraStatus,
+    Device,
+    DeviceHealth,
     HealthStatus,
     PrivacyMask,
     five_years_after,
+    same_host,
 )
 from cameras.roles import MASK_EDITORS
-from cameras.sources import split_credentials
+from cameras.sources import split_credentials, stream_login
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +178,7 @@ CAMERA_FIELDS = (
     "status",
     "retention_days",
     "authorization",
+    "device",
     "stream_url",
     "live_stream_url",
     "expected_fps",
@@ -184,6 +188,7 @@ CAMERA_FIELDS = (
 def _camera_details(camera: Camera) -> dict[str, Any]:
     details = {name: getattr(camera, name) for name in CAMERA_FIELDS}
     details["authorization"] = camera.authorization.number if camera.authorization else None
+    details["device"] = camera.device.code if camera.device else None
     details["latitude"] = str(camera.latitude) if camera.latitude is not None else None
     details["longitude"] = str(camera.longitude) if camera.longitude is not None else None
     details["has_credentials"] = camera.has_credentials
@@ -230,17 +235,26 @@ def check_source_reachable(url: str) -> None:
         ) from None
 
 
-def _check_authorization_in_force(authorization: Authorization | None) -> None:
+def _check_authorization_in_force(
+    authorization: Authorization | None, *, for_device: bool = False
+) -> None:
     if authorization is None:
         return
     today = timezone.localdate()
     if authorization.expires_on < today:
+        if for_device:
+            message = _(
+                "L'autorisation %(number)s a expiré le %(day)s : un équipement ne peut pas y "
+                "être rattaché."
+            )
+        else:
+            message = _(
+                "L'autorisation %(number)s a expiré le %(day)s : une caméra ne peut pas y "
+                "être rattachée."
+            )
         raise ValidationError(
             {
-                "authorization": _(
-                    "L'autorisation %(number)s a expiré le %(day)s : une caméra ne peut pas y "
-                    "être rattachée."
-                )
+                "authorization": message
                 % {
                     "number": authorization.number,
                     "day": authorization.expires_on.strftime("%d/%m/%Y"),
@@ -281,6 +295,7 @@ def camera_create(
     stream_password: str = "",
     verify_source: bool = True,
     live_stream_url: str = "",
+    device: Device | None = None,
 ) -> Camera:
     url, url_username, url_password = split_credentials(stream_url)
     camera = Camera(
@@ -296,12 +311,14 @@ def camera_create(
         status=status,
         retention_days=retention_days,
         authorization=authorization,
+        device=device,
         stream_url=url,
         live_stream_url=live_stream_url.strip(),
         expected_fps=expected_fps,
     )
+    # On a device, the camera takes its authorization and address (Camera.clean).
     camera.full_clean()
-    _check_authorization_in_force(authorization)
+    _check_authorization_in_force(camera.authorization)
     check_source_allowed(url)
     if verify_source and status == CameraStatus.ACTIVE:
         check_source_reachable(url)
@@ -405,9 +422,217 @@ def camera_reset_reference(*, camera: Camera, actor: Actor) -> Camera:
     return camera
 
 
-def stream_login(camera: Camera) -> tuple[str, str]:
-    """The camera's (username, password), for the call that opens its source and no other."""
-    return secrets.unseal(camera.stream_credentials, camera_id=camera.pk)
+# --- Devices ----------------------------------------------------------------------------------
+
+DEVICE_FIELDS = (
+    "code",
+    "name",
+    "host",
+    "address",
+    "authorization",
+    "manufacturer",
+    "model_name",
+)
+
+
+def _device_details(device: Device) -> dict[str, Any]:
+    details = {name: getattr(device, name) for name in DEVICE_FIELDS}
+    details["authorization"] = device.authorization.number if device.authorization else None
+    details["has_credentials"] = device.has_credentials
+    return details
+
+
+def _host_url(host: str) -> str:
+    return f"rtsp://[{host}]/" if ":" in host else f"rtsp://{host}/"
+
+
+def _check_host_allowed(host: str) -> None:
+    reason = sources.refusal(_host_url(host))
+    if reason:
+        raise ValidationError({"host": reason})
+
+
+def _moved(url: str, old_host: str, new_host: str) -> str:
+    """The address on the device's new host, same scheme, port and path; others unchanged."""
+    if not url or urlsplit(url).scheme.lower() == "file" or not same_host(url, old_host):
+        return url
+    parts = urlsplit(url)
+    netloc = f"[{new_host}]" if ":" in new_host else new_host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+@transaction.atomic
+def device_create(
+    *,
+    code: str,
+    name: str,
+    host: str,
+    actor: Any,
+    address: str = "",
+    authorization: Authorization | None = None,
+    manufacturer: str = "",
+    model_name: str = "",
+    stream_username: str = "",
+    stream_password: str = "",
+) -> Device:
+    device = Device(
+        code=code.strip(),
+        name=name.strip(),
+        host=host.strip(),
+        address=address.strip(),
+        authorization=authorization,
+        manufacturer=manufacturer.strip(),
+        model_name=model_name.strip(),
+    )
+    device.full_clean()
+    _check_authorization_in_force(authorization, for_device=True)
+    _check_host_allowed(device.host)
+    device.save()
+    # Sealed once the device has its id: the sealed value is bound to this device.
+    device.stream_credentials = secrets.seal_device(
+        stream_username, stream_password, device_id=device.pk
+    )
+    if device.stream_credentials:
+        Device.objects.filter(pk=device.pk).update(stream_credentials=device.stream_credentials)
+    record("device.created", actor=actor, target=device, details=_device_details(device))
+    return device
+
+
+def _update_sensors(device: Device, actor: Any, old_host: str) -> None:
+    """Carry the device's authorization and host over to its sensors (each change audited)."""
+    for sensor in Camera.objects.filter(device=device).select_related("device").order_by("code"):
+        changes: dict[str, Any] = {}
+        if sensor.authorization_id != device.authorization_id:
+            changes["authorization"] = device.authorization
+        if old_host != device.host:
+            for name in ("stream_url", "live_stream_url"):
+                moved = _moved(getattr(sensor, name), old_host, device.host)
+                if moved != getattr(sensor, name):
+                    changes[name] = moved
+        if not changes:
+            continue
+        try:
+            camera_update(camera=sensor, actor=actor, verify_source=False, **changes)
+        except ValidationError as exc:
+            field = "authorization" if "authorization" in changes else "host"
+            raise ValidationError(
+                {
+                    field: _("Capteur %(code)s : %(error)s")
+                    % {"code": sensor.code, "error": " ".join(exc.messages)}
+                }
+            ) from None
+
+
+@transaction.atomic
+def device_update(
+    *,
+    device: Device,
+    actor: Any,
+    stream_username: str | None = None,
+    stream_password: str | None = None,
+    clear_credentials: bool = False,
+    **changes: Any,
+) -> Device:
+    """Change a device; its sensors follow its authorization and its host.
+
+    Credentials change only when given (None keeps them); a new host drops them unless they
+    are typed again, as for a camera whose address moves to another machine.
+    """
+    unknown = set(changes) - set(DEVICE_FIELDS)
+    if unknown:
+        raise TypeError(f"cannot change {sorted(unknown)} here")
+    before = _device_details(device)
+    old_authorization = device.authorization_id
+    for name, value in changes.items():
+        setattr(device, name, value.strip() if isinstance(value, str) else value)
+    device.full_clean()
+    if device.authorization_id != old_authorization:
+        _check_authorization_in_force(device.authorization, for_device=True)
+        if device.authorization is not None:
+            too_long = list(
+                device.sensors.filter(retention_days__gt=device.authorization.retention_days)
+                .order_by("code")
+                .values_list("code", flat=True)
+            )
+            if too_long:
+                raise ValidationError(
+                    {
+                        "authorization": _(
+                            "Ces capteurs conservent leurs images plus longtemps que ne le "
+                            "permet l'autorisation %(number)s : %(codes)s. Réduisez d'abord "
+                            "leur durée de conservation."
+                        )
+                        % {"number": device.authorization.number, "codes": ", ".join(too_long)}
+                    }
+                )
+    host_changed = before["host"] != device.host
+    if host_changed:
+        _check_host_allowed(device.host)
+    credentials_change = ""
+    if clear_credentials:
+        credentials_change = "cleared" if device.has_credentials else ""
+        device.stream_credentials = ""
+    elif stream_username or stream_password:
+        device.stream_credentials = secrets.seal_device(
+            stream_username or "", stream_password or "", device_id=device.pk
+        )
+        credentials_change = "changed"
+    elif host_changed and device.has_credentials:
+        device.stream_credentials = ""
+        credentials_change = "dropped"
+    device.save()
+    _update_sensors(device, actor, before["host"])
+    after = _device_details(device)
+    diff: dict[str, Any] = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if credentials_change:
+        diff["stream_credentials"] = ["***", "***"]
+        diff["credentials"] = credentials_change
+    if diff:
+        record("device.updated", actor=actor, target=device, details={"changes": diff})
+    return device
+
+
+@transaction.atomic
+def device_record_health(*, device_id: int, at: datetime | None = None) -> bool:
+    """The box's state from its sensors' last checks: unreachable when every one failed to
+    connect, reachable when any answered. Returns True when the state changed (recorded once,
+    conditional on the state read)."""
+    now = at or timezone.now()
+    device = Device.objects.get(pk=device_id)
+    checked = list(
+        Camera.objects.filter(
+            device_id=device_id, status=CameraStatus.ACTIVE, health_checked_at__isnull=False
+        ).order_by("code")
+    )
+    if not checked:
+        return False
+    answered = [
+        c
+        for c in checked
+        if c.health_status != HealthStatus.UNREACHABLE or c.health_detail.get("undecodable")
+    ]
+    status = DeviceHealth.REACHABLE if answered else DeviceHealth.UNREACHABLE
+    fields: dict[str, Any] = {"health_checked_at": now}
+    if answered:
+        fields["last_seen_at"] = max(c.health_checked_at or now for c in answered)
+    old = device.health_status
+    if old == status:
+        Device.objects.filter(pk=device_id).update(**fields)
+        return False
+    changed = Device.objects.filter(pk=device_id, health_status=old).update(
+        health_status=status, **fields
+    )
+    if not changed:
+        return False
+    record(
+        "device.health_changed",
+        actor_name=HEALTH_CHECKER,
+        target=device,
+        details={"from": old, "to": status, "sensors": [c.code for c in checked]},
+    )
+    return True
 
 
 # --- Privacy masks ------------------------------------------------------------------------------
@@ -614,10 +839,12 @@ def cameras_check_health(
     Sources are read in threads (I/O bound, each bounded in time); results are written here,
     one transaction per camera. Returns {code: status}.
     """
-    cameras = Camera.objects.filter(status=CameraStatus.ACTIVE).order_by("code")
+    cameras = (
+        Camera.objects.filter(status=CameraStatus.ACTIVE).select_related("device").order_by("code")
+    )
     if camera_ids is not None:
         cameras = cameras.filter(pk__in=camera_ids)
-    jobs = []
+    jobs: list[dict[str, Any]] = []
     for camera in cameras:
         try:
             username, password = stream_login(camera)
@@ -627,6 +854,7 @@ def cameras_check_health(
         jobs.append(
             {
                 "pk": camera.pk,
+                "device": camera.device_id,
                 "code": camera.code,
                 "url": camera.stream_url,
                 "username": username,
@@ -670,4 +898,10 @@ def cameras_check_health(
     finally:
         # Threads stuck on a dead source are left to their own timeouts, not waited for.
         pool.shutdown(wait=False, cancel_futures=True)
+    # A box's state comes from this round's results for its sensors: no probe of its own.
+    for device_id in sorted({job["device"] for job in jobs if job["device"]}):
+        try:
+            device_record_health(device_id=device_id)
+        except Device.DoesNotExist:
+            continue
     return results

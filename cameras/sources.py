@@ -23,6 +23,9 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from cameras import secrets
+from cameras.models import Camera, same_host
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
@@ -119,6 +122,22 @@ def with_credentials(url: str, username: str, password: str) -> str:
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def stream_login(camera: Camera) -> tuple[str, str]:
+    """The camera's (username, password), for the call that opens its source and no other.
+
+    A sensor without a login of its own uses its device's, and only towards the device's host.
+    Raises :class:`cameras.secrets.CredentialsUnreadable` when a sealed value does not open.
+    """
+    own = secrets.unseal(camera.stream_credentials, camera_id=camera.pk)
+    device = camera.device if camera.device_id else None
+    if own != ("", "") or device is None:
+        return own
+    urls = [url for url in (camera.stream_url, camera.live_stream_url) if url]
+    if not all(same_host(url, device.host) for url in urls):
+        return "", ""
+    return secrets.unseal_device(device.stream_credentials, device_id=device.pk)
 
 
 def networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -16,8 +16,8 @@ from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from cameras import selectors, services
 from cameras.filters import AuthorizationFilter, CameraFilter
-from cameras.forms import AuthorizationForm, CameraForm, MaskForm
-from cameras.models import Authorization, Camera, MaskMode, PrivacyMask
+from cameras.forms import AuthorizationForm, CameraForm, DeviceForm, MaskForm
+from cameras.models import Authorization, Camera, Device, MaskMode, PrivacyMask
 from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
 from cameras.video import SourceError
 from csu.lib.forms import add_service_errors
@@ -223,7 +223,80 @@ def health_board(request: SignedInRequest) -> HttpResponse:
     for camera in cameras:
         camera.flags = selectors.camera_flags(camera)
         camera.down_since = selectors.open_outage_started(camera)
-    return render(request, "cameras/health_board.html", {"cameras": cameras})
+    return render(request, "cameras/health_board.html", {"rows": selectors.health_rows(cameras)})
+
+
+# --- Devices ----------------------------------------------------------------------------------
+
+
+@role_required(*REGISTER_READERS)
+def device_list(request: SignedInRequest) -> HttpResponse:
+    return render(
+        request,
+        "cameras/device_list.html",
+        {
+            "devices": selectors.device_list(),
+            "can_manage": request.user.has_role(*REGISTER_MANAGERS),
+        },
+    )
+
+
+@role_required(*REGISTER_READERS)
+def device_detail(request: SignedInRequest, code: str) -> HttpResponse:
+    device = get_object_or_404(Device.objects.select_related("authorization"), code=code)
+    sensors = list(selectors.device_sensors(device))
+    for camera in sensors:
+        camera.flags = selectors.camera_flags(camera)
+    return render(
+        request,
+        "cameras/device_detail.html",
+        {
+            "device": device,
+            "sensors": sensors,
+            "can_manage": request.user.has_role(*REGISTER_MANAGERS),
+        },
+    )
+
+
+@role_required(*REGISTER_MANAGERS)
+def device_create(request: SignedInRequest) -> HttpResponse:
+    form = DeviceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data.pop("clear_credentials", None)
+        try:
+            device = services.device_create(actor=request.user, **data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Équipement %(code)s enregistré.") % {"code": device.code})
+            return redirect("cameras:device_detail", code=device.code)
+    return render(request, "cameras/device_form.html", {"form": form, "device": None})
+
+
+@role_required(*REGISTER_MANAGERS)
+def device_edit(request: SignedInRequest, code: str) -> HttpResponse:
+    device = get_object_or_404(Device, code=code)
+    # The form works on its own copy: the service compares against the stored device.
+    form = DeviceForm(request.POST or None, instance=Device.objects.get(pk=device.pk))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            device = services.device_update(
+                device=device,
+                actor=request.user,
+                stream_username=data.pop("stream_username") or None,
+                stream_password=data.pop("stream_password") or None,
+                clear_credentials=data.pop("clear_credentials", False),
+                **data,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            device = Device.objects.get(pk=device.pk)  # as stored: nothing was changed
+        else:
+            messages.success(request, _("Équipement %(code)s modifié.") % {"code": device.code})
+            return redirect("cameras:device_detail", code=device.code)
+    return render(request, "cameras/device_form.html", {"form": form, "device": device})
 
 
 # --- Authorizations ---------------------------------------------------------------------------

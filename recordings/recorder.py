@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import SystemActor, record
-from cameras import secrets, sources
+from cameras import sources
 from cameras.models import Camera, CameraStatus
 from recordings import leases, remux, store
 from recordings.models import Gap, RecorderLease
@@ -244,15 +244,16 @@ def run_recorder(
         the camera networks now (a name may resolve elsewhere since the last connection)."""
         nonlocal secret
         current = _reconnecting(
-            lambda: Camera.objects.only("stream_url", "stream_credentials").get(pk=camera.pk),
+            lambda: Camera.objects.select_related("device").get(pk=camera.pk),
             "source check",
         )
         reason = sources.refusal(current.stream_url)
         if reason:
             sink.refuse(reason)
             raise sources.SourceRefused(reason)
-        # The sealed login opens here, for this connection only; the address stays bare.
-        username, secret = secrets.unseal(current.stream_credentials, camera_id=camera.pk)
+        # The sealed login (the camera's, or its device's) opens here, for this connection
+        # only; the address stays bare.
+        username, secret = sources.stream_login(current)
         return current.stream_url, username, secret
 
     def loop() -> None:

@@ -19,6 +19,7 @@ MENU = {
     Role.OPERATOR: [
         ("Accueil", "/accueil/"),
         ("Caméras", "/cameras/"),
+        ("Équipements", "/cameras/equipements/"),
         ("Mur d'images", "/direct/"),
         ("Santé des caméras", "/cameras/sante/"),
         ("Autorisations préfectorales", "/cameras/autorisations/"),
@@ -31,6 +32,7 @@ MENU = {
     Role.SUPERVISOR: [
         ("Accueil", "/accueil/"),
         ("Caméras", "/cameras/"),
+        ("Équipements", "/cameras/equipements/"),
         ("Mur d'images", "/direct/"),
         ("Santé des caméras", "/cameras/sante/"),
         ("Autorisations préfectorales", "/cameras/autorisations/"),
@@ -63,6 +65,7 @@ MENU = {
         ("Habilitations", "/comptes/habilitations/"),
         ("Journal d'audit", "/audit/"),
         ("Caméras", "/cameras/"),
+        ("Équipements", "/cameras/equipements/"),
         ("Autorisations préfectorales", "/cameras/autorisations/"),
         ("Statistiques", "/exploitation/statistiques/"),
         ("Registre des destructions", "/conservation/destructions/"),
@@ -77,6 +80,7 @@ MENU = {
         ("Utilisateurs", "/comptes/utilisateurs/"),
         ("Habilitations", "/comptes/habilitations/"),
         ("Caméras", "/cameras/"),
+        ("Équipements", "/cameras/equipements/"),
         ("Santé des caméras", "/cameras/sante/"),
         ("Autorisations préfectorales", "/cameras/autorisations/"),
         ("Enregistreurs", "/enregistrements/exploitation/"),
@@ -100,7 +104,7 @@ def test_the_menu_is_translated(signed_in):
     client = signed_in(make_person(Role.SUPERVISOR))
     client.post("/i18n/setlang/", {"language": "en", "next": "/accueil/"})
     labels = [entry["label"] for entry in client.get("/accueil/").context["nav_items"]]
-    assert labels[:3] == ["Home", "Cameras", "Video wall"], labels
+    assert labels[:4] == ["Home", "Cameras", "Devices", "Video wall"], labels
 
 
 @pytest.mark.parametrize("role", Role.values)
@@ -145,6 +149,7 @@ REACHED_FROM = {
     "audit:event_export_csv": "audit:event_list",
     "audit:event_export_pdf": "audit:event_list",
     "cameras:camera_create": "cameras:camera_list",
+    "cameras:device_create": "cameras:device_list",
     "cameras:authorization_create": "cameras:authorization_list",
     "live:rooms": "live:wall",
     "operations:signalement_create": "operations:signalement_list",

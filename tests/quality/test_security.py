@@ -336,6 +336,9 @@ IDOR_ALLOW_LIST = {
     "camera-history": "register-wide",
     "camera-outages": "register-wide",
     "camera-masks": "register-wide",
+    "cameras:device_detail": "register-wide",
+    "cameras:device_edit": "register-wide",
+    "device-detail": "register-wide",
     "cameras:camera_reset_reference": "register managers act on every camera",
     "camera-reset-reference": "register managers act on every camera",
     # Mask editing needs the live habilitation: checked by tests/cameras (not built here).

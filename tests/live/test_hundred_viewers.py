@@ -53,7 +53,7 @@ PEOPLE = 10  # each signed in once, with ten tiles on the camera: a hundred view
 STUCK_AGENT = "poste-bloque"
 
 
-def textured_clip(path: Path, *, seconds: int = 40, fps: int = 10) -> Path:
+def textured_clip(path: Path, *, seconds: int = 60, fps: int = 10) -> Path:
     """A 320x180 clip of moving noise: every picture costs kilobytes, as a street at night."""
     rng = np.random.default_rng(7)
     texture = rng.integers(0, 255, (180, 640, 3), dtype=np.uint8)

@@ -3,8 +3,8 @@
 **No compression.** Browsers offer permessage-deflate and uvicorn accepts it by default; but
 H.264 does not compress, and deflate runs once per viewer for every picture, on the event loop
 (about 1 ms for 30 kB with uvicorn's settings). Measured by ``bench/live.py``: with it, each
-further viewer of a camera cost 10 % of its first viewer, and a hundred viewers lost a quarter
-of their pictures; without it, under 4 %, every picture delivered.
+further viewer of a camera cost about 10 % of its first viewer (and on a loaded machine a
+hundred viewers lost a quarter of their pictures); without it, about 4 %.
 
 **Small send buffers.** A live viewer's pictures wait in three places on the server: its queue
 in the pipeline (bounded, ``CSU_LIVE_VIEWER_QUEUE`` pictures), the event loop's transport buffer

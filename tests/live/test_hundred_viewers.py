@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -174,7 +175,7 @@ class Stations:
 
 
 def cookies(count: int) -> list[str]:
-    people = [UserFactory(role=Role.OPERATOR) for _ in range(count)]
+    people: list[Any] = [UserFactory(role=Role.OPERATOR) for _ in range(count)]
     for person in people:
         HabilitationFactory(user=person, all_cameras=True, can_live=True)
     return [sign_in(Client(), person).cookies["sessionid"].value for person in people]

@@ -5,13 +5,15 @@ Procfile's ``live``), the camera is a clip played as a ``file://`` source, the h
 are WebSocket clients signed in with the second factor, in a process of their own
 (``tests/live/wall_clients.py``), and the station that stops reading is a raw TCP socket with a
 small receive buffer that never reads after its handshake: its pictures fill its socket, then
-the server's transport buffer, then its queue in the pipeline, where they are dropped.
+the server's transport buffer, then its queue in the pipeline, where they are dropped. When it
+reads again, its stream restarts at a key frame after each picture it lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import os
 import socket
@@ -39,7 +41,7 @@ from cameras import video
 from csu.asgi import application
 from live import pipeline as live_pipeline
 from live.models import EndReason, ViewingSession
-from live.pipeline import HEADER, hub
+from live.pipeline import HEADER, Viewer, hub
 from live.sockets import SEND_BUFFER_BYTES, WRITE_HIGH_WATER, LiveWebSocketProtocol
 from tests.cameras.factories import CameraFactory
 from tests.conftest import sign_in
@@ -144,6 +146,34 @@ def stuck_station(port: int, path: str, cookie: str) -> socket.socket:
     return sock
 
 
+def read_frames(sock: socket.socket, until: float) -> list[tuple[int, bytes]]:
+    """The WebSocket messages (opcode, payload) read from ``sock`` until the clock passes
+    ``until`` (the server's frames are not masked; pings are left unanswered)."""
+    data = bytearray()
+    sock.settimeout(0.2)
+    while time.time() < until:
+        try:
+            chunk = sock.recv(1 << 16)
+        except TimeoutError:
+            continue
+        if not chunk:
+            break
+        data += chunk
+    messages, offset = [], 0
+    while offset + 2 <= len(data):
+        opcode, length = data[offset] & 0x0F, data[offset + 1] & 0x7F
+        head = 2
+        if length == 126:
+            length, head = int.from_bytes(data[offset + 2 : offset + 4]), 4
+        elif length == 127:
+            length, head = int.from_bytes(data[offset + 2 : offset + 10]), 10
+        if offset + head + length > len(data):
+            break
+        messages.append((opcode, bytes(data[offset + head : offset + head + length])))
+        offset += head + length
+    return messages
+
+
 class Stations:
     """The hundred readers' process (tests/live/wall_clients.py), spoken to in JSON lines."""
 
@@ -216,6 +246,9 @@ def test_a_hundred_viewers_and_a_station_that_stops_reading(
     monkeypatch.setattr(live_pipeline, "H264Encoder", counting_encoder)
 
     async def scenario() -> dict:
+        # Every picture the pipeline sends, in order, for reference (a viewer in this process).
+        everything = Viewer(asyncio.get_running_loop(), maxsize=100_000)
+        hub.join(camera.pk, everything)
         stuck = await asyncio.to_thread(stuck_station, uvicorn_live.port, path, signed_in[-1])
         stations = Stations(
             {
@@ -237,7 +270,7 @@ def test_a_hundred_viewers_and_a_station_that_stops_reading(
 
             running = hub.pipelines[camera.pk]
             assert list(hub.pipelines) == [camera.pk]
-            assert len(running.viewers) == VIEWERS + 1
+            assert len(running.viewers) == VIEWERS + 2  # the stuck station, the reference
             threads = [t for t in threading.enumerate() if t.name == f"live-{camera.pk}"]
             assert threads == [running]
             stuck_session = await sync_to_async(session_of)(STUCK_AGENT)
@@ -273,9 +306,24 @@ def test_a_hundred_viewers_and_a_station_that_stops_reading(
             # What was captured in the window reaches every reader, a moment later at worst.
             stations.tell({"start": start, "end": end})
             window |= await stations.answer()
+
+            # The stuck station reads again: what was already on its way, then live pictures,
+            # the first after each gap a key frame (its decoder restarts cleanly).
+            resumed = time.time()
+            messages = await asyncio.to_thread(read_frames, stuck, resumed + 3)
+            window["resumed"] = [
+                HEADER.unpack_from(payload) for opcode, payload in messages if opcode == 2
+            ]
+            window["resumed_at"] = resumed
+            window["sent"] = [
+                HEADER.unpack_from(item)[1]
+                for item in iter_queue(everything.queue)
+                if isinstance(item, bytes)
+            ]
         finally:
             stations.stop()
             stuck.close()
+            hub.leave(camera.pk, everything)
         # The last viewer gone, the pipeline stops after its linger delay.
         await wait_for(lambda: not hub.pipelines, 15, "the pipeline's stop")
         running.join(10)
@@ -297,6 +345,15 @@ def test_a_hundred_viewers_and_a_station_that_stops_reading(
     assert window["high_water"] == WRITE_HIGH_WATER
     assert window["buffered"] <= WRITE_HIGH_WATER + window["largest"] + 1024, window
     assert window["send_buffer"] <= 2 * SEND_BUFFER_BYTES, window
+    pictures = [(bool(flags & 1), captured) for flags, captured in window["resumed"]]
+    assert pictures[0][0], "the stuck station's stream began at a key frame"
+    assert pictures[-1][1] / 1000 > window["resumed_at"], "the stuck station never came back"
+    # Against everything the pipeline sent: after each picture skipped, a key frame.
+    position = {captured: index for index, captured in enumerate(window["sent"])}
+    seen = [(key, position[c]) for key, c in pictures if c in position]
+    after_gaps = [key for (_k, before), (key, now) in itertools.pairwise(seen) if now != before + 1]
+    assert len(seen) >= 20 and after_gaps, "nothing was dropped for the stuck station"
+    assert all(after_gaps), "after pictures dropped, the stuck station's next was not a key frame"
 
     # Every viewing session ended, each with its one audit event.
     sessions = list(ViewingSession.objects.filter(camera=camera))
@@ -304,6 +361,11 @@ def test_a_hundred_viewers_and_a_station_that_stops_reading(
     assert all(s.ended_at and s.end_reason == EndReason.CLOSED for s in sessions)
     events = AuditEvent.objects.filter(action="live.session")
     assert sorted(e.details["session"] for e in events) == sorted(s.pk for s in sessions)
+
+
+def iter_queue(queue: asyncio.Queue) -> Iterator:
+    while not queue.empty():
+        yield queue.get_nowait()
 
 
 def session_of(agent: str) -> ViewingSession:

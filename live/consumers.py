@@ -87,7 +87,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             # from a network failure and stop retrying.
             await self.close(code=refusal)
             return
-        self.viewer = Viewer(asyncio.get_running_loop())
+        assert self.session is not None  # opened when not refused
+        self.viewer = Viewer(asyncio.get_running_loop(), session_id=self.session.pk)
         hub.join(self.session.camera_id, self.viewer)
         self.tasks = [
             asyncio.create_task(self._pump()),

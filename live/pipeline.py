@@ -120,14 +120,29 @@ def render(image: np.ndarray, size: tuple[int, int], polygons) -> np.ndarray:
 
 
 class Viewer:
-    """One browser's side of a pipeline: a bounded queue read by its WebSocket."""
+    """One browser's side of a pipeline: a bounded queue read by its WebSocket.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, maxsize: int | None = None) -> None:
+    What a viewer holds is bounded whatever it does: at most ``maxsize`` messages, the video ones
+    each one encoded picture. A viewer whose queue is full loses the video it had queued (counted
+    in ``dropped``), waits for the next key frame and asks the pipeline for one; state and
+    configuration messages are never lost, only superseded by a later one of the same type.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        maxsize: int | None = None,
+        *,
+        session_id: int | None = None,
+    ) -> None:
         self.loop = loop
         self.queue: asyncio.Queue[bytes | str] = asyncio.Queue(
             maxsize or settings.CSU_LIVE_VIEWER_QUEUE
         )
+        #: The viewing session this viewer serves (the WebSocket's), when there is one.
+        self.session_id = session_id
         self.waiting_key = True
+        #: Video messages this viewer never got: it read too slowly, or joined between key frames.
         self.dropped = 0
         self.wants_key: Callable[[], None] = lambda: None
 
@@ -151,15 +166,23 @@ class Viewer:
         self.queue.put_nowait(message)
 
     def _drain(self) -> None:
-        """Forgets the queued video: the next picture this viewer gets is a key frame."""
-        kept = []
+        """Forgets the queued video: the next picture this viewer gets is a key frame.
+
+        Of the queued text messages only the last of each type is kept (a newer state or
+        configuration replaces an older one), so the queue always has room afterwards.
+        """
+        latest: dict[str, str] = {}
         while not self.queue.empty():
             item = self.queue.get_nowait()
             if isinstance(item, str):
-                kept.append(item)
+                kind = json.loads(item).get("type", "")
+                latest.pop(kind, None)
+                latest[kind] = item
             else:
                 self.dropped += 1
-        for item in kept:
+        kept = list(latest.values())
+        room = self.queue.maxsize - 1  # one place for the message that made the queue overflow
+        for item in kept[len(kept) - room :] if room > 0 else []:
             self.queue.put_nowait(item)
         self.waiting_key = True
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -30,7 +33,7 @@ from csu.lib.forms import add_service_errors
 PAGE_SIZE = 50
 
 
-def _page(request: HttpRequest, items) -> tuple[object, str]:
+def _page(request: HttpRequest, items: QuerySet[Any]) -> tuple[Page[Any], str]:
     """The requested page, and the query string without the page number for the links."""
     query = request.GET.copy()
     query.pop("page", None)

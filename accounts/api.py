@@ -19,6 +19,7 @@ from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_perm
 from accounts.filters import HabilitationFilter, UserFilter
 from accounts.models import Habilitation, Service, User
 from accounts.roles import PEOPLE_MANAGERS, PEOPLE_READERS, SERVICE_READERS
+from csu.lib.drf import instance_of
 
 # --- Serializers --------------------------------------------------------------------------------
 
@@ -174,7 +175,7 @@ class UserViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return User.objects.select_related("service").order_by("username")
 
-    def perform_create(self, serializer: UserSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[User]) -> None:
         data = dict(serializer.validated_data)
         password = data.pop("password", None)
         if not password:
@@ -184,13 +185,13 @@ class UserViewSet(viewsets.ModelViewSet):
             password=password, actor=signed_in(self.request), **data
         )
 
-    def perform_update(self, serializer: UserSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[User]) -> None:
         data = dict(serializer.validated_data)
         data.pop("username", None)
         password = data.pop("password", None)
         with transaction.atomic():
             user = services.user_update(
-                user=serializer.instance, actor=signed_in(self.request), **data
+                user=instance_of(serializer), actor=signed_in(self.request), **data
             )
             if password:
                 services.user_set_password(
@@ -208,20 +209,21 @@ class HabilitationViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return Habilitation.objects.select_related("user").order_by("-valid_until", "id")
 
-    def perform_create(self, serializer: HabilitationSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Habilitation]) -> None:
         serializer.instance = services.habilitation_create(
             actor=signed_in(self.request), **serializer.validated_data
         )
 
-    def perform_update(self, serializer: HabilitationSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Habilitation]) -> None:
+        habilitation = instance_of(serializer)
         data = dict(serializer.validated_data)
-        if "user" in data and data["user"] != serializer.instance.user:
+        if "user" in data and data["user"] != habilitation.user:
             raise serializers.ValidationError(
                 {"user": [_("Une habilitation ne change pas de titulaire.")]}
             )
         data.pop("user", None)
         serializer.instance = services.habilitation_update(
-            habilitation=serializer.instance, actor=signed_in(self.request), **data
+            habilitation=habilitation, actor=signed_in(self.request), **data
         )
 
     @extend_schema(request=RevokeSerializer, responses=HabilitationSerializer)

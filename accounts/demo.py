@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts import services
 from accounts.actors import Actor, SystemActor
 from accounts.models import Service, User
-from accounts.roles import Role
+from accounts.roles import Right, Role
 from csu.env import write_secret_once
 
 DEMO_DEVICE_NAME = "démo"
@@ -80,7 +80,7 @@ def load_demo_people() -> list[User]:
         services_by_code[code], _ = Service.objects.get_or_create(
             code=code, defaults={"name": name, "kind": kind}
         )
-    people = []
+    people: list[User] = []
     today = timezone.localdate()
     for person in PEOPLE:
         user = User.objects.filter(username=person.username).first()
@@ -105,7 +105,9 @@ def load_demo_people() -> list[User]:
                     all_cameras=True,
                     last_training_on=today - timedelta(days=60),
                     actor=SystemActor("manage.py load_demo"),
-                    **{f"can_{right}": True for right in person.rights},
+                    can_live=Right.LIVE in person.rights,
+                    can_replay=Right.REPLAY in person.rights,
+                    can_extract=Right.EXTRACT in person.rights,
                 )
         if user.requires_second_factor and not TOTPDevice.objects.filter(user=user).exists():
             TOTPDevice.objects.create(user=user, name=DEMO_DEVICE_NAME, confirmed=True)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -41,7 +41,8 @@ class PasswordChangeForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        return _confirmed(self, super().clean(), "new_password1", "new_password2")
+        super().clean()
+        return _confirmed(self, "new_password1", "new_password2")
 
 
 class TokenForm(forms.Form):
@@ -98,7 +99,8 @@ class UserForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("role") == Role.OPJ and not data.get("service"):
             self.add_error(
                 "service", _("Un officier de police judiciaire doit être rattaché à un service.")
@@ -177,7 +179,8 @@ class PasswordSetForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        return _confirmed(self, super().clean(), "password1", "password2")
+        super().clean()
+        return _confirmed(self, "password1", "password2")
 
 
 class ReasonForm(forms.Form):
@@ -243,7 +246,8 @@ class HabilitationForm(forms.Form):
         return codes
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("valid_from"), data.get("valid_until")
         if start and end and end < start:
             self.add_error("valid_until", _("La fin de validité précède son début."))
@@ -295,14 +299,16 @@ class HabilitationCreateForm(HabilitationForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = _habilitable_users()
+        # The field is declared above: a model choice, whose query depends on today's accounts.
+        cast(forms.ModelChoiceField, self.fields["user"]).queryset = _habilitable_users()
 
     def changes(self) -> dict[str, Any]:
         return {"user": self.cleaned_data["user"], **super().changes()}
 
 
-def _confirmed(form: forms.Form, data: dict[str, Any], first: str, second: str) -> dict[str, Any]:
+def _confirmed(form: forms.Form, first: str, second: str) -> dict[str, Any]:
     """The password typed twice must be the same twice (the error goes on the second field)."""
+    data = form.cleaned_data
     if data.get(first) and data.get(second) and data[first] != data[second]:
         form.add_error(second, _("Les deux mots de passe ne correspondent pas."))
     return data

@@ -62,7 +62,7 @@ def _dpo(user: User) -> dict[str, Any]:
     }
 
 
-_EXTRA = {Role.ADMIN: _admin, Role.DPO: _dpo}
+_EXTRA: dict[str, Callable[[User], dict[str, Any]]] = {Role.ADMIN: _admin, Role.DPO: _dpo}
 
 
 #: Sections that upper apps add to a role's home page (evidence: the officer's news).

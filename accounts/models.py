@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -55,6 +56,9 @@ class User(AbstractUser):
     badge_number = models.CharField(_("matricule"), max_length=40, blank=True)
     #: Set when an administrator chose the password: the person replaces it before anything else.
     must_change_password = models.BooleanField(_("mot de passe à changer"), default=False)
+    #: Whether the second factor was checked in this session: django_otp's middleware sets it
+    #: on the request's user (``OTPMiddleware``), so only signed-in requests' users have it.
+    is_verified: Callable[[], bool]
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]

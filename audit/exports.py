@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -66,7 +67,7 @@ def csv_comment() -> str:
     ) % {"fields": ", ".join(HASHED_FIELDS)}
 
 
-def events_csv(events: Iterable[AuditEvent] | Any) -> bytes:
+def events_csv(events: QuerySet[AuditEvent]) -> bytes:
     """UTF-8 (with BOM), semicolons; ``details`` as canonical JSON: each hash can be recomputed.
 
     The first line is a comment (``# ...``) saying how: cells a spreadsheet would run as a

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from accounts.actors import signed_in
 from accounts.api_auth import IsVerified, role_permission
+from accounts.models import User
 from cameras import selectors, services
 from cameras.filters import AuthorizationFilter, CameraFilter
 from cameras.models import (
@@ -28,8 +29,12 @@ from cameras.models import (
 )
 from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
 from cameras.video import SourceError
+from csu.lib.drf import instance_of
 
-RETENTION_ERRORS = {
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+RETENTION_ERRORS: dict[str, StrOrPromise] = {
     "max_value": _("La conservation ne peut dépasser %(days)s jours, le maximum légal.")
     % {"days": LEGAL_MAX_RETENTION_DAYS},
     "min_value": _("La conservation dure au moins un jour."),
@@ -45,10 +50,11 @@ class AuthorizationSerializer(serializers.ModelSerializer):
     retention_days = serializers.IntegerField(
         min_value=1, max_value=LEGAL_MAX_RETENTION_DAYS, error_messages=RETENTION_ERRORS
     )
-    is_valid = serializers.BooleanField(read_only=True)
     days_left = serializers.IntegerField(read_only=True)
     alert_days = serializers.IntegerField(read_only=True, allow_null=True)
-    cameras = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    cameras: serializers.SlugRelatedField[Camera] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
 
     class Meta:
         model = Authorization
@@ -171,7 +177,9 @@ class DeviceSerializer(serializers.ModelSerializer):
     )
     clear_credentials = serializers.BooleanField(write_only=True, required=False, default=False)
     has_credentials = serializers.BooleanField(read_only=True)
-    sensors = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    sensors: serializers.SlugRelatedField[Camera] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
 
     class Meta:
         model = Device
@@ -209,8 +217,8 @@ class DeviceSerializer(serializers.ModelSerializer):
 class PrivacyMaskSerializer(serializers.ModelSerializer):
     # Checked by the model (precise messages on point counts and bounds), not here.
     polygons = serializers.JSONField()
-    author = serializers.StringRelatedField()
-    validated_by = serializers.StringRelatedField()
+    author: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+    validated_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = PrivacyMask
@@ -234,7 +242,9 @@ class OutageSerializer(serializers.ModelSerializer):
 
 class HealthSerializer(serializers.ModelSerializer):
     flags = serializers.SerializerMethodField()
-    device = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    device: serializers.SlugRelatedField[Device] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Camera
@@ -284,16 +294,16 @@ class CameraViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.camera_list()
 
-    def perform_create(self, serializer: CameraSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Camera]) -> None:
         data = dict(serializer.validated_data)
         data.pop("clear_credentials", None)
         camera = services.camera_create(actor=signed_in(self.request), **data)
         serializer.instance = selectors.camera_get(code=camera.code)
 
-    def perform_update(self, serializer: CameraSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Camera]) -> None:
         data = dict(serializer.validated_data)
         camera = services.camera_update(
-            camera=Camera.objects.get(pk=serializer.instance.pk),
+            camera=Camera.objects.get(pk=instance_of(serializer).pk),
             actor=signed_in(self.request),
             stream_username=data.pop("stream_username", None) or None,
             stream_password=data.pop("stream_password", None) or None,
@@ -389,17 +399,17 @@ class DeviceViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.device_list().prefetch_related("sensors")
 
-    def perform_create(self, serializer: DeviceSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Device]) -> None:
         data = dict(serializer.validated_data)
         data.pop("clear_credentials", None)
-        device = services.device_create(actor=self.request.user, **data)
+        device = services.device_create(actor=signed_in(self.request), **data)
         serializer.instance = self.get_queryset().get(pk=device.pk)
 
-    def perform_update(self, serializer: DeviceSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Device]) -> None:
         data = dict(serializer.validated_data)
         device = services.device_update(
-            device=Device.objects.get(pk=serializer.instance.pk),
-            actor=self.request.user,
+            device=Device.objects.get(pk=instance_of(serializer).pk),
+            actor=signed_in(self.request),
             stream_username=data.pop("stream_username", None) or None,
             stream_password=data.pop("stream_password", None) or None,
             clear_credentials=data.pop("clear_credentials", False),
@@ -417,14 +427,14 @@ class AuthorizationViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.authorization_list().prefetch_related("cameras")
 
-    def perform_create(self, serializer: AuthorizationSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Authorization]) -> None:
         serializer.instance = services.authorization_create(
             actor=signed_in(self.request), **serializer.validated_data
         )
 
-    def perform_update(self, serializer: AuthorizationSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Authorization]) -> None:
         serializer.instance = services.authorization_update(
-            authorization=Authorization.objects.get(pk=serializer.instance.pk),
+            authorization=Authorization.objects.get(pk=instance_of(serializer).pk),
             actor=signed_in(self.request),
             **serializer.validated_data,
         )

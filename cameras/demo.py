@@ -110,7 +110,7 @@ def write_clip(
         for index in range(int(seconds * fps)):
             image = render_frame(index, fps=fps, size=size, label=label, scene=scene, seed=seed)
             if offset != (0, 0):
-                shift = np.float32([[1, 0, offset[0]], [0, 1, offset[1]]])
+                shift = np.array([[1, 0, offset[0]], [0, 1, offset[1]]], dtype=np.float32)
                 image = cv2.warpAffine(image, shift, size, borderMode=cv2.BORDER_REFLECT)
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
             frame.pts = index
@@ -122,7 +122,7 @@ def write_clip(
     return path
 
 
-DEMO_AUTHORIZATION = {
+DEMO_AUTHORIZATION: dict[str, Any] = {
     "number": "73-2023-DSC-0142",
     "purposes": "Protection des bâtiments et installations publics ; prévention des atteintes "
     "à la sécurité des personnes et des biens ; régulation du trafic routier.",

@@ -34,11 +34,13 @@ class AuthorizationForm(forms.ModelForm):
             "perimeter": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def _post_clean(self) -> None:
-        # The service fills in the default expiry before the model checks it.
-        if self.cleaned_data.get("issued_on") and not self.cleaned_data.get("expires_on"):
-            self.cleaned_data["expires_on"] = five_years_after(self.cleaned_data["issued_on"])
-        super()._post_clean()
+    def clean(self) -> dict[str, Any]:
+        # The service fills in the default expiry; clean runs before the model checks it.
+        super().clean()
+        data = self.cleaned_data
+        if data.get("issued_on") and not data.get("expires_on"):
+            data["expires_on"] = five_years_after(data["issued_on"])
+        return data
 
 
 class CameraForm(forms.ModelForm):

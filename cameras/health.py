@@ -40,18 +40,25 @@ class Probe:
     reference: bytes | None = None
 
 
+# Both resizes interpolate linearly: the reference pictures already stored were made so.
+
+
 def _grey(image: np.ndarray) -> np.ndarray:
     height, width = image.shape[:2]
     if width > ANALYSIS_WIDTH:
         image = cv2.resize(
-            image, (ANALYSIS_WIDTH, round(height * ANALYSIS_WIDTH / width)), cv2.INTER_AREA
+            image,
+            (ANALYSIS_WIDTH, round(height * ANALYSIS_WIDTH / width)),
+            interpolation=cv2.INTER_LINEAR,
         )
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
 def _small(image: np.ndarray, polygons: Sequence) -> np.ndarray:
     masked = apply_masks(image.copy(), polygons)
-    return cv2.cvtColor(cv2.resize(masked, REFERENCE_SIZE, cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(
+        cv2.resize(masked, REFERENCE_SIZE, interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2GRAY
+    )
 
 
 def similarity(reference_png: bytes, current: np.ndarray) -> float:

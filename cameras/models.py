@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -461,6 +461,11 @@ class Camera(models.Model):
             ),
         ]
 
+    #: Set on the cameras a page lists, for its template: the warnings (selectors.camera_flags)
+    #: and, on the health board, when the open outage began (selectors.open_outage_started).
+    flags: list[str]
+    down_since: datetime | None
+
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
 
@@ -468,10 +473,11 @@ class Camera(models.Model):
         self.sector = (self.sector or "").strip()
         if self.device is not None:
             self._clean_sensor(self.device)
+        authorization = self.authorization if self.authorization_id else None
         if (
-            self.authorization_id
+            authorization is not None
             and self.retention_days
-            and self.retention_days > self.authorization.retention_days
+            and self.retention_days > authorization.retention_days
         ):
             raise ValidationError(
                 {
@@ -480,8 +486,8 @@ class Camera(models.Model):
                         "(%(days)s jours)."
                     )
                     % {
-                        "number": self.authorization.number,
-                        "days": self.authorization.retention_days,
+                        "number": authorization.number,
+                        "days": authorization.retention_days,
                     }
                 }
             )

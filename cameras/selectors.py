@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -35,8 +35,22 @@ from cameras.models import (
     PrivacyMask,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
-def _with_flags(cameras: QuerySet[Camera], today: date) -> QuerySet[Camera]:
+
+class _Flags(TypedDict):
+    """What :func:`_with_flags` adds to each camera (read by :func:`camera_flags`)."""
+
+    mask_version: int | None
+    mask_validated_at: datetime | None
+    authorization_in_force: int
+    severity: int
+
+
+def _with_flags(
+    cameras: QuerySet[Camera], today: date
+) -> QuerySet[WithAnnotations[Camera, _Flags]]:
     latest = PrivacyMask.objects.filter(camera=OuterRef("pk")).order_by("-version")
     return cameras.select_related("authorization", "device").annotate(
         mask_version=Subquery(latest.values("version")[:1]),

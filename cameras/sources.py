@@ -150,7 +150,7 @@ def _addresses(host: str, port: int | None) -> list[ipaddress.IPv4Address | ipad
     except ValueError:
         pass
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
 def _in_networks(address, allowed) -> bool:

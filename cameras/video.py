@@ -164,12 +164,13 @@ def _file_frames(path: Path, deadline: float) -> Iterator[Frame]:
         if not container.streams.video:
             raise SourceError(_("Le fichier ne contient pas de vidéo."))
         stream = container.streams.video[0]
-        duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
+        time_base = stream.time_base
+        duration = float(stream.duration * time_base) if stream.duration and time_base else 0.0
         if not duration and container.duration:
             duration = container.duration / av.time_base
         start = time.time() % duration if duration > 0 else 0.0
-        if start:
-            container.seek(int(start / stream.time_base), stream=stream, backward=True)
+        if start and time_base:
+            container.seek(int(start / time_base), stream=stream, backward=True)
         label = format_label(stream)
         loop = 0.0
         while True:

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -49,7 +51,9 @@ class ChainState(APIView):
 
     @extend_schema(responses=ChainStateSerializer)
     def get(self, request: Request) -> Response:
-        head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first() or {}
+        head: Mapping[str, object] = (
+            AuditEvent.objects.order_by("-seq").values("seq", "hash").first() or {}
+        )
         state = chain_state()
         last = state.last_verification
         verification = (

@@ -11,6 +11,7 @@ import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -308,7 +309,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("CSU_STATIC_ROOT") or DATA_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("CSU_MEDIA_ROOT") or DATA_DIR / "media")
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "csu.storage.DurableFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -405,6 +406,7 @@ AUDIT_RETENTION_DAYS = {
     "system": env_int("CSU_AUDIT_RETENTION_SYSTEM_DAYS", 3 * 365, minimum=365),
 }
 # The public information notice (second level of the signs), for the reference city by default.
+_NOTICE_DPO_EMAIL = env_str("CSU_NOTICE_DPO_EMAIL", "dpo@mairie-chambery.fr")
 COMPLIANCE_NOTICE = {
     "controller": env_str("CSU_NOTICE_CONTROLLER", "Ville de Chambéry, représentée par son maire"),
     "controller_address": env_str(
@@ -430,14 +432,14 @@ COMPLIANCE_NOTICE = {
         "sur réquisition, sous le contrôle du procureur de la République.",
     ),
     "dpo_name": env_str("CSU_NOTICE_DPO_NAME", "Délégué à la protection des données"),
-    "dpo_email": env_str("CSU_NOTICE_DPO_EMAIL", "dpo@mairie-chambery.fr"),
+    "dpo_email": _NOTICE_DPO_EMAIL,
     "dpo_address": env_str(
         "CSU_NOTICE_DPO_ADDRESS",
         "Délégué à la protection des données, Hôtel de ville, BP 1105, 73011 Chambéry Cedex",
     ),
     "phone": env_str("CSU_NOTICE_PHONE", "04 79 60 20 20"),
 }
-COMPLIANCE_DPO_EMAIL = env_str("CSU_DPO_EMAIL", COMPLIANCE_NOTICE["dpo_email"])
+COMPLIANCE_DPO_EMAIL = env_str("CSU_DPO_EMAIL", _NOTICE_DPO_EMAIL)
 # The largest share of the frame (per cent) an access-request extract may keep sharp: the
 # requester's silhouette, never the scene (third parties are protected, RGPD art. 15.4).
 COMPLIANCE_EXTRACT_MAX_KEPT_PERCENT = env_int(

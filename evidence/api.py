@@ -17,6 +17,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.actors import signed_in
 from accounts.api_auth import role_permission
 from evidence import packages, selectors, services
 from evidence.models import DownloadLink, Export, LegalFrame, Requisition, Window
@@ -110,7 +111,7 @@ class WindowSerializer(UTCModelSerializer):
         ]
 
     def get_held(self, window: Window) -> bool:
-        return window.hold_id is not None and window.hold.released_at is None
+        return window.hold is not None and window.hold.released_at is None
 
 
 class ExportSerializer(UTCModelSerializer):
@@ -308,7 +309,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk: str) -> Response:
         """The magistrate starts examining the requisition (submitted → under review)."""
-        services.requisition_open_review(requisition=self.get_object(), actor=request.user)
+        services.requisition_open_review(requisition=self.get_object(), actor=signed_in(request))
         return Response(RequisitionDetailSerializer(self.get_object()).data)
 
     @extend_schema(request=RequisitionCreateSerializer, responses=RequisitionDetailSerializer)
@@ -329,7 +330,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             attachment_name=upload.name,
             attachment_data=content,
             windows=data["windows"],
-            actor=request.user,
+            actor=signed_in(request),
             signalements=data["signalements"],
         )
         requisition = selectors.requisition_get(request.user, requisition.pk)
@@ -353,7 +354,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                     for part in serializer.validated_data["approved_parts"]
                 },
                 reason=serializer.validated_data["reason"],
-                actor=request.user,
+                actor=signed_in(request),
             )
         except services.Conflict as exc:
             return _conflict(exc)
@@ -368,7 +369,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         services.requisition_cancel(
             requisition=requisition,
             reason=serializer.validated_data["reason"],
-            actor=request.user,
+            actor=signed_in(request),
         )
         return Response(RequisitionDetailSerializer(self.get_object()).data)
 
@@ -376,7 +377,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def export(self, request: Request, pk: str) -> Response:
         try:
-            export = services.export_start(requisition=self.get_object(), actor=request.user)
+            export = services.export_start(requisition=self.get_object(), actor=signed_in(request))
         except services.Conflict as exc:
             return _conflict(exc)
         export.refresh_from_db()
@@ -389,7 +390,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def release(self, request: Request, pk: str) -> Response:
         try:
-            link = services.export_release(requisition=self.get_object(), actor=request.user)
+            link = services.export_release(requisition=self.get_object(), actor=signed_in(request))
         except services.Conflict as exc:
             return _conflict(exc)
         return self._link_response(link)
@@ -397,7 +398,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(request=None, responses=LinkSerializer)
     @action(detail=True, methods=["post"])
     def reissue(self, request: Request, pk: str) -> Response:
-        link = services.link_reissue(requisition=self.get_object(), actor=request.user)
+        link = services.link_reissue(requisition=self.get_object(), actor=signed_in(request))
         return self._link_response(link)
 
     @extend_schema(request=None, responses={(200, "application/zip"): bytes})
@@ -406,7 +407,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         """The package, once, for the officer it was released to (a POST consumes it)."""
         requisition = self.get_object()
         try:
-            export = services.handover_download(requisition=requisition, actor=request.user)
+            export = services.handover_download(requisition=requisition, actor=signed_in(request))
         except services.DownloadRefused as exc:
             refused = (
                 status.HTTP_400_BAD_REQUEST

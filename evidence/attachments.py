@@ -131,7 +131,7 @@ def store(name: str, data: bytes, content_type: str) -> StoredAttachment:
     )
 
 
-def read(path: str, key_id: str, wrapped_key: bytes) -> bytes:
+def read(path: str, key_id: str, wrapped_key: bytes | memoryview) -> bytes:
     data_key = crypto.unwrap_data_key(key_id, bytes(wrapped_key), keys.master_keys())
     with default_storage.open(path, "rb") as handle:
         return crypto.decrypt_segment(handle.read(), data_key)

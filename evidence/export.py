@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.actors import Actor
 from cameras.models import Camera
 from csu.lib.hashing import HashingWriter
 from csu.lib.times import file_stamp, paris
@@ -80,7 +81,7 @@ def _mask_record(camera: Camera) -> dict[str, Any] | None:
     }
 
 
-def _join(clip: manifest.Clip, target: Any, actor: Any, progress: manifest.Progress) -> None:
+def _join(clip: manifest.Clip, target: Any, actor: Actor, progress: manifest.Progress) -> None:
     """Write the window's MP4 into ``target``; fills the clip's frames and frame times."""
     window = clip.window
     camera = window.camera

@@ -16,6 +16,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from accounts.roles import Role
@@ -42,7 +43,7 @@ NEWS_ACTIONS = (
 )
 
 
-def status_changed(requisition: Requisition, label: str) -> None:
+def status_changed(requisition: Requisition, label: str | Promise) -> None:
     """E-mail the requesting officer once the current transaction commits (if mail is set up)."""
     if not settings.EMAIL_HOST:
         return

@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
 
 from accounts import access
+from accounts.actors import Actor, SystemActor
+from accounts.models import User
 from accounts.roles import Right, Role
 from audit import actions as audit_actions
 from audit.services import record
@@ -46,6 +48,9 @@ from recordings.models import Hold
 
 logger = logging.getLogger(__name__)
 
+#: Who acts when the scheduled tasks and the package builder move a requisition.
+SYSTEM_ACTOR = SystemActor("evidence.tasks")
+
 #: Status reached by each decision outcome.
 OUTCOMES = {
     "approve_all": Status.APPROVED,
@@ -53,7 +58,7 @@ OUTCOMES = {
     "reject": Status.REJECTED,
 }
 #: The audit action of each status reached.
-STATUS_ACTIONS = {
+STATUS_ACTIONS: dict[str, str] = {
     Status.UNDER_REVIEW: "requisition.under_review",
     Status.APPROVED: "requisition.approved",
     Status.PARTLY_APPROVED: "requisition.partly_approved",
@@ -87,7 +92,7 @@ def _local(moment: datetime) -> str:
 
 
 def _refuse(
-    action: str, *, actor: Any, target: Any = None, reason: str, details: dict[str, Any]
+    action: str, *, actor: Actor, target: Any = None, reason: str, details: dict[str, Any]
 ) -> None:
     """Audit a refusal in its own transaction: the refused action itself leaves nothing."""
     with transaction.atomic():
@@ -141,7 +146,7 @@ def _check_windows(windows: list[WindowRequest]) -> tuple[list[Camera], list[str
     return cameras, errors
 
 
-def _place_hold(window: Window, requisition: Requisition, actor: Any) -> None:
+def _place_hold(window: Window, requisition: Requisition, actor: Actor) -> None:
     """Freeze the window at once, even while its footage is still being written; note what the
     officer must know (part destroyed: when; nothing indexed yet), or why nothing can be held."""
     try:
@@ -177,7 +182,7 @@ def requisition_submit(
     attachment_name: str,
     attachment_data: bytes,
     windows: list[WindowRequest],
-    actor: Any,
+    actor: User,
     signalements: Iterable[str] = (),
 ) -> Requisition:
     """Record an OPJ's requisition and freeze every requested window that still exists.
@@ -185,12 +190,15 @@ def requisition_submit(
     ``signalements``: numbers of the CSU's signalements the requisition concerns (related to it).
     ValidationError (field → messages) for bad input, audited, with nothing stored.
     """
+    service = actor.service
+    if service is None:  # the database refuses an OPJ without a service
+        raise ValueError(f"{actor.username} belongs to no service: only OPJs submit requisitions")
     procedure_number = (procedure_number or "").strip()
     errors: dict[str, list[str]] = {}
     if not procedure_number:
         errors["procedure_number"] = [_("Indiquez le numéro de procédure.")]
     elif (
-        Requisition.objects.filter(service=actor.service, procedure_number=procedure_number)
+        Requisition.objects.filter(service=service, procedure_number=procedure_number)
         .exclude(status=Status.CANCELLED)
         .exists()
     ):
@@ -236,7 +244,7 @@ def requisition_submit(
                 procedure_number=procedure_number,
                 legal_frame=legal_frame,
                 officer=actor,
-                service=actor.service,
+                service=service,
                 facts=facts.strip(),
                 justification=justification.strip(),
                 submitted_at=now,
@@ -270,7 +278,7 @@ def requisition_submit(
                 details={
                     "procedure_number": procedure_number,
                     "legal_frame": legal_frame,
-                    "service": actor.service.code,
+                    "service": service.code,
                     "attachment_sha256": stored.sha256,
                     "windows": [
                         {
@@ -296,7 +304,7 @@ def requisition_submit(
     return requisition
 
 
-def attachment_open(*, requisition: Requisition, actor: Any) -> bytes:
+def attachment_open(*, requisition: Requisition, actor: Actor) -> bytes:
     """The scanned requisition in clear, for someone who may see the file; audited."""
     data = attachments.read(
         requisition.attachment_path, requisition.attachment_key_id, requisition.attachment_key
@@ -313,7 +321,7 @@ def _move(
     requisition: Requisition,
     *,
     to: str,
-    actor: Any,
+    actor: Actor,
     from_: Iterable[str] | None = None,
     reason: str = "",
     details: dict[str, Any] | None = None,
@@ -354,9 +362,9 @@ def _move(
     return True
 
 
-def _release_holds(requisition: Requisition, windows: Iterable[Window], actor: Any, why: str):
+def _release_holds(requisition: Requisition, windows: Iterable[Window], actor: Actor, why: str):
     for window in windows:
-        if window.hold_id and window.hold.released_at is None:
+        if window.hold is not None and window.hold.released_at is None:
             holds.hold_release(hold=window.hold, reason=why, actor=actor)
 
 
@@ -365,7 +373,7 @@ def _status_label(requisition: Requisition) -> str:
 
 
 @transaction.atomic
-def requisition_open_review(*, requisition: Requisition, actor: Any) -> bool:
+def requisition_open_review(*, requisition: Requisition, actor: Actor) -> bool:
     """The magistrate says he starts examining a submitted file: it is now under review (once).
 
     Opening the page is not examining it: only this call, or a decision, moves the status.
@@ -451,7 +459,7 @@ def requisition_decide(
     requisition: Requisition,
     outcome: str,
     reason: str,
-    actor: Any,
+    actor: Actor,
     window_ids: Iterable[int] = (),
     shortened: dict[int, tuple[datetime, datetime]] | None = None,
 ) -> Requisition:
@@ -528,7 +536,7 @@ def requisition_decide(
     return requisition
 
 
-def requisition_cancel(*, requisition: Requisition, reason: str, actor: Any) -> Requisition:
+def requisition_cancel(*, requisition: Requisition, reason: str, actor: Actor) -> Requisition:
     """The officer withdraws an undecided requisition; its holds are released."""
     with transaction.atomic():
         if not _move(
@@ -566,7 +574,7 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
             if _move(
                 requisition,
                 to=Status.EXPIRED,
-                actor="evidence.tasks",
+                actor=SYSTEM_ACTOR,
                 reason=_("Aucune décision dans le délai de %(days)s jours.")
                 % {"days": settings.EVIDENCE_DECISION_DAYS},
                 finished_at=now,
@@ -574,7 +582,7 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
                 _release_holds(
                     requisition,
                     requisition.windows.select_related("hold"),
-                    "evidence.tasks",
+                    SYSTEM_ACTOR,
                     _("Réquisition %(ref)s expirée") % {"ref": requisition.reference},
                 )
                 expired += 1
@@ -587,7 +595,7 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
             if _move(
                 requisition,
                 to=Status.CLOSED,
-                actor="evidence.tasks",
+                actor=SYSTEM_ACTOR,
                 reason=_("Remise effectuée, délai de %(days)s jours écoulé.")
                 % {"days": settings.EVIDENCE_HANDOVER_GRACE_DAYS},
                 finished_at=now,
@@ -595,7 +603,7 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
                 _release_holds(
                     requisition,
                     requisition.windows.select_related("hold"),
-                    "evidence.tasks",
+                    SYSTEM_ACTOR,
                     _("Réquisition %(ref)s close après remise") % {"ref": requisition.reference},
                 )
                 closed += 1
@@ -618,7 +626,7 @@ def export_windows(requisition: Requisition) -> list[Window]:
     )
 
 
-def export_start(*, requisition: Requisition, actor: Any) -> Export:
+def export_start(*, requisition: Requisition, actor: User) -> Export:
     """A supervisor with the extraction right on every camera starts the export (Celery)."""
     windows = export_windows(requisition)
     if not requisition.is_granted:
@@ -688,7 +696,7 @@ def export_finished(*, export: Export, ok: bool, error: str = "", details: dict 
             _move(
                 requisition,
                 to=Status.READY,
-                actor="evidence.tasks",
+                actor=SYSTEM_ACTOR,
                 details={"export": export.pk, **(details or {})},
             )
             return
@@ -701,7 +709,7 @@ def export_finished(*, export: Export, ok: bool, error: str = "", details: dict 
             requisition,
             from_=[Status.EXPORTING],
             to=back,
-            actor="evidence.tasks",
+            actor=SYSTEM_ACTOR,
             action="export.failed",
             reason=error[:2000],
             details={"export": export.pk},
@@ -732,7 +740,7 @@ def exports_fail_stalled(*, now: datetime | None = None) -> list[int]:
     return failed
 
 
-def _issue_link(export: Export, actor: Any) -> DownloadLink:
+def _issue_link(export: Export, actor: User) -> DownloadLink:
     """Allow the requesting officer one download (an unused earlier one is revoked).
 
     The officer downloads from his own requisition page, signed in with his second factor:
@@ -768,7 +776,7 @@ def _ready_export(requisition: Requisition) -> Export:
     return export
 
 
-def export_release(*, requisition: Requisition, actor: Any) -> DownloadLink:
+def export_release(*, requisition: Requisition, actor: User) -> DownloadLink:
     """The supervisor has checked the package: release it to the officer (one download)."""
     export = _ready_export(requisition)
     with transaction.atomic():
@@ -788,7 +796,7 @@ def export_release(*, requisition: Requisition, actor: Any) -> DownloadLink:
         return _issue_link(export, actor)
 
 
-def link_reissue(*, requisition: Requisition, actor: Any) -> DownloadLink:
+def link_reissue(*, requisition: Requisition, actor: User) -> DownloadLink:
     """Allow one more download (the previous unused one is revoked), for a released export."""
     if requisition.status not in (Status.READY, Status.HANDED_OVER):
         raise ValidationError(
@@ -805,7 +813,7 @@ def link_reissue(*, requisition: Requisition, actor: Any) -> DownloadLink:
         return _issue_link(export, actor)
 
 
-def _link_problem(link: DownloadLink, actor: Any, now: datetime) -> str:
+def _link_problem(link: DownloadLink, actor: User, now: datetime) -> str:
     export = link.export
     if actor.pk != link.recipient_id or actor.role != Role.OPJ:
         return _(
@@ -832,7 +840,7 @@ def _link_problem(link: DownloadLink, actor: Any, now: datetime) -> str:
     return ""
 
 
-def link_use(*, link: DownloadLink, actor: Any, place: str = "") -> Export:
+def link_use(*, link: DownloadLink, actor: User, place: str = "") -> Export:
     """Consume the download for its recipient (once, before expiry) and draw up the
     procès-verbal de remise in the same transaction; DownloadRefused otherwise."""
     export = link.export
@@ -879,7 +887,7 @@ def link_use(*, link: DownloadLink, actor: Any, place: str = "") -> Export:
     raise DownloadRefused(problem)
 
 
-def handover_download(*, requisition: Requisition, actor: Any, place: str = "") -> Export:
+def handover_download(*, requisition: Requisition, actor: User, place: str = "") -> Export:
     """The officer downloads the released package from his requisition page (a POST).
 
     Consumes his current authorization; DownloadRefused (audited) when there is none usable.
@@ -903,7 +911,7 @@ def handover_download(*, requisition: Requisition, actor: Any, place: str = "") 
     return link_use(link=link, actor=actor, place=place)
 
 
-def export_clip_open(*, requisition: Requisition, index: int, actor: Any) -> tuple[Export, str]:
+def export_clip_open(*, requisition: Requisition, index: int, actor: Actor) -> tuple[Export, str]:
     """A supervisor plays a prepared clip (masks burnt in) before releasing it; audited.
 
     Needs the extraction right on every camera of the export, as preparing it did.

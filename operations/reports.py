@@ -81,13 +81,13 @@ def chart(name: str, stats: dict[str, Any]) -> bytes:
     elif name == "requisitions":
         by_month = stats["requisitions"]["by_month"]
         months = list(by_month)
-        labels = requisition_labels()
+        figure_labels = requisition_labels()
         width = 0.2
         colours = ["#0072B2", "#009E73", "#D55E00", "#999999"]
         for n, (figure_name, colour) in enumerate(zip(REQUISITION_FIGURES, colours, strict=True)):
             positions = [i + (n - 1.5) * width for i in range(len(months))]
             values = [by_month[m][figure_name] for m in months]
-            axes.bar(positions, values, width, label=labels[figure_name], color=colour)
+            axes.bar(positions, values, width, label=figure_labels[figure_name], color=colour)
         axes.set_xticks(range(len(months)), [month_label(m) for m in months])
         axes.set_ylabel(_("réquisitions"))
         axes.set_title(_("Réquisitions judiciaires par mois"))

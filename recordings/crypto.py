@@ -71,10 +71,25 @@ import secrets
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+
+class Sink(Protocol):
+    """Where encrypted data goes: a file open for writing, or a writer that passes it on."""
+
+    def writelines(self, pieces: Iterable[bytes], /) -> None: ...
+
+
+class Source(Protocol):
+    """A segment read at random: a file open for reading (local or in the object store)."""
+
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+
+    def read(self, size: int, /) -> bytes: ...
+
 
 MAGIC = b"CSUSEG"
 VERSION = 1
@@ -399,7 +414,7 @@ class EncryptingWriter:
 
     def __init__(
         self,
-        target: BinaryIO,
+        target: Sink,
         data_key: bytes,
         key_id: str,
         *,
@@ -455,11 +470,11 @@ class SegmentDecryptor:
     """
 
     def __init__(
-        self, source: bytes | bytearray | memoryview | BinaryIO, data_key: KeySource
+        self, source: bytes | bytearray | memoryview | Source, data_key: KeySource
     ) -> None:
         if isinstance(source, bytes | bytearray | memoryview):
             self._buffer: memoryview | None = memoryview(source).cast("B")
-            self._file: BinaryIO | None = None
+            self._file: Source | None = None
             total = len(self._buffer)
         else:
             self._buffer = None

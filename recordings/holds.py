@@ -268,8 +268,8 @@ def hold_place(
     )
     hold.full_clean()
     hold.save()
-    hold.footage_note = note  # type: ignore[attr-defined]
-    hold.destruction = destroyed.latest if destroyed else None  # type: ignore[attr-defined]
+    hold.footage_note = note
+    hold.destruction = destroyed.latest if destroyed else None
     record(
         "recording.hold_placed",
         actor=actor,

@@ -272,6 +272,11 @@ class Hold(models.Model):
             ),
         ]
 
+    #: Set by ``recordings.holds.hold_place`` on the hold it returns: what the person must know
+    #: of the footage ("" when it is all there), and the register's entry for a destroyed part.
+    footage_note: str
+    destruction: DestructionRecord | None
+
     def __str__(self) -> str:
         return f"{self.camera.code} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 
 def add_service_errors(
-    form: forms.Form, error: ValidationError, fallback: str | None = None
+    form: forms.BaseForm, error: ValidationError, fallback: str | None = None
 ) -> None:
     """Show a service's ValidationError on the form: on its field when the form has it."""
     if hasattr(error, "error_dict"):

@@ -9,6 +9,7 @@ fields (manifests, API) stay ISO-8601 UTC (``utc_iso``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from django import template
@@ -60,6 +61,10 @@ def file_stamp(moment: datetime) -> str:
     return paris(moment).strftime("%Y%m%dT%H%M%S%z")
 
 
+@overload
+def utc_iso(moment: datetime) -> str: ...
+@overload
+def utc_iso(moment: datetime | None) -> str | None: ...
 def utc_iso(moment: datetime | None) -> str | None:
     """Machine field: ISO-8601 UTC with its ``Z``."""
     if moment is None:

@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.utils import timezone
 
-from live import selectors
+from live import recording_state
 from live.pipeline import Hub, Source, Viewer
 from recordings.models import RecorderLease
 from tests.cameras.factories import CameraFactory
@@ -42,7 +42,7 @@ def test_the_wall_reads_the_recorders_pages_alert(settings):
     unrecorded, recorded, lapsed = (CameraFactory() for _ in range(3))
     take_lease(recorded)
     take_lease(lapsed, expires_in=-5)
-    alerts = selectors.recording_alerts([unrecorded.pk, recorded.pk, lapsed.pk])
+    alerts = recording_state.recording_alerts([unrecorded.pk, recorded.pk, lapsed.pk])
     assert alerts == {unrecorded.pk: NO_RECORDER, recorded.pk: "", lapsed.pk: NO_RECORDER}
 
 

@@ -124,6 +124,7 @@ class CameraSerializer(serializers.ModelSerializer):
             "authorization",
             "authorization_number",
             "device",
+            "police_relay",
             "stream_url",
             "live_stream_url",
             "stream_username",

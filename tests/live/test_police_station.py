@@ -189,3 +189,44 @@ def test_the_demo_station_watches_the_demo_cameras_of_the_agreement(settings, tm
     assert [camera.code for camera in wall_cameras(station)] == ["CAM-001", "CAM-003"]
     # The room's operator, on the same cameras, is not bound by the agreement.
     assert len(wall_cameras(people["operateur"])) == 5
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_in_a_browser_the_station_plays_a_listed_camera_with_no_signalement_link(
+    asgi_server, clock_camera
+):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    CameraFactory(code="CAM-011", name="Parvis", stream_url=clock_camera.url, police_relay=True)
+    CameraFactory(code="CAM-012", name="Mairie", stream_url=clock_camera.url)
+    person = UserFactory(role=Role.POLICE_STATION)
+    HabilitationFactory(user=person, all_cameras=True, can_live=True)
+    cookie = session_cookie(person)
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless", "--no-sandbox", "--disable-gpu"],
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.add_cookies([{"name": "sessionid", "value": cookie, "url": asgi_server}])
+            page = context.new_page()
+            page.goto(f"{asgi_server}/direct/")
+            assert page.locator("#wall-cameras li[data-code]").count() == 1
+            # Camera 12 is not in the agreement: typing its number finds nothing.
+            page.click("#tile-0")
+            page.keyboard.type("12")
+            page.keyboard.press("Enter")
+            assert page.get_attribute("#tile-0", "data-camera") in (None, "")
+            page.keyboard.type("11")
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                "() => document.querySelector('#tile-0').dataset.state === 'live'"
+                " && Number(document.querySelector('#tile-0').dataset.frames) > 5",
+                timeout=30000,
+            )
+            assert page.locator("#tile-0 .tile-report").is_hidden()
+            assert page.get_attribute("#tile-0 .tile-report", "href") is None
+        finally:
+            browser.close()

@@ -1,7 +1,9 @@
 """The single decision on access to images: may this person do this on this camera, now?
 
 Every feature that shows, replays or extracts images asks here; nothing else decides.
-A camera is anything with a ``code`` and a ``sector`` (the camera register's model).
+A camera is anything with a ``code`` and a ``sector`` (the camera register's model), and
+``police_relay`` where it is listed in the city's agreement with the Police nationale: a
+camera without that attribute counts as not listed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Habilitation
-from accounts.roles import ROLE_RIGHTS, Right
+from accounts.roles import AGREEMENT_BOUND_ROLES, ROLE_RIGHTS, Right
 
 
 class CameraLike(Protocol):
@@ -41,19 +43,30 @@ class Scope:
     all_cameras: bool = False
     camera_codes: frozenset[str] = field(default_factory=frozenset)
     sectors: frozenset[str] = field(default_factory=frozenset)
+    #: Only the cameras listed in the agreement with the Police nationale, within the above.
+    agreement_only: bool = False
 
     @property
     def empty(self) -> bool:
         return not (self.all_cameras or self.camera_codes or self.sectors)
 
-    def as_q(self, code_field: str = "code", sector_field: str = "sector") -> Q:
-        if self.all_cameras:
-            return Q()
+    def as_q(
+        self,
+        code_field: str = "code",
+        sector_field: str = "sector",
+        relay_field: str = "police_relay",
+    ) -> Q:
         if self.empty:
             return Q(pk__in=[])
-        return Q(**{f"{code_field}__in": self.camera_codes}) | Q(
-            **{f"{sector_field}__in": self.sectors}
-        )
+        if self.all_cameras:
+            q = Q()
+        else:
+            q = Q(**{f"{code_field}__in": self.camera_codes}) | Q(
+                **{f"{sector_field}__in": self.sectors}
+            )
+        if self.agreement_only:
+            q &= Q(**{relay_field: True})
+        return q
 
 
 def _local_day(at: datetime | None):
@@ -79,6 +92,11 @@ def decide(user: Any, right: str, camera: CameraLike, at: datetime | None = None
         return Decision(False, _("Personne non authentifiée."))
     if right not in ROLE_RIGHTS.get(user.role, frozenset()):
         return Decision(False, _("Ce rôle ne donne pas accès à ces images."))
+    if user.role in AGREEMENT_BOUND_ROLES and getattr(camera, "police_relay", False) is not True:
+        return Decision(
+            False,
+            _("Cette caméra n'est pas listée dans la convention avec la Police nationale."),
+        )
     for habilitation in _candidate_habilitations(user, right, at):
         if habilitation.covers(camera.code, camera.sector):
             return Decision(
@@ -104,11 +122,14 @@ def scope(user: Any, right: str, at: datetime | None = None) -> Scope:
         or right not in ROLE_RIGHTS.get(user.role, frozenset())
     ):
         return Scope()
+    agreement_only = user.role in AGREEMENT_BOUND_ROLES
     codes: set[str] = set()
     sectors: set[str] = set()
     for habilitation in _candidate_habilitations(user, right, at):
         if habilitation.all_cameras:
-            return Scope(all_cameras=True)
+            return Scope(all_cameras=True, agreement_only=agreement_only)
         codes.update(habilitation.camera_codes)
         sectors.update(habilitation.sectors)
-    return Scope(camera_codes=frozenset(codes), sectors=frozenset(sectors))
+    return Scope(
+        camera_codes=frozenset(codes), sectors=frozenset(sectors), agreement_only=agreement_only
+    )

@@ -57,6 +57,15 @@ PEOPLE = [
     DemoPerson("magistrat", Role.MAGISTRATE, "Claude", "Moreau", "parquet-chambery"),
     DemoPerson("dpo", Role.DPO, "Morgan", "Laurent", None),
     DemoPerson("admin", Role.ADMIN, "Lou", "Garnier", "csu-chambery"),
+    # The commissariat's remote station: live only, on the cameras of the city's agreement.
+    DemoPerson(
+        "poste.police",
+        Role.POLICE_STATION,
+        "Charlie",
+        "Roux",
+        "commissariat-chambery",
+        ("live",),
+    ),
 ]
 
 

@@ -13,6 +13,8 @@ class Role(models.TextChoices):
     MAGISTRATE = "magistrate", _("Magistrat")
     DPO = "dpo", _("Délégué à la protection des données")
     ADMIN = "admin", _("Administrateur")
+    #: The Police nationale's remote station: watches live, under the city's agreement only.
+    POLICE_STATION = "police_station", _("Poste déporté de la Police nationale")
 
 
 class Right(models.TextChoices):
@@ -31,7 +33,12 @@ ROLE_RIGHTS: dict[str, frozenset[str]] = {
     Role.MAGISTRATE: frozenset(),
     Role.DPO: frozenset(),
     Role.ADMIN: frozenset(),
+    Role.POLICE_STATION: frozenset({Right.LIVE}),
 }
+
+#: Roles that see only the cameras the city's agreement with the Police nationale lists
+#: (``Camera.police_relay``), whatever their habilitations cover.
+AGREEMENT_BOUND_ROLES = frozenset({Role.POLICE_STATION})
 
 #: Everyone signed in: the home page, the API's documentation.
 ALL_ROLES = frozenset(Role.values)

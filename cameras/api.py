@@ -130,6 +130,7 @@ class CameraSerializer(serializers.ModelSerializer):
             "authorization",
             "authorization_number",
             "device",
+            "police_relay",
             "stream_url",
             "live_stream_url",
             "stream_username",

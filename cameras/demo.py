@@ -140,6 +140,8 @@ DEMO_CAMERAS: list[dict[str, Any]] = [
         "sector": "Centre-ville",
         "kind": CameraKind.DOME,
         "infrared": True,
+        # Listed in the agreement with the Police nationale: its station watches it live.
+        "police_relay": True,
     },
     {
         "code": "CAM-002",
@@ -161,6 +163,7 @@ DEMO_CAMERAS: list[dict[str, Any]] = [
         "kind": CameraKind.MULTISENSOR,
         "infrared": False,
         "device": "EQ-GARE",
+        "police_relay": True,
     },
     {
         "code": "CAM-004",

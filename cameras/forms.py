@@ -77,6 +77,7 @@ class CameraForm(forms.ModelForm):
             "retention_days",
             "device",
             "authorization",
+            "police_relay",
             "stream_url",
             "live_stream_url",
             "expected_fps",

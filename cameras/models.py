@@ -416,6 +416,16 @@ class Camera(models.Model):
         null=True,
         blank=True,
     )
+    #: Listed in the city's agreement with the Police nationale: its remote station may watch
+    #: this camera live, and no other (accounts.access decides).
+    police_relay = models.BooleanField(
+        _("listée dans la convention avec la Police nationale"),
+        default=False,
+        help_text=_(
+            "Le poste déporté de la Police nationale ne voit en direct que les caméras listées "
+            "dans la convention, dans la limite de ses habilitations."
+        ),
+    )
     stream_url = models.CharField(
         _("adresse du flux"), max_length=500, validators=[validate_stream_url]
     )

@@ -179,6 +179,7 @@ CAMERA_FIELDS = (
     "retention_days",
     "authorization",
     "device",
+    "police_relay",
     "stream_url",
     "live_stream_url",
     "expected_fps",
@@ -296,6 +297,7 @@ def camera_create(
     verify_source: bool = True,
     live_stream_url: str = "",
     device: Device | None = None,
+    police_relay: bool = False,
 ) -> Camera:
     url, url_username, url_password = split_credentials(stream_url)
     camera = Camera(
@@ -312,6 +314,7 @@ def camera_create(
         retention_days=retention_days,
         authorization=authorization,
         device=device,
+        police_relay=police_relay,
         stream_url=url,
         live_stream_url=live_stream_url.strip(),
         expected_fps=expected_fps,

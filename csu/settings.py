@@ -146,7 +146,8 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Roles that must sign in with TOTP: those that touch images, evidence or who may see them.
 OTP_REQUIRED_ROLES = env_list(
-    "CSU_OTP_REQUIRED_ROLES", ["operator", "supervisor", "opj", "magistrate", "admin", "dpo"]
+    "CSU_OTP_REQUIRED_ROLES",
+    ["operator", "supervisor", "opj", "magistrate", "admin", "dpo", "police_station"],
 )
 OTP_TOTP_ISSUER = env_str("CSU_OTP_ISSUER", "CSU") or "CSU"
 

@@ -10,8 +10,14 @@ class LiveConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import navigation
-        from live import actions
+        from accounts.home import add_section
+        from accounts.roles import Role
+        from live import actions, selectors
         from live.roles import WALL_VIEWERS
 
         actions.register()
         navigation.register(60, _("Mur d'images"), "live:wall", WALL_VIEWERS)
+        # The Police nationale's station: the cameras of the agreement it may watch now.
+        add_section(
+            Role.POLICE_STATION, lambda user: {"wall_cameras": selectors.wall_cameras(user)}
+        )

@@ -47,11 +47,13 @@ def live_session_open(
 
 
 def live_session_still_allowed(*, session: ViewingSession) -> tuple[bool, str]:
-    """Whether the session's person may still watch its camera (habilitation, account)."""
+    """Whether the session's person may still watch its camera (habilitation, account, and the
+    camera as it stands now: taken off the Police nationale's agreement, it closes that door)."""
     user = get_user_model().objects.filter(pk=session.user_id, is_active=True).first()
     if user is None:
         return False, EndReason.SIGNED_OUT
-    if not access.decide(user, Right.LIVE, session.camera):
+    camera = Camera.objects.filter(pk=session.camera_id).first()
+    if camera is None or not access.decide(user, Right.LIVE, camera):
         return False, EndReason.REVOKED
     return True, ""
 

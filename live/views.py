@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
-from live import layouts, selectors
+from live import layouts, reports, selectors
 from live.models import WallRoom
 from live.roles import PRESET_EDITORS, WALL_VIEWERS
 
@@ -84,6 +84,7 @@ def wall(request: SignedInRequest) -> HttpResponse:
                 "presets_url": reverse("live-preset-list"),
             },
             "can_edit_presets": layouts.may_edit_presets(request.user),
+            "signalement_url": reports.report_url(request.user),
         },
     )
     if settings.CSU_LIVE_URLS:

@@ -13,6 +13,7 @@ class OperationsConfig(AppConfig):
 
         from accounts import navigation
         from evidence import related_signalements
+        from live import reports
         from operations import actions, links, models
         from operations.roles import ROOM_STAFF, STATISTICS_READERS
 
@@ -22,4 +23,5 @@ class OperationsConfig(AppConfig):
         navigation.register(130, _("Vacations"), "operations:shift_list", ROOM_STAFF)
         navigation.register(140, _("Statistiques"), "operations:statistics", STATISTICS_READERS)
         related_signalements.register(links.SignalementLinks())
+        reports.register("operations:signalement_create", ROOM_STAFF)
         auditlog.register(models.Signalement, m2m_fields={"cameras"})

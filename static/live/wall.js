@@ -82,7 +82,8 @@
       this.setAlert(camera ? camera.alert : "");
       const report = this.el.querySelector(".tile-report");
       report.textContent = labels.report;
-      report.hidden = !camera;
+      // Only for those who log the room's signalements (not the Police nationale's station).
+      report.hidden = !camera || !wall.dataset.signalementUrl;
       this.ctx.fillStyle = "#000";
       this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
       if (camera) this.open(); else this.setState("empty");
@@ -204,8 +205,10 @@
       this.el.dataset.frames = String(Number(this.el.dataset.frames) + 1);
       this.el.querySelector(".tile-time").textContent = clock.format(new Date(captured));
       // A signalement from this tile: the camera and the picture's time filled in.
-      this.el.querySelector(".tile-report").href = wall.dataset.signalementUrl +
-        "?camera=" + encodeURIComponent(this.camera.code) + "&at=" + Math.round(captured);
+      if (wall.dataset.signalementUrl) {
+        this.el.querySelector(".tile-report").href = wall.dataset.signalementUrl +
+          "?camera=" + encodeURIComponent(this.camera.code) + "&at=" + Math.round(captured);
+      }
       if (this.el.dataset.state !== "live") this.setState("live");
     }
   }

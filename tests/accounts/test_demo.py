@@ -17,6 +17,7 @@ HOME_TITLES = {
     "magistrate": "Accueil magistrat",
     "dpo": "Accueil délégué à la protection des données",
     "admin": "Accueil administrateur",
+    "police_station": "Accueil poste déporté de la Police nationale",
 }
 
 

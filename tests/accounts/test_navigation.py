@@ -87,6 +87,11 @@ MENU = {
         ("Statistiques", "/exploitation/statistiques/"),
         ("API", "/api/docs/"),
     ],
+    Role.POLICE_STATION: [
+        ("Accueil", "/accueil/"),
+        ("Mur d'images", "/direct/"),
+        ("API", "/api/docs/"),
+    ],
 }
 
 

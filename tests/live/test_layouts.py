@@ -18,7 +18,7 @@ from tests.permissions import check_matrix
 
 pytestmark = pytest.mark.django_db
 
-WALL = [Role.OPERATOR, Role.SUPERVISOR]
+WALL = [Role.OPERATOR, Role.SUPERVISOR, Role.POLICE_STATION]
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from tests.permissions import check_matrix
 pytestmark = pytest.mark.django_db
 
 
-def test_wall_is_for_operators_and_supervisors():
+def test_wall_is_for_operators_supervisors_and_the_police_station():
     CameraFactory(code="CAM-001")
-    check_matrix(url="/direct/", allowed=[Role.OPERATOR, Role.SUPERVISOR])
+    check_matrix(url="/direct/", allowed=[Role.OPERATOR, Role.SUPERVISOR, Role.POLICE_STATION])
 
 
 def test_wall_lists_only_the_cameras_of_the_persons_live_habilitation(signed_in):

@@ -194,6 +194,8 @@ def extract_stream(footage: AccessRequestCamera) -> Iterator[bytes]:
     Key unwrapped and file opened at once: a destruction that follows (the answer) cannot cut
     a download already granted.
     """
+    if footage.extract_key is None:  # destroyed with its key: the file is unreadable
+        raise FileNotFoundError(f"the extract of {footage} was destroyed")
     data_key = crypto.unwrap_data_key(
         footage.extract_key_id, bytes(footage.extract_key), keys.master_keys()
     )

@@ -234,6 +234,11 @@ class AccessRequestCamera(models.Model):
             ),
         ]
 
+    #: Set by ``compliance.views.request_detail`` on the rows it shows: whether the reader may
+    #: build the camera's extract, and the share of the picture its kept areas cover.
+    may_extract: bool
+    kept_percent: float | None
+
     def __str__(self) -> str:
         return f"{self.request} {self.camera.code}"
 

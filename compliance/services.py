@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,10 @@ def _close(
     return request
 
 
+def _unlink_extract(name: str) -> None:
+    (extract_folder() / name).unlink(missing_ok=True)
+
+
 def _destroy_extracts(request: AccessRequest, actor: Actor) -> int:
     """Destroy every extract of the answered request: wrapped key now, file once committed.
 
@@ -212,8 +217,7 @@ def _destroy_extracts(request: AccessRequest, actor: Actor) -> int:
                 "handed_over_at": row.extract_handed_over_at,
             },
         )
-        name = row.extract_path
-        transaction.on_commit(lambda name=name: (extract_folder() / name).unlink(missing_ok=True))
+        transaction.on_commit(partial(_unlink_extract, row.extract_path))
         count += 1
     return count
 

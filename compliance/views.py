@@ -230,7 +230,7 @@ def request_answer(request: SignedInRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for message in errors:
-                messages.error(request, message)
+                messages.error(request, str(message))
         return redirect("compliance:request_detail", pk=pk)
     data = form.cleaned_data
     try:
@@ -285,7 +285,7 @@ def extract_build(request: SignedInRequest, pk: int, camera: str) -> HttpRespons
     if not form.is_valid():
         for errors in form.errors.values():
             for message in errors:
-                messages.error(request, message)
+                messages.error(request, str(message))
         return redirect("compliance:request_detail", pk=pk)
     try:
         extract.extract_build(
@@ -327,7 +327,9 @@ def extract_release(request: SignedInRequest, pk: int, camera: str) -> HttpRespo
 
 @never_cache
 @role_required(*EXTRACT_BUILDERS)
-def extract_download(request: SignedInRequest, pk: int, camera: str) -> HttpResponse:
+def extract_download(
+    request: SignedInRequest, pk: int, camera: str
+) -> HttpResponse | StreamingHttpResponse:
     row = _footage(request.user, pk, camera, right=Right.EXTRACT)
     if not row.extract_sha256:
         raise Http404

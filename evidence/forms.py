@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms import formset_factory
@@ -37,7 +37,7 @@ class RequisitionForm(forms.Form):
         self.fields["attachment"].required = not scan_kept
 
 
-class ParisDateTimeField(forms.CharField):
+class ParisDateTimeField(forms.Field):
     """A Paris wall-clock time « 2025-10-26T02:30:00 », with « +01:00 » / « +02:00 » accepted.
 
     During the hour repeated on the night of the autumn change a time without its offset names
@@ -45,7 +45,7 @@ class ParisDateTimeField(forms.CharField):
     """
 
     def to_python(self, value: Any) -> datetime | None:
-        text = (super().to_python(value) or "").strip().replace(" ", "T", 1)
+        text = ("" if value in self.empty_values else str(value)).strip().replace(" ", "T", 1)
         if not text:
             return None
         try:
@@ -104,7 +104,7 @@ class WindowForm(forms.Form):
 
     def __init__(self, *args, camera_choices=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["camera"].choices = camera_choices or _camera_choices()
+        cast(forms.ChoiceField, self.fields["camera"]).choices = camera_choices or _camera_choices()
 
     def clean(self):
         data = super().clean()
@@ -141,7 +141,9 @@ class DecisionForm(forms.Form):
     def __init__(self, *args, windows=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.window_list = list(windows)
-        self.fields["windows"].choices = [(w.pk, str(w)) for w in self.window_list]
+        cast(forms.ChoiceField, self.fields["windows"]).choices = [
+            (w.pk, str(w)) for w in self.window_list
+        ]
         for window in self.window_list:
             for name, moment, label in (
                 ("start", window.starts_at, _("Autorisée à partir de (heure de Paris)")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -31,6 +31,12 @@ from evidence.roles import (
     REQUESTERS,
     REQUISITION_READERS,
 )
+
+
+class _Restricted(Protocol):
+    """A requisition as ``selectors.restrict`` gives it: with the flag its annotation adds."""
+
+    details_withheld: bool
 
 
 def _requisition(request: HttpRequest, pk: int) -> Requisition:
@@ -117,7 +123,8 @@ def requisition_create(request: SignedInRequest) -> HttpResponse:
     if request.method == "POST":
         upload = request.FILES.get("attachment")
         if upload is not None:
-            name, data = upload.name, upload.read(settings.EVIDENCE_ATTACHMENT_MAX_BYTES + 1)
+            # The upload parser keeps only the files sent with a name.
+            name, data = upload.name or "", upload.read(settings.EVIDENCE_ATTACHMENT_MAX_BYTES + 1)
         elif pending is not None:
             name, data = pending["name"], _read_scan(pending)
             if data is None:
@@ -175,7 +182,7 @@ def _detail(
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
-    if requisition.details_withheld:
+    if cast(_Restricted, requisition).details_withheld:
         # Seen, not read (selectors.DETAILS_WITHHELD): the reference and the status only.
         return render(request, "evidence/requisition_summary.html", {"requisition": requisition})
     windows = list(requisition.windows.all())
@@ -231,9 +238,11 @@ def requisition_attachment(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     data = services.attachment_open(requisition=requisition, actor=request.user)
     response = HttpResponse(data, content_type=requisition.attachment_type)
-    response["Content-Disposition"] = content_disposition_header(
+    disposition = content_disposition_header(
         as_attachment=False, filename=requisition.attachment_name
     )
+    assert disposition is not None  # only a missing file name gives none
+    response["Content-Disposition"] = disposition
     return response
 
 
@@ -346,7 +355,7 @@ def link_reissue(request: SignedInRequest, pk: int) -> HttpResponse:
 @never_cache
 @require_POST
 @role_required(*REQUESTERS)
-def download(request: SignedInRequest, pk: int) -> HttpResponse:
+def download(request: SignedInRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     """The officer downloads the package from his page: the POST is what consumes it."""
     requisition = _requisition(request, pk)
     if not request.user.is_verified():
@@ -364,7 +373,7 @@ def download(request: SignedInRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @role_required(*EXTRACTORS)
-def export_clip(request: SignedInRequest, pk: int, index: int) -> HttpResponse:
+def export_clip(request: SignedInRequest, pk: int, index: int) -> StreamingHttpResponse:
     """A prepared clip, as the officer will receive it (masks burnt in), played before release."""
     requisition = _requisition(request, pk)
     try:
@@ -385,13 +394,15 @@ def handover_record(request: SignedInRequest, pk: int, link_pk: int) -> HttpResp
     """The procès-verbal de remise of one download (reading it consumes nothing)."""
     requisition = _requisition(request, pk)
     link = selectors.handover_get(requisition, link_pk)
-    if link is None:
+    if link is None or link.handover_record is None:  # the selector finds only recorded ones
         raise Http404
     response = HttpResponse(bytes(link.handover_record), content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(
+    disposition = content_disposition_header(
         as_attachment=False,
         filename=f"proces-verbal-de-remise-{link.export.package_name}-{link.pk}.pdf",
     )
+    assert disposition is not None  # only a missing file name gives none
+    response["Content-Disposition"] = disposition
     return response
 
 

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
@@ -68,7 +68,7 @@ def _station(scope: dict[str, Any]) -> tuple[str | None, str]:
     request.META["REMOTE_ADDR"] = (scope.get("client") or ("", 0))[0] or ""
     if "x-forwarded-for" in headers:
         request.META["HTTP_X_FORWARDED_FOR"] = headers["x-forwarded-for"]
-    TrustedProxyMiddleware(lambda r: r)(request)
+    TrustedProxyMiddleware(lambda r: HttpResponse())(request)  # no page: only the address counts
     return request.META["REMOTE_ADDR"] or None, headers.get("user-agent", "")[:300]
 
 

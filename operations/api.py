@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.actors import signed_in
 from accounts.api_auth import role_permission
+from accounts.models import User
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from evidence.roles import REQUISITION_READERS
@@ -78,7 +79,7 @@ class SignalementSerializer(serializers.ModelSerializer):
         write_only=True,
     )
     alerts = ServiceAlertSerializer(many=True, read_only=True)
-    author = serializers.StringRelatedField(read_only=True)
+    author: serializers.StringRelatedField[User] = serializers.StringRelatedField(read_only=True)
     is_open = serializers.BooleanField(read_only=True)
     # Empty while the signalement is open: the schema must say so.
     outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
@@ -153,7 +154,7 @@ class SignalementDetail(RetrieveAPIView):
 class _Clock(APIView):
     permission_classes = [role_permission(*ROOM_STAFF)]
     service = staticmethod(services.shift_clock_in)
-    created = status.HTTP_201_CREATED
+    created: int = status.HTTP_201_CREATED
 
     @extend_schema(request=None, responses={200: dict})
     def post(self, request: Request) -> Response:

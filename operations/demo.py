@@ -232,17 +232,18 @@ def _requisitions(
     for n in range(1, count + 1):
         submitted = _minute(start + timedelta(seconds=rng.randrange(seconds)))
         lateness = rng.random()
-        windows = 2 if lateness < 0.12 or rng.random() < 0.3 else 1
+        window_count = 2 if lateness < 0.12 or rng.random() < 0.3 else 1
         # Footage asked for 1 to 20 days back: beyond the 15 days kept, it may be gone.
         asked = [
-            _minute(submitted - timedelta(hours=rng.randint(2, 20 * 24))) for _ in range(windows)
+            _minute(submitted - timedelta(hours=rng.randint(2, 20 * 24)))
+            for _ in range(window_count)
         ]
         if lateness < 0.08:  # too late: every window is gone
-            destroyed = [True] * windows
+            destroyed = [True] * window_count
         elif lateness < 0.12:  # partly late: the first window is gone, not the second
             destroyed = [True, False]
         else:
-            destroyed = [False] * windows
+            destroyed = [False] * window_count
         fate = _fate(rng)
         decided = submitted + timedelta(hours=rng.randint(1, 72))
         handed_over = decided + timedelta(hours=rng.randint(2, 200))
@@ -289,7 +290,8 @@ def _requisitions(
         )
     Requisition.objects.bulk_create(rows, batch_size=1000)
     made = list(Requisition.objects.filter(service=service).order_by("procedure_number"))
-    holds, windows = [], []
+    holds: list[Hold] = []
+    windows: list[Window] = []
     for requisition, (_n, _s, asked, destroyed, fate, _d, _h) in zip(made, plans, strict=True):
         for moment, gone in zip(asked, destroyed, strict=True):
             camera = rng.choice(register)
@@ -339,7 +341,9 @@ def _requisitions(
             released_by=chief if r.handed_over_at else None,
         )
         for r in made
+        # Decided, as every requisition at these statuses is.
         if r.status in (Status.READY, Status.HANDED_OVER, Status.CLOSED)
+        and r.decided_at is not None
     ]
     Export.objects.bulk_create(exports, batch_size=1000)
     if signalements:

@@ -370,15 +370,16 @@ def signalements_from_numbers(numbers: Iterable[str]) -> list[Signalement]:
     """The signalements named by ``numbers`` (2026-000123), in order; ValidationError naming
     each malformed or unknown number under "signalements"."""
     wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
-    malformed = [n for n in wanted if parse_number(n) is None]
-    keys = [parse_number(n) for n in wanted if parse_number(n) is not None]
+    parsed = {n: parse_number(n) for n in wanted}
+    malformed = [n for n, key in parsed.items() if key is None]
+    keys = [key for key in parsed.values() if key is not None]
     found: dict[tuple[int, int], Signalement] = {}
     if keys:
         query = Q()
         for year, seq in keys:
             query |= Q(year=year, seq=seq)
         found = {(s.year, s.seq): s for s in Signalement.objects.filter(query)}
-    unknown = [n for n in wanted if (key := parse_number(n)) and key not in found]
+    unknown = [key for key in keys if key not in found]
     errors = []
     if malformed:
         errors.append(
@@ -394,7 +395,7 @@ def signalements_from_numbers(numbers: Iterable[str]) -> list[Signalement]:
     if unknown:
         errors.append(
             _("Aucun signalement ne porte le numéro %(numbers)s.")
-            % {"numbers": ", ".join(format_number(*parse_number(n)) for n in unknown)}
+            % {"numbers": ", ".join(format_number(*key) for key in unknown)}
         )
     if errors:
         raise ValidationError({"signalements": errors})

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
@@ -130,7 +130,7 @@ def signalements_by_category(period: Period) -> dict[str, dict[str, int]]:
 REQUISITION_FIGURES = ("received", "handed_over", "refused", "too_late")
 
 
-def _in(moment: datetime | None, start: datetime, end: datetime) -> bool:
+def _in(moment: datetime | None, start: datetime, end: datetime) -> TypeGuard[datetime]:
     return moment is not None and start <= moment < end
 
 

@@ -173,7 +173,7 @@ def rota(request: SignedInRequest) -> HttpResponse:
     is_manager = request.user.has_role(*ROOM_MANAGERS)
     form = RotaSlotForm(request.POST or None) if is_manager else None
     if request.method == "POST":
-        if not is_manager:
+        if form is None:  # not a manager
             raise PermissionDenied
         if form.is_valid():
             try:
@@ -209,7 +209,7 @@ def rota_remove(request: SignedInRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*ROOM_STAFF)
-def signalement_list(request: SignedInRequest) -> HttpResponse:
+def signalement_list(request: SignedInRequest) -> HttpResponse | StreamingHttpResponse:
     found = SignalementFilter(request.GET or None, queryset=selectors.signalement_list())
     form = found.form
     valid = found.is_valid()
@@ -226,7 +226,9 @@ def signalement_list(request: SignedInRequest) -> HttpResponse:
     )
 
 
-def _csv(request: SignedInRequest, signalements: Any, filters: dict[str, Any]) -> HttpResponse:
+def _csv(
+    request: SignedInRequest, signalements: Any, filters: dict[str, Any]
+) -> StreamingHttpResponse:
     rows = list(signalements.prefetch_related("cameras", "alerts")[:CSV_LIMIT])
     services.signalements_exported(
         count=len(rows),
@@ -335,7 +337,7 @@ def signalement_detail(request: SignedInRequest, number: str) -> HttpResponse:
     link_form = RequisitionLinkForm()
     may_link = request.user.has_role(*REQUISITION_LINKERS)
     if request.method == "POST":
-        action = request.POST.get("action")
+        action = request.POST.get("action", "")
         try:
             if action in ("link", "unlink"):
                 if not may_link:
@@ -395,7 +397,7 @@ def signalement_detail(request: SignedInRequest, number: str) -> HttpResponse:
 
 
 def _requisition_link_action(
-    request: HttpRequest, signalement: Signalement, action: str, form: RequisitionLinkForm
+    request: SignedInRequest, signalement: Signalement, action: str, form: RequisitionLinkForm
 ) -> bool:
     """Link (by reference) or unlink (by id) a requisition the viewer may see; True when done."""
     if action == "unlink":
@@ -512,7 +514,7 @@ def statistics_chart(request: SignedInRequest, name: str) -> HttpResponse:
     form, period = _period(request)
     if period is None:
         return HttpResponse(
-            " ".join(m for errors in form.errors.values() for m in errors),
+            " ".join(str(m) for errors in form.errors.values() for m in errors),
             status=400,
             content_type="text/plain; charset=utf-8",
         )
@@ -524,7 +526,9 @@ def annual_report(request: SignedInRequest, year: int) -> HttpResponse:
     if not 2000 <= year <= timezone.localdate().year:
         raise Http404
     response = HttpResponse(reports.annual_report(year), content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(
+    disposition = content_disposition_header(
         as_attachment=False, filename=f"rapport-activite-csu-{year}.pdf"
     )
+    assert disposition is not None  # only a missing file name gives none
+    response["Content-Disposition"] = disposition
     return response

@@ -312,7 +312,7 @@ class SegmentEncryptor:
         self._finished = False
         self.plaintext_bytes = 0
 
-    def _seal(self, chunk: bytes | memoryview, final: bool) -> bytes:
+    def _seal(self, chunk: bytes | bytearray | memoryview, final: bool) -> bytes:
         if self._index >= MAX_CHUNKS:
             raise ValueError("object too large for the chunk counter")
         sealed = self._aead.encrypt(

@@ -184,10 +184,11 @@ def unwrap(key: DataKey, masters: Sequence[crypto.MasterKey] | None = None) -> b
     if key.destroyed_at is not None or not key.wrapped:
         when = f" on {key.destroyed_at:%Y-%m-%d}" if key.destroyed_at else ""
         raise KeyDestroyed(f"{key.key_id} was destroyed{when}")
-    if key.kek_id is None:  # made before KEKs: wrapped by the master key itself
+    kek = key.kek
+    if kek is None:  # made before KEKs: wrapped by the master key itself
         return crypto.unwrap_data_key(key.key_id, bytes(key.wrapped), masters or master_keys())
     try:
-        material = kek_material(key.kek, masters)
+        material = kek_material(kek, masters)
     except KeyDestroyed:
         # Loaded before the purge moved it under the holds KEK (a playback under way): the row
         # as it is now says where it lives.
@@ -233,7 +234,7 @@ def day_keys_move_to_holds(*, keys: Sequence[DataKey], today: date, actor: Actor
         if key.kek_id == holds.pk:
             continue
         plain = unwrap(key)
-        previous = key.kek.name if key.kek_id else "master"
+        previous = key.kek.name if key.kek is not None else "master"
         key.wrapped = wrapper.wrap(key.key_id, plain)
         key.master_fingerprint = wrapper.fingerprint.hex()
         key.kek = holds
@@ -276,7 +277,7 @@ def register_wrapped_keys(
 def _rewrap_elsewhere(entry: WrappedKeys, old: crypto.MasterKey, new: crypto.MasterKey) -> int:
     count = 0
     rows = (
-        entry.model.objects.select_for_update()
+        entry.model._default_manager.select_for_update()
         .exclude(**{f"{entry.wrapped_field}__isnull": True})
         .exclude(**{entry.key_id_field: ""})
         .values_list("pk", entry.key_id_field, entry.wrapped_field)
@@ -285,7 +286,7 @@ def _rewrap_elsewhere(entry: WrappedKeys, old: crypto.MasterKey, new: crypto.Mas
         blob = bytes(wrapped)
         if not blob or crypto.wrapped_fingerprint(blob) == new.fingerprint:
             continue
-        entry.model.objects.filter(pk=pk).update(
+        entry.model._default_manager.filter(pk=pk).update(
             **{entry.wrapped_field: crypto.rewrap_data_key(key_id, blob, old, new)}
         )
         count += 1

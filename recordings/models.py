@@ -276,6 +276,9 @@ class Hold(models.Model):
     #: of the footage ("" when it is all there), and the register's entry for a destroyed part.
     footage_note: str
     destruction: DestructionRecord | None
+    #: Set by ``recordings.holds.withhold_references`` on the holds a list shows: whether the
+    #: reader may not read the record the hold serves (its reason and labels then stay unsaid).
+    reference_withheld: bool
 
     def __str__(self) -> str:
         return f"{self.camera.code} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"

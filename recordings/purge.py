@@ -509,10 +509,11 @@ def _delete_objects(paths: list[str]) -> None:
     if client is not None:
         from storages.utils import clean_name
 
-        keys = [default_storage._normalize_name(clean_name(name)) for name in paths]
+        store: Any = default_storage  # django-storages' S3Storage (untyped): its client was found
+        keys = [store._normalize_name(clean_name(name)) for name in paths]
         for start in range(0, len(keys), S3_DELETE_KEYS):
             answer = client.delete_objects(
-                Bucket=default_storage.bucket_name,
+                Bucket=store.bucket_name,
                 Delete={
                     "Objects": [{"Key": key} for key in keys[start : start + S3_DELETE_KEYS]],
                     "Quiet": True,
@@ -818,7 +819,7 @@ def _sweep_expired_folders(
             )
             doomed = [name for name in names if name not in live]
             if doomed:
-                known = set()
+                known: set[str] = set()
                 for start in range(0, len(doomed), 500):
                     known.update(
                         Segment.objects.filter(

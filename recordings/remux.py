@@ -28,6 +28,7 @@ an HTTP camera is read through a connection that follows no redirect to another 
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import io
 import logging
 import math
@@ -37,7 +38,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import unquote, urlsplit
 
 import av
@@ -186,7 +187,7 @@ class _Arrivals:
 
 def _open_source(
     url: str, settings: RemuxSettings, username: str = "", password: str = ""
-) -> tuple[av.container.InputContainer, bool, object | None]:
+) -> tuple[av.container.InputContainer, bool, http.client.HTTPResponse | None]:
     """Open ``url`` for reading: the container, whether it is a file to loop at its own pace,
     and the HTTP response it reads from (to close with it), if any."""
     parts = urlsplit(url)
@@ -211,7 +212,9 @@ def _open_source(
         kind = response.headers.get_content_type()
         try:
             container = av.open(
-                _Arrivals(response), format="mpjpeg" if kind.startswith("multipart/") else None
+                _Arrivals(response),
+                "r",
+                format="mpjpeg" if kind.startswith("multipart/") else None,
             )
         except BaseException:
             response.close()
@@ -440,9 +443,10 @@ class Remuxer:
     ) -> SessionEnd:
         settings = self.settings
         tb = stream.time_base
+        assert tb is not None  # FFmpeg dates every stream it demuxes
         clock = _Clock(settings.max_drift, settings.max_jump)
         codec = stream.codec_context
-        meta = {
+        meta: dict[str, Any] = {
             "codec": codec.name,
             "width": codec.width,
             "height": codec.height,
@@ -503,7 +507,7 @@ class Remuxer:
                     out_stream.codec_context.height = meta["height"]
                     seg_clock, seg_seconds = clock, seconds
                     base, prev_dts, broken = ticks, None, False
-                assert out_stream is not None
+                assert writer is not None and out_stream is not None
                 if broken:
                     assert prev_dts is not None
                     dts = prev_dts + frame_ticks
@@ -538,6 +542,7 @@ class Remuxer:
     @staticmethod
     def _nominal_ticks(stream: av.VideoStream) -> int:
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        assert stream.time_base is not None  # FFmpeg dates every stream it demuxes
         return max(1, round(1 / (rate * stream.time_base)))
 
     def _transcode(
@@ -557,6 +562,7 @@ class Remuxer:
             for packet, ticks, _pts in self._demux(container, stream, looped):
                 for frame in packet.decode():
                     if looped:
+                        assert stream.time_base is not None  # a file's stream is dated
                         wall = clock.wall(float(ticks * stream.time_base))
                         self._pace(wall)
                     else:
@@ -626,7 +632,8 @@ class Remuxer:
 
 def _picture_size(stream: av.VideoStream, key_frame: av.Packet) -> tuple[int, int]:
     """Width and height of a key frame's picture (0, 0 when it does not decode)."""
-    decoder = av.CodecContext.create(stream.codec_context.name, "r")
+    # A video stream's codec: its context decodes pictures (the stubs type it by name).
+    decoder = cast(av.VideoCodecContext, av.CodecContext.create(stream.codec_context.name, "r"))
     decoder.extradata = stream.codec_context.extradata
     try:
         for frame in [*decoder.decode(key_frame), *decoder.decode(None)]:

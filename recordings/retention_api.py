@@ -62,7 +62,9 @@ def _period(request: Request) -> dict[str, Any]:
 
 
 class DestructionRecordSerializer(serializers.ModelSerializer):
-    camera = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    camera: serializers.SlugRelatedField[Camera] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     job_id = serializers.CharField(source="run.job_id", read_only=True)
 
     class Meta:
@@ -268,7 +270,7 @@ class HoldViewSet(
     def get_object(self) -> Hold:
         return holds.withhold_references(signed_in(self.request), [super().get_object()])[0]
 
-    def perform_create(self, serializer: HoldSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Hold]) -> None:
         data = serializer.validated_data
         try:
             serializer.instance = holds.hold_place(

@@ -39,7 +39,8 @@ class PeriodForm(forms.Form):
     end = forms.DateField(label=gettext_lazy("au (inclus)"), required=False, widget=DATE)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise ValidationError(_("La fin de la période doit suivre son début."))
         return data

@@ -3,7 +3,8 @@
 Every feature that shows, replays or extracts images asks here; nothing else decides.
 A camera is anything with a ``code`` and a ``sector`` (the camera register's model), and
 ``police_relay`` where it is listed in the city's agreement with the Police nationale: a
-camera without that attribute counts as not listed.
+camera without that attribute counts as not listed. Live viewing also needs the camera's
+prefectoral authorization in force, which the camera itself tells (``authorization_refusal``).
 """
 
 from __future__ import annotations
@@ -84,6 +85,14 @@ def _candidate_habilitations(user: Any, right: str, at: datetime | None):
     return habilitations
 
 
+def _authorization_refusal(camera: CameraLike, at: datetime | None) -> str:
+    """Why the camera may not be shown live at ``at`` for want of an authorization in force
+    (CSI L252-1), "" when it may: the camera register's own rule, asked of the camera (a camera
+    without that rule has no authorization to lack)."""
+    refusal = getattr(camera, "authorization_refusal", None)
+    return refusal(_local_day(at)) if callable(refusal) else ""
+
+
 def decide(user: Any, right: str, camera: CameraLike, at: datetime | None = None) -> Decision:
     """Allowed or not, with the reason in words for the refusal page and the audit trail."""
     if right not in Right.values:
@@ -97,6 +106,14 @@ def decide(user: Any, right: str, camera: CameraLike, at: datetime | None = None
             False,
             _("Cette caméra n'est pas listée dans la convention avec la Police nationale."),
         )
+    if right == Right.LIVE:
+        refusal = _authorization_refusal(camera, at)
+        if refusal:
+            return Decision(
+                False,
+                _("Pas de direct sans autorisation préfectorale en vigueur : %(reason)s")
+                % {"reason": refusal},
+            )
     for habilitation in _candidate_habilitations(user, right, at):
         if habilitation.covers(camera.code, camera.sector):
             return Decision(

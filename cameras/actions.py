@@ -12,6 +12,17 @@ def register() -> None:
     reg("camera.reference_set", _("Image de référence de la caméra enregistrée"), "change")
     reg("camera.snapshot_viewed", _("Image instantanée consultée"), "access")
     reg("camera.health_changed", _("État de fonctionnement de la caméra changé"), "system")
+    # Once per stop and once per resumption, never once per dispatch (CSI L252-1).
+    reg(
+        "camera.recording_stopped_unauthorized",
+        _("Enregistrement et direct arrêtés faute d'autorisation en vigueur"),
+        "system",
+    )
+    reg(
+        "camera.recording_resumed",
+        _("Enregistrement et direct repris : autorisation en vigueur"),
+        "system",
+    )
     reg("device.created", _("Équipement enregistré"), "change")
     reg("device.updated", _("Équipement modifié"), "change")
     reg("device.health_changed", _("État du boîtier de l'équipement changé"), "system")

@@ -445,6 +445,12 @@ class Camera(models.Model):
         default=12,
         validators=[MinValueValidator(1), MaxValueValidator(60)],
     )
+    #: Since when the camera is neither recorded nor shown live for want of an authorization in
+    #: force (CSI L252-1); None while it has one. Set and cleared by
+    #: cameras.services.recording_authorizations_sync, each change audited once.
+    unauthorized_since = models.DateTimeField(
+        _("arrêtée faute d'autorisation depuis"), null=True, blank=True, editable=False
+    )
     health_status = models.CharField(
         _("état"), max_length=20, choices=HealthStatus.choices, default=HealthStatus.UNKNOWN
     )
@@ -544,6 +550,31 @@ class Camera(models.Model):
     @property
     def authorization_valid(self) -> bool:
         return self.authorization is not None and self.authorization.is_valid
+
+    def authorization_refusal(self, day: date | None = None) -> str:
+        """Why the camera may be neither recorded nor shown live on ``day`` (today by default),
+        in words; "" when its prefectoral authorization is in force (CSI L252-1, L254-1)."""
+        day = day or timezone.localdate()
+        authorization = self.authorization if self.authorization_id else None
+        if authorization is None:
+            return str(_("Aucune autorisation préfectorale."))
+        if day < authorization.issued_on:
+            return str(
+                _("Autorisation %(number)s en vigueur à partir du %(day)s.")
+                % {
+                    "number": authorization.number,
+                    "day": authorization.issued_on.strftime("%d/%m/%Y"),
+                }
+            )
+        if day > authorization.expires_on:
+            return str(
+                _("Autorisation %(number)s expirée le %(day)s.")
+                % {
+                    "number": authorization.number,
+                    "day": authorization.expires_on.strftime("%d/%m/%Y"),
+                }
+            )
+        return ""
 
     def current_mask(self) -> PrivacyMask | None:
         return self.mask_versions.order_by("-version").first()

@@ -6,6 +6,7 @@ import logging
 import math
 import socket
 import time
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date, datetime
@@ -161,6 +162,82 @@ def authorization_record_alert(*, authorization_id: int, today: date | None = No
         },
     )
     return True
+
+
+# --- Recording under authorization ------------------------------------------------------------
+
+#: The system actor of the stops and resumptions for want of an authorization.
+AUTHORIZATION_GUARD = "contrôle des autorisations"
+
+
+def recording_authorizations_sync(
+    *, camera_ids: Iterable[int] | None = None, now: datetime | None = None
+) -> dict[int, str]:
+    """The cameras in service that may not be recorded now, with the reason (CSI L252-1).
+
+    A camera that loses its authorization in force is marked stopped, and one that has one
+    again is marked resumed: each change writes one audit event, whatever the number of runs
+    (a conditional UPDATE decides, so concurrent runs write it once too).
+    """
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    cameras = Camera.objects.filter(status=CameraStatus.ACTIVE).select_related("authorization")
+    if camera_ids is not None:
+        cameras = cameras.filter(pk__in=list(camera_ids))
+    refused: dict[int, str] = {}
+    for camera in cameras:
+        reason = camera.authorization_refusal(day)
+        if reason:
+            refused[camera.pk] = reason
+            if camera.unauthorized_since is None:
+                _recording_stop(camera, reason, now)
+        elif camera.unauthorized_since is not None:
+            _recording_resume(camera, now)
+    return refused
+
+
+def _authorization_summary(camera: Camera) -> dict[str, Any]:
+    authorization = camera.authorization if camera.authorization_id else None
+    if authorization is None:
+        return {"authorization": None}
+    return {
+        "authorization": authorization.number,
+        "issued_on": authorization.issued_on,
+        "expires_on": authorization.expires_on,
+    }
+
+
+@transaction.atomic
+def _recording_stop(camera: Camera, reason: str, now: datetime) -> None:
+    if not Camera.objects.filter(pk=camera.pk, unauthorized_since__isnull=True).update(
+        unauthorized_since=now
+    ):
+        return
+    camera.unauthorized_since = now
+    record(
+        "camera.recording_stopped_unauthorized",
+        actor_name=AUTHORIZATION_GUARD,
+        target=camera,
+        reason=reason,
+        details=_authorization_summary(camera),
+    )
+
+
+@transaction.atomic
+def _recording_resume(camera: Camera, now: datetime) -> None:
+    since = camera.unauthorized_since
+    if not Camera.objects.filter(pk=camera.pk, unauthorized_since=since).update(
+        unauthorized_since=None
+    ):
+        return
+    camera.unauthorized_since = None
+    record(
+        "camera.recording_resumed",
+        actor_name=AUTHORIZATION_GUARD,
+        target=camera,
+        reason=_("Autorisation en vigueur."),
+        details={"stopped_since": since, **_authorization_summary(camera)},
+    )
 
 
 # --- Cameras --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from cameras.models import HEALTH_SEVERITY, Camera, CameraStatus, HealthStatus
 from evidence import selectors as evidence_selectors
@@ -168,7 +169,7 @@ def recording_alerts(now: datetime) -> QuerySet[Camera]:
                 )
             )
         )
-        .select_related("recorder_lease")
+        .select_related("recorder_lease", "authorization")
         .order_by("code")
     )
 
@@ -248,7 +249,11 @@ def dashboard_requisitions(user: Any) -> dict[str, Any]:
 
 
 def recording_state(camera: Camera, now: datetime) -> str:
-    """Why a camera is on the recording alert list, as a lease state code ("lapsed" included)."""
+    """Why a camera is on the recording alert list, as a lease state code ("lapsed" included),
+    or "unauthorized" when it may not be recorded for want of an authorization in force (the
+    camera's ``authorization_refusal`` says why)."""
+    if camera.authorization_refusal(timezone.localdate(now)):
+        return "unauthorized"
     lease = getattr(camera, "recorder_lease", None)
     if lease is None or lease.expires_at is None:
         return "none" if lease is None else lease.state

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from audit.services import SystemActor, record
 from cameras import sources
 from cameras.models import Camera, CameraStatus
+from cameras.services import recording_authorizations_sync
 from recordings import leases, remux, store
 from recordings.models import Gap, RecorderLease
 
@@ -217,6 +218,9 @@ def run_recorder(
         return "worker shutting down"
     if not Camera.objects.filter(pk=camera_id, status=CameraStatus.ACTIVE).exists():
         return "camera not active"
+    refusal = recording_authorizations_sync(camera_ids=[camera_id]).get(camera_id)
+    if refusal:
+        return f"camera not authorized: {refusal}"
     if not leases.lease_acquire(camera_id=camera_id, holder=holder):
         return "held by another recorder"
     camera = Camera.objects.get(pk=camera_id)
@@ -274,11 +278,18 @@ def run_recorder(
     thread = threading.Thread(target=loop, name=f"recorder-{camera.code}", daemon=True)
     thread.start()
     outcome = "stopped"
+    refusal = ""
     try:
         while not stop.wait(renew_every):
             try:
                 renewed = leases.lease_renew(camera_id=camera_id, holder=holder)
                 active = Camera.objects.filter(pk=camera_id, status=CameraStatus.ACTIVE).exists()
+                if renewed and active:
+                    # No recording without an authorization in force (CSI L252-1): checked at
+                    # every renewal, so the recorder stops well within one dispatch cycle.
+                    refusal = recording_authorizations_sync(camera_ids=[camera_id]).get(
+                        camera_id, ""
+                    )
                 if renewed:
                     sink.watch_silence(silence)
             except CONNECTION_LOST as exc:
@@ -292,6 +303,9 @@ def run_recorder(
                 break
             if not active:
                 outcome = "camera no longer active"
+                break
+            if refusal:
+                outcome = f"camera not authorized: {refusal}"
                 break
     finally:
         stop.set()
@@ -309,7 +323,7 @@ def run_recorder(
             logger.error("recorder of %s failed: %s", camera.code, outcome)
         state = RecorderLease.State.ERROR if errors else RecorderLease.State.STOPPED
         leases.lease_release(
-            camera_id=camera_id, holder=holder, state=state, error=outcome if errors else ""
+            camera_id=camera_id, holder=holder, state=state, error=outcome if errors else refusal
         )
     logger.info("recorder of %s ended at %s: %s", camera.code, timezone.now(), outcome)
     return outcome

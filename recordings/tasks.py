@@ -8,6 +8,7 @@ from celery import shared_task
 from celery.signals import worker_shutting_down
 
 from cameras.models import Camera, CameraStatus
+from cameras.services import recording_authorizations_sync
 from recordings import leases, playback, purge, recorder
 
 RECORDING_QUEUE = "recording"
@@ -41,9 +42,12 @@ def record_camera(camera_id: int) -> str:
 
 @shared_task(name="recordings.tasks.dispatch_recorders")
 def dispatch_recorders() -> int:
-    """Send a recorder for every active camera whose lease lapsed (or never existed)."""
+    """Send a recorder for every active camera whose lease lapsed (or never existed), except
+    those without an authorization in force: they are marked stopped (once, audited) and resume
+    at the first dispatch after a valid authorization is attached."""
     active = list(Camera.objects.filter(status=CameraStatus.ACTIVE).values_list("pk", flat=True))
-    orphans = leases.cameras_without_recorder(active)
+    refused = recording_authorizations_sync(camera_ids=active)
+    orphans = leases.cameras_without_recorder([pk for pk in active if pk not in refused])
     for camera_id in orphans:
         record_camera.apply_async(args=[camera_id], queue=RECORDING_QUEUE, expires=60)
     return len(orphans)

@@ -11,12 +11,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cameras.models import HealthStatus
+from cameras.models import Camera, HealthStatus
 from csu.lib.times import paris_text
 from operations import views
 from operations.demo import generate_year
 from operations.models import Shift, Signalement
 from recordings.models import RecorderLease
+from tests.cameras.factories import AuthorizationFactory, CameraFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +93,9 @@ def test_dashboard_parts_show_duty_health_open_signalements_and_recording_alerts
     started = timezone.now() - timedelta(hours=2)
     Shift.objects.create(operator=operator, started_at=started)
     unreachable, recording, lapsed, _none = year.cameras
+    Camera.objects.filter(pk__in=[c.pk for c in year.cameras]).update(
+        authorization=AuthorizationFactory()
+    )
     unreachable.health_status = HealthStatus.UNREACHABLE
     unreachable.save()
     now = timezone.now()
@@ -126,6 +130,32 @@ def test_dashboard_parts_show_duty_health_open_signalements_and_recording_alerts
         assert 'hx-trigger="every 15s" hx-swap="outerHTML"' in opening
         assert opening in page, name
     assert "vendor/htmx/htmx.min.js" in page and "operations-dashboard.js" not in page
+
+
+def test_the_recording_part_says_which_authorization_is_missing(supervisor, signed_in):
+    today = timezone.localdate()
+    expired = AuthorizationFactory(
+        number="A-2019", issued_on=today - timedelta(days=900), expires_on=today - timedelta(days=2)
+    )
+    future = AuthorizationFactory(
+        number="A-2030", issued_on=today + timedelta(days=4), expires_on=today + timedelta(days=900)
+    )
+    CameraFactory(code="CAM-EXP", authorization=expired)
+    CameraFactory(code="CAM-NEW", authorization=future)
+    CameraFactory(code="CAM-NUL", authorization=None)
+    CameraFactory(code="CAM-OK")
+    states = {
+        row[0].split(" — ")[0]: row[1]
+        for row in _rows(_part(signed_in(supervisor), "enregistrement"))
+    }
+    assert states == {
+        "CAM-EXP": "arrêté faute d'autorisation : Autorisation A-2019 expirée le "
+        f"{expired.expires_on:%d/%m/%Y}.",
+        "CAM-NEW": "arrêté faute d'autorisation : Autorisation A-2030 en vigueur à partir du "
+        f"{future.issued_on:%d/%m/%Y}.",
+        "CAM-NUL": "arrêté faute d'autorisation : Aucune autorisation préfectorale.",
+        "CAM-OK": "aucun enregistreur",
+    }
 
 
 def test_dashboard_times_are_paris_time_whatever_the_active_zone(operator, signed_in):

@@ -36,6 +36,7 @@ from recordings import purge, remux, store
 from recordings.models import DestructionRecord, PurgeRun, Segment
 from recordings.recorder import run_recorder
 from tests import workers
+from tests.cameras.factories import AuthorizationFactory
 from tests.quality.conftest import record_camera
 from tests.quality.test_faults import approved_requisition
 from tests.recordings.media import h264_clip
@@ -300,7 +301,12 @@ def _terminate_other_backends() -> list[int]:
 def test_the_recorder_reconnects_after_its_database_backend_is_terminated(tmp_path, settings):
     clip = h264_clip(tmp_path / "source.mp4", seconds=2, gop=6, audio=False)
     camera = Camera.objects.create(
-        code="CAM-DB1", name="Parvis", sector="centre", kind="fixe", stream_url=f"file://{clip}"
+        code="CAM-DB1",
+        name="Parvis",
+        sector="centre",
+        kind="fixe",
+        stream_url=f"file://{clip}",
+        authorization=AuthorizationFactory(),
     )
     stop = threading.Event()
     outcome: list[str] = []

@@ -23,6 +23,7 @@ from operations import selectors as room
 from recordings import recorder, remux
 from recordings.models import Gap, Segment
 from recordings.remux import RemuxSettings, record
+from tests.cameras.factories import AuthorizationFactory
 from tests.recordings.conftest import CollectingSink
 from tests.recordings.media import probe
 
@@ -181,7 +182,12 @@ def test_a_recorder_that_holds_a_camera_but_stores_nothing_raises_an_alert(
     # A camera whose stream, joined after its only key frame, never gives another.
     source = live_camera(RTSP_TEST_GOP="100000", RTSP_TEST_FAULT="join@0.5")
     camera = Camera.objects.create(
-        code="CAM-MUTE", name="Muette", sector="centre", kind="fixe", stream_url=source.url
+        code="CAM-MUTE",
+        name="Muette",
+        sector="centre",
+        kind="fixe",
+        stream_url=source.url,
+        authorization=AuthorizationFactory(),
     )
     stop = threading.Event()
     outcome: list[str] = []

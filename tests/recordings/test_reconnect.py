@@ -10,6 +10,7 @@ import pytest
 from cameras.models import Camera
 from recordings.models import Gap, Segment
 from recordings.recorder import run_recorder
+from tests.cameras.factories import AuthorizationFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +37,12 @@ def test_an_outage_costs_no_more_footage_than_its_length_plus_the_retry_cap(
     settings.RECORDER_RETRY_MAX_SECONDS = CAP
     source = live_camera()
     camera = Camera.objects.create(
-        code="CAM-R1", name="Rond-point", sector="nord", kind="fixe", stream_url=source.url
+        code="CAM-R1",
+        name="Rond-point",
+        sector="nord",
+        kind="fixe",
+        stream_url=source.url,
+        authorization=AuthorizationFactory(),
     )
     stop = threading.Event()
     thread = threading.Thread(

@@ -15,6 +15,7 @@ from cameras.models import Camera
 from recordings import crypto, keys, leases, remux, store
 from recordings.models import RecorderLease, Segment
 from recordings.recorder import run_recorder
+from tests.cameras.factories import AuthorizationFactory
 from tests.recordings.media import h264_clip, probe
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,7 +26,12 @@ def file_camera(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     clip = h264_clip(tmp_path / "source.mp4", seconds=2, gop=6, audio=True)
     return Camera.objects.create(
-        code="CAM-T1", name="Place test", sector="centre", kind="fixe", stream_url=f"file://{clip}"
+        code="CAM-T1",
+        name="Place test",
+        sector="centre",
+        kind="fixe",
+        stream_url=f"file://{clip}",
+        authorization=AuthorizationFactory(),
     )
 
 

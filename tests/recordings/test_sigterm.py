@@ -22,6 +22,7 @@ from cameras.models import Camera
 from recordings.models import Gap, RecorderLease, Segment
 from recordings.remux import RemuxSettings, record
 from recordings.tasks import dispatch_recorders
+from tests.cameras.factories import AuthorizationFactory
 from tests.recordings.conftest import CollectingSink
 from tests.workers import start_worker
 
@@ -82,6 +83,7 @@ def test_sigterm_stores_the_open_footage_of_two_rtsp_cameras_and_a_restart_resum
             sector="sud",
             kind="fixe",
             stream_url=live_camera().url,
+            authorization=AuthorizationFactory(),
         )
         for n in (1, 2)
     ]

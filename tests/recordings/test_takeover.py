@@ -12,6 +12,7 @@ import pytest
 from cameras.models import Camera
 from recordings.models import Gap, RecorderLease, Segment
 from recordings.tasks import dispatch_recorders
+from tests.cameras.factories import AuthorizationFactory
 from tests.recordings.media import h264_clip
 from tests.workers import start_worker
 
@@ -44,7 +45,12 @@ def test_killed_recorder_is_replaced_after_its_lease_lapses(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     clip = h264_clip(tmp_path / "source.mp4", seconds=2, gop=6, audio=False)
     camera = Camera.objects.create(
-        code="CAM-K1", name="Parvis", sector="centre", kind="fixe", stream_url=f"file://{clip}"
+        code="CAM-K1",
+        name="Parvis",
+        sector="centre",
+        kind="fixe",
+        stream_url=f"file://{clip}",
+        authorization=AuthorizationFactory(),
     )
     env = {
         "CSU_SEGMENT_SECONDS": str(SEGMENT_SECONDS),

@@ -16,7 +16,7 @@ import sys
 import textwrap
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -288,11 +288,22 @@ def test_enqueueing_the_purge_with_the_broker_down_fails_clearly_and_leaves_no_r
 # --- The recorder's database connection terminated ------------------------------------------
 
 
-def _terminate_other_backends() -> list[int]:
+def _database_clock() -> datetime:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def _terminate_backends_opened_since(since: datetime) -> list[int]:
+    """The backends opened since ``since`` (the recorder's): not the connections that other
+    fixtures of this worker (a live server's thread) opened before the test, which the next
+    test would find closed."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_start >= %s",
+            [since],
         )
         return [pid for pid, done in cursor.fetchall() if done]
 
@@ -327,12 +338,14 @@ def test_the_recorder_reconnects_after_its_database_backend_is_terminated(tmp_pa
 
     segments = Segment.objects.filter(camera=camera)
     thread = threading.Thread(target=recorder, daemon=True)
+    opened_after = _database_clock()
     thread.start()
     try:
         _wait(lambda: segments.count() >= 2, 30, interval=0.2)
         killed_at = timezone.now()
         before = segments.count()
-        assert _terminate_other_backends()  # the recorder's segment and lease connections
+        # The recorder's segment and lease connections.
+        assert _terminate_backends_opened_since(opened_after)
         _wait(lambda: segments.count() >= before + 3 or not thread.is_alive(), 30, interval=0.2)
     finally:
         stop.set()

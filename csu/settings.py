@@ -251,6 +251,8 @@ RECORDING_PLAYBACK_MAX_WIDTH = env_int("CSU_PLAYBACK_MAX_WIDTH", 1280, minimum=1
 # (recordings.keystore; with CSU_STORAGE=s3, the bucket's keystore/ prefix instead of a folder).
 RECORDINGS_KEY_STORE_DIR = Path(env_str("CSU_KEY_STORE_DIR") or DATA_DIR / "keystore").resolve()
 RECORDINGS_KEY_PERIOD_DAYS = env_int("CSU_KEY_PERIOD_DAYS", 1, minimum=1, maximum=31)
+# A manual hold ends at most this many days after it is placed or renewed.
+RECORDINGS_HOLD_MAX_DAYS = env_int("CSU_HOLD_MAX_DAYS", 30, minimum=1, maximum=365)
 
 # --- Evidence (judicial requisitions and exports) ----------------------------------------------
 # Ed25519 private key (base64 of the 32 raw bytes, or PEM) that signs export manifests.

@@ -428,7 +428,7 @@ def hold_renew(*, hold: Hold, expires_at: datetime, justification: str, actor: A
 
 
 def hold_list(*, camera: Camera | None = None, only_active: bool = False) -> QuerySet[Hold]:
-    holds = Hold.objects.select_related("camera", "created_by")
+    holds = Hold.objects.select_related("camera", "created_by").prefetch_related("renewals")
     if camera is not None:
         holds = holds.filter(camera=camera)
     if only_active:

@@ -19,7 +19,7 @@ from accounts.actors import signed_in
 from accounts.api_auth import role_permission
 from cameras.models import Camera
 from recordings import holds, purge
-from recordings.models import DestructionRecord, Hold, PurgeRun
+from recordings.models import DestructionRecord, Hold, HoldRenewal, PurgeRun
 from recordings.roles import HOLD_MANAGERS, RETENTION_READERS
 
 WITHHELD = _("Détails réservés aux personnes habilitées à lire la pièce à l'origine du gel.")
@@ -164,9 +164,23 @@ class PurgeRunViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = PurgeRun.objects.all()
 
 
+class HoldRenewalSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = HoldRenewal
+        fields = [
+            "renewed_at",
+            "renewed_by_name",
+            "previous_expires_at",
+            "expires_at",
+            "justification",
+        ]
+        read_only_fields = fields
+
+
 class HoldSerializer(serializers.ModelSerializer):
     camera = serializers.SlugRelatedField(slug_field="code", queryset=Camera.objects.all())
     active = serializers.SerializerMethodField()
+    renewals = HoldRenewalSerializer(many=True, read_only=True)
     reference_withheld = serializers.SerializerMethodField(
         help_text=_("Vrai quand l'appelant ne peut pas lire la pièce à l'origine du gel.")
     )
@@ -197,6 +211,7 @@ class HoldSerializer(serializers.ModelSerializer):
             "released_at",
             "released_by_name",
             "release_reason",
+            "renewals",
             "active",
             "reference_withheld",
             "footage_note",
@@ -233,6 +248,7 @@ class HoldSerializer(serializers.ModelSerializer):
                 justification="",
                 case_reference="",
                 release_reason="",
+                renewals=[dict(r, justification="") for r in data["renewals"]],
             )
         return data
 

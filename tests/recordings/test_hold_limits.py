@@ -331,6 +331,9 @@ def test_the_api_renews_a_manual_hold_only(old_footage, supervisor, signed_in):
     )
     assert response.status_code == 200, response.content
     assert response.json()["expires_at"] == timezone.localtime(end).isoformat()
+    [renewal] = client.get(f"/api/holds/{hold.pk}/").json()["renewals"]
+    assert renewal["justification"] == "Procédure ouverte."
+    assert renewal["expires_at"] == timezone.localtime(end).isoformat()
     too_far = client.post(
         f"/api/holds/{hold.pk}/renew/",
         {
@@ -359,6 +362,16 @@ def test_the_api_renews_a_manual_hold_only(old_footage, supervisor, signed_in):
     )
     assert refused.status_code == 409
     assert HoldRenewal.objects.count() == 1
+    # Renewed by its requisition, whose file the supervisor may not read: its reasons stay unsaid.
+    holds.hold_renew(
+        hold=requisition_hold,
+        expires_at=timezone.now() + timedelta(days=60),
+        justification="Réquisition 8 en attente de décision.",
+        actor="evidence.tasks",
+    )
+    body = client.get(f"/api/holds/{requisition_hold.pk}/").json()
+    assert body["reference_withheld"] is True
+    assert [r["justification"] for r in body["renewals"]] == [""]
 
 
 # --- Holds placed before the limit -------------------------------------------------------------

@@ -67,7 +67,7 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
-    # Undecided requisitions expire, handed-over ones close after the grace period.
+    # Undecided requisitions are escalated, handed-over ones close after the grace period.
     "evidence-expire-and-close": {
         "task": "evidence.tasks.expire_and_close_requisitions",
         "schedule": crontab(minute=20),

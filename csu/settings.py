@@ -251,6 +251,8 @@ RECORDING_PLAYBACK_MAX_WIDTH = env_int("CSU_PLAYBACK_MAX_WIDTH", 1280, minimum=1
 # (recordings.keystore; with CSU_STORAGE=s3, the bucket's keystore/ prefix instead of a folder).
 RECORDINGS_KEY_STORE_DIR = Path(env_str("CSU_KEY_STORE_DIR") or DATA_DIR / "keystore").resolve()
 RECORDINGS_KEY_PERIOD_DAYS = env_int("CSU_KEY_PERIOD_DAYS", 1, minimum=1, maximum=31)
+# A manual hold ends at most this many days after it is placed or renewed.
+RECORDINGS_HOLD_MAX_DAYS = env_int("CSU_HOLD_MAX_DAYS", 30, minimum=1, maximum=365)
 
 # --- Evidence (judicial requisitions and exports) ----------------------------------------------
 # Ed25519 private key (base64 of the 32 raw bytes, or PEM) that signs export manifests.
@@ -263,8 +265,10 @@ EVIDENCE_ATTACHMENT_MAX_BYTES = 2**20 * env_int("CSU_REQUISITION_ATTACHMENT_MAX_
 EVIDENCE_WINDOW_MAX_HOURS = env_int("CSU_REQUISITION_WINDOW_MAX_HOURS", 24, minimum=1)
 # How long a hold placed on intake lasts at most (released earlier when the requisition ends).
 EVIDENCE_HOLD_DAYS = env_int("CSU_REQUISITION_HOLD_DAYS", 365, minimum=30)
-# A requisition left undecided this many days expires and its holds are released.
+# A requisition left undecided this many days is escalated to the magistrates and the
+# supervisors, then recalled to them every EVIDENCE_REMINDER_DAYS; its holds stay in force.
 EVIDENCE_DECISION_DAYS = env_int("CSU_REQUISITION_DECISION_DAYS", 30, minimum=1)
+EVIDENCE_REMINDER_DAYS = env_int("CSU_REQUISITION_REMINDER_DAYS", 7, minimum=1)
 # Lifetime of a single-use download link, in hours.
 EVIDENCE_LINK_HOURS = env_int("CSU_EXPORT_LINK_HOURS", 72, minimum=1)
 # After the handover, the requisition stays open (holds kept) this many days, then closes.

@@ -16,6 +16,8 @@ def register() -> None:
     reg("requisition.decision_refused", _("Décision refusée"), "change")
     reg("requisition.cancelled", _("Réquisition annulée"), "change")
     reg("requisition.expired", _("Réquisition expirée"), "change")
+    reg("requisition.escalated", _("Réquisition non décidée dans le délai, signalée"), "change")
+    reg("requisition.reminded", _("Rappel d'une réquisition non décidée"), "change")
     reg("requisition.closed", _("Réquisition close"), "change")
     reg("export.started", _("Extraction lancée"), "extraction")
     reg("export.ready", _("Extraction prête"), "extraction")

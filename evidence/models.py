@@ -49,8 +49,11 @@ GRANTED = frozenset({Status.APPROVED, Status.PARTLY_APPROVED})
 #: Nothing more happens; the holds are (or are being) released.
 FINISHED = frozenset({Status.REJECTED, Status.CLOSED, Status.CANCELLED, Status.EXPIRED})
 #: The only moves of a requisition: status → the statuses it may become. Undecided, it is
-#: examined, decided, withdrawn by its officer or expires; granted, it is exported; an export
-#: that fails returns it to its decision; a ready package is handed over, then the file closes.
+#: examined, decided or withdrawn by its officer; past its decision deadline it is escalated to
+#: the magistrates and the supervisors, never expired, and its footage stays held until it is
+#: decided or cancelled. Granted, it is exported; an export that fails returns it to its
+#: decision; a ready package is handed over, then the file closes. EXPIRED is no longer reached:
+#: it remains for the requisitions that expired before escalation replaced expiry.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.SUBMITTED: frozenset(
         {
@@ -59,7 +62,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
             Status.PARTLY_APPROVED,
             Status.REJECTED,
             Status.CANCELLED,
-            Status.EXPIRED,
         }
     ),
     Status.UNDER_REVIEW: frozenset(
@@ -68,7 +70,6 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
             Status.PARTLY_APPROVED,
             Status.REJECTED,
             Status.CANCELLED,
-            Status.EXPIRED,
         }
     ),
     Status.APPROVED: frozenset({Status.EXPORTING}),
@@ -110,6 +111,10 @@ class Requisition(models.Model):
     submitted_at = models.DateTimeField(_("déposée le"))
     #: The earliest instant a requested window would have been destroyed: the queue's order.
     footage_expires_at = models.DateTimeField(_("destruction prévue le"), null=True, blank=True)
+    #: Undecided past its deadline: when the magistrates and supervisors were first told, and
+    #: when they were last reminded (every EVIDENCE_REMINDER_DAYS until it is decided).
+    escalated_at = models.DateTimeField(_("signalée en retard le"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("dernier rappel le"), null=True, blank=True)
     decided_at = models.DateTimeField(_("décidée le"), null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,4 +1,5 @@
 """The requesting officer is told of each step of his requisition: home page and e-mail.
+The magistrates and the supervisors are told of a requisition left undecided past its deadline.
 
 The home page reads the steps back from the audit trail (``officer_news``). The e-mail goes
 only when the city has set up a mail server (``CSU_EMAIL_HOST``), after the change commits;
@@ -19,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from accounts.roles import Role
 from audit import actions
 from audit.models import AuditEvent
@@ -34,6 +36,7 @@ NEWS_ACTIONS = (
     "requisition.partly_approved",
     "requisition.rejected",
     "requisition.expired",
+    "requisition.escalated",
     "requisition.closed",
     "export.started",
     "export.ready",
@@ -75,6 +78,59 @@ def status_changed(requisition: Requisition, label: str | Promise) -> None:
             send_mail(subject, body, None, [email])
         except OSError as exc:  # the page still tells him; the mail server's failure is logged
             logger.warning("requisition %s: notification not sent (%s)", pk, exc)
+
+    transaction.on_commit(send)
+
+
+def decision_overdue(requisition: Requisition, *, days: int, first: bool) -> None:
+    """E-mail the active magistrates and supervisors, once the current transaction commits, that
+    ``requisition`` awaits a decision past its deadline (``first``) or still does (a reminder).
+
+    The magistrates get the link to decide; the supervisors, who keep its footage held and may
+    not read an undecided requisition, get its reference only. Nothing of the file is sent.
+    """
+    if not settings.EMAIL_HOST:
+        return
+    people = User.objects.filter(
+        is_active=True, role__in=[Role.MAGISTRATE, Role.SUPERVISOR]
+    ).exclude(email="")
+    recipients: dict[str, list[str]] = {Role.MAGISTRATE: [], Role.SUPERVISOR: []}
+    for role, email in people.values_list("role", "email"):
+        recipients[role].append(email)
+    reference, pk = requisition.reference, requisition.pk
+    submitted = paris_text(requisition.submitted_at)
+    url = settings.EVIDENCE_SITE_URL.rstrip("/") + reverse("evidence:requisition_detail", args=[pk])
+
+    def send() -> None:
+        with translation.override("fr"):
+            if first:
+                subject = _("Réquisition %(ref)s : aucune décision dans le délai") % {
+                    "ref": reference
+                }
+            else:
+                subject = _("Rappel : réquisition %(ref)s toujours sans décision") % {
+                    "ref": reference
+                }
+            body = _(
+                "La réquisition %(ref)s, déposée le %(when)s (heure de Paris), attend une "
+                "décision du magistrat depuis %(days)s jours. Les images demandées restent "
+                "gelées jusqu'à sa décision ou son annulation ; un rappel suivra tous les "
+                "%(every)s jours.\n\nCe message ne contient aucun élément de la procédure."
+            ) % {
+                "ref": reference,
+                "when": submitted,
+                "days": days,
+                "every": settings.EVIDENCE_REMINDER_DAYS,
+            }
+            to_decide = _("Décider : %(url)s") % {"url": url}
+        for role, emails in recipients.items():
+            if not emails:
+                continue
+            text = body + ("\n\n" + to_decide if role == Role.MAGISTRATE else "")
+            try:
+                send_mail(subject, text, None, emails)
+            except OSError as exc:  # the audit trail still says it; the failure is logged
+                logger.warning("requisition %s: overdue notice not sent (%s)", pk, exc)
 
     transaction.on_commit(send)
 

@@ -559,33 +559,84 @@ def requisition_cancel(*, requisition: Requisition, reason: str, actor: Actor) -
     return requisition
 
 
-def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, int]:
-    """Expire files left undecided too long; close handed-over ones after the grace period.
+#: A hold of an undecided requisition is renewed when its end comes this close: the task runs
+#: hourly, so the footage is never left unheld while the magistrate has not decided.
+HOLD_RENEWAL_MARGIN = timedelta(days=7)
 
-    Both release the holds. Idempotent: each requisition moves once (conditional update).
+
+def _keep_held(requisition: Requisition, now: datetime) -> int:
+    """Renew the holds of an undecided requisition that would end soon; the number renewed."""
+    renewed = 0
+    soon = now + HOLD_RENEWAL_MARGIN
+    for window in requisition.windows.select_related("hold", "hold__camera"):
+        hold = window.hold
+        if hold is None or hold.released_at is not None or not now < hold.expires_at <= soon:
+            continue
+        holds.hold_renew(
+            hold=hold,
+            expires_at=now + timedelta(days=settings.EVIDENCE_HOLD_DAYS),
+            justification=_(
+                "Réquisition %(ref)s en attente de décision : les images restent gelées "
+                "jusqu'à sa décision ou son annulation."
+            )
+            % {"ref": requisition.reference},
+            actor=SYSTEM_ACTOR,
+        )
+        renewed += 1
+    return renewed
+
+
+def _escalate(requisition: Requisition, now: datetime) -> bool:
+    """Tell the magistrates and the supervisors of an undecided requisition past its deadline,
+    then remind them every EVIDENCE_REMINDER_DAYS. False when it was not due (or was decided)."""
+    first = requisition.escalated_at is None
+    due = Requisition.objects.filter(pk=requisition.pk, status__in=PENDING)
+    if first:
+        updated = due.filter(escalated_at__isnull=True).update(escalated_at=now, reminded_at=now)
+    else:
+        updated = due.filter(
+            reminded_at__lte=now - timedelta(days=settings.EVIDENCE_REMINDER_DAYS)
+        ).update(reminded_at=now)
+    if not updated:
+        return False
+    requisition.refresh_from_db()
+    waiting = (now - requisition.submitted_at).days
+    record(
+        "requisition.escalated" if first else "requisition.reminded",
+        actor=SYSTEM_ACTOR,
+        target=requisition,
+        reason=_(
+            "Aucune décision depuis %(days)s jours (délai de %(deadline)s jours) : les images "
+            "restent gelées jusqu'à la décision ou l'annulation."
+        )
+        % {"days": waiting, "deadline": settings.EVIDENCE_DECISION_DAYS},
+        details={
+            "status": requisition.status,
+            "submitted_at": requisition.submitted_at,
+            "escalated_at": requisition.escalated_at,
+            "next_reminder_days": settings.EVIDENCE_REMINDER_DAYS,
+        },
+    )
+    notify.decision_overdue(requisition, days=waiting, first=first)
+    return True
+
+
+def requisitions_escalate_and_close(*, now: datetime | None = None) -> tuple[int, int]:
+    """Escalate files left undecided too long; close handed-over ones after the grace period.
+
+    An undecided requisition never expires: past EVIDENCE_DECISION_DAYS the magistrates and the
+    supervisors are told, and reminded every EVIDENCE_REMINDER_DAYS; its holds are renewed
+    before they end, until it is decided or cancelled. Closing releases the holds. Returns the
+    number of requisitions escalated or recalled, and of those closed. Idempotent: each step
+    happens once (conditional updates).
     """
     now = now or timezone.now()
-    expired = closed = 0
-    stale = Requisition.objects.filter(
-        status__in=PENDING, submitted_at__lt=now - timedelta(days=settings.EVIDENCE_DECISION_DAYS)
-    )
-    for requisition in stale:
+    escalated = closed = 0
+    for requisition in Requisition.objects.filter(status__in=PENDING):
         with transaction.atomic():
-            if _move(
-                requisition,
-                to=Status.EXPIRED,
-                actor=SYSTEM_ACTOR,
-                reason=_("Aucune décision dans le délai de %(days)s jours.")
-                % {"days": settings.EVIDENCE_DECISION_DAYS},
-                finished_at=now,
-            ):
-                _release_holds(
-                    requisition,
-                    requisition.windows.select_related("hold"),
-                    SYSTEM_ACTOR,
-                    _("Réquisition %(ref)s expirée") % {"ref": requisition.reference},
-                )
-                expired += 1
+            _keep_held(requisition, now)
+            if requisition.submitted_at < now - timedelta(days=settings.EVIDENCE_DECISION_DAYS):
+                escalated += _escalate(requisition, now)
     due = Requisition.objects.filter(
         status=Status.HANDED_OVER,
         handed_over_at__lt=now - timedelta(days=settings.EVIDENCE_HANDOVER_GRACE_DAYS),
@@ -611,7 +662,7 @@ def requisitions_expire_and_close(*, now: datetime | None = None) -> tuple[int, 
         for export in requisition.exports.filter(deleted_at__isnull=True).exclude(package_path=""):
             if requisition.status == Status.CLOSED:
                 packages.package_delete(export)
-    return expired, closed
+    return escalated, closed
 
 
 # --- Export -------------------------------------------------------------------------------------

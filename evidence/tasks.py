@@ -19,9 +19,10 @@ def build_export(export_id: int) -> str:
 
 @shared_task
 def expire_and_close_requisitions() -> list[int]:
-    """Expire undecided requisitions and close handed-over ones; both release their holds.
+    """Escalate undecided requisitions past their deadline (their holds stay) and close
+    handed-over ones after the grace period (their holds are released).
 
     Exports whose worker died mid-run are failed here too (with an alert), hourly.
     """
     services.exports_fail_stalled()
-    return list(services.requisitions_expire_and_close())
+    return list(services.requisitions_escalate_and_close())

@@ -13,6 +13,7 @@ def register() -> None:
     reg("recording.playback", _("Enregistrement relu"), "access")
     reg("recording.hold_placed", _("Gel des images placé"), "change")
     reg("recording.hold_released", _("Gel des images levé"), "change")
+    reg("recording.hold_renewed", _("Gel des images renouvelé"), "change")
     reg("recording.destroyed", _("Enregistrements détruits (purge)"), "destruction")
     reg("recording.purge_refused", _("Purge refusée : index et stockage en désaccord"), "system")
     reg("recording.orphans_deleted", _("Objets non indexés supprimés"), "destruction")

@@ -1,7 +1,9 @@
 """Gel des images: placing and releasing holds, and which holds cover a window.
 
 Later features (requisitions, access requests) call these services; a supervisor places manual
-holds with a written justification. A segment overlapping an active hold survives the purge.
+holds with a written justification and a procedure or case reference, for at most
+``RECORDINGS_HOLD_MAX_DAYS`` at a time (renewable, with a new justification). A segment
+overlapping a hold in force survives the purge; a hold past its end protects nothing.
 A hold is a camera × window, not a list of segments: footage of the window indexed after the
 hold was placed (the segment being written when a flagrant case is reported) is held as well.
 """
@@ -24,7 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.actors import Actor, person
 from audit.services import lock_chain, record
 from cameras.models import Camera
-from recordings.models import DestructionRecord, Hold, Segment
+from recordings.models import DestructionRecord, Hold, HoldRenewal, Segment
 
 
 class FootageUnavailable(ValidationError):
@@ -178,6 +180,40 @@ def _footage_note(
     }
 
 
+def _check_manual(*, justification: str, case_reference: str) -> None:
+    errors = {}
+    if not justification.strip():
+        errors["justification"] = _("Un gel manuel exige une justification écrite.")
+    if not case_reference.strip():
+        errors["case_reference"] = _(
+            "Un gel manuel exige la référence de la procédure ou du dossier qu'il sert "
+            "(numéro de procès-verbal, de procédure ou de main courante)."
+        )
+    if errors:
+        raise ValidationError(errors, code="manual")
+
+
+def manual_end_limit(now: datetime | None = None) -> datetime:
+    """The latest end a manual hold placed or renewed at ``now`` may have."""
+    return (now or timezone.now()) + timedelta(days=settings.RECORDINGS_HOLD_MAX_DAYS)
+
+
+def _check_manual_end(expires_at: datetime, now: datetime) -> None:
+    limit = manual_end_limit(now)
+    if expires_at > limit:
+        raise ValidationError(
+            {
+                "expires_at": _(
+                    "Un gel manuel dure au plus %(days)s jours : son échéance ne peut pas "
+                    "dépasser le %(limit)s. Renouvelez-le ensuite, avec une nouvelle "
+                    "justification, s'il doit durer."
+                )
+                % {"days": settings.RECORDINGS_HOLD_MAX_DAYS, "limit": _local(limit)}
+            },
+            code="too_long",
+        )
+
+
 @transaction.atomic
 def hold_place(
     *,
@@ -192,6 +228,7 @@ def hold_place(
     reference_id: str = "",
     reference_label: str = "",
     justification: str = "",
+    case_reference: str = "",
 ) -> Hold:
     """Freeze the footage of ``camera`` over [starts_at, ends_at) until release or expiry.
 
@@ -224,11 +261,9 @@ def hold_place(
         raise ValidationError(
             {"expires_at": _("L'échéance du gel doit être dans le futur.")}, code="expiry"
         )
-    if basis == Hold.Basis.MANUAL and not justification.strip():
-        raise ValidationError(
-            {"justification": _("Un gel manuel exige une justification écrite.")},
-            code="justification",
-        )
+    if basis == Hold.Basis.MANUAL:
+        _check_manual(justification=justification, case_reference=case_reference)
+        _check_manual_end(expires_at, now)
     if basis != Hold.Basis.MANUAL and not reference_id.strip():
         raise ValidationError(
             {"reference_id": _("Indiquez la réquisition ou la demande d'accès concernée.")},
@@ -262,6 +297,7 @@ def hold_place(
         reference_id=reference_id.strip(),
         reference_label=reference_label.strip(),
         justification=justification.strip(),
+        case_reference=case_reference.strip(),
         created_by=user,
         created_by_name=user.get_username() if user else str(actor),
         expires_at=expires_at,
@@ -283,6 +319,7 @@ def hold_place(
             "reference_type": hold.reference_type,
             "reference_id": hold.reference_id,
             "justification": hold.justification,
+            "case_reference": hold.case_reference,
             "expires_at": expires_at,
             "segments": len(covered),
             "destruction_entries": sorted(e.pk for e in destroyed.entries) if destroyed else [],
@@ -322,8 +359,76 @@ def hold_release(*, hold: Hold, reason: str, actor: Actor) -> Hold:
     return hold
 
 
+@transaction.atomic
+def hold_renew(*, hold: Hold, expires_at: datetime, justification: str, actor: Actor) -> Hold:
+    """Move the end of a hold in force later, with a new written justification; audited.
+
+    A manual hold's new end is at most ``RECORDINGS_HOLD_MAX_DAYS`` from now. A hold already
+    ended (released, or past its end: its footage may be gone) is not renewed: place a new one.
+    """
+    errors = {}
+    if not justification.strip():
+        errors["justification"] = _("Indiquez la justification du renouvellement.")
+    now = timezone.now()
+    if expires_at <= hold.expires_at:
+        errors["expires_at"] = _(
+            "La nouvelle échéance doit suivre l'échéance actuelle du gel (%(end)s)."
+        ) % {"end": _local(hold.expires_at)}
+    if errors:
+        raise ValidationError(errors, code="renewal")
+    if hold.basis == Hold.Basis.MANUAL:
+        _check_manual_end(expires_at, now)
+    lock_chain()
+    user = person(actor)
+    name = (user.get_username() if user else str(actor))[:300]
+    previous = hold.expires_at
+    updated = Hold.objects.filter(
+        pk=hold.pk, released_at__isnull=True, expires_at=previous, expires_at__gt=now
+    ).update(expires_at=expires_at)
+    if not updated:
+        hold.refresh_from_db()
+        if hold.released_at is not None:
+            message = _("Ce gel a été levé : placez un nouveau gel.")
+        elif hold.expires_at <= now:
+            message = _(
+                "Ce gel a pris fin le %(end)s : il ne protège plus ces images, placez un "
+                "nouveau gel."
+            ) % {"end": _local(hold.expires_at)}
+        else:
+            message = _("Ce gel a été renouvelé entre-temps : vérifiez sa nouvelle échéance.")
+        raise ValidationError(message, code="ended")
+    renewal = HoldRenewal.objects.create(
+        hold=hold,
+        renewed_at=now,
+        renewed_by_name=name,
+        previous_expires_at=previous,
+        expires_at=expires_at,
+        justification=justification.strip(),
+    )
+    hold.refresh_from_db()
+    record(
+        "recording.hold_renewed",
+        actor=actor,
+        target=hold.camera,
+        reason=renewal.justification,
+        details={
+            "hold": hold.pk,
+            "renewal": renewal.pk,
+            "starts_at": hold.starts_at,
+            "ends_at": hold.ends_at,
+            "basis": hold.basis,
+            "reference_type": hold.reference_type,
+            "reference_id": hold.reference_id,
+            "case_reference": hold.case_reference,
+            "previous_expires_at": previous,
+            "expires_at": expires_at,
+        },
+    )
+    return hold
+
+
 def hold_list(*, camera: Camera | None = None, only_active: bool = False) -> QuerySet[Hold]:
-    holds = Hold.objects.select_related("camera", "created_by")
+    holds = Hold.objects.select_related("camera", "created_by").prefetch_related("renewals")
     if camera is not None:
         holds = holds.filter(camera=camera)
     if only_active:

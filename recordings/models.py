@@ -225,6 +225,10 @@ class Hold(models.Model):
     reference_id = models.CharField(_("référence"), max_length=64, blank=True)
     reference_label = models.CharField(_("libellé de la référence"), max_length=200, blank=True)
     justification = models.TextField(_("justification écrite"), blank=True)
+    #: A manual hold's procedure or case number (blank only on holds placed before it was asked).
+    case_reference = models.CharField(
+        _("référence de procédure ou de dossier"), max_length=100, blank=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("placé par"),
@@ -285,6 +289,34 @@ class Hold(models.Model):
 
     def is_active(self, at: datetime | None = None) -> bool:
         return self.released_at is None and self.expires_at > (at or timezone.now())
+
+
+class HoldRenewal(models.Model):
+    """One renewal of a hold: its end moved later, with the justification given for it."""
+
+    hold = models.ForeignKey(
+        Hold, verbose_name=_("gel"), on_delete=models.PROTECT, related_name="renewals"
+    )
+    renewed_at = models.DateTimeField(_("renouvelé le"))
+    renewed_by_name = models.CharField(_("renouvelé par"), max_length=300)
+    previous_expires_at = models.DateTimeField(_("échéance précédente"))
+    expires_at = models.DateTimeField(_("nouvelle échéance"))
+    justification = models.TextField(_("justification du renouvellement"))
+
+    class Meta:
+        verbose_name = _("renouvellement d'un gel")
+        verbose_name_plural = _("renouvellements de gels")
+        ordering = ["-renewed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("previous_expires_at")),
+                name="hold_renewal_moves_the_end_later",
+            ),
+            models.CheckConstraint(condition=~Q(justification=""), name="hold_renewal_justified"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hold} → {self.expires_at:%Y-%m-%d %H:%M}"
 
 
 class PurgeRun(models.Model):

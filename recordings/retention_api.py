@@ -19,7 +19,7 @@ from accounts.actors import signed_in
 from accounts.api_auth import role_permission
 from cameras.models import Camera
 from recordings import holds, purge
-from recordings.models import DestructionRecord, Hold, PurgeRun
+from recordings.models import DestructionRecord, Hold, HoldRenewal, PurgeRun
 from recordings.roles import HOLD_MANAGERS, RETENTION_READERS
 
 WITHHELD = _("Détails réservés aux personnes habilitées à lire la pièce à l'origine du gel.")
@@ -164,9 +164,23 @@ class PurgeRunViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = PurgeRun.objects.all()
 
 
+class HoldRenewalSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = HoldRenewal
+        fields = [
+            "renewed_at",
+            "renewed_by_name",
+            "previous_expires_at",
+            "expires_at",
+            "justification",
+        ]
+        read_only_fields = fields
+
+
 class HoldSerializer(serializers.ModelSerializer):
     camera = serializers.SlugRelatedField(slug_field="code", queryset=Camera.objects.all())
     active = serializers.SerializerMethodField()
+    renewals = HoldRenewalSerializer(many=True, read_only=True)
     reference_withheld = serializers.SerializerMethodField(
         help_text=_("Vrai quand l'appelant ne peut pas lire la pièce à l'origine du gel.")
     )
@@ -190,12 +204,14 @@ class HoldSerializer(serializers.ModelSerializer):
             "reference_id",
             "reference_label",
             "justification",
+            "case_reference",
             "created_by_name",
             "created_at",
             "expires_at",
             "released_at",
             "released_by_name",
             "release_reason",
+            "renewals",
             "active",
             "reference_withheld",
             "footage_note",
@@ -227,13 +243,25 @@ class HoldSerializer(serializers.ModelSerializer):
         data = super().to_representation(hold)
         if data["reference_withheld"]:
             data.update(
-                reason=str(WITHHELD), reference_label="", justification="", release_reason=""
+                reason=str(WITHHELD),
+                reference_label="",
+                justification="",
+                case_reference="",
+                release_reason="",
+                renewals=[dict(r, justification="") for r in data["renewals"]],
             )
         return data
 
 
 class ReleaseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
+
+
+class RenewSerializer(serializers.Serializer):
+    expires_at = serializers.DateTimeField(
+        help_text=_("Nouvelle échéance : au plus CSU_HOLD_MAX_DAYS jours à compter de maintenant.")
+    )
+    justification = serializers.CharField()
 
 
 @extend_schema(tags=["holds"])
@@ -248,7 +276,7 @@ class HoldViewSet(
     serializer_class = HoldSerializer
 
     def get_permissions(self) -> list[Any]:
-        if self.action in ("create", "release"):
+        if self.action in ("create", "release", "renew"):
             return [role_permission(*HOLD_MANAGERS)()]
         return [role_permission(*RETENTION_READERS)()]
 
@@ -280,6 +308,7 @@ class HoldViewSet(
                 basis=Hold.Basis.MANUAL,
                 reason=data["reason"],
                 justification=data.get("justification", ""),
+                case_reference=data.get("case_reference", ""),
                 expires_at=data["expires_at"],
                 actor=signed_in(self.request),
             )
@@ -308,5 +337,33 @@ class HoldViewSet(
                 hold=hold, reason=body.validated_data["reason"], actor=signed_in(request)
             )
         except DjangoValidationError as exc:
+            return Response({"detail": exc.messages}, status=status.HTTP_409_CONFLICT)
+        return Response(HoldSerializer(hold).data)
+
+    @extend_schema(request=RenewSerializer, responses=HoldSerializer)
+    @action(detail=True, methods=["post"])
+    def renew(self, request: Request, pk: str | None = None) -> Response:
+        hold = self.get_object()
+        if hold.basis != Hold.Basis.MANUAL:
+            return Response(
+                {
+                    "detail": _(
+                        "Ce gel suit sa réquisition ou sa demande d'accès : il dure autant qu'elle."
+                    )
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        body = RenewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            hold = holds.hold_renew(
+                hold=hold,
+                expires_at=body.validated_data["expires_at"],
+                justification=body.validated_data["justification"],
+                actor=signed_in(request),
+            )
+        except DjangoValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                raise ValidationError(exc.message_dict) from None
             return Response({"detail": exc.messages}, status=status.HTTP_409_CONFLICT)
         return Response(HoldSerializer(hold).data)

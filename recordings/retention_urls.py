@@ -13,4 +13,5 @@ urlpatterns = [
     path("gels/nouveau/", views.hold_create, name="hold_create"),
     path("gels/<int:pk>/", views.hold_detail, name="hold_detail"),
     path("gels/<int:pk>/lever/", views.hold_release, name="hold_release"),
+    path("gels/<int:pk>/renouveler/", views.hold_renew, name="hold_renew"),
 ]

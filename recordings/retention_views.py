@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -62,6 +64,13 @@ class HoldForm(forms.Form):
     starts_at = forms.DateTimeField(label=gettext_lazy("début"), widget=DATETIME)
     ends_at = forms.DateTimeField(label=gettext_lazy("fin"), widget=DATETIME)
     reason = forms.CharField(label=gettext_lazy("motif"), max_length=300)
+    case_reference = forms.CharField(
+        label=gettext_lazy("référence de procédure ou de dossier"),
+        max_length=100,
+        help_text=gettext_lazy(
+            "Numéro de procès-verbal, de procédure ou de main courante que ce gel sert."
+        ),
+    )
     justification = forms.CharField(
         label=gettext_lazy("justification écrite"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -70,6 +79,44 @@ class HoldForm(forms.Form):
         ),
     )
     expires_on = forms.DateField(label=gettext_lazy("échéance du gel"), widget=DATE)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expires_on"].help_text = _end_help()
+
+    def expires_at(self) -> datetime:
+        return _end_of(self.cleaned_data["expires_on"])
+
+
+def _end_help() -> str:
+    return _("Au plus %(days)s jours : au plus tard le %(limit)s, renouvelable ensuite.") % {
+        "days": settings.RECORDINGS_HOLD_MAX_DAYS,
+        "limit": date_format(timezone.localtime(holds.manual_end_limit()), "d/m/Y H:i"),
+    }
+
+
+def _end_of(day: date) -> datetime:
+    """A manual hold's end for the day chosen: that day's end, or the limit if it comes first.
+    A day past the limit's gives the day's end, which the service refuses with its reason."""
+    end = datetime.combine(day + timedelta(days=1), time.min, timezone.get_current_timezone())
+    limit = holds.manual_end_limit()
+    return limit if timezone.localdate(limit) == day else end
+
+
+class RenewForm(forms.Form):
+    expires_on = forms.DateField(label=gettext_lazy("nouvelle échéance"), widget=DATE)
+    justification = forms.CharField(
+        label=gettext_lazy("justification du renouvellement"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Pourquoi ces images doivent rester gelées au-delà de l'échéance."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expires_on"].help_text = _end_help()
+
+    def expires_at(self) -> datetime:
+        return _end_of(self.cleaned_data["expires_on"])
 
 
 class ReleaseForm(forms.Form):
@@ -156,11 +203,8 @@ def hold_create(request: SignedInRequest) -> HttpResponse:
                 basis=Hold.Basis.MANUAL,
                 reason=data["reason"],
                 justification=data["justification"],
-                expires_at=datetime.combine(
-                    data["expires_on"] + timedelta(days=1),
-                    time.min,
-                    timezone.get_current_timezone(),
-                ),
+                case_reference=data["case_reference"],
+                expires_at=form.expires_at(),
                 actor=request.user,
             )
         except ValidationError as exc:
@@ -176,19 +220,65 @@ def hold_create(request: SignedInRequest) -> HttpResponse:
 @role_required(*RETENTION_READERS)
 def hold_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     hold = get_object_or_404(Hold.objects.select_related("camera", "created_by"), pk=pk)
+    return _detail(request, hold, None)
+
+
+def _detail_context(
+    request: SignedInRequest, hold: Hold, renew_form: RenewForm | None
+) -> dict[str, Any]:
+    return {
+        "hold": hold,
+        "active": hold.is_active(),
+        "can_release": request.user.has_role(*HOLD_MANAGERS)
+        and hold.basis == Hold.Basis.MANUAL
+        and hold.released_at is None,
+        "can_renew": request.user.has_role(*HOLD_MANAGERS)
+        and hold.basis == Hold.Basis.MANUAL
+        and hold.is_active(),
+        "release_form": ReleaseForm(),
+        "renew_form": renew_form or RenewForm(),
+        "renewals": [] if hold.reference_withheld else hold.renewals.all(),
+    }
+
+
+def _detail(request: SignedInRequest, hold: Hold, renew_form: RenewForm | None) -> HttpResponse:
     [hold] = holds.withhold_references(request.user, [hold])
     return render(
         request,
         "recordings/retention/hold_detail.html",
-        {
-            "hold": hold,
-            "active": hold.is_active(),
-            "can_release": request.user.has_role(*HOLD_MANAGERS)
-            and hold.basis == Hold.Basis.MANUAL
-            and hold.released_at is None,
-            "release_form": ReleaseForm(),
-        },
+        _detail_context(request, hold, renew_form),
     )
+
+
+@require_POST
+@role_required(*HOLD_MANAGERS)
+def hold_renew(request: SignedInRequest, pk: int) -> HttpResponse:
+    hold = get_object_or_404(Hold.objects.select_related("camera", "created_by"), pk=pk)
+    if hold.basis != Hold.Basis.MANUAL:
+        messages.error(
+            request,
+            _("Ce gel suit sa réquisition ou sa demande d'accès : il dure autant qu'elle."),
+        )
+        return redirect("retention:hold_detail", pk=hold.pk)
+    form = RenewForm(request.POST)
+    if form.is_valid():
+        try:
+            holds.hold_renew(
+                hold=hold,
+                expires_at=form.expires_at(),
+                justification=form.cleaned_data["justification"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Gel renouvelé jusqu'au %(end)s.")
+                % {"end": date_format(timezone.localtime(hold.expires_at), "d/m/Y H:i")},
+            )
+            return redirect("retention:hold_detail", pk=hold.pk)
+    return _detail(request, hold, form)
 
 
 @require_POST

@@ -91,6 +91,7 @@ def month(clock, supervisor, dpo):
         basis=Hold.Basis.MANUAL,
         reason="Procédure en cours",
         justification="Demande orale du parquet, réquisition à suivre.",
+        case_reference="Parquet 26/123",
         expires_at=now + timedelta(days=30),
         actor=supervisor,
     )

@@ -159,7 +159,7 @@ def test_requisition_journey_from_intake_to_verified_download(
         call_command("verify_export", str(folder), stdout=io.StringIO())
 
     # After the grace period the requisition closes and its hold is released.
-    services.requisitions_expire_and_close(now=timezone.now() + timedelta(days=400))
+    services.requisitions_escalate_and_close(now=timezone.now() + timedelta(days=400))
     requisition.refresh_from_db()
     hold.refresh_from_db()
     assert requisition.status == Status.CLOSED

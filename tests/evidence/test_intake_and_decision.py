@@ -265,11 +265,11 @@ def test_cancel_releases_the_holds_once_and_is_refused_after_decision(opj, magis
     assert _hold_releases(decided) == []
 
 
-def test_undecided_requisitions_expire(opj, camera, settings):
+def test_undecided_requisitions_are_escalated_not_expired(opj, camera, settings):
     requisition = RequisitionFactory(actor=opj, camera=camera)
     later = timezone.now() + timedelta(days=settings.EVIDENCE_DECISION_DAYS + 1)
-    assert services.requisitions_expire_and_close(now=later) == (1, 0)
+    assert services.requisitions_escalate_and_close(now=later) == (1, 0)
     requisition.refresh_from_db()
-    assert requisition.status == Status.EXPIRED
-    assert requisition.windows.get().hold.released_at is not None
-    assert services.requisitions_expire_and_close(now=later) == (0, 0)
+    assert requisition.status == Status.SUBMITTED and requisition.escalated_at == later
+    assert requisition.windows.get().hold.released_at is None
+    assert services.requisitions_escalate_and_close(now=later) == (0, 0)

@@ -35,6 +35,7 @@ def _manual(camera, start, end, actor="test", **extra):
         "basis": Hold.Basis.MANUAL,
         "reason": "Agression signalée",
         "justification": "Images à préserver dans l'attente de la réquisition annoncée.",
+        "case_reference": "PV 2026/000777",
         "expires_at": timezone.now() + timedelta(days=30),
     } | extra
     return holds.hold_place(camera=camera, starts_at=start, ends_at=end, actor=actor, **fields)
@@ -125,6 +126,7 @@ def test_the_api_says_when_nothing_is_indexed_where_it_places_a_hold(supervisor,
             "ends_at": (now - timedelta(hours=1)).isoformat(),
             "reason": "Vol à l'arraché",
             "justification": "Victime venue déposer plainte ce matin.",
+            "case_reference": "PV 2026/000801",
             "expires_at": (now + timedelta(days=20)).isoformat(),
         },
         content_type="application/json",
@@ -166,6 +168,13 @@ def test_hold_pages_permission_matrix(footage):
         allowed=[Role.SUPERVISOR],
         ok=(302,),
     )
+    check_matrix(
+        url=f"/conservation/gels/{hold.pk}/renouveler/",
+        method="post",
+        data={"expires_on": "", "justification": ""},
+        allowed=[Role.SUPERVISOR],
+        ok=(200,),
+    )
 
 
 def test_hold_api_permission_matrix(footage):
@@ -185,9 +194,18 @@ def test_hold_api_permission_matrix(footage):
             "ends_at": segments[1].ended_at.isoformat(),
             "reason": "Vol à l'arraché",
             "justification": "Victime venue déposer plainte ce matin.",
+            "case_reference": "PV 2026/000801",
             "expires_at": (timezone.now() + timedelta(days=20)).isoformat(),
         },
         ok=(201,),
+    )
+    check_matrix(
+        url=f"/api/holds/{hold.pk}/renew/",
+        method="post",
+        api=True,
+        allowed=[Role.SUPERVISOR],
+        data={"expires_at": "", "justification": ""},
+        ok=(400,),
     )
     check_matrix(
         url=f"/api/holds/{hold.pk}/release/",
@@ -213,6 +231,7 @@ def test_supervisor_places_and_lifts_a_manual_hold_through_the_pages(
             "ends_at": f"{local(segments[2].ended_at) + timedelta(minutes=1):%Y-%m-%dT%H:%M}",
             "reason": "Incendie de véhicule",
             "justification": "Images utiles à l'enquête des pompiers.",
+            "case_reference": "Procédure SDIS 2026-118",
             "expires_on": f"{timezone.localdate() + timedelta(days=10):%Y-%m-%d}",
         },
     )
@@ -239,6 +258,7 @@ def test_the_hold_form_shows_the_destruction_date_when_footage_is_gone(superviso
             "ends_at": f"{timezone.localtime(segments[0].ended_at):%Y-%m-%dT%H:%M}",
             "reason": "Rixe",
             "justification": "Demande tardive",
+            "case_reference": "PV 2026/000990",
             "expires_on": f"{timezone.localdate() + timedelta(days=10):%Y-%m-%d}",
         },
         HTTP_ACCEPT_LANGUAGE="fr",

@@ -171,6 +171,7 @@ def test_a_hold_cannot_reach_into_the_future():
             basis=Hold.Basis.MANUAL,
             reason="Rixe en cours",
             justification="Images à préserver.",
+            case_reference="MC 2026/0042",
             expires_at=now + timedelta(days=30),
             actor="test",
         )

@@ -37,6 +37,7 @@ def _hold(camera, segment, expires_at, start=None):
         basis=Hold.Basis.MANUAL,
         reason="Rixe signalée",
         justification="Gel demandé par le chef de salle en attendant la réquisition.",
+        case_reference="PV 2026/000512",
         expires_at=expires_at,
         actor="test",
     )
@@ -132,7 +133,7 @@ def test_held_day_keys_move_under_the_holds_key_and_come_back_under_the_purge_wh
     camera = make_camera("CAM-K6", retention_days=15)
     segment = record_segments(camera, now - timedelta(days=20), 1)[0]
     period_kek = DataKey.objects.get(pk=segment.key_id).kek
-    hold = _hold(camera, segment, now + timedelta(days=300))
+    hold = _hold(camera, segment, now + timedelta(days=30))
 
     purge.purge_run(now=now)
 
@@ -173,7 +174,7 @@ def test_day_keys_wrapped_by_the_master_key_before_periods_still_open_and_move_w
     assert store.segment_read(Segment.objects.get(pk=segment.pk)) == payload(
         camera, segment.started_at
     )
-    _hold(camera, segment, now + timedelta(days=300))
+    _hold(camera, segment, now + timedelta(days=30))
 
     purge.purge_run(now=now)
 

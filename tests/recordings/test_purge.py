@@ -37,7 +37,8 @@ def _hold(camera, start, end, now=None):
         basis=Hold.Basis.MANUAL,
         reason="Rixe signalée",
         justification="Conservation demandée par le chef de salle en attente de réquisition.",
-        expires_at=(now or timezone.now()) + timedelta(days=60),
+        case_reference="PV 2026/000512",
+        expires_at=(now or timezone.now()) + timedelta(days=30),
         actor="test",
     )
 

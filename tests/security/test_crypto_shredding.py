@@ -66,6 +66,7 @@ def _hold(camera, segment, expires_at):
         basis=Hold.Basis.MANUAL,
         reason="Rixe signalée",
         justification="Gel demandé par le chef de salle en attendant la réquisition.",
+        case_reference="PV 2026/000512",
         expires_at=expires_at,
         actor="test",
     )
@@ -76,7 +77,7 @@ def test_an_old_database_backup_and_the_master_key_no_longer_open_destroyed_days
     camera = make_camera("CAM-X1", retention_days=15)
     destroyed = record_segments(camera, now - timedelta(days=20), 2)
     held = record_segments(camera, now - timedelta(days=20) + timedelta(hours=3), 1)[0]
-    _hold(camera, held, now + timedelta(days=300))
+    _hold(camera, held, now + timedelta(days=30))
     other_day = record_segments(camera, now - timedelta(days=19), 1)
     # The attacker's material, taken before the destruction: database dump and media copy.
     backup = _database_backup()
@@ -111,7 +112,7 @@ def test_a_backup_taken_while_footage_was_held_dies_with_the_hold():
     now = timezone.now()
     camera = make_camera("CAM-X2", retention_days=15)
     segment = record_segments(camera, now - timedelta(days=20), 1)[0]
-    hold = _hold(camera, segment, now + timedelta(days=300))
+    hold = _hold(camera, segment, now + timedelta(days=30))
     purge.purge_run(now=now)  # the period's key goes; the held day key moves under the holds key
     assert store.segment_read(Segment.objects.get(pk=segment.pk)) == payload(
         camera, segment.started_at

@@ -14,6 +14,7 @@ the kill to the restarted server's readiness). The last line is our excess, boun
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -23,6 +24,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The recorder reads the camera register's helpers (stream addresses): the apps must be loaded.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csu.settings")
+
+import django  # noqa: E402
+
+django.setup()
 
 from recordings.remux import Gap, RemuxSettings, Segment, record  # noqa: E402
 

@@ -28,6 +28,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The recorder reads the camera register's helpers (stream addresses): the apps must be loaded.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csu.settings")
+
+import django  # noqa: E402
+
+django.setup()
 
 import av  # noqa: E402
 import numpy as np  # noqa: E402

@@ -1,0 +1,38 @@
+"""Each bench script starts on its own (``python bench/NAME.py``), as bench/README.md says.
+
+Running a bench takes minutes; ``--help`` imports everything it uses and parses its options,
+which is where a bench breaks when the code it measures moves (an app loaded too late, an
+import renamed).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHES = sorted(path.name for path in (ROOT / "bench").glob("*.py"))
+
+
+def test_every_bench_is_listed():
+    assert {"recording.py", "dashboard.py", "purge.py", "export.py", "live.py"} <= set(BENCHES)
+
+
+@pytest.mark.parametrize("name", BENCHES)
+def test_the_bench_starts_on_its_own(name, tmp_path):
+    environment = {**os.environ, "CSU_DATA_DIR": str(tmp_path)}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, f"bench/{name}", "--help"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "usage:" in result.stdout

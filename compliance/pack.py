@@ -54,6 +54,7 @@ SECTIONS = (
     "masques",
     "autorisations",
     "sources-cameras",
+    "changements-conservation",
 )
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from cameras import retention, services
 from cameras.models import Authorization, RetentionChange
+from compliance import pack
 from recordings import purge
 from recordings.models import Segment
 from tests.factories import UserFactory
@@ -124,3 +125,15 @@ def test_successive_lowerings_each_keep_their_footage(settings):
     purge.purge_run(now=now + timedelta(days=19, hours=1))
     assert _stored(first) == [False, False]
     assert_consistent(now + timedelta(days=19, hours=1))
+
+
+def test_the_audit_pack_reports_footage_kept_under_its_longer_retention_as_compliant():
+    now = timezone.now()
+    camera = _camera("CAM-L05")
+    before = record_segments(camera, now - timedelta(days=10), 2)
+    retention.retention_change_validate(change=_ask(camera, 7), actor=UserFactory(role=Role.DPO))
+    assert purge.purge_run(now=now).segments == 0
+
+    line = {line.camera: line for line in pack.retention_compliance(now)}["CAM-L05"]
+    assert line.status == "not_due" and line.retention_days == 15
+    assert line.due_at == before[0].ended_at + timedelta(days=15)

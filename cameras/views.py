@@ -89,6 +89,8 @@ def camera_detail(request: SignedInRequest, code: str) -> HttpResponse:
             "may_view_live": selectors.may_view_live(request.user, camera),
             "can_manage": request.user.has_role(*REGISTER_MANAGERS),
             "can_edit_masks": request.user.has_role(*MASK_EDITORS),
+            "retention_pending": retention.pending_change(camera),
+            "can_follow_retention": request.user.has_role(*RETENTION_READERS),
         },
     )
 

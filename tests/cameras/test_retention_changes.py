@@ -179,6 +179,8 @@ def test_the_edit_page_says_the_lowering_awaits_the_dpo(camera, signed_in, super
     camera.refresh_from_db()
     assert camera.retention_days == 15
     assert RetentionChange.objects.get().reason == "Avis de la commission"
+    detail = client.get(f"/cameras/{camera.code}/").content.decode()
+    assert "réduction à 10 jours en attente de validation par le DPO" in detail
 
 
 def test_the_edit_page_refuses_below_the_minimum_in_french(camera, signed_in, supervisor):

@@ -4,10 +4,13 @@ installation's minimum; raising it applies at once."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from accounts.roles import Role
 from audit.models import AuditEvent
@@ -162,6 +165,34 @@ def test_the_periods_of_footage_keep_the_retention_they_were_recorded_under():
         Period(t2, None, 7),
     ]
     assert periods_from(15, []) == [Period(None, None, 15)]
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=12),
+    recorded=st.integers(min_value=0, max_value=11),
+)
+def test_each_segment_keeps_the_longest_retention_it_was_ever_under(values, recorded):
+    """Against a simulation of the history: a segment gets the retention in force when it is
+    recorded; a raise lengthens every segment's at once; a lowering leaves it alone."""
+    history = [days for i, days in enumerate(values) if i == 0 or days != values[i - 1]]
+    recorded = min(recorded, len(history) - 1)
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    moments = [day + timedelta(days=i) for i in range(len(history))]
+    kept = history[recorded]  # recorded just after the change to history[recorded]
+    for days in history[recorded + 1 :]:
+        kept = max(kept, days)
+    lowerings = [
+        (moments[i], history[i - 1]) for i in range(1, len(history)) if history[i] < history[i - 1]
+    ]
+    started = moments[recorded] + timedelta(hours=1)
+    periods = periods_from(history[-1], lowerings)
+    (period,) = [
+        p
+        for p in periods
+        if (p.start is None or started >= p.start) and (p.end is None or started < p.end)
+    ]
+    assert period.days == kept
 
 
 # --- Pages ----------------------------------------------------------------------------------------

@@ -31,3 +31,18 @@ def register() -> None:
     reg("authorization.expiry_alert", _("Alerte d'échéance d'autorisation préfectorale"), "system")
     reg("privacy_mask.saved", _("Masques de confidentialité enregistrés"), "change")
     reg("privacy_mask.validated", _("Masques de confidentialité validés"), "change")
+    reg(
+        "camera.retention_change_requested",
+        _("Réduction de la durée de conservation demandée"),
+        "change",
+    )
+    reg(
+        "camera.retention_change_validated",
+        _("Réduction de la durée de conservation validée par le DPO"),
+        "change",
+    )
+    reg(
+        "camera.retention_change_refused",
+        _("Réduction de la durée de conservation refusée par le DPO"),
+        "change",
+    )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,7 +18,7 @@ from rest_framework.response import Response
 from accounts.actors import signed_in
 from accounts.api_auth import IsVerified, role_permission
 from accounts.models import User
-from cameras import selectors, services
+from cameras import retention, selectors, services
 from cameras.filters import AuthorizationFilter, CameraFilter
 from cameras.models import (
     LEGAL_MAX_RETENTION_DAYS,
@@ -26,8 +27,16 @@ from cameras.models import (
     CameraOutage,
     Device,
     PrivacyMask,
+    RetentionChange,
 )
-from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
+from cameras.roles import (
+    HEALTH_WATCHERS,
+    MASK_EDITORS,
+    REGISTER_MANAGERS,
+    REGISTER_READERS,
+    RETENTION_DECIDERS,
+    RETENTION_READERS,
+)
 from cameras.video import SourceError
 from csu.lib.drf import instance_of
 
@@ -76,6 +85,35 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
+class RetentionChangeSerializer(serializers.ModelSerializer):
+    camera: serializers.SlugRelatedField[Camera] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    requested_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+    decided_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+
+    class Meta:
+        model = RetentionChange
+        fields = [
+            "id",
+            "camera",
+            "old_days",
+            "new_days",
+            "reason",
+            "requested_by",
+            "requested_at",
+            "state",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class RetentionDecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
 class CameraSerializer(serializers.ModelSerializer):
     retention_days = serializers.IntegerField(
         min_value=1,
@@ -108,6 +146,19 @@ class CameraSerializer(serializers.ModelSerializer):
         style={"input_type": "password"},
     )
     clear_credentials = serializers.BooleanField(write_only=True, required=False, default=False)
+    retention_reason = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text=_("Motif d'une réduction de la conservation, transmis au DPO."),
+    )
+    retention_change_pending = serializers.SerializerMethodField(
+        help_text=_(
+            "La réduction de la conservation en attente de validation par le DPO, s'il y en a "
+            "une : retention_days reste la durée en vigueur d'ici là."
+        )
+    )
     has_credentials = serializers.BooleanField(read_only=True)
     flags = serializers.SerializerMethodField()
     mask_version = serializers.IntegerField(read_only=True, default=None, allow_null=True)
@@ -136,6 +187,8 @@ class CameraSerializer(serializers.ModelSerializer):
             "stream_username",
             "stream_password",
             "clear_credentials",
+            "retention_reason",
+            "retention_change_pending",
             "has_credentials",
             "expected_fps",
             "health_status",
@@ -157,6 +210,13 @@ class CameraSerializer(serializers.ModelSerializer):
 
     def get_flags(self, camera: Camera) -> list[str]:
         return selectors.camera_flags(camera)
+
+    @extend_schema_field(RetentionChangeSerializer(allow_null=True))
+    def get_retention_change_pending(self, camera: Camera) -> dict[str, Any] | None:
+        pending = getattr(camera, "pending_retention_changes", None)
+        if pending is None:
+            pending = list(camera.retention_changes.filter(state=RetentionChange.State.PENDING))
+        return RetentionChangeSerializer(pending[0]).data if pending else None
 
 
 class DeviceSerializer(serializers.ModelSerializer):
@@ -293,11 +353,18 @@ class CameraViewSet(viewsets.ModelViewSet):
         return [role_permission(*REGISTER_MANAGERS, read_only_roles=READERS)()]
 
     def get_queryset(self):
-        return selectors.camera_list()
+        return selectors.camera_list().prefetch_related(
+            Prefetch(
+                "retention_changes",
+                queryset=RetentionChange.objects.filter(state=RetentionChange.State.PENDING),
+                to_attr="pending_retention_changes",
+            )
+        )
 
     def perform_create(self, serializer: serializers.BaseSerializer[Camera]) -> None:
         data = dict(serializer.validated_data)
         data.pop("clear_credentials", None)
+        data.pop("retention_reason", None)
         camera = services.camera_create(actor=signed_in(self.request), **data)
         serializer.instance = selectors.camera_get(code=camera.code)
 
@@ -417,6 +484,46 @@ class DeviceViewSet(viewsets.ModelViewSet):
             **data,
         )
         serializer.instance = self.get_queryset().get(pk=device.pk)
+
+
+class RetentionChangeViewSet(viewsets.ReadOnlyModelViewSet):
+    """Lowerings of a camera's retention: asked by a manager (PATCH of the camera's
+    retention_days answers 200 with the camera, its retention unchanged and the request in
+    retention_change_pending), validated or refused by the DPO."""
+
+    serializer_class = RetentionChangeSerializer
+    permission_classes = [
+        role_permission(
+            *RETENTION_DECIDERS, read_only_roles=tuple(RETENTION_READERS - RETENTION_DECIDERS)
+        )
+    ]
+
+    def get_queryset(self):
+        return RetentionChange.objects.select_related("camera", "requested_by", "decided_by")
+
+    def _decide(self, request: Request, decide: Any) -> Response:
+        change = self.get_object()
+        body = RetentionDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            change = decide(
+                change=change, actor=signed_in(request), note=body.validated_data["note"]
+            )
+        except retention.RetentionChangeClosed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(RetentionChangeSerializer(change).data)
+
+    @extend_schema(request=RetentionDecisionSerializer, responses=RetentionChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def validate(self, request: Request, pk: str | None = None) -> Response:
+        """The DPO validates: the lower retention applies to footage recorded from now on."""
+        return self._decide(request, retention.retention_change_validate)
+
+    @extend_schema(request=RetentionDecisionSerializer, responses=RetentionChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def refuse(self, request: Request, pk: str | None = None) -> Response:
+        """The DPO refuses, with a reason (note): the camera keeps its retention."""
+        return self._decide(request, retention.retention_change_refuse)
 
 
 class AuthorizationViewSet(viewsets.ModelViewSet):

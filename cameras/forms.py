@@ -60,6 +60,12 @@ class CameraForm(forms.ModelForm):
     clear_credentials = forms.BooleanField(
         label=_("effacer les identifiants enregistrés"), required=False
     )
+    retention_reason = forms.CharField(
+        label=_("motif de la réduction de la conservation"),
+        required=False,
+        max_length=500,
+        help_text=_("Transmis au DPO avec la demande, si la conservation est réduite."),
+    )
 
     class Meta:
         model = Camera
@@ -87,6 +93,10 @@ class CameraForm(forms.ModelForm):
             "stream_url": _(
                 "rtsp://…, http(s)://… (flux MJPEG ou image fixe) ou file:///chemin/video.mp4"
             ),
+            "retention_days": _(
+                "Une réduction n'entre en vigueur qu'après validation par le DPO, et pour les "
+                "images enregistrées ensuite ; une augmentation s'applique aussitôt."
+            ),
             "device": _(
                 "Pour un capteur d'un équipement multicapteur. Le capteur prend l'autorisation "
                 "de l'équipement, son adresse si la sienne est vide, et ses identifiants de flux "
@@ -107,6 +117,8 @@ class CameraForm(forms.ModelForm):
         super().__init__(data, *args, **kwargs)
         if not (self.instance and self.instance.pk and self.instance.has_credentials):
             del self.fields["clear_credentials"]
+        if not (self.instance and self.instance.pk):
+            del self.fields["retention_reason"]
 
 
 class DeviceForm(forms.ModelForm):

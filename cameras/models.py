@@ -481,6 +481,8 @@ class Camera(models.Model):
     #: and, on the health board, when the open outage began (selectors.open_outage_started).
     flags: list[str]
     down_since: datetime | None
+    #: Set by cameras.services.camera_update: the lowering of the retention it asked for.
+    retention_request: RetentionChange | None
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
@@ -658,3 +660,69 @@ class CameraOutage(models.Model):
     @property
     def duration(self):
         return (self.ended_at or timezone.now()) - self.started_at
+
+
+class RetentionChange(models.Model):
+    """A lowering of a camera's retention, asked by a manager, in force once the DPO validates.
+
+    Footage recorded before the validation keeps the longer retention it was recorded under
+    (cameras.retention.retention_periods); a raise destroys nothing and applies at once, without
+    a change request.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("en attente de validation")
+        VALIDATED = "validated", _("validée")
+        REFUSED = "refused", _("refusée")
+
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="retention_changes")
+    old_days = models.PositiveSmallIntegerField(_("durée en vigueur (jours)"))
+    new_days = models.PositiveSmallIntegerField(_("durée demandée (jours)"))
+    reason = models.CharField(_("motif de la demande"), max_length=500, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("demandée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("demandée le"), default=timezone.now)
+    state = models.CharField(_("état"), max_length=20, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("décidée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    decided_at = models.DateTimeField(_("décidée le"), null=True, blank=True)
+    decision_note = models.CharField(_("motif de la décision"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("changement de durée de conservation")
+        verbose_name_plural = _("changements de durée de conservation")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["camera"],
+                condition=Q(state="pending"),
+                name="one_pending_retention_change",
+            ),
+            models.CheckConstraint(
+                condition=Q(new_days__lt=models.F("old_days"), new_days__gte=1),
+                name="retention_change_lowers",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="pending", decided_at__isnull=True, decided_by__isnull=True)
+                | Q(
+                    state__in=["validated", "refused"],
+                    decided_at__isnull=False,
+                    decided_by__isnull=False,
+                ),
+                name="retention_change_decision_complete",
+            ),
+        ]
+        indexes = [models.Index(fields=["camera", "state", "decided_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.camera.code} {self.old_days} → {self.new_days} j ({self.state})"

@@ -12,3 +12,9 @@ REGISTER_MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 MASK_EDITORS = frozenset({Role.SUPERVISOR})
 #: Watch the health dashboard.
 HEALTH_WATCHERS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+#: Ask for a camera's retention to be lowered (the camera's managers).
+RETENTION_REQUESTERS = REGISTER_MANAGERS
+#: Validate or refuse a lowering of a camera's retention.
+RETENTION_DECIDERS = frozenset({Role.DPO})
+#: Follow the retention change requests.
+RETENTION_READERS = RETENTION_REQUESTERS | RETENTION_DECIDERS

@@ -26,7 +26,7 @@ from accounts.actors import Actor
 from accounts.models import User
 from accounts.roles import Right
 from audit.services import record
-from cameras import health, secrets, sources, video
+from cameras import health, retention, secrets, sources, video
 from cameras.models import (
     EXPIRY_ALERT_DAYS,
     Authorization,
@@ -376,6 +376,7 @@ def camera_create(
     device: Device | None = None,
     police_relay: bool = False,
 ) -> Camera:
+    retention.check_minimum(retention_days)
     url, url_username, url_password = split_credentials(stream_url)
     camera = Camera(
         code=code.strip(),
@@ -422,12 +423,25 @@ def camera_update(
     stream_password: str | None = None,
     clear_credentials: bool = False,
     verify_source: bool = True,
+    retention_reason: str = "",
     **changes: Any,
 ) -> Camera:
-    """Change a camera; credentials change only when given (None keeps the stored ones)."""
+    """Change a camera; credentials change only when given (None keeps the stored ones).
+
+    A raise of the retention applies at once; a lowering becomes a request that the DPO
+    validates (cameras.retention), set on ``camera.retention_request``, and the camera keeps
+    its retention meanwhile.
+    """
     unknown = set(changes) - set(CAMERA_FIELDS)
     if unknown:
         raise TypeError(f"cannot change {sorted(unknown)} here")
+    camera.retention_request = None
+    lowered_to: int | None = None
+    new_days = changes.get("retention_days")
+    if new_days is not None and new_days != camera.retention_days:
+        retention.check_change(camera, new_days)
+        if new_days < camera.retention_days:
+            lowered_to = changes.pop("retention_days")
     before = _camera_details(camera)
     old_authorization = camera.authorization_id
     url_username = url_password = ""
@@ -477,6 +491,10 @@ def camera_update(
         diff["stream_credentials"] = ["***", "***"]
     if diff:
         record("camera.updated", actor=actor, target=camera, details={"changes": diff})
+    if lowered_to is not None:
+        camera.retention_request = retention.retention_change_request(
+            camera=camera, new_days=lowered_to, actor=actor, reason=retention_reason
+        )
     if source_changed or credentials_changed:
         record(
             "camera.source_changed",

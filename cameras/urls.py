@@ -14,6 +14,17 @@ urlpatterns = [
     path("autorisations/nouvelle/", views.authorization_create, name="authorization_create"),
     path("autorisations/<int:pk>/", views.authorization_detail, name="authorization_detail"),
     path("autorisations/<int:pk>/modifier/", views.authorization_edit, name="authorization_edit"),
+    path("conservation/", views.retention_changes, name="retention_changes"),
+    path(
+        "conservation/<int:pk>/valider/",
+        views.retention_change_validate,
+        name="retention_change_validate",
+    ),
+    path(
+        "conservation/<int:pk>/refuser/",
+        views.retention_change_refuse,
+        name="retention_change_refuse",
+    ),
     path("equipements/", views.device_list, name="device_list"),
     path("equipements/nouveau/", views.device_create, name="device_create"),
     path("equipements/<str:code>/", views.device_detail, name="device_detail"),

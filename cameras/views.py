@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,11 +15,25 @@ from django.views.decorators.http import require_POST
 
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
-from cameras import selectors, services
+from cameras import retention, selectors, services
 from cameras.filters import AuthorizationFilter, CameraFilter
 from cameras.forms import AuthorizationForm, CameraForm, DeviceForm, MaskForm
-from cameras.models import Authorization, Camera, Device, MaskMode, PrivacyMask
-from cameras.roles import HEALTH_WATCHERS, MASK_EDITORS, REGISTER_MANAGERS, REGISTER_READERS
+from cameras.models import (
+    Authorization,
+    Camera,
+    Device,
+    MaskMode,
+    PrivacyMask,
+    RetentionChange,
+)
+from cameras.roles import (
+    HEALTH_WATCHERS,
+    MASK_EDITORS,
+    REGISTER_MANAGERS,
+    REGISTER_READERS,
+    RETENTION_DECIDERS,
+    RETENTION_READERS,
+)
 from cameras.video import SourceError
 from csu.lib.forms import add_service_errors
 
@@ -51,6 +66,11 @@ def camera_list(request: SignedInRequest) -> HttpResponse:
             "query": query.urlencode(),
             "alerts": selectors.authorization_alerts(),
             "can_manage": request.user.has_role(*REGISTER_MANAGERS),
+            "retention_pending": (
+                RetentionChange.objects.filter(state=RetentionChange.State.PENDING).count()
+                if request.user.has_role(*RETENTION_READERS)
+                else None
+            ),
         },
     )
 
@@ -69,6 +89,8 @@ def camera_detail(request: SignedInRequest, code: str) -> HttpResponse:
             "may_view_live": selectors.may_view_live(request.user, camera),
             "can_manage": request.user.has_role(*REGISTER_MANAGERS),
             "can_edit_masks": request.user.has_role(*MASK_EDITORS),
+            "retention_pending": retention.pending_change(camera),
+            "can_follow_retention": request.user.has_role(*RETENTION_READERS),
         },
     )
 
@@ -109,6 +131,19 @@ def camera_edit(request: SignedInRequest, code: str) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Caméra %(code)s modifiée.") % {"code": camera.code})
+            if camera.retention_request is not None:
+                messages.warning(
+                    request,
+                    _(
+                        "La réduction de la durée de conservation à %(days)s jours est en attente "
+                        "de validation par le DPO : la caméra garde %(current)s jours d'ici là, "
+                        "et les images déjà enregistrées les gardent ensuite."
+                    )
+                    % {
+                        "days": camera.retention_request.new_days,
+                        "current": camera.retention_request.old_days,
+                    },
+                )
             return redirect("cameras:camera_detail", code=camera.code)
     return render(request, "cameras/camera_form.html", {"form": form, "camera": camera})
 
@@ -212,6 +247,69 @@ def mask_validate(request: SignedInRequest, code: str, version: int) -> HttpResp
     else:
         messages.success(request, _("Version %(v)s des masques validée.") % {"v": version})
     return redirect("cameras:camera_detail", code=code)
+
+
+# --- Retention changes ------------------------------------------------------------------------
+
+
+@role_required(*RETENTION_READERS)
+def retention_changes(request: SignedInRequest) -> HttpResponse:
+    changes = RetentionChange.objects.select_related("camera", "requested_by", "decided_by")
+    return render(
+        request,
+        "cameras/retention_changes.html",
+        {
+            "pending": changes.filter(state=RetentionChange.State.PENDING),
+            "decided": changes.exclude(state=RetentionChange.State.PENDING)[:200],
+            "can_decide": request.user.has_role(*RETENTION_DECIDERS),
+            "minimum": settings.MIN_RETENTION_DAYS,
+        },
+    )
+
+
+@require_POST
+@role_required(*RETENTION_DECIDERS)
+def retention_change_validate(request: SignedInRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(RetentionChange, pk=pk)
+    try:
+        retention.retention_change_validate(
+            change=change, actor=request.user, note=request.POST.get("note", "")
+        )
+    except (ValidationError, retention.RetentionChangeClosed) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _(
+                "Caméra %(code)s : conservation réduite à %(days)s jours pour les images "
+                "enregistrées à partir de maintenant."
+            )
+            % {"code": change.camera.code, "days": change.new_days},
+        )
+    return redirect("cameras:retention_changes")
+
+
+@require_POST
+@role_required(*RETENTION_DECIDERS)
+def retention_change_refuse(request: SignedInRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(RetentionChange, pk=pk)
+    try:
+        retention.retention_change_refuse(
+            change=change, actor=request.user, note=request.POST.get("note", "")
+        )
+    except (ValidationError, retention.RetentionChangeClosed) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("Caméra %(code)s : réduction de la conservation refusée.")
+            % {"code": change.camera.code},
+        )
+    return redirect("cameras:retention_changes")
+
+
+def _error_text(exc: Exception) -> str:
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
 
 
 # --- Health -----------------------------------------------------------------------------------

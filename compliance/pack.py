@@ -31,6 +31,7 @@ from audit.exports import events_csv
 from audit.models import AuditEvent, ChainCheckpoint
 from audit.services import record
 from cameras.models import Camera
+from cameras.retention import segment_retention_days
 from compliance.registers import REGISTERS, as_csv, local
 from csu.lib import pdf
 from evidence import manifest, verifier
@@ -54,6 +55,7 @@ SECTIONS = (
     "masques",
     "autorisations",
     "sources-cameras",
+    "changements-conservation",
 )
 
 
@@ -103,7 +105,9 @@ def retention_compliance(at: datetime | None = None) -> list[RetentionLine]:
             .first()
         )
         assert segment is not None
-        due = segment.ended_at + timedelta(days=camera.retention_days)
+        # Recorded before a validated lowering, it keeps the retention in force then.
+        days = segment_retention_days(camera, segment.started_at, at)
+        due = segment.ended_at + timedelta(days=days)
         holds: list[str] = []
         if due > at:
             status = "not_due"
@@ -119,7 +123,7 @@ def retention_compliance(at: datetime | None = None) -> list[RetentionLine]:
         lines.append(
             RetentionLine(
                 camera.code,
-                camera.retention_days,
+                days,
                 segment.started_at,
                 segment.ended_at,
                 due,

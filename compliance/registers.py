@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import Promise
@@ -22,7 +22,7 @@ from accounts.models import Habilitation
 from accounts.roles import Right
 from audit import actions
 from audit.models import AuditEvent
-from cameras.models import Authorization, PrivacyMask
+from cameras.models import Authorization, PrivacyMask, RetentionChange
 from cameras.sources import public_url
 from compliance.models import AccessRequest, AccessRequestCamera
 from csu.lib.csvfile import csv_bytes
@@ -629,4 +629,50 @@ REGISTERS["sessions-direct"] = Register(
         _("Motif de fin"),
     ),
     _live_sessions,
+)
+
+
+# --- Changes of a camera's retention (cameras.retention) ------------------------------------------
+
+
+def _retention_changes(start, end):
+    changes = RetentionChange.objects.select_related("camera", "requested_by", "decided_by")
+    if start is not None:
+        changes = changes.filter(Q(requested_at__gte=start) | Q(decided_at__gte=start))
+    if end is not None:
+        changes = changes.filter(requested_at__lt=end)
+    return [
+        [
+            local(c.requested_at),
+            c.camera.code,
+            str(c.old_days),
+            str(c.new_days),
+            _name(c.requested_by),
+            c.reason,
+            str(c.get_state_display()),
+            _name(c.decided_by) if c.decided_by else "",
+            local(c.decided_at),
+            c.decision_note,
+        ]
+        for c in changes.order_by("requested_at", "pk")
+    ]
+
+
+REGISTERS["changements-conservation"] = Register(
+    "changements-conservation",
+    _("Registre des changements de durée de conservation"),
+    "changements-conservation.csv",
+    (
+        _("Demandé le"),
+        _("Caméra"),
+        _("Durée en vigueur (jours)"),
+        _("Durée demandée (jours)"),
+        _("Demandé par"),
+        _("Motif de la demande"),
+        _("État"),
+        _("Décidé par"),
+        _("Décidé le (en vigueur pour les images enregistrées ensuite)"),
+        _("Motif de la décision"),
+    ),
+    _retention_changes,
 )

@@ -210,6 +210,9 @@ except ValueError:
 # Camera health checks: seconds to reach a source, and seconds of images sampled per check.
 CAMERA_CONNECT_TIMEOUT = env_int("CSU_CAMERA_CONNECT_TIMEOUT", 5, minimum=1)
 CAMERA_SAMPLE_SECONDS = env_int("CSU_CAMERA_SAMPLE_SECONDS", 2, minimum=1)
+# Shortest retention a camera may be given (days): CSI L252-5 sets only the one-month maximum;
+# below a week, footage of a weekend incident could be gone before its requisition arrives.
+MIN_RETENTION_DAYS = env_int("CSU_MIN_RETENTION_DAYS", 7, minimum=1, maximum=30)
 # Networks (CIDR, comma-separated) where camera sources may lie. Production refuses any network
 # source outside them (and file:// sources); elsewhere they apply once set.
 CAMERA_NETWORKS = env_list("CSU_CAMERA_NETWORKS", [])

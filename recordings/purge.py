@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import os
 import uuid
 from collections import defaultdict, deque
@@ -32,6 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import reduce
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +45,7 @@ from django.utils import timezone
 from accounts.actors import Actor, SystemActor
 from audit.services import record
 from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
+from cameras.retention import retention_periods
 from recordings import keys as day_keys
 from recordings import keystore
 from recordings.holds import held_segments
@@ -78,7 +81,24 @@ class PurgeConflict(Exception):
 class _Camera:
     pk: int
     code: str
+    #: Everything ended by then is past retention, whatever period it was recorded in: the
+    #: day-wise steps (keys, folders) go by it.
     cutoff: datetime
+    #: Per period of recording, the end a segment must have reached to be past retention (the
+    #: footage recorded before a validated lowering keeps the longer retention).
+    due: tuple[tuple[datetime | None, datetime | None, datetime], ...]
+
+    def due_segments(self) -> Q:
+        """The segments past retention, each by the period it started in."""
+        conditions = []
+        for start, end, cutoff in self.due:
+            period = Q(ended_at__lte=cutoff)
+            if start is not None:
+                period &= Q(started_at__gte=start)
+            if end is not None:
+                period &= Q(started_at__lt=end)
+            conditions.append(period)
+        return reduce(operator.or_, conditions)
 
 
 @dataclass
@@ -101,6 +121,9 @@ def purge_run(
     actor: Actor = SYSTEM_ACTOR,
 ) -> PurgeResult:
     """Destroy every segment older than its camera's retention at ``now``, unless held.
+
+    A segment recorded before a validated lowering of its camera's retention keeps the longer
+    retention in force when it was recorded (cameras.retention).
 
     Returns state ``busy`` without doing anything when another run is in progress, ``refused``
     when the store and the index disagree, ``done`` otherwise.
@@ -293,12 +316,16 @@ def _refuse(run: PurgeRun, problem: str, actor: Actor) -> None:
 
 
 def _cameras(as_of: datetime) -> list[_Camera]:
-    return [
-        _Camera(pk, code, as_of - timedelta(days=days))
-        for pk, code, days in Camera.objects.order_by("pk").values_list(
-            "pk", "code", "retention_days"
+    rows = list(Camera.objects.order_by("pk").values_list("pk", "code", "retention_days"))
+    periods = retention_periods({pk: days for pk, _code, days in rows}, as_of)
+    cameras = []
+    for pk, code, _days in rows:
+        due = tuple(
+            (period.start, period.end, as_of - timedelta(days=period.days))
+            for period in periods[pk]
         )
-    ]
+        cameras.append(_Camera(pk, code, min(cutoff for _s, _e, cutoff in due), due))
+    return cameras
 
 
 def segments_digest(hashes: Iterable[str]) -> str:
@@ -323,9 +350,7 @@ def _destroy_batch(
             camera = pending[0]
             rows = list(
                 Segment.objects.select_for_update(skip_locked=True)
-                .filter(
-                    camera_id=camera.pk, state=Segment.State.STORED, ended_at__lte=camera.cutoff
-                )
+                .filter(camera.due_segments(), camera_id=camera.pk, state=Segment.State.STORED)
                 .exclude(held_segments(as_of))
                 .order_by("ended_at", "pk")
                 .values_list(

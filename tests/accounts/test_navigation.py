@@ -156,6 +156,7 @@ REACHED_FROM = {
     "cameras:camera_create": "cameras:camera_list",
     "cameras:device_create": "cameras:device_list",
     "cameras:authorization_create": "cameras:authorization_list",
+    "cameras:retention_changes": "cameras:camera_list",
     "live:rooms": "live:wall",
     "operations:signalement_create": "operations:signalement_list",
     "operations:rota": "operations:shift_list",

@@ -339,6 +339,11 @@ IDOR_ALLOW_LIST = {
     "cameras:device_detail": "register-wide",
     "cameras:device_edit": "register-wide",
     "device-detail": "register-wide",
+    "cameras:retention_change_validate": "the DPO decides on every camera's retention",
+    "cameras:retention_change_refuse": "the DPO decides on every camera's retention",
+    "retention-change-detail": "register-wide",
+    "retention-change-validate": "the DPO decides on every camera's retention",
+    "retention-change-refuse": "the DPO decides on every camera's retention",
     "cameras:camera_reset_reference": "register managers act on every camera",
     "camera-reset-reference": "register managers act on every camera",
     # Mask editing needs the live habilitation: checked by tests/cameras (not built here).

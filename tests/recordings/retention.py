@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q
 
 from cameras.models import Camera
+from cameras.retention import retention_periods
 from recordings import keystore, store
 from recordings.holds import held_segments
 from recordings.models import DataKey, DestructionRecord, KeyEncryptionKey, Segment
@@ -81,12 +82,22 @@ def assert_consistent(now: datetime) -> None:
         assert rows.count() == entry.segment_count
         assert entry.objects_deleted_at is not None
     # Nothing past retention survives unless a hold covers it.
-    for camera in Camera.objects.all():
-        cutoff = now - timedelta(days=camera.retention_days)
-        overdue = Segment.objects.filter(
-            Q(camera=camera, state=Segment.State.STORED, ended_at__lte=cutoff)
-        ).exclude(held_segments(now))
-        assert not overdue.exists(), f"{camera.code}: {overdue.count()} overdue segments survive"
+    # Each segment by the retention in force when it was recorded (cameras.retention).
+    cameras = list(Camera.objects.all())
+    periods = retention_periods({c.pk: c.retention_days for c in cameras}, now)
+    for camera in cameras:
+        for period in periods[camera.pk]:
+            overdue = Segment.objects.filter(
+                Q(camera=camera, state=Segment.State.STORED),
+                Q(ended_at__lte=now - timedelta(days=period.days)),
+            ).exclude(held_segments(now))
+            if period.start is not None:
+                overdue = overdue.filter(started_at__gte=period.start)
+            if period.end is not None:
+                overdue = overdue.filter(started_at__lt=period.end)
+            assert not overdue.exists(), (
+                f"{camera.code}: {overdue.count()} overdue segments survive"
+            )
     # The key store holds the live key-encryption keys, and nothing of the destroyed ones.
     for kek in KeyEncryptionKey.objects.all():
         stored = keystore.fingerprints(kek.name)

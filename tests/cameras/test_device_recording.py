@@ -6,6 +6,7 @@ import pytest
 
 from cameras import services
 from recordings.models import Segment
+from tests.cameras.factories import AuthorizationFactory
 from tests.factories import UserFactory
 from tests.security.test_camera_sources import LOGIN, PASSWORD, _record, digest_camera
 
@@ -18,6 +19,7 @@ def test_a_sensor_records_with_its_devices_sealed_login(digest_camera, settings,
     settings.MEDIA_ROOT = tmp_path / "media"
     actor = UserFactory(role="supervisor")
     device = services.device_create(
+        authorization=AuthorizationFactory(),
         code="EQ-PWD",
         name="Tête à mot de passe",
         host="127.0.0.1",

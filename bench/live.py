@@ -171,7 +171,7 @@ def socket_setup(url: str) -> tuple[str, list[str]]:
     if POSTGRES:
         from django.db import connection
 
-        from audit.protection import suspended
+        from tests.append_only import suspended
 
         with suspended(), connection.cursor() as cursor:
             cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")

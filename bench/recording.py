@@ -104,7 +104,12 @@ class EncryptToFolder:
 
 
 def worker(clip: Path, streams: int, seconds: float, folder: Path) -> None:
-    """Record ``streams`` cameras for ``seconds`` in this process (run as a child)."""
+    """Record ``streams`` cameras for ``seconds`` in this process (run as a child); print the
+    CPU time the recording took and the number of segments.
+
+    A recorder worker loads the project once and records for days: the CPU counted is that of
+    the recording, not of loading Django and the apps (about a second at each start)."""
+    started = resource.getrusage(resource.RUSAGE_SELF)
     stop = threading.Event()
     settings = RemuxSettings(segment_seconds=SEGMENT_SECONDS)
     sinks = [EncryptToFolder(folder, f"cam-{n:03}") for n in range(streams)]
@@ -120,7 +125,9 @@ def worker(clip: Path, streams: int, seconds: float, folder: Path) -> None:
     stop.set()
     for thread in threads:
         thread.join()
-    print(sum(sink.count for sink in sinks))
+    ended = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (ended.ru_utime - started.ru_utime) + (ended.ru_stime - started.ru_stime)
+    print(cpu, sum(sink.count for sink in sinks))
 
 
 def children_cpu() -> float:
@@ -129,14 +136,14 @@ def children_cpu() -> float:
 
 
 def run_ours(clip: Path, streams: int, seconds: float, folder: Path) -> tuple[float, int]:
-    before = children_cpu()
     out = subprocess.run(
         [sys.executable, __file__, "--worker", str(clip), str(streams), str(seconds), str(folder)],
         check=True,
         capture_output=True,
         text=True,
     )
-    return children_cpu() - before, int(out.stdout.split()[-1])
+    cpu, segments = out.stdout.split()[-2:]
+    return float(cpu), int(segments)
 
 
 def run_ffmpeg(clip: Path, streams: int, seconds: float, folder: Path) -> tuple[float, int]:

@@ -253,6 +253,7 @@ def test_camera_behind_a_password_records_with_its_sealed_credentials(
 ):
     settings.MEDIA_ROOT = tmp_path / "media"
     camera = services.camera_create(
+        authorization=AuthorizationFactory(),
         code="CAM-PWD",
         name="Caméra à mot de passe",
         sector="Gare",

@@ -17,7 +17,7 @@ from accounts import services
 from accounts.actors import Actor, SystemActor
 from accounts.models import Service, User
 from accounts.roles import Right, Role
-from csu.env import write_secret_once
+from csu.lib.env import write_secret_once
 
 DEMO_DEVICE_NAME = "démo"
 #: Every demo account carries a badge number with this prefix (the mark a production start

@@ -30,7 +30,7 @@ from django.utils.dateparse import parse_datetime
 
 from audit import chain
 from audit.models import AuditEvent
-from csu.storage import s3_options
+from csu.lib.storage import s3_options
 
 S3_PREFIX = "audit-anchors/"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from csu.env import env_int
+from csu.lib.env import env_int
 
 bind = f"0.0.0.0:{env_int('PORT', 8000, minimum=1, maximum=65535)}"
 workers = env_int("CSU_WEB_WORKERS", min(4, 2 * (os.cpu_count() or 1)), minimum=1)

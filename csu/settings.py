@@ -18,8 +18,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from audit import chain as _audit_chain
-from csu.env import data_dir, env_bool, env_int, env_list, env_str, local_secret
-from csu.storage import s3_options
+from csu.lib.env import data_dir, env_bool, env_int, env_list, env_str, local_secret
+from csu.lib.storage import s3_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DEBUG", False)
@@ -318,7 +318,7 @@ STATIC_ROOT = Path(env_str("CSU_STATIC_ROOT") or DATA_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("CSU_MEDIA_ROOT") or DATA_DIR / "media")
 STORAGES: dict[str, dict[str, Any]] = {
-    "default": {"BACKEND": "csu.storage.DurableFileSystemStorage"},
+    "default": {"BACKEND": "csu.lib.storage.DurableFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG

@@ -22,12 +22,11 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
 from cameras.models import Camera
-from csu.security import TrustedProxyMiddleware
+from csu.lib.network import client_address, trusted_networks
 from live import services
 from live.models import EndReason, ViewingSession
 from live.pipeline import Viewer, hub
@@ -64,12 +63,12 @@ def _second_factor_given(user: Any, session: SessionBase) -> bool:
 def _station(scope: dict[str, Any]) -> tuple[str | None, str]:
     """The viewer's address (a trusted proxy's X-Forwarded-For believed) and browser."""
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-    request = HttpRequest()
-    request.META["REMOTE_ADDR"] = (scope.get("client") or ("", 0))[0] or ""
-    if "x-forwarded-for" in headers:
-        request.META["HTTP_X_FORWARDED_FOR"] = headers["x-forwarded-for"]
-    TrustedProxyMiddleware(lambda r: HttpResponse())(request)  # no page: only the address counts
-    return request.META["REMOTE_ADDR"] or None, headers.get("user-agent", "")[:300]
+    address = client_address(
+        (scope.get("client") or ("", 0))[0] or "",
+        headers.get("x-forwarded-for", ""),
+        trusted_networks(settings.TRUSTED_PROXIES),
+    )
+    return address or None, headers.get("user-agent", "")[:300]
 
 
 class LiveConsumer(AsyncWebsocketConsumer):

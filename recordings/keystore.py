@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 
-from csu.storage import DurableFileSystemStorage
+from csu.lib.storage import DurableFileSystemStorage
 from recordings import crypto
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import pytest
 
-from csu.env import env_bool
+from csu.lib.env import env_bool
 
 REQUIRE_VARIABLE = "CSU_REQUIRE_TEST_PACKAGES"
 

@@ -10,6 +10,7 @@ late (OpenCV, matplotlib, GStreamer…) are fine: they cost time or need a displ
 from __future__ import annotations
 
 import ast
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,3 +156,21 @@ def test_the_allowances_are_narrow():
     assert _allowed(ready)
     assert not _allowed(elsewhere)
     assert not _allowed(other_method)
+
+
+def test_the_wiring_contract_names_every_module_of_csu_but_its_building_blocks():
+    """Apps may use ``csu.lib`` only: the forbidden contract lists the rest of ``csu``, and a
+    module added to ``csu`` must join it (or go to ``csu.lib`` if it knows no app)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contract = next(
+        c
+        for c in config["tool"]["importlinter"]["contracts"]
+        if c["name"] == "No app imports the project's wiring"
+    )
+    wiring = {
+        f"csu.{path.stem if path.is_file() else path.name}"
+        for path in (ROOT / "csu").iterdir()
+        if path.name not in {"__init__.py", "lib", "__pycache__"}
+        and (path.suffix == ".py" or (path / "__init__.py").exists())
+    }
+    assert set(contract["forbidden_modules"]) == wiring

@@ -29,7 +29,11 @@ from csu.security import TrustedProxyMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"
-SETTINGS_SOURCES = [ROOT / "csu" / name for name in ("settings.py", "storage.py", "gunicorn.py")]
+SETTINGS_SOURCES = [
+    ROOT / "csu" / "settings.py",
+    ROOT / "csu" / "lib" / "storage.py",
+    ROOT / "csu" / "gunicorn.py",
+]
 APP_SERVICES = ("migrate", "web", "worker", "recorder", "beat")
 DOMAIN = "csu.example.org"
 

@@ -25,7 +25,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from cameras.models import Camera
-from csu.storage import s3_options
+from csu.lib.storage import s3_options
 from recordings.store import Clip, reconcile, segment_read, segment_store
 from tests.recordings.media import h264_clip
 

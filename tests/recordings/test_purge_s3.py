@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from csu.storage import s3_options
+from csu.lib.storage import s3_options
 from recordings import keys, keystore, purge, store
 from recordings.models import DataKey, DestructionRecord, Segment
 from tests.recordings.retention import assert_consistent, make_camera, payload, record_segments

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from cameras.models import Camera
-from csu.storage import DurableFileSystemStorage
+from csu.lib.storage import DurableFileSystemStorage
 from recordings import store
 from recordings.models import Segment
 

@@ -21,7 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.demo import DEMO_DEVICE_NAME, demo_access_remove, demo_password, load_demo_people
-from csu.env import local_secret
+from csu.lib.env import local_secret
 from csu.startup import demo_leftovers
 from tests.factories import UserFactory
 from tests.test_deploy import ROOT, compose, manage, procfile, production_environment

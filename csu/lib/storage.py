@@ -7,7 +7,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage
 
-from csu.env import env_str
+from csu.lib.env import env_str
 
 
 class DurableFileSystemStorage(FileSystemStorage):

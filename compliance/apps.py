@@ -27,3 +27,8 @@ class ComplianceConfig(AppConfig):
             key_id_field="extract_key_id",
             wrapped_field="extract_key",
         )
+        from compliance import replay
+        from recordings import procedures
+
+        # Recorded footage is replayed within an open access request that covers it.
+        procedures.register(replay.KIND, replay.covering)

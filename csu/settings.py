@@ -249,6 +249,12 @@ RECORDINGS_ORPHAN_GRACE_HOURS = env_int("CSU_ORPHAN_GRACE_HOURS", 1, minimum=1, 
 RECORDING_PLAYBACK_MAX_SECONDS = env_int("CSU_PLAYBACK_MAX_SECONDS", 3600, minimum=60)
 RECORDING_PLAYBACK_TOKEN_SECONDS = env_int("CSU_PLAYBACK_TOKEN_SECONDS", 900, minimum=60)
 RECORDING_PLAYBACK_MAX_WIDTH = env_int("CSU_PLAYBACK_MAX_WIDTH", 1280, minimum=160)
+# Replay without a procedure ("levée de doute"): the last this many hours of a camera, with a
+# written reason. 0 (the default) = never: recorded images are viewed only within a requisition
+# or an access request.
+RECORDING_REPLAY_OPERATIONAL_HOURS = env_int(
+    "CSU_REPLAY_OPERATIONAL_HOURS", 0, minimum=0, maximum=72
+)
 # Key store: the key-encryption keys (wrapped by the master key) that wrap the day keys of one
 # period each, kept out of the database so that destroying one reaches database backups too
 # (recordings.keystore; with CSU_STORAGE=s3, the bucket's keystore/ prefix instead of a folder).

@@ -42,5 +42,10 @@ class EvidenceConfig(AppConfig):
 
         # A hold placed for a requisition tells its details only to who may read it.
         register_reference_reader("evidence.requisition", readable_ids)
+        from evidence import replay
+        from recordings import procedures
+
+        # Recorded footage is replayed within a requisition in course that covers it.
+        procedures.register(replay.KIND, replay.covering)
         # Every process knows the build task: the services queue it by its name.
         from evidence import tasks  # noqa: F401

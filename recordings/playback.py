@@ -1,8 +1,12 @@
 """Watching recorded footage: the segments of a range decrypted, joined into one MP4, masked.
 
-A habilitated person asks for a camera, a range and states a reason (:func:`playback_create`).
-The server checks the habilitation, verifies every segment of the range (SHA-256 of the stored
-object, then the authenticated decryption), and writes one fragmented MP4 that browsers play:
+A habilitated person asks for a camera, a range, the procedure it is watched within and states a
+reason (:func:`playback_create`). Recorded images are viewed only within a procedure in course
+that covers the camera and the whole range (a judicial requisition, an access request:
+``recordings.procedures``), or, where the city turned it on, over the last hours for a "levée
+de doute". The server checks the habilitation and the procedure, verifies every segment of the
+range (SHA-256 of the stored object, then the authenticated decryption), and writes one
+fragmented MP4 that browsers play:
 
 * by stream copy (no decoding) when the camera has no software privacy mask and every segment
   carries the same stream parameters;
@@ -47,7 +51,8 @@ from accounts.roles import Right
 from audit.services import record
 from cameras import video
 from cameras.models import Camera
-from recordings import crypto, keys, store
+from csu.lib.times import paris_text
+from recordings import crypto, keys, procedures, store
 from recordings.models import Segment
 
 logger = logging.getLogger(__name__)
@@ -61,6 +66,8 @@ ENCODE_PRESET = "fast"
 ENCODE_CRF = "23"
 #: Minimum length of the reason stated before watching.
 REASON_MIN_LENGTH = 10
+#: Without a procedure ("levée de doute"), the reason is all the audit trail has: a longer one.
+OPERATIONAL_REASON_MIN_LENGTH = 20
 READ_BLOCK = crypto.DEFAULT_CHUNK_SIZE
 
 
@@ -87,6 +94,8 @@ class Playback:
     size: int
     expires_at: datetime
     key: bytes
+    #: What the playback was watched within, in words: the procedure, or the levée de doute.
+    basis: str = ""
 
     def as_session(self) -> dict[str, Any]:
         return {
@@ -99,6 +108,7 @@ class Playback:
             "size": self.size,
             "expires_at": self.expires_at.isoformat(),
             "key": base64.b64encode(self.key).decode(),
+            "basis": self.basis,
         }
 
     @classmethod
@@ -114,6 +124,7 @@ class Playback:
             size=data["size"],
             expires_at=datetime.fromisoformat(data["expires_at"]),
             key=base64.b64decode(data["key"]),
+            basis=data.get("basis", ""),
         )
 
     @property
@@ -457,30 +468,137 @@ def expired_sessions_clear() -> int:
     return expired
 
 
+@dataclass(frozen=True)
+class Basis:
+    """What a replay is watched within: a procedure in course, or the levée de doute."""
+
+    kind: str
+    id: int | None
+    reference: str
+    label: str
+
+    @property
+    def operational(self) -> bool:
+        return self.kind == procedures.OPERATIONAL
+
+    def details(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "reference": self.reference, "label": self.label}
+
+
+def reason_min_length(kind: str | None) -> int:
+    return OPERATIONAL_REASON_MIN_LENGTH if kind == procedures.OPERATIONAL else REASON_MIN_LENGTH
+
+
+def playback_basis(
+    *,
+    camera: Camera,
+    start: datetime,
+    end: datetime,
+    kind: str | None,
+    procedure_id: int | None,
+    actor: Actor,
+    now: datetime | None = None,
+) -> Basis:
+    """The procedure (``kind`` #``procedure_id``) that allows watching [start, end) of
+    ``camera``: in course, covering the camera and the whole range. Without a procedure, the
+    levée de doute (``kind`` OPERATIONAL) where RECORDING_REPLAY_OPERATIONAL_HOURS allows it,
+    over those last hours only.
+
+    PermissionDenied for the levée de doute where the city has not allowed it; PlaybackError,
+    in words, for anything else.
+    """
+    if kind == procedures.OPERATIONAL:
+        hours = procedures.operational_hours()
+        if hours <= 0:
+            raise PermissionDenied(
+                _(
+                    "La relecture sans procédure (levée de doute) n'est pas ouverte : les images "
+                    "enregistrées ne sont visionnées que dans le cadre d'une réquisition "
+                    "judiciaire ou d'une demande d'accès."
+                )
+            )
+        since = (now or timezone.now()) - timedelta(hours=hours)
+        if start < since:
+            raise PlaybackError(
+                _(
+                    "Sans procédure, seules les %(hours)s dernières heures peuvent être relues "
+                    "(levée de doute) : la période demandée commence le %(start)s, avant le "
+                    "%(since)s. Des images plus anciennes ne se relisent que dans le cadre "
+                    "d'une réquisition judiciaire ou d'une demande d'accès."
+                )
+                % {"hours": hours, "start": paris_text(start), "since": paris_text(since)}
+            )
+        return Basis(procedures.OPERATIONAL, None, "", _("Levée de doute"))
+    if not kind or procedure_id is None:
+        raise PlaybackError(
+            _(
+                "Les images enregistrées ne sont visionnées que dans le cadre d'une procédure : "
+                "choisissez la réquisition judiciaire ou la demande d'accès qui couvre cette "
+                "caméra et cette période."
+            )
+        )
+    procedure = procedures.find(camera, kind, procedure_id, actor)
+    if procedure is None:
+        raise PlaybackError(
+            _(
+                "Cette procédure n'est pas en cours ou ne couvre pas la caméra %(code)s : la "
+                "relecture n'est pas possible dans son cadre."
+            )
+            % {"code": camera.code}
+        )
+    if not procedure.covers(start, end):
+        raise PlaybackError(
+            _(
+                "La période demandée n'est pas entièrement comprise dans ce que %(procedure)s "
+                "couvre sur la caméra %(code)s (%(windows)s) : choisissez une période à "
+                "l'intérieur de l'une de ces plages."
+            )
+            % {
+                "procedure": procedure.label,
+                "code": camera.code,
+                "windows": " ; ".join(window.text for window in procedure.windows),
+            }
+        )
+    return Basis(procedure.kind, procedure.id, procedure.reference, procedure.label)
+
+
 def playback_create(
     *,
     camera: Camera,
     start: datetime,
     end: datetime,
     reason: str,
+    procedure: tuple[str, int | None] | None,
     actor: Actor,
     session: Any,
 ) -> Playback:
-    """Prepare the footage of ``camera`` over [start, end) for ``actor``'s session, audited.
+    """Prepare the footage of ``camera`` over [start, end) for ``actor``'s session, audited
+    with the procedure it is watched within (``procedure``: (kind, id), or (OPERATIONAL, None)
+    for a levée de doute).
 
     PermissionDenied (with decide()'s reason) without a replay habilitation covering the
-    camera; PlaybackError for a bad range, no footage, or an altered segment.
+    camera, or for a levée de doute the city has not allowed; PlaybackError for a bad range,
+    no procedure covering the camera and the whole range, no footage, or an altered segment.
     """
     decision = access.decide(actor, Right.REPLAY, camera)
     if not decision:
         raise PermissionDenied(decision.reason)
+    kind, procedure_id = procedure or (None, None)
     reason = (reason or "").strip()
-    if len(reason) < REASON_MIN_LENGTH:
+    minimum = reason_min_length(kind)
+    if len(reason) < minimum:
         raise PlaybackError(
-            _("Indiquez le motif de la relecture (%(n)s caractères au moins).")
-            % {"n": REASON_MIN_LENGTH}
+            _("Indiquez le motif de la relecture (%(n)s caractères au moins).") % {"n": minimum}
         )
     check_range(start, end)
+    basis = playback_basis(
+        camera=camera,
+        start=start,
+        end=end,
+        kind=kind,
+        procedure_id=procedure_id,
+        actor=actor,
+    )
     segments = range_segments(camera, start, end)
     if not segments:
         raise PlaybackError(_("Aucun enregistrement conservé sur cette période."))
@@ -510,6 +628,7 @@ def playback_create(
         size=path.stat().st_size,
         expires_at=timezone.now() + timedelta(seconds=settings.RECORDING_PLAYBACK_TOKEN_SECONDS),
         key=data_key,
+        basis=basis.label,
     )
     try:
         with transaction.atomic():
@@ -517,8 +636,11 @@ def playback_create(
                 "recording.playback",
                 actor=actor,
                 target=camera,
-                reason=reason,
+                # The registers show the reason: it names the procedure watched within.
+                reason=_("%(basis)s : %(reason)s") % {"basis": basis.label, "reason": reason},
                 details={
+                    "basis": basis.kind,
+                    "procedure": basis.details(),
                     "start": start,
                     "end": end,
                     "segments": [segment.pk for segment in segments],

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts import access
@@ -21,7 +21,7 @@ from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from accounts.roles import Right
 from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
-from recordings import playback, selectors
+from recordings import playback, procedures, selectors
 from recordings.roles import RECORDER_WATCHERS, REPLAYERS
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"]
@@ -29,6 +29,27 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class PlaybackForm(forms.Form):
+    """The range to watch, the procedure it is watched within and the reason.
+
+    ``procedure_choices`` are the procedures in course covering the camera (and the levée de
+    doute where the city allows it): any other value sent is refused by the field itself.
+    """
+
+    procedure = forms.ChoiceField(
+        label=gettext_lazy("Dans le cadre de"),
+        error_messages={
+            "required": gettext_lazy(
+                "Choisissez la procédure dans le cadre de laquelle ces images sont relues."
+            ),
+            "invalid_choice": gettext_lazy(
+                "Cette procédure n'est pas en cours ou ne couvre pas cette caméra."
+            ),
+        },
+        help_text=gettext_lazy(
+            "La réquisition judiciaire ou la demande d'accès qui couvre cette caméra : la "
+            "période doit être comprise dans l'une de ses plages."
+        ),
+    )
     start = forms.DateTimeField(
         label=gettext_lazy("Début (heure de Paris)"),
         input_formats=DATETIME_FORMATS,
@@ -49,9 +70,16 @@ class PlaybackForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy(
-            "Obligatoire : il est inscrit au journal d'audit avec la caméra et la période."
+            "Obligatoire : il est inscrit au journal d'audit avec la procédure, la caméra et la "
+            "période."
         ),
     )
+
+    def __init__(self, *args: Any, procedure_choices: list[tuple[str, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        field = self.fields["procedure"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = procedure_choices
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -60,7 +88,68 @@ class PlaybackForm(forms.Form):
                 playback.check_range(data["start"], data["end"])
             except playback.PlaybackError as exc:
                 raise forms.ValidationError(str(exc)) from None
+        parsed = procedures.parse_key(data.get("procedure", ""))
+        if data.get("procedure") and parsed is None:
+            self.add_error("procedure", gettext("Procédure inconnue."))
+        data["procedure_ref"] = parsed
+        minimum = playback.reason_min_length(parsed[0] if parsed else None)
+        if data.get("reason") and len(data["reason"].strip()) < minimum:
+            self.add_error(
+                "reason",
+                gettext(
+                    "Sans procédure (levée de doute), le motif doit compter %(n)s caractères au "
+                    "moins : il est seul à justifier la relecture."
+                )
+                % {"n": minimum},
+            )
         return data
+
+
+def _procedure_choices(
+    covering: list[procedures.Procedure], operational_hours: int
+) -> list[tuple[str, str]]:
+    choices = [("", gettext("— Choisissez —"))] if covering or operational_hours else []
+    choices += [(p.key, f"{p.label} ({p.state})" if p.state else p.label) for p in covering]
+    if operational_hours:
+        choices.append(
+            (
+                procedures.OPERATIONAL,
+                gettext("Levée de doute (sans procédure, %(hours)s dernières heures)")
+                % {"hours": operational_hours},
+            )
+        )
+    return choices
+
+
+def _prefilled(
+    request: HttpRequest, covering: list[procedures.Procedure], operational_hours: int
+) -> dict[str, Any]:
+    """The form's initial values from ``?procedure=<key>&plage=<n>``: the chosen procedure and
+    its window (cut to the longest range watched at once), or the last minutes for a levée de
+    doute."""
+    key = request.GET.get("procedure", "")
+    longest = timedelta(seconds=settings.RECORDING_PLAYBACK_MAX_SECONDS)
+    if key == procedures.OPERATIONAL and operational_hours:
+        end = timezone.now().replace(microsecond=0)
+        start = end - min(longest, timedelta(hours=operational_hours), timedelta(minutes=15))
+        return {
+            "procedure": key,
+            "start": timezone.localtime(start),
+            "end": timezone.localtime(end),
+        }
+    chosen = next((p for p in covering if p.key == key), None)
+    if chosen is None:
+        return {}
+    try:
+        window = chosen.windows[int(request.GET.get("plage", "0"))]
+    except (ValueError, IndexError):
+        window = chosen.windows[0]
+    end = min(window.ends_at, window.starts_at + longest)
+    return {
+        "procedure": key,
+        "start": timezone.localtime(window.starts_at),
+        "end": timezone.localtime(end),
+    }
 
 
 def _refused(request: HttpRequest, camera: Camera, reason: str) -> HttpResponse:
@@ -106,8 +195,16 @@ def replay_camera(request: SignedInRequest, code: str) -> HttpResponse:
     camera, refusal = _replay_camera(request, code)
     if refusal:
         return refusal
-    day = _day(request)
-    form = PlaybackForm(request.POST or None)
+    covering = procedures.covering(camera, request.user)
+    operational_hours = procedures.operational_hours()
+    initial = _prefilled(request, covering, operational_hours)
+    day = timezone.localdate(initial["start"]) if initial and "jour" not in request.GET else None
+    day = day or _day(request)
+    form = PlaybackForm(
+        request.POST or None,
+        initial=initial,
+        procedure_choices=_procedure_choices(covering, operational_hours),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             prepared = playback.playback_create(
@@ -115,6 +212,7 @@ def replay_camera(request: SignedInRequest, code: str) -> HttpResponse:
                 start=form.cleaned_data["start"],
                 end=form.cleaned_data["end"],
                 reason=form.cleaned_data["reason"],
+                procedure=form.cleaned_data["procedure_ref"],
                 actor=request.user,
                 session=request.session,
             )
@@ -137,6 +235,10 @@ def replay_camera(request: SignedInRequest, code: str) -> HttpResponse:
             "next_day": day + timedelta(days=1) if day < timezone.localdate() else None,
             "timeline": selectors.timeline(camera, window_start, window_end),
             "max_minutes": settings.RECORDING_PLAYBACK_MAX_SECONDS // 60,
+            "procedures": covering,
+            "operational_hours": operational_hours,
+            "operational_key": procedures.OPERATIONAL,
+            "chosen": initial.get("procedure", ""),
         },
     )
 

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from accounts.roles import Role
 from cameras import health, video
 from cameras.models import HealthStatus
 from evidence import packages
@@ -33,7 +34,9 @@ from recordings.models import Segment
 from recordings.recorder import run_recorder
 from tests.cameras.factories import CameraFactory, PrivacyMaskFactory
 from tests.evidence.conftest import intake_payload
+from tests.factories import UserFactory
 from tests.recordings.media import moving_frame
+from tests.recordings.procedures import access_request_covering, request_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -141,12 +144,16 @@ def _local(moment) -> str:
 
 
 def _watch(client, camera, start, end) -> bytes:
-    """Replay through the pages: the form, the player, the video bytes as the browser gets them."""
+    """Replay through the pages, within the access request of a person filmed there: the form,
+    the player, the video bytes as the browser gets them."""
+    request = access_request_covering(camera, start, end, dpo=UserFactory(role=Role.DPO))
     response = client.post(
         f"/enregistrements/relecture/{camera.code}/",
         {
+            "procedure": request_key(request),
             "start": _local(start),
-            "end": _local(end + timedelta(seconds=1)),  # the form counts whole seconds
+            # The form counts whole seconds; the request covers only what was already filmed.
+            "end": _local(min(end + timedelta(seconds=1), request.ends_at)),
             "reason": "Vérification d'un signalement",
         },
         HTTP_ACCEPT_LANGUAGE="fr",
@@ -263,7 +270,14 @@ def test_a_format_this_server_cannot_decode_is_said_in_words_everywhere(
 
     response = chief.post(
         f"/enregistrements/relecture/{camera.code}/",
-        {"start": _local(start), "end": _local(end), "reason": "Vérification d'un signalement"},
+        {
+            "procedure": request_key(
+                access_request_covering(camera, start, end, dpo=UserFactory(role=Role.DPO))
+            ),
+            "start": _local(start),
+            "end": _local(end),
+            "reason": "Vérification d'un signalement",
+        },
         HTTP_ACCEPT_LANGUAGE="fr",
     )
     assert response.status_code == 200

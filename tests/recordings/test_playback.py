@@ -28,6 +28,7 @@ from tests.factories import HabilitationFactory, UserFactory
 from tests.permissions import Matrix, check_matrix
 from tests.recordings.conftest import CollectingSink
 from tests.recordings.media import burnt_in_index, h264_clip, probe
+from tests.recordings.procedures import key, requisition_covering
 from tests.recordings.retention import store_recorded
 
 FPS = 12
@@ -113,10 +114,16 @@ def supervisor_client(supervisor, signed_in) -> Client:
     return signed_in(supervisor)
 
 
+@pytest.fixture
+def procedure(camera, segments) -> str:
+    """A requisition in course covering all the recorded footage: its key in the form."""
+    return key(requisition_covering(camera, segments[0].started_at, segments[-1].ended_at))
+
+
 def form_data(
-    start: datetime, end: datetime, reason: str = "Vérification d'un signalement"
+    start: datetime, end: datetime, procedure: str, reason: str = "Vérification d'un signalement"
 ) -> dict:
-    return {"start": local(start), "end": local(end), "reason": reason}
+    return {"procedure": procedure, "start": local(start), "end": local(end), "reason": reason}
 
 
 def watch(client: Client, camera: Camera, data: dict) -> tuple[str, bytes]:
@@ -164,7 +171,8 @@ def test_recorded_range_plays_as_one_mp4_with_its_frames_and_no_audio(media, sig
     # short by the stop): several segments joined.
     start = segments[0].started_at.replace(microsecond=0) + timedelta(seconds=1)
     end = segments[-2].started_at.replace(microsecond=0) + timedelta(seconds=1)
-    _, data = watch(signed_in(supervisor), camera, form_data(start, end))
+    requisition = requisition_covering(camera, start, end)
+    _, data = watch(signed_in(supervisor), camera, form_data(start, end, key(requisition)))
 
     assert probe(data)["streams"] == ["video"]  # no audio, ever
     frames = probe(data)
@@ -177,16 +185,23 @@ def test_recorded_range_plays_as_one_mp4_with_its_frames_and_no_audio(media, sig
     event = AuditEvent.objects.get(action="recording.playback")
     assert event.actor_id == supervisor.pk
     assert event.target_id == str(camera.pk)
-    assert event.reason == "Vérification d'un signalement"
+    assert event.reason == (
+        f"Réquisition judiciaire {requisition.reference} : Vérification d'un signalement"
+    )
+    assert event.details["basis"] == "requisition"
+    assert event.details["procedure"]["id"] == requisition.pk
+    assert event.details["procedure"]["reference"] == requisition.reference
     assert datetime.fromisoformat(event.details["start"].replace("Z", "+00:00")) == start
     assert datetime.fromisoformat(event.details["end"].replace("Z", "+00:00")) == end
     assert event.details["masked"] is False
 
 
 @pytest.mark.django_db
-def test_video_is_served_by_byte_ranges_as_browsers_seek(camera, segments, supervisor_client):
+def test_video_is_served_by_byte_ranges_as_browsers_seek(
+    camera, segments, supervisor_client, procedure
+):
     start, end = segments[0].started_at, segments[-1].ended_at
-    token, whole = watch(supervisor_client, camera, form_data(start, end))
+    token, whole = watch(supervisor_client, camera, form_data(start, end, procedure))
     url = f"/enregistrements/relecture/{camera.code}/lecture/{token}/video.mp4"
     head = supervisor_client.get(url, HTTP_RANGE="bytes=0-99")
     assert head.status_code == 206
@@ -204,9 +219,9 @@ def test_video_is_served_by_byte_ranges_as_browsers_seek(camera, segments, super
 
 
 @pytest.mark.django_db
-def test_nothing_in_clear_reaches_the_disk(camera, segments, supervisor_client, media):
+def test_nothing_in_clear_reaches_the_disk(camera, segments, supervisor_client, media, procedure):
     start, end = segments[0].started_at, segments[-1].ended_at
-    token, whole = watch(supervisor_client, camera, form_data(start, end))
+    token, whole = watch(supervisor_client, camera, form_data(start, end, procedure))
     files = list((media / "data" / "playback").iterdir())
     assert [f.name for f in files] == [f"{token}.csuseg"]
     raw = files[0].read_bytes()
@@ -216,7 +231,7 @@ def test_nothing_in_clear_reaches_the_disk(camera, segments, supervisor_client, 
 
 @pytest.mark.django_db
 def test_masked_playback_has_software_masks_burnt_in_overlaps_included(
-    camera, segments, supervisor_client, supervisor
+    camera, segments, supervisor_client, supervisor, procedure
 ):
     PrivacyMask.objects.create(
         camera=camera,
@@ -230,7 +245,7 @@ def test_masked_playback_has_software_masks_burnt_in_overlaps_included(
     )
     start = segments[1].started_at.replace(microsecond=0) + timedelta(seconds=1)
     end = start + timedelta(seconds=2)
-    _, data = watch(supervisor_client, camera, form_data(start, end))
+    _, data = watch(supervisor_client, camera, form_data(start, end, procedure))
     images = decode(data)
     # Decoded, masked and encoded again: the file holds exactly the frames of the range.
     assert abs(len(images) - 2 * FPS) <= 1
@@ -249,8 +264,8 @@ def test_masked_playback_has_software_masks_burnt_in_overlaps_included(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("reason", ["", "   ", "trop"])
-def test_a_reason_is_required(camera, segments, supervisor_client, reason):
-    data = form_data(segments[0].started_at, segments[-1].ended_at, reason=reason)
+def test_a_reason_is_required(camera, segments, supervisor_client, procedure, reason):
+    data = form_data(segments[0].started_at, segments[-1].ended_at, procedure, reason=reason)
     response = supervisor_client.post(f"/enregistrements/relecture/{camera.code}/", data)
     assert response.status_code == 200
     assert response.context["form"].errors["reason"]
@@ -258,13 +273,14 @@ def test_a_reason_is_required(camera, segments, supervisor_client, reason):
 
 
 @pytest.mark.django_db
-def test_the_service_refuses_a_missing_reason_too(camera, segments, supervisor):
+def test_the_service_refuses_a_missing_reason_too(camera, segments, supervisor, procedure):
     with pytest.raises(playback.PlaybackError, match="motif"):
         playback.playback_create(
             camera=camera,
             start=segments[0].started_at,
             end=segments[-1].ended_at,
             reason=" ",
+            procedure=("requisition", int(procedure.split(":")[1])),
             actor=supervisor,
             session={},
         )
@@ -272,12 +288,13 @@ def test_the_service_refuses_a_missing_reason_too(camera, segments, supervisor):
 
 @pytest.mark.django_db
 def test_a_range_longer_than_the_limit_is_refused_in_words(
-    camera, segments, supervisor_client, settings
+    camera, segments, supervisor_client, settings, procedure
 ):
     settings.RECORDING_PLAYBACK_MAX_SECONDS = 60
     start = segments[0].started_at - timedelta(minutes=5)
     response = supervisor_client.post(
-        f"/enregistrements/relecture/{camera.code}/", form_data(start, start + timedelta(hours=1))
+        f"/enregistrements/relecture/{camera.code}/",
+        form_data(start, start + timedelta(hours=1), procedure),
     )
     assert response.status_code == 200
     assert "durée maximale de relecture (1 min)" in response.content.decode()
@@ -287,15 +304,17 @@ def test_a_range_longer_than_the_limit_is_refused_in_words(
 @pytest.mark.django_db
 def test_a_range_without_footage_says_so(camera, segments, supervisor_client):
     start = segments[0].started_at - timedelta(minutes=10)
+    end = start + timedelta(minutes=2)
+    requisition = requisition_covering(camera, start, end)
     response = supervisor_client.post(
-        f"/enregistrements/relecture/{camera.code}/", form_data(start, start + timedelta(minutes=2))
+        f"/enregistrements/relecture/{camera.code}/", form_data(start, end, key(requisition))
     )
     assert "Aucun enregistrement conservé sur cette période." in response.content.decode()
 
 
 @pytest.mark.django_db
 def test_a_flipped_byte_gives_a_clear_error_and_an_audit_event_not_garbage(
-    camera, segments, supervisor_client, media
+    camera, segments, supervisor_client, media, procedure
 ):
     altered = segments[1]
     path = default_storage.path(altered.storage_path)
@@ -306,7 +325,7 @@ def test_a_flipped_byte_gives_a_clear_error_and_an_audit_event_not_garbage(
         handle.write(bytes([byte[0] ^ 0x01]))
     response = supervisor_client.post(
         f"/enregistrements/relecture/{camera.code}/",
-        form_data(segments[0].started_at, segments[-1].ended_at),
+        form_data(segments[0].started_at, segments[-1].ended_at, procedure),
     )
     assert response.status_code == 200
     page = response.content.decode()
@@ -338,10 +357,12 @@ def test_unknown_camera_is_404(supervisor_client):
 
 @pytest.mark.django_db
 def test_a_playback_belongs_to_its_session_and_expires(
-    camera, segments, supervisor_client, supervisor, signed_in, settings
+    camera, segments, supervisor_client, supervisor, signed_in, settings, procedure
 ):
     token, _ = watch(
-        supervisor_client, camera, form_data(segments[0].started_at, segments[-1].ended_at)
+        supervisor_client,
+        camera,
+        form_data(segments[0].started_at, segments[-1].ended_at, procedure),
     )
     url = f"/enregistrements/relecture/{camera.code}/lecture/{token}/video.mp4"
     colleague = UserFactory(role=Role.SUPERVISOR)
@@ -396,11 +417,11 @@ def test_timeline_page_needs_a_replay_habilitation(camera):
 
 
 @pytest.mark.django_db
-def test_playback_post_needs_a_replay_habilitation(camera, segments):
+def test_playback_post_needs_a_replay_habilitation(camera, segments, procedure):
     check_matrix(
         url=f"/enregistrements/relecture/{camera.code}/",
         method="post",
-        data=form_data(segments[0].started_at, segments[-1].ended_at),
+        data=form_data(segments[0].started_at, segments[-1].ended_at, procedure),
         allowed=[Role.SUPERVISOR],
         ok=[302],
         habilitate=habilitate_replay,
@@ -425,12 +446,12 @@ class PreparedPlaybackMatrix(Matrix):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("suffix", ["", "video.mp4"])
-def test_player_and_video_need_a_replay_habilitation(camera, segments, suffix):
+def test_player_and_video_need_a_replay_habilitation(camera, segments, procedure, suffix):
     PreparedPlaybackMatrix(
         url=f"/enregistrements/relecture/{camera.code}/lecture/…/{suffix}",
         camera_code=camera.code,
         suffix=suffix,
-        data=form_data(segments[0].started_at, segments[-1].ended_at),
+        data=form_data(segments[0].started_at, segments[-1].ended_at, procedure),
         allowed=[Role.SUPERVISOR],
         habilitate=habilitate_replay,
     ).check()
@@ -445,7 +466,7 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_supervisor_selects_on_the_timeline_and_the_browser_plays_the_video(
-    live_server, camera, segments, supervisor
+    live_server, camera, segments, supervisor, procedure
 ):
     sync_api = pytest.importorskip("playwright.sync_api")
     session = sign_in(Client(), supervisor).cookies["sessionid"].value
@@ -468,6 +489,7 @@ def test_supervisor_selects_on_the_timeline_and_the_browser_plays_the_video(
             # The drawn selection is only a helper: watch the recorded segments.
             page.fill("#id_start", local(segments[0].started_at))
             page.fill("#id_end", local(segments[-1].ended_at + timedelta(seconds=1)))
+            page.select_option("#id_procedure", procedure)
             page.fill("#id_reason", "Vérification d'un signalement")
             with page.expect_navigation():
                 page.click("#playback-form button[type=submit]")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from recordings import crypto, holds, keys, playback, purge, store
 from recordings.models import DataKey, Hold, Segment
 from tests.cameras.factories import CameraFactory
+from tests.recordings.procedures import requisition_covering
 from tests.recordings.retention import make_camera, payload, record_segments, store_recorded
 from tests.recordings.test_playback import decode, habilitate_replay, recorded  # noqa: F401
 
@@ -155,6 +156,9 @@ def test_held_footage_still_plays_once_its_periods_key_is_destroyed(
         actor="test",
     )
 
+    # Watched within the requisition that asked for it, as every replay is.
+    requisition = requisition_covering(camera, segments[0].started_at, segments[-1].ended_at)
+
     purge.purge_run(now=timezone.now())
 
     period_kek.refresh_from_db()
@@ -164,6 +168,7 @@ def test_held_footage_still_plays_once_its_periods_key_is_destroyed(
         start=segments[0].started_at,
         end=segments[-1].ended_at,
         reason="Réquisition 2026/0042 : visionnage avant extraction",
+        procedure=("requisition", requisition.pk),
         actor=supervisor,
         session={},
     )

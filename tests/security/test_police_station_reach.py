@@ -165,6 +165,7 @@ def test_a_playback_token_is_refused_to_the_station(world, station):
             start=timezone.now() - timedelta(minutes=10),
             end=timezone.now() - timedelta(minutes=5),
             reason="Vérification d'un fait signalé",
+            procedure=None,
             actor=station,
             session={},
         )

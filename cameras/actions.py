@@ -29,6 +29,11 @@ def register() -> None:
     reg("authorization.created", _("Autorisation préfectorale enregistrée"), "change")
     reg("authorization.updated", _("Autorisation préfectorale modifiée"), "change")
     reg("authorization.expiry_alert", _("Alerte d'échéance d'autorisation préfectorale"), "system")
+    reg(
+        "authorization.alert_acknowledged",
+        _("Alerte d'échéance d'autorisation préfectorale prise en compte"),
+        "change",
+    )
     reg("privacy_mask.saved", _("Masques de confidentialité enregistrés"), "change")
     reg("privacy_mask.validated", _("Masques de confidentialité validés"), "change")
     reg(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,7 @@ from cameras.filters import AuthorizationFilter, CameraFilter
 from cameras.models import (
     LEGAL_MAX_RETENTION_DAYS,
     Authorization,
+    AuthorizationAlert,
     Camera,
     CameraOutage,
     Device,
@@ -30,6 +31,8 @@ from cameras.models import (
     RetentionChange,
 )
 from cameras.roles import (
+    AUTHORIZATION_ALERT_HANDLERS,
+    AUTHORIZATION_ALERT_READERS,
     HEALTH_WATCHERS,
     MASK_EDITORS,
     REGISTER_MANAGERS,
@@ -38,7 +41,7 @@ from cameras.roles import (
     RETENTION_READERS,
 )
 from cameras.video import SourceError
-from csu.lib.drf import instance_of
+from csu.lib.drf import UTCDateTimeField, instance_of
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -303,6 +306,16 @@ class OutageSerializer(serializers.ModelSerializer):
 
 class HealthSerializer(serializers.ModelSerializer):
     flags = serializers.SerializerMethodField()
+    unauthorized_reason = serializers.SerializerMethodField(
+        help_text=_(
+            "Pourquoi la caméra n'est ni enregistrée ni visible en direct faute d'autorisation "
+            "préfectorale en vigueur ; vide sinon."
+        )
+    )
+    unauthorized_since = UTCDateTimeField(
+        read_only=True,
+        help_text=_("Depuis quand la caméra est arrêtée faute d'autorisation (UTC) ; null sinon."),
+    )
     device: serializers.SlugRelatedField[Device] = serializers.SlugRelatedField(
         slug_field="code", read_only=True, allow_null=True
     )
@@ -318,10 +331,63 @@ class HealthSerializer(serializers.ModelSerializer):
             "health_checked_at",
             "health_detail",
             "flags",
+            "unauthorized_reason",
+            "unauthorized_since",
         ]
 
     def get_flags(self, camera: Camera) -> list[str]:
         return selectors.camera_flags(camera)
+
+    def get_unauthorized_reason(self, camera: Camera) -> str:
+        return camera.authorization_refusal()
+
+
+class AuthorizationAlertSerializer(serializers.ModelSerializer):
+    authorization: serializers.SlugRelatedField[Authorization] = serializers.SlugRelatedField(
+        slug_field="number", read_only=True
+    )
+    days_left = serializers.IntegerField(
+        read_only=True, help_text=_("Jours restants jusqu'à l'échéance ; négatif une fois passée.")
+    )
+    state = serializers.ChoiceField(
+        choices=["open", "acknowledged", "superseded"],
+        read_only=True,
+        help_text=_("open : à traiter ; acknowledged : prise en compte ; superseded : close."),
+    )
+    cameras = serializers.SerializerMethodField(
+        help_text=_("Caméras couvertes par l'autorisation.")
+    )
+    acknowledged_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+    raised_at = UTCDateTimeField(read_only=True)
+    acknowledged_at = UTCDateTimeField(read_only=True)
+    superseded_at = UTCDateTimeField(read_only=True)
+
+    class Meta:
+        model = AuthorizationAlert
+        fields = [
+            "id",
+            "authorization",
+            "authorization_id",
+            "threshold",
+            "expires_on",
+            "days_left",
+            "raised_at",
+            "state",
+            "cameras",
+            "acknowledged_at",
+            "acknowledged_by",
+            "acknowledgement_note",
+            "superseded_at",
+            "superseded_reason",
+        ]
+        read_only_fields = fields
+
+    def get_cameras(self, alert: AuthorizationAlert) -> list[str]:
+        return [camera.code for camera in alert.authorization.cameras.all()]
+
+
+class AcknowledgementSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
 class HistoryEntrySerializer(serializers.Serializer):
@@ -553,3 +619,40 @@ class AuthorizationViewSet(viewsets.ModelViewSet):
         """Authorizations expired or expiring within 180 days."""
         alerts = selectors.authorization_alerts().prefetch_related("cameras")
         return Response(AuthorizationSerializer(alerts, many=True).data)
+
+
+class AuthorizationAlertViewSet(viewsets.ReadOnlyModelViewSet):
+    """Expiry alerts of the prefectoral authorizations (180, 90, 30 days before, then expired),
+    open ones first: tasks that supervisors and administrators acknowledge; the DPO reads them."""
+
+    serializer_class = AuthorizationAlertSerializer
+    permission_classes = [
+        role_permission(
+            *AUTHORIZATION_ALERT_HANDLERS,
+            read_only_roles=tuple(AUTHORIZATION_ALERT_READERS - AUTHORIZATION_ALERT_HANDLERS),
+        )
+    ]
+
+    def get_queryset(self):
+        return selectors.authorization_alert_list().order_by(
+            F("superseded_at").asc(nulls_first=True),
+            F("acknowledged_at").asc(nulls_first=True),
+            "-raised_at",
+            "-pk",
+        )
+
+    @extend_schema(request=AcknowledgementSerializer, responses=AuthorizationAlertSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        """Take the alert into account, with an optional note (audited); answers 409 when it
+        was already acknowledged or closed. The next, narrower threshold raises a new alert."""
+        alert = self.get_object()
+        body = AcknowledgementSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            alert = services.authorization_alert_acknowledge(
+                alert=alert, actor=signed_in(request), note=body.validated_data["note"]
+            )
+        except services.AlertClosed as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(AuthorizationAlertSerializer(self.get_queryset().get(pk=alert.pk)).data)

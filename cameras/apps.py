@@ -13,7 +13,12 @@ class CamerasConfig(AppConfig):
 
         from accounts import navigation
         from cameras import actions, models
-        from cameras.roles import HEALTH_WATCHERS, REGISTER_READERS
+        from cameras.roles import (
+            AUTHORIZATION_ALERT_READERS,
+            HEALTH_WATCHERS,
+            RECORDING_STOP_READERS,
+            REGISTER_READERS,
+        )
 
         actions.register()
         navigation.register(50, _("Caméras"), "cameras:camera_list", REGISTER_READERS)
@@ -21,6 +26,18 @@ class CamerasConfig(AppConfig):
         navigation.register(70, _("Santé des caméras"), "cameras:health_board", HEALTH_WATCHERS)
         navigation.register(
             80, _("Autorisations préfectorales"), "cameras:authorization_list", REGISTER_READERS
+        )
+        navigation.register(
+            82,
+            _("Échéances des autorisations"),
+            "cameras:authorization_alert_list",
+            AUTHORIZATION_ALERT_READERS,
+        )
+        navigation.register(
+            84,
+            _("Arrêts faute d'autorisation"),
+            "cameras:recording_stops",
+            RECORDING_STOP_READERS,
         )
         auditlog.register(models.Authorization)
         auditlog.register(models.Camera, exclude_fields=["stream_credentials", "reference_image"])

@@ -726,3 +726,94 @@ class RetentionChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera.code} {self.old_days} → {self.new_days} j ({self.state})"
+
+
+class AuthorizationAlert(models.Model):
+    """An expiry alert of a prefectoral authorization, a task for the room's supervisors: renew
+    the arrêté préfectoral (CSI L252-4) before the cameras it covers stop being recorded.
+
+    One per authorization, expiry date and threshold (180, 90, 30 days before; 0 once expired).
+    It is open until a supervisor or an administrator acknowledges it, or until it is
+    superseded: by the next, narrower threshold (a new alert, open again whatever was
+    acknowledged before), or by a change of the authorization's end date (a renewal), or when
+    the authorization covers no camera any more (replaced by another arrêté).
+    """
+
+    class Supersession(models.TextChoices):
+        NARROWER = "narrower", _("remplacée par une échéance plus proche")
+        RENEWED = "renewed", _("échéance de l'autorisation modifiée")
+        REPLACED = "replaced", _("autorisation ne couvrant plus aucune caméra")
+
+    authorization = models.ForeignKey(
+        Authorization,
+        verbose_name=_("autorisation préfectorale"),
+        on_delete=models.PROTECT,
+        related_name="expiry_alerts",
+    )
+    #: Days before expiry at which it was raised: one of EXPIRY_ALERT_DAYS, or 0 (expired).
+    threshold = models.PositiveSmallIntegerField(_("seuil (jours)"))
+    #: The end date the alert was raised for (a renewal changes the authorization's).
+    expires_on = models.DateField(_("date d'expiration"))
+    raised_at = models.DateTimeField(_("levée le"))
+    acknowledged_at = models.DateTimeField(_("prise en compte le"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("prise en compte par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    acknowledgement_note = models.CharField(
+        _("note de prise en compte"), max_length=500, blank=True
+    )
+    superseded_at = models.DateTimeField(_("close le"), null=True, blank=True)
+    superseded_reason = models.CharField(
+        _("motif de clôture"), max_length=20, choices=Supersession.choices, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("alerte d'échéance d'autorisation")
+        verbose_name_plural = _("alertes d'échéance d'autorisation")
+        ordering = ["-raised_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authorization", "expires_on", "threshold"],
+                name="authorization_alert_once_per_threshold",
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold__in=[*EXPIRY_ALERT_DAYS, 0]),
+                name="authorization_alert_threshold_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True, acknowledged_by__isnull=True)
+                | Q(acknowledged_at__isnull=False, acknowledged_by__isnull=False),
+                name="authorization_alert_acknowledgement_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_at__isnull=True, superseded_reason="")
+                | (Q(superseded_at__isnull=False) & ~Q(superseded_reason="")),
+                name="authorization_alert_supersession_complete",
+            ),
+        ]
+        indexes = [models.Index(fields=["acknowledged_at", "superseded_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.authorization_id} J-{self.threshold} ({self.expires_on})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None and self.superseded_at is None
+
+    @property
+    def state(self) -> str:
+        """'open', 'acknowledged' or 'superseded' (a superseded alert may have been
+        acknowledged first: it is closed either way)."""
+        if self.superseded_at is not None:
+            return "superseded"
+        return "acknowledged" if self.acknowledged_at is not None else "open"
+
+    @property
+    def days_left(self) -> int:
+        """Days from today (Paris) to the end date it was raised for; negative once past."""
+        return (self.expires_on - timezone.localdate()).days

@@ -18,3 +18,9 @@ RETENTION_REQUESTERS = REGISTER_MANAGERS
 RETENTION_DECIDERS = frozenset({Role.DPO})
 #: Follow the retention change requests.
 RETENTION_READERS = RETENTION_REQUESTERS | RETENTION_DECIDERS
+#: Acknowledge the expiry alerts of the authorizations (the task: renew the arrêté).
+AUTHORIZATION_ALERT_HANDLERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+#: Follow the expiry alerts (the DPO reads them).
+AUTHORIZATION_ALERT_READERS = AUTHORIZATION_ALERT_HANDLERS | {Role.DPO}
+#: Read the cameras stopped for want of an authorization and the history of stops.
+RECORDING_STOP_READERS = frozenset({Role.DPO, Role.SUPERVISOR, Role.ADMIN})

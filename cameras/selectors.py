@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -12,12 +13,14 @@ from django.db.models import (
     Count,
     IntegerField,
     OuterRef,
+    Prefetch,
     QuerySet,
     Subquery,
     Value,
     When,
 )
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts import access
 from accounts.roles import Right
@@ -27,6 +30,7 @@ from cameras.models import (
     EXPIRY_ALERT_DAYS,
     HEALTH_SEVERITY,
     Authorization,
+    AuthorizationAlert,
     Camera,
     CameraStatus,
     Device,
@@ -220,3 +224,94 @@ def camera_history(camera: Camera) -> list[dict[str, Any]]:
         )
     entries.sort(key=lambda e: e["at"], reverse=True)
     return entries
+
+
+# --- Expiry alerts and stops for want of an authorization ----------------------------------------
+
+#: The audit actions of a camera stopped, then resumed, for want of an authorization in force.
+RECORDING_STOPPED = "camera.recording_stopped_unauthorized"
+RECORDING_RESUMED = "camera.recording_resumed"
+
+
+def authorization_alert_list() -> QuerySet[AuthorizationAlert]:
+    """Every expiry alert, newest first, with its authorization's cameras (codes, in order)."""
+    return AuthorizationAlert.objects.select_related(
+        "authorization", "acknowledged_by"
+    ).prefetch_related(
+        Prefetch(
+            "authorization__cameras",
+            queryset=Camera.objects.only("id", "code", "authorization_id").order_by("code"),
+        )
+    )
+
+
+def authorization_alerts_open() -> QuerySet[AuthorizationAlert]:
+    """The alerts neither acknowledged nor superseded: the supervisors' tasks."""
+    return (
+        authorization_alert_list()
+        .filter(acknowledged_at__isnull=True, superseded_at__isnull=True)
+        .order_by("expires_on", "threshold", "pk")
+    )
+
+
+def authorization_alerts_open_count() -> int:
+    return AuthorizationAlert.objects.filter(
+        acknowledged_at__isnull=True, superseded_at__isnull=True
+    ).count()
+
+
+def unauthorized_cameras() -> QuerySet[Camera]:
+    """Cameras stopped for want of an authorization in force, the longest stopped first."""
+    return (
+        Camera.objects.filter(unauthorized_since__isnull=False)
+        .select_related("authorization")
+        .order_by("unauthorized_since", "code")
+    )
+
+
+def recording_stop_events(
+    start: datetime | None = None, end: datetime | None = None
+) -> QuerySet[AuditEvent]:
+    """The stops and resumptions for want of an authorization, in [start, end), in order."""
+    events = AuditEvent.objects.filter(action__in=(RECORDING_STOPPED, RECORDING_RESUMED))
+    if start is not None:
+        events = events.filter(occurred_at__gte=start)
+    if end is not None:
+        events = events.filter(occurred_at__lt=end)
+    return events.order_by("seq")
+
+
+def _moment(value: Any) -> datetime | None:
+    """A moment the audit trail stored in an event's details (JSON: ISO-8601 text)."""
+    if isinstance(value, datetime):
+        return value
+    return parse_datetime(value) if isinstance(value, str) and value else None
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    return parse_date(value) if isinstance(value, str) and value else None
+
+
+def recording_stop_rows(events: Iterable[AuditEvent]) -> list[dict[str, Any]]:
+    """The stops and resumptions as people read them: when, which, the camera, the reason,
+    since when the camera was stopped, and the authorization concerned with its dates."""
+    rows = []
+    for event in events:
+        details = event.details or {}
+        stopped = event.action == RECORDING_STOPPED
+        since = _moment(details.get("since" if stopped else "stopped_since"))
+        rows.append(
+            {
+                "at": event.occurred_at,
+                "stopped": stopped,
+                "camera": event.target_label,
+                "reason": event.reason,
+                "since": since or (event.occurred_at if stopped else None),
+                "authorization": details.get("authorization") or "",
+                "issued_on": _day(details.get("issued_on")),
+                "expires_on": _day(details.get("expires_on")),
+            }
+        )
+    return rows

@@ -17,12 +17,12 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import access
-from accounts.actors import Actor
+from accounts.actors import Actor, person
 from accounts.models import User
 from accounts.roles import Right
 from audit.services import record
@@ -30,6 +30,7 @@ from cameras import health, retention, secrets, sources, video
 from cameras.models import (
     EXPIRY_ALERT_DAYS,
     Authorization,
+    AuthorizationAlert,
     Camera,
     CameraOutage,
     CameraStatus,
@@ -40,7 +41,7 @@ from cameras.models import (
     five_years_after,
     same_host,
 )
-from cameras.roles import MASK_EDITORS
+from cameras.roles import AUTHORIZATION_ALERT_HANDLERS, MASK_EDITORS
 from cameras.sources import split_credentials, stream_login
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,9 @@ def authorization_update(
                     % {"codes": ", ".join(too_long)}
                 }
             )
+    if before["expires_on"] != authorization.expires_on:
+        # A new end date starts the alerts over: 180, 90, 30 days before it.
+        authorization.last_alert_days = None
     authorization.save()
     after = _authorization_details(authorization)
     diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
@@ -128,17 +132,25 @@ def authorization_update(
         record(
             "authorization.updated", actor=actor, target=authorization, details={"changes": diff}
         )
+    authorization_alerts_settle(authorization_ids=[authorization.pk])
     return authorization
 
 
 @transaction.atomic
-def authorization_record_alert(*, authorization_id: int, today: date | None = None) -> bool:
-    """Record the expiry alert the authorization has reached, once per threshold."""
+def authorization_record_alert(
+    *, authorization_id: int, today: date | None = None, now: datetime | None = None
+) -> bool:
+    """Raise the expiry alert the authorization has reached, once per threshold: an audit event
+    and an :class:`AuthorizationAlert` for the supervisors, which supersedes the wider ones."""
+    now = now or timezone.now()
     authorization = Authorization.objects.get(pk=authorization_id)
-    today = today or timezone.localdate()
+    today = today or timezone.localdate(now)
     left = (authorization.expires_on - today).days
     reached = [days for days in (*EXPIRY_ALERT_DAYS, 0) if left <= days]
     if not reached:
+        return False
+    if not (authorization.cameras.exists() or authorization.devices.exists()):
+        # Replaced by another arrêté (or not used yet): no camera waits for its renewal.
         return False
     threshold = min(reached)
     previous = authorization.last_alert_days
@@ -150,11 +162,26 @@ def authorization_record_alert(*, authorization_id: int, today: date | None = No
     )
     if not updated:
         return False
+    alert, created = AuthorizationAlert.objects.get_or_create(
+        authorization=authorization,
+        expires_on=authorization.expires_on,
+        threshold=threshold,
+        defaults={"raised_at": now},
+    )
+    # A narrower threshold takes over: the wider alerts close, acknowledged or not.
+    _alerts_supersede(
+        AuthorizationAlert.objects.filter(authorization=authorization).exclude(pk=alert.pk),
+        AuthorizationAlert.Supersession.NARROWER,
+        now,
+    )
+    if not created:
+        return False
     record(
         "authorization.expiry_alert",
         actor_name=ALERTER,
         target=authorization,
         details={
+            "alert": alert.pk,
             "expires_on": authorization.expires_on,
             "days_left": left,
             "threshold": threshold,
@@ -162,6 +189,75 @@ def authorization_record_alert(*, authorization_id: int, today: date | None = No
         },
     )
     return True
+
+
+def _alerts_supersede(alerts: QuerySet[AuthorizationAlert], reason: str, now: datetime) -> int:
+    """Close the alerts not closed yet (conditional: a closed one keeps its first reason)."""
+    return alerts.filter(superseded_at__isnull=True).update(
+        superseded_at=now, superseded_reason=reason
+    )
+
+
+def authorization_alerts_settle(
+    *, authorization_ids: Iterable[int] | None = None, now: datetime | None = None
+) -> int:
+    """Close the alerts that no longer stand: raised for another end date than the
+    authorization's (renewed or corrected), or of an authorization that covers no camera and no
+    device any more (replaced by another arrêté). How many were closed."""
+    now = now or timezone.now()
+    alerts = AuthorizationAlert.objects.filter(superseded_at__isnull=True)
+    if authorization_ids is not None:
+        alerts = alerts.filter(authorization_id__in=list(authorization_ids))
+    closed = _alerts_supersede(
+        alerts.exclude(expires_on=F("authorization__expires_on")),
+        AuthorizationAlert.Supersession.RENEWED,
+        now,
+    )
+    unused = Authorization.objects.filter(cameras__isnull=True, devices__isnull=True)
+    return closed + _alerts_supersede(
+        alerts.filter(authorization__in=unused),
+        AuthorizationAlert.Supersession.REPLACED,
+        now,
+    )
+
+
+class AlertClosed(Exception):
+    """The alert was already acknowledged or superseded."""
+
+
+@transaction.atomic
+def authorization_alert_acknowledge(
+    *, alert: AuthorizationAlert, actor: Actor, note: str = "", now: datetime | None = None
+) -> AuthorizationAlert:
+    """A supervisor (or an administrator) takes the alert into account, with an optional note;
+    the next, narrower threshold still raises an open alert."""
+    who = person(actor)
+    if who is None or not who.has_role(*AUTHORIZATION_ALERT_HANDLERS):
+        raise PermissionDenied(
+            _("Seuls les chefs de salle et les administrateurs prennent en compte les alertes.")
+        )
+    now = now or timezone.now()
+    note = (note or "").strip()
+    if len(note) > 500:
+        raise ValidationError({"note": _("La note tient en 500 caractères au plus.")})
+    if not AuthorizationAlert.objects.filter(
+        pk=alert.pk, acknowledged_at__isnull=True, superseded_at__isnull=True
+    ).update(acknowledged_at=now, acknowledged_by=who, acknowledgement_note=note):
+        raise AlertClosed(_("Cette alerte est déjà prise en compte ou close."))
+    alert.refresh_from_db()
+    record(
+        "authorization.alert_acknowledged",
+        actor=actor,
+        target=alert.authorization,
+        reason=note,
+        details={
+            "alert": alert.pk,
+            "threshold": alert.threshold,
+            "expires_on": alert.expires_on,
+            "days_left": (alert.expires_on - timezone.localdate(now)).days,
+        },
+    )
+    return alert
 
 
 # --- Recording under authorization ------------------------------------------------------------
@@ -219,7 +315,7 @@ def _recording_stop(camera: Camera, reason: str, now: datetime) -> None:
         actor_name=AUTHORIZATION_GUARD,
         target=camera,
         reason=reason,
-        details=_authorization_summary(camera),
+        details={"since": now, **_authorization_summary(camera)},
     )
 
 
@@ -491,6 +587,9 @@ def camera_update(
         diff["stream_credentials"] = ["***", "***"]
     if diff:
         record("camera.updated", actor=actor, target=camera, details={"changes": diff})
+    if old_authorization is not None and camera.authorization_id != old_authorization:
+        # The old arrêté may cover no camera any more: its expiry alerts close.
+        authorization_alerts_settle(authorization_ids=[old_authorization])
     if lowered_to is not None:
         camera.retention_request = retention.retention_change_request(
             camera=camera, new_days=lowered_to, actor=actor, reason=retention_reason
@@ -689,6 +788,8 @@ def device_update(
         diff["credentials"] = credentials_change
     if diff:
         record("device.updated", actor=actor, target=device, details={"changes": diff})
+    if old_authorization is not None and device.authorization_id != old_authorization:
+        authorization_alerts_settle(authorization_ids=[old_authorization])
     return device
 
 

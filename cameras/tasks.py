@@ -15,7 +15,9 @@ def check_cameras_health() -> dict[str, str]:
 
 @shared_task(ignore_result=True)
 def record_authorization_alerts() -> int:
-    """Record the 180/90/30-day and expiry alerts not yet recorded; how many were new."""
+    """Close the alerts that no longer stand (renewed or replaced authorizations), then raise
+    the 180/90/30-day and expiry alerts not yet raised; how many were new."""
+    services.authorization_alerts_settle()
     return sum(
         services.authorization_record_alert(authorization_id=pk)
         for pk in selectors.authorization_alerts().values_list("pk", flat=True)

@@ -12,6 +12,13 @@ urlpatterns = [
     path("sante/", views.health_board, name="health_board"),
     path("autorisations/", views.authorization_list, name="authorization_list"),
     path("autorisations/nouvelle/", views.authorization_create, name="authorization_create"),
+    path("autorisations/alertes/", views.authorization_alert_list, name="authorization_alert_list"),
+    path(
+        "autorisations/alertes/<int:pk>/prendre-en-compte/",
+        views.authorization_alert_acknowledge,
+        name="authorization_alert_acknowledge",
+    ),
+    path("arrets-autorisation/", views.recording_stops, name="recording_stops"),
     path("autorisations/<int:pk>/", views.authorization_detail, name="authorization_detail"),
     path("autorisations/<int:pk>/modifier/", views.authorization_edit, name="authorization_edit"),
     path("conservation/", views.retention_changes, name="retention_changes"),

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -20,6 +21,7 @@ from cameras.filters import AuthorizationFilter, CameraFilter
 from cameras.forms import AuthorizationForm, CameraForm, DeviceForm, MaskForm
 from cameras.models import (
     Authorization,
+    AuthorizationAlert,
     Camera,
     Device,
     MaskMode,
@@ -27,8 +29,11 @@ from cameras.models import (
     RetentionChange,
 )
 from cameras.roles import (
+    AUTHORIZATION_ALERT_HANDLERS,
+    AUTHORIZATION_ALERT_READERS,
     HEALTH_WATCHERS,
     MASK_EDITORS,
+    RECORDING_STOP_READERS,
     REGISTER_MANAGERS,
     REGISTER_READERS,
     RETENTION_DECIDERS,
@@ -460,4 +465,61 @@ def authorization_edit(request: SignedInRequest, pk: int) -> HttpResponse:
         request,
         "cameras/authorization_form.html",
         {"form": form, "authorization": authorization},
+    )
+
+
+# --- Expiry alerts of the authorizations -------------------------------------------------------
+
+
+@role_required(*AUTHORIZATION_ALERT_READERS)
+def authorization_alert_list(request: SignedInRequest) -> HttpResponse:
+    alerts = selectors.authorization_alert_list()
+    closed = alerts.exclude(acknowledged_at__isnull=True, superseded_at__isnull=True)
+    return render(
+        request,
+        "cameras/authorization_alerts.html",
+        {
+            "open": selectors.authorization_alerts_open(),
+            "closed": Paginator(closed, 100).get_page(request.GET.get("page")),
+            "today": timezone.localdate(),
+            "can_acknowledge": request.user.has_role(*AUTHORIZATION_ALERT_HANDLERS),
+        },
+    )
+
+
+@require_POST
+@role_required(*AUTHORIZATION_ALERT_HANDLERS)
+def authorization_alert_acknowledge(request: SignedInRequest, pk: int) -> HttpResponse:
+    alert = get_object_or_404(AuthorizationAlert.objects.select_related("authorization"), pk=pk)
+    try:
+        services.authorization_alert_acknowledge(
+            alert=alert, actor=request.user, note=request.POST.get("note", "")
+        )
+    except (ValidationError, services.AlertClosed) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("Alerte de l'autorisation %(number)s prise en compte.")
+            % {"number": alert.authorization.number},
+        )
+    return redirect("cameras:authorization_alert_list")
+
+
+# --- Cameras stopped for want of an authorization -----------------------------------------------
+
+
+@role_required(*RECORDING_STOP_READERS)
+def recording_stops(request: SignedInRequest) -> HttpResponse:
+    page = Paginator(selectors.recording_stop_events().reverse(), 100).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "cameras/recording_stops.html",
+        {
+            "stopped": selectors.unauthorized_cameras(),
+            "page": page,
+            "history": selectors.recording_stop_rows(page.object_list),
+        },
     )

@@ -56,6 +56,7 @@ SECTIONS = (
     "autorisations",
     "sources-cameras",
     "changements-conservation",
+    "arrets-autorisation",
 )
 
 
@@ -239,6 +240,10 @@ def _report(
         "habilitations": _("État des habilitations à la date du dossier."),
         "masques": _("Toutes les versions des masques de confidentialité (CSI L251-3)."),
         "autorisations": _("Autorisations préfectorales et leur échéance (CSI L252-1, L252-4)."),
+        "arrets-autorisation": _(
+            "Chaque arrêt de l'enregistrement et du direct d'une caméra faute d'autorisation "
+            "préfectorale en vigueur, et chaque reprise, pendant la période (CSI L252-1, L254-1)."
+        ),
         "sources-cameras": _(
             "Chaque création de caméra et chaque changement de sa source vidéo ou de ses "
             "identifiants pendant la période (les identifiants eux-mêmes ne sont jamais écrits)."

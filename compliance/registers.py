@@ -22,6 +22,7 @@ from accounts.models import Habilitation
 from accounts.roles import Right
 from audit import actions
 from audit.models import AuditEvent
+from cameras import selectors as camera_selectors
 from cameras.models import Authorization, PrivacyMask, RetentionChange
 from cameras.sources import public_url
 from compliance.models import AccessRequest, AccessRequestCamera
@@ -675,4 +676,43 @@ REGISTERS["changements-conservation"] = Register(
         _("Motif de la décision"),
     ),
     _retention_changes,
+)
+
+
+# --- Stops of recording for want of an authorization (cameras.services) --------------------------
+
+
+def _recording_stops(start, end):
+    return [
+        [
+            local(row["at"]),
+            str(_("Arrêt") if row["stopped"] else _("Reprise")),
+            row["camera"],
+            row["reason"],
+            local(row["since"]),
+            row["authorization"],
+            day(row["issued_on"]),
+            day(row["expires_on"]),
+        ]
+        for row in camera_selectors.recording_stop_rows(
+            camera_selectors.recording_stop_events(start, end)
+        )
+    ]
+
+
+REGISTERS["arrets-autorisation"] = Register(
+    "arrets-autorisation",
+    _("Registre des arrêts d'enregistrement faute d'autorisation"),
+    "arrets-autorisation.csv",
+    (
+        _("Date"),
+        _("Événement"),
+        _("Caméra"),
+        _("Motif"),
+        _("Arrêtée depuis"),
+        _("Autorisation concernée"),
+        _("Autorisation du"),
+        _("Autorisation jusqu'au"),
+    ),
+    _recording_stops,
 )

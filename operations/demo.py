@@ -18,7 +18,14 @@ from django.utils import timezone
 
 from accounts.models import Service, User
 from accounts.roles import Role
-from cameras.models import Camera, CameraKind, CameraOutage, HealthStatus
+from cameras.models import (
+    Authorization,
+    Camera,
+    CameraKind,
+    CameraOutage,
+    HealthStatus,
+    five_years_after,
+)
 from evidence.models import Export, LegalFrame, Requisition, Status, Window
 from operations.models import (
     AlertedService,
@@ -49,6 +56,24 @@ def _minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
+def _authorization(prefix: str, year: int) -> Authorization:
+    """The arrêté the generated cameras are recorded under: in force today (CSI L252-1) and
+    from the start of the year when five years allow it."""
+    today = timezone.localdate()
+    issued = max(min(date(year, 1, 1), today), today - timedelta(days=4 * 365))
+    authorization, _created = Authorization.objects.get_or_create(
+        number=f"{prefix.upper()}-ARRETE-{year}",
+        defaults={
+            "issued_on": issued,
+            "expires_on": five_years_after(issued),
+            "purposes": "Prévention des atteintes à la sécurité des personnes et des biens.",
+            "perimeter": f"Caméras {prefix.upper()}-*.",
+            "retention_days": 15,
+        },
+    )
+    return authorization
+
+
 @transaction.atomic
 def generate_year(
     year: int,
@@ -76,6 +101,7 @@ def generate_year(
         ]
     )
     people = list(User.objects.filter(username__startswith=f"{prefix}.op").order_by("pk"))
+    authorization = _authorization(prefix, year)
     Camera.objects.bulk_create(
         [
             Camera(
@@ -83,6 +109,7 @@ def generate_year(
                 name=f"Caméra {n}",
                 sector=f"Secteur {n % 5}",
                 kind=CameraKind.DOME,
+                authorization=authorization,
                 stream_url=f"rtsp://10.0.{n // 250}.{n % 250}/live",
                 health_status=rng.choice([HealthStatus.OK] * 8 + [HealthStatus.FROZEN]),
             )

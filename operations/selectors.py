@@ -22,7 +22,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cameras import selectors as camera_selectors
 from cameras.models import HEALTH_SEVERITY, Camera, CameraStatus, HealthStatus
+from cameras.roles import AUTHORIZATION_ALERT_HANDLERS
 from evidence import selectors as evidence_selectors
 from evidence.models import GRANTED, Export, Requisition, Status
 from operations.models import RotaSlot, Shift, Signalement
@@ -235,6 +237,14 @@ def dashboard_recording(now: datetime) -> dict[str, Any]:
     alerts = recording_alerts(now)
     rows = [(camera, recording_state(camera, now)) for camera in alerts[:DASHBOARD_ROWS]]
     return {"recording_alert_count": alerts.count(), "recording_alerts": rows}
+
+
+def dashboard_authorization_alerts(user: Any) -> dict[str, Any]:
+    """For the supervisors, how many expiry alerts of the authorizations wait to be
+    acknowledged (None for the others). One query, none for operators."""
+    if not user.has_role(*AUTHORIZATION_ALERT_HANDLERS):
+        return {"authorization_alerts_open": None}
+    return {"authorization_alerts_open": camera_selectors.authorization_alerts_open_count()}
 
 
 def dashboard_requisitions(user: Any) -> dict[str, Any]:

@@ -73,6 +73,7 @@ DASHBOARD_PARTS: dict[str, Callable[[Any, datetime], dict[str, Any]]] = {
     "signalements": lambda user, now: selectors.dashboard_signalements(),
     "requisitions": lambda user, now: selectors.dashboard_requisitions(user),
     "enregistrement": lambda user, now: selectors.dashboard_recording(now),
+    "autorisations": lambda user, now: selectors.dashboard_authorization_alerts(user),
 }
 
 

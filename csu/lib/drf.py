@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from datetime import UTC
+from typing import Any, TypeVar
 
-from rest_framework.serializers import BaseSerializer
+from rest_framework.serializers import BaseSerializer, DateTimeField
 
 _T = TypeVar("_T")
 
@@ -19,3 +20,11 @@ def instance_of(serializer: BaseSerializer[_T]) -> _T:
     if instance is None:
         raise TypeError(f"{type(serializer).__name__} was given no object to update")
     return instance
+
+
+class UTCDateTimeField(DateTimeField):
+    """Machine field: ISO-8601 in UTC with its ``Z``, whatever the server's zone."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(*args, **kwargs)

@@ -263,6 +263,7 @@ def test_expiry_alerts_are_listed_and_recorded_once(signed_in, dpo):
         issued_on=timezone.localdate() - timedelta(days=1700),
         expires_on=timezone.localdate() + timedelta(days=80),
     )
+    CameraFactory(authorization=soon)
     AuthorizationFactory()  # far from expiry
     alerts = signed_in(dpo).get("/api/authorizations/alerts/").json()
     assert [a["number"] for a in alerts] == [soon.number]

@@ -21,10 +21,10 @@ from tests.cameras.factories import AuthorizationFactory, CameraFactory
 
 pytestmark = pytest.mark.django_db
 
-#: Measured counts, session, user, second-factor and navigation lookups included: ten for
-#: the dashboard itself (two for the requisitions waiting for the room), five for the
-#: statistics (one for the requisitions).
-DASHBOARD_PAGE, STATISTICS = 17, 11
+#: Measured counts, session, user, second-factor and navigation lookups included: eleven for
+#: the dashboard itself (two for the requisitions waiting for the room, one for the open expiry
+#: alerts of the authorizations), five for the statistics (one for the requisitions).
+DASHBOARD_PAGE, STATISTICS = 18, 11
 #: Each part of the dashboard alone: six for the session (read, then saved), the user and the
 #: second factor, then its own (see the ``dashboard_*`` selectors).
 PARTS = {
@@ -35,6 +35,7 @@ PARTS = {
     "signalements": 8,
     "requisitions": 8,
     "enregistrement": 8,
+    "autorisations": 7,
 }
 
 

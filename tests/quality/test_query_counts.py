@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from audit.services import record
+from cameras import services as camera_services
 from compliance import services as compliance_services
 from evidence import services as evidence_services
 from operations import services as operations_services
@@ -55,6 +56,26 @@ def authorization() -> str:
     number = f"ARR-Q{_n():03d}"
     CameraFactory(authorization=AuthorizationFactory(number=number))
     return number
+
+
+def authorization_alert() -> str:
+    number = f"ARR-A{_n():03d}"
+    today = timezone.localdate()
+    expiring = AuthorizationFactory(
+        number=number, issued_on=today - timedelta(days=1700), expires_on=today + timedelta(days=20)
+    )
+    CameraFactory(authorization=expiring)
+    CameraFactory(authorization=expiring)
+    camera_services.authorization_record_alert(authorization_id=expiring.pk)
+    return number
+
+
+def stopped_camera() -> str:
+    """A camera stopped for want of an authorization (one stop in the history)."""
+    code = f"CAM-S{_n():03d}"
+    stopped = CameraFactory(code=code, authorization=None)
+    camera_services.recording_authorizations_sync(camera_ids=[stopped.pk])
+    return code
 
 
 def expiring_authorization() -> str:
@@ -214,6 +235,8 @@ CASES = [
     Case("/cameras/", Role.DPO, camera),
     Case("/cameras/sante/", Role.SUPERVISOR, camera),
     Case("/cameras/autorisations/", Role.DPO, authorization),
+    Case("/cameras/autorisations/alertes/", Role.SUPERVISOR, authorization_alert),
+    Case("/cameras/arrets-autorisation/", Role.DPO, stopped_camera),
     Case("/requisitions/", Role.MAGISTRATE, requisition),
     Case("/requisitions/registres/", Role.SUPERVISOR, handover),
     Case("/conservation/destructions/", Role.DPO, destruction),
@@ -236,11 +259,13 @@ CASES = [
     Case("/conformite/registres/habilitations/", Role.DPO, habilitation),
     Case("/conformite/registres/masques/", Role.DPO, camera),
     Case("/conformite/registres/autorisations/", Role.DPO, authorization),
+    Case("/conformite/registres/arrets-autorisation/", Role.DPO, stopped_camera),
     # API lists
     Case("/api/cameras/", Role.DPO, camera),
     Case("/api/cameras/health/", Role.SUPERVISOR, camera),
     Case("/api/authorizations/", Role.DPO, authorization),
     Case("/api/authorizations/alerts/", Role.DPO, expiring_authorization),
+    Case("/api/authorization-alerts/", Role.DPO, authorization_alert),
     Case("/api/requisitions/", Role.MAGISTRATE, requisition),
     Case("/api/registers/extractions/", Role.DPO, handover),
     Case("/api/registers/handovers/", Role.DPO, handover),

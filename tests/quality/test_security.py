@@ -345,6 +345,9 @@ IDOR_ALLOW_LIST = {
     "retention-change-validate": "the DPO decides on every camera's retention",
     "retention-change-refuse": "the DPO decides on every camera's retention",
     "cameras:camera_reset_reference": "register managers act on every camera",
+    "cameras:authorization_alert_acknowledge": "supervisors act on every authorization's alert",
+    "authorization-alert-detail": "register-wide",
+    "authorization-alert-acknowledge": "supervisors act on every authorization's alert",
     "camera-reset-reference": "register managers act on every camera",
     # Mask editing needs the live habilitation: checked by tests/cameras (not built here).
     "cameras:mask_editor": "not built here",

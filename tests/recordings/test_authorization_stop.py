@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -12,8 +12,10 @@ from django.db import connections
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from cameras import services
 from cameras.models import Camera, CameraStatus
 from cameras.services import recording_authorizations_sync
+from operations.demo import generate_year
 from recordings import remux, tasks
 from recordings.models import RecorderLease
 from recordings.recorder import run_recorder
@@ -182,3 +184,70 @@ def test_a_running_recorder_stops_when_its_authorization_expires(tmp_path, setti
     assert lease.holder == "" and lease.state == RecorderLease.State.STOPPED
     assert lease.last_error == reason
     assert len(_events(camera, STOPPED)) == 1
+
+
+@pytest.mark.django_db
+def test_as_days_pass_expiry_stops_at_the_next_dispatch_and_a_renewal_resumes_it(
+    monkeypatch, supervisor, tmp_path
+):
+    """Time travel: the calendar, not the database, moves the authorization out of force."""
+    today = timezone.localdate()
+    authorization = AuthorizationFactory(
+        number="A-ENDING",
+        issued_on=today - timedelta(days=1800),
+        expires_on=today + timedelta(days=3),
+    )
+    clip = tmp_path / "source.mp4"
+    clip.write_bytes(b"")
+    camera = CameraFactory(authorization=authorization, stream_url=clip.as_uri())
+
+    def dispatched_at(moment: datetime) -> set[int]:
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+        with mock.patch.object(tasks.record_camera, "apply_async") as send:
+            tasks.dispatch_recorders()
+        return {c.kwargs["args"][0] for c in send.call_args_list}
+
+    assert dispatched_at(_at(authorization.expires_on)) == {camera.pk}  # its last day
+    # One dispatch cycle (30 s) after midnight of the day after: not sent, stopped, audited.
+    midnight = timezone.make_aware(
+        datetime.combine(authorization.expires_on + timedelta(days=1), datetime.min.time())
+    )
+    first_cycle = midnight + timedelta(seconds=30)
+    assert dispatched_at(first_cycle) == set()
+    camera.refresh_from_db()
+    assert camera.unauthorized_since == first_cycle
+    [stop] = _events(camera, STOPPED)
+    assert stop.reason == f"Autorisation A-ENDING expirée le {authorization.expires_on:%d/%m/%Y}."
+    assert dispatched_at(first_cycle + timedelta(days=2)) == set()
+    assert len(_events(camera, STOPPED)) == 1
+
+    # The renewed arrêté is attached through the register: the next dispatch sends a recorder.
+    later = first_cycle + timedelta(days=3)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    renewal = AuthorizationFactory(
+        number="A-RENEWED", issued_on=timezone.localdate(later) - timedelta(days=1)
+    )
+    services.camera_update(
+        camera=camera, actor=supervisor, authorization=renewal, verify_source=False
+    )
+    assert dispatched_at(later + timedelta(seconds=30)) == {camera.pk}
+    camera.refresh_from_db()
+    assert camera.unauthorized_since is None
+    [resume] = _events(camera, RESUMED)
+    assert resume.details["authorization"] == "A-RENEWED"
+    assert resume.details["stopped_since"].startswith(
+        first_cycle.astimezone(UTC).date().isoformat()
+    )
+
+
+@pytest.mark.django_db
+def test_the_generated_year_is_recorded_under_an_authorization_in_force():
+    year = generate_year(2024, operators=2, signalements=5, cameras=3, prefix="gen")
+    codes = [camera.pk for camera in year.cameras]
+    assert recording_authorizations_sync(camera_ids=codes) == {}
+    with mock.patch.object(tasks.record_camera, "apply_async") as send:
+        tasks.dispatch_recorders()
+    assert {c.kwargs["args"][0] for c in send.call_args_list} == set(codes)
+    # Generated again for another year, its cameras take their own arrêté.
+    other = generate_year(2025, operators=2, signalements=5, cameras=2, prefix="gen2")
+    assert recording_authorizations_sync(camera_ids=[c.pk for c in other.cameras]) == {}

@@ -56,6 +56,8 @@ SECTIONS = (
     "autorisations",
     "sources-cameras",
     "changements-conservation",
+    "purges-donnees",
+    "durees-conservation",
 )
 
 
@@ -239,6 +241,14 @@ def _report(
         "habilitations": _("État des habilitations à la date du dossier."),
         "masques": _("Toutes les versions des masques de confidentialité (CSI L251-3)."),
         "autorisations": _("Autorisations préfectorales et leur échéance (CSI L252-1, L252-4)."),
+        "purges-donnees": _(
+            "Chaque exécution de la purge des données de l'application pendant la période : "
+            "pour chaque nature de données, les enregistrements supprimés et ceux anonymisés "
+            "(conservés sans données personnelles pour les statistiques)."
+        ),
+        "durees-conservation": _(
+            "Durées de conservation en vigueur à la date du dossier, avec leur fondement."
+        ),
         "sources-cameras": _(
             "Chaque création de caméra et chaque changement de sa source vidéo ou de ses "
             "identifiants pendant la période (les identifiants eux-mêmes ne sont jamais écrits)."

@@ -418,7 +418,7 @@ AUDIT_RETENTION_DAYS = {
 # docs/configuration.md.
 RECORD_RETENTION_DAYS = {
     "signalements": env_int("CSU_SIGNALEMENT_RETENTION_DAYS", 3 * 365, minimum=365),
-    "shifts": env_int("CSU_SHIFT_RETENTION_DAYS", 3 * 365, minimum=365),
+    "shifts": env_int("CSU_SHIFT_RETENTION_DAYS", 5 * 365, minimum=365),
     "requisitions": env_int("CSU_REQUISITION_RETENTION_DAYS", 6 * 365, minimum=365),
     "access_requests": env_int("CSU_ACCESS_REQUEST_RETENTION_DAYS", 3 * 365, minimum=365),
     "habilitations": env_int("CSU_HABILITATION_RETENTION_DAYS", 3 * 365, minimum=365),

@@ -83,8 +83,9 @@ def register_kinds() -> None:
             label=_("Vacations et planning des opérateurs"),
             days=lambda: settings.RECORD_RETENTION_DAYS[SHIFTS],
             source=_(
-                "Code du travail L3245-1 (prescription de trois ans des rappels de salaire, "
-                "dont les heures de nuit et de dimanche) ; RGPD art. 5.1.e."
+                "Loi n° 68-1250 du 31 décembre 1968 (prescription quadriennale des créances "
+                "sur la commune, dont les heures de nuit et de dimanche des agents, comptée du "
+                "1er janvier suivant) : cinq ans ; RGPD art. 5.1.e."
             ),
             treatment=_(
                 "vacations anonymisées (nom de l'opérateur et motif de clôture effacés, heures "

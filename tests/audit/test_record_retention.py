@@ -9,7 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from accounts.models import Habilitation
 from audit import records
@@ -364,3 +368,87 @@ def test_an_anonymised_requisition_scan_is_gone_for_its_readers(
     page = client.get(reverse("evidence:requisition_detail", args=[requisition.pk]))
     assert page.status_code == 200
     assert "durée de conservation écoulée" in page.content.decode()
+
+
+# --- Property: after the purge at any date, nothing personal outlives its period -----------------
+
+PROPERTY_YEAR = 2022
+
+
+@pytest.fixture
+def activity(dpo):
+    """A year of activity, plus access requests and departed people's habilitations."""
+    generate_year(PROPERTY_YEAR, operators=3, signalements=150, cameras=3, requisitions=30)
+    start = datetime(PROPERTY_YEAR, 1, 5, 9, 0, tzinfo=UTC)
+    for n in range(12):
+        moment = start + timedelta(days=30 * n)
+        status = [AccessRequest.Status.OPEN, AccessRequest.Status.ANSWERED, "refused"][n % 3]
+        request = _access_request(dpo, status=AccessRequest.Status.OPEN)
+        AccessRequest.objects.filter(pk=request.pk).update(
+            received_at=moment,
+            status=status,
+            outcome={"open": "", "answered": "no_footage", "refused": "refused"}[status],
+            refusal_reason="investigation" if status == "refused" else "",
+            answered_at=None if status == "open" else moment + timedelta(days=20),
+        )
+        departed = UserFactory(is_active=n % 2 == 0)
+        HabilitationFactory(
+            user=departed,
+            valid_from=moment.date(),
+            valid_until=(moment + timedelta(days=60)).date(),
+        )
+    period = Period(date(PROPERTY_YEAR, 1, 1), date(PROPERTY_YEAR, 12, 31))
+    return period, statistics(period, now=datetime(PROPERTY_YEAR + 1, 1, 1, tzinfo=UTC))
+
+
+def _check_nothing_personal_outlives_its_period(at: datetime) -> None:
+    limit = {kind.slug: records.cutoff(kind, at) for kind in records.kinds()}
+    for s in Signalement.objects.prefetch_related("requisition_links__requisition"):
+        protected = any(
+            link.requisition.status not in FINISHED for link in s.requisition_links.all()
+        )
+        due = s.closed_at is not None and s.closed_at < limit["signalements"] and not protected
+        assert (s.location == "" and s.anonymised_at is not None) == due, s
+        if due:
+            assert not s.notes.exists()
+    for shift in Shift.objects.all():
+        due = shift.ended_at is not None and shift.ended_at < limit["shifts"]
+        assert (shift.operator_id is None) == due, shift
+    assert not RotaSlot.objects.filter(ends_at__lt=limit["shifts"]).exists()
+    for r in Requisition.objects.all():
+        ended = r.finished_at or r.decided_at or r.submitted_at
+        due = r.status in FINISHED and ended < limit["requisitions"]
+        assert (r.facts == "" and r.anonymised_at is not None) == due, r
+    for a in AccessRequest.objects.all():
+        due = a.status != "open" and a.answered_at < limit["access_requests"]
+        assert (a.requester_last_name == "" and a.requester_birth_date is None) == due, a
+    for h in Habilitation.objects.select_related("user"):
+        ended = h.valid_until < limit["habilitations"].date() or (
+            h.revoked_at is not None and h.revoked_at < limit["habilitations"]
+        )
+        assert h.user.is_active or not ended, h
+
+
+@hsettings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    at=st.datetimes(
+        min_value=datetime(PROPERTY_YEAR, 3, 1),
+        max_value=datetime(PROPERTY_YEAR + 9, 12, 31),
+        timezones=st.just(UTC),
+    ),
+    days=st.fixed_dictionaries({slug: st.integers(365, 2500) for slug in sorted(KINDS)}),
+)
+def test_after_the_purge_at_any_date_nothing_personal_outlives_its_period(
+    activity, settings, at, days
+):
+    period, figures = activity
+    settings.RECORD_RETENTION_DAYS = {**days, "sign_ins": min(days["sign_ins"], 365)}
+    with transaction.atomic():
+        records.purge_all(at=at)
+        _check_nothing_personal_outlives_its_period(at)
+        assert statistics(period, now=datetime(PROPERTY_YEAR + 1, 1, 1, tzinfo=UTC)) == figures
+        transaction.set_rollback(True)  # the next example starts from the whole year again

@@ -114,6 +114,7 @@ def purge_kind(
 
 
 def purge_all(*, at: datetime | None = None, actor: Actor = SYSTEM_ACTOR) -> list[RecordPurge]:
-    """Every kind once, in the schedule's order; one kind's failure leaves the others done."""
+    """Every kind once, in the schedule's order, each in its own transaction: a failure stops
+    the run with the kinds before it done, and the next run takes up the rest."""
     at = at or timezone.now()
     return [purge_kind(kind, at=at, actor=actor) for kind in kinds()]

@@ -4,6 +4,7 @@ a register entry and an audit event, and the statistics of a purged year do not 
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -452,3 +453,22 @@ def test_after_the_purge_at_any_date_nothing_personal_outlives_its_period(
         _check_nothing_personal_outlives_its_period(at)
         assert statistics(period, now=datetime(PROPERTY_YEAR + 1, 1, 1, tzinfo=UTC)) == figures
         transaction.set_rollback(True)  # the next example starts from the whole year again
+
+
+@pytest.mark.parametrize("slug", ["purges-donnees", "durees-conservation"])
+def test_the_dpo_alone_reads_the_new_registers_page_csv_and_pdf(
+    slug, operator, supervisor, admin_user, signed_in, dpo
+):
+    records.purge_all(at=_just_after("signalements"))
+    url = reverse("compliance:register", args=[slug])
+    for user in (operator, supervisor, admin_user):
+        assert signed_in(user).get(url).status_code == 403, user.role
+        assert signed_in(user).get(url, {"format": "csv"}).status_code == 403, user.role
+    client = signed_in(dpo)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert str(REGISTERS[slug].title) in html.unescape(page.content.decode())
+    csv = client.get(url, {"format": "csv"})
+    assert csv.status_code == 200
+    assert str(records.get("signalements").label) in csv.content.decode("utf-8-sig")
+    assert client.get(url, {"format": "pdf"}).status_code == 200

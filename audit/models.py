@@ -118,7 +118,8 @@ class RecordPurge(models.Model):
 
     The register of the application's own data destroyed past its period: when, which kind,
     the cut-off (records ended before it were due), how many rows were deleted and how many
-    kept for the statistics with their personal fields emptied.
+    kept for the statistics with their personal fields emptied. An audit table: the
+    application's database role may only add rows (``audit.database_roles``).
     """
 
     ran_at = models.DateTimeField(_("exécutée le"), db_index=True)

@@ -8,6 +8,7 @@ import html
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from auditlog.models import LogEntry
 from axes.models import AccessAttempt, AccessLog
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -26,6 +27,7 @@ from compliance.registers import REGISTERS
 from csu.celery import app
 from evidence import attachments
 from evidence.models import FINISHED, Requisition, Status
+from live.models import ViewingSession
 from operations.demo import generate_year
 from operations.models import (
     FollowUpNote,
@@ -35,6 +37,7 @@ from operations.models import (
     Signalement,
 )
 from operations.stats import Period, statistics
+from tests.cameras.factories import CameraFactory
 from tests.evidence.conftest import PDF
 from tests.factories import HabilitationFactory, ServiceFactory, UserFactory
 
@@ -141,6 +144,9 @@ def test_signalements_are_anonymised_after_their_period_and_not_before(operator)
     signalement = _signalement(operator)
     still_open = _signalement(operator, closed_at=None, seq=2)
 
+    history = LogEntry.objects.get_for_object(signalement)
+    assert "12 rue de Boigne" in str(history.get().changes)
+
     records.purge_kind(records.get("signalements"), at=_just_before("signalements"))
     signalement.refresh_from_db()
     assert signalement.anonymised_at is None and signalement.location.startswith("12 rue")
@@ -151,6 +157,7 @@ def test_signalements_are_anonymised_after_their_period_and_not_before(operator)
     assert signalement.anonymised_at is not None
     assert signalement.location == signalement.description == ""
     assert not FollowUpNote.objects.filter(signalement=signalement).exists()
+    assert not LogEntry.objects.get_for_object(signalement).exists()  # nor in its history
     # What the statistics count stays.
     assert (signalement.category, signalement.occurred_at, signalement.outcome) == (
         "delinquance",
@@ -284,6 +291,27 @@ def test_habilitations_of_departed_people_go_after_their_period(admin_user):
     assert not Habilitation.objects.filter(pk=gone.pk).exists()
     assert Habilitation.objects.filter(pk=kept.pk).exists()
     assert entry.deleted == 1
+
+
+def test_a_habilitation_named_by_a_kept_viewing_session_stays_with_it():
+    departed = UserFactory(is_active=False)
+    ended = ENDED.date()
+    habilitation = HabilitationFactory(
+        user=departed, valid_from=ended - timedelta(days=300), valid_until=ended
+    )
+    camera = CameraFactory(code="CAM-HAB1")
+    ViewingSession.objects.create(
+        user=departed,
+        camera=camera,
+        habilitation=habilitation,
+        started_at=ENDED - timedelta(days=2),
+        last_seen_at=ENDED - timedelta(days=2),
+        ended_at=ENDED - timedelta(days=2),
+        end_reason="closed",
+    )
+    entry = records.purge_kind(records.get("habilitations"), at=_just_after("habilitations"))
+    assert Habilitation.objects.filter(pk=habilitation.pk).exists()
+    assert entry.deleted == 0
 
 
 def test_sign_in_records_go_after_their_period():

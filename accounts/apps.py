@@ -11,10 +11,11 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from accounts import actions, models, navigation, signals  # noqa: F401  (sign-in hooks)
+        from accounts import actions, models, navigation, retention, signals  # noqa: F401
         from accounts.roles import PEOPLE_READERS
 
         actions.register()
+        retention.register_kinds()
         navigation.register_core_entries()
         navigation.register(20, _("Utilisateurs"), "accounts:user_list", PEOPLE_READERS)
         navigation.register(30, _("Habilitations"), "accounts:habilitation_list", PEOPLE_READERS)

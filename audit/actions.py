@@ -59,3 +59,8 @@ def register_core_actions() -> None:
         "system",
     )
     register("audit.exported", _("Journal d'audit exporté"), "access")
+    register(
+        "audit.records_purged",
+        _("Données de l'application purgées (durée de conservation)"),
+        "destruction",
+    )

@@ -111,3 +111,29 @@ class AuditPrune(models.Model):
 
     def __str__(self) -> str:
         return f"< #{self.horizon_seq} {self.pruned_at:%Y-%m-%d}"
+
+
+class RecordPurge(models.Model):
+    """One run of the retention schedule over one kind of record (``audit.records``).
+
+    The register of the application's own data destroyed past its period: when, which kind,
+    the cut-off (records ended before it were due), how many rows were deleted and how many
+    kept for the statistics with their personal fields emptied. An audit table: the
+    application's database role may only add rows (``audit.database_roles``).
+    """
+
+    ran_at = models.DateTimeField(_("exécutée le"), db_index=True)
+    kind = models.CharField(_("nature des données"), max_length=40)
+    days = models.PositiveIntegerField(_("durée de conservation (jours)"))
+    cutoff = models.DateTimeField(_("terminées avant le"))
+    deleted = models.PositiveIntegerField(_("supprimées"))
+    anonymised = models.PositiveIntegerField(_("anonymisées"))
+    actor_name = models.CharField(_("auteur"), max_length=300)
+
+    class Meta:
+        ordering = ["-ran_at", "kind"]
+        verbose_name = _("purge des données de l'application")
+        verbose_name_plural = _("purges des données de l'application")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ran_at:%Y-%m-%d}"

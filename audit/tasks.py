@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from audit import anchor, integrity, retention
+from audit import anchor, integrity, records, retention
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +38,9 @@ def verify_chain() -> bool:
 def prune_audit_events() -> int:
     pruned = retention.prune()
     return pruned.deleted_count if pruned else 0
+
+
+@shared_task(name="audit.tasks.purge_records")
+def purge_records() -> dict[str, list[int]]:
+    """The retention schedule of the application's records: one register entry per kind."""
+    return {entry.kind: [entry.deleted, entry.anonymised] for entry in records.purge_all()}

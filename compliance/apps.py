@@ -10,10 +10,11 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import navigation
-        from compliance import actions
+        from compliance import actions, retention
         from compliance.roles import AUDIT_READERS, COMPLIANCE_READERS, REQUEST_HANDLERS
 
         actions.register()
+        retention.register_kinds()
         # The audit trail's pages are the DPO's: they take their place after the people's.
         navigation.register(40, _("Journal d'audit"), "audit:event_list", AUDIT_READERS)
         navigation.register(190, _("Conformité"), "compliance:index", COMPLIANCE_READERS)

@@ -128,6 +128,8 @@ class AccessRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    #: Past its retention, the requester's identity data are erased (compliance.retention).
+    anonymised_at = models.DateTimeField(_("anonymisée le"), null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]

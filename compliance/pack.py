@@ -57,6 +57,8 @@ SECTIONS = (
     "sources-cameras",
     "changements-conservation",
     "arrets-autorisation",
+    "purges-donnees",
+    "durees-conservation",
 )
 
 
@@ -243,6 +245,14 @@ def _report(
         "arrets-autorisation": _(
             "Chaque arrêt de l'enregistrement et du direct d'une caméra faute d'autorisation "
             "préfectorale en vigueur, et chaque reprise, pendant la période (CSI L252-1, L254-1)."
+        ),
+        "purges-donnees": _(
+            "Chaque exécution de la purge des données de l'application pendant la période : "
+            "pour chaque nature de données, les enregistrements supprimés et ceux anonymisés "
+            "(conservés sans données personnelles pour les statistiques)."
+        ),
+        "durees-conservation": _(
+            "Durées de conservation en vigueur à la date du dossier, avec leur fondement."
         ),
         "sources-cameras": _(
             "Chaque création de caméra et chaque changement de sa source vidéo ou de ses "

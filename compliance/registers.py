@@ -20,12 +20,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Habilitation
 from accounts.roles import Right
-from audit import actions
-from audit.models import AuditEvent
+from audit import actions, records
+from audit.models import AuditEvent, RecordPurge
 from cameras import selectors as camera_selectors
 from cameras.models import Authorization, PrivacyMask, RetentionChange
 from cameras.sources import public_url
 from compliance.models import AccessRequest, AccessRequestCamera
+from compliance.schedule import retention_schedule
 from csu.lib.csvfile import csv_bytes
 from csu.lib.times import paris_text
 from evidence.models import DownloadLink, Export
@@ -715,4 +716,57 @@ REGISTERS["arrets-autorisation"] = Register(
         _("Autorisation jusqu'au"),
     ),
     _recording_stops,
+)
+
+
+# --- The application's own records past their period (audit.records) ----------------------------
+
+
+def _record_purges(start, end):
+    kinds = {kind.slug: kind for kind in records.kinds()}
+    return [
+        [
+            local(p.ran_at),
+            str(kinds[p.kind].label) if p.kind in kinds else p.kind,
+            str(p.days),
+            local(p.cutoff),
+            str(p.deleted),
+            str(p.anonymised),
+            p.actor_name,
+        ]
+        for p in _between(RecordPurge.objects.all(), "ran_at", start, end).order_by("ran_at", "pk")
+    ]
+
+
+REGISTERS["purges-donnees"] = Register(
+    "purges-donnees",
+    _("Registre des purges des données de l'application"),
+    "purges-donnees.csv",
+    (
+        _("Exécutée le"),
+        _("Données"),
+        _("Durée de conservation (jours)"),
+        _("Terminées avant le"),
+        _("Supprimées"),
+        _("Anonymisées"),
+        _("Auteur"),
+    ),
+    _record_purges,
+)
+
+
+def _schedule(start, end):
+    return [
+        [str(line.label), line.period, str(line.treatment), str(line.source)]
+        for line in retention_schedule()
+    ]
+
+
+REGISTERS["durees-conservation"] = Register(
+    "durees-conservation",
+    _("Durées de conservation des données"),
+    "durees-conservation.csv",
+    (_("Données"), _("Durée"), _("Au terme de la durée"), _("Fondement")),
+    _schedule,
+    dated=False,
 )

@@ -29,6 +29,7 @@ from compliance.roles import (
     REQUEST_ANSWERERS,
     REQUEST_HANDLERS,
 )
+from compliance.schedule import days_text, retention_schedule
 from csu.lib import pdf
 from evidence import manifest
 from evidence.services import DownloadRefused
@@ -371,6 +372,9 @@ def public_notice(request: HttpRequest) -> HttpResponse:
             "compliance/public_notice.html",
             {
                 "notice": settings.COMPLIANCE_NOTICE,
+                "schedule": [line for line in retention_schedule() if line.group != "journal"],
+                "audit_min": days_text(min(settings.AUDIT_RETENTION_DAYS.values())),
+                "audit_max": days_text(max(settings.AUDIT_RETENTION_DAYS.values())),
                 "retention_max": max(retention),
                 "retention_min": min(retention),
                 "camera_count": cameras.count(),

@@ -33,6 +33,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=4, minute=10),
         "options": {"expires": 12 * HOUR},
     },
+    # The application's own records past their period are deleted or anonymised (audit.records).
+    "audit-purge-records": {
+        "task": "audit.tasks.purge_records",
+        "schedule": crontab(hour=4, minute=50),
+        "options": {"expires": 12 * HOUR},
+    },
     "audit-sign-chain-head": {
         "task": "audit.tasks.sign_chain_head",
         "schedule": crontab(hour=0, minute=5),

@@ -419,6 +419,17 @@ AUDIT_RETENTION_DAYS = {
     "change": env_int("CSU_AUDIT_RETENTION_CHANGE_DAYS", 3 * 365, minimum=365),
     "system": env_int("CSU_AUDIT_RETENTION_SYSTEM_DAYS", 3 * 365, minimum=365),
 }
+# Retention schedule of the application's own records (audit.records), in days after each
+# record's end; a record that a procedure in course needs is kept. Sources in
+# docs/configuration.md.
+RECORD_RETENTION_DAYS = {
+    "signalements": env_int("CSU_SIGNALEMENT_RETENTION_DAYS", 3 * 365, minimum=365),
+    "shifts": env_int("CSU_SHIFT_RETENTION_DAYS", 5 * 365, minimum=365),
+    "requisitions": env_int("CSU_REQUISITION_RETENTION_DAYS", 6 * 365, minimum=365),
+    "access_requests": env_int("CSU_ACCESS_REQUEST_RETENTION_DAYS", 3 * 365, minimum=365),
+    "habilitations": env_int("CSU_HABILITATION_RETENTION_DAYS", 3 * 365, minimum=365),
+    "sign_ins": env_int("CSU_SIGN_IN_LOG_RETENTION_DAYS", 365, minimum=180, maximum=365),
+}
 # The public information notice (second level of the signs), for the reference city by default.
 _NOTICE_DPO_EMAIL = env_str("CSU_NOTICE_DPO_EMAIL", "dpo@mairie-chambery.fr")
 COMPLIANCE_NOTICE = {

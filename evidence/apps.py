@@ -10,10 +10,11 @@ class EvidenceConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import navigation
-        from evidence import actions
+        from evidence import actions, retention
         from evidence.roles import EXTRACTION_REGISTER_READERS, REQUISITION_READERS
 
         actions.register()
+        retention.register_kinds()
         navigation.register(
             170, _("Réquisitions"), "evidence:requisition_list", REQUISITION_READERS
         )

@@ -138,6 +138,9 @@ class Requisition(models.Model):
     attachment_path = models.CharField(max_length=300, unique=True)
     attachment_key_id = models.CharField(max_length=120)
     attachment_key = models.BinaryField()
+    #: Past its retention: facts, justification, reasons and the scan are erased
+    #: (evidence.retention); dates, status and windows stay for the statistics.
+    anonymised_at = models.DateTimeField(_("anonymisée le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("réquisition judiciaire")

@@ -236,6 +236,8 @@ def requisition_review(request: SignedInRequest, pk: int) -> HttpResponse:
 @role_required(*ATTACHMENT_READERS)
 def requisition_attachment(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
+    if requisition.anonymised_at is not None:
+        raise Http404(_("La pièce a été détruite à l'issue de sa durée de conservation."))
     data = services.attachment_open(requisition=requisition, actor=request.user)
     response = HttpResponse(data, content_type=requisition.attachment_type)
     disposition = content_disposition_header(

@@ -179,7 +179,7 @@ class ClockOut(_Clock):
 def _shift(shift: Shift) -> dict[str, Any]:
     return {
         "id": shift.pk,
-        "operator": str(shift.operator),
+        "operator": str(shift.operator) if shift.operator else "",
         "started_at": _when(shift.started_at),
         "ended_at": _when(shift.ended_at),
     }

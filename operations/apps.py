@@ -14,10 +14,11 @@ class OperationsConfig(AppConfig):
         from accounts import navigation
         from evidence import related_signalements
         from live import reports
-        from operations import actions, links, models
+        from operations import actions, links, models, retention
         from operations.roles import ROOM_STAFF, STATISTICS_READERS
 
         actions.register()
+        retention.register_kinds()
         navigation.register(110, _("Tableau de bord"), "operations:dashboard", ROOM_STAFF)
         navigation.register(120, _("Signalements"), "operations:signalement_list", ROOM_STAFF)
         navigation.register(130, _("Vacations"), "operations:shift_list", ROOM_STAFF)

@@ -18,6 +18,9 @@ class Shift(models.Model):
         verbose_name=_("opérateur"),
         on_delete=models.PROTECT,
         related_name="shifts",
+        # Emptied when the shift passes its retention (operations.retention): the times stay.
+        null=True,
+        blank=True,
     )
     started_at = models.DateTimeField(_("prise de service"))
     ended_at = models.DateTimeField(_("fin de service"), null=True, blank=True)
@@ -48,7 +51,7 @@ class Shift(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.operator} {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.operator or '—'} {self.started_at:%Y-%m-%d %H:%M}"
 
     @property
     def is_open(self) -> bool:
@@ -146,6 +149,8 @@ class Signalement(models.Model):
     )
     created_at = models.DateTimeField(_("enregistré le"))
     closed_at = models.DateTimeField(_("clos le"), null=True, blank=True)
+    #: Past its retention, place, description and notes are erased (operations.retention).
+    anonymised_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("signalement")

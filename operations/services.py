@@ -132,7 +132,10 @@ def shift_close_forgotten(*, shift: Shift, ended_at: datetime, reason: str, acto
         actor=actor,
         target=shift,
         reason=reason,
-        details={"operator": shift.operator.get_username(), "ended_at": ended_at},
+        details={
+            "operator": shift.operator.get_username() if shift.operator else "",
+            "ended_at": ended_at,
+        },
     )
     return shift
 

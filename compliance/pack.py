@@ -56,6 +56,7 @@ SECTIONS = (
     "autorisations",
     "sources-cameras",
     "changements-conservation",
+    "fichiers-derives",
 )
 
 
@@ -242,6 +243,11 @@ def _report(
         "sources-cameras": _(
             "Chaque création de caméra et chaque changement de sa source vidéo ou de ses "
             "identifiants pendant la période (les identifiants eux-mêmes ne sont jamais écrits)."
+        ),
+        "fichiers-derives": _(
+            "Chaque destruction d'un fichier tiré des enregistrements : paquets d'extraction "
+            "jamais téléchargés ou remis, extraits des demandes d'accès, fichiers de relecture "
+            "expirés, fichiers laissés par un traitement interrompu."
         ),
     }
     for slug in SECTIONS:

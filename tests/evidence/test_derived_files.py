@@ -140,7 +140,7 @@ def test_a_package_never_released_goes_after_the_grace_from_its_preparation(
 
 
 def test_after_destruction_a_new_link_is_refused_in_french_and_the_export_can_be_redone(
-    granted, supervisor, committed
+    granted, supervisor, committed, signed_in
 ):
     requisition = granted()
     export = released_export(requisition, supervisor)
@@ -152,6 +152,10 @@ def test_after_destruction_a_new_link_is_refused_in_french_and_the_export_can_be
         services.link_reissue(requisition=requisition, actor=supervisor)
     assert "a été détruit" in refused.value.messages[0]
     assert "préparez une nouvelle extraction" in refused.value.messages[0]
+
+    page = signed_in(supervisor).get(f"/requisitions/{requisition.pk}/").content.decode()
+    assert "Paquet détruit le" in page and "Préparer l'extraction</button>" in page
+    assert "Autoriser un nouveau téléchargement" not in page
 
     # The footage is still held while the requisition runs: the package can be made again.
     assert all(w.hold and w.hold.released_at is None for w in services.export_windows(requisition))

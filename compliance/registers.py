@@ -27,7 +27,7 @@ from cameras.sources import public_url
 from compliance.models import AccessRequest, AccessRequestCamera
 from csu.lib.csvfile import csv_bytes
 from csu.lib.times import paris_text
-from evidence.models import DownloadLink, Export
+from evidence.models import BUILT_STATES, DownloadLink, Export
 from live.models import EndReason
 from live.selectors import live_sessions
 from recordings.models import DestructionRecord, Hold
@@ -68,7 +68,11 @@ def _in_date_order(*groups: list[tuple[datetime, list[str]]]) -> list[list[str]]
 
 def _extractions(start, end):
     exports = _between(
-        Export.objects.filter(state=Export.State.READY), "finished_at", start, end
+        # A package destroyed unclaimed was built all the same: it stays in the register.
+        Export.objects.filter(state__in=BUILT_STATES),
+        "finished_at",
+        start,
+        end,
     ).select_related("requisition__service", "prepared_by", "released_by")
     return _in_date_order(
         [

@@ -324,6 +324,11 @@ class Export(models.Model):
         return f"{self.requisition.reference}-extraction-{self.pk}"
 
 
+#: The states of an export whose package was built (whether or not its file still exists):
+#: the registers of extractions list them.
+BUILT_STATES = (Export.State.READY, Export.State.DESTROYED)
+
+
 class DownloadLink(models.Model):
     """An expiring, single-use link to an export, bound to the requesting officer."""
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from compliance.registers import REGISTERS
 from evidence import export as builder
-from evidence import packages, services, tasks
+from evidence import packages, selectors, services, tasks
 from evidence.models import Export, Status
 from tests.evidence.documents import ready_export, released_export
 from tests.evidence.factories import RequisitionFactory
@@ -98,6 +98,9 @@ def test_a_released_package_never_downloaded_is_destroyed_after_its_grace(
         export.package_sha256,
     ]
     assert "jamais téléchargé" in row[5]
+    # The package was built all the same: both registers of extractions still list it.
+    assert export in selectors.extraction_register()
+    assert requisition.reference in [r[1] for r in REGISTERS["extractions"].rows(None, None)]
     # A second run finds nothing more.
     assert committed(services.exports_destroy_unclaimed, now=after + timedelta(days=1)) == []
 

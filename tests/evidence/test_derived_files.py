@@ -15,7 +15,7 @@ from audit.models import AuditEvent
 from compliance.registers import REGISTERS
 from evidence import export as builder
 from evidence import packages, selectors, services, tasks
-from evidence.models import Export, Status
+from evidence.models import Export, Requisition, Status
 from tests.evidence.documents import ready_export, released_export
 from tests.evidence.factories import RequisitionFactory
 
@@ -156,6 +156,8 @@ def test_after_destruction_a_new_link_is_refused_in_french_and_the_export_can_be
     assert "a été détruit" in refused.value.messages[0]
     assert "préparez une nouvelle extraction" in refused.value.messages[0]
 
+    api = signed_in(supervisor).post(f"/api/requisitions/{requisition.pk}/reissue/")
+    assert api.status_code == 400 and "a été détruit" in str(api.json())
     page = signed_in(supervisor).get(f"/requisitions/{requisition.pk}/").content.decode()
     assert "Paquet détruit le" in page and "Préparer l'extraction</button>" in page
     assert "Autoriser un nouveau téléchargement" not in page
@@ -166,6 +168,23 @@ def test_after_destruction_a_new_link_is_refused_in_french_and_the_export_can_be
     requisition.refresh_from_db()
     assert requisition.status == Status.EXPORTING
     assert again.pk != export.pk and again.state == Export.State.QUEUED
+
+
+@pytest.mark.parametrize("status", [Status.CANCELLED, Status.REJECTED, Status.EXPIRED])
+def test_the_package_of_a_requisition_that_ended_goes_at_the_next_run(
+    granted, supervisor, committed, status
+):
+    ended = ready_export(granted("2026/000401"), supervisor)
+    running = released_export(granted("2026/000402"), supervisor)
+    # A file left from before (a status set outside the services, an earlier version).
+    Requisition.objects.filter(pk=ended.requisition_id).update(status=status)
+
+    assert committed(services.exports_destroy_unclaimed, now=timezone.now()) == [ended.pk]
+
+    assert not _file(ended).exists() and _file(running).exists()
+    event = AuditEvent.objects.get(action="export.package_destroyed")
+    assert event.details["cause"] == "finished"
+    assert event.target_id == str(ended.requisition_id)
 
 
 def test_a_downloaded_package_is_not_unclaimed_and_goes_at_the_close_with_its_entry(

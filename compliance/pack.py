@@ -59,6 +59,7 @@ SECTIONS = (
     "arrets-autorisation",
     "purges-donnees",
     "durees-conservation",
+    "fichiers-derives",
 )
 
 
@@ -257,6 +258,11 @@ def _report(
         "sources-cameras": _(
             "Chaque création de caméra et chaque changement de sa source vidéo ou de ses "
             "identifiants pendant la période (les identifiants eux-mêmes ne sont jamais écrits)."
+        ),
+        "fichiers-derives": _(
+            "Chaque destruction d'un fichier tiré des enregistrements : paquets d'extraction "
+            "jamais téléchargés ou remis, extraits des demandes d'accès, fichiers de relecture "
+            "expirés, fichiers laissés par un traitement interrompu."
         ),
     }
     for slug in SECTIONS:

@@ -29,7 +29,7 @@ from compliance.models import AccessRequest, AccessRequestCamera
 from compliance.schedule import retention_schedule
 from csu.lib.csvfile import csv_bytes
 from csu.lib.times import paris_text
-from evidence.models import DownloadLink, Export
+from evidence.models import BUILT_STATES, DownloadLink, Export
 from live.models import EndReason
 from live.selectors import live_sessions
 from recordings.models import DestructionRecord, Hold
@@ -70,7 +70,11 @@ def _in_date_order(*groups: list[tuple[datetime, list[str]]]) -> list[list[str]]
 
 def _extractions(start, end):
     exports = _between(
-        Export.objects.filter(state=Export.State.READY), "finished_at", start, end
+        # A package destroyed unclaimed was built all the same: it stays in the register.
+        Export.objects.filter(state__in=BUILT_STATES),
+        "finished_at",
+        start,
+        end,
     ).select_related("requisition__service", "prepared_by", "released_by")
     return _in_date_order(
         [
@@ -769,4 +773,76 @@ REGISTERS["durees-conservation"] = Register(
     (_("Données"), _("Durée"), _("Au terme de la durée"), _("Fondement")),
     _schedule,
     dated=False,
+)
+
+
+# --- Destructions of derived files (evidence, recordings, compliance) -----------------------------
+
+#: The audit actions that destroy a derived file, and the kind each names in the register.
+DERIVED_FILE_ACTIONS: dict[str, Promise] = {
+    "export.package_destroyed": _("Paquet d'extraction"),
+    "export.orphans_deleted": _("Fichier temporaire"),
+    "access_request.extract_destroyed": _("Extrait de demande d'accès"),
+    "access_request.extract_orphans_deleted": _("Fichier temporaire"),
+    "recording.playback_files_destroyed": _("Fichier de relecture"),
+}
+
+
+def _derived_reference(e: AuditEvent, details: dict[str, Any]) -> str:
+    if e.action == "export.package_destroyed":
+        return str(details.get("reference") or e.target_label)
+    if e.action == "access_request.extract_destroyed":
+        return f"{e.target_label} — {details.get('camera', '')}"
+    if e.action == "recording.playback_files_destroyed":
+        return str(
+            _("%(files)s fichier(s) écrit(s) du %(oldest)s au %(newest)s")
+            % {
+                "files": details.get("files", 0),
+                "oldest": local(_moment(details.get("oldest"))),
+                "newest": local(_moment(details.get("newest"))),
+            }
+        )
+    return ", ".join(details.get("files", []))
+
+
+def _moment(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _derived_files(start, end):
+    events = _between(
+        AuditEvent.objects.filter(action__in=DERIVED_FILE_ACTIONS), "occurred_at", start, end
+    )
+    rows = []
+    for e in events.order_by("seq"):
+        details = e.details or {}
+        size = details.get("bytes")
+        rows.append(
+            [
+                local(e.occurred_at),
+                str(DERIVED_FILE_ACTIONS[e.action]),
+                _derived_reference(e, details),
+                "" if size is None else str(size),
+                details.get("sha256") or "",
+                e.reason,
+                str(e.seq),
+            ]
+        )
+    return rows
+
+
+REGISTERS["fichiers-derives"] = Register(
+    "fichiers-derives",
+    _("Registre des destructions de fichiers dérivés"),
+    "fichiers-derives.csv",
+    (
+        _("Date"),
+        _("Nature"),
+        _("Référence"),
+        _("Octets"),
+        _("SHA-256"),
+        _("Motif"),
+        _("N° d'événement"),
+    ),
+    _derived_files,
 )

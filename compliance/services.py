@@ -256,18 +256,23 @@ def extracts_sweep(
         for path in extract_folder().iterdir()
         if path.is_file() and path.name not in live and path.stat().st_mtime < cutoff
     ]
+    sizes: dict[str, int] = {}
     for path in orphans:
-        path.unlink(missing_ok=True)
-    if orphans:
+        try:
+            sizes[path.name] = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:  # another sweep got there first
+            continue
+    if sizes:
         with transaction.atomic():
             record(
                 "access_request.extract_orphans_deleted",
                 actor=actor,
                 target_type="compliance.extracts",
                 target_id="access-requests",
-                details={"files": sorted(path.name for path in orphans)},
+                details={"files": sorted(sizes), "bytes": sum(sizes.values())},
             )
-    return destroyed, len(orphans)
+    return destroyed, len(sizes)
 
 
 def _release_holds(request: AccessRequest, actor: Actor) -> None:

@@ -282,6 +282,9 @@ EVIDENCE_REMINDER_DAYS = env_int("CSU_REQUISITION_REMINDER_DAYS", 7, minimum=1)
 EVIDENCE_LINK_HOURS = env_int("CSU_EXPORT_LINK_HOURS", 72, minimum=1)
 # After the handover, the requisition stays open (holds kept) this many days, then closes.
 EVIDENCE_HANDOVER_GRACE_DAYS = env_int("CSU_HANDOVER_GRACE_DAYS", 30, minimum=0)
+# A package never downloaded is destroyed this many days after its last download authorization
+# expired unused (or after it was prepared, when it was never released); prepared again at need.
+EVIDENCE_UNCLAIMED_DAYS = env_int("CSU_EXPORT_UNCLAIMED_DAYS", 7, minimum=0)
 # Re-encoding of masked clips (libx264): constant rate factor and preset.
 EVIDENCE_ENCODE_CRF = env_int("CSU_EXPORT_CRF", 18, minimum=0, maximum=51)
 # After a change of CSU_EVIDENCE_SIGNING_KEY: the fingerprints (SHA-256 of the public key, as

@@ -27,3 +27,5 @@ def register() -> None:
     reg("export.link_issued", _("Téléchargement autorisé à l'officier"), "handover")
     reg("export.downloaded", _("Extraction remise (téléchargée)"), "handover")
     reg("export.download_refused", _("Téléchargement refusé"), "handover")
+    reg("export.package_destroyed", _("Paquet d'extraction détruit"), "destruction")
+    reg("export.orphans_deleted", _("Fichiers d'extraction abandonnés supprimés"), "destruction")

@@ -16,6 +16,7 @@ import os
 import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import av
@@ -310,6 +311,32 @@ def export_build(export_id: int) -> Export:
             services.export_finished(export=export, ok=False, error=message)
         export.refresh_from_db()
         return export
+    except BaseException:
+        # Killed politely (worker shutdown, interrupt): the partial package goes with the run;
+        # a process killed outright leaves it to services.export_files_sweep.
+        path.unlink(missing_ok=True)
+        raise
+    try:
+        wrapped = master.wrap(key_id, data_key)
+        _announce_ready(export, path, key_id, wrapped, counting, plain, result)
+    except BaseException:
+        # Not on record, so not a package: no file is left that no export points to.
+        path.unlink(missing_ok=True)
+        raise
+    export.refresh_from_db()
+    return export
+
+
+def _announce_ready(
+    export: Export,
+    path: Path,
+    key_id: str,
+    wrapped_key: bytes,
+    counting: HashingWriter,
+    plain: HashingWriter,
+    result: dict[str, Any],
+) -> None:
+    export_id = export.pk
     with transaction.atomic():
         Export.objects.filter(pk=export_id).update(
             state=Export.State.READY,
@@ -318,7 +345,7 @@ def export_build(export_id: int) -> Export:
             finished_at=timezone.now(),
             package_path=str(path.name),
             package_key_id=key_id,
-            package_key=master.wrap(key_id, data_key),
+            package_key=wrapped_key,
             package_size=counting.size,
             package_sha256=plain.hexdigest(),
             manifest_sha256=result["manifest_sha256"],
@@ -338,4 +365,3 @@ def export_build(export_id: int) -> Export:
                 "outages": result["outages"],
             },
         )
-    return export

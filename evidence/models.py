@@ -52,7 +52,8 @@ FINISHED = frozenset({Status.REJECTED, Status.CLOSED, Status.CANCELLED, Status.E
 #: examined, decided or withdrawn by its officer; past its decision deadline it is escalated to
 #: the magistrates and the supervisors, never expired, and its footage stays held until it is
 #: decided or cancelled. Granted, it is exported; an export that fails returns it to its
-#: decision; a ready package is handed over, then the file closes. EXPIRED is no longer reached:
+#: decision; a ready package is handed over, then the file closes, or, never downloaded within
+#: its time, is destroyed and the requisition returns to its decision. EXPIRED is no longer reached:
 #: it remains for the requisitions that expired before escalation replaced expiry.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.SUBMITTED: frozenset(
@@ -75,7 +76,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.APPROVED: frozenset({Status.EXPORTING}),
     Status.PARTLY_APPROVED: frozenset({Status.EXPORTING}),
     Status.EXPORTING: frozenset({Status.READY, Status.APPROVED, Status.PARTLY_APPROVED}),
-    Status.READY: frozenset({Status.HANDED_OVER}),
+    Status.READY: frozenset({Status.HANDED_OVER, Status.APPROVED, Status.PARTLY_APPROVED}),
     Status.HANDED_OVER: frozenset({Status.CLOSED}),
     Status.REJECTED: frozenset(),
     Status.CLOSED: frozenset(),
@@ -258,6 +259,9 @@ class Export(models.Model):
         RUNNING = "running", _("En cours")
         READY = "ready", _("Prête")
         FAILED = "failed", _("Échouée")
+        #: Never downloaded within its time (evidence.services.exports_destroy_unclaimed): the
+        #: file is gone; the requisition returned to its decision, a new export can be made.
+        DESTROYED = "destroyed", _("Paquet détruit")
 
     requisition = models.ForeignKey(Requisition, on_delete=models.PROTECT, related_name="exports")
     state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.QUEUED)
@@ -321,6 +325,11 @@ class Export(models.Model):
     @property
     def package_name(self) -> str:
         return f"{self.requisition.reference}-extraction-{self.pk}"
+
+
+#: The states of an export whose package was built (whether or not its file still exists):
+#: the registers of extractions list them.
+BUILT_STATES = (Export.State.READY, Export.State.DESTROYED)
 
 
 class DownloadLink(models.Model):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit import actions
 from audit.models import AuditEvent
-from evidence.models import PENDING, DownloadLink, Export, Requisition, Status, Window
+from evidence.models import BUILT_STATES, PENDING, DownloadLink, Export, Requisition, Status, Window
 
 #: What a supervisor sees: requisitions with something to extract or hand over, and their past.
 SUPERVISOR_STATUSES = frozenset(Status.values) - PENDING - {Status.CANCELLED, Status.EXPIRED}
@@ -141,7 +141,7 @@ def timeline(requisition: Requisition) -> list[dict[str, Any]]:
 def extraction_register() -> QuerySet[Export]:
     """Registre des extractions: every package built, with who prepared and released it."""
     return (
-        Export.objects.filter(state=Export.State.READY)
+        Export.objects.filter(state__in=BUILT_STATES)
         .select_related(
             "requisition__service", "requisition__officer", "prepared_by", "released_by"
         )

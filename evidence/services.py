@@ -13,12 +13,14 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError
@@ -33,6 +35,8 @@ from cameras.models import Camera
 from csu.lib.times import paris_text
 from evidence import attachments, handover, notify, packages, related_signalements
 from evidence.models import (
+    FINISHED,
+    GRANTED,
     PENDING,
     Decision,
     DownloadLink,
@@ -659,10 +663,180 @@ def requisitions_escalate_and_close(*, now: datetime | None = None) -> tuple[int
                 )
                 closed += 1
         # The delivered package is derived data: it goes once the file is closed.
-        for export in requisition.exports.filter(deleted_at__isnull=True).exclude(package_path=""):
-            if requisition.status == Status.CLOSED:
-                packages.package_delete(export)
+        if requisition.status == Status.CLOSED:
+            for export in _packages_on_disk(requisition.exports.all()):
+                _destroy_package(
+                    export,
+                    reason=_("Réquisition %(ref)s close après remise")
+                    % {"ref": requisition.reference},
+                    cause="closed",
+                    now=now,
+                )
     return escalated, closed
+
+
+# --- Derived files: packages never downloaded, files of dead builds -----------------------------
+
+
+def _packages_on_disk(exports: Any) -> Any:
+    return (
+        exports.filter(deleted_at__isnull=True)
+        .exclude(package_path="")
+        .select_related("requisition")
+    )
+
+
+def _destroy_package(
+    export: Export, *, reason: str, cause: str, now: datetime, back_to: str | None = None
+) -> bool:
+    """Destroy one package: marked gone and audited (its SHA-256, size, requisition), the file
+    deleted once that is committed. With ``back_to``, a ready requisition returns to its
+    decision (the package was never downloaded) and the export reads "destroyed". False when
+    another run (or a download) got there first."""
+    requisition = export.requisition
+    with transaction.atomic():
+        locked = Requisition.objects.select_for_update().get(pk=requisition.pk)
+        if back_to is not None and (
+            locked.status != Status.READY or export.links.filter(used_at__isnull=False).exists()
+        ):
+            return False
+        fields: dict[str, Any] = {"deleted_at": now}
+        if back_to is not None:
+            fields["state"] = Export.State.DESTROYED
+        if not Export.objects.filter(pk=export.pk, deleted_at__isnull=True).update(**fields):
+            return False
+        details = {
+            "export": export.pk,
+            "reference": requisition.reference,
+            "procedure_number": requisition.procedure_number,
+            "sha256": export.package_sha256,
+            "bytes": export.package_size,
+            "file": export.package_path,
+            "cause": cause,
+        }
+        if back_to is not None:
+            # Revoke what is left of its authorizations: they lead to nothing any more.
+            export.links.filter(used_at__isnull=True, revoked_at__isnull=True).update(
+                revoked_at=now
+            )
+            _move(
+                requisition,
+                from_=[Status.READY],
+                to=back_to,
+                actor=SYSTEM_ACTOR,
+                action="export.package_destroyed",
+                reason=reason,
+                details=details,
+            )
+        else:
+            record(
+                "export.package_destroyed",
+                actor=SYSTEM_ACTOR,
+                target=requisition,
+                reason=reason,
+                details=details,
+            )
+        transaction.on_commit(partial(_unlink_package, export.package_path))
+    return True
+
+
+def _unlink_package(name: str) -> None:
+    (packages.export_folder() / name).unlink(missing_ok=True)
+
+
+def _decision_status(requisition: Requisition) -> str:
+    """The status a granted requisition returns to when its package is gone (failed, destroyed)."""
+    if requisition.windows.filter(decision=Window.Decision.REFUSED).exists():
+        return Status.PARTLY_APPROVED
+    return Status.APPROVED
+
+
+def exports_destroy_unclaimed(*, now: datetime | None = None) -> list[int]:
+    """Destroy the packages nobody collected; the ids of the exports destroyed.
+
+    A ready package not downloaded goes EVIDENCE_UNCLAIMED_DAYS after its last authorization
+    expired unused — or after it was prepared, if it was never released — and its requisition
+    returns to its decision: the footage is still held, so a supervisor can prepare it again.
+    A package of a requisition that has ended (closed, refused, cancelled, expired) goes at
+    once. Each destruction is audited (the register of derived files reads it). Idempotent.
+    """
+    now = now or timezone.now()
+    grace = timedelta(days=settings.EVIDENCE_UNCLAIMED_DAYS)
+    destroyed = []
+    ready = _packages_on_disk(
+        Export.objects.filter(state=Export.State.READY, requisition__status=Status.READY)
+    ).annotate(last_expiry=Max("links__expires_at"))
+    for export in ready:
+        if export.links.filter(used_at__isnull=False).exists():
+            continue
+        since = export.last_expiry or export.finished_at
+        if since is None or since > now - grace:
+            continue
+        if export.last_expiry is not None:
+            reason = _(
+                "Paquet jamais téléchargé : dernière autorisation expirée le %(date)s, délai "
+                "de %(days)s jours écoulé."
+            ) % {"date": _local(export.last_expiry), "days": settings.EVIDENCE_UNCLAIMED_DAYS}
+        else:
+            reason = _(
+                "Paquet jamais libéré : préparé le %(date)s, délai de %(days)s jours écoulé."
+            ) % {"date": _local(since), "days": settings.EVIDENCE_UNCLAIMED_DAYS}
+        cause = "unclaimed" if export.last_expiry is not None else "never_released"
+        back = _decision_status(export.requisition)
+        if _destroy_package(export, reason=reason, cause=cause, now=now, back_to=back):
+            destroyed.append(export.pk)
+    ended = _packages_on_disk(Export.objects.filter(requisition__status__in=FINISHED))
+    for export in ended:
+        requisition = export.requisition
+        reason = _("Réquisition %(ref)s à l'état « %(status)s »") % {
+            "ref": requisition.reference,
+            "status": _status_label(requisition),
+        }
+        if _destroy_package(export, reason=reason, cause="finished", now=now):
+            destroyed.append(export.pk)
+    return destroyed
+
+
+def export_files_sweep(*, now: datetime | None = None) -> list[str]:
+    """Delete the files of the exports folder that no package on record is: left by a build
+    whose process was killed outright, or by a deletion that did not happen after its commit.
+
+    A file younger than a build's longest run (packages.STALLED_AFTER) is left alone, so is the
+    file of an export still queued or running; what goes is audited (names and bytes). Returns
+    the names deleted.
+    """
+    now = now or timezone.now()
+    cutoff = (now - packages.STALLED_AFTER).timestamp()
+    kept = set(
+        Export.objects.filter(deleted_at__isnull=True)
+        .exclude(package_path="")
+        .values_list("package_path", flat=True)
+    )
+    building = Export.objects.filter(state__in=[Export.State.QUEUED, Export.State.RUNNING])
+    kept |= {packages.package_path(export).name for export in building.only("pk")}
+    deleted: dict[str, int] = {}
+    for path in packages.export_folder().iterdir():
+        if not path.is_file() or path.name in kept:
+            continue
+        try:
+            stat = path.stat()
+            if stat.st_mtime >= cutoff:
+                continue
+            path.unlink()
+        except FileNotFoundError:  # another sweep got there first
+            continue
+        deleted[path.name] = stat.st_size
+    if deleted:
+        with transaction.atomic():
+            record(
+                "export.orphans_deleted",
+                actor=SYSTEM_ACTOR,
+                target_type="evidence.exports",
+                target_id="exports",
+                reason=_("Fichiers d'extraction qu'aucun paquet enregistré ne désigne"),
+                details={"files": sorted(deleted), "bytes": sum(deleted.values())},
+            )
+    return sorted(deleted)
 
 
 # --- Export -------------------------------------------------------------------------------------
@@ -751,11 +925,7 @@ def export_finished(*, export: Export, ok: bool, error: str = "", details: dict 
                 details={"export": export.pk, **(details or {})},
             )
             return
-        back = (
-            Status.PARTLY_APPROVED
-            if requisition.windows.filter(decision=Window.Decision.REFUSED).exists()
-            else Status.APPROVED
-        )
+        back = _decision_status(requisition)
         _move(
             requisition,
             from_=[Status.EXPORTING],
@@ -849,6 +1019,15 @@ def export_release(*, requisition: Requisition, actor: User) -> DownloadLink:
 
 def link_reissue(*, requisition: Requisition, actor: User) -> DownloadLink:
     """Allow one more download (the previous unused one is revoked), for a released export."""
+    destroyed = requisition.exports.filter(state=Export.State.DESTROYED).first()
+    if requisition.status in GRANTED and destroyed is not None and destroyed.deleted_at:
+        raise ValidationError(
+            _(
+                "Le paquet d'extraction a été détruit le %(date)s, faute de téléchargement dans "
+                "le délai : préparez une nouvelle extraction, puis libérez-la."
+            )
+            % {"date": _local(destroyed.deleted_at)}
+        )
     if requisition.status not in (Status.READY, Status.HANDED_OVER):
         raise ValidationError(
             _(

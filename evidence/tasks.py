@@ -22,7 +22,11 @@ def expire_and_close_requisitions() -> list[int]:
     """Escalate undecided requisitions past their deadline (their holds stay) and close
     handed-over ones after the grace period (their holds are released).
 
-    Exports whose worker died mid-run are failed here too (with an alert), hourly.
+    Exports whose worker died mid-run are failed here too (with an alert), packages nobody
+    collected are destroyed and the files of killed builds deleted, hourly.
     """
     services.exports_fail_stalled()
-    return list(services.requisitions_escalate_and_close())
+    counts = list(services.requisitions_escalate_and_close())
+    services.exports_destroy_unclaimed()
+    services.export_files_sweep()
+    return counts

@@ -30,3 +30,4 @@ def register() -> None:
         "system",
     )
     reg("recording.silent", _("Enregistreur sans segment (alerte)"), "system")
+    reg("recording.playback_files_destroyed", _("Fichiers de relecture détruits"), "destruction")

@@ -30,7 +30,7 @@ import secrets
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from importlib import import_module
 from pathlib import Path
@@ -46,7 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import access
-from accounts.actors import Actor
+from accounts.actors import Actor, SystemActor
 from accounts.roles import Right
 from audit.services import record
 from cameras import video
@@ -54,6 +54,9 @@ from cameras.models import Camera
 from csu.lib.times import paris_text
 from recordings import crypto, keys, procedures, store
 from recordings.models import Segment
+
+#: Who deletes the files of expired playbacks, as the audit trail names it.
+SWEEPER = SystemActor("celery:sweep_playback_files")
 
 logger = logging.getLogger(__name__)
 
@@ -441,20 +444,40 @@ def playback_files_sweep(*, now: float | None = None) -> int:
     run on a schedule (recordings.tasks.sweep_playback_files). Returns how many went.
 
     A file is written before its token's lifetime starts, so a file older than that lifetime
-    (plus a minute for the slowest write) belongs to an expired token.
+    (plus a minute for the slowest write) belongs to an expired token — or to a preparation
+    whose process was killed outright. A run that deleted something leaves one audit event
+    (how many files, their bytes, the oldest and newest), read by the register of derived files.
     """
     cutoff = (now or time.time()) - settings.RECORDING_PLAYBACK_TOKEN_SECONDS - 60
-    deleted = 0
+    sizes: list[int] = []
+    times: list[float] = []
     for path in playback_folder().glob("*.csuseg"):
         try:
-            if path.stat().st_mtime < cutoff:
+            stat = path.stat()
+            if stat.st_mtime < cutoff:
                 path.unlink()
-                deleted += 1
+                sizes.append(stat.st_size)
+                times.append(stat.st_mtime)
         except FileNotFoundError:  # another sweep got there first
             continue
-    if deleted:
-        logger.info("%d expired playback files deleted", deleted)
-    return deleted
+    if sizes:
+        logger.info("%d expired playback files deleted", len(sizes))
+        with transaction.atomic():
+            record(
+                "recording.playback_files_destroyed",
+                actor=SWEEPER,
+                target_type="recordings.playback",
+                target_id="playback",
+                reason=_("Relectures expirées (validité de %(minutes)s minutes)")
+                % {"minutes": settings.RECORDING_PLAYBACK_TOKEN_SECONDS // 60},
+                details={
+                    "files": len(sizes),
+                    "bytes": sum(sizes),
+                    "oldest": datetime.fromtimestamp(min(times), tz=UTC),
+                    "newest": datetime.fromtimestamp(max(times), tz=UTC),
+                },
+            )
+    return len(sizes)
 
 
 def expired_sessions_clear() -> int:

@@ -302,7 +302,10 @@ def test_the_sweep_destroys_what_answered_requests_left_and_orphan_files(
     assert sorted(path.name for path in folder.iterdir()) == ["build-in-progress.csuseg"]
     assert AuditEvent.objects.get(action="access_request.extract_destroyed").actor_name
     orphans = AuditEvent.objects.get(action="access_request.extract_orphans_deleted")
-    assert orphans.details == {"files": ["killed-build.csuseg"]}
+    assert orphans.details == {"files": ["killed-build.csuseg"], "bytes": len(b"partial")}
+    # The register of derived files shows both: the extract and the file of the killed build.
+    kinds = [row[1] for row in REGISTERS["fichiers-derives"].rows(None, None)]
+    assert kinds == ["Extrait de demande d'accès", "Fichier temporaire"]
     # Run again: nothing left to do.
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.sweep_access_request_extracts() == {"destroyed": 0, "files_deleted": 0}

@@ -157,6 +157,27 @@ def test_audit_pack_lists_every_entry_of_the_month_and_nothing_else(month, tmp_p
     assert report.startswith(b"%PDF")
 
 
+def test_audit_pack_holds_the_destructions_of_derived_files_of_its_period(month, tmp_path, clock):
+    inside = month["start"] + timedelta(days=3)
+    outside = month["end"] + timedelta(hours=2)
+    for moment, name in ((inside, "dedans.csuseg"), (outside, "dehors.csuseg")):
+        with clock(moment):
+            record(
+                "export.orphans_deleted",
+                actor="evidence.tasks",
+                target_type="evidence.exports",
+                target_id="exports",
+                reason="Fichiers d'extraction qu'aucun paquet enregistré ne désigne",
+                details={"files": [name], "bytes": 4096},
+            )
+    _path, archive, root = _build(month, tmp_path)
+
+    rows = _rows(archive, root, "registres/fichiers-derives.csv")
+    assert [row[1:4] for row in rows] == [["Fichier temporaire", "dedans.csuseg", "4096"]]
+    manifest = json.loads(archive.read(f"{root}/manifest.json"))
+    assert manifest["counts"]["fichiers-derives"] == 1
+
+
 def test_audit_pack_signature_verifies_and_tampering_is_named(month, tmp_path):
     path, archive, root = _build(month, tmp_path)
     assert pack.verify(path) == []

@@ -377,3 +377,24 @@ def test_a_failed_rebuild_keeps_the_extract_already_prepared(
     assert row.keep_areas == KEEP_COUNTER
     assert prepared(row) == first
     assert len(list(extract.extract_folder().iterdir())) == 1
+
+
+def test_a_build_interrupted_midway_leaves_no_file(camera, access_request, agent, monkeypatch):
+    real_read = extract.playback.read_segment
+    calls = []
+
+    def read_then_stop(segment, camera, actor):
+        calls.append(segment.pk)
+        if len(calls) > 1:
+            raise KeyboardInterrupt  # the worker stopped in the middle of the extract
+        return real_read(segment, camera, actor)
+
+    monkeypatch.setattr(extract.playback, "read_segment", read_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        extract.extract_build(
+            footage=access_request.footage.get(), keep_areas=KEEP_COUNTER, actor=agent
+        )
+    assert len(calls) == 2
+    assert not any(extract.extract_folder().iterdir())
+    row = access_request.footage.get()
+    assert not row.extract_path and not row.extract_sha256

@@ -19,7 +19,9 @@ def test_the_table_names_every_status_and_agrees_with_the_status_groups():
     # Undecided requisitions are escalated, never expired: EXPIRED stays for past files only.
     assert moves_to(Status.EXPIRED) == frozenset()
     assert moves_to(Status.EXPORTING) == GRANTED
-    assert moves_to(Status.APPROVED) == PENDING | {Status.EXPORTING}
+    # A failed export returns to the decision; so does a ready package nobody downloaded,
+    # once it is destroyed.
+    assert moves_to(Status.APPROVED) == PENDING | {Status.EXPORTING, Status.READY}
     assert moves_to(Status.SUBMITTED) == frozenset()
 
 

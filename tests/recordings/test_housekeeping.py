@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from compliance.registers import REGISTERS
 from csu.celery import app
 from recordings import playback, tasks
 
@@ -44,6 +46,33 @@ def test_the_scheduled_sweep_deletes_only_the_files_of_expired_playbacks(folder)
     assert not expired.exists()
     assert current.exists() and unrelated.exists()
     assert tasks.sweep_playback_files() == 0
+
+
+def test_the_sweep_leaves_one_register_entry_per_run_that_deleted_files(folder):
+    older = _file(folder, "older", 3 * 3600)
+    newer = _file(folder, "newer", 1800)
+    _file(folder, "valid", 600)
+    now = time.time()
+
+    assert playback.playback_files_sweep(now=now) == 2
+
+    event = AuditEvent.objects.get(action="recording.playback_files_destroyed")
+    assert event.details["files"] == 2
+    assert event.details["bytes"] == 2 * len(b"CSUSEG encrypted playback")
+    oldest = datetime.fromisoformat(event.details["oldest"])
+    newest = datetime.fromisoformat(event.details["newest"])
+    assert abs(oldest.timestamp() - (now - 3 * 3600)) < 5
+    assert abs(newest.timestamp() - (now - 1800)) < 5
+    assert not older.exists() and not newer.exists()
+    rows = REGISTERS["fichiers-derives"].rows(None, None)
+    assert [row[1] for row in rows] == ["Fichier de relecture"]
+    assert rows[0][3] == str(event.details["bytes"])
+    assert rows[0][2].startswith("2 fichier(s)")
+    # Nothing to delete: no entry.
+    assert playback.playback_files_sweep(now=now) == 0
+    assert AuditEvent.objects.filter(action="recording.playback_files_destroyed").count() == 1
+    # The valid one goes once its token has expired too.
+    assert playback.playback_files_sweep(now=now + 900) == 1
 
 
 def test_the_scheduled_cleanup_deletes_expired_sessions_and_their_playback_keys():

@@ -502,3 +502,25 @@ def test_supervisor_selects_on_the_timeline_and_the_browser_plays_the_video(
             assert not errors
         finally:
             browser.close()
+
+
+@pytest.mark.django_db
+def test_a_playback_interrupted_midway_leaves_no_file(
+    camera, segments, supervisor, media, monkeypatch
+):
+    def interrupted(camera, segments, start, end, polygons, target, actor):
+        target.write(b"\x00\x00\x00\x18ftypisom partial")
+        raise KeyboardInterrupt  # a worker stopped in the middle of the preparation
+
+    monkeypatch.setattr(playback, "_write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        playback.playback_create(
+            camera=camera,
+            start=segments[0].started_at,
+            end=segments[-1].ended_at,
+            reason="Levée de doute sur un attroupement",
+            actor=supervisor,
+            session={},
+        )
+    assert not list((media / "data" / "playback").iterdir())
+    assert not AuditEvent.objects.filter(action="recording.playback").exists()

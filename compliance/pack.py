@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min
 from django.utils import timezone
@@ -60,6 +61,7 @@ SECTIONS = (
     "purges-donnees",
     "durees-conservation",
     "fichiers-derives",
+    "renouvellements-gels",
 )
 
 
@@ -264,6 +266,12 @@ def _report(
             "jamais téléchargés ou remis, extraits des demandes d'accès, fichiers de relecture "
             "expirés, fichiers laissés par un traitement interrompu."
         ),
+        "renouvellements-gels": _(
+            "Chaque renouvellement d'un gel manuel pendant la période, avec sa justification : "
+            "un gel manuel prend fin au plus tard %(days)s jours après sa pose ou son dernier "
+            "renouvellement."
+        )
+        % {"days": settings.RECORDINGS_HOLD_MAX_DAYS},
     }
     for slug in SECTIONS:
         register = REGISTERS[slug]

@@ -32,7 +32,7 @@ from csu.lib.times import paris_text
 from evidence.models import BUILT_STATES, DownloadLink, Export
 from live.models import EndReason
 from live.selectors import live_sessions
-from recordings.models import DestructionRecord, Hold
+from recordings.models import DestructionRecord, Hold, HoldRenewal
 
 
 def local(moment: datetime | None) -> str:
@@ -158,7 +158,7 @@ def _holds(start, end):
             local(hold.starts_at),
             local(hold.ends_at),
             hold.get_basis_display(),
-            hold.reference_label or hold.reference_id,
+            hold.reference_label or hold.reference_id or hold.case_reference,
             hold.reason,
             hold.created_by_name,
             local(hold.expires_at),
@@ -845,4 +845,46 @@ REGISTERS["fichiers-derives"] = Register(
         _("N° d'événement"),
     ),
     _derived_files,
+)
+
+
+# --- Renewals of manual holds (recordings.holds.hold_renew) --------------------------------------
+
+
+def _hold_renewals(start, end):
+    renewals = _between(HoldRenewal.objects.all(), "renewed_at", start, end).select_related(
+        "hold__camera"
+    )
+    return [
+        [
+            local(r.renewed_at),
+            r.hold.camera.code,
+            local(r.hold.starts_at),
+            local(r.hold.ends_at),
+            r.hold.case_reference or r.hold.reference_label or r.hold.reference_id,
+            local(r.previous_expires_at),
+            local(r.expires_at),
+            r.renewed_by_name,
+            r.justification,
+        ]
+        for r in renewals.order_by("renewed_at", "pk")
+    ]
+
+
+REGISTERS["renouvellements-gels"] = Register(
+    "renouvellements-gels",
+    _("Registre des renouvellements de gels"),
+    "renouvellements-gels.csv",
+    (
+        _("Renouvelé le"),
+        _("Caméra"),
+        _("Images du"),
+        _("Images jusqu'au"),
+        _("Référence"),
+        _("Échéance précédente"),
+        _("Nouvelle échéance"),
+        _("Renouvelé par"),
+        _("Justification"),
+    ),
+    _hold_renewals,
 )

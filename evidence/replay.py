@@ -12,15 +12,18 @@ A window whose footage was destroyed covers nothing.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts import access
+from accounts.roles import Right
 from cameras.models import Camera
-from evidence.models import FINISHED, PENDING, Status, Window
+from evidence.models import FINISHED, PENDING, Requisition, Status, Window
 from evidence.selectors import readable_ids
-from recordings.procedures import Procedure, ProcedureWindow
+from recordings.procedures import Procedure, ProcedureWindow, find
 
 KIND = "requisition"
 #: The statuses in which a requisition allows replay within it.
@@ -64,3 +67,26 @@ def covering(camera: Camera, user: Any = None) -> list[Procedure]:
             )
         )
     return found
+
+
+def replay_links(requisition: Requisition, windows: list[Window], user: Any) -> dict[int, str]:
+    """For the requisition's page: window pk → the replay page of its camera with this
+    requisition and this window chosen, for each window the person may replay within it now
+    (replay right on the camera, window covered by the requisition in course)."""
+    if requisition.status not in IN_COURSE:
+        return {}
+    links: dict[int, str] = {}
+    found: dict[int, Procedure | None] = {}
+    for window in windows:
+        camera = window.camera
+        if camera.pk not in found:
+            allowed = access.decide(user, Right.REPLAY, camera)
+            found[camera.pk] = find(camera, KIND, requisition.pk, user) if allowed else None
+        procedure = found[camera.pk]
+        if procedure is None:
+            continue
+        span = ProcedureWindow(window.granted_starts_at, window.granted_ends_at)
+        if span in procedure.windows:
+            query = urlencode({"procedure": procedure.key, "plage": procedure.windows.index(span)})
+            links[window.pk] = f"{reverse('recordings:replay_camera', args=[camera.code])}?{query}"
+    return links

@@ -2,9 +2,10 @@
 
 A finished requisition (refused, closed, cancelled, expired) is anonymised once its period has
 run from its end: the facts, the justification, the magistrate's reasons and the procedure
-number are erased and the scanned requisition is deleted from the store; the row keeps its
-dates, status, officer's service, windows and the scan's SHA-256, so that the statistics and
-the registers of its year stay whole. A requisition still in course is never touched.
+number are erased, the scanned requisition is deleted from the store and the procès-verbaux de
+remise are dropped (their SHA-256 stays in the handover register); the row keeps its dates,
+status, officer's service, windows and the scan's SHA-256, so that the statistics and the
+registers of its year stay whole. A requisition still in course is never touched.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from audit.records import Counts, RecordKind, register
 from audit.services import Actor
 from evidence import attachments
-from evidence.models import FINISHED, Requisition
+from evidence.models import FINISHED, DownloadLink, Requisition
 
 REQUISITIONS = "requisitions"
 
@@ -55,6 +56,11 @@ def purge_requisitions(cutoff: datetime, actor: Actor) -> Counts:
         )
         if updated:
             done += 1
+            # The procès-verbal de remise repeats the procedure number and the officer's words:
+            # it goes with them; its SHA-256 stays in the handover register.
+            DownloadLink.objects.filter(
+                export__requisition=requisition, handover_record__isnull=False
+            ).update(handover_record=None)
             # The scan goes once the erasure is committed: a rollback keeps both.
             transaction.on_commit(_deleter(path))
     return Counts(anonymised=done)
@@ -79,8 +85,9 @@ def register_kinds() -> None:
                 "discutée ; une réquisition en cours n'est jamais effacée."
             ),
             treatment=_(
-                "anonymisées : faits, justification, motifs, numéro de procédure et pièce "
-                "numérisée effacés ; dates, état et fenêtres conservés pour les statistiques"
+                "anonymisées : faits, justification, motifs, numéro de procédure, pièce "
+                "numérisée et procès-verbaux de remise effacés ; dates, état et fenêtres "
+                "conservés pour les statistiques"
             ),
             purge=purge_requisitions,
             order=30,

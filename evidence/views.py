@@ -19,7 +19,7 @@ from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from csu.lib.forms import add_service_errors
 from csu.lib.times import paris_text
-from evidence import attachments, packages, related_signalements, selectors, services
+from evidence import attachments, packages, related_signalements, replay, selectors, services
 from evidence.api import package_response
 from evidence.forms import DecisionForm, RequisitionForm, WindowFormSet
 from evidence.models import Requisition, Window
@@ -212,6 +212,7 @@ def _detail(
         if export is not None and export.state == "ready" and is_extractor
         else [],
         "refresh": export is not None and export.state in ("queued", "running"),
+        "replay_links": replay.replay_links(requisition, windows, user) if is_extractor else {},
     }
     return render(request, "evidence/requisition_detail.html", context, status=status)
 

@@ -26,7 +26,7 @@ from compliance.pack import SECTIONS
 from compliance.registers import REGISTERS
 from csu.celery import app
 from evidence import attachments
-from evidence.models import FINISHED, Requisition, Status
+from evidence.models import FINISHED, DownloadLink, Export, Requisition, Status
 from live.models import ViewingSession
 from operations.demo import generate_year
 from operations.models import (
@@ -223,6 +223,7 @@ def test_finished_requisitions_lose_facts_and_scan_after_their_period(
     requisition = _requisition()
     in_course = _requisition(status=Status.SUBMITTED, number="2020/002")
     path = requisition.attachment_path
+    records_of = {r: _handover_record(r, supervisor) for r in (requisition, in_course)}
 
     with django_capture_on_commit_callbacks(execute=True):
         records.purge_kind(records.get("requisitions"), at=_just_before("requisitions"))
@@ -238,8 +239,30 @@ def test_finished_requisitions_lose_facts_and_scan_after_their_period(
     assert not default_storage.exists(path)
     assert requisition.status == Status.CLOSED and requisition.submitted_at is not None
     assert entry.anonymised == 1
+    # The procès-verbal de remise named the procedure: dropped, its SHA-256 kept.
+    link = records_of[requisition]
+    link.refresh_from_db()
+    assert link.handover_record is None and link.handover_record_sha256 == "a" * 64
     in_course.refresh_from_db()
     assert in_course.anonymised_at is None and default_storage.exists(in_course.attachment_path)
+    kept = records_of[in_course]
+    kept.refresh_from_db()
+    assert bytes(kept.handover_record) == b"%PDF-1.4 PV 2020/002"
+
+
+def _handover_record(requisition: Requisition, by) -> DownloadLink:
+    export = Export.objects.create(requisition=requisition, prepared_by=by)
+    return DownloadLink.objects.create(
+        export=export,
+        recipient=requisition.officer,
+        token_hash=f"{requisition.pk:064d}",
+        issued_by=by,
+        issued_at=ENDED - timedelta(days=2),
+        expires_at=ENDED - timedelta(days=1),
+        used_at=ENDED - timedelta(days=1, hours=1),
+        handover_record=f"%PDF-1.4 PV {requisition.procedure_number}".encode(),
+        handover_record_sha256="a" * 64,
+    )
 
 
 def test_answered_access_requests_lose_the_identity_data_open_ones_are_kept(dpo):

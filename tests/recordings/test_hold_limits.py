@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import io
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -11,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
 from audit.models import AuditEvent
+from compliance import pack
+from compliance.registers import REGISTERS
 from recordings import holds, purge
 from recordings.models import Hold, HoldRenewal, Segment
 from tests.recordings.retention import make_camera, record_segments
@@ -407,3 +411,34 @@ def test_the_migration_gives_open_manual_holds_an_end_and_keeps_them(old_footage
     assert now + timedelta(days=29) < endless.expires_at <= timezone.now() + timedelta(days=30)
     assert short.expires_at == now + timedelta(days=5)
     assert judicial.expires_at == now + timedelta(days=300)
+
+
+def test_the_renewals_register_names_the_case_and_is_a_section_of_the_audit_pack(
+    old_footage, supervisor, dpo
+):
+    camera, segments = old_footage
+    now = timezone.now()
+    hold = _manual(camera, segments, expires_at=now + timedelta(days=2))
+    holds.hold_renew(
+        hold=hold,
+        expires_at=now + timedelta(days=20),
+        justification="Le parquet confirme la réquisition, attendue la semaine prochaine.",
+        actor=supervisor,
+    )
+    with translation.override("fr"):
+        # The manual hold's case reference is its reference in the holds register.
+        (held,) = REGISTERS["gels"].rows(None, None)
+        assert held[5] == "MC 2026/000321"
+        (row,) = REGISTERS["renouvellements-gels"].rows(now - timedelta(hours=1), None)
+        assert row[1] == camera.code and row[4] == "MC 2026/000321"
+        assert row[7] == supervisor.username and row[8].startswith("Le parquet confirme")
+        # Outside the period asked for, the renewal is not listed.
+        assert REGISTERS["renouvellements-gels"].rows(None, now - timedelta(hours=1)) == []
+        name, data = pack.build(
+            start=now - timedelta(days=1), end=now + timedelta(days=1), actor=dpo
+        )
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    root = name.removesuffix(".zip")
+    text = archive.read(f"{root}/registres/renouvellements-gels.csv").decode("utf-8-sig")
+    assert "MC 2026/000321" in text and "Le parquet confirme" in text
+    assert '"renouvellements-gels": 1' in archive.read(f"{root}/manifest.json").decode()

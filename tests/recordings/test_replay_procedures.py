@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Role
@@ -576,3 +577,38 @@ def test_the_procedures_read_at_phone_and_control_room_widths(
             assert page.evaluate("document.documentElement.scrollWidth") <= width
         finally:
             browser.close()
+
+
+# --- From the requisition's page ---------------------------------------------------------------
+
+
+def test_the_requisition_page_links_each_window_to_its_replay_for_those_who_may(
+    camera, whole, chief, supervisor, magistrate, signed_in, media
+):
+    start, end = whole
+    requisition = requisition_covering(camera, start, end, magistrate=magistrate)
+    detail = reverse("evidence:requisition_detail", args=[requisition.pk])
+    page = chief.get(detail).content.decode()
+    links = re.findall(r'href="([^"]+)" class="replay-link"', page)
+    assert len(links) == 1
+    link = links[0].replace("&amp;", "&")
+    assert link.startswith(f"/enregistrements/relecture/{camera.code}/?")
+    assert f"procedure=requisition%3A{requisition.pk}" in link
+    # The link opens the replay page with this requisition and its window chosen.
+    form = chief.get(link).content.decode()
+    assert 'class="chosen"' in form
+    window = requisition.windows.get()
+    assert f'value="{local(window.starts_at)}"' in form
+
+    # The magistrate and the officer read the page but replay nothing: no link for them.
+    for reader in (magistrate, requisition.officer):
+        other = signed_in(reader).get(detail).content.decode()
+        assert "replay-link" not in other
+    # A supervisor whose habilitation does not cover the camera gets no link either.
+    person = UserFactory(role=Role.SUPERVISOR)
+    HabilitationFactory(user=person, camera_codes=["CAM-AUTRE"], can_replay=True)
+    page = signed_in(person).get(detail).content.decode()
+    assert "replay-link" not in page
+    # Once the requisition is finished, the link goes.
+    _close(requisition, {})
+    assert "replay-link" not in chief.get(detail).content.decode()

@@ -506,7 +506,7 @@ def test_supervisor_selects_on_the_timeline_and_the_browser_plays_the_video(
 
 @pytest.mark.django_db
 def test_a_playback_interrupted_midway_leaves_no_file(
-    camera, segments, supervisor, media, monkeypatch
+    camera, segments, supervisor, media, monkeypatch, procedure
 ):
     def interrupted(camera, segments, start, end, polygons, target, actor):
         target.write(b"\x00\x00\x00\x18ftypisom partial")
@@ -518,7 +518,8 @@ def test_a_playback_interrupted_midway_leaves_no_file(
             camera=camera,
             start=segments[0].started_at,
             end=segments[-1].ended_at,
-            reason="Levée de doute sur un attroupement",
+            reason="Vérification d'un attroupement signalé",
+            procedure=("requisition", int(procedure.split(":")[1])),
             actor=supervisor,
             session={},
         )

@@ -77,13 +77,20 @@ def _derived_files() -> list[ScheduleLine]:
         ScheduleLine(
             "fichiers",
             _("Paquets d'images remis à la justice"),
-            _("lien de %(link)s, paquet supprimé %(grace)s après la remise")
+            _(
+                "lien de %(link)s, paquet supprimé %(grace)s après la remise ; jamais "
+                "téléchargé, %(unclaimed)s après l'expiration de son dernier lien"
+            )
             % {
                 "link": ngettext("%(n)s heure", "%(n)s heures", settings.EVIDENCE_LINK_HOURS)
                 % {"n": settings.EVIDENCE_LINK_HOURS},
                 "grace": days_text(settings.EVIDENCE_HANDOVER_GRACE_DAYS),
+                "unclaimed": days_text(settings.EVIDENCE_UNCLAIMED_DAYS),
             },
-            _("supprimés ; le procès-verbal de remise et les empreintes restent au registre"),
+            _(
+                "supprimés, inscrits au registre des fichiers dérivés ; le procès-verbal de "
+                "remise et les empreintes restent au registre"
+            ),
             _("Code de procédure pénale art. 60-1, 77-1-1 et 99-3 : remise à l'officier requérant"),
         ),
         ScheduleLine(

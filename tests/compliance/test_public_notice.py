@@ -41,6 +41,7 @@ def test_former_keys_are_listed_for_packages_signed_before_a_change_of_key(setti
 
 def test_the_public_page_shows_the_retention_schedule_in_french(settings):
     settings.RECORD_RETENTION_DAYS = {**settings.RECORD_RETENTION_DAYS, "signalements": 730}
+    settings.EVIDENCE_UNCLAIMED_DAYS = 5
     CameraFactory(code="CAM-PUB1", retention_days=10)
     CameraFactory(code="CAM-PUB2", retention_days=15)
     with translation.override("en"):  # the page is French whatever the visitor's language
@@ -54,5 +55,6 @@ def test_the_public_page_shows_the_retention_schedule_in_french(settings):
         with translation.override("fr"):
             assert f"<td>{kind.label}</td>" in table
     assert "Paquets d'images remis à la justice" in table
+    assert "jamais téléchargé, 5 jours après l'expiration de son dernier lien" in table
     assert "Journal d'audit :" not in table  # summed up in one sentence below the table
     assert "est conservé de 1 an à 3 ans selon la nature de l'opération" in text

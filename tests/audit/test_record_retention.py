@@ -5,6 +5,7 @@ a register entry and an audit event, and the statistics of a purged year do not 
 from __future__ import annotations
 
 import html
+import shutil
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -13,7 +14,8 @@ from axes.models import AccessAttempt, AccessLog
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
-from hypothesis import HealthCheck, given
+from django.utils import timezone
+from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -37,9 +39,12 @@ from operations.models import (
     Signalement,
 )
 from operations.stats import Period, statistics
+from recordings import holds, purge
+from recordings.models import Hold, Segment
 from tests.cameras.factories import CameraFactory
 from tests.evidence.conftest import PDF
 from tests.factories import HabilitationFactory, ServiceFactory, UserFactory
+from tests.recordings.retention import assert_consistent, make_camera, record_segments
 
 pytestmark = pytest.mark.django_db
 
@@ -423,6 +428,10 @@ def test_an_anonymised_requisition_scan_is_gone_for_its_readers(
 
 
 # --- Property: after the purge at any date, nothing personal outlives its period -----------------
+# A generated year of activity (signalements, shifts, requisitions, access requests, departed
+# people's habilitations) and of footage with holds drawn at random, purged at any date of the
+# nine years after: the records' purge and the footage's purge together leave nothing past its
+# period but what a hold in force or a procedure in course protects, and the year's figures stay.
 
 PROPERTY_YEAR = 2022
 
@@ -483,6 +492,8 @@ def _check_nothing_personal_outlives_its_period(at: datetime) -> None:
 
 @hsettings(
     max_examples=12,
+    # No shrinking: each step rebuilds a year of footage; the failing example is shown as found.
+    phases=[Phase.generate],
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -493,17 +504,84 @@ def _check_nothing_personal_outlives_its_period(at: datetime) -> None:
         timezones=st.just(UTC),
     ),
     days=st.fixed_dictionaries({slug: st.integers(365, 2500) for slug in sorted(KINDS)}),
+    holds_drawn=st.lists(
+        st.tuples(st.integers(0, 1), st.integers(0, 360), st.integers(-30, 30), st.booleans()),
+        max_size=4,
+    ),
 )
 def test_after_the_purge_at_any_date_nothing_personal_outlives_its_period(
-    activity, settings, at, days
+    activity, settings, at, days, holds_drawn
 ):
     period, figures = activity
     settings.RECORD_RETENTION_DAYS = {**days, "sign_ins": min(days["sign_ins"], 365)}
+    # The store is outside the transaction: each example starts from an empty one.
+    shutil.rmtree(default_storage.location, ignore_errors=True)
     with transaction.atomic():
+        footage = _a_year_of_footage(at, holds_drawn)
+        # The footage's two cameras count in the availability figures: read them again.
+        before = statistics(period, now=datetime(PROPERTY_YEAR + 1, 1, 1, tzinfo=UTC))
+        assert {k: v for k, v in before.items() if k != "camera_availability"} == {
+            k: v for k, v in figures.items() if k != "camera_availability"
+        }
         records.purge_all(at=at)
+        purge.purge_run(now=at)
         _check_nothing_personal_outlives_its_period(at)
-        assert statistics(period, now=datetime(PROPERTY_YEAR + 1, 1, 1, tzinfo=UTC)) == figures
+        _check_footage(at, footage)
+        assert statistics(period, now=datetime(PROPERTY_YEAR + 1, 1, 1, tzinfo=UTC)) == before
         transaction.set_rollback(True)  # the next example starts from the whole year again
+
+
+def _a_year_of_footage(at: datetime, drawn: list[tuple[int, int, int, bool]]) -> list[Hold]:
+    """Two cameras (15 and 30 days) filmed a few minutes every ten days of the year, and the
+    holds drawn: (camera, day of the year, days from ``at`` to the hold's end, released)."""
+    cameras = [make_camera("CAM-Y15", 15), make_camera("CAM-Y30", 30)]
+    first = datetime(PROPERTY_YEAR, 1, 3, 10, 0, tzinfo=UTC)
+    for camera in cameras:
+        for n in range(37):
+            record_segments(camera, first + timedelta(days=10 * n), 2)
+    placed = []
+    for index, day, days_left, released in drawn:
+        start = first + timedelta(days=day)
+        hold = holds.hold_place(
+            camera=cameras[index],
+            starts_at=start,
+            ends_at=start + timedelta(days=10),
+            basis=Hold.Basis.REQUISITION,
+            reference_type="evidence.requisition",
+            reference_id=str(day),
+            reference_label=f"Réquisition {day}",
+            reason="Réquisition judiciaire",
+            expires_at=timezone.now() + timedelta(days=1),
+            actor="test",
+        )
+        # Placed once its window was filmed (before the purge's date), the hold ends (or
+        # ended) relative to that date; some were lifted before it.
+        created = min(hold.ends_at + timedelta(hours=1), at - timedelta(minutes=2))
+        Hold.objects.filter(pk=hold.pk).update(
+            created_at=created,
+            expires_at=max(at + timedelta(days=days_left), created + timedelta(minutes=1)),
+            released_at=at - timedelta(minutes=1) if released else None,
+            release_reason="Réquisition close" if released else "",
+        )
+        hold.refresh_from_db()
+        placed.append(hold)
+    return placed
+
+
+def _check_footage(at: datetime, placed: list[Hold]) -> None:
+    # Nothing past its camera's retention survives unless a hold in force covers it...
+    assert_consistent(at)
+    # ... and what a hold in force covers, or what is within its retention, is still there.
+    for segment in Segment.objects.select_related("camera"):
+        within = segment.ended_at > at - timedelta(days=segment.camera.retention_days)
+        held = any(
+            h.is_active(at)
+            and h.camera_id == segment.camera_id
+            and h.starts_at < segment.ended_at
+            and segment.started_at < h.ends_at
+            for h in placed
+        )
+        assert (segment.state == Segment.State.STORED) == (within or held), segment
 
 
 @pytest.mark.parametrize("slug", ["purges-donnees", "durees-conservation"])

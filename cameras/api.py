@@ -314,6 +314,7 @@ class HealthSerializer(serializers.ModelSerializer):
     )
     unauthorized_since = UTCDateTimeField(
         read_only=True,
+        allow_null=True,
         help_text=_("Depuis quand la caméra est arrêtée faute d'autorisation (UTC) ; null sinon."),
     )
     device: serializers.SlugRelatedField[Device] = serializers.SlugRelatedField(
@@ -357,10 +358,16 @@ class AuthorizationAlertSerializer(serializers.ModelSerializer):
     cameras = serializers.SerializerMethodField(
         help_text=_("Caméras couvertes par l'autorisation.")
     )
-    acknowledged_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+    acknowledged_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        allow_null=True
+    )
     raised_at = UTCDateTimeField(read_only=True)
-    acknowledged_at = UTCDateTimeField(read_only=True)
-    superseded_at = UTCDateTimeField(read_only=True)
+    acknowledged_at = UTCDateTimeField(read_only=True, allow_null=True)
+    superseded_at = UTCDateTimeField(read_only=True, allow_null=True)
+    # Declared: a read-only model field would lose its blank value ("" while the alert is open).
+    superseded_reason = serializers.ChoiceField(
+        choices=AuthorizationAlert.Supersession.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = AuthorizationAlert

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 
 from accounts.actors import signed_in
 from accounts.api_auth import role_permission
+from csu.lib.drf import UTCDateTimeField
 from evidence import packages, selectors, services
 from evidence.models import DownloadLink, Export, LegalFrame, Requisition, Window
 from evidence.roles import (
@@ -30,14 +30,6 @@ from evidence.roles import (
 )
 
 # --- Serializers --------------------------------------------------------------------------------
-
-
-class UTCDateTimeField(serializers.DateTimeField):
-    """Machine field: ISO-8601 in UTC with its ``Z``, whatever the server's zone."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("default_timezone", UTC)
-        super().__init__(*args, **kwargs)
 
 
 class UTCModelSerializer(serializers.ModelSerializer):

@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.roles import Role
+from cameras.services import authorization_record_alert
 from tests.conftest import sign_in
 from tests.evidence.conftest import intake_payload
 from tests.factories import HabilitationFactory, ServiceFactory, UserFactory
@@ -77,11 +78,14 @@ def people(db, tmp_path, settings):
     from cameras.models import Camera
     from tests.cameras.factories import AuthorizationFactory, CameraFactory
 
+    # An arrêté 20 days from its end: one open expiry alert, with its empty fields, in the API.
+    authorization = AuthorizationFactory(expires_on=timezone.localdate() + timedelta(days=20))
     camera = CameraFactory(
         code="CAM-FZ1",
-        authorization=AuthorizationFactory(),
+        authorization=authorization,
         stream_url=f"file://{tmp_path}/absent.mp4",
     )
+    assert authorization_record_alert(authorization_id=authorization.pk)
     police = ServiceFactory(code="police-fuzz", name="Commissariat fuzz")
     gendarmerie = ServiceFactory(code="gend-fuzz", name="Brigade fuzz", kind="gendarmerie")
     users = {role: UserFactory(role=role) for role in Role.values}

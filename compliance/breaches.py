@@ -282,6 +282,15 @@ def _detected_text(detector: str, summary: str, details: dict[str, Any]) -> tupl
             % {"summary": summary},
             _("Images de vidéoprotection"),
         )
+    if detector == "export.verification_failed":
+        return (
+            _(
+                "Le paquet d'extraction %(package)s a échoué à sa vérification (signature ou "
+                "empreintes) : %(summary)s. Des images remises ont pu être altérées."
+            )
+            % {"package": details.get("package", "?"), "summary": summary},
+            _("Images de vidéoprotection remises à l'autorité judiciaire"),
+        )
     return summary, ""
 
 

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
@@ -25,6 +27,7 @@ from compliance.tasks import remind_breaches
 from recordings import playback, purge
 from recordings.playback import PlaybackError
 from tests.append_only import suspended
+from tests.evidence.test_verifier_paths import _package
 from tests.permissions import check_matrix
 from tests.recordings.retention import make_camera, record_segments
 
@@ -444,6 +447,24 @@ def test_the_purge_refusing_opens_one_draft_until_it_is_closed(media, dpo):
     assert purge.purge_run().state == "refused"
     assert Breach.objects.filter(state="draft").count() == 1
     assert Breach.objects.count() == 2
+
+
+def test_an_export_package_failing_its_verification_opens_one_draft(tmp_path):
+    folder = _package(tmp_path / "paquet", ["clip.mp4"])
+    (folder / "clip.mp4").write_bytes(b"y")  # the clip altered after signature
+    for _attempt in range(2):
+        with pytest.raises(CommandError):
+            call_command("verify_export", str(folder), stdout=io.StringIO())
+    draft = Breach.objects.get()
+    assert draft.detector == "export.verification_failed" and draft.state == "draft"
+    assert "paquet" in draft.description and "clip.mp4" in draft.description
+
+
+def test_an_intact_export_package_opens_nothing(tmp_path):
+    call_command(
+        "verify_export", str(_package(tmp_path / "paquet", ["clip.mp4"])), stdout=io.StringIO()
+    )
+    assert not Breach.objects.exists()
 
 
 # --- The register and the audit pack -------------------------------------------------------------

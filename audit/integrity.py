@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit import anchor, chain, services
+from audit import anchor, chain, services, signals
 from audit.models import AuditEvent, AuditPrune, ChainCheckpoint, ChainVerification
 
 #: The event that declares a step back of the anchors (a restored backup).
@@ -428,6 +428,18 @@ def verify_and_record(*, actor_name: str = "verify_audit") -> VerificationResult
             actor_name=actor_name,
             target=row,
             details=details,
+        )
+    if not result.ok:
+        signals.report_integrity_failure(
+            key=f"audit.chain:{result.first_broken_seq}",
+            detector="audit.chain_broken",
+            summary="; ".join(result.problems),
+            details={
+                "verification_id": row.pk,
+                "first_broken_seq": result.first_broken_seq,
+                "events_checked": result.events_checked,
+            },
+            at=row.finished_at,
         )
     return result
 

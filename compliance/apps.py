@@ -11,14 +11,27 @@ class ComplianceConfig(AppConfig):
     def ready(self) -> None:
         from accounts import navigation
         from compliance import actions, retention
-        from compliance.roles import AUDIT_READERS, COMPLIANCE_READERS, REQUEST_HANDLERS
+        from compliance.roles import (
+            AUDIT_READERS,
+            BREACH_KEEPERS,
+            COMPLIANCE_READERS,
+            REQUEST_HANDLERS,
+        )
 
         actions.register()
+        from audit.signals import integrity_failure
+        from compliance.breaches import on_integrity_failure
+
+        # Integrity failures detected below open a draft in the breach register.
+        integrity_failure.connect(on_integrity_failure, dispatch_uid="compliance.breaches")
         retention.register_kinds()
         # The audit trail's pages are the DPO's: they take their place after the people's.
         navigation.register(40, _("Journal d'audit"), "audit:event_list", AUDIT_READERS)
         navigation.register(190, _("Conformité"), "compliance:index", COMPLIANCE_READERS)
         navigation.register(200, _("Demandes d'accès"), "compliance:request_list", REQUEST_HANDLERS)
+        navigation.register(
+            205, _("Violations de données"), "compliance:breach_list", BREACH_KEEPERS
+        )
         from compliance.models import AccessRequestCamera
         from recordings.keys import register_wrapped_keys
 

@@ -129,3 +129,82 @@ class ExtractForm(forms.Form):
         if not isinstance(value, list):
             raise forms.ValidationError(_("Ce n'est pas une liste de polygones JSON."))
         return value
+
+
+# --- Violations de données -----------------------------------------------------------------------
+
+
+class BreachForm(forms.Form):
+    description = forms.CharField(
+        label=_("Ce qui s'est passé"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("Survenue le (si connu)"), required=False, widget=LOCAL_DATETIME
+    )
+    discovered_at = forms.DateTimeField(label=_("Découverte le"), widget=LOCAL_DATETIME)
+    discovered_by = forms.CharField(label=_("Découverte par"), max_length=200)
+    data_categories = forms.CharField(
+        label=_("Catégories de données concernées"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    data_records = forms.IntegerField(
+        label=_("Nombre approximatif d'enregistrements"), required=False, min_value=0
+    )
+    people_categories = forms.CharField(
+        label=_("Catégories de personnes concernées"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    people_count = forms.IntegerField(
+        label=_("Nombre approximatif de personnes"), required=False, min_value=0
+    )
+    consequences = forms.CharField(
+        label=_("Conséquences probables"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    measures_taken = forms.CharField(
+        label=_("Mesures prises"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    measures_planned = forms.CharField(
+        label=_("Mesures envisagées"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+DECISIONS = [
+    ("notify", _("Oui")),
+    ("not_notify", _("Non")),
+]
+
+
+class BreachDecisionForm(forms.Form):
+    cnil_decision = forms.ChoiceField(
+        label=_("Notifier la CNIL (RGPD art. 33)"), choices=DECISIONS, widget=forms.RadioSelect
+    )
+    cnil_reason = forms.CharField(
+        label=_("Motif de la décision"),
+        help_text=_("Pourquoi la violation présente, ou non, un risque pour les personnes."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    cnil_notified_at = forms.DateTimeField(
+        label=_("Notifiée à la CNIL le"), required=False, widget=LOCAL_DATETIME
+    )
+    cnil_reference = forms.CharField(
+        label=_("Référence de la notification CNIL"), required=False, max_length=100
+    )
+    people_decision = forms.ChoiceField(
+        label=_("Prévenir les personnes concernées (RGPD art. 34)"),
+        choices=DECISIONS,
+        widget=forms.RadioSelect,
+    )
+    people_reason = forms.CharField(
+        label=_("Motif de la décision"),
+        help_text=_("Un risque élevé pour leurs droits et libertés impose de les prévenir."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    people_notified_at = forms.DateTimeField(
+        label=_("Personnes prévenues le"), required=False, widget=LOCAL_DATETIME
+    )
+
+
+class BreachCloseForm(forms.Form):
+    note = forms.CharField(label=_("Bilan de clôture"), widget=forms.Textarea(attrs={"rows": 3}))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -259,3 +259,139 @@ class AccessRequestCamera(models.Model):
         if self.extract_released_at is not None:
             return "released"
         return "built" if self.extract_path else ""
+
+
+# --- Violations de données (RGPD art. 33) --------------------------------------------------------
+
+#: RGPD art. 33.1: the CNIL is notified within 72 hours of discovery — real hours, DST or not.
+BREACH_NOTIFICATION_HOURS = 72
+
+
+class Breach(models.Model):
+    """A personal-data breach as RGPD art. 33.5 wants it documented, notified or not."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Brouillon")
+        OPEN = "open", _("Ouverte")
+        CLOSED = "closed", _("Close")
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", _("Saisie par le DPO")
+        DETECTED = "detected", _("Détectée par le CSU")
+
+    class Decision(models.TextChoices):
+        PENDING = "", _("Décision à prendre")
+        NOTIFY = "notify", _("Notifiée")
+        NOT_NOTIFY = "not_notify", _("Non notifiée")
+
+    state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.OPEN)
+    origin = models.CharField(
+        _("origine"), max_length=10, choices=Origin.choices, default=Origin.MANUAL
+    )
+    #: What detected it (an audit action code) and the failure's key: one draft per failure.
+    detector = models.CharField(_("détecteur"), max_length=60, blank=True)
+    detection_key = models.CharField(max_length=200, blank=True)
+    detection_details = models.JSONField(_("détails de la détection"), default=dict, blank=True)
+    description = models.TextField(_("nature de la violation"))
+    occurred_at = models.DateTimeField(_("survenue le"), null=True, blank=True)
+    discovered_at = models.DateTimeField(_("découverte le"))
+    discovered_by = models.CharField(_("découverte par"), max_length=200)
+    data_categories = models.TextField(_("catégories de données concernées"), blank=True)
+    data_records = models.PositiveIntegerField(
+        _("nombre approximatif d'enregistrements"), null=True, blank=True
+    )
+    people_categories = models.TextField(_("catégories de personnes concernées"), blank=True)
+    people_count = models.PositiveIntegerField(
+        _("nombre approximatif de personnes"), null=True, blank=True
+    )
+    consequences = models.TextField(_("conséquences probables"), blank=True)
+    measures_taken = models.TextField(_("mesures prises"), blank=True)
+    measures_planned = models.TextField(_("mesures envisagées"), blank=True)
+    cnil_decision = models.CharField(
+        _("notification à la CNIL"),
+        max_length=10,
+        choices=Decision.choices,
+        default=Decision.PENDING,
+        blank=True,
+    )
+    cnil_reason = models.TextField(_("motif de la décision (CNIL)"), blank=True)
+    cnil_notified_at = models.DateTimeField(_("notifiée à la CNIL le"), null=True, blank=True)
+    cnil_reference = models.CharField(_("référence CNIL"), max_length=100, blank=True)
+    people_decision = models.CharField(
+        _("communication aux personnes"),
+        max_length=10,
+        choices=Decision.choices,
+        default=Decision.PENDING,
+        blank=True,
+    )
+    people_reason = models.TextField(_("motif de la décision (personnes)"), blank=True)
+    people_notified_at = models.DateTimeField(
+        _("communiquée aux personnes le"), null=True, blank=True
+    )
+    decided_at = models.DateTimeField(_("décision prise le"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créée le"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("créée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    closed_at = models.DateTimeField(_("close le"), null=True, blank=True)
+    closing_note = models.TextField(_("bilan de clôture"), blank=True)
+    #: Each reminder to the DPO is claimed once by a conditional update (compliance.tasks).
+    reminded_24h_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_6h_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_overdue_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-discovered_at", "-pk"]
+        verbose_name = _("violation de données")
+        verbose_name_plural = _("violations de données")
+        constraints = [
+            # The same failure detected again while its incident is not closed opens nothing.
+            models.UniqueConstraint(
+                fields=["detection_key"],
+                condition=~Q(detection_key="") & ~Q(state="closed"),
+                name="breach_one_open_per_failure",
+            ),
+            models.CheckConstraint(
+                condition=Q(cnil_decision="") | ~Q(cnil_reason=""),
+                name="breach_cnil_decision_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(people_decision="") | ~Q(people_reason=""),
+                name="breach_people_decision_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="closed") | Q(closed_at__isnull=False),
+                name="breach_closed_dated",
+            ),
+        ]
+
+    #: Set by the pages that show the deadline (``compliance.breaches.time_left``).
+    time_left: str
+    overdue: bool
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        return f"VD-{timezone.localtime(self.discovered_at):%Y}-{self.pk:04d}"
+
+    @property
+    def deadline(self) -> datetime:
+        """72 hours after discovery, counted in UTC: an autumn or spring change moves no hour."""
+        return breach_deadline(self.discovered_at)
+
+    @property
+    def decision_pending(self) -> bool:
+        return self.cnil_decision == self.Decision.PENDING and self.state != self.State.CLOSED
+
+
+def breach_deadline(discovered_at: datetime) -> datetime:
+    """The notification deadline of a breach discovered at ``discovered_at`` (RGPD art. 33.1)."""
+    # Arithmetic on a Paris-aware datetime is wall-clock: 72 h would be 71 or 73 across a change.
+    return discovered_at.astimezone(UTC) + timedelta(hours=BREACH_NOTIFICATION_HOURS)

@@ -62,6 +62,7 @@ SECTIONS = (
     "durees-conservation",
     "fichiers-derives",
     "renouvellements-gels",
+    "violations",
 )
 
 
@@ -272,6 +273,13 @@ def _report(
             "renouvellement."
         )
         % {"days": settings.RECORDINGS_HOLD_MAX_DAYS},
+        "violations": _(
+            "Chaque violation de données personnelles découverte pendant la période, notifiée ou "
+            "non, avec ses effets, les mesures prises et la décision de notifier la CNIL et les "
+            "personnes, motivée (RGPD art. 33.5). Le délai de notification est de 72 heures "
+            "après la découverte ; les défaillances d'intégrité détectées par le CSU y ouvrent "
+            "un brouillon."
+        ),
     }
     for slug in SECTIONS:
         register = REGISTERS[slug]

@@ -25,7 +25,7 @@ from audit.models import AuditEvent, RecordPurge
 from cameras import selectors as camera_selectors
 from cameras.models import Authorization, PrivacyMask, RetentionChange
 from cameras.sources import public_url
-from compliance.models import AccessRequest, AccessRequestCamera
+from compliance.models import AccessRequest, AccessRequestCamera, Breach
 from compliance.schedule import retention_schedule
 from csu.lib.csvfile import csv_bytes
 from csu.lib.times import paris_text
@@ -887,4 +887,91 @@ REGISTERS["renouvellements-gels"] = Register(
         _("Justification"),
     ),
     _hold_renewals,
+)
+
+
+# --- Personal-data breaches (RGPD art. 33.5; compliance.breaches) -------------------------------
+
+
+def _decision(decision: str, label: str, at: datetime | None, reason: str, ref: str = "") -> str:
+    if not decision:
+        return label
+    parts = [label + (f" {local(at)}" if at else "")]
+    if ref:
+        parts.append(ref)
+    parts.append(reason)
+    return " — ".join(parts)
+
+
+def _breaches(start, end):
+    rows = _between(Breach.objects.all(), "discovered_at", start, end)
+    return [
+        [
+            b.reference,
+            b.get_state_display(),
+            b.get_origin_display(),
+            local(b.occurred_at),
+            local(b.discovered_at),
+            b.discovered_by,
+            b.description,
+            " ; ".join(
+                part
+                for part in (
+                    b.data_categories,
+                    "" if b.data_records is None else f"~{b.data_records}",
+                )
+                if part
+            ),
+            " ; ".join(
+                part
+                for part in (
+                    b.people_categories,
+                    "" if b.people_count is None else f"~{b.people_count}",
+                )
+                if part
+            ),
+            b.consequences,
+            " ; ".join(part for part in (b.measures_taken, b.measures_planned) if part),
+            local(b.deadline),
+            _decision(
+                b.cnil_decision,
+                str(b.get_cnil_decision_display()),
+                b.cnil_notified_at,
+                b.cnil_reason,
+                b.cnil_reference,
+            ),
+            _decision(
+                b.people_decision,
+                str(b.get_people_decision_display()),
+                b.people_notified_at,
+                b.people_reason,
+            ),
+            local(b.closed_at),
+        ]
+        for b in rows.order_by("discovered_at", "pk")
+    ]
+
+
+REGISTERS["violations"] = Register(
+    "violations",
+    _("Registre des violations de données"),
+    "violations.csv",
+    (
+        _("Référence"),
+        _("État"),
+        _("Origine"),
+        _("Survenue le"),
+        _("Découverte le"),
+        _("Découverte par"),
+        _("Nature"),
+        _("Données concernées"),
+        _("Personnes concernées"),
+        _("Conséquences probables"),
+        _("Mesures prises et envisagées"),
+        _("Notification due avant le"),
+        _("Notification à la CNIL"),
+        _("Communication aux personnes"),
+        _("Close le"),
+    ),
+    _breaches,
 )

@@ -14,3 +14,5 @@ REQUEST_HANDLERS = frozenset({Role.DPO, Role.SUPERVISOR})
 REQUEST_ANSWERERS = frozenset({Role.DPO})
 #: Build and download an extract of the footage of the person who asked.
 EXTRACT_BUILDERS = frozenset({Role.SUPERVISOR})
+#: Keep the register of personal-data breaches (RGPD art. 33.5).
+BREACH_KEEPERS = frozenset({Role.DPO})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from compliance import services
+from compliance import breaches, services
 from compliance.models import AccessRequest
 
 
@@ -21,3 +21,13 @@ def sweep_access_request_extracts() -> dict[str, int]:
     """Destroy extracts left by answered requests and files no request points to."""
     destroyed, deleted = services.extracts_sweep()
     return {"destroyed": destroyed, "files_deleted": deleted}
+
+
+@shared_task(name="compliance.tasks.remind_breaches")
+def remind_breaches() -> int:
+    """Remind the DPO of each breach whose notification decision nears or passed its 72 hours."""
+    sent = 0
+    for breach, field in breaches.due_reminders():
+        if breaches.breach_remind(breach=breach, field=field):
+            sent += 1
+    return sent

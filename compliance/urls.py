@@ -28,4 +28,10 @@ urlpatterns = [
         views.extract_download,
         name="extract_download",
     ),
+    path("violations/", views.breach_list, name="breach_list"),
+    path("violations/nouvelle/", views.breach_create, name="breach_create"),
+    path("violations/<int:pk>/", views.breach_detail, name="breach_detail"),
+    path("violations/<int:pk>/modifier/", views.breach_edit, name="breach_edit"),
+    path("violations/<int:pk>/decision/", views.breach_decide, name="breach_decide"),
+    path("violations/<int:pk>/cloture/", views.breach_close, name="breach_close"),
 ]

@@ -18,12 +18,22 @@ from accounts.decorators import role_required
 from accounts.roles import Right
 from audit.services import record
 from cameras.models import Camera
-from compliance import extract, pack, selectors, services
+from compliance import breaches, extract, pack, selectors, services
 from compliance.areas import kept_percent
-from compliance.forms import AccessRequestForm, AnswerForm, AuditPackForm, ExtractForm, PeriodForm
-from compliance.models import AccessRequest, AccessRequestCamera
+from compliance.forms import (
+    AccessRequestForm,
+    AnswerForm,
+    AuditPackForm,
+    BreachCloseForm,
+    BreachDecisionForm,
+    BreachForm,
+    ExtractForm,
+    PeriodForm,
+)
+from compliance.models import AccessRequest, AccessRequestCamera, Breach
 from compliance.registers import REGISTERS, as_csv, local
 from compliance.roles import (
+    BREACH_KEEPERS,
     COMPLIANCE_READERS,
     EXTRACT_BUILDERS,
     REQUEST_ANSWERERS,
@@ -392,3 +402,148 @@ def _signing_fingerprint() -> str | None:
     except ImproperlyConfigured:
         # The exports fail loudly on their own; the public page still informs.
         return None
+
+
+# --- Violations de données (RGPD art. 33.5) ----------------------------------------------------
+
+
+def _breach(pk: int) -> Breach:
+    return get_object_or_404(Breach, pk=pk)
+
+
+def _with_time_left(breach: Breach, now) -> Breach:
+    breach.time_left, breach.overdue = breaches.time_left(breach, now)
+    return breach
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for message in errors:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+@role_required(*BREACH_KEEPERS)
+def breach_list(request: SignedInRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    if state not in Breach.State.values:
+        state = ""
+    rows = Breach.objects.all()
+    if state:
+        rows = rows.filter(state=state)
+    now = timezone.now()
+    return render(
+        request,
+        "compliance/breach_list.html",
+        {
+            "breaches": [_with_time_left(b, now) for b in rows[:500]],
+            "state": state,
+            "states": Breach.State.choices,
+        },
+    )
+
+
+@role_required(*BREACH_KEEPERS)
+def breach_create(request: SignedInRequest) -> HttpResponse:
+    form = BreachForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = breaches.breach_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Violation %(ref)s enregistrée ; notification à la CNIL due avant le %(date)s.")
+                % {"ref": created.reference, "date": local(created.deadline)},
+            )
+            return redirect("compliance:breach_detail", pk=created.pk)
+    return render(request, "compliance/breach_form.html", {"form": form, "breach": None})
+
+
+@role_required(*BREACH_KEEPERS)
+def breach_detail(request: SignedInRequest, pk: int) -> HttpResponse:
+    breach = _breach(pk)
+    with transaction.atomic():
+        record("breach.viewed", actor=request.user, target=breach, target_label=breach.reference)
+    return render(
+        request,
+        "compliance/breach_detail.html",
+        {"breach": _with_time_left(breach, timezone.now()), "close_form": BreachCloseForm()},
+    )
+
+
+@role_required(*BREACH_KEEPERS)
+def breach_edit(request: SignedInRequest, pk: int) -> HttpResponse:
+    breach = _breach(pk)
+    if breach.state == Breach.State.CLOSED:
+        messages.error(request, _("Cette violation est close : elle ne peut plus être modifiée."))
+        return redirect("compliance:breach_detail", pk=breach.pk)
+    initial = {field: getattr(breach, field) for field in breaches.FIELDS}
+    form = BreachForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            breaches.breach_update(breach=breach, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Violation %(ref)s mise à jour.") % {"ref": breach.reference}
+            )
+            return redirect("compliance:breach_detail", pk=breach.pk)
+    return render(request, "compliance/breach_form.html", {"form": form, "breach": breach})
+
+
+@role_required(*BREACH_KEEPERS)
+def breach_decide(request: SignedInRequest, pk: int) -> HttpResponse:
+    breach = _breach(pk)
+    if breach.state == Breach.State.CLOSED:
+        messages.error(request, _("Cette violation est close : elle ne peut plus être modifiée."))
+        return redirect("compliance:breach_detail", pk=breach.pk)
+    initial = {
+        "cnil_decision": breach.cnil_decision,
+        "cnil_reason": breach.cnil_reason,
+        "cnil_notified_at": breach.cnil_notified_at,
+        "cnil_reference": breach.cnil_reference,
+        "people_decision": breach.people_decision,
+        "people_reason": breach.people_reason,
+        "people_notified_at": breach.people_notified_at,
+    }
+    form = BreachDecisionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            breaches.breach_decide(breach=breach, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Décision consignée pour la violation %(ref)s.") % {"ref": breach.reference},
+            )
+            return redirect("compliance:breach_detail", pk=breach.pk)
+    return render(
+        request,
+        "compliance/breach_decide.html",
+        {"form": form, "breach": _with_time_left(breach, timezone.now())},
+    )
+
+
+@require_POST
+@role_required(*BREACH_KEEPERS)
+def breach_close(request: SignedInRequest, pk: int) -> HttpResponse:
+    breach = _breach(pk)
+    form = BreachCloseForm(request.POST)
+    if form.is_valid():
+        try:
+            breaches.breach_close(breach=breach, actor=request.user, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Violation %(ref)s close.") % {"ref": breach.reference})
+    else:
+        messages.error(request, _("Indiquez le bilan de la violation avant de la clore."))
+    return redirect("compliance:breach_detail", pk=breach.pk)

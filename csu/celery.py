@@ -27,6 +27,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=8, minute=0),
         "options": {"expires": 12 * HOUR},
     },
+    # RGPD art. 33: a breach is notified within 72 hours; reminders 24 h and 6 h before, and late.
+    "compliance-remind-breaches": {
+        "task": "compliance.tasks.remind_breaches",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 10 * 60},
+    },
     # Audit events past their retention are pruned up to a signed checkpoint.
     "audit-prune-events": {
         "task": "audit.tasks.prune_audit_events",

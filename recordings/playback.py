@@ -48,6 +48,7 @@ from django.utils.translation import gettext as _
 from accounts import access
 from accounts.actors import Actor, SystemActor
 from accounts.roles import Right
+from audit import signals
 from audit.services import record
 from cameras import video
 from cameras.models import Camera
@@ -200,6 +201,19 @@ def read_segment(segment: Segment, camera: Camera, actor: Actor) -> bytes:
                     "error": str(exc),
                 },
             )
+        signals.report_integrity_failure(
+            key=f"recording.segment:{segment.pk}",
+            detector="recording.integrity_failed",
+            summary=str(exc),
+            details={
+                "camera": camera.code,
+                "segment": segment.pk,
+                "storage_path": segment.storage_path,
+                "started_at": segment.started_at.isoformat(),
+                "ended_at": segment.ended_at.isoformat(),
+            },
+            at=timezone.now(),
+        )
         raise PlaybackError(
             _(
                 "L'enregistrement du %(start)s au %(end)s a échoué au contrôle d'intégrité : "

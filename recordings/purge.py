@@ -43,6 +43,7 @@ from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, SystemActor
+from audit import signals
 from audit.services import record
 from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
 from cameras.retention import retention_periods
@@ -297,18 +298,26 @@ def store_disagreement() -> str:
     return ""
 
 
-@transaction.atomic
 def _refuse(run: PurgeRun, problem: str, actor: Actor) -> None:
     logger.error("purge %s refused: %s", run.job_id, problem)
-    PurgeRun.objects.filter(pk=run.pk, state=PurgeRun.State.RUNNING).update(
-        state=PurgeRun.State.REFUSED, finished_at=timezone.now(), detail=problem[:2000]
-    )
-    record(
-        "recording.purge_refused",
-        actor=actor,
-        target=run,
-        target_label=run.job_id,
-        details={"job_id": run.job_id, "problem": problem},
+    with transaction.atomic():
+        PurgeRun.objects.filter(pk=run.pk, state=PurgeRun.State.RUNNING).update(
+            state=PurgeRun.State.REFUSED, finished_at=timezone.now(), detail=problem[:2000]
+        )
+        record(
+            "recording.purge_refused",
+            actor=actor,
+            target=run,
+            target_label=run.job_id,
+            details={"job_id": run.job_id, "problem": problem},
+        )
+    # One disagreement between store and index, however many runs refuse on it.
+    signals.report_integrity_failure(
+        key="recording.purge_refused",
+        detector="recording.purge_refused",
+        summary=problem,
+        details={"job_id": run.job_id},
+        at=timezone.now(),
     )
 
 

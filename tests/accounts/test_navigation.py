@@ -77,6 +77,7 @@ MENU = {
         ("Registres des extractions", "/requisitions/registres/"),
         ("Conformité", "/conformite/"),
         ("Demandes d'accès", "/conformite/demandes-acces/"),
+        ("Violations de données", "/conformite/violations/"),
         ("API", "/api/docs/"),
     ],
     Role.ADMIN: [
@@ -169,6 +170,7 @@ REACHED_FROM = {
     "retention:hold_create": "retention:hold_list",
     "evidence:requisition_create": "evidence:requisition_list",
     "compliance:request_create": "compliance:request_list",
+    "compliance:breach_create": "compliance:breach_list",
     "compliance:audit_pack": "compliance:index",
 }
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit.services import record
 from cameras import services as camera_services
+from compliance import breaches
 from compliance import services as compliance_services
 from evidence import services as evidence_services
 from operations import services as operations_services
@@ -220,6 +221,17 @@ def service() -> str:
     return ServiceFactory(code=f"service-q{_n():03d}").code
 
 
+def breach() -> str:
+    marker = f"Incident Q{_n():03d}"
+    breaches.breach_create(
+        actor=UserFactory(role=Role.DPO),
+        description=marker,
+        discovered_at=timezone.now() - timedelta(hours=2),
+        discovered_by="DPO",
+    )
+    return marker
+
+
 @dataclass(frozen=True)
 class Case:
     url: str
@@ -247,6 +259,7 @@ CASES = [
     Case("/enregistrements/relecture/", Role.SUPERVISOR, camera),
     Case("/enregistrements/exploitation/", Role.ADMIN, camera),
     Case("/conformite/demandes-acces/", Role.DPO, access_request),
+    Case("/conformite/violations/", Role.DPO, breach),
     Case("/audit/", Role.DPO, audit_event),
     Case("/comptes/utilisateurs/", Role.ADMIN, user),
     Case("/comptes/habilitations/", Role.ADMIN, habilitation),
@@ -275,6 +288,7 @@ CASES = [
     Case("/api/operations/signalements/", Role.SUPERVISOR, signalement),
     Case("/api/recordings/operations/", Role.ADMIN, camera),
     Case("/api/audit/events/", Role.DPO, audit_event),
+    Case("/api/breaches/", Role.DPO, breach),
     Case("/api/users/", Role.ADMIN, user),
     Case("/api/habilitations/", Role.ADMIN, habilitation),
     Case("/api/services/", Role.ADMIN, service),

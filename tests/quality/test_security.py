@@ -404,6 +404,14 @@ IDOR_ALLOW_LIST = {
     "compliance:extract_build": "habilitation-scoped: tests/security",
     "compliance:extract_release": "DPO-wide (supervisors get 403 by role: tests/security)",
     "compliance:extract_download": "habilitation-scoped, single use: tests/security",
+    # The breach register is the DPO's alone, every breach of it (other roles get 403 by role:
+    # tests/compliance/test_breaches.py).
+    "compliance:breach_detail": "DPO-wide",
+    "compliance:breach_edit": "DPO-wide",
+    "compliance:breach_decide": "DPO-wide",
+    "compliance:breach_close": "DPO-wide",
+    "breach-detail": "DPO-wide",
+    "breach-decide": "DPO-wide",
 }
 
 

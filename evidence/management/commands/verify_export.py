@@ -6,10 +6,13 @@ key is refused, however valid its signature, and so is an audit pack.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from audit import signals
 from evidence import manifest, verifier
 
 
@@ -29,6 +32,22 @@ class Command(BaseCommand):
         result = verifier.check(
             location, fingerprints=manifest.trusted_fingerprints(), kind=manifest.KIND
         )
+        if result.failures:
+            # The same package failing the same way again is the same incident.
+            digest = hashlib.sha256(
+                "\n".join([location.name, *result.failures]).encode()
+            ).hexdigest()
+            signals.report_integrity_failure(
+                key=f"evidence.export_verification:{digest}",
+                detector="export.verification_failed",
+                summary="; ".join(result.failures[:5]),
+                details={
+                    "package": location.name,
+                    "failures": result.failures[:50],
+                    "fingerprint": result.fingerprint or "",
+                },
+                at=timezone.now(),
+            )
         report(self, result)
 
 

@@ -65,7 +65,9 @@ def user_detail(request: SignedInRequest, pk: int) -> HttpResponse:
             "account": account,
             "habilitations": [
                 (h, h.state_on(today))
-                for h in account.habilitations.order_by("-valid_until", "-id")
+                for h in account.habilitations.select_related("user")
+                .prefetch_related("user__trainings")
+                .order_by("-valid_until", "-id")
             ],
             "second_factor": selectors.second_factor_state(account),
             "history": selectors.user_history(account),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY
@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actors import Actor, person
-from accounts.models import ApiToken, Habilitation, Service, User, token_digest
+from accounts.models import ApiToken, Habilitation, Service, Training, User, token_digest
 from accounts.roles import ROLE_RIGHTS, Right
 from audit.services import record
 
@@ -332,6 +332,7 @@ def habilitation_create(
     _check_grant(habilitation, actor=actor, creating=True)
     habilitation.full_clean()
     habilitation.save()
+    _carry_training(habilitation, actor=actor)
     record(
         "habilitation.created",
         actor=actor,
@@ -375,6 +376,7 @@ def habilitation_update(
     _check_grant(habilitation, actor=actor, creating=False)
     habilitation.full_clean()
     habilitation.save()
+    _carry_training(habilitation, actor=actor)
     after = _habilitation_details(habilitation)
     diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if diff:
@@ -393,3 +395,70 @@ def habilitation_revoke(*, habilitation: Habilitation, actor: Actor, reason: str
     if updated:
         record("habilitation.revoked", actor=actor, target=habilitation, reason=reason)
     return habilitation
+
+
+def _carry_training(habilitation: Habilitation, *, actor: Actor) -> None:
+    """A training date entered on a habilitation's form is the person's training: recorded
+    once for them, so that it counts for all their habilitations."""
+    day = habilitation.last_training_on
+    if day is None or Training.objects.filter(user=habilitation.user, held_on=day).exists():
+        return
+    training_record(
+        user=habilitation.user,
+        held_on=day,
+        kind=Training.Kind.INITIAL
+        if not Training.objects.filter(user=habilitation.user).exists()
+        else Training.Kind.REFRESHER,
+        title=_("Date portée sur l'habilitation %(ref)s")
+        % {"ref": habilitation.decision_reference},
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def training_record(
+    *,
+    user: User,
+    held_on: date,
+    actor: Actor,
+    kind: str = Training.Kind.INITIAL,
+    title: str = "",
+    organisation: str = "",
+    attestation_reference: str = "",
+    now: datetime | None = None,
+) -> Training:
+    """Record a training the person followed (CSI L255-1); a date to come is refused."""
+    now = now or timezone.now()
+    if held_on > timezone.localdate(now):
+        raise ValidationError(
+            {
+                "held_on": _(
+                    "La date de formation est dans le futur : enregistrez-la une fois suivie."
+                )
+            }
+        )
+    training = Training(
+        user=user,
+        held_on=held_on,
+        kind=kind,
+        title=title.strip(),
+        organisation=organisation.strip(),
+        attestation_reference=attestation_reference.strip(),
+        recorded_at=now,
+        recorded_by=person(actor),
+    )
+    training.full_clean()
+    training.save()
+    record(
+        "training.recorded",
+        actor=actor,
+        target=user,
+        details={
+            "held_on": held_on.isoformat(),
+            "kind": kind,
+            "title": training.title,
+            "organisation": training.organisation,
+            "attestation_reference": training.attestation_reference,
+        },
+    )
+    return training

@@ -26,3 +26,4 @@ def register() -> None:
     reg("habilitation.updated", _("Habilitation modifiée"), "change")
     reg("habilitation.revoked", _("Habilitation retirée"), "change")
     reg("training.recorded", _("Formation enregistrée"), "change")
+    reg("training.reminder", _("Rappel de recyclage de formation"), "change")

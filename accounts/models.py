@@ -230,6 +230,8 @@ class Training(models.Model):
     recorded_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    #: The smallest reminder threshold (days before it lapses) already sent for this training.
+    reminded_at_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-held_on", "-pk"]

@@ -85,6 +85,10 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "reminded_at_days",
+                    models.PositiveSmallIntegerField(blank=True, editable=False, null=True),
+                ),
+                (
                     "user",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.PROTECT,

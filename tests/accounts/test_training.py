@@ -16,8 +16,15 @@ from accounts.access import decide, scope
 from accounts.actors import SystemActor
 from accounts.models import Training, TrainingState, training_state
 from accounts.roles import Role
-from accounts.services import habilitation_create, training_record
+from accounts.services import (
+    habilitation_create,
+    training_record,
+    training_remind,
+    training_reminders_due,
+)
+from accounts.tasks import remind_trainings
 from audit.models import AuditEvent
+from csu.celery import app as celery_app
 from tests.conftest import sign_in
 from tests.factories import HabilitationFactory, TrainingFactory, UserFactory
 
@@ -174,3 +181,40 @@ def test_the_habilitation_pages_show_the_persons_training_state(client, admin_us
     person = client.get(reverse("accounts:user_detail", args=[lapsed.pk])).content.decode()
     for page in (listing, detail, person):
         assert "formation échue" in page
+
+
+def test_a_lapsing_training_is_reminded_once_per_threshold(settings, mailoutbox):
+    settings.TRAINING_VALIDITY_DAYS = 365
+    settings.TRAINING_REMINDER_DAYS = [60, 30]
+    admin = UserFactory(role=Role.ADMIN, email="admin@mairie.example")
+    operator = UserFactory(role=Role.OPERATOR, email="agent@mairie.example")
+    training = TrainingFactory(user=operator, held_on=date(2026, 1, 10))  # lapses 2027-01-10
+    assert training_reminders_due(date(2026, 11, 10)) == []  # 61 days before
+    due = training_reminders_due(date(2026, 11, 11))  # 60 days before
+    assert due == [(training, 60)]
+    assert training_remind(training=training, threshold=60, actor=ACTOR)
+    assert not training_remind(training=training, threshold=60, actor=ACTOR)
+    assert training_reminders_due(date(2026, 11, 20)) == []
+    assert len(mailoutbox) == 1
+    assert set(mailoutbox[0].to) == {operator.email, admin.email}
+    assert "10/01/2027" in mailoutbox[0].subject
+    assert training_reminders_due(date(2026, 12, 11)) == [(training, 30)]
+    assert training_remind(training=training, threshold=30, actor=ACTOR)
+    assert training_reminders_due(date(2027, 1, 5)) == []
+    assert AuditEvent.objects.filter(action="training.reminder").count() == 2
+
+
+def test_a_refresher_ends_the_reminders_and_an_inactive_account_gets_none(settings):
+    settings.TRAINING_VALIDITY_DAYS = 365
+    settings.TRAINING_REMINDER_DAYS = [60, 30]
+    operator = UserFactory(role=Role.OPERATOR)
+    TrainingFactory(user=operator, held_on=date(2026, 1, 10))
+    gone = UserFactory(role=Role.OPERATOR, is_active=False)
+    TrainingFactory(user=gone, held_on=date(2026, 1, 10))
+    TrainingFactory(user=operator, held_on=date(2026, 11, 1), kind=Training.Kind.REFRESHER)
+    assert training_reminders_due(date(2026, 11, 20)) == []
+
+
+def test_the_beat_runs_the_reminders_daily():
+    entry = celery_app.conf.beat_schedule["accounts-remind-trainings"]
+    assert entry["task"] == remind_trainings.name

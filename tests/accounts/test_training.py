@@ -27,6 +27,7 @@ from audit.models import AuditEvent
 from csu.celery import app as celery_app
 from tests.conftest import sign_in
 from tests.factories import HabilitationFactory, TrainingFactory, UserFactory
+from tests.permissions import check_matrix
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +219,48 @@ def test_a_refresher_ends_the_reminders_and_an_inactive_account_gets_none(settin
 def test_the_beat_runs_the_reminders_daily():
     entry = celery_app.conf.beat_schedule["accounts-remind-trainings"]
     assert entry["task"] == remind_trainings.name
+
+
+def test_recording_a_training_is_for_admins_only():
+    def url():
+        return f"/comptes/utilisateurs/{UserFactory().pk}/formation/"
+
+    check_matrix(
+        url=url,
+        method="post",
+        data={"held_on": "2026-01-15", "kind": Training.Kind.REFRESHER},
+        allowed=[Role.ADMIN],
+        ok=[302],
+    )
+
+
+def test_the_admin_records_a_refresher_from_the_persons_page(client, admin_user):
+    lapsed = expired_person(Role.OPERATOR)
+    sign_in(client, admin_user)
+    url = reverse("accounts:training_create", args=[lapsed.pk])
+    assert url in client.get(reverse("accounts:user_detail", args=[lapsed.pk])).content.decode()
+    future = client.post(
+        url, {"held_on": (timezone.localdate() + timedelta(days=3)).isoformat(), "kind": "initial"}
+    )
+    assert future.status_code == 200 and "dans le futur" in future.content.decode()
+    missing = client.post(url, {"kind": "refresher"})
+    assert (
+        missing.status_code == 200
+        and not Training.objects.filter(
+            user=lapsed, held_on__gte=timezone.localdate() - timedelta(days=3)
+        ).exists()
+    )
+    assert not decide(lapsed, "live", CAMERA)
+    done = client.post(
+        url,
+        {
+            "held_on": timezone.localdate().isoformat(),
+            "kind": "refresher",
+            "organisation": "CNFPT",
+            "attestation_reference": "ATT-9",
+        },
+    )
+    assert done.status_code == 302
+    assert decide(lapsed, "live", CAMERA)
+    event = AuditEvent.objects.get(action="training.recorded")
+    assert event.actor_id == admin_user.pk

@@ -10,7 +10,7 @@ prefectoral authorization in force, which the camera itself tells (``authorizati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -18,7 +18,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Habilitation
+from accounts.models import (
+    Habilitation,
+    TrainingState,
+    latest_training_on,
+    training_expires_on,
+    training_state,
+)
 from accounts.roles import AGREEMENT_BOUND_ROLES, ROLE_RIGHTS, Right
 
 
@@ -75,14 +81,24 @@ def _local_day(at: datetime | None):
 
 
 def _candidate_habilitations(user: Any, right: str, at: datetime | None):
-    habilitations = Habilitation.objects.filter(user=user, **{f"can_{right}": True}).valid_on(
-        _local_day(at)
-    )
-    validity = settings.HABILITATION_TRAINING_VALIDITY_DAYS
-    if validity:
-        oldest = _local_day(at) - timedelta(days=validity)
-        habilitations = habilitations.filter(last_training_on__gte=oldest)
-    return habilitations
+    return Habilitation.objects.filter(user=user, **{f"can_{right}": True}).valid_on(_local_day(at))
+
+
+def training_refusal(user: Any, at: datetime | None) -> str:
+    """Why the person may see no image for want of a training in force (CSI L255-1), "" when
+    they may or when the setting does not require it."""
+    if not settings.TRAINING_REQUIRED:
+        return ""
+    day = _local_day(at)
+    held_on = latest_training_on(user, day)
+    state = training_state(held_on, day)
+    if state == TrainingState.NONE:
+        return _("Aucune formation enregistrée pour cette personne (CSI L255-1).")
+    if state == TrainingState.EXPIRED:
+        return _("Formation échue le %(day)s : un recyclage est nécessaire (CSI L255-1).") % {
+            "day": f"{training_expires_on(held_on):%d/%m/%Y}"
+        }
+    return ""
 
 
 def _authorization_refusal(camera: CameraLike, at: datetime | None) -> str:
@@ -116,6 +132,9 @@ def decide(user: Any, right: str, camera: CameraLike, at: datetime | None = None
             )
     for habilitation in _candidate_habilitations(user, right, at):
         if habilitation.covers(camera.code, camera.sector):
+            untrained = training_refusal(user, at)
+            if untrained:
+                return Decision(False, untrained)
             return Decision(
                 True,
                 _("Habilitation %(ref)s.") % {"ref": habilitation.decision_reference},
@@ -137,6 +156,7 @@ def scope(user: Any, right: str, at: datetime | None = None) -> Scope:
         or not user.is_authenticated
         or not user.is_active
         or right not in ROLE_RIGHTS.get(user.role, frozenset())
+        or training_refusal(user, at)
     ):
         return Scope()
     agreement_only = user.role in AGREEMENT_BOUND_ROLES

@@ -25,3 +25,5 @@ def register() -> None:
     reg("habilitation.created", _("Habilitation délivrée"), "change")
     reg("habilitation.updated", _("Habilitation modifiée"), "change")
     reg("habilitation.revoked", _("Habilitation retirée"), "change")
+    reg("training.recorded", _("Formation enregistrée"), "change")
+    reg("training.reminder", _("Rappel de recyclage de formation"), "change")

@@ -23,6 +23,7 @@ from accounts.forms import (
     HabilitationForm,
     PasswordSetForm,
     ReasonForm,
+    TrainingForm,
     UserCreateForm,
     UserForm,
 )
@@ -65,7 +66,9 @@ def user_detail(request: SignedInRequest, pk: int) -> HttpResponse:
             "account": account,
             "habilitations": [
                 (h, h.state_on(today))
-                for h in account.habilitations.order_by("-valid_until", "-id")
+                for h in account.habilitations.select_related("user")
+                .prefetch_related("user__trainings")
+                .order_by("-valid_until", "-id")
             ],
             "second_factor": selectors.second_factor_state(account),
             "history": selectors.user_history(account),
@@ -148,6 +151,24 @@ def second_factor_reset(request: SignedInRequest, pk: int) -> HttpResponse:
         "accounts/second_factor_reset.html",
         {"form": form, "account": account, "second_factor": selectors.second_factor_state(account)},
     )
+
+
+@role_required(*PEOPLE_MANAGERS)
+def training_create(request: SignedInRequest, pk: int) -> HttpResponse:
+    """Record a training the person followed (CSI L255-1): it renews all their habilitations."""
+    account = get_object_or_404(User, pk=pk)
+    form = TrainingForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.training_record(user=account, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("Formation de %(name)s enregistrée.") % {"name": account.username}
+            )
+            return redirect("accounts:user_detail", pk=account.pk)
+    return render(request, "accounts/training_form.html", {"form": form, "account": account})
 
 
 @role_required(*PEOPLE_MANAGERS)

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Habilitation, Service, User
+from accounts.models import Habilitation, Service, Training, User
 from accounts.roles import ROLE_RIGHTS, Right, Role
 
 
@@ -191,6 +191,20 @@ class ReasonForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Indiquez le motif.")},
+    )
+
+
+class TrainingForm(forms.Form):
+    """A training session a person followed (CSI L255-1)."""
+
+    held_on = forms.DateField(label=_("Date de la formation"), widget=_date_input())
+    kind = forms.ChoiceField(label=_("Nature"), choices=Training.Kind.choices)
+    title = forms.CharField(label=_("Intitulé"), max_length=200, required=False)
+    organisation = forms.CharField(
+        label=_("Organisme ou formateur"), max_length=200, required=False
+    )
+    attestation_reference = forms.CharField(
+        label=_("Référence de l'attestation"), max_length=100, required=False
     )
 
 

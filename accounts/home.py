@@ -21,7 +21,10 @@ def _common(user: User) -> dict[str, Any]:
     return {
         "habilitations": Habilitation.objects.filter(
             user=user, revoked_at__isnull=True, valid_until__gte=today
-        ).order_by("valid_from"),
+        )
+        .select_related("user")
+        .prefetch_related("user__trainings")
+        .order_by("valid_from"),
         "has_image_rights": bool(ROLE_RIGHTS.get(user.role)),
         "recent_sign_ins": AuditEvent.objects.filter(
             actor_id=user.pk, action="auth.login"

@@ -185,12 +185,105 @@ class Habilitation(models.Model):
     def state(self) -> HabilitationState:
         return self.state_on(timezone.localdate())
 
+    def person_training_on(self, day: date) -> date | None:
+        """The holder's latest training held by ``day`` (from prefetched trainings if any)."""
+        held = [t.held_on for t in self.user.trainings.all() if t.held_on <= day]
+        return max(held, default=None)
+
+    @property
+    def training_text(self) -> str:
+        """The holder's training as shown with the habilitation: its date and its state."""
+        today = timezone.localdate()
+        held_on = self.person_training_on(today)
+        state = training_state(held_on, today)
+        if held_on is None:
+            return str(state.label)
+        return f"{held_on:%d/%m/%Y} — {state.label}"
+
     def covers(self, camera_code: str, sector: str) -> bool:
         return (
             self.all_cameras
             or camera_code in self.camera_codes
             or (bool(sector) and sector in self.sectors)
         )
+
+
+class Training(models.Model):
+    """A training session followed by a person (CSI L255-1): held by the person, not by one of
+    their habilitations, so that a new decision does not lose it and a refresher renews them all."""
+
+    class Kind(models.TextChoices):
+        INITIAL = "initial", _("Formation initiale")
+        REFRESHER = "refresher", _("Recyclage")
+
+    user = models.ForeignKey(
+        User, verbose_name=_("personne"), on_delete=models.PROTECT, related_name="trainings"
+    )
+    held_on = models.DateField(_("date de la formation"))
+    kind = models.CharField(_("nature"), max_length=16, choices=Kind.choices, default=Kind.INITIAL)
+    title = models.CharField(_("intitulé"), max_length=200, blank=True)
+    organisation = models.CharField(_("organisme ou formateur"), max_length=200, blank=True)
+    attestation_reference = models.CharField(
+        _("référence de l'attestation"), max_length=100, blank=True
+    )
+    recorded_at = models.DateTimeField(_("enregistrée le"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    #: The smallest reminder threshold (days before it lapses) already sent for this training.
+    reminded_at_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-held_on", "-pk"]
+        verbose_name = _("formation")
+        verbose_name_plural = _("formations")
+        indexes = [models.Index(fields=["user", "-held_on"], name="training_user_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.held_on:%Y-%m-%d} — {self.user}"
+
+
+#: A training that lapses within this many days shows as expiring soon.
+TRAINING_WARNING_DAYS = 60
+
+
+class TrainingState(models.TextChoices):
+    VALID = "valid", _("formation à jour")
+    EXPIRING = "expiring", _("formation bientôt échue")
+    EXPIRED = "expired", _("formation échue")
+    NONE = "none", _("aucune formation")
+
+
+def training_expires_on(held_on: date | None) -> date | None:
+    """The last day a training held on ``held_on`` counts, None when it never lapses."""
+    validity = settings.TRAINING_VALIDITY_DAYS
+    if held_on is None or not validity:
+        return None
+    return held_on + timedelta(days=validity)
+
+
+def training_state(held_on: date | None, day: date) -> TrainingState:
+    """The state on ``day`` of a person whose latest training was held on ``held_on``."""
+    if held_on is None or held_on > day:
+        return TrainingState.NONE
+    expires = training_expires_on(held_on)
+    if expires is None:
+        return TrainingState.VALID
+    if expires < day:
+        return TrainingState.EXPIRED
+    if expires <= day + timedelta(days=TRAINING_WARNING_DAYS):
+        return TrainingState.EXPIRING
+    return TrainingState.VALID
+
+
+def latest_training_on(user: User, day: date) -> date | None:
+    """The date of the person's latest training held by ``day``."""
+    return (
+        Training.objects.filter(user=user, held_on__lte=day)
+        .order_by("-held_on")
+        .values_list("held_on", flat=True)
+        .first()
+    )
 
 
 def token_digest(key: str) -> str:

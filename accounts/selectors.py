@@ -39,7 +39,11 @@ def user_list(*, day: date) -> QuerySet[User]:
 
 def habilitation_list() -> QuerySet[Habilitation]:
     """Habilitations, soonest end first (accounts.filters.HabilitationFilter narrows them)."""
-    return Habilitation.objects.select_related("user").order_by("valid_until", "id")
+    return (
+        Habilitation.objects.select_related("user")
+        .prefetch_related("user__trainings")
+        .order_by("valid_until", "id")
+    )
 
 
 def second_factor_state(user: User) -> str:

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actors import Actor, person
-from accounts.models import ApiToken, Habilitation, Service, User, token_digest
-from accounts.roles import ROLE_RIGHTS, Right
+from accounts.models import ApiToken, Habilitation, Service, Training, User, token_digest
+from accounts.roles import ROLE_RIGHTS, Right, Role
 from audit.services import record
+
+logger = logging.getLogger(__name__)
 
 USER_FIELDS = ("first_name", "last_name", "email", "role", "service", "badge_number", "is_active")
 
@@ -332,6 +338,7 @@ def habilitation_create(
     _check_grant(habilitation, actor=actor, creating=True)
     habilitation.full_clean()
     habilitation.save()
+    _carry_training(habilitation, actor=actor)
     record(
         "habilitation.created",
         actor=actor,
@@ -375,6 +382,7 @@ def habilitation_update(
     _check_grant(habilitation, actor=actor, creating=False)
     habilitation.full_clean()
     habilitation.save()
+    _carry_training(habilitation, actor=actor)
     after = _habilitation_details(habilitation)
     diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if diff:
@@ -393,3 +401,148 @@ def habilitation_revoke(*, habilitation: Habilitation, actor: Actor, reason: str
     if updated:
         record("habilitation.revoked", actor=actor, target=habilitation, reason=reason)
     return habilitation
+
+
+def _carry_training(habilitation: Habilitation, *, actor: Actor) -> None:
+    """A training date entered on a habilitation's form is the person's training: recorded
+    once for them, so that it counts for all their habilitations."""
+    day = habilitation.last_training_on
+    if day is None or Training.objects.filter(user=habilitation.user, held_on=day).exists():
+        return
+    training_record(
+        user=habilitation.user,
+        held_on=day,
+        kind=Training.Kind.INITIAL
+        if not Training.objects.filter(user=habilitation.user).exists()
+        else Training.Kind.REFRESHER,
+        title=_("Date portée sur l'habilitation %(ref)s")
+        % {"ref": habilitation.decision_reference},
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def training_record(
+    *,
+    user: User,
+    held_on: date,
+    actor: Actor,
+    kind: str = Training.Kind.INITIAL,
+    title: str = "",
+    organisation: str = "",
+    attestation_reference: str = "",
+    now: datetime | None = None,
+) -> Training:
+    """Record a training the person followed (CSI L255-1); a date to come is refused."""
+    now = now or timezone.now()
+    if held_on > timezone.localdate(now):
+        raise ValidationError(
+            {
+                "held_on": _(
+                    "La date de formation est dans le futur : enregistrez-la une fois suivie."
+                )
+            }
+        )
+    training = Training(
+        user=user,
+        held_on=held_on,
+        kind=kind,
+        title=title.strip(),
+        organisation=organisation.strip(),
+        attestation_reference=attestation_reference.strip(),
+        recorded_at=now,
+        recorded_by=person(actor),
+    )
+    training.full_clean()
+    training.save()
+    record(
+        "training.recorded",
+        actor=actor,
+        target=user,
+        details={
+            "held_on": held_on.isoformat(),
+            "kind": kind,
+            "title": training.title,
+            "organisation": training.organisation,
+            "attestation_reference": training.attestation_reference,
+        },
+    )
+    return training
+
+
+def training_reminders_due(today: date | None = None) -> list[tuple[Training, int]]:
+    """The latest trainings of active people that lapse within a reminder threshold not yet
+    reminded, each with the threshold to remind now (the smallest one reached)."""
+    today = today or timezone.localdate()
+    validity = settings.TRAINING_VALIDITY_DAYS
+    thresholds = settings.TRAINING_REMINDER_DAYS
+    if not validity or not thresholds:
+        return []
+    latest: dict[int, Training] = {}
+    for training in Training.objects.filter(
+        user__is_active=True,
+        held_on__lte=today,
+        held_on__gte=today - timedelta(days=validity),
+    ).select_related("user"):
+        kept = latest.get(training.user_id)
+        if kept is None or training.held_on > kept.held_on:
+            latest[training.user_id] = training
+    due = []
+    for training in latest.values():
+        days_left = (training.held_on + timedelta(days=validity) - today).days
+        reached = [t for t in thresholds if days_left <= t]
+        if not reached:
+            continue
+        threshold = min(reached)
+        if training.reminded_at_days is None or training.reminded_at_days > threshold:
+            due.append((training, threshold))
+    return sorted(due, key=lambda item: (item[0].held_on, item[0].pk))
+
+
+def training_remind(*, training: Training, threshold: int, actor: Actor) -> bool:
+    """Tell the person and the administrators that the training lapses soon, once per
+    threshold (a conditional update claims it, so two workers never both send). True if sent."""
+    with transaction.atomic():
+        claimed = (
+            Training.objects.filter(pk=training.pk)
+            .filter(Q(reminded_at_days__isnull=True) | Q(reminded_at_days__gt=threshold))
+            .update(reminded_at_days=threshold)
+        )
+        if not claimed:
+            return False
+        expires = training.held_on + timedelta(days=settings.TRAINING_VALIDITY_DAYS)
+        record(
+            "training.reminder",
+            actor=actor,
+            target=training.user,
+            details={
+                "held_on": training.held_on.isoformat(),
+                "expires_on": expires.isoformat(),
+                "threshold_days": threshold,
+            },
+        )
+    recipients = [training.user.email] if training.user.email else []
+    recipients += list(
+        User.objects.filter(role=Role.ADMIN, is_active=True)
+        .exclude(email="")
+        .exclude(pk=training.user.pk)
+        .values_list("email", flat=True)
+    )
+    if recipients:
+        values = {"person": training.user.get_full_name() or training.user.get_username()}
+        values["date"] = f"{expires:%d/%m/%Y}"
+        try:
+            send_mail(
+                _("Formation de %(person)s : recyclage à prévoir avant le %(date)s") % values,
+                _(
+                    "La formation de %(person)s aux images de vidéoprotection cesse de valoir "
+                    "le %(date)s (CSI L255-1). Passé cette date, ses habilitations n'ouvrent plus "
+                    "aucune image tant qu'un recyclage n'est pas enregistré."
+                )
+                % values,
+                None,
+                recipients,
+            )
+        except OSError:
+            logger.exception("training reminder %s could not be mailed", training.pk)
+    return True

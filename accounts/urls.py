@@ -38,6 +38,11 @@ urlpatterns = [
         admin_views.second_factor_reset,
         name="second_factor_reset",
     ),
+    path(
+        "utilisateurs/<int:pk>/formation/",
+        admin_views.training_create,
+        name="training_create",
+    ),
     path("habilitations/", admin_views.habilitation_list, name="habilitation_list"),
     path("habilitations/nouvelle/", admin_views.habilitation_create, name="habilitation_create"),
     path("habilitations/<int:pk>/", admin_views.habilitation_detail, name="habilitation_detail"),

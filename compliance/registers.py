@@ -195,8 +195,10 @@ def _access_requests(start, end):
 
 def _habilitations(start, end):
     today = timezone.localdate()
-    habilitations = Habilitation.objects.select_related("user").order_by(
-        "user__username", "valid_from"
+    habilitations = (
+        Habilitation.objects.select_related("user")
+        .prefetch_related("user__trainings")
+        .order_by("user__username", "valid_from")
     )
     return [
         [
@@ -208,7 +210,7 @@ def _habilitations(start, end):
             day(h.valid_until),
             ", ".join(str(Right(r).label) for r in h.rights),
             str(_("toutes")) if h.all_cameras else ", ".join([*h.sectors, *h.camera_codes]),
-            day(h.last_training_on),
+            h.training_text,
             str(h.state_on(today).label),
             local(h.revoked_at),
         ]
@@ -405,7 +407,7 @@ REGISTERS: dict[str, Register] = {
                 _("Valable jusqu'au"),
                 _("Droits"),
                 _("Périmètre"),
-                _("Dernière formation"),
+                _("Formation de la personne (CSI L255-1)"),
                 _("État"),
                 _("Retirée le"),
             ),

@@ -21,6 +21,12 @@ app.autodiscover_tasks()
 HOUR = 3600
 
 app.conf.beat_schedule = {
+    # CSI L255-1: the person and the administrators hear of a training about to lapse.
+    "accounts-remind-trainings": {
+        "task": "accounts.tasks.remind_trainings",
+        "schedule": crontab(hour=8, minute=5),
+        "options": {"expires": 12 * HOUR},
+    },
     # RGPD art. 12.3: access requests answered within a month; the DPO is reminded daily.
     "compliance-remind-access-requests": {
         "task": "compliance.tasks.remind_access_requests",

@@ -175,8 +175,19 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("CSU_SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-# Habilitations: a training older than this denies access to images (0 = not enforced).
-HABILITATION_TRAINING_VALIDITY_DAYS = env_int("CSU_TRAINING_VALIDITY_DAYS", 0, minimum=0)
+# Training (CSI L255-1): without a training in force a person gets no image, whatever their
+# habilitations say; a training lasts this many days (0 = never lapses, only its existence counts).
+TRAINING_REQUIRED = env_bool("CSU_TRAINING_REQUIRED", True)
+TRAINING_VALIDITY_DAYS = env_int("CSU_TRAINING_VALIDITY_DAYS", 3 * 365, minimum=0)
+# Days before a training lapses when the person and the administrators are reminded, once each.
+try:
+    TRAINING_REMINDER_DAYS = sorted(
+        {int(day) for day in env_list("CSU_TRAINING_REMINDER_DAYS", ["60", "30"])}, reverse=True
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(
+        "CSU_TRAINING_REMINDER_DAYS: whole numbers of days, comma-separated"
+    ) from error
 
 # --- Audit ------------------------------------------------------------------------------------
 

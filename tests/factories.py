@@ -5,7 +5,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from accounts.models import Habilitation, Service, User
+from accounts.models import Habilitation, Service, Training, User
 from accounts.roles import Role
 
 PASSWORD = "Un-mot-de-passe-solide-2026!"
@@ -46,6 +46,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 class HabilitationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Habilitation
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     decision_reference = factory.Sequence(lambda n: f"ARR-2026-{n:04d}")
@@ -57,3 +58,19 @@ class HabilitationFactory(factory.django.DjangoModelFactory):
     camera_codes: list[str] = factory.LazyFunction(list)
     can_live = True
     last_training_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=100))
+
+    @factory.post_generation
+    def training(self, create: bool, extracted: object, **kwargs) -> None:
+        """The training date is also the person's training, as the service records it."""
+        if create and self.last_training_on and extracted is not False:
+            TrainingFactory(user=self.user, held_on=self.last_training_on)
+
+
+class TrainingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Training
+        django_get_or_create = ("user", "held_on")
+
+    user = factory.SubFactory(UserFactory)
+    held_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=100))
+    kind = Training.Kind.INITIAL

@@ -129,13 +129,14 @@ def test_inactive_or_anonymous_person_is_denied(operator_user):
 
 
 def test_stale_training_denies_when_the_setting_requires_it(operator_user, settings):
-    settings.HABILITATION_TRAINING_VALIDITY_DAYS = 365
+    settings.TRAINING_VALIDITY_DAYS = 365
     HabilitationFactory(
         user=operator_user,
         all_cameras=True,
         last_training_on=timezone.localdate() - timedelta(days=400),
     )
-    assert not decide(operator_user, "live", CAMERA)
+    decision = decide(operator_user, "live", CAMERA)
+    assert not decision and "L255-1" in decision.reason
 
 
 def test_unknown_right_is_a_programming_error(operator_user):

@@ -66,6 +66,7 @@ def test_forms_are_for_admins_only():
         "/comptes/utilisateurs/nouveau/",
         f"/comptes/utilisateurs/{account.pk}/modifier/",
         f"/comptes/utilisateurs/{account.pk}/second-facteur/",
+        f"/comptes/utilisateurs/{account.pk}/formation/",
         "/comptes/habilitations/nouvelle/",
         f"/comptes/habilitations/{habilitation.pk}/modifier/",
         f"/comptes/habilitations/{habilitation.pk}/retirer/",

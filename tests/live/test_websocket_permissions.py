@@ -6,12 +6,16 @@ application's socket with each kind of visitor's session cookie.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
+from django.utils import timezone
 
+from accounts.actors import SystemActor
 from accounts.roles import Role
-from accounts.services import habilitation_revoke
+from accounts.services import habilitation_revoke, training_record
 from audit.models import AuditEvent
 from live.models import EndReason, ViewingSession
 from tests.cameras.factories import CameraFactory
@@ -153,3 +157,17 @@ async def _revoke(habilitation, admin):
 
 async def _logout(client):
     await sync_to_async(client.post, thread_sensitive=False)("/comptes/logout/")
+
+
+def test_an_operator_whose_training_lapsed_is_refused_then_admitted_after_a_refresher(camera):
+    """CSI L255-1: no live image without a training in force, whatever the habilitation says."""
+    person = make_person(Role.OPERATOR)
+    HabilitationFactory(
+        user=person,
+        all_cameras=True,
+        can_live=True,
+        last_training_on=timezone.localdate() - timedelta(days=3 * 365 + 1),
+    )
+    assert attempt(camera.code, session_cookie(person)) == 4403
+    training_record(user=person, held_on=timezone.localdate(), actor=SystemActor("tests"))
+    assert attempt(camera.code, session_cookie(person)) is None

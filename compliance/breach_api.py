@@ -63,7 +63,7 @@ class BreachSerializer(serializers.ModelSerializer):
         ]
 
 
-class DecisionSerializer(serializers.Serializer):
+class BreachDecisionSerializer(serializers.Serializer):
     cnil_decision = serializers.ChoiceField(choices=["notify", "not_notify"])
     cnil_reason = serializers.CharField()
     cnil_notified_at = UTCDateTimeField(required=False, allow_null=True)
@@ -112,11 +112,11 @@ class BreachViewSet(
         except DjangoValidationError as exc:
             raise _refusal(exc) from None
 
-    @extend_schema(request=DecisionSerializer, responses=BreachSerializer)
+    @extend_schema(request=BreachDecisionSerializer, responses=BreachSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request: Request, pk: str | None = None) -> Response:
         breach = self.get_object()
-        body = DecisionSerializer(data=request.data)
+        body = BreachDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
             breach = breaches.breach_decide(

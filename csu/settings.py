@@ -412,6 +412,8 @@ SPECTACULAR_SETTINGS = {
         "RequisitionStatusEnum": "evidence.models.Status",
         "RequisitionDecisionEnum": "evidence.models.Decision",
         "WindowDecisionEnum": "evidence.models.Window.Decision",
+        "BreachDecisionEnum": "compliance.models.Breach.Decision",
+        "BreachDecisionChoiceEnum": ["notify", "not_notify"],
     },
 }
 API_TOKEN_LIFETIME = timedelta(hours=env_int("CSU_API_TOKEN_HOURS", 12, minimum=1))

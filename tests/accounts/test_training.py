@@ -25,6 +25,7 @@ from accounts.services import (
 from accounts.tasks import remind_trainings
 from audit.models import AuditEvent
 from csu.celery import app as celery_app
+from tests.cameras.factories import CameraFactory
 from tests.conftest import sign_in
 from tests.factories import HabilitationFactory, TrainingFactory, UserFactory
 from tests.permissions import check_matrix
@@ -264,3 +265,19 @@ def test_the_admin_records_a_refresher_from_the_persons_page(client, admin_user)
     assert decide(lapsed, "live", CAMERA)
     event = AuditEvent.objects.get(action="training.recorded")
     assert event.actor_id == admin_user.pk
+
+
+def test_the_replay_page_refuses_a_lapsed_training_in_words_and_opens_after_a_refresher(client):
+    camera = CameraFactory(code="CAM-FORM1")
+    supervisor = expired_person(Role.SUPERVISOR)
+    page = sign_in(client, supervisor).get(f"/enregistrements/relecture/{camera.code}/")
+    assert page.status_code == 403
+    assert "Formation échue" in page.content.decode()
+    training_record(
+        user=supervisor,
+        held_on=timezone.localdate(),
+        kind=Training.Kind.REFRESHER,
+        title="Recyclage vidéoprotection",
+        actor=ACTOR,
+    )
+    assert client.get(f"/enregistrements/relecture/{camera.code}/").status_code == 200

@@ -288,7 +288,7 @@ def _report(
             pdf.para(f"{register.title} ({len(sections[slug])})", "Heading2"),
         ]
         if slug in intro:
-            story.append(pdf.para(intro[slug]))
+            story += [pdf.para(intro[slug]), Spacer(1, 0.2 * cm)]
         story.append(pdf.table(register.columns, sections[slug], width))
     return pdf.document(
         story,

@@ -75,6 +75,11 @@ def validate(data: dict[str, Any], *, now: datetime) -> None:
         raise ValidationError(errors)
 
 
+def _record(code: str, breach: Breach, *, actor: Any, details: dict[str, Any]) -> None:
+    """The audit event of a change to ``breach``, named by its reference."""
+    record(code, actor=actor, target=breach, target_label=breach.reference, details=details)
+
+
 def _details(breach: Breach) -> dict[str, Any]:
     return {
         "discovered_at": breach.discovered_at,
@@ -99,11 +104,10 @@ def breach_create(*, actor: Actor, now: datetime | None = None, **data: Any) -> 
         created_at=now,
         created_by=person(actor),
     )
-    record(
+    _record(
         "breach.created",
+        breach,
         actor=actor,
-        target=breach,
-        target_label=breach.reference,
         details=_details(breach),
     )
     return breach
@@ -129,11 +133,10 @@ def breach_update(
     opened = breach.state == Breach.State.DRAFT
     breach.state = Breach.State.OPEN
     breach.save()
-    record(
+    _record(
         "breach.updated",
+        breach,
         actor=actor,
-        target=breach,
-        target_label=breach.reference,
         details={**_details(breach), "fields": changed, "opened": opened},
     )
     return breach
@@ -194,11 +197,10 @@ def breach_decide(
     breach.decided_at = now
     breach.state = Breach.State.OPEN
     breach.save()
-    record(
+    _record(
         "breach.decided",
+        breach,
         actor=actor,
-        target=breach,
-        target_label=breach.reference,
         details={
             **_details(breach),
             "cnil_decision": breach.cnil_decision,
@@ -232,11 +234,10 @@ def breach_close(*, breach: Breach, actor: Actor, note: str, now: datetime | Non
     breach.closed_at = now
     breach.closing_note = note.strip()
     breach.save()
-    record(
+    _record(
         "breach.closed",
+        breach,
         actor=actor,
-        target=breach,
-        target_label=breach.reference,
         details=_details(breach),
     )
     return breach
@@ -319,11 +320,10 @@ def breach_detected(
                 discovered_by=_("Le CSU (contrôle d'intégrité automatique)"),
                 created_at=timezone.now(),
             )
-            record(
+            _record(
                 "breach.detected",
+                breach,
                 actor=DETECTOR,
-                target=breach,
-                target_label=breach.reference,
                 details={**_details(breach), "detector": detector, "key": key},
             )
     except IntegrityError:
@@ -385,11 +385,10 @@ def breach_remind(*, breach: Breach, field: str, now: datetime | None = None) ->
         for name in claimed_fields[:-1]:
             Breach.objects.filter(pk=breach.pk, **{f"{name}__isnull": True}).update(**{name: now})
         overdue = now > breach.deadline
-        record(
+        _record(
             "breach.reminder",
+            breach,
             actor=REMINDER,
-            target=breach,
-            target_label=breach.reference,
             details={"deadline": breach.deadline, "reminder": field, "overdue": overdue},
         )
     if settings.COMPLIANCE_DPO_EMAIL:

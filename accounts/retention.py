@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -58,7 +57,6 @@ def register_kinds() -> None:
         RecordKind(
             slug=HABILITATIONS,
             label=_("Habilitations des personnes parties"),
-            days=lambda: settings.RECORD_RETENTION_DAYS[HABILITATIONS],
             source=_(
                 "CSI L252-2 et L252-3 (seules des personnes habilitées voient les images) : "
                 "l'habilitation est gardée aussi longtemps que les plus longues traces d'accès "
@@ -73,7 +71,6 @@ def register_kinds() -> None:
         RecordKind(
             slug=SIGN_INS,
             label=_("Traces de connexion (tentatives, échecs, verrouillages)"),
-            days=lambda: settings.RECORD_RETENTION_DAYS[SIGN_INS],
             source=_(
                 "CNIL, délibération n° 2021-122 (recommandation sur la journalisation) : six "
                 "mois à un an ; un an, comme les connexions du journal d'audit."

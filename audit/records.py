@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -46,14 +47,17 @@ Purge = Callable[[datetime, Actor], Counts]
 class RecordKind:
     slug: str
     label: str | Promise
-    #: Read when asked, so that a changed setting is followed without a restart of the schedule.
-    days: Callable[[], int]
     #: The legal ground of the period, or why it was chosen where no text gives one.
     source: str | Promise
     #: What happens at the end of the period, in plain French ("supprimées", "anonymisées"...).
     treatment: str | Promise
     purge: Purge
     order: int = 100
+
+    def days(self) -> int:
+        """The period, from ``RECORD_RETENTION_DAYS`` under the kind's slug: read when asked,
+        so that a changed setting is followed without a restart of the schedule."""
+        return int(settings.RECORD_RETENTION_DAYS[self.slug])
 
 
 _KINDS: dict[str, RecordKind] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -49,7 +48,6 @@ def register_kinds() -> None:
         RecordKind(
             slug=ACCESS_REQUESTS,
             label=_("Demandes d'accès aux images et données d'identité des demandeurs"),
-            days=lambda: settings.RECORD_RETENTION_DAYS[ACCESS_REQUESTS],
             source=_(
                 "Aucun texte ne fixe de durée ; RGPD art. 5.1.e et 5.2 (preuve de la réponse). "
                 "Trois ans après la réponse : le délai pendant lequel une réclamation sur la "

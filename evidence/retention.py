@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
@@ -78,7 +77,6 @@ def register_kinds() -> None:
         RecordKind(
             slug=REQUISITIONS,
             label=_("Réquisitions judiciaires et leurs pièces numérisées"),
-            days=lambda: settings.RECORD_RETENTION_DAYS[REQUISITIONS],
             source=_(
                 "Code de procédure pénale art. 8 : six ans de prescription de l'action publique "
                 "des délits, pendant lesquels la régularité de la remise des images peut être "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -63,7 +62,6 @@ def register_kinds() -> None:
         RecordKind(
             slug=SIGNALEMENTS,
             label=_("Signalements (main courante de la salle)"),
-            days=lambda: settings.RECORD_RETENTION_DAYS[SIGNALEMENTS],
             source=_(
                 "Aucun texte ne fixe de durée ; RGPD art. 5.1.e. Trois ans après la clôture : "
                 "le rapport annuel compare l'année aux deux précédentes ; un signalement lié "
@@ -81,7 +79,6 @@ def register_kinds() -> None:
         RecordKind(
             slug=SHIFTS,
             label=_("Vacations et planning des opérateurs"),
-            days=lambda: settings.RECORD_RETENTION_DAYS[SHIFTS],
             source=_(
                 "Loi n° 68-1250 du 31 décembre 1968 (prescription quadriennale des créances "
                 "sur la commune, dont les heures de nuit et de dimanche des agents, comptée du "

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -114,6 +115,39 @@ def _decide(change: RetentionChange, actor: Actor) -> tuple[RetentionChange, Cam
     return locked, camera
 
 
+def _close(
+    change: RetentionChange,
+    camera: Camera,
+    actor: Actor,
+    state: str,
+    note: str,
+    now: datetime,
+) -> None:
+    change.state = state
+    change.decided_by = actor  # type: ignore[assignment]
+    change.decided_at = now
+    change.decision_note = note.strip()
+    change.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+
+
+def _record_decision(
+    code: str, change: RetentionChange, camera: Camera, actor: Actor, **details: Any
+) -> None:
+    record(
+        code,
+        actor=actor,
+        target=camera,
+        reason=change.decision_note,
+        details={
+            "change": change.pk,
+            "old_days": change.old_days,
+            "new_days": change.new_days,
+            "requested_by": change.requested_by.get_username(),
+            **details,
+        },
+    )
+
+
 @transaction.atomic
 def retention_change_validate(
     *, change: RetentionChange, actor: Actor, note: str = ""
@@ -128,25 +162,9 @@ def retention_change_validate(
         )
     check_minimum(change.new_days)
     now = timezone.now()
-    change.state = RetentionChange.State.VALIDATED
-    change.decided_by = actor  # type: ignore[assignment]
-    change.decided_at = now
-    change.decision_note = note.strip()
-    change.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+    _close(change, camera, actor, RetentionChange.State.VALIDATED, note, now)
     Camera.objects.filter(pk=camera.pk).update(retention_days=change.new_days, updated_at=now)
-    record(
-        "camera.retention_change_validated",
-        actor=actor,
-        target=camera,
-        reason=change.decision_note,
-        details={
-            "change": change.pk,
-            "old_days": change.old_days,
-            "new_days": change.new_days,
-            "requested_by": change.requested_by.get_username(),
-            "in_force_from": now,
-        },
-    )
+    _record_decision("camera.retention_change_validated", change, camera, actor, in_force_from=now)
     return change
 
 
@@ -158,23 +176,8 @@ def retention_change_refuse(*, change: RetentionChange, actor: Actor, note: str)
             {"note": _("Indiquez le motif du refus : il est communiqué au demandeur.")}
         )
     change, camera = _decide(change, actor)
-    change.state = RetentionChange.State.REFUSED
-    change.decided_by = actor  # type: ignore[assignment]
-    change.decided_at = timezone.now()
-    change.decision_note = note.strip()
-    change.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
-    record(
-        "camera.retention_change_refused",
-        actor=actor,
-        target=camera,
-        reason=change.decision_note,
-        details={
-            "change": change.pk,
-            "old_days": change.old_days,
-            "new_days": change.new_days,
-            "requested_by": change.requested_by.get_username(),
-        },
-    )
+    _close(change, camera, actor, RetentionChange.State.REFUSED, note, timezone.now())
+    _record_decision("camera.retention_change_refused", change, camera, actor)
     return change
 
 

@@ -43,7 +43,7 @@ urlpatterns += [
         name="processing_record_publish",
     ),
     path(
-        "registre-des-traitements/versions/<int:number>/<str:output>/",
+        "registre-des-traitements/versions/<int:version>/<str:output>/",
         views.processing_record_version,
         name="processing_record_version",
     ),

@@ -621,12 +621,12 @@ def processing_record_publish(request: SignedInRequest) -> HttpResponse:
 
 
 @role_required(*COMPLIANCE_READERS)
-def processing_record_version(request: SignedInRequest, number: int, output: str) -> HttpResponse:
+def processing_record_version(request: SignedInRequest, version: int, output: str) -> HttpResponse:
     if output not in processing.FORMATS:
         raise Http404
-    version = get_object_or_404(ProcessingRecordVersion, number=number)
+    frozen = get_object_or_404(ProcessingRecordVersion, number=version)
     name, data = processing.processing_record_file(
-        actor=request.user, output=output, version=version
+        actor=request.user, output=output, version=frozen
     )
     return _file_response(data, name, processing.FORMATS[output])
 

@@ -164,6 +164,7 @@ def _values(world) -> dict:
         "link_pk": 1,
         "index": 1,
         "part": "etat",
+        "output": "pdf",
     }
 
 

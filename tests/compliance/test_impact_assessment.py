@@ -4,6 +4,7 @@ per reason to review it (a year, a new camera, a changed authorization), in the 
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import zipfile
@@ -20,6 +21,8 @@ from cameras import services as camera_services
 from compliance import aipd, pack, processing
 from compliance.models import ImpactAssessment, ImpactAssessmentReminder
 from compliance.tasks import remind_impact_assessment
+from csu.celery import app
+from recordings import crypto, keys
 from tests.cameras.factories import AuthorizationFactory, CameraFactory
 from tests.permissions import check_matrix
 
@@ -287,3 +290,22 @@ def test_the_api_gives_versions_and_covered_authorizations(authorization, dpo, s
     assert results[0]["version"] == 1
     assert results[0]["authorizations"] == ["73-2025-VP-0042"]
     assert results[0]["recorded_at"].endswith("Z")
+
+
+def test_a_master_key_rotation_keeps_the_assessment_readable(authorization, dpo, settings):
+    settings.RECORDINGS_KEY_STORE_DIR = settings.DATA_DIR / "keystore"
+    assessment = _add(dpo, authorization)
+    wrapped_before = bytes(assessment.file_key)
+    old, new = keys.master_keys()[0], crypto.MasterKey.generate()
+    assert keys.master_key_rotate(old=old, new=new, actor="test") >= 1
+    settings.RECORDINGS_MASTER_KEY = base64.b64encode(new.key).decode()
+    settings.RECORDINGS_PREVIOUS_MASTER_KEY = ""
+    assessment.refresh_from_db()
+    assert bytes(assessment.file_key) != wrapped_before
+    assert aipd.read(assessment) == PDF
+
+
+def test_the_reminders_run_daily_and_expire():
+    entry = app.conf.beat_schedule["compliance-remind-impact-assessment"]
+    assert entry["task"] == "compliance.tasks.remind_impact_assessment"
+    assert entry["options"]["expires"] <= 24 * 3600

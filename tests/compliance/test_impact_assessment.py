@@ -14,6 +14,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -309,3 +311,16 @@ def test_the_reminders_run_daily_and_expire():
     entry = app.conf.beat_schedule["compliance-remind-impact-assessment"]
     assert entry["task"] == "compliance.tasks.remind_impact_assessment"
     assert entry["options"]["expires"] <= 24 * 3600
+
+
+def test_the_api_lists_versions_in_a_fixed_number_of_queries(
+    authorization, dpo, signed_in, django_assert_num_queries
+):
+    client = signed_in(dpo)
+    _add(dpo, authorization)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/api/impact-assessments/").status_code == 200
+    for _ in range(3):
+        _add(dpo, AuthorizationFactory())
+    with django_assert_num_queries(len(one.captured_queries)):
+        assert len(client.get("/api/impact-assessments/").json()) >= 1

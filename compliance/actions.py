@@ -44,3 +44,12 @@ def register() -> None:
     reg("breach.closed", _("Violation de données close"), "change")
     reg("breach.viewed", _("Violation de données consultée"), "access")
     reg("breach.reminder", _("Rappel du délai de notification d'une violation"), "system")
+    reg(
+        "processing_record.published",
+        _("Registre des activités de traitement publié (nouvelle version)"),
+        "change",
+    )
+    reg("processing_record.exported", _("Registre des activités de traitement exporté"), "access")
+    reg("impact_assessment.added", _("Analyse d'impact enregistrée (nouvelle version)"), "change")
+    reg("impact_assessment.downloaded", _("Analyse d'impact téléchargée"), "access")
+    reg("impact_assessment.reminder", _("Rappel de révision de l'analyse d'impact"), "system")

@@ -28,11 +28,17 @@ class ComplianceConfig(AppConfig):
         # The audit trail's pages are the DPO's: they take their place after the people's.
         navigation.register(40, _("Journal d'audit"), "audit:event_list", AUDIT_READERS)
         navigation.register(190, _("Conformité"), "compliance:index", COMPLIANCE_READERS)
+        navigation.register(
+            193, _("Registre des traitements"), "compliance:processing_record", COMPLIANCE_READERS
+        )
+        navigation.register(
+            196, _("Analyse d'impact"), "compliance:impact_assessments", COMPLIANCE_READERS
+        )
         navigation.register(200, _("Demandes d'accès"), "compliance:request_list", REQUEST_HANDLERS)
         navigation.register(
             205, _("Violations de données"), "compliance:breach_list", BREACH_KEEPERS
         )
-        from compliance.models import AccessRequestCamera
+        from compliance.models import AccessRequestCamera, ImpactAssessment
         from recordings.keys import register_wrapped_keys
 
         register_wrapped_keys(
@@ -40,6 +46,12 @@ class ComplianceConfig(AppConfig):
             AccessRequestCamera,
             key_id_field="extract_key_id",
             wrapped_field="extract_key",
+        )
+        register_wrapped_keys(
+            "impact assessments",
+            ImpactAssessment,
+            key_id_field="file_key_id",
+            wrapped_field="file_key",
         )
         from compliance import replay
         from recordings import procedures

@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cameras.models import Camera
+from cameras.models import Authorization, Camera
 from compliance.models import IdentityDocument, RefusalReason
 
 LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -208,3 +208,31 @@ class BreachDecisionForm(forms.Form):
 
 class BreachCloseForm(forms.Form):
     note = forms.CharField(label=_("Bilan de clôture"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ProcessingRecordPublishForm(forms.Form):
+    note = forms.CharField(
+        label=_("Motif de la mise à jour"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ImpactAssessmentForm(forms.Form):
+    # Empty files reach the service, which refuses them in its own words.
+    file = forms.FileField(label=_("Fichier (PDF, ODT ou DOCX)"), allow_empty_file=True)
+    assessed_on = forms.DateField(
+        label=_("Date de l'analyse"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    author = forms.CharField(label=_("Auteur"), max_length=200)
+    summary = forms.CharField(
+        label=_("Résumé : risques identifiés et mesures retenues"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    authorizations = forms.ModelMultipleChoiceField(
+        label=_("Autorisations préfectorales couvertes"),
+        queryset=Authorization.objects.order_by("number"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )

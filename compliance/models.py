@@ -395,3 +395,113 @@ def breach_deadline(discovered_at: datetime) -> datetime:
     """The notification deadline of a breach discovered at ``discovered_at`` (RGPD art. 33.1)."""
     # Arithmetic on a Paris-aware datetime is wall-clock: 72 h would be 71 or 73 across a change.
     return discovered_at.astimezone(UTC) + timedelta(hours=BREACH_NOTIFICATION_HOURS)
+
+
+# --- Registre des activités de traitement (RGPD art. 30, LIL art. 100) -------------------------
+
+
+class ProcessingRecordVersion(models.Model):
+    """A published version of the record of processing activities, frozen as it was published:
+    its data, their hash and the PDF and OpenDocument files handed out then."""
+
+    number = models.PositiveIntegerField(_("version"), unique=True)
+    published_at = models.DateTimeField(_("publiée le"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("publiée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.TextField(_("motif de la mise à jour"), blank=True)
+    #: The record's content (sections, tables) as generated at publication.
+    content = models.JSONField(_("contenu"))
+    #: SHA-256 of the canonical JSON of ``content``: two versions alike have the same hash.
+    content_sha256 = models.CharField(_("empreinte du contenu"), max_length=64)
+    pdf = models.BinaryField(_("PDF"))
+    odt = models.BinaryField(_("OpenDocument"))
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = _("version du registre des traitements")
+        verbose_name_plural = _("versions du registre des traitements")
+        constraints = [
+            models.CheckConstraint(condition=Q(number__gte=1), name="processing_record_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.number}"
+
+
+# --- Analyse d'impact (AIPD, RGPD art. 35.3.c) ---------------------------------------------------
+
+
+class ImpactAssessment(models.Model):
+    """One version of the data-protection impact assessment: its file (encrypted at rest), who
+    wrote it and when, and the prefectoral authorizations it covers."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    assessed_on = models.DateField(_("date de l'analyse"))
+    author = models.CharField(_("auteur"), max_length=200)
+    summary = models.TextField(_("résumé et conclusions"))
+    authorizations = models.ManyToManyField(
+        "cameras.Authorization",
+        verbose_name=_("autorisations couvertes"),
+        related_name="impact_assessments",
+    )
+    file_name = models.CharField(_("fichier"), max_length=200)
+    file_type = models.CharField(_("type du fichier"), max_length=100)
+    file_size = models.PositiveIntegerField(_("taille du fichier"))
+    file_sha256 = models.CharField(_("SHA-256 du fichier"), max_length=64)
+    file_path = models.CharField(max_length=300, unique=True)
+    file_key_id = models.CharField(max_length=120)
+    file_key = models.BinaryField()
+    recorded_at = models.DateTimeField(_("enregistrée le"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("enregistrée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("analyse d'impact")
+        verbose_name_plural = _("analyses d'impact")
+        constraints = [
+            models.CheckConstraint(condition=Q(version__gte=1), name="impact_assessment_version"),
+        ]
+
+    def __str__(self) -> str:
+        return _("AIPD v%(n)s") % {"n": self.version}
+
+
+class ImpactAssessmentReminder(models.Model):
+    """A reason to review the impact assessment, raised to the DPO once (``cause`` is unique)."""
+
+    class Kind(models.TextChoices):
+        MISSING = "missing", _("Aucune analyse d'impact enregistrée")
+        REVIEW_DUE = "review_due", _("Révision périodique due")
+        NEW_CAMERA = "new_camera", _("Caméra ajoutée depuis l'analyse")
+        AUTHORIZATION = "authorization", _("Autorisation ajoutée ou modifiée depuis l'analyse")
+
+    kind = models.CharField(_("motif"), max_length=20, choices=Kind.choices)
+    #: What raised it, e.g. ``camera:12@v3``: the same cause is never reminded twice.
+    cause = models.CharField(max_length=200, unique=True)
+    assessment = models.ForeignKey(
+        ImpactAssessment,
+        verbose_name=_("analyse d'impact en vigueur"),
+        on_delete=models.PROTECT,
+        related_name="reminders",
+        null=True,
+        blank=True,
+    )
+    detail = models.TextField(_("détail"))
+    raised_at = models.DateTimeField(_("levé le"))
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        verbose_name = _("rappel de révision de l'analyse d'impact")
+        verbose_name_plural = _("rappels de révision de l'analyse d'impact")
+
+    def __str__(self) -> str:
+        return self.cause

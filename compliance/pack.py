@@ -33,6 +33,7 @@ from audit.models import AuditEvent, ChainCheckpoint
 from audit.services import record
 from cameras.models import Camera
 from cameras.retention import segment_retention_days
+from compliance import aipd, processing
 from compliance.registers import REGISTERS, as_csv, local
 from csu.lib import pdf
 from evidence import manifest, verifier
@@ -63,6 +64,8 @@ SECTIONS = (
     "fichiers-derives",
     "renouvellements-gels",
     "violations",
+    "registre-traitements",
+    "analyses-impact",
 )
 
 
@@ -281,6 +284,8 @@ def _report(
             "un brouillon."
         ),
     }
+    intro["registre-traitements"] = _processing_record_intro()
+    intro["analyses-impact"] = _impact_assessment_intro(produced_at)
     for slug in SECTIONS:
         register = REGISTERS[slug]
         story += [
@@ -296,6 +301,65 @@ def _report(
         subject=f"{local(start)} – {local(end)}",
         footer=pdf.produced_footer(title, pdf.produced_now()),
     )
+
+
+def _processing_record_intro() -> str:
+    """The record of processing activities in the pack: its version and whether it is current."""
+    version = processing.latest()
+    if version is None:
+        return _(
+            "Registre des activités de traitement (RGPD art. 30, loi Informatique et Libertés "
+            "art. 100) : aucune version publiée. Le dossier contient le registre tel que la "
+            "configuration le produit à sa date (%(name)s)."
+        ) % {"name": processing.file_name("pdf", None)}
+    current = not processing.differs_from_latest()
+    return _(
+        "Registre des activités de traitement (RGPD art. 30, loi Informatique et Libertés "
+        "art. 100) : version %(n)s publiée le %(date)s (%(name)s dans le dossier), %(state)s. "
+        "Empreinte du contenu : %(hash)s."
+    ) % {
+        "n": version.number,
+        "date": local(version.published_at),
+        "name": processing.file_name("pdf", version),
+        "state": _("conforme à la configuration à la date du dossier")
+        if current
+        else _(
+            "DIFFÉRENTE de la configuration à la date du dossier (registre tel qu'elle le "
+            "produit joint : %(name)s)"
+        )
+        % {"name": processing.file_name("pdf", None)},
+        "hash": version.content_sha256,
+    }
+
+
+def _impact_assessment_intro(at: datetime) -> str:
+    """The impact assessment in the pack: the current version and its review state."""
+    state = aipd.review_state(at)
+    if state.current is None:
+        return _("Analyse d'impact (RGPD art. 35.3.c) : AUCUNE analyse enregistrée.")
+    text = _(
+        "Analyse d'impact (RGPD art. 35.3.c) : version en vigueur %(n)s du %(date)s, par "
+        "%(author)s (fichier joint : %(file)s) ; révision périodique due le %(due)s."
+    ) % {
+        "n": state.current.version,
+        "date": state.current.assessed_on.strftime("%d/%m/%Y"),
+        "author": state.current.author,
+        "file": _impact_assessment_path(state.current),
+        "due": state.due_on.strftime("%d/%m/%Y") if state.due_on else "",
+    }
+    if state.up_to_date:
+        return text + " " + _("À jour à la date du dossier.")
+    return (
+        text
+        + " "
+        + _("À RÉVISER à la date du dossier :")
+        + " "
+        + " ".join(cause.detail for cause in state.causes)
+    )
+
+
+def _impact_assessment_path(assessment: Any) -> str:
+    return f"analyse-impact/v{assessment.version}-{assessment.file_name}"
 
 
 def csv_apostrophes_note() -> str:
@@ -318,6 +382,9 @@ def _readme(start: datetime, end: datetime, fingerprint: str) -> bytes:
             "Contenu :\n"
             "- %(report)s : le rapport, en français ;\n"
             "- registres/*.csv : chaque registre (UTF-8, séparateur point-virgule) ;\n"
+            "- registre-des-traitements-*.pdf : le registre des activités de traitement "
+            "(version publiée, et projet lorsque la configuration a changé depuis) ;\n"
+            "- analyse-impact/ : la version en vigueur de l'analyse d'impact (AIPD) ;\n"
             "- journal-audit.csv : les événements d'audit de la période, avec leurs empreintes "
             "chaînées ;\n"
             "- manifest.json : la liste signée des fichiers et de leurs empreintes SHA-256 ;\n"
@@ -416,6 +483,15 @@ def _build(*, start: datetime, end: datetime, actor: Actor) -> tuple[str, bytes]
         for slug in SECTIONS:
             register = REGISTERS[slug]
             put(f"registres/{register.filename}", as_csv(register, sections[slug]), "register")
+        version = processing.latest()
+        if version is not None:
+            put(processing.file_name("pdf", version), bytes(version.pdf), "processing_record")
+        if version is None or processing.differs_from_latest():
+            draft = processing.render(processing.generate(), "pdf", None)
+            put(processing.file_name("pdf", None), draft, "processing_record")
+        assessment = aipd.current()
+        if assessment is not None:
+            put(_impact_assessment_path(assessment), aipd.read(assessment), "impact_assessment")
         events = _events(start, end)
         put("journal-audit.csv", events_csv(events), "audit_events")
         put(README_NAME, _readme(start, end, signer.fingerprint), "readme")

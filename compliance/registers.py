@@ -25,7 +25,13 @@ from audit.models import AuditEvent, RecordPurge
 from cameras import selectors as camera_selectors
 from cameras.models import Authorization, PrivacyMask, RetentionChange
 from cameras.sources import public_url
-from compliance.models import AccessRequest, AccessRequestCamera, Breach
+from compliance.models import (
+    AccessRequest,
+    AccessRequestCamera,
+    Breach,
+    ImpactAssessment,
+    ProcessingRecordVersion,
+)
 from compliance.schedule import retention_schedule
 from csu.lib.csvfile import csv_bytes
 from csu.lib.times import paris_text
@@ -976,4 +982,77 @@ REGISTERS["violations"] = Register(
         _("Close le"),
     ),
     _breaches,
+)
+
+
+# --- Record of processing activities and impact assessment (RGPD art. 30 and 35) ---------------
+
+
+def _processing_record_versions(start, end):
+    return [
+        [
+            str(v.number),
+            local(v.published_at),
+            _name(v.published_by),
+            v.note,
+            v.content_sha256,
+        ]
+        for v in ProcessingRecordVersion.objects.select_related("published_by")
+        .defer("pdf", "odt", "content")
+        .order_by("number")
+    ]
+
+
+REGISTERS["registre-traitements"] = Register(
+    "registre-traitements",
+    _("Versions du registre des activités de traitement"),
+    "registre-traitements.csv",
+    (
+        _("Version"),
+        _("Publiée le"),
+        _("Publiée par"),
+        _("Motif de la mise à jour"),
+        _("Empreinte du contenu (SHA-256)"),
+    ),
+    _processing_record_versions,
+    dated=False,
+)
+
+
+def _impact_assessments(start, end):
+    return [
+        [
+            str(a.version),
+            day(a.assessed_on),
+            a.author,
+            a.summary,
+            ", ".join(auth.number for auth in a.authorizations.all()),
+            a.file_name,
+            a.file_sha256,
+            local(a.recorded_at),
+            _name(a.recorded_by),
+        ]
+        for a in ImpactAssessment.objects.select_related("recorded_by")
+        .prefetch_related("authorizations")
+        .order_by("version")
+    ]
+
+
+REGISTERS["analyses-impact"] = Register(
+    "analyses-impact",
+    _("Versions de l'analyse d'impact (AIPD)"),
+    "analyses-impact.csv",
+    (
+        _("Version"),
+        _("Date de l'analyse"),
+        _("Auteur"),
+        _("Résumé"),
+        _("Autorisations couvertes"),
+        _("Fichier"),
+        _("SHA-256 du fichier"),
+        _("Enregistrée le"),
+        _("Enregistrée par"),
+    ),
+    _impact_assessments,
+    dated=False,
 )

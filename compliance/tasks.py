@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from compliance import breaches, services
+from compliance import aipd, breaches, services
 from compliance.models import AccessRequest
 
 
@@ -29,5 +29,15 @@ def remind_breaches() -> int:
     sent = 0
     for breach, field in breaches.due_reminders():
         if breaches.breach_remind(breach=breach, field=field):
+            sent += 1
+    return sent
+
+
+@shared_task(name="compliance.tasks.remind_impact_assessment")
+def remind_impact_assessment() -> int:
+    """Remind the DPO of each new reason to review the impact assessment, once each."""
+    sent = 0
+    for cause in aipd.due_reminders():
+        if aipd.impact_assessment_remind(cause=cause):
             sent += 1
     return sent

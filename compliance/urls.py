@@ -35,3 +35,25 @@ urlpatterns = [
     path("violations/<int:pk>/decision/", views.breach_decide, name="breach_decide"),
     path("violations/<int:pk>/cloture/", views.breach_close, name="breach_close"),
 ]
+urlpatterns += [
+    path("registre-des-traitements/", views.processing_record, name="processing_record"),
+    path(
+        "registre-des-traitements/publier/",
+        views.processing_record_publish,
+        name="processing_record_publish",
+    ),
+    path(
+        "registre-des-traitements/versions/<int:version>/<str:output>/",
+        views.processing_record_version,
+        name="processing_record_version",
+    ),
+    path("analyse-impact/", views.impact_assessments, name="impact_assessments"),
+    path(
+        "analyse-impact/nouvelle/", views.impact_assessment_create, name="impact_assessment_create"
+    ),
+    path(
+        "analyse-impact/<int:pk>/fichier/",
+        views.impact_assessment_download,
+        name="impact_assessment_download",
+    ),
+]

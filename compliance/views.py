@@ -18,7 +18,7 @@ from accounts.decorators import role_required
 from accounts.roles import Right
 from audit.services import record
 from cameras.models import Camera
-from compliance import breaches, extract, pack, selectors, services
+from compliance import aipd, breaches, extract, pack, processing, selectors, services
 from compliance.areas import kept_percent
 from compliance.forms import (
     AccessRequestForm,
@@ -28,9 +28,17 @@ from compliance.forms import (
     BreachDecisionForm,
     BreachForm,
     ExtractForm,
+    ImpactAssessmentForm,
     PeriodForm,
+    ProcessingRecordPublishForm,
 )
-from compliance.models import AccessRequest, AccessRequestCamera, Breach
+from compliance.models import (
+    AccessRequest,
+    AccessRequestCamera,
+    Breach,
+    ImpactAssessment,
+    ProcessingRecordVersion,
+)
 from compliance.registers import REGISTERS, as_csv, local
 from compliance.roles import (
     BREACH_KEEPERS,
@@ -41,6 +49,7 @@ from compliance.roles import (
 )
 from compliance.schedule import days_text, retention_schedule
 from csu.lib import pdf
+from csu.lib.forms import add_service_errors
 from evidence import manifest
 from evidence.services import DownloadRefused
 
@@ -50,7 +59,13 @@ def index(request: SignedInRequest) -> HttpResponse:
     return render(
         request,
         "compliance/index.html",
-        {"registers": REGISTERS.values(), "pack_form": AuditPackForm()},
+        {
+            "registers": REGISTERS.values(),
+            "pack_form": AuditPackForm(),
+            "record_latest": processing.latest(),
+            "record_differs": processing.differs_from_latest(),
+            "aipd_state": aipd.review_state(),
+        },
     )
 
 
@@ -547,3 +562,123 @@ def breach_close(request: SignedInRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Indiquez le bilan de la violation avant de la clore."))
     return redirect("compliance:breach_detail", pk=breach.pk)
+
+
+# --- Registre des activités de traitement (RGPD art. 30, LIL art. 100) ------------------------
+
+
+def _file_response(data: bytes, name: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
+    return response
+
+
+@role_required(*COMPLIANCE_READERS)
+def processing_record(request: SignedInRequest) -> HttpResponse:
+    content = processing.generate()
+    output = request.GET.get("format", "")
+    if output:
+        if output not in processing.FORMATS:
+            raise Http404
+        name, data = processing.processing_record_file(
+            actor=request.user, output=output, version=None
+        )
+        return _file_response(data, name, processing.FORMATS[output])
+    return render(
+        request,
+        "compliance/processing_record.html",
+        {
+            "content": content,
+            "latest": processing.latest(),
+            "differs": processing.differs_from_latest(content),
+            "versions": ProcessingRecordVersion.objects.select_related("published_by").defer(
+                "pdf", "odt", "content"
+            ),
+            "form": ProcessingRecordPublishForm(),
+        },
+    )
+
+
+@require_POST
+@role_required(*COMPLIANCE_READERS)
+def processing_record_publish(request: SignedInRequest) -> HttpResponse:
+    form = ProcessingRecordPublishForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("compliance:processing_record")
+    try:
+        version = processing.processing_record_publish(
+            actor=request.user, note=form.cleaned_data["note"]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Version %(n)s du registre des traitements publiée.") % {"n": version.number},
+        )
+    return redirect("compliance:processing_record")
+
+
+@role_required(*COMPLIANCE_READERS)
+def processing_record_version(request: SignedInRequest, version: int, output: str) -> HttpResponse:
+    if output not in processing.FORMATS:
+        raise Http404
+    frozen = get_object_or_404(ProcessingRecordVersion, number=version)
+    name, data = processing.processing_record_file(
+        actor=request.user, output=output, version=frozen
+    )
+    return _file_response(data, name, processing.FORMATS[output])
+
+
+# --- Analyse d'impact (AIPD, RGPD art. 35.3.c) ---------------------------------------------------
+
+
+@role_required(*COMPLIANCE_READERS)
+def impact_assessments(request: SignedInRequest) -> HttpResponse:
+    return render(
+        request,
+        "compliance/impact_assessments.html",
+        {
+            "state": aipd.review_state(),
+            "review_days": settings.COMPLIANCE_AIPD_REVIEW_DAYS,
+            "versions": ImpactAssessment.objects.select_related("recorded_by").prefetch_related(
+                "authorizations"
+            ),
+        },
+    )
+
+
+@role_required(*COMPLIANCE_READERS)
+def impact_assessment_create(request: SignedInRequest) -> HttpResponse:
+    form = ImpactAssessmentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        # One byte past the limit is enough to refuse it, without reading a huge file.
+        data = upload.read(settings.COMPLIANCE_AIPD_MAX_BYTES + 1)
+        try:
+            assessment = aipd.impact_assessment_add(
+                actor=request.user,
+                file_name=upload.name or "",
+                data=data,
+                assessed_on=form.cleaned_data["assessed_on"],
+                author=form.cleaned_data["author"],
+                summary=form.cleaned_data["summary"],
+                authorizations=form.cleaned_data["authorizations"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Version %(n)s de l'analyse d'impact enregistrée.") % {"n": assessment.version},
+            )
+            return redirect("compliance:impact_assessments")
+    return render(request, "compliance/impact_assessment_form.html", {"form": form})
+
+
+@role_required(*COMPLIANCE_READERS)
+def impact_assessment_download(request: SignedInRequest, pk: int) -> HttpResponse:
+    assessment = get_object_or_404(ImpactAssessment, pk=pk)
+    data = aipd.impact_assessment_file(actor=request.user, assessment=assessment)
+    return _file_response(data, assessment.file_name, assessment.file_type)

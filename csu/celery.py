@@ -39,6 +39,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 10 * 60},
     },
+    # RGPD art. 35: the DPO hears once of each reason to review the impact assessment.
+    "compliance-remind-impact-assessment": {
+        "task": "compliance.tasks.remind_impact_assessment",
+        "schedule": crontab(hour=8, minute=10),
+        "options": {"expires": 12 * HOUR},
+    },
     # Audit events past their retention are pruned up to a signed checkpoint.
     "audit-prune-events": {
         "task": "audit.tasks.prune_audit_events",

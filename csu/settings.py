@@ -486,6 +486,25 @@ COMPLIANCE_DPO_EMAIL = env_str("CSU_DPO_EMAIL", _NOTICE_DPO_EMAIL)
 COMPLIANCE_EXTRACT_MAX_KEPT_PERCENT = env_int(
     "CSU_ACCESS_REQUEST_MAX_KEPT_PERCENT", 25, minimum=1, maximum=50
 )
+# The record of processing activities (RGPD art. 30, LIL art. 100): the controller, its address
+# and the DPO come from COMPLIANCE_NOTICE; these name the processing and the Police nationale
+# station that receives the images under the coordination agreement.
+COMPLIANCE_RECORD = {
+    "processing_name": env_str(
+        "CSU_RECORD_PROCESSING_NAME",
+        "Vidéoprotection de la voie publique et des bâtiments communaux",
+    ),
+    "police_station": env_str(
+        "CSU_RECORD_POLICE_STATION",
+        "Commissariat de police nationale de Chambéry (poste déporté, convention de "
+        "coordination police municipale – forces de sécurité de l'État)",
+    ),
+}
+# The impact assessment (RGPD art. 35.3.c) is reviewed at least this often (days since the
+# current version); the DPO is also reminded at each new camera or authorization change.
+COMPLIANCE_AIPD_REVIEW_DAYS = env_int("CSU_AIPD_REVIEW_DAYS", 365, minimum=30, maximum=3 * 365)
+# The largest impact-assessment file accepted (MB): a document, not an archive of annexes.
+COMPLIANCE_AIPD_MAX_BYTES = env_int("CSU_AIPD_MAX_MB", 20, minimum=1, maximum=200) * 2**20
 
 # --- Security headers ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

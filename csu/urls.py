@@ -11,6 +11,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.api_urls")),
     path("", include("compliance.audit_api_urls")),
     path("", include("compliance.breach_api_urls")),
+    path("", include("compliance.governance_api_urls")),
     path("", include("cameras.api_urls")),
     path("", include("evidence.api_urls")),
     path("", include("recordings.retention_api_urls")),

@@ -76,6 +76,8 @@ MENU = {
         ("Gels des images", "/conservation/gels/"),
         ("Registres des extractions", "/requisitions/registres/"),
         ("Conformité", "/conformite/"),
+        ("Registre des traitements", "/conformite/registre-des-traitements/"),
+        ("Analyse d'impact", "/conformite/analyse-impact/"),
         ("Demandes d'accès", "/conformite/demandes-acces/"),
         ("Violations de données", "/conformite/violations/"),
         ("API", "/api/docs/"),
@@ -171,6 +173,7 @@ REACHED_FROM = {
     "evidence:requisition_create": "evidence:requisition_list",
     "compliance:request_create": "compliance:request_list",
     "compliance:breach_create": "compliance:breach_list",
+    "compliance:impact_assessment_create": "compliance:impact_assessments",
     "compliance:audit_pack": "compliance:index",
 }
 

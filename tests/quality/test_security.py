@@ -164,6 +164,7 @@ def _values(world) -> dict:
         "link_pk": 1,
         "index": 1,
         "part": "etat",
+        "output": "pdf",
     }
 
 
@@ -413,6 +414,13 @@ IDOR_ALLOW_LIST = {
     "compliance:breach_close": "DPO-wide",
     "breach-detail": "DPO-wide",
     "breach-decide": "DPO-wide",
+    # The record of processing activities and the impact assessment are the DPO's alone, every
+    # version of them (other roles get 403 by role: tests/compliance/test_processing_record.py,
+    # tests/compliance/test_impact_assessment.py).
+    "compliance:processing_record_version": "DPO-wide",
+    "compliance:impact_assessment_download": "DPO-wide",
+    "processing-record-version-detail": "DPO-wide",
+    "impact-assessment-detail": "DPO-wide",
 }
 
 

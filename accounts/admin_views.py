@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
@@ -169,6 +170,23 @@ def training_create(request: SignedInRequest, pk: int) -> HttpResponse:
             )
             return redirect("accounts:user_detail", pk=account.pk)
     return render(request, "accounts/training_form.html", {"form": form, "account": account})
+
+
+@role_required(*PEOPLE_READERS)
+def training_list(request: SignedInRequest) -> HttpResponse:
+    """The trainings to renew (CSI L255-1): lapsed, lapsing soon, or never recorded, of the
+    people who hold a habilitation; without one in force the person sees no image."""
+    return render(
+        request,
+        "accounts/training_list.html",
+        {
+            "rows": selectors.trainings_to_renew(day=timezone.localdate()),
+            "validity_days": settings.TRAINING_VALIDITY_DAYS,
+            "reminder_days": settings.TRAINING_REMINDER_DAYS,
+            "required": settings.TRAINING_REQUIRED,
+            "can_manage": _manages(request),
+        },
+    )
 
 
 @role_required(*PEOPLE_MANAGERS)

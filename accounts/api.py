@@ -17,9 +17,9 @@ from accounts import services
 from accounts.actors import signed_in
 from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_permission
 from accounts.filters import HabilitationFilter, UserFilter
-from accounts.models import Habilitation, Service, User
+from accounts.models import Habilitation, Service, Training, User
 from accounts.roles import PEOPLE_MANAGERS, PEOPLE_READERS, SERVICE_READERS
-from csu.lib.drf import instance_of
+from csu.lib.drf import UTCDateTimeField, instance_of
 
 # --- Serializers --------------------------------------------------------------------------------
 
@@ -94,7 +94,6 @@ class HabilitationSerializer(serializers.ModelSerializer):
             "can_live",
             "can_replay",
             "can_extract",
-            "last_training_on",
             "created_at",
             "revoked_at",
             "revocation_reason",
@@ -102,6 +101,16 @@ class HabilitationSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "revoked_at", "revocation_reason"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "last_training_on" in self.initial_data:
+            # Formerly accepted here: refused in words rather than silently dropped.
+            raise serializers.ValidationError(
+                {
+                    "last_training_on": _(
+                        "La formation est celle de la personne, pas de l'habilitation : "
+                        "enregistrez-la par POST /api/users/{id}/trainings/."
+                    )
+                }
+            )
         start = attrs.get("valid_from", getattr(self.instance, "valid_from", None))
         end = attrs.get("valid_until", getattr(self.instance, "valid_until", None))
         if start and end and end < start:
@@ -115,6 +124,29 @@ class HabilitationSerializer(serializers.ModelSerializer):
         if not any(rights):
             raise serializers.ValidationError(_("Une habilitation accorde au moins un droit."))
         return attrs
+
+
+class TrainingSerializer(serializers.ModelSerializer):
+    """A training the person followed (CSI L255-1), with its state for all their habilitations."""
+
+    recorded_at = UTCDateTimeField(read_only=True)
+    recorded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Training
+        fields = [
+            "id",
+            "held_on",
+            "kind",
+            "title",
+            "organisation",
+            "attestation_reference",
+            "recorded_at",
+            "recorded_by",
+        ]
+        read_only_fields = ["id", "recorded_at", "recorded_by"]
 
 
 class RevokeSerializer(serializers.Serializer):
@@ -184,6 +216,24 @@ class UserViewSet(viewsets.ModelViewSet):
         serializer.instance = services.user_create(
             password=password, actor=signed_in(self.request), **data
         )
+
+    @extend_schema(methods=["GET"], responses=TrainingSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=TrainingSerializer, responses={201: TrainingSerializer}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def trainings(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the person's trainings, latest first. POST: record one they followed (CSI
+        L255-1), administrators only, as the person's page does; a date to come is refused."""
+        account = self.get_object()
+        if request.method == "GET":
+            return Response(TrainingSerializer(account.trainings.all(), many=True).data)
+        body = TrainingSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        training = services.training_record(
+            user=account, actor=signed_in(request), **body.validated_data
+        )
+        return Response(TrainingSerializer(training).data, status=status.HTTP_201_CREATED)
 
     def perform_update(self, serializer: serializers.BaseSerializer[User]) -> None:
         data = dict(serializer.validated_data)

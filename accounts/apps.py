@@ -19,6 +19,7 @@ class AccountsConfig(AppConfig):
         navigation.register_core_entries()
         navigation.register(20, _("Utilisateurs"), "accounts:user_list", PEOPLE_READERS)
         navigation.register(30, _("Habilitations"), "accounts:habilitation_list", PEOPLE_READERS)
+        navigation.register(35, _("Formations"), "accounts:training_list", PEOPLE_READERS)
         auditlog.register(models.User, exclude_fields=["password", "last_login"])
         auditlog.register(models.Habilitation)
         auditlog.register(models.Service)

@@ -105,6 +105,13 @@ def load_demo_people() -> list[User]:
                 actor=SystemActor("manage.py load_demo"),
             )
             if person.rights:
+                # The training is the person's (CSI L255-1): recorded once, before the decision.
+                services.training_record(
+                    user=user,
+                    held_on=today - timedelta(days=60),
+                    title="Formation à la vidéoprotection (démonstration)",
+                    actor=SystemActor("manage.py load_demo"),
+                )
                 services.habilitation_create(
                     user=user,
                     decision_reference=f"ARR-DEMO-{today.year}-{len(people) + 1:03d}",
@@ -112,7 +119,6 @@ def load_demo_people() -> list[User]:
                     valid_from=today - timedelta(days=30),
                     valid_until=today + timedelta(days=335),
                     all_cameras=True,
-                    last_training_on=today - timedelta(days=60),
                     actor=SystemActor("manage.py load_demo"),
                     can_live=Right.LIVE in person.rights,
                     can_replay=Right.REPLAY in person.rights,

@@ -6,7 +6,6 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Habilitation, Service, Training, User
@@ -235,9 +234,6 @@ class HabilitationForm(forms.Form):
     can_live = forms.BooleanField(label=_("Visionnage en direct"), required=False)
     can_replay = forms.BooleanField(label=_("Relecture des enregistrements"), required=False)
     can_extract = forms.BooleanField(label=_("Extraction"), required=False)
-    last_training_on = forms.DateField(
-        label=_("Dernière formation"), required=False, widget=_date_input()
-    )
 
     @classmethod
     def initial_from(cls, habilitation: Habilitation) -> dict[str, Any]:
@@ -265,9 +261,6 @@ class HabilitationForm(forms.Form):
         start, end = data.get("valid_from"), data.get("valid_until")
         if start and end and end < start:
             self.add_error("valid_until", _("La fin de validité précède son début."))
-        trained = data.get("last_training_on")
-        if trained and trained > timezone.localdate():
-            self.add_error("last_training_on", _("La date de formation est dans le futur."))
         if data.get("all_cameras"):
             data["sectors"], data["camera_codes"] = [], []
         elif not (data.get("sectors") or data.get("camera_codes")) and not (

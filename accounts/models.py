@@ -133,7 +133,6 @@ class Habilitation(models.Model):
     can_live = models.BooleanField(_("direct"), default=False)
     can_replay = models.BooleanField(_("relecture"), default=False)
     can_extract = models.BooleanField(_("extraction"), default=False)
-    last_training_on = models.DateField(_("dernière formation"), null=True, blank=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     created_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

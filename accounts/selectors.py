@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Habilitation, User
+from accounts.models import (
+    TRAINING_WARNING_DAYS,
+    Habilitation,
+    Training,
+    TrainingState,
+    User,
+    training_expires_on,
+    training_state,
+)
 from audit.models import AuditEvent
 
 SIGN_IN_ACTIONS = ("auth.login", "auth.logout")
@@ -43,6 +53,80 @@ def habilitation_list() -> QuerySet[Habilitation]:
         Habilitation.objects.select_related("user")
         .prefetch_related("user__trainings")
         .order_by("valid_until", "id")
+    )
+
+
+@dataclass(frozen=True)
+class TrainingToRenew:
+    """A habilitated person whose training (CSI L255-1) has lapsed, lapses soon, or is missing."""
+
+    person: User
+    #: Their latest training held by the day asked, None when none is recorded.
+    training: Training | None
+    expires_on: date | None
+    state: TrainingState
+    #: Days until it lapses (negative once lapsed), None without a training.
+    days_left: int | None
+    #: Their habilitations in force or to come, which the training conditions.
+    habilitations: int
+
+    @property
+    def days_overdue(self) -> int:
+        """Days since it lapsed, 0 while it has not."""
+        return max(0, -(self.days_left or 0))
+
+
+def trainings_to_renew(*, day: date) -> list[TrainingToRenew]:
+    """Active people holding a habilitation not ended nor withdrawn whose training has lapsed,
+    lapses within the warning period or the widest reminder, or was never recorded: missing and
+    lapsed first, then by the day it lapses."""
+    horizon = max([TRAINING_WARNING_DAYS, *settings.TRAINING_REMINDER_DAYS])
+    people = (
+        User.objects.filter(is_active=True)
+        .annotate(
+            habilitation_count=Count(
+                "habilitations",
+                filter=Q(
+                    habilitations__revoked_at__isnull=True, habilitations__valid_until__gte=day
+                ),
+            )
+        )
+        .filter(habilitation_count__gt=0)
+        .select_related("service")
+        .prefetch_related("trainings__recorded_by")
+    )
+    rows = []
+    for person in people:
+        latest = max(
+            (t for t in person.trainings.all() if t.held_on <= day),
+            key=lambda t: (t.held_on, t.pk),
+            default=None,
+        )
+        held_on = latest.held_on if latest else None
+        state = training_state(held_on, day)
+        expires_on = training_expires_on(held_on)
+        if state == TrainingState.VALID and (
+            expires_on is None or expires_on > day + timedelta(days=horizon)
+        ):
+            continue
+        rows.append(
+            TrainingToRenew(
+                person=person,
+                training=latest,
+                expires_on=expires_on,
+                state=state,
+                days_left=(expires_on - day).days if expires_on else None,
+                habilitations=person.habilitation_count,  # type: ignore[attr-defined]
+            )
+        )
+    return sorted(
+        rows,
+        key=lambda r: (
+            r.expires_on is not None,
+            r.expires_on or day,
+            r.person.last_name,
+            r.person.username,
+        ),
     )
 
 

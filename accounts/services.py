@@ -270,7 +270,6 @@ def _habilitation_details(h: Habilitation) -> dict[str, Any]:
         "all_cameras": h.all_cameras,
         "sectors": h.sectors,
         "camera_codes": h.camera_codes,
-        "last_training_on": h.last_training_on,
     }
 
 
@@ -318,7 +317,6 @@ def habilitation_create(
     can_live: bool = False,
     can_replay: bool = False,
     can_extract: bool = False,
-    last_training_on: date | None = None,
 ) -> Habilitation:
     habilitation = Habilitation(
         user=user,
@@ -332,13 +330,11 @@ def habilitation_create(
         can_live=can_live,
         can_replay=can_replay,
         can_extract=can_extract,
-        last_training_on=last_training_on,
         created_by=person(actor),
     )
     _check_grant(habilitation, actor=actor, creating=True)
     habilitation.full_clean()
     habilitation.save()
-    _carry_training(habilitation, actor=actor)
     record(
         "habilitation.created",
         actor=actor,
@@ -360,7 +356,6 @@ HABILITATION_FIELDS = (
     "can_live",
     "can_replay",
     "can_extract",
-    "last_training_on",
 )
 
 
@@ -382,7 +377,6 @@ def habilitation_update(
     _check_grant(habilitation, actor=actor, creating=False)
     habilitation.full_clean()
     habilitation.save()
-    _carry_training(habilitation, actor=actor)
     after = _habilitation_details(habilitation)
     diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if diff:
@@ -401,24 +395,6 @@ def habilitation_revoke(*, habilitation: Habilitation, actor: Actor, reason: str
     if updated:
         record("habilitation.revoked", actor=actor, target=habilitation, reason=reason)
     return habilitation
-
-
-def _carry_training(habilitation: Habilitation, *, actor: Actor) -> None:
-    """A training date entered on a habilitation's form is the person's training: recorded
-    once for them, so that it counts for all their habilitations."""
-    day = habilitation.last_training_on
-    if day is None or Training.objects.filter(user=habilitation.user, held_on=day).exists():
-        return
-    training_record(
-        user=habilitation.user,
-        held_on=day,
-        kind=Training.Kind.INITIAL
-        if not Training.objects.filter(user=habilitation.user).exists()
-        else Training.Kind.REFRESHER,
-        title=_("Date portée sur l'habilitation %(ref)s")
-        % {"ref": habilitation.decision_reference},
-        actor=actor,
-    )
 
 
 @transaction.atomic

@@ -43,6 +43,7 @@ urlpatterns = [
         admin_views.training_create,
         name="training_create",
     ),
+    path("formations/", admin_views.training_list, name="training_list"),
     path("habilitations/", admin_views.habilitation_list, name="habilitation_list"),
     path("habilitations/nouvelle/", admin_views.habilitation_create, name="habilitation_create"),
     path("habilitations/<int:pk>/", admin_views.habilitation_detail, name="habilitation_detail"),

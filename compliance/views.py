@@ -17,8 +17,8 @@ from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from accounts.roles import Right
 from audit.services import record
-from cameras.models import Camera
-from compliance import aipd, breaches, extract, pack, processing, selectors, services
+from cameras.models import Camera, CameraStatus
+from compliance import aipd, breaches, extract, notice, pack, processing, selectors, services
 from compliance.areas import kept_percent
 from compliance.forms import (
     AccessRequestForm,
@@ -386,28 +386,26 @@ def extract_download(
 
 
 def public_notice(request: HttpRequest) -> HttpResponse:
-    """The second level of the signs: who films, why, how long, which rights (public, French)."""
-    from django.utils import translation
-
-    cameras = Camera.objects.exclude(status="decommissioned")
-    retention = sorted(set(cameras.values_list("retention_days", flat=True))) or [15]
-    with translation.override("fr"):
-        return render(
-            request,
-            "compliance/public_notice.html",
-            {
-                "notice": settings.COMPLIANCE_NOTICE,
-                "schedule": [line for line in retention_schedule() if line.group != "journal"],
-                "audit_min": days_text(min(settings.AUDIT_RETENTION_DAYS.values())),
-                "audit_max": days_text(max(settings.AUDIT_RETENTION_DAYS.values())),
-                "retention_max": max(retention),
-                "retention_min": min(retention),
-                "camera_count": cameras.count(),
-                "access_request_days": 30,
-                "signing_fingerprint": _signing_fingerprint(),
-                "previous_fingerprints": settings.EVIDENCE_PREVIOUS_FINGERPRINTS,
-            },
-        )
+    """The second level of the signs: who films, why, how long, which rights (public, in the
+    visitor's chosen language), built from the authorizations in force and their cameras."""
+    in_force = notice.authorizations_in_force(timezone.localdate())
+    return render(
+        request,
+        "compliance/public_notice.html",
+        {
+            "notice": settings.COMPLIANCE_NOTICE,
+            "authorizations": in_force,
+            "camera_count": sum(a.camera_count for a in in_force),
+            "police_relay": Camera.objects.filter(police_relay=True)
+            .exclude(status=CameraStatus.DECOMMISSIONED)
+            .exists(),
+            "schedule": [line for line in retention_schedule() if line.group != "journal"],
+            "audit_min": days_text(min(settings.AUDIT_RETENTION_DAYS.values())),
+            "audit_max": days_text(max(settings.AUDIT_RETENTION_DAYS.values())),
+            "signing_fingerprint": _signing_fingerprint(),
+            "previous_fingerprints": settings.EVIDENCE_PREVIOUS_FINGERPRINTS,
+        },
+    )
 
 
 def _signing_fingerprint() -> str | None:

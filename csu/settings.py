@@ -453,24 +453,12 @@ COMPLIANCE_NOTICE = {
     "controller_address": env_str(
         "CSU_NOTICE_CONTROLLER_ADDRESS", "Hôtel de ville, Place de l'Hôtel de Ville, 73000 Chambéry"
     ),
-    "purposes": env_list(
-        "CSU_NOTICE_PURPOSES",
-        [
-            "Protection des bâtiments et installations publics et de leurs abords",
-            "Prévention des atteintes à la sécurité des personnes et des biens",
-            "Régulation des flux de transport et constatation des infractions routières",
-            "Prévention des risques naturels ou technologiques et secours aux personnes",
-        ],
-    ),
     "legal_basis": env_str(
         "CSU_NOTICE_LEGAL_BASIS",
         "Articles L251-1 et suivants du code de la sécurité intérieure ; autorisation "
-        "préfectorale ; mission d'intérêt public (article 6.1.e du RGPD).",
-    ),
-    "recipients": env_str(
-        "CSU_NOTICE_RECIPIENTS",
-        "Agents habilités du centre de supervision urbain ; officiers de police judiciaire "
-        "sur réquisition, sous le contrôle du procureur de la République.",
+        "préfectorale ; loi Informatique et Libertés, titre III (articles 87 et suivants) : "
+        "mission de prévention et de détection des infractions pénales et de protection contre "
+        "les menaces pour la sécurité publique.",
     ),
     "dpo_name": env_str("CSU_NOTICE_DPO_NAME", "Délégué à la protection des données"),
     "dpo_email": _NOTICE_DPO_EMAIL,
@@ -479,6 +467,21 @@ COMPLIANCE_NOTICE = {
         "Délégué à la protection des données, Hôtel de ville, BP 1105, 73011 Chambéry Cedex",
     ),
     "phone": env_str("CSU_NOTICE_PHONE", "04 79 60 20 20"),
+    # Where a filmed person complains (LIL art. 108 for the indirect exercise of the rights).
+    "cnil_address": env_str(
+        "CSU_NOTICE_CNIL_ADDRESS",
+        "Commission nationale de l'informatique et des libertés, 3 place de Fontenoy, "
+        "TSA 80715, 75334 Paris Cedex 07",
+    ),
+    "cnil_url": env_str("CSU_NOTICE_CNIL_URL", "https://www.cnil.fr/fr/plaintes"),
+    # The commission départementale de vidéoprotection (CSI L251-4), which anyone may seize of
+    # a difficulty with the system (CSI L253-5): it sits at the préfecture.
+    "commission_address": env_str(
+        "CSU_NOTICE_COMMISSION_ADDRESS",
+        "Commission départementale de vidéoprotection de la Savoie, Préfecture de la Savoie, "
+        "Château des ducs de Savoie, BP 1801, 73018 Chambéry Cedex",
+    ),
+    "commission_email": env_str("CSU_NOTICE_COMMISSION_EMAIL", ""),
 }
 COMPLIANCE_DPO_EMAIL = env_str("CSU_DPO_EMAIL", _NOTICE_DPO_EMAIL)
 # The largest share of the frame (per cent) an access-request extract may keep sharp: the

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts import access
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from live import layouts, reports, selectors
@@ -39,6 +40,8 @@ def wall(request: SignedInRequest) -> HttpResponse:
         "live/wall.html",
         {
             "cameras": cameras,
+            # Without a training in force no camera opens (CSI L255-1): say so, not just "none".
+            "training_refusal": access.training_refusal(request.user, None),
             "cameras_json": [
                 {
                     "code": c.code,

@@ -57,13 +57,28 @@ class HabilitationFactory(factory.django.DjangoModelFactory):
     sectors: list[str] = factory.LazyFunction(list)
     camera_codes: list[str] = factory.LazyFunction(list)
     can_live = True
+    #: The holder's training date (not a field: the training is the person's, CSI L255-1);
+    #: recorded as their training unless None or ``training=False``.
     last_training_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=100))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        trained_on = kwargs.pop("last_training_on", None)
+        habilitation = super()._create(model_class, *args, **kwargs)
+        habilitation._factory_training_on = trained_on
+        return habilitation
+
+    @classmethod
+    def _build(cls, model_class, *args, **kwargs):
+        kwargs.pop("last_training_on", None)
+        return super()._build(model_class, *args, **kwargs)
 
     @factory.post_generation
     def training(self, create: bool, extracted: object, **kwargs) -> None:
-        """The training date is also the person's training, as the service records it."""
-        if create and self.last_training_on and extracted is not False:
-            TrainingFactory(user=self.user, held_on=self.last_training_on)
+        """The holder's training date becomes the person's training, as the page records it."""
+        trained_on = getattr(self, "_factory_training_on", None)
+        if create and trained_on and extracted is not False:
+            TrainingFactory(user=self.user, held_on=trained_on)
 
 
 class TrainingFactory(factory.django.DjangoModelFactory):

@@ -36,7 +36,6 @@ def habilitation_post(**overrides) -> dict:
         "sectors": "centre-ville, gare",
         "camera_codes": "CAM-001 , CAM-014,",
         "can_live": "on",
-        "last_training_on": (today - timedelta(days=30)).isoformat(),
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

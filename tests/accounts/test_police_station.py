@@ -121,7 +121,6 @@ def _habilitation_post(user_pk: int, **rights: str) -> dict:
         "valid_from": today.isoformat(),
         "valid_until": (today + timedelta(days=365)).isoformat(),
         "all_cameras": "on",
-        "last_training_on": (today - timedelta(days=10)).isoformat(),
         **rights,
     }
 

@@ -26,6 +26,7 @@ from audit import actions as audit_actions
 from audit import services as audit_services
 from audit.models import AuditEvent
 from compliance import pack as audit_pack_module
+from compliance.models import Breach
 from compliance.registers import local
 from csu.lib.times import file_stamp, paris_text
 from evidence import manifest as evidence_manifest
@@ -220,6 +221,63 @@ def check_audit_pack(
     assert handover["Remise le"] == local(link.used_at)
     assert handover["Destinataire"].startswith(requisition.officer.get_username())
     assert handover["SHA-256 du paquet"] == export.package_sha256
+
+
+def dpo_records_a_breach(page, base_url: str, steps) -> Breach:
+    """The DPO enters a breach from its menu (discovered this morning, Paris time) and records
+    the decision not to notify the CNIL nor the people, with its reason (RGPD art. 33.5)."""
+    with page.expect_navigation():
+        page.get_by_role("link", name="Violations de données").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Enregistrer une violation").click()
+    discovered = timezone.now().astimezone(PARIS).replace(second=0, microsecond=0)
+    discovered -= timedelta(minutes=5)
+    page.fill("#id_description", "Écran de la salle visible depuis le couloir public.")
+    page.fill("#id_discovered_at", discovered.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#id_discovered_by", "Chef de salle de nuit")
+    page.fill("#id_data_categories", "Images en direct")
+    page.fill("#id_people_categories", "Passants filmés")
+    page.fill("#id_consequences", "Vue fugitive d'images en direct par un tiers.")
+    page.fill("#id_measures_taken", "Écran réorienté, film opacifiant posé.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enregistrer").click()
+    breach = Breach.objects.get()
+    assert breach.discovered_at == discovered
+    # 72 hours from the discovery, shown in Paris time.
+    assert breach.deadline == discovered + timedelta(hours=72)
+    assert f"due avant le {local(breach.deadline)}" in page.content(), page.content()
+    steps("dpo-violation-enregistree", page)
+    with page.expect_navigation():
+        page.get_by_role("link", name="Décider de la notification").click()
+    page.check("input[name=cnil_decision][value=not_notify]")
+    page.fill("#id_cnil_reason", "Aucune image enregistrée exposée ; vue fugitive, sans risque.")
+    page.check("input[name=people_decision][value=not_notify]")
+    page.fill("#id_people_reason", "Pas de risque élevé pour les personnes.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Consigner la décision").click()
+    steps("dpo-violation-decision", page)
+    breach.refresh_from_db()
+    assert breach.cnil_decision == Breach.Decision.NOT_NOTIFY
+    return breach
+
+
+def check_breach_register(location: Path, breach: Breach) -> None:
+    """The pack's breach register holds the breach as entered, with its deadline and decision."""
+    with zipfile.ZipFile(location) as archive:
+        root = location.stem
+        rows = _csv(archive, root, "registres/violations.csv")
+        report = archive.read(f"{root}/{audit_pack_module.REPORT_NAME}")
+    [row] = rows
+    assert row["Référence"] == breach.reference
+    assert row["Découverte le"] == local(breach.discovered_at)
+    assert row["Nature"] == breach.description
+    assert row["Notification due avant le"] == local(breach.deadline)
+    assert row["Notification à la CNIL"].startswith("Non notifiée")
+    assert breach.cnil_reason in row["Notification à la CNIL"]
+    assert row["Mesures prises et envisagées"] == breach.measures_taken
+    with pdfplumber.open(io.BytesIO(report)) as pdf:
+        text = " ".join(" ".join(p.extract_text() or "" for p in pdf.pages).split())
+    assert "Registre des violations de données" in text and breach.reference in text
 
 
 @pytest.fixture
@@ -496,6 +554,7 @@ def test_requisition_from_intake_to_verified_single_download(
     period_end = datetime.combine(last_day + timedelta(days=1), dt_time.min, PARIS)
     after = _recorded_at(monkeypatch, period_end)  # the first instant after the period
     privacy = sign_in_page(chromium, live_server.url, dpo)
+    breach = dpo_records_a_breach(privacy, live_server.url, steps)
     with privacy.expect_navigation():
         privacy.get_by_role("link", name="Conformité").click()
     steps("dpo-conformite", privacy)
@@ -519,3 +578,4 @@ def test_requisition_from_intake_to_verified_single_download(
         requisition=requisition,
         users=[operator, opj, magistrate, supervisor, dpo],
     )
+    check_breach_register(audit_pack, breach)

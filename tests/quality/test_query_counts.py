@@ -217,6 +217,15 @@ def habilitation() -> str:
     return reference
 
 
+def lapsed_training() -> str:
+    name = f"Recyclage{_n():03d}"
+    HabilitationFactory(
+        user=UserFactory(last_name=name, service=ServiceFactory()),
+        last_training_on=timezone.localdate() - timedelta(days=3 * 365 + 1),
+    )
+    return name
+
+
 def service() -> str:
     return ServiceFactory(code=f"service-q{_n():03d}").code
 
@@ -263,6 +272,9 @@ CASES = [
     Case("/audit/", Role.DPO, audit_event),
     Case("/comptes/utilisateurs/", Role.ADMIN, user),
     Case("/comptes/habilitations/", Role.ADMIN, habilitation),
+    Case("/comptes/formations/", Role.ADMIN, lapsed_training),
+    # Open to everyone: one section per authorization in force.
+    Case("/public/information/", Role.DPO, authorization),
     # The DPO's registers
     Case("/conformite/registres/extractions/", Role.DPO, handover),
     Case("/conformite/registres/remises/", Role.DPO, handover),

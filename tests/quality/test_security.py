@@ -316,6 +316,7 @@ IDOR_ALLOW_LIST = {
     "accounts:second_factor_reset": "admin-wide",
     "accounts:user_password_reset": "admin-wide",
     "accounts:training_create": "admin-wide",
+    "user-trainings": "admin-wide",
     "accounts:habilitation_detail": "admin-wide",
     "accounts:habilitation_edit": "admin-wide",
     "accounts:habilitation_revoke": "admin-wide",

@@ -29,6 +29,7 @@ from compliance.models import AccessRequest, AccessRequestCamera, Breach
 from compliance.schedule import retention_schedule
 from csu.lib.csvfile import csv_bytes
 from csu.lib.times import paris_text
+from evidence import selectors as evidence_selectors
 from evidence.models import BUILT_STATES, DownloadLink, Export
 from live.models import EndReason
 from live.selectors import live_sessions
@@ -116,6 +117,8 @@ def _handovers(start, end):
                     link.issued_by.get_username() if link.issued_by else "",
                     local(link.issued_at),
                     link.export.package_sha256,
+                    link.handover_record_sha256,
+                    evidence_selectors.handover_signature(link),
                 ],
             )
             for link in links.order_by("used_at", "pk")
@@ -335,6 +338,8 @@ REGISTERS: dict[str, Register] = {
                 _("Lien délivré par"),
                 _("Lien délivré le"),
                 _("SHA-256 du paquet"),
+                _("SHA-256 du procès-verbal de remise"),
+                _("Signature du procès-verbal"),
             ),
             _handovers,
         ),
@@ -518,6 +523,8 @@ def _access_request_handovers(start, end):
                 _name(row.extract_released_by),
                 local(row.extract_released_at),
                 row.extract_sha256,
+                "",
+                "",
             ],
         )
         for row in _extract_rows("extract_handed_over_at", start, end)

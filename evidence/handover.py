@@ -43,8 +43,9 @@ NUMBER = ParagraphStyle("pv-number", parent=CELL, alignment=2)
 #: N°, file, bytes, SHA-256: the hash column holds 64 Courier characters at 6.4 pt on one line.
 FILE_COLUMNS = [8 * mm, WIDTH - 8 * mm - 21 * mm - 93 * mm, 21 * mm, 93 * mm]
 MEDIUM = (
-    "Archive ZIP téléchargée par l'officier destinataire depuis la page de la réquisition, "
-    "sur une liaison chiffrée (HTTPS), après connexion avec son second facteur."
+    "Téléchargement sécurisé : archive ZIP téléchargée par l'officier destinataire depuis la "
+    "page de la réquisition, sur une liaison chiffrée (HTTPS), après connexion avec son "
+    "second facteur."
 )
 
 
@@ -124,6 +125,39 @@ def decision_paragraphs(requisition: Requisition) -> list[Any]:
     return story
 
 
+#: What the documents say of a 77-1-1 requisition whose authorization reference is missing.
+AUTHORIZATION_MISSING = (
+    "ATTENTION : enquête préliminaire (art. 77-1-1 CPP) sans référence de l'autorisation du "
+    "procureur de la République. La réquisition a été reçue sans cette référence ; il appartient "
+    "à l'autorité judiciaire de s'assurer de l'existence de l'autorisation."
+)
+WARNING = ParagraphStyle(
+    "pv-warning",
+    parent=BODY,
+    textColor=colors.HexColor("#8a1c1c"),
+    borderColor=colors.HexColor("#8a1c1c"),
+    borderWidth=0.6,
+    borderPadding=3,
+    spaceBefore=5,
+    spaceAfter=7,
+)
+
+
+def authorization_paragraphs(requisition: Requisition) -> list[Any]:
+    """In a 77-1-1 inquiry: the prosecutor's authorization reference, or a warning."""
+    if requisition.legal_frame != LegalFrame.PRELIMINAIRE:
+        return []
+    if requisition.prosecutor_authorization:
+        return [
+            Paragraph(
+                "<b>Autorisation du procureur de la République (art. 77-1-1 CPP)</b> : "
+                f"{escape(requisition.prosecutor_authorization)}.",
+                BODY,
+            )
+        ]
+    return [Paragraph(escape(AUTHORIZATION_MISSING), WARNING)]
+
+
 def _requisition_paragraphs(requisition: Requisition) -> list[Any]:
     frame = escape(str(LegalFrame(requisition.legal_frame).label))
     return [
@@ -133,7 +167,13 @@ def _requisition_paragraphs(requisition: Requisition) -> list[Any]:
             f"{when(requisition.submitted_at)}.",
             BODY,
         ),
+        *authorization_paragraphs(requisition),
     ]
+
+
+def record_name(link: DownloadLink) -> str:
+    """The procès-verbal's file name; its detached signature is this name plus « .sig »."""
+    return f"proces-verbal-de-remise-{link.export.package_name}-{link.pk}.pdf"
 
 
 def files_table(files: Sequence[dict[str, Any]]) -> Table:
@@ -307,8 +347,11 @@ def fiche_de_preparation(
     return _render(story, title=title, footer=title)
 
 
-def proces_verbal_de_remise(*, link: DownloadLink, place: str = "") -> bytes:
-    """The handover record, drawn up at the download (``link.used_at``)."""
+def proces_verbal_de_remise(
+    *, link: DownloadLink, signing_fingerprint: str, place: str = ""
+) -> bytes:
+    """The handover record, drawn up at the download (``link.used_at``); it is signed apart
+    with the key of ``signing_fingerprint``, and says how to verify that signature."""
     export = link.export
     requisition = export.requisition
     recipient = link.recipient
@@ -363,6 +406,8 @@ def proces_verbal_de_remise(*, link: DownloadLink, place: str = "") -> bytes:
             BODY,
         ),
         Paragraph(escape(export.key_fingerprint or "—"), MONO),
+        Spacer(1, 3 * mm),
+        *_signature_paragraphs(link, signing_fingerprint),
         Spacer(1, 8 * mm),
         KeepTogether(
             [
@@ -371,3 +416,36 @@ def proces_verbal_de_remise(*, link: DownloadLink, place: str = "") -> bytes:
         ),
     ]
     return _render(story, title=title, footer=f"{title} — remis le {handed}")
+
+
+def _signature_paragraphs(link: DownloadLink, fingerprint: str) -> list[Any]:
+    """How the reader checks that this record is the one the CSU signed."""
+    name = record_name(link)
+    same = fingerprint == link.export.key_fingerprint
+    key = (
+        "la même clé que le manifeste"
+        if same
+        else "la clé de signature actuelle de la ville, qui a remplacé celle du manifeste "
+        f"(empreinte SHA-256 {fingerprint} ; sa clé publique est celle de la page "
+        "d'information publique du CSU)"
+    )
+    story: list[Any] = [
+        Paragraph(
+            "<b>Signature du présent procès-verbal</b> : il est signé électroniquement par la "
+            f"ville (Ed25519) avec {key}. Sa signature détachée, le fichier "
+            f"{escape(name)}.sig, se télécharge avec lui depuis la page de la réquisition ; "
+            "la modification d'un seul octet du procès-verbal fait échouer sa vérification. "
+            "Pour le vérifier hors ligne, placer les deux fichiers dans le dossier de l'archive "
+            "extraite (à côté de verify.py et de cle-publique.pem) et lancer :",
+            BODY,
+        ),
+        Paragraph(escape(f"python3 verify.py --fingerprint {fingerprint} --document {name}"), MONO),
+        Paragraph(
+            "Le script répond « OK » pour un procès-verbal intact signé par la clé attendue. "
+            "Sans Python : base64 -d le fichier .sig vers pv.sig, puis « openssl pkeyutl "
+            "-verify -pubin -inkey cle-publique.pem -rawin -in "
+            f"{escape(name)} -sigfile pv.sig » répond « Signature Verified Successfully ».",
+            BODY,
+        ),
+    ]
+    return story

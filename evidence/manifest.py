@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,8 +11,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
@@ -107,6 +112,14 @@ class Signer:
         return self.key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+
+    @property
+    def public_raw_b64(self) -> str:
+        """The public key's 32 raw bytes in base64 (44 characters), as records store it."""
+        raw = self.key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return base64.b64encode(raw).decode("ascii")
 
     def sign(self, body: bytes) -> bytes:
         """The detached signature, base64 on one line."""
@@ -354,3 +367,21 @@ def _readme_windows(
             }
         )
     return rows
+
+
+def signature_state(body: bytes | None, signature: str, public_key: str) -> str:
+    """Whether ``signature`` (base64) is the city's signature of ``body``, in words for the
+    registers: « vérifiée » only for a valid signature by a key the server trusts."""
+    if body is None:
+        return "absent"
+    if not signature or not public_key:
+        return "non signé"
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))
+        key.verify(base64.b64decode(signature, validate=True), body)
+    except (InvalidSignature, binascii.Error, ValueError):
+        return "INVALIDE"
+    fingerprint = chain.public_key_fingerprint(key)
+    if fingerprint not in trusted_fingerprints():
+        return f"INVALIDE (clé {fingerprint[:16]}… inconnue)"
+    return f"vérifiée (Ed25519, clé {fingerprint[:16]}…)"

@@ -63,6 +63,7 @@ SECTIONS = (
     "fichiers-derives",
     "renouvellements-gels",
     "violations",
+    "controles-horloge",
 )
 
 
@@ -280,6 +281,14 @@ def _report(
             "après la découverte ; les défaillances d'intégrité détectées par le CSU y ouvrent "
             "un brouillon."
         ),
+        "controles-horloge": _(
+            "Les images sont datées à leur arrivée par l'horloge du serveur d'enregistrement : "
+            "chaque contrôle de cette horloge pendant la période (requête NTP ou état de "
+            "synchronisation du système ; tolérance %(server)s ms), puis, par caméra et par "
+            "jour, l'écart mesuré entre l'horloge de la caméra et l'heure d'arrivée "
+            "(tolérance %(camera)s ms)."
+        )
+        % {"server": settings.CLOCK_MAX_OFFSET_MS, "camera": settings.CAMERA_MAX_DRIFT_MS},
     }
     for slug in SECTIONS:
         register = REGISTERS[slug]

@@ -243,6 +243,70 @@ def outages_paragraphs(outages: Sequence[dict[str, Any]] | None) -> list[Any]:
     ]
 
 
+#: How each camera-clock measure is named in the documents.
+CLOCK_SOURCE_WORDS = {
+    "rtcp": "rapports RTCP de la caméra",
+    "stream": "horodatage du flux comparé à l'arrivée",
+}
+
+
+def _milliseconds(value: float) -> str:
+    return f"{value:+.0f}\u00a0ms".replace("-", "\u2212")
+
+
+def clock_paragraphs(clocks: dict[str, Any] | None) -> list[Any]:
+    """The time source and the clocks measured at recording time (None states nothing: a
+    package built before they were recorded)."""
+    if clocks is None:
+        return []
+    story: list[Any] = [
+        Paragraph(
+            "<b>Source de l'heure</b> : les images sont datées à leur arrivée par l'horloge du "
+            "serveur d'enregistrement du centre de supervision urbain, et non par l'horloge de la "
+            "caméra. Contrôles de l'horloge du serveur encadrant les périodes remises (tolérance "
+            f"{clocks['server_max_offset_ms']} ms) :",
+            BODY,
+        )
+    ]
+    checks = clocks.get("server_checks") or []
+    if not checks:
+        story.append(
+            Paragraph(
+                "– aucun contrôle de l'horloge du serveur n'est enregistré pour ces périodes : "
+                "son exactitude n'est pas attestée.",
+                ITEM,
+            )
+        )
+    for check in checks:
+        moment = datetime.fromisoformat(check["checked_at"]["utc"])
+        warning = " — <b>hors tolérance</b>" if check.get("alert") else ""
+        story.append(Paragraph(f"– {when(moment)} : {escape(check['text'])}{warning}", ITEM))
+    story.append(
+        Paragraph(
+            "<b>Horloge des caméras</b> (écart entre l'heure de la caméra, celle qu'elle "
+            "incruste dans l'image, et l'heure d'arrivée, mesuré pendant l'enregistrement ; "
+            f"tolérance {clocks['camera_max_drift_ms']} ms) :",
+            BODY,
+        )
+    )
+    for camera in clocks.get("cameras") or []:
+        if camera.get("min_offset_ms") is None:
+            text = "non mesuré (flux sans horodatage exploitable)"
+        else:
+            low, high = camera["min_offset_ms"], camera["max_offset_ms"]
+            span = (
+                _milliseconds(low)
+                if low == high
+                else f"de {_milliseconds(low)} à {_milliseconds(high)}"
+            )
+            how = ", ".join(CLOCK_SOURCE_WORDS.get(s, s) for s in camera.get("sources") or [])
+            text = f"{span} ({how}, {camera['segments_measured']} segment(s))"
+            if max(abs(low), abs(high)) > clocks["camera_max_drift_ms"]:
+                text += " — <b>hors tolérance</b>"
+        story.append(Paragraph(f"– {escape(camera['camera'])} : {text}", ITEM))
+    return story
+
+
 def _signatures(left: str, right: str) -> Table:
     return Table(
         [[left, right], ["\n\n\n", "\n\n\n"]],
@@ -271,6 +335,7 @@ def fiche_de_preparation(
     prepared_at: datetime,
     fingerprint: str,
     outages: Sequence[tuple[Window, Outage]] = (),
+    clocks: dict[str, Any] | None = None,
 ) -> bytes:
     """The preparation sheet put in the package at build time (not the handover record)."""
     requisition = export.requisition
@@ -336,6 +401,8 @@ def fiche_de_preparation(
             [outage.record(camera=window.camera.code) for window, outage in outages]
         ),
         Spacer(1, 3 * mm),
+        *clock_paragraphs(clocks),
+        Spacer(1, 3 * mm),
         Paragraph(
             "Le fichier manifest.json liste l'empreinte SHA-256 de chaque fichier et de chaque "
             "segment d'enregistrement source ; il est signé (Ed25519, manifest.json.sig). "
@@ -398,6 +465,8 @@ def proces_verbal_de_remise(
         files_table(export.files),
         Spacer(1, 3 * mm),
         *outages_paragraphs(export.outages),
+        Spacer(1, 3 * mm),
+        *clock_paragraphs(export.clocks),
         Spacer(1, 3 * mm),
         Paragraph(
             "Le manifeste (manifest.json) est signé par la ville (Ed25519, manifest.json.sig) ; "

@@ -27,6 +27,7 @@ from csu.lib.times import paris_text, utc_iso
 from evidence import verifier
 from evidence.models import Decision, Export, LegalFrame, Window
 from evidence.outages import Outage, duration_text
+from recordings import clock
 from recordings.models import Segment
 
 #: What each codec name of the recorder is called in the documents.
@@ -227,6 +228,48 @@ def outage_entry(window: Window, outage: Outage) -> dict[str, Any]:
     }
 
 
+def clock_record(clips: Sequence[Clip]) -> dict[str, Any]:
+    """The time source of the package and the clocks measured while its windows were recorded:
+    the checks of the server's clock that frame each window, and per window the camera's clock
+    against arrival (least and greatest offset over its source segments)."""
+    checks: dict[int, Any] = {}
+    cameras = []
+    for item in clips:
+        window = item.window
+        for check in clock.server_checks_around(window.granted_starts_at, window.granted_ends_at):
+            checks[check.pk] = check
+        measured = clock.camera_offsets(item.segments)
+        cameras.append(
+            {
+                "window": window.pk,
+                "camera": window.camera.code,
+                "min_offset_ms": measured["min_offset_ms"] if measured else None,
+                "max_offset_ms": measured["max_offset_ms"] if measured else None,
+                "segments_measured": measured["segments_measured"] if measured else 0,
+                "sources": measured["sources"] if measured else [],
+            }
+        )
+    return {
+        "images_dated_by": "server_arrival_clock",
+        "server_max_offset_ms": settings.CLOCK_MAX_OFFSET_MS,
+        "camera_max_drift_ms": settings.CAMERA_MAX_DRIFT_MS,
+        "server_checks": [
+            {
+                "checked_at": both_times(check.checked_at),
+                "source": check.source,
+                "server": check.server,
+                "synchronized": check.synchronized,
+                "offset_ms": check.offset_ms,
+                "error_ms": check.error_ms,
+                "alert": check.alert,
+                "text": clock.describe(check),
+            }
+            for check in sorted(checks.values(), key=lambda c: (c.checked_at, c.pk))
+        ],
+        "cameras": cameras,
+    }
+
+
 def render(
     *,
     export: Export,
@@ -235,6 +278,7 @@ def render(
     prepared_at: datetime,
     signer: Signer,
     outages: Sequence[tuple[Window, Outage]] = (),
+    clocks: dict[str, Any] | None = None,
 ) -> bytes:
     """The manifest's bytes: UTF-8 JSON, keys sorted, so that it reads the same everywhere."""
     requisition = export.requisition
@@ -290,6 +334,9 @@ def render(
         "not_exported": skipped,
         # What the approved windows miss (gaps, unrecorded spans, destroyed footage).
         "outages": [outage_entry(window, outage) for window, outage in outages],
+        # Images are dated by the server's clock on arrival: how accurate it was, and how far
+        # each camera's own clock (the time it prints in the picture) stood from it.
+        "time_source": clocks,
         "signature": {
             "algorithm": "Ed25519",
             "file": SIGNATURE_NAME,

@@ -308,6 +308,9 @@ class Export(models.Model):
     #: Outages inside the approved windows as the manifest lists them (for the procès-verbal);
     #: None for a package built before they were listed.
     outages = models.JSONField(_("interruptions"), null=True, blank=True, default=None)
+    #: The time source and the clocks measured while the windows were recorded, as the
+    #: manifest states them (manifest.clock_record); None for a package built before.
+    clocks = models.JSONField(_("horloges"), null=True, blank=True, default=None)
     released_at = models.DateTimeField(_("libérée le"), null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

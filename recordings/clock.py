@@ -49,8 +49,11 @@ class Reading:
 
 
 def _ntp(server: str) -> Reading:
+    host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
     try:
-        response = ntplib.NTPClient().request(server, version=4, timeout=3)
+        response = ntplib.NTPClient().request(
+            host, version=4, port=int(port) if port.isdigit() else "ntp", timeout=3
+        )
     except (ntplib.NTPException, OSError) as exc:
         return Reading(
             ClockSource.NTP, server=server, detail=f"serveur NTP injoignable : {exc}"[:300]
@@ -194,9 +197,11 @@ def describe(check: ClockCheck) -> str:
     if check.offset_ms is None:
         state = "non synchronisée" if check.synchronized is False else "écart inconnu"
         return f"{source} : {state}" + (f" — {check.detail}" if check.detail else "")
-    text = f"{source} : écart {check.offset_ms:+.1f} ms"
+    offset = f"{check.offset_ms:+.1f}".replace(".", ",")
+    text = f"{source} : écart {offset} ms"
     if check.error_ms is not None:
-        text += f" (erreur estimée ±{check.error_ms:.1f} ms)"
+        error = f"{check.error_ms:.1f}".replace(".", ",")
+        text += f" (erreur estimée ±{error} ms)"
     return text
 
 

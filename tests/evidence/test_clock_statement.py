@@ -17,6 +17,7 @@ from recordings.models import ClockCheck, ClockSource, Segment
 from tests.cameras.factories import CameraFactory
 from tests.evidence.documents import pdf_text, released_export
 from tests.evidence.factories import RequisitionFactory
+from tests.evidence.test_package_outages import handed_over, one_second, package_files, stored
 from tests.recordings.retention import record_segments
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +114,33 @@ def test_the_audit_pack_has_the_clock_checks_of_its_period(recorded):
     (camera,) = [r for r in rows if r[1] == "Caméra CAM-HORL"]
     assert camera[2] == "rtcp" and camera[3] == "-6100,0 … -80,0" and camera[6] == "oui"
     assert "3 segment(s)" in camera[7]
+
+
+def test_a_built_package_states_the_clocks_of_its_window(opj, magistrate, supervisor):
+    t0 = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
+    camera = CameraFactory(code="CAM-HORL2")
+    payload = one_second("libx264")
+    for second in range(3):
+        segment = stored(camera, t0 + timedelta(seconds=second), payload, "h264")
+        Segment.objects.filter(pk=segment.pk).update(
+            clock_offset_ms=-150.0 - second, clock_source="rtcp"
+        )
+    ClockCheck.objects.create(
+        checked_at=t0 - timedelta(minutes=3),
+        source=ClockSource.KERNEL,
+        synchronized=True,
+        offset_ms=0.8,
+        error_ms=1.5,
+    )
+    export, pv = handed_over(camera, t0, t0 + timedelta(seconds=3), opj, magistrate, supervisor)
+    files = package_files(export)
+    stated = json.loads(files[manifest.MANIFEST_NAME])["time_source"]
+    assert [c["offset_ms"] for c in stated["server_checks"]] == [0.8]
+    assert stated["cameras"][0]["min_offset_ms"] == -152.0
+    assert stated["cameras"][0]["max_offset_ms"] == -150.0
+    assert export.clocks == stated
+    for document in (files[manifest.PV_NAME], pv):  # the preparation sheet and the record
+        text = " ".join(pdf_text(document).split()).replace("\u2212", "-")
+        assert "Source de l'heure" in text
+        assert "état de synchronisation du noyau (adjtimex) : écart +0,8 ms" in text
+        assert "CAM-HORL2 : de -152 ms à -150 ms" in text

@@ -25,9 +25,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import SystemActor, record
 from cameras.models import Camera
+from csu.lib.times import paris_text
 from recordings.models import ClockCheck, ClockSource, Segment
 
 SYSTEM = SystemActor("contrôle de l'horloge")
@@ -258,6 +260,20 @@ def current_server_alert() -> ClockCheck | None:
     """The latest check when it alerts (for the dashboard), None otherwise."""
     latest = ClockCheck.objects.order_by("-checked_at", "-pk").first()
     return latest if latest is not None and latest.alert else None
+
+
+def health_notices() -> list[str]:
+    """The server's clock alert for the health board, in the reader's language."""
+    check = current_server_alert()
+    if check is None:
+        return []
+    return [
+        _(
+            "Horloge du serveur hors tolérance (contrôle du %(at)s) : %(what)s. Toutes les "
+            "images enregistrées sont datées par cette horloge."
+        )
+        % {"at": paris_text(check.checked_at), "what": describe(check)}
+    ]
 
 
 @transaction.atomic

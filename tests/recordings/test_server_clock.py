@@ -17,6 +17,7 @@ from audit.models import AuditEvent
 from csu.celery import app
 from recordings import clock, tasks
 from recordings.models import ClockCheck, ClockSource
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +152,15 @@ def test_the_supervisor_sees_the_clock_alert_on_the_dashboard(supervisor, signed
     part = signed_in(supervisor).get("/exploitation/tableau/enregistrement/").content.decode()
     assert 'id="server-clock-alert"' in part
     assert "-3" in part.replace("\u2212", "-")
+
+
+def test_the_administrator_sees_the_clock_alert_on_the_health_board(signed_in, ntp_server):
+    admin = UserFactory(role="admin")
+    ntp_server.ahead = 3.0
+    clock.server_clock_check()
+    page = signed_in(admin).get("/cameras/sante/").content.decode()
+    assert "Horloge du serveur hors tolérance" in page
+    ntp_server.ahead = 0.0
+    clock.server_clock_check()
+    page = signed_in(admin).get("/cameras/sante/").content.decode()
+    assert "Horloge du serveur hors tolérance" not in page

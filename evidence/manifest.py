@@ -297,6 +297,12 @@ def render(
             "procedure_number": requisition.procedure_number,
             "legal_frame": requisition.legal_frame,
             "legal_frame_label": frame_label,
+            # Art. 77-1-1 CPP: the prosecutor's authorization (None outside that frame; an
+            # empty reference in that frame is stated as missing, not hidden).
+            "prosecutor_authorization": requisition.prosecutor_authorization
+            if requisition.legal_frame == LegalFrame.PRELIMINAIRE
+            else None,
+            "prosecutor_authorization_missing": requisition.lacks_prosecutor_authorization,
             "officer": _person(requisition.officer),
             "service": str(requisition.service),
             "submitted_at": both_times(requisition.submitted_at),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -213,3 +214,47 @@ def test_the_magistrate_may_record_the_missing_reference_with_his_decision(
     assert requisition.prosecutor_authorization == "Soit-transmis 26/9"
     event = AuditEvent.objects.get(action="requisition.approved", target_id=str(requisition.pk))
     assert event.details["prosecutor_authorization"] == {"from": "", "to": "Soit-transmis 26/9"}
+
+
+def test_the_manifest_states_the_prosecutor_authorization(opj, supervisor):
+    missing = RequisitionFactory(actor=opj, legal_frame=LegalFrame.PRELIMINAIRE)
+    given = RequisitionFactory(
+        actor=opj, legal_frame=LegalFrame.PRELIMINAIRE, prosecutor_authorization="PR 26/5"
+    )
+    flagrance = RequisitionFactory(actor=opj)
+    stated = {}
+    for requisition in (missing, given, flagrance):
+        export = Export.objects.create(requisition=requisition, prepared_by=supervisor)
+        body = manifest.render(
+            export=export, files=[], skipped=[], prepared_at=AFTER, signer=manifest.signer()
+        )
+        stated[requisition.pk] = json.loads(body)["requisition"]
+    assert stated[missing.pk]["prosecutor_authorization"] == ""
+    assert stated[missing.pk]["prosecutor_authorization_missing"] is True
+    assert stated[given.pk]["prosecutor_authorization"] == "PR 26/5"
+    assert stated[given.pk]["prosecutor_authorization_missing"] is False
+    assert stated[flagrance.pk]["prosecutor_authorization"] is None
+
+
+def test_the_magistrate_records_the_reference_through_the_api_and_it_is_refused_elsewhere(
+    opj, magistrate, signed_in
+):
+    client = signed_in(magistrate)
+    preliminary = RequisitionFactory(actor=opj, legal_frame=LegalFrame.PRELIMINAIRE)
+    response = client.post(
+        f"/api/requisitions/{preliminary.pk}/decision/",
+        {"outcome": "approve_all", "prosecutor_authorization": "PR 26/77-9"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["prosecutor_authorization"] == "PR 26/77-9"
+    flagrance = RequisitionFactory(actor=opj)
+    refused = client.post(
+        f"/api/requisitions/{flagrance.pk}/decision/",
+        {"outcome": "approve_all", "prosecutor_authorization": "PR 26/77-10"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
+    assert "enquête préliminaire" in str(refused.json())
+    flagrance.refresh_from_db()
+    assert flagrance.is_pending and flagrance.prosecutor_authorization == ""

@@ -456,6 +456,18 @@ class Camera(models.Model):
     )
     health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     health_detail = models.JSONField(default=dict, blank=True, editable=False)
+    #: The camera's clock against the recorder's arrival clock, as last measured from its
+    #: stream (recordings.clock): camera minus arrival, in milliseconds; and since when it is
+    #: off by more than CSU_CAMERA_MAX_DRIFT_MS (None while it is not).
+    clock_offset_ms = models.FloatField(
+        _("écart de l'horloge de la caméra (ms)"), null=True, blank=True, editable=False
+    )
+    clock_measured_at = models.DateTimeField(
+        _("horloge mesurée le"), null=True, blank=True, editable=False
+    )
+    clock_alert_since = models.DateTimeField(
+        _("horloge en alerte depuis"), null=True, blank=True, editable=False
+    )
     #: A small grey, masked picture of the normal view, to detect a displaced camera.
     reference_image = models.BinaryField(null=True, blank=True, editable=False)
     reference_set_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
-from cameras import retention, selectors, services
+from cameras import notices, retention, selectors, services
 from cameras.filters import AuthorizationFilter, CameraFilter
 from cameras.forms import AuthorizationForm, CameraForm, DeviceForm, MaskForm
 from cameras.models import (
@@ -326,7 +326,11 @@ def health_board(request: SignedInRequest) -> HttpResponse:
     for camera in cameras:
         camera.flags = selectors.camera_flags(camera)
         camera.down_since = selectors.open_outage_started(camera)
-    return render(request, "cameras/health_board.html", {"rows": selectors.health_rows(cameras)})
+    return render(
+        request,
+        "cameras/health_board.html",
+        {"rows": selectors.health_rows(cameras), "notices": notices.health_notices()},
+    )
 
 
 # --- Devices ----------------------------------------------------------------------------------

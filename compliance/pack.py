@@ -66,6 +66,7 @@ SECTIONS = (
     "violations",
     "registre-traitements",
     "analyses-impact",
+    "controles-horloge",
 )
 
 
@@ -283,6 +284,14 @@ def _report(
             "après la découverte ; les défaillances d'intégrité détectées par le CSU y ouvrent "
             "un brouillon."
         ),
+        "controles-horloge": _(
+            "Les images sont datées à leur arrivée par l'horloge du serveur d'enregistrement : "
+            "chaque contrôle de cette horloge pendant la période (requête NTP ou état de "
+            "synchronisation du système ; tolérance %(server)s ms), puis, par caméra et par "
+            "jour, l'écart mesuré entre l'horloge de la caméra et l'heure d'arrivée "
+            "(tolérance %(camera)s ms)."
+        )
+        % {"server": settings.CLOCK_MAX_OFFSET_MS, "camera": settings.CAMERA_MAX_DRIFT_MS},
     }
     intro["registre-traitements"] = _processing_record_intro()
     intro["analyses-impact"] = _impact_assessment_intro(produced_at)

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import Promise
@@ -34,11 +36,12 @@ from compliance.models import (
 )
 from compliance.schedule import retention_schedule
 from csu.lib.csvfile import csv_bytes
-from csu.lib.times import paris_text
+from csu.lib.times import PARIS, paris_text
+from evidence import selectors as evidence_selectors
 from evidence.models import BUILT_STATES, DownloadLink, Export
 from live.models import EndReason
 from live.selectors import live_sessions
-from recordings.models import DestructionRecord, Hold, HoldRenewal
+from recordings.models import ClockCheck, ClockSource, DestructionRecord, Hold, HoldRenewal, Segment
 
 
 def local(moment: datetime | None) -> str:
@@ -122,6 +125,8 @@ def _handovers(start, end):
                     link.issued_by.get_username() if link.issued_by else "",
                     local(link.issued_at),
                     link.export.package_sha256,
+                    link.handover_record_sha256,
+                    evidence_selectors.handover_signature(link),
                 ],
             )
             for link in links.order_by("used_at", "pk")
@@ -341,6 +346,8 @@ REGISTERS: dict[str, Register] = {
                 _("Lien délivré par"),
                 _("Lien délivré le"),
                 _("SHA-256 du paquet"),
+                _("SHA-256 du procès-verbal de remise"),
+                _("Signature du procès-verbal"),
             ),
             _handovers,
         ),
@@ -524,6 +531,8 @@ def _access_request_handovers(start, end):
                 _name(row.extract_released_by),
                 local(row.extract_released_at),
                 row.extract_sha256,
+                "",
+                "",
             ],
         )
         for row in _extract_rows("extract_handed_over_at", start, end)
@@ -1055,4 +1064,89 @@ REGISTERS["analyses-impact"] = Register(
     ),
     _impact_assessments,
     dated=False,
+)
+
+
+# --- Clock checks: the server's clock and the cameras' --------------------------------------------
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else str(_("oui") if value else _("non"))
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}".replace(".", ",")
+
+
+def _clock_checks(start, end):
+    checks = _between(ClockCheck.objects.all(), "checked_at", start, end)
+    server = [
+        (
+            check.checked_at,
+            [
+                local(check.checked_at),
+                str(_("Serveur")),
+                str(ClockSource(check.source).label)
+                + (f" ({check.server})" if check.server else ""),
+                _number(check.offset_ms),
+                _number(check.error_ms),
+                ""
+                if check.synchronized is None
+                else str(_("oui") if check.synchronized else _("non")),
+                str(_("oui") if check.alert else _("non")),
+                check.detail,
+            ],
+        )
+        for check in checks.order_by("checked_at", "pk")
+    ]
+    # Cameras: one line per camera and day, from the figure of each segment recorded that day.
+    measured = (
+        _between(Segment.objects.filter(clock_offset_ms__isnull=False), "started_at", start, end)
+        .annotate(day=TruncDate("started_at", tzinfo=PARIS))
+        .values("camera__code", "day")
+        .annotate(
+            low=Min("clock_offset_ms"),
+            high=Max("clock_offset_ms"),
+            segments=Count("id"),
+            last=Max("ended_at"),
+            first_source=Min("clock_source"),
+            last_source=Max("clock_source"),
+        )
+        .order_by("day", "camera__code")
+    )
+    limit = settings.CAMERA_MAX_DRIFT_MS
+    cameras = [
+        (
+            row["last"],
+            [
+                str(_("%(day)s (journée)")) % {"day": row["day"].strftime("%d/%m/%Y")},
+                str(_("Caméra %(code)s")) % {"code": row["camera__code"]},
+                ", ".join(sorted({row["first_source"], row["last_source"]})),
+                f"{_number(row['low'])} … {_number(row['high'])}",
+                "",
+                "",
+                str(_("oui") if max(abs(row["low"]), abs(row["high"])) > limit else _("non")),
+                str(_("%(n)s segment(s) mesuré(s)")) % {"n": row["segments"]},
+            ],
+        )
+        for row in measured
+    ]
+    return _in_date_order(server, cameras)
+
+
+REGISTERS["controles-horloge"] = Register(
+    "controles-horloge",
+    _("Registre des contrôles d'horloge"),
+    "controles-horloge.csv",
+    (
+        _("Contrôlé le"),
+        _("Horloge"),
+        _("Source"),
+        _("Écart (ms)"),
+        _("Erreur estimée (ms)"),
+        _("Synchronisée"),
+        _("Hors tolérance"),
+        _("Détail"),
+    ),
+    _clock_checks,
 )

@@ -115,6 +115,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=40),
         "options": {"expires": 50 * 60},
     },
+    # Every image is dated by the server's clock: its offset is checked and stored (alert
+    # beyond CSU_CLOCK_MAX_OFFSET_MS). A late check is replaced by the next one.
+    "recordings-check-server-clock": {
+        "task": "recordings.tasks.check_server_clock",
+        "schedule": timedelta(minutes=settings.CLOCK_CHECK_MINUTES),
+        "options": {"expires": 60 * settings.CLOCK_CHECK_MINUTES * 0.9},
+    },
     "cameras-authorization-alerts": {
         "task": "cameras.tasks.record_authorization_alerts",
         "schedule": crontab(hour=6, minute=30),

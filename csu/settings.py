@@ -247,6 +247,14 @@ RECORDING_SEGMENT_SECONDS = env_int("CSU_SEGMENT_SECONDS", 60, minimum=2, maximu
 # Longest wait between two attempts to reach a camera that stopped answering: an outage of N
 # seconds costs at most about N plus this much footage.
 RECORDER_RETRY_MAX_SECONDS = env_int("CSU_RECORDER_RETRY_MAX_SECONDS", 3, minimum=1, maximum=60)
+# Clock accuracy (the evidence value of every time the CSU states): the server's clock is
+# checked every few minutes against this NTP server, or, when empty, through the system's own
+# synchronization state (chrony, else the kernel's); each camera's clock is measured from its
+# stream by its recorder.
+NTP_SERVER = env_str("CSU_NTP_SERVER", "")
+CLOCK_CHECK_MINUTES = env_int("CSU_CLOCK_CHECK_MINUTES", 10, minimum=1, maximum=1440)
+CLOCK_MAX_OFFSET_MS = env_int("CSU_CLOCK_MAX_OFFSET_MS", 500, minimum=1, maximum=60_000)
+CAMERA_MAX_DRIFT_MS = env_int("CSU_CAMERA_MAX_DRIFT_MS", 2000, minimum=100, maximum=600_000)
 # During a rotation, the previous master key still opens keys not yet re-wrapped.
 RECORDINGS_PREVIOUS_MASTER_KEY = env_str("CSU_PREVIOUS_MASTER_KEY") or ""
 # Retention purge: segments destroyed per transaction, and how long a purge that stopped

@@ -51,6 +51,16 @@ class RequisitionCreateSerializer(serializers.Serializer):
         choices=LegalFrame.choices,
         error_messages={"invalid_choice": _("Cadre juridique inconnu : 60-1, 77-1-1 ou 99-3.")},
     )
+    prosecutor_authorization = serializers.CharField(
+        max_length=120,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Enquête préliminaire (art. 77-1-1 CPP) : référence de l'autorisation du procureur "
+            "de la République. Acceptée vide, mais signalée sur la réquisition et les documents."
+        ),
+    )
     facts = serializers.CharField()
     justification = serializers.CharField()
     attachment = serializers.FileField(help_text=_("La réquisition numérisée (PDF ou image)."))
@@ -148,6 +158,11 @@ class RequisitionSerializer(UTCModelSerializer):
         source="decided_by.get_username", default=None, allow_null=True
     )
     windows = WindowSerializer(many=True)
+    prosecutor_authorization_missing = serializers.BooleanField(
+        source="lacks_prosecutor_authorization",
+        read_only=True,
+        help_text=_("Enquête préliminaire sans référence d'autorisation du procureur."),
+    )
 
     class Meta:
         model = Requisition
@@ -156,6 +171,8 @@ class RequisitionSerializer(UTCModelSerializer):
             "reference",
             "procedure_number",
             "legal_frame",
+            "prosecutor_authorization",
+            "prosecutor_authorization_missing",
             "officer",
             "service",
             "facts",
@@ -213,6 +230,16 @@ class DecisionSerializer(serializers.Serializer):
         required=False,
         default=list,
         help_text=_("Périodes autorisées raccourcies : fenêtre, début et fin (ISO 8601)."),
+    )
+    prosecutor_authorization = serializers.CharField(
+        max_length=120,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Enquête préliminaire (art. 77-1-1 CPP) : référence de l'autorisation du procureur, "
+            "à enregistrer si l'officier ne l'a pas indiquée."
+        ),
     )
 
 
@@ -324,6 +351,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             windows=data["windows"],
             actor=signed_in(request),
             signalements=data["signalements"],
+            prosecutor_authorization=data["prosecutor_authorization"],
         )
         requisition = selectors.requisition_get(request.user, requisition.pk)
         return Response(
@@ -346,6 +374,7 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                     for part in serializer.validated_data["approved_parts"]
                 },
                 reason=serializer.validated_data["reason"],
+                prosecutor_authorization=serializer.validated_data["prosecutor_authorization"],
                 actor=signed_in(request),
             )
         except services.Conflict as exc:
@@ -456,6 +485,12 @@ class HandoverRegisterSerializer(UTCModelSerializer):
     recipient = serializers.CharField(source="recipient.get_username")
     issued_by = serializers.CharField(source="issued_by.get_username")
     package_sha256 = serializers.CharField(source="export.package_sha256")
+    handover_record_signature_state = serializers.SerializerMethodField(
+        help_text=_(
+            "Signature du procès-verbal de remise, vérifiée à la lecture : « vérifiée », "
+            "« INVALIDE », « non signé » ou « absent »."
+        )
+    )
 
     class Meta:
         model = DownloadLink
@@ -469,7 +504,13 @@ class HandoverRegisterSerializer(UTCModelSerializer):
             "issued_at",
             "used_at",
             "package_sha256",
+            "handover_record_sha256",
+            "handover_record_signature",
+            "handover_record_signature_state",
         ]
+
+    def get_handover_record_signature_state(self, link: DownloadLink) -> str:
+        return selectors.handover_signature(link)
 
 
 REGISTERS = role_permission(*EXTRACTION_REGISTER_READERS)

@@ -204,6 +204,7 @@ def build_package(
         if not any(clip.frames for clip in clips):
             raise ExportError(_("Aucune image n'a été trouvée dans les périodes autorisées."))
         missing = window_outages(requisition)
+        clocks = manifest.clock_record(clips)
         progress.step(_("Procès-verbal et manifeste"), share=92)
         signer = manifest.signer()
         prepared_at = timezone.now()
@@ -221,6 +222,7 @@ def build_package(
             prepared_at=prepared_at,
             fingerprint=signer.fingerprint,
             outages=missing,
+            clocks=clocks,
         )
         for name, data, kind in (
             (manifest.PV_NAME, pv, "preparation_sheet"),
@@ -236,6 +238,7 @@ def build_package(
             prepared_at=prepared_at,
             signer=signer,
             outages=missing,
+            clocks=clocks,
         )
         _entry(zf, f"{root}/{manifest.MANIFEST_NAME}", body)
         _entry(zf, f"{root}/{manifest.SIGNATURE_NAME}", signer.sign(body))
@@ -248,6 +251,7 @@ def build_package(
         "outages": [
             outage.record(window=window.pk, camera=window.camera.code) for window, outage in missing
         ],
+        "clocks": clocks,
     }
 
 
@@ -352,6 +356,7 @@ def _announce_ready(
             key_fingerprint=result["key_fingerprint"],
             files=result["files"],
             outages=result["outages"],
+            clocks=result["clocks"],
         )
         export.refresh_from_db()
         services.export_finished(

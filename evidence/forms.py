@@ -15,6 +15,16 @@ from evidence.models import LegalFrame
 class RequisitionForm(forms.Form):
     procedure_number = forms.CharField(label=_("Numéro de procédure"), max_length=60)
     legal_frame = forms.ChoiceField(label=_("Cadre juridique"), choices=LegalFrame.choices)
+    prosecutor_authorization = forms.CharField(
+        label=_("Autorisation du procureur (art. 77-1-1 CPP)"),
+        required=False,
+        max_length=120,
+        help_text=_(
+            "Enquête préliminaire : référence de l'autorisation du procureur de la République "
+            "(numéro de parquet, date). Si vous la laissez vide, la réquisition et les documents "
+            "de remise le signaleront."
+        ),
+    )
     facts = forms.CharField(label=_("Faits"), widget=forms.Textarea(attrs={"rows": 4}))
     justification = forms.CharField(
         label=_("Justification du besoin des images"), widget=forms.Textarea(attrs={"rows": 3})
@@ -137,9 +147,17 @@ class DecisionForm(forms.Form):
     reason = forms.CharField(
         label=_("Motif"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    prosecutor_authorization = forms.CharField(
+        label=_("Référence de l'autorisation du procureur (art. 77-1-1 CPP)"),
+        required=False,
+        max_length=120,
+        help_text=_("L'officier ne l'a pas indiquée : vous pouvez l'enregistrer ici."),
+    )
 
-    def __init__(self, *args, windows=(), **kwargs) -> None:
+    def __init__(self, *args, windows=(), authorization_asked: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if not authorization_asked:  # only a 77-1-1 requisition without its reference
+            del self.fields["prosecutor_authorization"]
         self.window_list = list(windows)
         cast(forms.ChoiceField, self.fields["windows"]).choices = [
             (w.pk, str(w)) for w in self.window_list

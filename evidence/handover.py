@@ -43,8 +43,9 @@ NUMBER = ParagraphStyle("pv-number", parent=CELL, alignment=2)
 #: N°, file, bytes, SHA-256: the hash column holds 64 Courier characters at 6.4 pt on one line.
 FILE_COLUMNS = [8 * mm, WIDTH - 8 * mm - 21 * mm - 93 * mm, 21 * mm, 93 * mm]
 MEDIUM = (
-    "Archive ZIP téléchargée par l'officier destinataire depuis la page de la réquisition, "
-    "sur une liaison chiffrée (HTTPS), après connexion avec son second facteur."
+    "Téléchargement sécurisé : archive ZIP téléchargée par l'officier destinataire depuis la "
+    "page de la réquisition, sur une liaison chiffrée (HTTPS), après connexion avec son "
+    "second facteur."
 )
 
 
@@ -124,6 +125,39 @@ def decision_paragraphs(requisition: Requisition) -> list[Any]:
     return story
 
 
+#: What the documents say of a 77-1-1 requisition whose authorization reference is missing.
+AUTHORIZATION_MISSING = (
+    "ATTENTION : enquête préliminaire (art. 77-1-1 CPP) sans référence de l'autorisation du "
+    "procureur de la République. La réquisition a été reçue sans cette référence ; il appartient "
+    "à l'autorité judiciaire de s'assurer de l'existence de l'autorisation."
+)
+WARNING = ParagraphStyle(
+    "pv-warning",
+    parent=BODY,
+    textColor=colors.HexColor("#8a1c1c"),
+    borderColor=colors.HexColor("#8a1c1c"),
+    borderWidth=0.6,
+    borderPadding=3,
+    spaceBefore=5,
+    spaceAfter=7,
+)
+
+
+def authorization_paragraphs(requisition: Requisition) -> list[Any]:
+    """In a 77-1-1 inquiry: the prosecutor's authorization reference, or a warning."""
+    if requisition.legal_frame != LegalFrame.PRELIMINAIRE:
+        return []
+    if requisition.prosecutor_authorization:
+        return [
+            Paragraph(
+                "<b>Autorisation du procureur de la République (art. 77-1-1 CPP)</b> : "
+                f"{escape(requisition.prosecutor_authorization)}.",
+                BODY,
+            )
+        ]
+    return [Paragraph(escape(AUTHORIZATION_MISSING), WARNING)]
+
+
 def _requisition_paragraphs(requisition: Requisition) -> list[Any]:
     frame = escape(str(LegalFrame(requisition.legal_frame).label))
     return [
@@ -133,7 +167,13 @@ def _requisition_paragraphs(requisition: Requisition) -> list[Any]:
             f"{when(requisition.submitted_at)}.",
             BODY,
         ),
+        *authorization_paragraphs(requisition),
     ]
+
+
+def record_name(link: DownloadLink) -> str:
+    """The procès-verbal's file name; its detached signature is this name plus « .sig »."""
+    return f"proces-verbal-de-remise-{link.export.package_name}-{link.pk}.pdf"
 
 
 def files_table(files: Sequence[dict[str, Any]]) -> Table:
@@ -203,6 +243,70 @@ def outages_paragraphs(outages: Sequence[dict[str, Any]] | None) -> list[Any]:
     ]
 
 
+#: How each camera-clock measure is named in the documents.
+CLOCK_SOURCE_WORDS = {
+    "rtcp": "rapports RTCP de la caméra",
+    "stream": "horodatage du flux comparé à l'arrivée",
+}
+
+
+def _milliseconds(value: float) -> str:
+    return f"{value:+.0f}\u00a0ms".replace("-", "\u2212")
+
+
+def clock_paragraphs(clocks: dict[str, Any] | None) -> list[Any]:
+    """The time source and the clocks measured at recording time (None states nothing: a
+    package built before they were recorded)."""
+    if clocks is None:
+        return []
+    story: list[Any] = [
+        Paragraph(
+            "<b>Source de l'heure</b> : les images sont datées à leur arrivée par l'horloge du "
+            "serveur d'enregistrement du centre de supervision urbain, et non par l'horloge de la "
+            "caméra. Contrôles de l'horloge du serveur encadrant les périodes remises (tolérance "
+            f"{clocks['server_max_offset_ms']} ms) :",
+            BODY,
+        )
+    ]
+    checks = clocks.get("server_checks") or []
+    if not checks:
+        story.append(
+            Paragraph(
+                "– aucun contrôle de l'horloge du serveur n'est enregistré pour ces périodes : "
+                "son exactitude n'est pas attestée.",
+                ITEM,
+            )
+        )
+    for check in checks:
+        moment = datetime.fromisoformat(check["checked_at"]["utc"])
+        warning = " — <b>hors tolérance</b>" if check.get("alert") else ""
+        story.append(Paragraph(f"– {when(moment)} : {escape(check['text'])}{warning}", ITEM))
+    story.append(
+        Paragraph(
+            "<b>Horloge des caméras</b> (écart entre l'heure de la caméra, celle qu'elle "
+            "incruste dans l'image, et l'heure d'arrivée, mesuré pendant l'enregistrement ; "
+            f"tolérance {clocks['camera_max_drift_ms']} ms) :",
+            BODY,
+        )
+    )
+    for camera in clocks.get("cameras") or []:
+        if camera.get("min_offset_ms") is None:
+            text = "non mesuré (flux sans horodatage exploitable)"
+        else:
+            low, high = camera["min_offset_ms"], camera["max_offset_ms"]
+            span = (
+                _milliseconds(low)
+                if low == high
+                else f"de {_milliseconds(low)} à {_milliseconds(high)}"
+            )
+            how = ", ".join(CLOCK_SOURCE_WORDS.get(s, s) for s in camera.get("sources") or [])
+            text = f"{span} ({how}, {camera['segments_measured']} segment(s))"
+            if max(abs(low), abs(high)) > clocks["camera_max_drift_ms"]:
+                text += " — <b>hors tolérance</b>"
+        story.append(Paragraph(f"– {escape(camera['camera'])} : {text}", ITEM))
+    return story
+
+
 def _signatures(left: str, right: str) -> Table:
     return Table(
         [[left, right], ["\n\n\n", "\n\n\n"]],
@@ -231,6 +335,7 @@ def fiche_de_preparation(
     prepared_at: datetime,
     fingerprint: str,
     outages: Sequence[tuple[Window, Outage]] = (),
+    clocks: dict[str, Any] | None = None,
 ) -> bytes:
     """The preparation sheet put in the package at build time (not the handover record)."""
     requisition = export.requisition
@@ -296,6 +401,8 @@ def fiche_de_preparation(
             [outage.record(camera=window.camera.code) for window, outage in outages]
         ),
         Spacer(1, 3 * mm),
+        *clock_paragraphs(clocks),
+        Spacer(1, 3 * mm),
         Paragraph(
             "Le fichier manifest.json liste l'empreinte SHA-256 de chaque fichier et de chaque "
             "segment d'enregistrement source ; il est signé (Ed25519, manifest.json.sig). "
@@ -307,8 +414,11 @@ def fiche_de_preparation(
     return _render(story, title=title, footer=title)
 
 
-def proces_verbal_de_remise(*, link: DownloadLink, place: str = "") -> bytes:
-    """The handover record, drawn up at the download (``link.used_at``)."""
+def proces_verbal_de_remise(
+    *, link: DownloadLink, signing_fingerprint: str, place: str = ""
+) -> bytes:
+    """The handover record, drawn up at the download (``link.used_at``); it is signed apart
+    with the key of ``signing_fingerprint``, and says how to verify that signature."""
     export = link.export
     requisition = export.requisition
     recipient = link.recipient
@@ -356,6 +466,8 @@ def proces_verbal_de_remise(*, link: DownloadLink, place: str = "") -> bytes:
         Spacer(1, 3 * mm),
         *outages_paragraphs(export.outages),
         Spacer(1, 3 * mm),
+        *clock_paragraphs(export.clocks),
+        Spacer(1, 3 * mm),
         Paragraph(
             "Le manifeste (manifest.json) est signé par la ville (Ed25519, manifest.json.sig) ; "
             "la vérification se fait hors ligne avec le script verify.py joint. Empreinte "
@@ -363,6 +475,8 @@ def proces_verbal_de_remise(*, link: DownloadLink, place: str = "") -> bytes:
             BODY,
         ),
         Paragraph(escape(export.key_fingerprint or "—"), MONO),
+        Spacer(1, 3 * mm),
+        *_signature_paragraphs(link, signing_fingerprint),
         Spacer(1, 8 * mm),
         KeepTogether(
             [
@@ -371,3 +485,36 @@ def proces_verbal_de_remise(*, link: DownloadLink, place: str = "") -> bytes:
         ),
     ]
     return _render(story, title=title, footer=f"{title} — remis le {handed}")
+
+
+def _signature_paragraphs(link: DownloadLink, fingerprint: str) -> list[Any]:
+    """How the reader checks that this record is the one the CSU signed."""
+    name = record_name(link)
+    same = fingerprint == link.export.key_fingerprint
+    key = (
+        "la même clé que le manifeste"
+        if same
+        else "la clé de signature actuelle de la ville, qui a remplacé celle du manifeste "
+        f"(empreinte SHA-256 {fingerprint} ; sa clé publique est celle de la page "
+        "d'information publique du CSU)"
+    )
+    story: list[Any] = [
+        Paragraph(
+            "<b>Signature du présent procès-verbal</b> : il est signé électroniquement par la "
+            f"ville (Ed25519) avec {key}. Sa signature détachée, le fichier "
+            f"{escape(name)}.sig, se télécharge avec lui depuis la page de la réquisition ; "
+            "la modification d'un seul octet du procès-verbal fait échouer sa vérification. "
+            "Pour le vérifier hors ligne, placer les deux fichiers dans le dossier de l'archive "
+            "extraite (à côté de verify.py et de cle-publique.pem) et lancer :",
+            BODY,
+        ),
+        Paragraph(escape(f"python3 verify.py --fingerprint {fingerprint} --document {name}"), MONO),
+        Paragraph(
+            "Le script répond « OK » pour un procès-verbal intact signé par la clé attendue. "
+            "Sans Python : base64 -d le fichier .sig vers pv.sig, puis « openssl pkeyutl "
+            "-verify -pubin -inkey cle-publique.pem -rawin -in "
+            f"{escape(name)} -sigfile pv.sig » répond « Signature Verified Successfully ».",
+            BODY,
+        ),
+    ]
+    return story

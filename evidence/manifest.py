@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,8 +11,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
@@ -22,6 +27,7 @@ from csu.lib.times import paris_text, utc_iso
 from evidence import verifier
 from evidence.models import Decision, Export, LegalFrame, Window
 from evidence.outages import Outage, duration_text
+from recordings import clock
 from recordings.models import Segment
 
 #: What each codec name of the recorder is called in the documents.
@@ -107,6 +113,14 @@ class Signer:
         return self.key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+
+    @property
+    def public_raw_b64(self) -> str:
+        """The public key's 32 raw bytes in base64 (44 characters), as records store it."""
+        raw = self.key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return base64.b64encode(raw).decode("ascii")
 
     def sign(self, body: bytes) -> bytes:
         """The detached signature, base64 on one line."""
@@ -214,6 +228,48 @@ def outage_entry(window: Window, outage: Outage) -> dict[str, Any]:
     }
 
 
+def clock_record(clips: Sequence[Clip]) -> dict[str, Any]:
+    """The time source of the package and the clocks measured while its windows were recorded:
+    the checks of the server's clock that frame each window, and per window the camera's clock
+    against arrival (least and greatest offset over its source segments)."""
+    checks: dict[int, Any] = {}
+    cameras = []
+    for item in clips:
+        window = item.window
+        for check in clock.server_checks_around(window.granted_starts_at, window.granted_ends_at):
+            checks[check.pk] = check
+        measured = clock.camera_offsets(item.segments)
+        cameras.append(
+            {
+                "window": window.pk,
+                "camera": window.camera.code,
+                "min_offset_ms": measured["min_offset_ms"] if measured else None,
+                "max_offset_ms": measured["max_offset_ms"] if measured else None,
+                "segments_measured": measured["segments_measured"] if measured else 0,
+                "sources": measured["sources"] if measured else [],
+            }
+        )
+    return {
+        "images_dated_by": "server_arrival_clock",
+        "server_max_offset_ms": settings.CLOCK_MAX_OFFSET_MS,
+        "camera_max_drift_ms": settings.CAMERA_MAX_DRIFT_MS,
+        "server_checks": [
+            {
+                "checked_at": both_times(check.checked_at),
+                "source": check.source,
+                "server": check.server,
+                "synchronized": check.synchronized,
+                "offset_ms": check.offset_ms,
+                "error_ms": check.error_ms,
+                "alert": check.alert,
+                "text": clock.describe(check),
+            }
+            for check in sorted(checks.values(), key=lambda c: (c.checked_at, c.pk))
+        ],
+        "cameras": cameras,
+    }
+
+
 def render(
     *,
     export: Export,
@@ -222,6 +278,7 @@ def render(
     prepared_at: datetime,
     signer: Signer,
     outages: Sequence[tuple[Window, Outage]] = (),
+    clocks: dict[str, Any] | None = None,
 ) -> bytes:
     """The manifest's bytes: UTF-8 JSON, keys sorted, so that it reads the same everywhere."""
     requisition = export.requisition
@@ -240,6 +297,12 @@ def render(
             "procedure_number": requisition.procedure_number,
             "legal_frame": requisition.legal_frame,
             "legal_frame_label": frame_label,
+            # Art. 77-1-1 CPP: the prosecutor's authorization (None outside that frame; an
+            # empty reference in that frame is stated as missing, not hidden).
+            "prosecutor_authorization": requisition.prosecutor_authorization
+            if requisition.legal_frame == LegalFrame.PRELIMINAIRE
+            else None,
+            "prosecutor_authorization_missing": requisition.lacks_prosecutor_authorization,
             "officer": _person(requisition.officer),
             "service": str(requisition.service),
             "submitted_at": both_times(requisition.submitted_at),
@@ -277,6 +340,9 @@ def render(
         "not_exported": skipped,
         # What the approved windows miss (gaps, unrecorded spans, destroyed footage).
         "outages": [outage_entry(window, outage) for window, outage in outages],
+        # Images are dated by the server's clock on arrival: how accurate it was, and how far
+        # each camera's own clock (the time it prints in the picture) stood from it.
+        "time_source": clocks,
         "signature": {
             "algorithm": "Ed25519",
             "file": SIGNATURE_NAME,
@@ -354,3 +420,21 @@ def _readme_windows(
             }
         )
     return rows
+
+
+def signature_state(body: bytes | None, signature: str, public_key: str) -> str:
+    """Whether ``signature`` (base64) is the city's signature of ``body``, in words for the
+    registers: « vérifiée » only for a valid signature by a key the server trusts."""
+    if body is None:
+        return "absent"
+    if not signature or not public_key:
+        return "non signé"
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))
+        key.verify(base64.b64decode(signature, validate=True), body)
+    except (InvalidSignature, binascii.Error, ValueError):
+        return "INVALIDE"
+    fingerprint = chain.public_key_fingerprint(key)
+    if fingerprint not in trusted_fingerprints():
+        return f"INVALIDE (clé {fingerprint[:16]}… inconnue)"
+    return f"vérifiée (Ed25519, clé {fingerprint[:16]}…)"

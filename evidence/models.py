@@ -95,6 +95,12 @@ class Requisition(models.Model):
 
     procedure_number = models.CharField(_("numéro de procédure"), max_length=60)
     legal_frame = models.CharField(_("cadre juridique"), max_length=10, choices=LegalFrame.choices)
+    #: In a preliminary inquiry (art. 77-1-1 CPP) the OPJ requisitions « sur autorisation du
+    #: procureur de la République »: the reference of that authorization. Empty is accepted (the
+    #: authorization may be oral or follow) but warned about on every page and document.
+    prosecutor_authorization = models.CharField(
+        _("référence de l'autorisation du procureur"), max_length=120, blank=True
+    )
     officer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("officier requérant"),
@@ -163,6 +169,11 @@ class Requisition(models.Model):
                 condition=Q(decision="") | Q(decision__in=Decision.values),
                 name="requisition_decision_valid",
             ),
+            # Only the preliminary inquiry needs the prosecutor's authorization.
+            models.CheckConstraint(
+                condition=Q(prosecutor_authorization="") | Q(legal_frame=LegalFrame.PRELIMINAIRE),
+                name="requisition_authorization_only_77_1_1",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -171,6 +182,11 @@ class Requisition(models.Model):
     @property
     def reference(self) -> str:
         return f"REQ-{self.submitted_at:%Y}-{self.pk:05d}"
+
+    @property
+    def lacks_prosecutor_authorization(self) -> bool:
+        """A 77-1-1 requisition whose prosecutor's authorization reference is not recorded."""
+        return self.legal_frame == LegalFrame.PRELIMINAIRE and not self.prosecutor_authorization
 
     @property
     def is_pending(self) -> bool:
@@ -292,6 +308,9 @@ class Export(models.Model):
     #: Outages inside the approved windows as the manifest lists them (for the procès-verbal);
     #: None for a package built before they were listed.
     outages = models.JSONField(_("interruptions"), null=True, blank=True, default=None)
+    #: The time source and the clocks measured while the windows were recorded, as the
+    #: manifest states them (manifest.clock_record); None for a package built before.
+    clocks = models.JSONField(_("horloges"), null=True, blank=True, default=None)
     released_at = models.DateTimeField(_("libérée le"), null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -358,6 +377,15 @@ class DownloadLink(models.Model):
     handover_record = models.BinaryField(_("procès-verbal de remise"), null=True, blank=True)
     handover_record_sha256 = models.CharField(
         _("SHA-256 du procès-verbal de remise"), max_length=64, blank=True
+    )
+    #: Its detached Ed25519 signature by the city's key (base64, as manifest.json.sig), and the
+    #: public key that made it (base64 of its 32 raw bytes): empty for a record drawn up before
+    #: records were signed.
+    handover_record_signature = models.TextField(
+        _("signature du procès-verbal de remise"), blank=True
+    )
+    handover_record_public_key = models.CharField(
+        _("clé publique de signature du procès-verbal"), max_length=64, blank=True
     )
 
     class Meta:

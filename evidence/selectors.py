@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit import actions
 from audit.models import AuditEvent
+from evidence import manifest
 from evidence.models import BUILT_STATES, PENDING, DownloadLink, Export, Requisition, Status, Window
 
 #: What a supervisor sees: requisitions with something to extract or hand over, and their past.
@@ -155,6 +156,14 @@ def handover_register() -> QuerySet[DownloadLink]:
         DownloadLink.objects.filter(used_at__isnull=False)
         .select_related("export__requisition__service", "recipient", "issued_by")
         .order_by("-used_at")
+    )
+
+
+def handover_signature(link: DownloadLink) -> str:
+    """The state of the procès-verbal's signature, checked now against the city's keys."""
+    record = None if link.handover_record is None else bytes(link.handover_record)
+    return manifest.signature_state(
+        record, link.handover_record_signature, link.handover_record_public_key
     )
 
 

@@ -33,7 +33,7 @@ from audit import actions as audit_actions
 from audit.services import record
 from cameras.models import Camera
 from csu.lib.times import paris_text
-from evidence import attachments, handover, notify, packages, related_signalements
+from evidence import attachments, handover, manifest, notify, packages, related_signalements
 from evidence.models import (
     FINISHED,
     GRANTED,
@@ -177,6 +177,19 @@ def _place_hold(window: Window, requisition: Requisition, actor: Actor) -> None:
     window.save(update_fields=["hold", "unavailable", "destroyed_at"])
 
 
+def _authorization_problem(legal_frame: str, reference: str) -> str:
+    """Why ``reference`` cannot be the prosecutor's authorization of a ``legal_frame``
+    requisition ("" when it can)."""
+    if reference and legal_frame != LegalFrame.PRELIMINAIRE:
+        return _(
+            "L'autorisation du procureur ne concerne que l'enquête préliminaire (art. 77-1-1 "
+            "CPP) : laissez ce champ vide pour un autre cadre juridique."
+        )
+    if len(reference) > 120:
+        return _("La référence de l'autorisation du procureur tient en 120 caractères.")
+    return ""
+
+
 def requisition_submit(
     *,
     procedure_number: str,
@@ -188,10 +201,13 @@ def requisition_submit(
     windows: list[WindowRequest],
     actor: User,
     signalements: Iterable[str] = (),
+    prosecutor_authorization: str = "",
 ) -> Requisition:
     """Record an OPJ's requisition and freeze every requested window that still exists.
 
     ``signalements``: numbers of the CSU's signalements the requisition concerns (related to it).
+    ``prosecutor_authorization``: in a 77-1-1 inquiry, the reference of the prosecutor's
+    authorization (empty is accepted, and warned about wherever the requisition is shown).
     ValidationError (field → messages) for bad input, audited, with nothing stored.
     """
     service = actor.service
@@ -217,6 +233,9 @@ def requisition_submit(
         errors["legal_frame"] = [
             _("Choisissez le cadre juridique : art. 60-1, 77-1-1 ou 99-3 CPP.")
         ]
+    prosecutor_authorization = (prosecutor_authorization or "").strip()
+    if problem := _authorization_problem(legal_frame, prosecutor_authorization):
+        errors["prosecutor_authorization"] = [problem]
     if not (facts or "").strip():
         errors["facts"] = [_("Exposez les faits.")]
     if not (justification or "").strip():
@@ -247,6 +266,7 @@ def requisition_submit(
             requisition = Requisition(
                 procedure_number=procedure_number,
                 legal_frame=legal_frame,
+                prosecutor_authorization=prosecutor_authorization,
                 officer=actor,
                 service=service,
                 facts=facts.strip(),
@@ -282,6 +302,7 @@ def requisition_submit(
                 details={
                     "procedure_number": procedure_number,
                     "legal_frame": legal_frame,
+                    "prosecutor_authorization": prosecutor_authorization,
                     "service": service.code,
                     "attachment_sha256": stored.sha256,
                     "windows": [
@@ -466,10 +487,13 @@ def requisition_decide(
     actor: Actor,
     window_ids: Iterable[int] = (),
     shortened: dict[int, tuple[datetime, datetime]] | None = None,
+    prosecutor_authorization: str = "",
 ) -> Requisition:
     """The magistrate's decision: approve all, approve part (some windows), or reject.
 
     ``shortened``: window id → (start, end) of the part approved, inside the window asked for.
+    ``prosecutor_authorization``: in a 77-1-1 inquiry the magistrate, being the prosecutor's
+    office, may record the reference of the authorization the officer left empty or mistyped.
     ValidationError (field → messages) for a decision that cannot be recorded: nothing is
     written, not even in the history (an input mistake is not a decision). Conflict when
     another decision was recorded first.
@@ -479,8 +503,19 @@ def requisition_decide(
     shortened = dict(shortened or {})
     windows = {w.pk: w for w in requisition.windows.select_related("camera", "hold")}
     errors = _decision_problems(requisition, outcome, reason, chosen, shortened, windows)
+    authorization = (prosecutor_authorization or "").strip()
+    if problem := _authorization_problem(requisition.legal_frame, authorization):
+        errors["prosecutor_authorization"] = [problem]
     if errors:
         raise ValidationError(errors)
+    authorization_fields: dict[str, Any] = {}
+    authorization_details: dict[str, Any] = {}
+    if authorization and authorization != requisition.prosecutor_authorization:
+        authorization_fields["prosecutor_authorization"] = authorization
+        authorization_details["prosecutor_authorization"] = {
+            "from": requisition.prosecutor_authorization,
+            "to": authorization,
+        }
     approved = (
         set(windows) if outcome == "approve_all" else chosen if outcome == "approve_part" else set()
     )
@@ -502,7 +537,9 @@ def requisition_decide(
                 "shortened_windows": {
                     str(pk): {"start": start, "end": end} for pk, (start, end) in parts.items()
                 },
+                **authorization_details,
             },
+            **authorization_fields,
             decided_by=actor,
             decided_at=now,
             decision_reason=reason,
@@ -1082,10 +1119,17 @@ def link_use(*, link: DownloadLink, actor: User, place: str = "") -> Export:
             used = DownloadLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now)
             if used:
                 link.used_at = now
-                pdf = handover.proces_verbal_de_remise(link=link, place=place)
+                signer = manifest.signer()
+                pdf = handover.proces_verbal_de_remise(
+                    link=link, signing_fingerprint=signer.fingerprint, place=place
+                )
                 digest = hashlib.sha256(pdf).hexdigest()
+                signature = signer.sign(pdf).decode("ascii").strip()
                 DownloadLink.objects.filter(pk=link.pk).update(
-                    handover_record=pdf, handover_record_sha256=digest
+                    handover_record=pdf,
+                    handover_record_sha256=digest,
+                    handover_record_signature=signature,
+                    handover_record_public_key=signer.public_raw_b64,
                 )
                 details = {
                     "export": export.pk,
@@ -1093,6 +1137,8 @@ def link_use(*, link: DownloadLink, actor: User, place: str = "") -> Export:
                     "package_sha256": export.package_sha256,
                     "files": len(export.files),
                     "handover_record_sha256": digest,
+                    "handover_record_signature": signature,
+                    "signing_key_sha256": signer.fingerprint,
                 }
                 if not _move(
                     requisition,

@@ -25,4 +25,9 @@ urlpatterns = [
         views.handover_record,
         name="handover_record",
     ),
+    path(
+        "<int:pk>/remise/<int:link_pk>/proces-verbal.sig",
+        views.handover_record_signature,
+        name="handover_record_signature",
+    ),
 ]

@@ -3,6 +3,9 @@
 
 Usage : python3 verify.py --fingerprint EMPREINTE [--kind NATURE] [DOSSIER_OU_ZIP]
         (par défaut : le dossier qui contient ce script)
+        python3 verify.py --fingerprint EMPREINTE --document FICHIER.pdf
+        (un document signé à part, tel le procès-verbal de remise : sa signature est lue dans
+        FICHIER.pdf.sig, la clé publique dans le fichier cle-publique.pem de ce dossier)
 
 NATURE, « evidence-package » (paquet d'extraction) ou « audit-pack » (dossier de contrôle), est
 lue dans le manifeste signé : la copie de ce programme jointe à un paquet refuse l'autre nature,
@@ -438,6 +441,60 @@ def verify(
     return check(location, fingerprints=fingerprints, kind=kind).failures
 
 
+def check_document(
+    document: Path,
+    *,
+    signature: Path | None = None,
+    public_key: Path | None = None,
+    fingerprints: Iterable[str] | None = None,
+) -> Result:
+    """Verify a document signed apart from any package (the procès-verbal de remise).
+
+    ``signature``: its detached signature (base64), by default ``<document>.sig``;
+    ``public_key``: the PEM public key, by default ``cle-publique.pem`` beside this script.
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    trusted = None if fingerprints is None else {normalize_fingerprint(f) for f in fingerprints}
+    result = Result()
+    signature = signature or document.with_name(document.name + ".sig")
+    public_key = public_key or Path(__file__).resolve().parent / PUBLIC_KEY
+    try:
+        body = document.read_bytes()
+        signature_text = signature.read_bytes()
+        pem = public_key.read_bytes()
+    except OSError as exc:
+        result.failures.append(f"ÉCHEC document : fichier illisible ({exc})")
+        return result
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError:
+        key = None
+    if not isinstance(key, Ed25519PublicKey):
+        result.failures.append(f"ÉCHEC signature : {public_key} n'est pas une clé Ed25519 lisible")
+        return result
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    result.fingerprint = hashlib.sha256(raw).hexdigest()
+    if trusted is not None:
+        if result.fingerprint not in trusted:
+            result.failures.append(
+                f"ÉCHEC clé : {public_key} a l'empreinte {result.fingerprint}, qui n'est pas la "
+                f"clé attendue ({', '.join(sorted(trusted))})"
+            )
+            return result
+        result.pinned = True
+    try:
+        key.verify(base64.b64decode(signature_text.strip(), validate=True), body)
+    except (InvalidSignature, binascii.Error, ValueError):
+        result.failures.append(
+            f"ÉCHEC signature : {signature.name} ne correspond pas à {document.name} (document "
+            "modifié, ou signature d'un autre document)"
+        )
+    return result
+
+
 def _fingerprint_argument(text: str) -> str:
     try:
         return normalize_fingerprint(text)
@@ -477,7 +534,24 @@ def main(argv: list[str]) -> int:
         help="nature attendue du paquet"
         + (f" (par défaut : {EXPECTED_KIND})" if EXPECTED_KIND else ""),
     )
+    parser.add_argument(
+        "--document",
+        type=Path,
+        metavar="FICHIER",
+        help="vérifie un document signé à part (procès-verbal de remise) au lieu d'un paquet ; "
+        "signature dans FICHIER.sig",
+    )
     options = parser.parse_args(argv[1:])
+    if options.document is not None:
+        result = check_document(options.document, fingerprints=options.fingerprint)
+        for line in result.failures:
+            print(line)
+        if result.failures:
+            print("ÉCHEC : ce document n'est pas celui que le CSU a signé.")
+            return EXIT_FAILED
+        print("OK" if result.pinned else "CLÉ NON VÉRIFIÉE")
+        print(f"Clé de signature : {result.fingerprint}")
+        return EXIT_OK if result.pinned else EXIT_UNPINNED
     if not options.package.exists():
         print(f"ÉCHEC paquet : {options.package} n'existe pas")
         return EXIT_FAILED

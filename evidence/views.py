@@ -19,10 +19,18 @@ from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from csu.lib.forms import add_service_errors
 from csu.lib.times import paris_text
-from evidence import attachments, packages, related_signalements, replay, selectors, services
+from evidence import (
+    attachments,
+    handover,
+    packages,
+    related_signalements,
+    replay,
+    selectors,
+    services,
+)
 from evidence.api import package_response
 from evidence.forms import DecisionForm, RequisitionForm, WindowFormSet
-from evidence.models import Requisition, Window
+from evidence.models import DownloadLink, Requisition, Window
 from evidence.roles import (
     ATTACHMENT_READERS,
     DECIDERS,
@@ -150,6 +158,7 @@ def requisition_create(request: SignedInRequest) -> HttpResponse:
                     windows=requests,
                     actor=request.user,
                     signalements=form.cleaned_data["signalements"],
+                    prosecutor_authorization=form.cleaned_data["prosecutor_authorization"],
                 )
             except ValidationError as exc:
                 for field, messages_ in exc.message_dict.items():
@@ -191,7 +200,9 @@ def _detail(
     is_requester = user.role in REQUESTERS
     is_decider = user.role in DECIDERS
     if decision_form is None and is_decider and requisition.is_pending:
-        decision_form = DecisionForm(windows=windows)
+        decision_form = DecisionForm(
+            windows=windows, authorization_asked=requisition.lacks_prosecutor_authorization
+        )
     context: dict[str, Any] = {
         "requisition": requisition,
         "windows": windows,
@@ -264,7 +275,11 @@ def requisition_decision(request: SignedInRequest, pk: int) -> HttpResponse:
             % {"status": requisition.get_status_display()},
         )
         return _back(pk)
-    form = DecisionForm(request.POST, windows=list(requisition.windows.all()))
+    form = DecisionForm(
+        request.POST,
+        windows=list(requisition.windows.all()),
+        authorization_asked=requisition.lacks_prosecutor_authorization,
+    )
     if form.is_valid():
         try:
             services.requisition_decide(
@@ -273,6 +288,7 @@ def requisition_decision(request: SignedInRequest, pk: int) -> HttpResponse:
                 window_ids=form.cleaned_data["windows"],
                 shortened=form.shortened(),
                 reason=form.cleaned_data["reason"],
+                prosecutor_authorization=form.cleaned_data.get("prosecutor_authorization", ""),
                 actor=request.user,
             )
         except ValidationError as exc:
@@ -401,10 +417,28 @@ def handover_record(request: SignedInRequest, pk: int, link_pk: int) -> HttpResp
         raise Http404
     response = HttpResponse(bytes(link.handover_record), content_type="application/pdf")
     disposition = content_disposition_header(
-        as_attachment=False,
-        filename=f"proces-verbal-de-remise-{link.export.package_name}-{link.pk}.pdf",
+        as_attachment=False, filename=handover.record_name(link)
     )
     assert disposition is not None  # only a missing file name gives none
+    response["Content-Disposition"] = disposition
+    return response
+
+
+@never_cache
+@role_required(*REQUISITION_READERS)
+def handover_record_signature(request: SignedInRequest, pk: int, link_pk: int) -> HttpResponse:
+    """The procès-verbal's detached Ed25519 signature (base64), as verify.py --document reads it."""
+    requisition = _requisition(request, pk)
+    link = selectors.handover_get(requisition, link_pk)
+    if link is None or not link.handover_record_signature:
+        raise Http404
+    response = HttpResponse(
+        link.handover_record_signature + "\n", content_type="text/plain; charset=us-ascii"
+    )
+    disposition = content_disposition_header(
+        as_attachment=True, filename=handover.record_name(link) + ".sig"
+    )
+    assert disposition is not None
     response["Content-Disposition"] = disposition
     return response
 
@@ -416,6 +450,13 @@ def registers(request: SignedInRequest) -> HttpResponse:
         "evidence/registers.html",
         {
             "extractions": selectors.extraction_register()[:500],
-            "handovers": selectors.handover_register()[:500],
+            "handovers": [
+                _with_signature_state(link) for link in selectors.handover_register()[:500]
+            ],
         },
     )
+
+
+def _with_signature_state(link: DownloadLink) -> DownloadLink:
+    link.signature_state = selectors.handover_signature(link)  # type: ignore[attr-defined]
+    return link

@@ -28,6 +28,7 @@ from cameras.roles import AUTHORIZATION_ALERT_HANDLERS
 from evidence import selectors as evidence_selectors
 from evidence.models import GRANTED, Export, Requisition, Status
 from operations.models import RotaSlot, Shift, Signalement
+from recordings import clock
 from recordings.models import RecorderLease
 
 #: Rows each dashboard list shows at most (the counts are always exact).
@@ -233,10 +234,22 @@ def dashboard_signalements() -> dict[str, Any]:
 
 def dashboard_recording(now: datetime) -> dict[str, Any]:
     """Cameras in service that are not recorded, counted, and listed as (camera, why) with why a
-    ``recording_state`` code. Two queries."""
+    ``recording_state`` code; the clock alerts: the server's (its latest check, when it alerts)
+    and the cameras' whose clock is off. Four queries."""
     alerts = recording_alerts(now)
     rows = [(camera, recording_state(camera, now)) for camera in alerts[:DASHBOARD_ROWS]]
-    return {"recording_alert_count": alerts.count(), "recording_alerts": rows}
+    server_clock = clock.current_server_alert()
+    return {
+        "recording_alert_count": alerts.count(),
+        "recording_alerts": rows,
+        "server_clock_alert": server_clock,
+        "server_clock_text": clock.describe(server_clock) if server_clock else "",
+        "camera_clock_alerts": list(
+            Camera.objects.filter(status=CameraStatus.ACTIVE, clock_alert_since__isnull=False)
+            .only("code", "name", "clock_offset_ms", "clock_alert_since")
+            .order_by("code")[:DASHBOARD_ROWS]
+        ),
+    }
 
 
 def dashboard_authorization_alerts(user: Any) -> dict[str, Any]:

@@ -30,4 +30,16 @@ def register() -> None:
         "system",
     )
     reg("recording.silent", _("Enregistreur sans segment (alerte)"), "system")
+    reg("recording.clock_alert", _("Horloge du serveur hors tolérance (alerte)"), "system")
+    reg("recording.clock_recovered", _("Horloge du serveur revenue dans la tolérance"), "system")
+    reg(
+        "recording.camera_clock_alert",
+        _("Horloge d'une caméra décalée (alerte)"),
+        "system",
+    )
+    reg(
+        "recording.camera_clock_recovered",
+        _("Horloge d'une caméra revenue dans la tolérance"),
+        "system",
+    )
     reg("recording.playback_files_destroyed", _("Fichiers de relecture détruits"), "destruction")

@@ -10,10 +10,12 @@ class RecordingsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import navigation
-        from recordings import actions
+        from cameras import notices
+        from recordings import actions, clock
         from recordings.roles import RECORDER_WATCHERS, REPLAYERS, RETENTION_READERS
 
         actions.register()
+        notices.register(clock.health_notices)
         navigation.register(90, _("Relecture"), "recordings:replay_index", REPLAYERS)
         navigation.register(100, _("Enregistreurs"), "recordings:operations", RECORDER_WATCHERS)
         navigation.register(

@@ -128,6 +128,14 @@ class Segment(models.Model):
     state = models.CharField(max_length=12, choices=State.choices, default=State.STORED)
     stored_at = models.DateTimeField(auto_now_add=True)
     destroyed_at = models.DateTimeField(null=True, blank=True)
+    #: The camera's clock during this segment, measured from its stream (recordings.clock):
+    #: camera minus arrival in milliseconds, and how ("rtcp": the camera's RTCP sender reports;
+    #: "stream": its timestamps' progression since the connection opened). Null when the stream
+    #: carries no usable time (MJPEG).
+    clock_offset_ms = models.FloatField(
+        _("écart de l'horloge de la caméra (ms)"), null=True, blank=True
+    )
+    clock_source = models.CharField(_("mesure de l'horloge"), max_length=8, blank=True)
 
     class Meta:
         verbose_name = _("segment")
@@ -393,3 +401,43 @@ class DestructionRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.camera.code} {self.destroyed_at:%Y-%m-%d %H:%M}"
+
+
+class ClockSource(models.TextChoices):
+    """How the server's clock was checked."""
+
+    NTP = "ntp", _("requête NTP au serveur configuré")
+    CHRONY = "chrony", _("état de chrony (chronyc tracking)")
+    KERNEL = "kernel", _("état de synchronisation du noyau (adjtimex)")
+    UNKNOWN = "unknown", _("aucune source ne renseigne l'heure")
+
+
+class ClockCheck(models.Model):
+    """One check of the server's clock (the arrival clock that dates every recorded image)."""
+
+    checked_at = models.DateTimeField(_("contrôlée le"), db_index=True)
+    source = models.CharField(_("source"), max_length=10, choices=ClockSource.choices)
+    #: The NTP server asked, for an NTP query.
+    server = models.CharField(_("serveur de temps"), max_length=200, blank=True)
+    #: Whether the system says it is synchronized (None: it cannot tell).
+    synchronized = models.BooleanField(_("synchronisée"), null=True, blank=True)
+    #: Server minus reference time, in milliseconds (None when unknown).
+    offset_ms = models.FloatField(_("écart (ms)"), null=True, blank=True)
+    #: The bound on the error the source gives (NTP: root distance; kernel: estimated error).
+    error_ms = models.FloatField(_("erreur estimée (ms)"), null=True, blank=True)
+    detail = models.CharField(_("détail"), max_length=300, blank=True)
+    #: Above CSU_CLOCK_MAX_OFFSET_MS, not synchronized, or unknown.
+    alert = models.BooleanField(_("alerte"), default=False)
+
+    class Meta:
+        verbose_name = _("contrôle de l'horloge du serveur")
+        verbose_name_plural = _("contrôles de l'horloge du serveur")
+        ordering = ["-checked_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source__in=ClockSource.values), name="clock_check_source_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.checked_at:%Y-%m-%d %H:%M} {self.source} {self.offset_ms}"

@@ -25,7 +25,7 @@ from audit.services import SystemActor, record
 from cameras import sources
 from cameras.models import Camera, CameraStatus
 from cameras.services import recording_authorizations_sync
-from recordings import leases, remux, store
+from recordings import clock, leases, remux, store
 from recordings.models import Gap, RecorderLease
 
 logger = logging.getLogger(__name__)
@@ -95,11 +95,25 @@ class IndexSink:
             width=segment.width,
             height=segment.height,
             frames=segment.frames,
+            clock_offset_ms=None if segment.clock_offset is None else segment.clock_offset * 1000,
+            clock_source=segment.clock_source,
         )
         # segment_store deletes the object when indexing fails: a retry stores it afresh.
         stored = _reconnecting(
             lambda: store.segment_store(camera=self.camera, clip=clip), "segment store"
         )
+        if clip.clock_offset_ms is not None:
+            offset = clip.clock_offset_ms
+            _reconnecting(
+                lambda: clock.camera_clock_note(
+                    camera_id=self.camera.pk,
+                    offset_ms=offset,
+                    source=segment.clock_source,
+                    measured_at=segment.end,
+                    holder=self.holder,
+                ),
+                "camera clock",
+            )
         bitrate = int(stored.size * 8 / max(segment.duration, 0.001))
         _reconnecting(
             lambda: leases.lease_note(

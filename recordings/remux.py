@@ -104,6 +104,10 @@ class Segment:
     # "length" (full), "clock_fault" (cut at the key frame after the stream clock broke),
     # "connection_lost" (cut short by an outage) or "stopped".
     closed_by: str
+    #: The camera's clock minus the arrival clock during the segment, in seconds (see
+    #: :class:`_CameraClock`), and how it was measured: "rtcp", "stream", or "" (not measured).
+    clock_offset: float | None = None
+    clock_source: str = ""
 
     @property
     def duration(self) -> float:
@@ -300,6 +304,39 @@ class _Clock:
         return self.offset + stream_seconds
 
 
+class _CameraClock:
+    """The camera's own clock against the arrival clock: one figure per segment.
+
+    The recorder dates images by their arrival; the camera dates them by its own clock (the
+    time it prints in the picture, and its RTP timestamps). Within a segment the smallest
+    ``arrival - stream time`` is the packet least delayed by the network. When the camera sends
+    RTCP sender reports, FFmpeg dates the stream's time zero on the camera's clock
+    (``start_time_realtime``): the camera's clock minus arrival is then that date minus the
+    smallest lag (source "rtcp"). Without them only the progression can be measured: how far
+    the stream's timestamps drifted from arrival since the connection opened (source "stream").
+    """
+
+    def __init__(self, container: Any) -> None:
+        self.container = container
+        self._anchor: float | None = None
+        self._window = math.inf
+
+    def observe(self, stream_seconds: float, arrival: float) -> None:
+        self._window = min(self._window, arrival - stream_seconds)
+
+    def measure(self) -> tuple[float | None, str]:
+        """The figure of the segment that closes (camera minus arrival, seconds), and its source."""
+        lag, self._window = self._window, math.inf
+        if lag == math.inf:
+            return None, ""
+        realtime = getattr(self.container, "start_time_realtime", None)
+        if realtime:  # microseconds since the epoch, on the camera's clock, of stream time zero
+            return realtime / 1e6 - lag, "rtcp"
+        if self._anchor is None:
+            self._anchor = lag
+        return self._anchor - lag, "stream"
+
+
 class Remuxer:
     """Records one connection to a source into segments handed to a sink."""
 
@@ -359,7 +396,15 @@ class Remuxer:
         at = _utc(self._last_end) if self._last_end is not None else None
         return SessionEnd(at=at, reason=reason, segments=self._segments, lost=lost)
 
-    def _emit(self, writer: _Writer, start: float, end: float, meta: dict, closed_by: str) -> None:
+    def _emit(
+        self,
+        writer: _Writer,
+        start: float,
+        end: float,
+        meta: dict,
+        closed_by: str,
+        clock: tuple[float | None, str] = (None, ""),
+    ) -> None:
         data = writer.close()
         if writer.frames == 0:
             return
@@ -389,6 +434,8 @@ class Remuxer:
                 end=_utc(end),
                 frames=writer.frames,
                 closed_by=closed_by,
+                clock_offset=clock[0],
+                clock_source=clock[1],
                 **meta,
             )
         )
@@ -445,6 +492,7 @@ class Remuxer:
         tb = stream.time_base
         assert tb is not None  # FFmpeg dates every stream it demuxes
         clock = _Clock(settings.max_drift, settings.max_jump)
+        camera_clock = _CameraClock(container)
         codec = stream.codec_context
         meta: dict[str, Any] = {
             "codec": codec.name,
@@ -474,6 +522,7 @@ class Remuxer:
                     clock = _Clock(settings.max_drift, settings.max_jump)
                     broken = writer is not None
                 clock.observe(seconds, arrival)
+                camera_clock.observe(seconds, arrival)
                 if writer is None and not packet.is_keyframe:
                     # A segment must be decodable on its own. Joining between two key frames,
                     # the wait for the first one is a gap (unless an outage already covers it).
@@ -495,7 +544,7 @@ class Remuxer:
                             # Both ends from the same offset: back to back, whatever it is.
                             end = seg_clock.wall(seconds)
                             closed_by = "length"
-                        self._emit(writer, start, end, meta, closed_by)
+                        self._emit(writer, start, end, meta, closed_by, camera_clock.measure())
                         seg_clock.roll()
                     writer = _Writer()
                     out_stream = writer.container.add_stream_from_template(stream)
@@ -536,7 +585,7 @@ class Remuxer:
             start = seg_clock.wall(seg_seconds)
             end = start + float((prev_dts + frame_ticks) * tb)
             closed_by = "connection_lost" if lost else "stopped"
-            self._emit(writer, start, end, meta, closed_by)
+            self._emit(writer, start, end, meta, closed_by, camera_clock.measure())
         return self._end(reason, lost=lost)
 
     @staticmethod

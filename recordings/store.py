@@ -34,6 +34,9 @@ class Clip:
     width: int | None = None
     height: int | None = None
     frames: int = 0
+    #: The camera's clock against arrival during the segment (remux.Segment.clock_offset).
+    clock_offset_ms: float | None = None
+    clock_source: str = ""
 
 
 def object_path(camera: Camera, started_at: datetime) -> str:
@@ -81,6 +84,8 @@ def segment_store(*, camera: Camera, clip: Clip) -> Segment:
                 width=clip.width,
                 height=clip.height,
                 frames=clip.frames,
+                clock_offset_ms=clip.clock_offset_ms,
+                clock_source=clip.clock_source,
             )
             segment.full_clean()
             segment.save()

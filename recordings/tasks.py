@@ -9,7 +9,7 @@ from celery.signals import worker_shutting_down
 
 from cameras.models import Camera, CameraStatus
 from cameras.services import recording_authorizations_sync
-from recordings import leases, playback, purge, recorder
+from recordings import clock, leases, playback, purge, recorder
 
 RECORDING_QUEUE = "recording"
 
@@ -76,3 +76,9 @@ def clear_expired_sessions() -> int:
     """Delete expired sessions from the session store: a session holds the one-off keys of
     its playbacks (recordings.playback), which must not outlive it on the server."""
     return playback.expired_sessions_clear()
+
+
+@shared_task(name="recordings.tasks.check_server_clock", soft_time_limit=30, time_limit=60)
+def check_server_clock() -> str:
+    """Check the server's clock (NTP query or the system's synchronization state) and store it."""
+    return clock.describe(clock.server_clock_check())

@@ -256,6 +256,8 @@ def test_extract_entries_join_the_registers_in_date_order(dpo, supervisor, clock
             dpo.username,
             local(base + timedelta(hours=3)),
             "ab" * 32,
+            "",  # no procès-verbal de remise: the extract is handed over in person
+            "",
         ]
     ]
     destructions = REGISTERS["destructions"].rows(base + timedelta(hours=5), None)

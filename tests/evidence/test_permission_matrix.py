@@ -138,6 +138,12 @@ def test_handover_record_page_is_scoped():
         ok=(404,),
         refused=OUTSIDE_SCOPE,
     )
+    check_matrix(
+        url=f"/requisitions/{requisition.pk}/remise/999999/proces-verbal.sig",
+        allowed=["magistrate", "supervisor"],
+        ok=(404,),
+        refused=OUTSIDE_SCOPE,
+    )
 
 
 def test_review_action_is_for_the_magistrate():

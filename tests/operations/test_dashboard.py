@@ -21,10 +21,11 @@ from tests.cameras.factories import AuthorizationFactory, CameraFactory
 
 pytestmark = pytest.mark.django_db
 
-#: Measured counts, session, user, second-factor and navigation lookups included: eleven for
+#: Measured counts, session, user, second-factor and navigation lookups included: thirteen for
 #: the dashboard itself (two for the requisitions waiting for the room, one for the open expiry
-#: alerts of the authorizations), five for the statistics (one for the requisitions).
-DASHBOARD_PAGE, STATISTICS = 18, 11
+#: alerts of the authorizations, two for the clock alerts), five for the statistics (one for
+#: the requisitions).
+DASHBOARD_PAGE, STATISTICS = 20, 11
 #: Each part of the dashboard alone: six for the session (read, then saved), the user and the
 #: second factor, then its own (see the ``dashboard_*`` selectors).
 PARTS = {
@@ -34,7 +35,7 @@ PARTS = {
     "cameras-en-defaut": 7,
     "signalements": 8,
     "requisitions": 8,
-    "enregistrement": 8,
+    "enregistrement": 10,
     "autorisations": 7,
 }
 

@@ -512,6 +512,13 @@ IDOR_CASES = {
         lambda w: f"/requisitions/{_req(w)}/remise/1/proces-verbal/",
         404,
     ),
+    "evidence:handover_record_signature": (
+        None,
+        "other_opj",
+        "get",
+        lambda w: f"/requisitions/{_req(w)}/remise/1/proces-verbal.sig",
+        404,
+    ),
     "requisition-detail": (
         Role.OPJ,
         "other_opj",

@@ -20,7 +20,9 @@ the command line stays the same):
   ``reset`` (timestamps restart from where they started), ``jump`` (they leap SECONDS
   forward), ``back`` (they step SECONDS back), ``duplicate`` (one frame carries the timestamp
   of the one before), ``join`` (first in the list: the video before T is not sent, as to a
-  client that joins the stream between two key frames).
+  client that joins the stream between two key frames), ``rate`` (from T the camera's clock
+  runs at SECONDS times real time: ``rate@0:0.5`` loses half a second every second, a camera
+  clock that drifts).
 """
 
 from __future__ import annotations
@@ -148,11 +150,13 @@ class ClockFault:
     timestamps, so timestamps ahead of the present would hold the stream back instead.
     """
 
-    KINDS = frozenset({"reset", "jump", "back", "duplicate", "join"})
+    KINDS = frozenset({"reset", "jump", "back", "duplicate", "join", "rate"})
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
         self.runs = 0
+        #: (from when, factor): the clock runs slow (below 1) from then on.
+        self.rate: tuple[int, float] | None = None
         self.arm()
 
     def arm(self) -> None:
@@ -165,6 +169,9 @@ class ClockFault:
             at, _, amount = rest.partition(":")
             if kind not in self.KINDS:
                 raise SystemExit(f"unknown clock fault {kind!r}")
+            if kind == "rate":
+                self.rate = (int(float(at) * Gst.SECOND), float(amount))
+                continue
             self.faults.append(
                 (kind, int(float(at) * Gst.SECOND), int(float(amount or 0) * Gst.SECOND))
             )
@@ -194,6 +201,11 @@ class ClockFault:
             if pts - self.origin < self.faults[0][1]:
                 return Gst.PadProbeReturn.DROP  # not sent: the client joins in the GOP
             self.faults.pop(0)
+        if self.rate is not None and pts - self.origin > self.rate[0]:
+            # Only slower: timestamps ahead of the present would hold the stream back.
+            lost = int((pts - self.origin - self.rate[0]) * (1 - self.rate[1]))
+            pts -= lost
+            dts = dts - lost if dts != Gst.CLOCK_TIME_NONE else dts
         shifted = (pts + self.shift, dts + self.shift if dts != Gst.CLOCK_TIME_NONE else dts)
         while self.faults and pts - self.origin >= self.faults[0][1]:
             kind, _at, amount = self.faults.pop(0)

@@ -223,6 +223,8 @@ class HabilitationForm(forms.Form):
         label=_("Commune"),
         queryset=Commune.objects.all(),
         empty_label=None,
+        # Left out (a single-commune CSU's form posted by a script), it is the home commune.
+        required=False,
         help_text=_(
             "La commune qui emploie la personne (pour un agent de l'État, celle qui lui ouvre "
             "ses images). Les caméras d'une autre commune ne s'ouvrent qu'en vertu d'une "
@@ -270,6 +272,9 @@ class HabilitationForm(forms.Form):
         initial["sectors"] = ", ".join(habilitation.sectors)
         initial["camera_codes"] = ", ".join(habilitation.camera_codes)
         return initial
+
+    def clean_commune(self) -> Commune:
+        return self.cleaned_data.get("commune") or home_commune()
 
     def clean_sectors(self) -> list[str]:
         return _split_list(self.cleaned_data["sectors"])

@@ -633,7 +633,7 @@ def agreement_create(
         errors["viewer_communes"] = _("Indiquez les communes dont les agents visionnent.")
     if not cameras:
         errors["camera_communes"] = _("Indiquez les communes dont les caméras sont visionnées.")
-    elif viewers and not cameras - viewers:
+    elif viewers and len(viewers | cameras) == 1:
         errors["camera_communes"] = _(
             "La convention n'ouvre aucune caméra d'une autre commune : chaque commune voit "
             "déjà les siennes."

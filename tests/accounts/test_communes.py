@@ -139,6 +139,31 @@ def test_a_convention_opens_one_way_only(admin, chambery, la_motte, ours):
     assert _in_scope(agent_b, Right.LIVE) == set()
 
 
+def test_a_mutual_convention_opens_each_communes_cameras_to_the_other(
+    admin, operator_a, chambery, la_motte, ours, theirs
+):
+    agree(admin, [chambery, la_motte], [chambery, la_motte])
+    agent_b = UserFactory(role=Role.OPERATOR)
+    HabilitationFactory(user=agent_b, commune=la_motte, all_cameras=True)
+    assert decide(agent_b, Right.LIVE, ours) and decide(operator_a, Right.LIVE, theirs)
+
+
+def test_the_dpo_reads_communes_and_conventions_without_changing_them(
+    admin, dpo, chambery, la_motte
+):
+    agreement = agree(admin, [chambery], [la_motte])
+    client = sign_in(Client(), dpo)
+    listing = client.get("/comptes/communes/").content.decode()
+    assert "CONV-2026-01" in listing and "La Motte-Servolex" in listing
+    assert "/comptes/communes/nouvelle/" not in listing
+    assert "/comptes/conventions/nouvelle/" not in listing
+    detail = client.get(f"/comptes/conventions/{agreement.pk}/").content.decode()
+    assert f"/comptes/conventions/{agreement.pk}/fin/" not in detail
+    assert (
+        client.post(f"/comptes/conventions/{agreement.pk}/fin/", {"reason": "x"}).status_code == 403
+    )
+
+
 def test_a_convention_opens_only_the_communes_it_lists(
     admin, operator_a, chambery, la_motte, cognin, theirs
 ):

@@ -3,7 +3,10 @@
 Every feature that shows, replays or extracts images asks here; nothing else decides.
 A camera is anything with a ``code`` and a ``sector`` (the camera register's model), and
 ``police_relay`` where it is listed in the city's agreement with the Police nationale: a
-camera without that attribute counts as not listed. Live viewing also needs the camera's
+camera without that attribute counts as not listed. Its ``commune_id`` says whose camera it is:
+a habilitation opens the cameras of its own commune, and those of another only while a
+convention in force lists it (intercommunal CSU, CC 2021-817 DC); a camera without that
+attribute belongs to no commune in particular. Live viewing also needs the camera's
 prefectoral authorization in force, which the camera itself tells (``authorization_refusal``).
 """
 
@@ -19,6 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import (
+    Agreement,
+    Commune,
     Habilitation,
     TrainingState,
     latest_training_on,
@@ -44,33 +49,53 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class Scope:
-    """The cameras a person may use for one right at one time, as a filter."""
+class Grant:
+    """The cameras of one or more habilitations: their perimeter, within the communes whose
+    cameras their holder may see (their own and those a convention in force opens to them)."""
 
+    communes: frozenset[int]
     all_cameras: bool = False
     camera_codes: frozenset[str] = field(default_factory=frozenset)
     sectors: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def empty(self) -> bool:
+        return not self.communes or not (self.all_cameras or self.camera_codes or self.sectors)
+
+    def as_q(self, code_field: str, sector_field: str, commune_field: str) -> Q:
+        q = Q(**{f"{commune_field}__in": self.communes})
+        if not self.all_cameras:
+            q &= Q(**{f"{code_field}__in": self.camera_codes}) | Q(
+                **{f"{sector_field}__in": self.sectors}
+            )
+        return q
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The cameras a person may use for one right at one time, as a filter."""
+
+    grants: tuple[Grant, ...] = ()
     #: Only the cameras listed in the agreement with the Police nationale, within the above.
     agreement_only: bool = False
 
     @property
     def empty(self) -> bool:
-        return not (self.all_cameras or self.camera_codes or self.sectors)
+        return all(grant.empty for grant in self.grants)
 
     def as_q(
         self,
         code_field: str = "code",
         sector_field: str = "sector",
         relay_field: str = "police_relay",
+        commune_field: str = "commune_id",
     ) -> Q:
         if self.empty:
             return Q(pk__in=[])
-        if self.all_cameras:
-            q = Q()
-        else:
-            q = Q(**{f"{code_field}__in": self.camera_codes}) | Q(
-                **{f"{sector_field}__in": self.sectors}
-            )
+        q = Q()
+        for grant in self.grants:
+            if not grant.empty:
+                q |= grant.as_q(code_field, sector_field, commune_field)
         if self.agreement_only:
             q &= Q(**{relay_field: True})
         return q
@@ -109,6 +134,35 @@ def _authorization_refusal(camera: CameraLike, at: datetime | None) -> str:
     return refusal(_local_day(at)) if callable(refusal) else ""
 
 
+def communes_reached(commune_id: int, at: datetime | None = None) -> frozenset[int]:
+    """The communes whose cameras the agents of ``commune_id`` may see at ``at``: their own, and
+    those of every convention in force that lists them among the viewing communes."""
+    agreed = Agreement.objects.in_force(at or timezone.now()).filter(viewer_communes=commune_id)
+    return frozenset(
+        {commune_id}
+        | set(Commune.objects.filter(agreements_as_cameras__in=agreed).values_list("pk", flat=True))
+    )
+
+
+def _commune_refusal(habilitation: Habilitation, camera: CameraLike, at: datetime | None) -> str:
+    """Why the habilitation does not open this camera of another commune, "" when it does."""
+    commune_id = getattr(camera, "commune_id", None)
+    own = habilitation.commune_id
+    if commune_id is None or own is None or commune_id == own:
+        return ""
+    if commune_id in communes_reached(own, at):
+        return ""
+    camera_commune = Commune.objects.filter(pk=commune_id).first()
+    return _(
+        "Cette caméra relève de la commune de %(camera)s : une habilitation de la commune de "
+        "%(own)s ne l'ouvre qu'en vertu d'une convention intercommunale en vigueur, et "
+        "aucune ne la liste."
+    ) % {
+        "camera": camera_commune.name if camera_commune else "?",
+        "own": habilitation.commune.name,
+    }
+
+
 def decide(user: Any, right: str, camera: CameraLike, at: datetime | None = None) -> Decision:
     """Allowed or not, with the reason in words for the refusal page and the audit trail."""
     if right not in Right.values:
@@ -130,8 +184,12 @@ def decide(user: Any, right: str, camera: CameraLike, at: datetime | None = None
                 _("Pas de direct sans autorisation préfectorale en vigueur : %(reason)s")
                 % {"reason": refusal},
             )
+    other_commune = ""
     for habilitation in _candidate_habilitations(user, right, at):
         if habilitation.covers(camera.code, camera.sector):
+            other_commune = _commune_refusal(habilitation, camera, at)
+            if other_commune:
+                continue
             untrained = training_refusal(user, at)
             if untrained:
                 return Decision(False, untrained)
@@ -140,6 +198,8 @@ def decide(user: Any, right: str, camera: CameraLike, at: datetime | None = None
                 _("Habilitation %(ref)s.") % {"ref": habilitation.decision_reference},
                 habilitation,
             )
+    if other_commune:
+        return Decision(False, other_commune)
     if not Habilitation.objects.filter(user=user).valid_on(_local_day(at)).exists():
         return Decision(False, _("Aucune habilitation en cours de validité."))
     return Decision(False, _("L'habilitation ne couvre pas cette caméra pour ce droit."))
@@ -160,13 +220,18 @@ def scope(user: Any, right: str, at: datetime | None = None) -> Scope:
     ):
         return Scope()
     agreement_only = user.role in AGREEMENT_BOUND_ROLES
-    codes: set[str] = set()
-    sectors: set[str] = set()
+    # The habilitations that reach the same communes pool their perimeters into one grant.
+    reached: dict[int, frozenset[int]] = {}
+    pooled: dict[frozenset[int], Grant] = {}
     for habilitation in _candidate_habilitations(user, right, at):
-        if habilitation.all_cameras:
-            return Scope(all_cameras=True, agreement_only=agreement_only)
-        codes.update(habilitation.camera_codes)
-        sectors.update(habilitation.sectors)
-    return Scope(
-        camera_codes=frozenset(codes), sectors=frozenset(sectors), agreement_only=agreement_only
-    )
+        if habilitation.commune_id not in reached:
+            reached[habilitation.commune_id] = communes_reached(habilitation.commune_id, at)
+        communes = reached[habilitation.commune_id]
+        grant = pooled.get(communes, Grant(communes=communes))
+        pooled[communes] = Grant(
+            communes=communes,
+            all_cameras=grant.all_cameras or habilitation.all_cameras,
+            camera_codes=grant.camera_codes | set(habilitation.camera_codes),
+            sectors=grant.sectors | set(habilitation.sectors),
+        )
+    return Scope(grants=tuple(pooled.values()), agreement_only=agreement_only)

@@ -27,3 +27,7 @@ def register() -> None:
     reg("habilitation.revoked", _("Habilitation retirée"), "change")
     reg("training.recorded", _("Formation enregistrée"), "change")
     reg("training.reminder", _("Rappel de recyclage de formation"), "change")
+    reg("commune.created", _("Commune enregistrée"), "change")
+    reg("commune.updated", _("Commune modifiée"), "change")
+    reg("agreement.created", _("Convention intercommunale enregistrée"), "change")
+    reg("agreement.ended", _("Fin d'une convention intercommunale"), "change")

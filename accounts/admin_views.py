@@ -1,4 +1,5 @@
-"""The administrator's pages: people and habilitations. The DPO reads them; only admins change."""
+"""The administrator's pages: people, habilitations, communes and their conventions. The DPO
+reads them; only admins change."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from accounts.filters import HabilitationFilter, UserFilter
 from accounts.forms import (
+    AgreementForm,
+    CommuneForm,
     HabilitationCreateForm,
     HabilitationForm,
     PasswordSetForm,
@@ -28,8 +31,8 @@ from accounts.forms import (
     UserCreateForm,
     UserForm,
 )
-from accounts.models import Habilitation, User
-from accounts.roles import PEOPLE_MANAGERS, PEOPLE_READERS
+from accounts.models import Agreement, Commune, Habilitation, User
+from accounts.roles import COMMUNE_MANAGERS, COMMUNE_READERS, PEOPLE_MANAGERS, PEOPLE_READERS
 from csu.lib.forms import add_service_errors
 
 PAGE_SIZE = 50
@@ -238,7 +241,7 @@ def habilitation_list(request: SignedInRequest) -> HttpResponse:
 
 @role_required(*PEOPLE_READERS)
 def habilitation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
-    habilitation = get_object_or_404(Habilitation.objects.select_related("user"), pk=pk)
+    habilitation = get_object_or_404(Habilitation.objects.select_related("user", "commune"), pk=pk)
     return render(
         request,
         "accounts/habilitation_detail.html",
@@ -324,6 +327,109 @@ def habilitation_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
         "accounts/habilitation_revoke.html",
         {"form": form, "habilitation": habilitation},
     )
+
+
+# --- Communes and intercommunal conventions -----------------------------------------------------
+
+
+@role_required(*COMMUNE_READERS)
+def commune_list(request: SignedInRequest) -> HttpResponse:
+    """The communes the CSU serves and the conventions that open one's cameras to another's
+    agents (CC 2021-817 DC)."""
+    now = timezone.now()
+    return render(
+        request,
+        "accounts/commune_list.html",
+        {
+            "communes": selectors.commune_list(),
+            "agreements": [(a, a.state_at(now)) for a in selectors.agreement_list()],
+            "can_manage": request.user.has_role(*COMMUNE_MANAGERS),
+        },
+    )
+
+
+@role_required(*COMMUNE_MANAGERS)
+def commune_create(request: SignedInRequest) -> HttpResponse:
+    form = CommuneForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            commune = services.commune_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Commune %(name)s enregistrée.") % {"name": commune})
+            return redirect("accounts:commune_list")
+    return render(request, "accounts/commune_form.html", {"form": form, "commune": None})
+
+
+@role_required(*COMMUNE_MANAGERS)
+def commune_edit(request: SignedInRequest, pk: int) -> HttpResponse:
+    commune = get_object_or_404(Commune, pk=pk)
+    form = CommuneForm(
+        _posted(request), initial={"name": commune.name, "insee_code": commune.insee_code}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.commune_update(commune=commune, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Commune %(name)s modifiée.") % {"name": commune})
+            return redirect("accounts:commune_list")
+    return render(request, "accounts/commune_form.html", {"form": form, "commune": commune})
+
+
+@role_required(*COMMUNE_MANAGERS)
+def agreement_create(request: SignedInRequest) -> HttpResponse:
+    form = AgreementForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            agreement = services.agreement_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("Convention %(ref)s enregistrée.") % {"ref": agreement.reference}
+            )
+            return redirect("accounts:agreement_detail", pk=agreement.pk)
+    return render(request, "accounts/agreement_form.html", {"form": form})
+
+
+@role_required(*COMMUNE_READERS)
+def agreement_detail(request: SignedInRequest, pk: int) -> HttpResponse:
+    agreement = get_object_or_404(selectors.agreement_list(), pk=pk)
+    return render(
+        request,
+        "accounts/agreement_detail.html",
+        {
+            "agreement": agreement,
+            "state": agreement.state_at(timezone.now()),
+            "history": selectors.agreement_history(agreement),
+            "can_manage": request.user.has_role(*COMMUNE_MANAGERS),
+        },
+    )
+
+
+@role_required(*COMMUNE_MANAGERS)
+def agreement_end(request: SignedInRequest, pk: int) -> HttpResponse:
+    agreement = get_object_or_404(Agreement, pk=pk)
+    if agreement.ended_at:
+        messages.error(request, _("Cette convention a déjà pris fin."))
+        return redirect("accounts:agreement_detail", pk=agreement.pk)
+    form = ReasonForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.agreement_end(
+                agreement=agreement, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("Convention %(ref)s terminée.") % {"ref": agreement.reference}
+            )
+            return redirect("accounts:agreement_detail", pk=agreement.pk)
+    return render(request, "accounts/agreement_end.html", {"form": form, "agreement": agreement})
 
 
 def _manages(request: SignedInRequest) -> bool:

@@ -1,4 +1,5 @@
-"""The accounts endpoints: who am I, API tokens, users, services, habilitations."""
+"""The accounts endpoints: who am I, API tokens, users, services, habilitations, communes and
+their conventions."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.fields import ChoiceField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,8 +20,22 @@ from accounts import services
 from accounts.actors import signed_in
 from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_permission
 from accounts.filters import HabilitationFilter, UserFilter
-from accounts.models import Habilitation, Service, Training, User
-from accounts.roles import PEOPLE_MANAGERS, PEOPLE_READERS, SERVICE_READERS
+from accounts.models import (
+    Agreement,
+    AgreementState,
+    Commune,
+    Habilitation,
+    Service,
+    Training,
+    User,
+)
+from accounts.roles import (
+    COMMUNE_MANAGERS,
+    COMMUNE_READERS,
+    PEOPLE_MANAGERS,
+    PEOPLE_READERS,
+    SERVICE_READERS,
+)
 from csu.lib.drf import UTCDateTimeField, instance_of
 
 # --- Serializers --------------------------------------------------------------------------------
@@ -74,8 +91,72 @@ class MeSerializer(serializers.ModelSerializer):
         ]
 
 
+class CommuneSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Commune
+        fields = ["id", "name", "insee_code"]
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    viewer_communes = serializers.PrimaryKeyRelatedField(
+        queryset=Commune.objects.all(),
+        many=True,
+        help_text=_("Les communes dont les agents visionnent (identifiants)."),
+    )
+    camera_communes = serializers.PrimaryKeyRelatedField(
+        queryset=Commune.objects.all(),
+        many=True,
+        help_text=_("Les communes dont les caméras sont visionnées (identifiants)."),
+    )
+    state = serializers.SerializerMethodField()
+    created_at = UTCDateTimeField(read_only=True)
+    ended_at = UTCDateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "signed_on",
+            "signed_by",
+            "valid_from",
+            "valid_until",
+            "viewer_communes",
+            "camera_communes",
+            "state",
+            "created_at",
+            "ended_at",
+            "end_reason",
+        ]
+        read_only_fields = ["id", "state", "created_at", "ended_at", "end_reason"]
+
+    @extend_schema_field(
+        ChoiceField(choices=AgreementState.choices, help_text=_("État à cet instant."))
+    )
+    def get_state(self, agreement: Agreement) -> str:
+        return agreement.state_at(timezone.now()).value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("valid_from"), attrs.get("valid_until")
+        if start and end and end < start:
+            raise serializers.ValidationError(
+                {"valid_until": _("La fin de la convention précède son entrée en vigueur.")}
+            )
+        return attrs
+
+
+class AgreementEndSerializer(serializers.Serializer):
+    reason = serializers.CharField(min_length=3, max_length=2000)
+
+
 class HabilitationSerializer(serializers.ModelSerializer):
     user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+    commune = serializers.PrimaryKeyRelatedField(
+        queryset=Commune.objects.all(),
+        required=False,
+        help_text=_("La commune qui emploie la personne ; par défaut, celle qui exploite le CSU."),
+    )
     sectors = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
     camera_codes = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
 
@@ -84,6 +165,7 @@ class HabilitationSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "user",
+            "commune",
             "decision_reference",
             "issuer",
             "valid_from",
@@ -257,7 +339,7 @@ class HabilitationViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return Habilitation.objects.select_related("user").order_by("-valid_until", "id")
+        return Habilitation.objects.select_related("user", "commune").order_by("-valid_until", "id")
 
     def perform_create(self, serializer: serializers.BaseSerializer[Habilitation]) -> None:
         serializer.instance = services.habilitation_create(
@@ -290,3 +372,61 @@ class HabilitationViewSet(viewsets.ModelViewSet):
             reason=body.validated_data["reason"],
         )
         return Response(HabilitationSerializer(habilitation).data)
+
+
+class CommuneViewSet(viewsets.ModelViewSet):
+    """The communes the CSU serves (an intercommunal CSU serves several)."""
+
+    serializer_class = CommuneSerializer
+    queryset = Commune.objects.order_by("name", "insee_code")
+    permission_classes = [
+        role_permission(*COMMUNE_MANAGERS, read_only_roles=tuple(COMMUNE_READERS))
+    ]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Commune]) -> None:
+        serializer.instance = services.commune_create(
+            actor=signed_in(self.request), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Commune]) -> None:
+        serializer.instance = services.commune_update(
+            commune=instance_of(serializer),
+            actor=signed_in(self.request),
+            **serializer.validated_data,
+        )
+
+
+class AgreementViewSet(viewsets.ModelViewSet):
+    """The conventions that open a commune's cameras to another's agents; recorded, then ended,
+    never changed."""
+
+    serializer_class = AgreementSerializer
+    permission_classes = [
+        role_permission(*COMMUNE_MANAGERS, read_only_roles=tuple(COMMUNE_READERS))
+    ]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self):
+        return Agreement.objects.prefetch_related("viewer_communes", "camera_communes").order_by(
+            "-valid_from", "reference"
+        )
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Agreement]) -> None:
+        serializer.instance = services.agreement_create(
+            actor=signed_in(self.request), **serializer.validated_data
+        )
+
+    @extend_schema(request=AgreementEndSerializer, responses=AgreementSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request: Request, pk: str | None = None) -> Response:
+        """End the convention now, with its reason."""
+        agreement = self.get_object()
+        body = AgreementEndSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if agreement.ended_at:
+            raise exceptions.ValidationError({"detail": _("Cette convention a déjà pris fin.")})
+        agreement = services.agreement_end(
+            agreement=agreement, actor=signed_in(request), reason=body.validated_data["reason"]
+        )
+        return Response(AgreementSerializer(agreement).data)

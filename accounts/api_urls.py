@@ -9,6 +9,8 @@ router = SimpleRouter()
 router.register("users", api.UserViewSet, basename="user")
 router.register("habilitations", api.HabilitationViewSet, basename="habilitation")
 router.register("services", api.ServiceViewSet, basename="service")
+router.register("communes", api.CommuneViewSet, basename="commune")
+router.register("agreements", api.AgreementViewSet, basename="agreement")
 
 urlpatterns = [
     path("me/", api.me, name="me"),

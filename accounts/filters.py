@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import (
+    Commune,
     Habilitation,
     HabilitationQuerySet,
     HabilitationState,
@@ -49,6 +50,9 @@ class UserFilter(filters.FilterSet):
 
 class HabilitationFilter(filters.FilterSet):
     q = filters.CharFilter(label=_("Recherche"), max_length=150, method="search")
+    commune = filters.ModelChoiceFilter(
+        label=_("Commune"), queryset=Commune.objects.all(), empty_label=_("Toutes")
+    )
     state = filters.ChoiceFilter(
         label=_("État"),
         choices=HabilitationState.choices,

@@ -8,7 +8,15 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Habilitation, Service, Training, User
+from accounts.models import (
+    INSEE_VALIDATOR,
+    Commune,
+    Habilitation,
+    Service,
+    Training,
+    User,
+    home_commune,
+)
 from accounts.roles import ROLE_RIGHTS, Right, Role
 
 
@@ -210,6 +218,18 @@ class TrainingForm(forms.Form):
 class HabilitationForm(forms.Form):
     """A designation to see images: who, by which decision, until when, where, which rights."""
 
+    commune = forms.ModelChoiceField(
+        label=_("Commune"),
+        queryset=Commune.objects.all(),
+        empty_label=None,
+        # Left out (a single-commune CSU's form posted by a script), it is the home commune.
+        required=False,
+        help_text=_(
+            "La commune qui emploie la personne (pour un agent de l'État, celle qui lui ouvre "
+            "ses images). Les caméras d'une autre commune ne s'ouvrent qu'en vertu d'une "
+            "convention intercommunale en vigueur."
+        ),
+    )
     decision_reference = forms.CharField(label=_("Référence de la décision"), max_length=100)
     issuer = forms.CharField(
         label=_("Autorité de délivrance"),
@@ -235,12 +255,22 @@ class HabilitationForm(forms.Form):
     can_replay = forms.BooleanField(label=_("Relecture des enregistrements"), required=False)
     can_extract = forms.BooleanField(label=_("Extraction"), required=False)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The commune that runs the CSU, unless another is given: a single-commune CSU's
+        # administrator never has to choose.
+        self.fields["commune"].initial = self.initial.get("commune") or home_commune().pk
+
     @classmethod
     def initial_from(cls, habilitation: Habilitation) -> dict[str, Any]:
         initial = {name: getattr(habilitation, name) for name in cls.base_fields}
+        initial["commune"] = habilitation.commune_id
         initial["sectors"] = ", ".join(habilitation.sectors)
         initial["camera_codes"] = ", ".join(habilitation.camera_codes)
         return initial
+
+    def clean_commune(self) -> Commune:
+        return self.cleaned_data.get("commune") or home_commune()
 
     def clean_sectors(self) -> list[str]:
         return _split_list(self.cleaned_data["sectors"])
@@ -311,6 +341,66 @@ class HabilitationCreateForm(HabilitationForm):
 
     def changes(self) -> dict[str, Any]:
         return {"user": self.cleaned_data["user"], **super().changes()}
+
+
+class CommuneForm(forms.Form):
+    """A commune the CSU serves: its name and its INSEE code."""
+
+    name = forms.CharField(label=_("Nom"), max_length=150)
+    insee_code = forms.CharField(
+        label=_("Code INSEE"),
+        max_length=5,
+        validators=[INSEE_VALIDATOR],
+        help_text=_("Cinq caractères, par exemple 73065 (2A004 en Corse)."),
+    )
+
+    def clean_insee_code(self) -> str:
+        return self.cleaned_data["insee_code"].strip().upper()
+
+
+class AgreementForm(forms.Form):
+    """A convention putting the video protection of communes in common."""
+
+    reference = forms.CharField(label=_("Référence"), max_length=100)
+    title = forms.CharField(
+        label=_("Objet"),
+        max_length=300,
+        help_text=_("Par exemple : mutualisation du centre de supervision urbain."),
+    )
+    signed_on = forms.DateField(label=_("Signée le"), widget=_date_input())
+    signed_by = forms.CharField(
+        label=_("Signataires"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Par exemple : les maires des communes parties."),
+    )
+    valid_from = forms.DateField(label=_("En vigueur du"), widget=_date_input())
+    valid_until = forms.DateField(
+        label=_("En vigueur jusqu'au"),
+        required=False,
+        widget=_date_input(),
+        help_text=_("Laissez vide pour une convention sans terme : elle vaut jusqu'à sa fin."),
+    )
+    viewer_communes = forms.ModelMultipleChoiceField(
+        label=_("Communes dont les agents visionnent"),
+        queryset=Commune.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    camera_communes = forms.ModelMultipleChoiceField(
+        label=_("Communes dont les caméras sont visionnées"),
+        queryset=Commune.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end < start:
+            self.add_error(
+                "valid_until", _("La fin de la convention précède son entrée en vigueur.")
+            )
+        return data
 
 
 def _confirmed(form: forms.Form, first: str, second: str) -> dict[str, Any]:

@@ -1,14 +1,16 @@
-"""People, their services and their habilitations."""
+"""People, their services, their communes and their habilitations."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -40,6 +42,161 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+#: A commune's code in the Code officiel géographique: five digits, or 2A/2B and three digits.
+INSEE_VALIDATOR = RegexValidator(
+    r"^(?:\d{5}|2[AB]\d{3})$",
+    _(
+        "Le code INSEE d'une commune compte cinq caractères : cinq chiffres, ou 2A ou 2B suivi "
+        "de trois chiffres en Corse (par exemple 73065)."
+    ),
+    code="insee",
+)
+
+
+class Commune(models.Model):
+    """A commune whose cameras the CSU runs, or whose agents it habilitates.
+
+    An intercommunal CSU serves several: an agent sees the cameras of their own commune, and
+    another's only while a convention in force lists it (CC 2021-817 DC).
+    """
+
+    name = models.CharField(_("nom"), max_length=150)
+    insee_code = models.CharField(
+        _("code INSEE"),
+        max_length=5,
+        unique=True,
+        validators=[INSEE_VALIDATOR],
+        error_messages={"unique": _("Une commune porte déjà ce code INSEE.")},
+    )
+    created_at = models.DateTimeField(_("enregistrée le"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "insee_code"]
+        verbose_name = _("commune")
+        verbose_name_plural = _("communes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(insee_code__regex=r"^([0-9]{5}|2[AB][0-9]{3})$"),
+                name="commune_insee_code_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.insee_code})"
+
+    def clean(self) -> None:
+        self.name = (self.name or "").strip()
+
+
+def home_commune() -> Commune:
+    """The commune that runs the CSU (settings ``HOME_COMMUNE_*``), recorded at first use."""
+    commune, _created = Commune.objects.get_or_create(
+        insee_code=settings.HOME_COMMUNE_INSEE, defaults={"name": settings.HOME_COMMUNE_NAME}
+    )
+    return commune
+
+
+def home_commune_id() -> int:
+    """The default commune of a camera or a habilitation recorded without one."""
+    return home_commune().pk
+
+
+class AgreementQuerySet(models.QuerySet["Agreement"]):
+    def in_force(self, at: datetime) -> AgreementQuerySet:
+        """The conventions in force at ``at``: within their dates (Paris days), not ended."""
+        day = timezone.localdate(at)
+        return self.filter(valid_from__lte=day).filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gte=day),
+            Q(ended_at__isnull=True) | Q(ended_at__gt=at),
+        )
+
+
+class AgreementState(models.TextChoices):
+    UPCOMING = "upcoming", _("Pas encore en vigueur")
+    IN_FORCE = "in_force", _("En vigueur")
+    EXPIRED = "expired", _("Arrivée à échéance")
+    ENDED = "ended", _("Terminée")
+
+
+class Agreement(models.Model):
+    """A convention between communes putting their video protection in common: the agents of
+    the communes it lists may view the cameras of the communes it lists, while it is in force."""
+
+    reference = models.CharField(
+        _("référence"),
+        max_length=100,
+        unique=True,
+        error_messages={"unique": _("Une convention porte déjà cette référence.")},
+    )
+    title = models.CharField(_("objet"), max_length=300)
+    signed_on = models.DateField(_("signée le"))
+    signed_by = models.TextField(
+        _("signataires"), help_text=_("Par exemple : les maires des communes parties.")
+    )
+    valid_from = models.DateField(_("en vigueur du"))
+    valid_until = models.DateField(_("en vigueur jusqu'au"), null=True, blank=True)
+    viewer_communes = models.ManyToManyField(
+        Commune,
+        verbose_name=_("communes dont les agents visionnent"),
+        related_name="agreements_as_viewer",
+    )
+    camera_communes = models.ManyToManyField(
+        Commune,
+        verbose_name=_("communes dont les caméras sont visionnées"),
+        related_name="agreements_as_cameras",
+    )
+    created_at = models.DateTimeField(_("enregistrée le"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        "User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(_("fin anticipée le"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        "User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    end_reason = models.TextField(_("motif de la fin"), blank=True)
+
+    objects = AgreementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-valid_from", "reference"]
+        verbose_name = _("convention intercommunale")
+        verbose_name_plural = _("conventions intercommunales")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="agreement_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | ~Q(end_reason=""),
+                name="agreement_end_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def clean(self) -> None:
+        self.reference = (self.reference or "").strip()
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValidationError(
+                {"valid_until": _("La fin de la convention précède son entrée en vigueur.")}
+            )
+
+    def state_at(self, at: datetime) -> AgreementState:
+        """Its state at ``at``: the dates are Paris days, an early end takes effect at once."""
+        day = timezone.localdate(at)
+        if self.ended_at is not None and self.ended_at <= at:
+            return AgreementState.ENDED
+        if day < self.valid_from:
+            return AgreementState.UPCOMING
+        if self.valid_until is not None and day > self.valid_until:
+            return AgreementState.EXPIRED
+        return AgreementState.IN_FORCE
+
+    def in_force_at(self, at: datetime) -> bool:
+        return self.state_at(at) == AgreementState.IN_FORCE
 
 
 class User(AbstractUser):
@@ -122,6 +279,20 @@ class Habilitation(models.Model):
 
     user = models.ForeignKey(
         User, verbose_name=_("personne"), on_delete=models.PROTECT, related_name="habilitations"
+    )
+    #: The commune of the holder's employer: its cameras, and those of the communes a convention
+    #: in force opens to its agents, are the only ones the habilitation can open.
+    commune = models.ForeignKey(
+        Commune,
+        verbose_name=_("commune"),
+        on_delete=models.PROTECT,
+        related_name="habilitations",
+        default=home_commune_id,
+        help_text=_(
+            "La commune qui emploie la personne (pour un agent de l'État, celle qui lui ouvre "
+            "ses images). Les caméras d'une autre commune ne s'ouvrent qu'en vertu d'une "
+            "convention intercommunale en vigueur."
+        ),
     )
     decision_reference = models.CharField(_("référence de la décision"), max_length=100)
     issuer = models.CharField(_("autorité de délivrance"), max_length=200)

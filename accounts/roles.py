@@ -48,3 +48,8 @@ PEOPLE_MANAGERS = frozenset({Role.ADMIN})
 PEOPLE_READERS = PEOPLE_MANAGERS | {Role.DPO}
 #: Read the services: whoever reads people, and magistrates, to whom services send requisitions.
 SERVICE_READERS = PEOPLE_READERS | {Role.MAGISTRATE}
+#: Record the communes of an intercommunal CSU and their conventions: whoever manages people,
+#: since a convention widens what their habilitations open.
+COMMUNE_MANAGERS = PEOPLE_MANAGERS
+#: Read the communes and conventions: the DPO checks them as they check habilitations.
+COMMUNE_READERS = PEOPLE_READERS

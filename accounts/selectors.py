@@ -12,6 +12,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import (
     TRAINING_WARNING_DAYS,
+    Agreement,
+    Commune,
     Habilitation,
     Training,
     TrainingState,
@@ -50,7 +52,7 @@ def user_list(*, day: date) -> QuerySet[User]:
 def habilitation_list() -> QuerySet[Habilitation]:
     """Habilitations, soonest end first (accounts.filters.HabilitationFilter narrows them)."""
     return (
-        Habilitation.objects.select_related("user")
+        Habilitation.objects.select_related("user", "commune")
         .prefetch_related("user__trainings")
         .order_by("valid_until", "id")
     )
@@ -159,4 +161,25 @@ def user_history(user: User, *, limit: int = 10) -> dict[str, Any]:
 def habilitation_history(habilitation: Habilitation) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(
         target_type="accounts.habilitation", target_id=str(habilitation.pk)
+    ).order_by("-seq")
+
+
+def commune_list() -> QuerySet[Commune]:
+    """The communes, with how many cameras and habilitations each holds."""
+    return Commune.objects.annotate(
+        camera_count=Count("cameras", distinct=True),
+        habilitation_count=Count("habilitations", distinct=True),
+    ).order_by("name", "insee_code")
+
+
+def agreement_list() -> QuerySet[Agreement]:
+    """The conventions, latest in force first, with their communes."""
+    return Agreement.objects.select_related("created_by", "ended_by").prefetch_related(
+        "viewer_communes", "camera_communes"
+    )
+
+
+def agreement_history(agreement: Agreement) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        target_type="accounts.agreement", target_id=str(agreement.pk)
     ).order_by("-seq")

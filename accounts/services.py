@@ -19,7 +19,17 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actors import Actor, person
-from accounts.models import ApiToken, Habilitation, Service, Training, User, token_digest
+from accounts.models import (
+    Agreement,
+    ApiToken,
+    Commune,
+    Habilitation,
+    Service,
+    Training,
+    User,
+    home_commune,
+    token_digest,
+)
 from accounts.roles import ROLE_RIGHTS, Right, Role
 from audit.services import record
 
@@ -262,6 +272,7 @@ def second_factor_confirm(*, device: TOTPDevice, actor: Actor) -> None:
 
 def _habilitation_details(h: Habilitation) -> dict[str, Any]:
     return {
+        "commune": str(h.commune),
         "decision_reference": h.decision_reference,
         "issuer": h.issuer,
         "valid_from": h.valid_from,
@@ -317,9 +328,11 @@ def habilitation_create(
     can_live: bool = False,
     can_replay: bool = False,
     can_extract: bool = False,
+    commune: Commune | None = None,
 ) -> Habilitation:
     habilitation = Habilitation(
         user=user,
+        commune=commune or home_commune(),
         decision_reference=decision_reference.strip(),
         issuer=issuer.strip(),
         valid_from=valid_from,
@@ -346,6 +359,7 @@ def habilitation_create(
 
 
 HABILITATION_FIELDS = (
+    "commune",
     "decision_reference",
     "issuer",
     "valid_from",
@@ -522,3 +536,129 @@ def training_remind(*, training: Training, threshold: int, actor: Actor) -> bool
         except OSError:
             logger.exception("training reminder %s could not be mailed", training.pk)
     return True
+
+
+# --- Communes and intercommunal conventions ------------------------------------------------------
+
+
+def _commune_details(commune: Commune) -> dict[str, Any]:
+    return {"name": commune.name, "insee_code": commune.insee_code}
+
+
+@transaction.atomic
+def commune_create(*, name: str, insee_code: str, actor: Actor) -> Commune:
+    """Record a commune the CSU serves (an intercommunal CSU serves several)."""
+    commune = Commune(name=name.strip(), insee_code=insee_code.strip().upper())
+    commune.full_clean()
+    commune.save()
+    record("commune.created", actor=actor, target=commune, details=_commune_details(commune))
+    return commune
+
+
+@transaction.atomic
+def commune_update(*, commune: Commune, actor: Actor, **changes: Any) -> Commune:
+    unknown = set(changes) - {"name", "insee_code"}
+    if unknown:
+        raise TypeError(f"cannot change {sorted(unknown)} here")
+    before = _commune_details(commune)
+    if "insee_code" in changes:
+        changes["insee_code"] = changes["insee_code"].strip().upper()
+    for name, value in changes.items():
+        setattr(commune, name, value)
+    commune.full_clean()
+    commune.save()
+    after = _commune_details(commune)
+    diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if diff:
+        record("commune.updated", actor=actor, target=commune, details={"changes": diff})
+    return commune
+
+
+def _agreement_details(agreement: Agreement) -> dict[str, Any]:
+    return {
+        "reference": agreement.reference,
+        "title": agreement.title,
+        "signed_on": agreement.signed_on,
+        "signed_by": agreement.signed_by,
+        "valid_from": agreement.valid_from,
+        "valid_until": agreement.valid_until,
+        "viewer_communes": [str(c) for c in agreement.viewer_communes.order_by("insee_code")],
+        "camera_communes": [str(c) for c in agreement.camera_communes.order_by("insee_code")],
+    }
+
+
+@transaction.atomic
+def agreement_create(
+    *,
+    reference: str,
+    title: str,
+    signed_on: date,
+    signed_by: str,
+    valid_from: date,
+    viewer_communes: list[Commune],
+    camera_communes: list[Commune],
+    actor: Actor,
+    valid_until: date | None = None,
+) -> Agreement:
+    """Record a convention de mutualisation: from ``valid_from`` (until ``valid_until``, or
+    until it is ended) the agents of ``viewer_communes`` may view the cameras of
+    ``camera_communes``, within their habilitations."""
+    viewers, cameras = set(viewer_communes), set(camera_communes)
+    errors: dict[str, str] = {}
+    if not viewers:
+        errors["viewer_communes"] = _("Indiquez les communes dont les agents visionnent.")
+    if not cameras:
+        errors["camera_communes"] = _("Indiquez les communes dont les caméras sont visionnées.")
+    elif viewers and len(viewers | cameras) == 1:
+        errors["camera_communes"] = _(
+            "La convention n'ouvre aucune caméra d'une autre commune : chaque commune voit "
+            "déjà les siennes."
+        )
+    if signed_on and valid_from and signed_on > valid_from:
+        errors["valid_from"] = _("Une convention n'entre pas en vigueur avant sa signature.")
+    if errors:
+        raise ValidationError(errors)
+    agreement = Agreement(
+        reference=reference.strip(),
+        title=title.strip(),
+        signed_on=signed_on,
+        signed_by=signed_by.strip(),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        created_by=person(actor),
+    )
+    agreement.full_clean()
+    agreement.save()
+    agreement.viewer_communes.set(viewers)
+    agreement.camera_communes.set(cameras)
+    record(
+        "agreement.created",
+        actor=actor,
+        target=agreement,
+        details=_agreement_details(agreement),
+    )
+    return agreement
+
+
+@transaction.atomic
+def agreement_end(
+    *, agreement: Agreement, actor: Actor, reason: str, now: datetime | None = None
+) -> Agreement:
+    """End the convention now (dénonciation, résiliation), with a required reason: from this
+    moment its communes' agents no longer see each other's cameras. Ending twice changes
+    nothing."""
+    reason = _required_reason(reason, _("Indiquez le motif de la fin de la convention."))
+    now = now or timezone.now()
+    ended = Agreement.objects.filter(pk=agreement.pk, ended_at__isnull=True).update(
+        ended_at=now, ended_by=person(actor), end_reason=reason
+    )
+    agreement.refresh_from_db()
+    if ended:
+        record(
+            "agreement.ended",
+            actor=actor,
+            target=agreement,
+            reason=reason,
+            details={"ended_at": now},
+        )
+    return agreement

@@ -57,4 +57,10 @@ urlpatterns = [
         admin_views.habilitation_revoke,
         name="habilitation_revoke",
     ),
+    path("communes/", admin_views.commune_list, name="commune_list"),
+    path("communes/nouvelle/", admin_views.commune_create, name="commune_create"),
+    path("communes/<int:pk>/modifier/", admin_views.commune_edit, name="commune_edit"),
+    path("conventions/nouvelle/", admin_views.agreement_create, name="agreement_create"),
+    path("conventions/<int:pk>/", admin_views.agreement_detail, name="agreement_detail"),
+    path("conventions/<int:pk>/fin/", admin_views.agreement_end, name="agreement_end"),
 ]

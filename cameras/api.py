@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from accounts.actors import signed_in
 from accounts.api_auth import IsVerified, role_permission
-from accounts.models import User
+from accounts.models import Commune, User
 from cameras import retention, selectors, services
 from cameras.filters import AuthorizationFilter, CameraFilter
 from cameras.models import (
@@ -130,6 +130,17 @@ class CameraSerializer(serializers.ModelSerializer):
     authorization_number = serializers.CharField(
         source="authorization.number", read_only=True, default=None, allow_null=True
     )
+    commune = serializers.SlugRelatedField(
+        slug_field="insee_code",
+        queryset=Commune.objects.all(),
+        required=False,
+        help_text=_(
+            "Code INSEE de la commune à qui appartient la caméra ; par défaut, celle qui exploite "
+            "le CSU."
+        ),
+        error_messages={"does_not_exist": _("Aucune commune ne porte le code INSEE « {value} ».")},
+    )
+    commune_name = serializers.CharField(source="commune.name", read_only=True)
     device = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Device.objects.all(),
@@ -175,6 +186,8 @@ class CameraSerializer(serializers.ModelSerializer):
             "address",
             "latitude",
             "longitude",
+            "commune",
+            "commune_name",
             "sector",
             "kind",
             "infrared",

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from accounts.models import Commune
 from cameras import selectors
 from cameras.models import (
     EXPIRY_ALERT_DAYS,
@@ -43,6 +44,9 @@ class IdentifierFilter(filters.NumberFilter):
 
 class CameraFilter(filters.FilterSet):
     q = filters.CharFilter(label=_("Recherche"), method="search")
+    commune = filters.ModelChoiceFilter(
+        label=_("Commune"), queryset=Commune.objects.all(), empty_label=ANY
+    )
     sector = filters.ChoiceFilter(label=_("Secteur"), choices=_sector_choices, empty_label=ANY)
     kind = filters.ChoiceFilter(label=_("Type"), choices=CameraKind.choices, empty_label=ANY)
     status = filters.ChoiceFilter(label=_("Statut"), choices=CameraStatus.choices, empty_label=ANY)

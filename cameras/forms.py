@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Commune, home_commune
 from cameras.models import (
     Authorization,
     Camera,
@@ -75,6 +76,7 @@ class CameraForm(forms.ModelForm):
             "address",
             "latitude",
             "longitude",
+            "commune",
             "sector",
             "kind",
             "infrared",
@@ -97,6 +99,10 @@ class CameraForm(forms.ModelForm):
                 "Une réduction n'entre en vigueur qu'après validation par le DPO, et pour les "
                 "images enregistrées ensuite ; une augmentation s'applique aussitôt."
             ),
+            "commune": _(
+                "La commune à qui appartient la caméra : seuls ses agents, et ceux des communes "
+                "qu'une convention intercommunale en vigueur y autorise, en voient les images."
+            ),
             "device": _(
                 "Pour un capteur d'un équipement multicapteur. Le capteur prend l'autorisation "
                 "de l'équipement, son adresse si la sienne est vide, et ses identifiants de flux "
@@ -115,10 +121,17 @@ class CameraForm(forms.ModelForm):
                 data["stream_username"] = data.get("stream_username") or username
                 data["stream_password"] = data.get("stream_password") or password
         super().__init__(data, *args, **kwargs)
+        # Left out (a single-commune CSU's form posted by a script), it is the home commune.
+        commune = cast(forms.ModelChoiceField, self.fields["commune"])
+        commune.required = False
+        commune.empty_label = None
         if not (self.instance and self.instance.pk and self.instance.has_credentials):
             del self.fields["clear_credentials"]
         if not (self.instance and self.instance.pk):
             del self.fields["retention_reason"]
+
+    def clean_commune(self) -> Commune:
+        return self.cleaned_data.get("commune") or home_commune()
 
 
 class DeviceForm(forms.ModelForm):

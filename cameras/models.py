@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Commune, home_commune_id
+
 #: CSI L252-5: images are kept at most one month; the project's legal maximum is 30 days.
 LEGAL_MAX_RETENTION_DAYS = 30
 #: CSI L252-4: a prefectoral authorization is granted for five years.
@@ -388,6 +390,15 @@ class Camera(models.Model):
         validators=[MinValueValidator(Decimal(-180)), MaxValueValidator(Decimal(180))],
     )
     sector = models.CharField(_("secteur"), max_length=100)
+    #: Whose camera it is: only the agents of this commune, and of the communes a convention in
+    #: force lists, may see its images (accounts.access decides).
+    commune = models.ForeignKey(
+        Commune,
+        verbose_name=_("commune"),
+        on_delete=models.PROTECT,
+        related_name="cameras",
+        default=home_commune_id,
+    )
     kind = models.CharField(_("type"), max_length=20, choices=CameraKind.choices)
     infrared = models.BooleanField(_("infrarouge"), default=False)
     commissioned_on = models.DateField(_("mise en service"), null=True, blank=True)

@@ -56,7 +56,7 @@ def _with_flags(
     cameras: QuerySet[Camera], today: date
 ) -> QuerySet[WithAnnotations[Camera, _Flags]]:
     latest = PrivacyMask.objects.filter(camera=OuterRef("pk")).order_by("-version")
-    return cameras.select_related("authorization", "device").annotate(
+    return cameras.select_related("authorization", "device", "commune").annotate(
         mask_version=Subquery(latest.values("version")[:1]),
         mask_validated_at=Subquery(latest.values("validated_at")[:1]),
         authorization_in_force=Case(

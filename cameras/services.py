@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from accounts import access
 from accounts.actors import Actor, person
-from accounts.models import User
+from accounts.models import Commune, User, home_commune
 from accounts.roles import Right
 from audit.services import record
 from cameras import health, retention, secrets, sources, video
@@ -344,6 +344,7 @@ CAMERA_FIELDS = (
     "address",
     "latitude",
     "longitude",
+    "commune",
     "sector",
     "kind",
     "infrared",
@@ -363,6 +364,7 @@ def _camera_details(camera: Camera) -> dict[str, Any]:
     details = {name: getattr(camera, name) for name in CAMERA_FIELDS}
     details["authorization"] = camera.authorization.number if camera.authorization else None
     details["device"] = camera.device.code if camera.device else None
+    details["commune"] = str(camera.commune)
     details["latitude"] = str(camera.latitude) if camera.latitude is not None else None
     details["longitude"] = str(camera.longitude) if camera.longitude is not None else None
     details["has_credentials"] = camera.has_credentials
@@ -471,6 +473,7 @@ def camera_create(
     live_stream_url: str = "",
     device: Device | None = None,
     police_relay: bool = False,
+    commune: Commune | None = None,
 ) -> Camera:
     retention.check_minimum(retention_days)
     url, url_username, url_password = split_credentials(stream_url)
@@ -481,6 +484,7 @@ def camera_create(
         latitude=latitude,
         longitude=longitude,
         sector=sector.strip(),
+        commune=commune or home_commune(),
         kind=kind,
         infrared=infrared,
         commissioned_on=commissioned_on,

@@ -67,6 +67,7 @@ SECTIONS = (
     "registre-traitements",
     "analyses-impact",
     "controles-horloge",
+    "conventions-intercommunales",
 )
 
 
@@ -247,7 +248,14 @@ def _report(
             "Chaque consultation d'images ou de données personnelles de la période, avec son motif "
             "(loi Informatique et Libertés, art. 101)."
         ),
-        "habilitations": _("État des habilitations à la date du dossier."),
+        "habilitations": _(
+            "État des habilitations à la date du dossier, avec la commune de chaque personne."
+        ),
+        "conventions-intercommunales": _(
+            "Conventions par lesquelles des communes ouvrent leurs caméras aux agents d'autres "
+            "communes (CSU intercommunal, décision du Conseil constitutionnel 2021-817 DC) : "
+            "sans convention en vigueur, un agent ne voit que les caméras de sa commune."
+        ),
         "masques": _("Toutes les versions des masques de confidentialité (CSI L251-3)."),
         "autorisations": _("Autorisations préfectorales et leur échéance (CSI L252-1, L252-4)."),
         "arrets-autorisation": _(

@@ -20,7 +20,7 @@ from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Habilitation
+from accounts.models import Agreement, Habilitation
 from accounts.roles import Right
 from audit import actions, records
 from audit.models import AuditEvent, RecordPurge
@@ -207,7 +207,7 @@ def _access_requests(start, end):
 def _habilitations(start, end):
     today = timezone.localdate()
     habilitations = (
-        Habilitation.objects.select_related("user")
+        Habilitation.objects.select_related("user", "commune")
         .prefetch_related("user__trainings")
         .order_by("user__username", "valid_from")
     )
@@ -215,6 +215,7 @@ def _habilitations(start, end):
         [
             f"{h.user.get_username()} ({h.user.get_full_name()})",
             h.user.get_role_display(),
+            str(h.commune),
             h.decision_reference,
             h.issuer,
             day(h.valid_from),
@@ -260,7 +261,9 @@ def _masks(start, end):
 
 def _authorizations(start, end):
     today = timezone.localdate()
-    authorizations = Authorization.objects.prefetch_related("cameras").order_by("expires_on")
+    authorizations = Authorization.objects.prefetch_related("cameras__commune").order_by(
+        "expires_on"
+    )
     return [
         [
             a.number,
@@ -270,7 +273,7 @@ def _authorizations(start, end):
             str(a.retention_days),
             a.purposes,
             a.perimeter,
-            ", ".join(c.code for c in a.cameras.all()),
+            ", ".join(f"{c.code} ({c.commune.name})" for c in a.cameras.all()),
         ]
         for a in authorizations
     ]
@@ -414,6 +417,7 @@ REGISTERS: dict[str, Register] = {
             (
                 _("Personne"),
                 _("Rôle"),
+                _("Commune"),
                 _("Décision"),
                 _("Délivrée par"),
                 _("Valable du"),
@@ -460,7 +464,7 @@ REGISTERS: dict[str, Register] = {
                 _("Conservation (jours)"),
                 _("Finalités"),
                 _("Périmètre"),
-                _("Caméras"),
+                _("Caméras (commune)"),
             ),
             _authorizations,
             dated=False,
@@ -1149,4 +1153,58 @@ REGISTERS["controles-horloge"] = Register(
         _("Détail"),
     ),
     _clock_checks,
+)
+
+
+# --- Intercommunal conventions (accounts; CC 2021-817 DC) ----------------------------------------
+
+
+def _agreements(start, end):
+    now = timezone.now()
+    agreements = Agreement.objects.select_related("created_by", "ended_by").prefetch_related(
+        "viewer_communes", "camera_communes"
+    )
+    return [
+        [
+            a.reference,
+            a.title,
+            day(a.signed_on),
+            a.signed_by,
+            ", ".join(str(c) for c in a.viewer_communes.all()),
+            ", ".join(str(c) for c in a.camera_communes.all()),
+            day(a.valid_from),
+            day(a.valid_until) if a.valid_until else str(_("sans terme")),
+            str(a.state_at(now).label),
+            local(a.created_at),
+            _name(a.created_by),
+            local(a.ended_at),
+            _name(a.ended_by) if a.ended_at else "",
+            a.end_reason,
+        ]
+        for a in agreements.order_by("valid_from", "reference")
+    ]
+
+
+REGISTERS["conventions-intercommunales"] = Register(
+    "conventions-intercommunales",
+    _("Registre des conventions intercommunales"),
+    "conventions-intercommunales.csv",
+    (
+        _("Référence"),
+        _("Objet"),
+        _("Signée le"),
+        _("Signataires"),
+        _("Communes dont les agents visionnent"),
+        _("Communes dont les caméras sont visionnées"),
+        _("En vigueur du"),
+        _("En vigueur jusqu'au"),
+        _("État à la date du dossier"),
+        _("Enregistrée le"),
+        _("Enregistrée par"),
+        _("Fin anticipée le"),
+        _("Fin enregistrée par"),
+        _("Motif de la fin"),
+    ),
+    _agreements,
+    dated=False,
 )

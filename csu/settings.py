@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -188,6 +189,19 @@ except ValueError as error:
     raise ImproperlyConfigured(
         "CSU_TRAINING_REMINDER_DAYS: whole numbers of days, comma-separated"
     ) from error
+
+# The commune that runs the CSU: the commune of the cameras and habilitations recorded without
+# one, so that a single-commune installation needs no choice (an intercommunal CSU adds the
+# others and its conventions on the communes' pages).
+HOME_COMMUNE_NAME = env_str("CSU_COMMUNE_NAME", "Chambéry").strip()
+HOME_COMMUNE_INSEE = env_str("CSU_COMMUNE_INSEE", "73065").strip().upper()
+if not HOME_COMMUNE_NAME:
+    raise ImproperlyConfigured("CSU_COMMUNE_NAME: the name of the commune that runs the CSU")
+if not re.fullmatch(r"(?:\d{5}|2[AB]\d{3})", HOME_COMMUNE_INSEE):
+    raise ImproperlyConfigured(
+        "CSU_COMMUNE_INSEE: the commune's INSEE code, five characters (73065, or 2A004 in "
+        f"Corsica), not {HOME_COMMUNE_INSEE!r}"
+    )
 
 # --- Audit ------------------------------------------------------------------------------------
 
@@ -422,6 +436,7 @@ SPECTACULAR_SETTINGS = {
         "WindowDecisionEnum": "evidence.models.Window.Decision",
         "BreachDecisionEnum": "compliance.models.Breach.Decision",
         "BreachDecisionChoiceEnum": ["notify", "not_notify"],
+        "AgreementStateEnum": "accounts.models.AgreementState",
     },
 }
 API_TOKEN_LIFETIME = timedelta(hours=env_int("CSU_API_TOKEN_HOURS", 12, minimum=1))

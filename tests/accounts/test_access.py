@@ -147,5 +147,5 @@ def test_unknown_right_is_a_programming_error(operator_user):
 def test_scope_is_the_union_of_valid_habilitations(operator_user):
     HabilitationFactory(user=operator_user, sectors=["gare"], camera_codes=["CAM-001"])
     HabilitationFactory(user=operator_user, camera_codes=["CAM-009"], revoked_at=timezone.now())
-    result = scope(operator_user, "live")
-    assert result.sectors == {"gare"} and result.camera_codes == {"CAM-001"}
+    (grant,) = scope(operator_user, "live").grants
+    assert grant.sectors == {"gare"} and grant.camera_codes == {"CAM-001"}

@@ -97,7 +97,7 @@ def test_the_scope_is_the_habilitation_and_the_agreement_together(station):
 
     HabilitationFactory(user=station, all_cameras=True, can_live=True)
     everywhere = scope(station, Right.LIVE)
-    assert everywhere.all_cameras and everywhere.agreement_only
+    assert all(g.all_cameras for g in everywhere.grants) and everywhere.agreement_only
     codes = Camera.objects.filter(everywhere.as_q()).values_list("code", flat=True)
     assert sorted(codes) == ["CAM-101", "CAM-103"]
 

@@ -17,6 +17,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts import services as account_services
+from accounts.models import Commune, home_commune
 from accounts.roles import Role
 from audit.services import record
 from cameras import services as camera_services
@@ -230,6 +232,25 @@ def service() -> str:
     return ServiceFactory(code=f"service-q{_n():03d}").code
 
 
+def agreement() -> str:
+    """A convention opening a new commune's cameras to the home commune's agents."""
+    reference = f"CONV-Q{_n():03d}"
+    today = timezone.localdate()
+    other = Commune.objects.create(name=f"Commune Q{_n():03d}", insee_code=f"{74000 + _n():05d}")
+    CameraFactory(commune=other)
+    account_services.agreement_create(
+        reference=reference,
+        title="Mutualisation",
+        signed_on=today,
+        signed_by="Les maires",
+        valid_from=today,
+        viewer_communes=[home_commune()],
+        camera_communes=[other],
+        actor="test",
+    )
+    return reference
+
+
 def breach() -> str:
     marker = f"Incident Q{_n():03d}"
     breaches.breach_create(
@@ -275,6 +296,7 @@ CASES = [
     Case("/comptes/formations/", Role.ADMIN, lapsed_training),
     # Open to everyone: one section per authorization in force.
     Case("/public/information/", Role.DPO, authorization),
+    Case("/comptes/communes/", Role.DPO, agreement),
     # The DPO's registers
     Case("/conformite/registres/extractions/", Role.DPO, handover),
     Case("/conformite/registres/remises/", Role.DPO, handover),
@@ -285,6 +307,7 @@ CASES = [
     Case("/conformite/registres/masques/", Role.DPO, camera),
     Case("/conformite/registres/autorisations/", Role.DPO, authorization),
     Case("/conformite/registres/arrets-autorisation/", Role.DPO, stopped_camera),
+    Case("/conformite/registres/conventions-intercommunales/", Role.DPO, agreement),
     # API lists
     Case("/api/cameras/", Role.DPO, camera),
     Case("/api/cameras/health/", Role.SUPERVISOR, camera),
@@ -304,6 +327,7 @@ CASES = [
     Case("/api/users/", Role.ADMIN, user),
     Case("/api/habilitations/", Role.ADMIN, habilitation),
     Case("/api/services/", Role.ADMIN, service),
+    Case("/api/agreements/", Role.DPO, agreement),
 ]
 
 

@@ -324,6 +324,13 @@ IDOR_ALLOW_LIST = {
     "habilitation-detail": "admin-wide",
     "habilitation-revoke": "admin-wide",
     "service-detail": "admin-wide",
+    # Communes and conventions are the whole CSU's, administered as habilitations are.
+    "accounts:commune_edit": "admin-wide",
+    "accounts:agreement_detail": "admin-wide",
+    "accounts:agreement_end": "admin-wide",
+    "commune-detail": "admin-wide",
+    "agreement-detail": "admin-wide",
+    "agreement-end": "admin-wide",
     # A part of the room's dashboard, by name: the same for every member of the staff.
     "operations:dashboard_part": "not an object",
     # The audit log is read whole by its readers (DPO, admin): no per-event scope.

@@ -107,7 +107,8 @@ def run(scratch: Path, minutes: int, mbps: float) -> None:
         number="BENCH-1",
         issued_on=today - timedelta(days=30),
         expires_on=today + timedelta(days=1000),
-        purposes="bench",
+        purposes=["atteintes_personnes_biens"],
+        qualities=["operateur_csu"],
         perimeter="bench",
         retention_days=15,
     )

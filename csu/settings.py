@@ -414,6 +414,8 @@ SPECTACULAR_SETTINGS = {
         "WindowDecisionEnum": "evidence.models.Window.Decision",
         "BreachDecisionEnum": "compliance.models.Breach.Decision",
         "BreachDecisionChoiceEnum": ["notify", "not_notify"],
+        "AuthorizationPurposeEnum": "cameras.purposes.Purpose",
+        "ViewerQualityEnum": "accounts.qualities.Quality",
     },
 }
 API_TOKEN_LIFETIME = timedelta(hours=env_int("CSU_API_TOKEN_HOURS", 12, minimum=1))

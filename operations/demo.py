@@ -30,6 +30,7 @@ from cameras.models import (
 from cameras.purposes import Purpose
 from evidence.models import Export, LegalFrame, Requisition, Status, Window
 from operations.models import (
+    CATEGORY_PURPOSE,
     AlertedService,
     Category,
     Outcome,
@@ -158,11 +159,13 @@ def generate_year(
     rows = []
     for seq, moment in enumerate(occurred, start=base + 1):
         closed = rng.random() < 0.97
+        category = rng.choice(Category.values)
         rows.append(
             Signalement(
                 year=year,
                 seq=seq,
-                category=rng.choice(Category.values),
+                category=category,
+                purpose=CATEGORY_PURPOSE.get(category, Purpose.PUBLIC_BUILDINGS),
                 occurred_at=moment,
                 location=f"Rue {rng.randint(1, 400)}",
                 description="Fait constaté sur les caméras.",

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from cameras.purposes import Purpose
 from operations.models import AlertedService, Category, Outcome
 from operations.roles import ROOM_STAFF
 
@@ -42,6 +43,15 @@ class QuickSignalementForm(forms.Form):
         choices=[("", "—"), *Category.choices],
         error_messages={"required": _("Choisissez une catégorie.")},
         widget=forms.Select(attrs={"autofocus": True}),
+    )
+    purpose = forms.ChoiceField(
+        label=_("Finalité (CSI L251-2)"),
+        choices=[("", _("— celle de la catégorie —")), *Purpose.choices],
+        required=False,
+        help_text=_(
+            "À choisir pour la catégorie « Autre » ; les autres catégories ont la leur. Les "
+            "caméras doivent être autorisées pour cette finalité."
+        ),
     )
     location = forms.CharField(
         label=_("Lieu"),

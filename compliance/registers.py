@@ -24,6 +24,7 @@ from audit import actions, records
 from audit.models import AuditEvent, RecordPurge
 from cameras import selectors as camera_selectors
 from cameras.models import Authorization, PrivacyMask, RetentionChange
+from cameras.purposes import RIGHT_OF_ACCESS, purpose_label
 from cameras.sources import public_url
 from compliance.models import AccessRequest, AccessRequestCamera, Breach
 from compliance.schedule import retention_schedule
@@ -91,6 +92,7 @@ def _extractions(start, end):
                     local(e.released_at),
                     str(len(e.files)),
                     e.package_sha256,
+                    e.purpose_label,
                 ],
             )
             for e in exports.order_by("finished_at", "pk")
@@ -257,7 +259,9 @@ def _authorizations(start, end):
             day(a.expires_on),
             str((a.expires_on - today).days),
             str(a.retention_days),
-            a.purposes,
+            " ; ".join(a.purpose_labels),
+            a.purposes_details,
+            " ; ".join(a.quality_labels),
             a.perimeter,
             ", ".join(c.code for c in a.cameras.all()),
         ]
@@ -279,6 +283,7 @@ def _accesses(start, end):
             e.reason,
             e.recipient,
             e.ip or "",
+            purpose_label((e.details or {}).get("purpose", "")),
         ]
         for e in events.order_by("seq")
     ]
@@ -301,6 +306,7 @@ REGISTERS: dict[str, Register] = {
                 _("Motif"),
                 _("Destinataire"),
                 _("Adresse IP"),
+                _("Finalité"),
             ),
             _accesses,
         ),
@@ -319,6 +325,7 @@ REGISTERS: dict[str, Register] = {
                 _("Libérée le"),
                 _("Fichiers"),
                 _("SHA-256 du paquet"),
+                _("Finalité"),
             ),
             _extractions,
         ),
@@ -445,7 +452,9 @@ REGISTERS: dict[str, Register] = {
                 _("Expire le"),
                 _("Jours restants"),
                 _("Conservation (jours)"),
-                _("Finalités"),
+                _("Finalités (CSI L251-2)"),
+                _("Précisions sur les finalités"),
+                _("Qualités des personnes habilitées à visionner"),
                 _("Périmètre"),
                 _("Caméras"),
             ),
@@ -498,6 +507,7 @@ def _access_request_extractions(start, end):
                 local(row.extract_released_at),
                 "1",
                 row.extract_sha256,
+                purpose_label(RIGHT_OF_ACCESS),
             ],
         )
         for row in _extract_rows("extract_built_at", start, end)

@@ -44,15 +44,6 @@ class QuickSignalementForm(forms.Form):
         error_messages={"required": _("Choisissez une catégorie.")},
         widget=forms.Select(attrs={"autofocus": True}),
     )
-    purpose = forms.ChoiceField(
-        label=_("Finalité (CSI L251-2)"),
-        choices=[("", _("— celle de la catégorie —")), *Purpose.choices],
-        required=False,
-        help_text=_(
-            "À choisir pour la catégorie « Autre » ; les autres catégories ont la leur. Les "
-            "caméras doivent être autorisées pour cette finalité."
-        ),
-    )
     location = forms.CharField(
         label=_("Lieu"),
         max_length=300,
@@ -78,6 +69,16 @@ class QuickSignalementForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     occurred_at = _datetime_field(_("Survenu le"))
+    # Last in the tab order: only "Autre" needs it, the quick path stays as it was.
+    purpose = forms.ChoiceField(
+        label=_("Finalité (CSI L251-2)"),
+        choices=[("", _("— celle de la catégorie —")), *Purpose.choices],
+        required=False,
+        help_text=_(
+            "À choisir pour la catégorie « Autre » ; les autres catégories ont la leur. Les "
+            "caméras doivent être autorisées pour cette finalité."
+        ),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -181,7 +181,9 @@ ENQUEUE = textwrap.dedent(
     requisition = Requisition.objects.get(pk=int(sys.argv[1]))
     actor = User.objects.get(pk=int(sys.argv[2]))
     try:
-        services.export_start(requisition=requisition, purpose=PURPOSE, actor=actor)
+        services.export_start(
+            requisition=requisition, purpose="atteintes_personnes_biens", actor=actor
+        )
     except Exception as exc:
         print("ERROR", type(exc).__name__, exc)
         sys.exit(3)

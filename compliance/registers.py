@@ -19,6 +19,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Habilitation
+from accounts.qualities import quality_label
 from accounts.roles import Right
 from audit import actions, records
 from audit.models import AuditEvent, RecordPurge
@@ -198,7 +199,7 @@ def _access_requests(start, end):
 def _habilitations(start, end):
     today = timezone.localdate()
     habilitations = (
-        Habilitation.objects.select_related("user")
+        Habilitation.objects.select_related("user__service")
         .prefetch_related("user__trainings")
         .order_by("user__username", "valid_from")
     )
@@ -206,6 +207,7 @@ def _habilitations(start, end):
         [
             f"{h.user.get_username()} ({h.user.get_full_name()})",
             h.user.get_role_display(),
+            quality_label(h.user.quality),
             h.decision_reference,
             h.issuer,
             day(h.valid_from),
@@ -408,6 +410,7 @@ REGISTERS: dict[str, Register] = {
             (
                 _("Personne"),
                 _("Rôle"),
+                _("Qualité (CSI L252-2)"),
                 _("Décision"),
                 _("Délivrée par"),
                 _("Valable du"),

@@ -14,6 +14,7 @@ from accounts.qualities import Quality, quality_of
 from accounts.roles import Right, Role
 from audit.models import AuditEvent
 from cameras import services as camera_services
+from compliance.registers import REGISTERS
 from tests.cameras.factories import AuthorizationFactory, CameraFactory
 from tests.factories import HabilitationFactory, ServiceFactory, TrainingFactory, UserFactory
 
@@ -207,3 +208,19 @@ def test_the_authorization_form_and_api_take_checkboxes_of_codes(admin_user, sig
     detail = client.get(f"/cameras/autorisations/{created.json()['id']}/").content.decode()
     assert "L251-2 1° — Protection des bâtiments" in detail
     assert "Agents de police municipale" in detail
+
+
+def test_the_habilitation_page_and_register_show_the_holders_quality(
+    municipal_agent, dpo, signed_in
+):
+    habilitation = HabilitationFactory(user=municipal_agent, camera_codes=["CAM-GARE"])
+    page = signed_in(dpo).get(f"/comptes/habilitations/{habilitation.pk}/").content.decode()
+    assert "Agents de police municipale" in page
+    [row] = REGISTERS["habilitations"].rows(None, None)
+    assert row[2] == "Agents de police municipale"
+    AuthorizationFactory(
+        number="73-REG", purposes=["secours_incendie"], qualities=["sapeurs_pompiers"]
+    )
+    [authorization] = REGISTERS["autorisations"].rows(None, None)
+    assert "L251-2 8° — Secours aux personnes" in authorization[5]
+    assert authorization[7] == "Sapeurs-pompiers (SDIS)"

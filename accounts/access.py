@@ -7,7 +7,9 @@ camera without that attribute counts as not listed. Its ``commune_id`` says whos
 a habilitation opens the cameras of its own commune, and those of another only while a
 convention in force lists it (intercommunal CSU, CC 2021-817 DC); a camera without that
 attribute belongs to no commune in particular. Live viewing also needs the camera's
-prefectoral authorization in force, which the camera itself tells (``authorization_refusal``).
+prefectoral authorization in force, which the camera itself tells (``authorization_refusal``);
+every right needs the person's quality listed by that authorization (``quality_refusal``, CSI
+L252-2), so that an arrêté edited to drop a quality closes its images to existing habilitations.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from accounts.models import (
     training_expires_on,
     training_state,
 )
+from accounts.qualities import quality_of
 from accounts.roles import AGREEMENT_BOUND_ROLES, ROLE_RIGHTS, Right
 
 
@@ -163,6 +166,13 @@ def _commune_refusal(habilitation: Habilitation, camera: CameraLike, at: datetim
     }
 
 
+def _quality_refusal(user: Any, camera: CameraLike) -> str:
+    """Why the camera's authorization does not allow a person of this quality to view it
+    (CSI L252-2), "" when it does: asked of the camera, like the authorization in force."""
+    refusal = getattr(camera, "quality_refusal", None)
+    return refusal(quality_of(user)) if callable(refusal) else ""
+
+
 def decide(user: Any, right: str, camera: CameraLike, at: datetime | None = None) -> Decision:
     """Allowed or not, with the reason in words for the refusal page and the audit trail."""
     if right not in Right.values:
@@ -176,6 +186,9 @@ def decide(user: Any, right: str, camera: CameraLike, at: datetime | None = None
             False,
             _("Cette caméra n'est pas listée dans la convention avec la Police nationale."),
         )
+    unlisted = _quality_refusal(user, camera)
+    if unlisted:
+        return Decision(False, unlisted)
     if right == Right.LIVE:
         refusal = _authorization_refusal(camera, at)
         if refusal:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.qualities import Quality, quality_of
 from accounts.roles import Role
 
 
@@ -28,6 +29,8 @@ class Service(models.Model):
         POLICE_MUNICIPALE = "police_municipale", _("Police municipale")
         PARQUET = "parquet", _("Parquet / juridiction")
         CSU = "csu", _("Centre de supervision urbain")
+        DOUANES = "douanes", _("Douanes")
+        SDIS = "sdis", _("Service d'incendie et de secours")
         AUTRE = "autre", _("Autre")
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
@@ -238,6 +241,11 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return self.is_active and self.role in roles
+
+    @property
+    def quality(self) -> Quality | None:
+        """The quality in which the person may view images (accounts.qualities)."""
+        return quality_of(self)
 
 
 #: A valid habilitation ending within this many days is shown as expiring.

@@ -30,6 +30,7 @@ from accounts.models import (
     home_commune,
     token_digest,
 )
+from accounts.qualities import grant_refusals
 from accounts.roles import ROLE_RIGHTS, Right, Role
 from audit.services import record
 
@@ -311,6 +312,10 @@ def _check_grant(habilitation: Habilitation, *, actor: Actor, creating: bool) ->
                 "rights": ", ".join(str(Right(right).label) for right in beyond),
             }
         )
+    # The authorizations list who may view their cameras (CSI L252-2): the register checks it.
+    refusals = grant_refusals(habilitation)
+    if refusals:
+        raise ValidationError(refusals)
 
 
 @transaction.atomic

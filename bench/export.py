@@ -27,6 +27,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+#: What the extractions here pursue (CSI L251-2).
+PURPOSE = "atteintes_personnes_biens"
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -107,7 +110,8 @@ def run(scratch: Path, minutes: int, mbps: float) -> None:
         number="BENCH-1",
         issued_on=today - timedelta(days=30),
         expires_on=today + timedelta(days=1000),
-        purposes="bench",
+        purposes=["atteintes_personnes_biens"],
+        qualities=["operateur_csu"],
         perimeter="bench",
         retention_days=15,
     )
@@ -167,7 +171,7 @@ def run(scratch: Path, minutes: int, mbps: float) -> None:
         services.requisition_decide(
             requisition=requisition, outcome="approve_all", reason="bench", actor=judge
         )
-        job = services.export_start(requisition=requisition, actor=chief)
+        job = services.export_start(requisition=requisition, purpose=PURPOSE, actor=chief)
         began = time.perf_counter()
         job = export.export_build(job.pk)
         elapsed = time.perf_counter() - began

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from accounts.actors import signed_in
 from accounts.api_auth import IsVerified, role_permission
 from accounts.models import Commune, User
+from accounts.qualities import Quality
 from cameras import retention, selectors, services
 from cameras.filters import AuthorizationFilter, CameraFilter
 from cameras.models import (
@@ -30,6 +31,7 @@ from cameras.models import (
     PrivacyMask,
     RetentionChange,
 )
+from cameras.purposes import Purpose
 from cameras.roles import (
     AUTHORIZATION_ALERT_HANDLERS,
     AUTHORIZATION_ALERT_READERS,
@@ -67,6 +69,16 @@ class AuthorizationSerializer(serializers.ModelSerializer):
     cameras: serializers.SlugRelatedField[Camera] = serializers.SlugRelatedField(
         slug_field="code", many=True, read_only=True
     )
+    purposes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Purpose.choices),
+        allow_empty=False,
+        help_text=_("Les finalités de l'article L251-2 du CSI que l'arrêté autorise."),
+    )
+    qualities = serializers.ListField(
+        child=serializers.ChoiceField(choices=Quality.choices),
+        allow_empty=False,
+        help_text=_("Les qualités des personnes que l'arrêté habilite à visionner (CSI L252-2)."),
+    )
 
     class Meta:
         model = Authorization
@@ -76,6 +88,8 @@ class AuthorizationSerializer(serializers.ModelSerializer):
             "issued_on",
             "expires_on",
             "purposes",
+            "purposes_details",
+            "qualities",
             "perimeter",
             "retention_days",
             "is_valid",

@@ -11,8 +11,8 @@ class CamerasConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from accounts import navigation
-        from cameras import actions, models
+        from accounts import navigation, qualities
+        from cameras import actions, models, services
         from cameras.roles import (
             AUTHORIZATION_ALERT_READERS,
             HEALTH_WATCHERS,
@@ -21,6 +21,7 @@ class CamerasConfig(AppConfig):
         )
 
         actions.register()
+        qualities.register_grant_check(services.habilitation_quality_refusal)
         navigation.register(50, _("Caméras"), "cameras:camera_list", REGISTER_READERS)
         navigation.register(55, _("Équipements"), "cameras:device_list", REGISTER_READERS)
         navigation.register(70, _("Santé des caméras"), "cameras:health_board", HEALTH_WATCHERS)

@@ -16,8 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.actors import Actor, SystemActor
+from accounts.qualities import Quality
 from cameras import services
 from cameras.models import Authorization, Camera, CameraKind, CameraStatus, Device
+from cameras.purposes import Purpose
 
 #: Who creates the demo cameras when no person is named, as the audit trail shows it.
 DEMO_ACTOR = SystemActor("manage.py load_demo_cameras")
@@ -124,8 +126,19 @@ def write_clip(
 
 DEMO_AUTHORIZATION: dict[str, Any] = {
     "number": "73-2023-DSC-0142",
-    "purposes": "Protection des bâtiments et installations publics ; prévention des atteintes "
-    "à la sécurité des personnes et des biens ; régulation du trafic routier.",
+    "purposes": [
+        Purpose.PUBLIC_BUILDINGS,
+        Purpose.TRAFFIC_FLOWS,
+        Purpose.PERSONS_AND_PROPERTY,
+        Purpose.RESCUE_AND_FIRE,
+    ],
+    "purposes_details": "Abords de l'hôtel de ville et de la gare ; places et rues commerçantes "
+    "du centre-ville exposées aux vols et aux agressions ; régulation du trafic routier.",
+    "qualities": [
+        Quality.CSU_OPERATOR,
+        Quality.POLICE_MUNICIPALE,
+        Quality.POLICE_NATIONALE,
+    ],
     "perimeter": "Centre-ville de Chambéry, gare, quartier de Bissy.",
     "retention_days": 15,
 }

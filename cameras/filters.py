@@ -109,7 +109,7 @@ class AuthorizationFilter(filters.FilterSet):
     def search(self, authorizations: QuerySet, name: str, value: str) -> QuerySet:
         q = value.strip()
         return authorizations.filter(
-            Q(number__icontains=q) | Q(perimeter__icontains=q) | Q(purposes__icontains=q)
+            Q(number__icontains=q) | Q(perimeter__icontains=q) | Q(purposes_details__icontains=q)
         )
 
     def in_state(self, authorizations: QuerySet, name: str, value: str) -> QuerySet:

@@ -7,12 +7,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Commune, home_commune
+from accounts.qualities import Quality
 from cameras.models import (
     Authorization,
     Camera,
     Device,
     five_years_after,
 )
+from cameras.purposes import Purpose
 from cameras.sources import split_credentials
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -25,13 +27,46 @@ class AuthorizationForm(forms.ModelForm):
         widget=DATE,
         help_text=_("Laissez vide : 5 ans après la date de l'arrêté."),
     )
+    purposes = forms.MultipleChoiceField(
+        label=_("finalités (CSI L251-2)"),
+        choices=Purpose.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Cochez au moins une finalité de l'article L251-2.")},
+        help_text=_(
+            "Celles que l'arrêté autorise : signalements, relectures et extractions "
+            "n'en poursuivent pas d'autres."
+        ),
+    )
+    qualities = forms.MultipleChoiceField(
+        label=_("qualités des personnes habilitées à visionner"),
+        choices=Quality.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": _(
+                "Cochez au moins une qualité de personnes habilitées à visionner les images."
+            )
+        },
+        help_text=_(
+            "Celles que l'arrêté désigne (CSI L252-2) : aucune habilitation n'est "
+            "délivrée à une personne d'une autre qualité."
+        ),
+    )
 
     class Meta:
         model = Authorization
-        fields = ["number", "issued_on", "expires_on", "purposes", "perimeter", "retention_days"]
+        fields = [
+            "number",
+            "issued_on",
+            "expires_on",
+            "purposes",
+            "purposes_details",
+            "qualities",
+            "perimeter",
+            "retention_days",
+        ]
         widgets = {
             "issued_on": DATE,
-            "purposes": forms.Textarea(attrs={"rows": 3}),
+            "purposes_details": forms.Textarea(attrs={"rows": 3}),
             "perimeter": forms.Textarea(attrs={"rows": 3}),
         }
 

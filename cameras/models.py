@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Commune, home_commune_id
+from accounts.qualities import Quality, quality_label
+from cameras.purposes import Purpose, purpose_label, validate_purposes
 
 #: CSI L252-5: images are kept at most one month; the project's legal maximum is 30 days.
 LEGAL_MAX_RETENTION_DAYS = 30
@@ -27,6 +29,21 @@ AUTHORIZATION_YEARS = 5
 EXPIRY_ALERT_DAYS = (180, 90, 30)
 
 STREAM_SCHEMES = ("rtsp", "http", "https", "file")
+
+
+def validate_qualities(value: Any) -> None:
+    """A list of at least one quality of people allowed to view, each known and listed once."""
+    if not isinstance(value, list) or not value:
+        raise ValidationError(
+            _("Cochez au moins une qualité de personnes habilitées à visionner les images.")
+        )
+    unknown = [str(code) for code in value if code not in Quality.values]
+    if unknown:
+        raise ValidationError(
+            _("Qualité inconnue : %(codes)s."), params={"codes": ", ".join(unknown)}
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError(_("Une qualité est listée deux fois."))
 
 
 def five_years_after(day: date) -> date:
@@ -187,7 +204,16 @@ class Authorization(models.Model):
     )
     issued_on = models.DateField(_("date de l'arrêté"))
     expires_on = models.DateField(_("date d'expiration"))
-    purposes = models.TextField(_("finalités"))
+    #: The CSI L251-2 purposes it allows (codes of ``Purpose``), in the article's order.
+    purposes = models.JSONField(_("finalités"), default=list, validators=[validate_purposes])
+    #: What the arrêté says of its purposes beyond the article's words (places, events...).
+    purposes_details = models.TextField(_("précisions sur les finalités"), blank=True)
+    #: The qualities of the people it allows to view images (CSI L252-2; codes of ``Quality``).
+    qualities = models.JSONField(
+        _("qualités des personnes habilitées à visionner"),
+        default=list,
+        validators=[validate_qualities],
+    )
     perimeter = models.TextField(_("périmètre"))
     retention_days = models.PositiveSmallIntegerField(
         _("durée de conservation (jours)"),
@@ -237,6 +263,22 @@ class Authorization(models.Model):
     def is_valid_on(self, day: date | None = None) -> bool:
         day = day or timezone.localdate()
         return self.issued_on <= day <= self.expires_on
+
+    @property
+    def purpose_labels(self) -> list[str]:
+        """Its purposes in the article's words, in the article's order."""
+        return [purpose_label(code) for code in Purpose.values if code in self.purposes]
+
+    @property
+    def quality_labels(self) -> list[str]:
+        """The qualities it allows to view, in words, in the list's order."""
+        return [quality_label(code) for code in Quality.values if code in self.qualities]
+
+    def allows_purpose(self, purpose: str) -> bool:
+        return purpose in self.purposes
+
+    def allows_quality(self, quality: str | None) -> bool:
+        return quality is not None and quality in self.qualities
 
     @property
     def is_valid(self) -> bool:
@@ -600,6 +642,47 @@ class Camera(models.Model):
                 }
             )
         return ""
+
+    def purpose_refusal(self, purpose: str) -> str:
+        """Why the camera's images may not be used for the L251-2 ``purpose``, in words; ""
+        when its authorization lists it (CSI L251-2, L252-1)."""
+        authorization = self.authorization if self.authorization_id else None
+        if authorization is None:
+            return str(
+                _("La caméra %(code)s ne relève d'aucune autorisation préfectorale.")
+                % {"code": self.code}
+            )
+        if authorization.allows_purpose(purpose):
+            return ""
+        return str(
+            _(
+                "La finalité « %(purpose)s » n'est pas autorisée pour la caméra %(code)s par "
+                "l'arrêté %(number)s."
+            )
+            % {
+                "purpose": purpose_label(purpose) or purpose,
+                "code": self.code,
+                "number": authorization.number,
+            }
+        )
+
+    def quality_refusal(self, quality: str | None) -> str:
+        """Why a person of ``quality`` may not view this camera's images, in words; "" when
+        its authorization lists that quality, or when it has none (nothing is shown then)."""
+        authorization = self.authorization if self.authorization_id else None
+        if authorization is None or authorization.allows_quality(quality):
+            return ""
+        return str(
+            _(
+                "L'arrêté %(number)s ne permet pas aux « %(quality)s » de visionner les images "
+                "de la caméra %(code)s."
+            )
+            % {
+                "number": authorization.number,
+                "quality": quality_label(quality),
+                "code": self.code,
+            }
+        )
 
     def current_mask(self) -> PrivacyMask | None:
         return self.mask_versions.order_by("-version").first()

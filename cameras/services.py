@@ -17,13 +17,14 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Max, QuerySet
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import access
 from accounts.actors import Actor, person
-from accounts.models import Commune, User, home_commune
+from accounts.models import Commune, Habilitation, User, home_commune
+from accounts.qualities import Quality, quality_label
 from accounts.roles import Right
 from audit.services import record
 from cameras import health, retention, secrets, sources, video
@@ -41,6 +42,7 @@ from cameras.models import (
     five_years_after,
     same_host,
 )
+from cameras.purposes import Purpose
 from cameras.roles import AUTHORIZATION_ALERT_HANDLERS, MASK_EDITORS
 from cameras.sources import split_credentials, stream_login
 
@@ -56,6 +58,8 @@ AUTHORIZATION_FIELDS = (
     "issued_on",
     "expires_on",
     "purposes",
+    "purposes_details",
+    "qualities",
     "perimeter",
     "retention_days",
 )
@@ -65,22 +69,34 @@ def _authorization_details(a: Authorization) -> dict[str, Any]:
     return {name: getattr(a, name) for name in AUTHORIZATION_FIELDS}
 
 
+def _listed(codes: Any, known: list[str]) -> Any:
+    """A list of codes in the closed list's order, once each; anything else as given, for the
+    model's validators to refuse in words."""
+    if not isinstance(codes, list | tuple) or any(code not in known for code in codes):
+        return codes
+    return [code for code in known if code in codes]
+
+
 @transaction.atomic
 def authorization_create(
     *,
     number: str,
     issued_on: date,
-    purposes: str,
+    purposes: list[str],
+    qualities: list[str],
     perimeter: str,
     retention_days: int,
     actor: Actor,
     expires_on: date | None = None,
+    purposes_details: str = "",
 ) -> Authorization:
     authorization = Authorization(
         number=number.strip(),
         issued_on=issued_on,
         expires_on=expires_on or five_years_after(issued_on),
-        purposes=purposes.strip(),
+        purposes=_listed(purposes, Purpose.values),
+        purposes_details=purposes_details.strip(),
+        qualities=_listed(qualities, Quality.values),
         perimeter=perimeter.strip(),
         retention_days=retention_days,
     )
@@ -103,6 +119,10 @@ def authorization_update(
     if unknown:
         raise TypeError(f"cannot change {sorted(unknown)} here")
     before = _authorization_details(authorization)
+    if "purposes" in changes:
+        changes["purposes"] = _listed(changes["purposes"], Purpose.values)
+    if "qualities" in changes:
+        changes["qualities"] = _listed(changes["qualities"], Quality.values)
     for name, value in changes.items():
         setattr(authorization, name, value.strip() if isinstance(value, str) else value)
     authorization.full_clean()
@@ -134,6 +154,39 @@ def authorization_update(
         )
     authorization_alerts_settle(authorization_ids=[authorization.pk])
     return authorization
+
+
+def habilitation_quality_refusal(habilitation: Habilitation) -> str:
+    """Why ``habilitation`` may not be granted: an arrêté covering one of the cameras it would
+    open does not list its holder's quality (CSI L252-2); "" when every one does. Registered in
+    accounts.qualities, so that the pages and the API of habilitations both ask it."""
+    quality = habilitation.user.quality
+    cameras = Camera.objects.exclude(status=CameraStatus.DECOMMISSIONED).filter(
+        authorization__isnull=False
+    )
+    if not habilitation.all_cameras:
+        cameras = cameras.filter(
+            Q(code__in=habilitation.camera_codes) | Q(sector__in=habilitation.sectors)
+        )
+    refused: dict[str, list[str]] = {}
+    for code, number, qualities in cameras.order_by("authorization__number", "code").values_list(
+        "code", "authorization__number", "authorization__qualities"
+    ):
+        if quality is None or quality not in (qualities or []):
+            refused.setdefault(number, []).append(code)
+    if not refused:
+        return ""
+    return _(
+        "La qualité de %(person)s (%(quality)s) n'est pas listée par l'autorisation "
+        "préfectorale des caméras couvertes : %(arretes)s."
+    ) % {
+        "person": habilitation.user,
+        "quality": quality_label(quality),
+        "arretes": " ; ".join(
+            _("arrêté %(number)s (%(codes)s)") % {"number": number, "codes": ", ".join(codes)}
+            for number, codes in refused.items()
+        ),
+    }
 
 
 @transaction.atomic

@@ -28,6 +28,7 @@ from accounts import access
 from accounts.actors import Actor
 from accounts.roles import Right
 from audit.services import record
+from cameras.purposes import RIGHT_OF_ACCESS, purpose_label
 from compliance.areas import check_keep_areas, kept_percent
 from compliance.models import AccessRequest, AccessRequestCamera
 from compliance.services import extract_folder
@@ -167,8 +168,11 @@ def extract_build(*, footage: AccessRequestCamera, keep_areas: Any, actor: Actor
                 actor=actor,
                 target=request,
                 target_label=request.reference,
-                reason=_("Réponse à la demande d'accès %(ref)s") % {"ref": request.reference},
+                reason=_("Réponse à la demande d'accès %(ref)s — %(purpose)s")
+                % {"ref": request.reference, "purpose": purpose_label(RIGHT_OF_ACCESS)},
                 details={
+                    # Not a purpose of the system (CSI L251-2): the filmed person's right.
+                    "purpose": RIGHT_OF_ACCESS,
                     "camera": camera.code,
                     "segments": [segment.pk for segment in segments],
                     "keep_areas": keep_areas,

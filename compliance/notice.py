@@ -18,13 +18,6 @@ from cameras.models import Authorization, CameraStatus
 from compliance.schedule import days_text
 
 
-def authorization_purposes(authorization: Authorization) -> list[str]:
-    """The purposes an authorization allows, as the public reads them: one per line of the
-    arrêté's list (leading dashes and bullets dropped, blank lines skipped)."""
-    lines = (line.strip().lstrip("-•*").strip() for line in authorization.purposes.splitlines())
-    return [line for line in lines if line]
-
-
 @dataclass(frozen=True)
 class NoticeAuthorization:
     number: str
@@ -69,7 +62,7 @@ def authorizations_in_force(day: date) -> list[NoticeAuthorization]:
             issued_on=row.issued_on,
             expires_on=row.expires_on,
             perimeter=row.perimeter.strip(),
-            purposes=authorization_purposes(row),
+            purposes=row.purpose_labels,
             camera_count=row.camera_count,
             retention=_retention_text(row.retention_min, row.retention_max),
             retention_min=row.retention_min,

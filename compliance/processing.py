@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 from typing import Any, TypedDict
 
 from django.conf import settings
@@ -63,12 +62,6 @@ class Section(TypedDict):
 class Content(TypedDict):
     title: str
     sections: list[Section]
-
-
-def authorization_purposes(authorization: Authorization) -> list[str]:
-    """The labels of the purposes an authorization lists (CSI L251-2), in its order."""
-    parts = re.split(r"[\n;]+", authorization.purposes or "")
-    return [part.strip().rstrip(".").strip() for part in parts if part.strip()]
 
 
 def _section(
@@ -209,7 +202,7 @@ def _generate() -> Content:
     cameras = _cameras()
     purposes: list[str] = []
     for authorization in authorizations:
-        for label in authorization_purposes(authorization):
+        for label in authorization.purpose_labels:
             if label not in purposes:
                 purposes.append(label)
     relayed = sum(1 for camera in cameras if camera.police_relay)
@@ -252,6 +245,7 @@ def _generate() -> Content:
                 _("Délivré le"),
                 _("Expire le"),
                 _("Finalités"),
+                _("Qualités des personnes habilitées à visionner (CSI L252-2)"),
                 _("Périmètre"),
                 _("Conservation (jours)"),
                 _("Caméras"),
@@ -261,7 +255,8 @@ def _generate() -> Content:
                     a.number,
                     a.issued_on.strftime("%d/%m/%Y"),
                     a.expires_on.strftime("%d/%m/%Y"),
-                    " ; ".join(authorization_purposes(a)),
+                    " ; ".join(a.purpose_labels),
+                    " ; ".join(a.quality_labels),
                     a.perimeter,
                     str(a.retention_days),
                     ", ".join(c.code for c in cameras if c.authorization_id == a.pk),

@@ -21,11 +21,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Agreement, Habilitation
+from accounts.qualities import quality_label
 from accounts.roles import Right
 from audit import actions, records
 from audit.models import AuditEvent, RecordPurge
 from cameras import selectors as camera_selectors
 from cameras.models import Authorization, PrivacyMask, RetentionChange
+from cameras.purposes import RIGHT_OF_ACCESS, purpose_label
 from cameras.sources import public_url
 from compliance.models import (
     AccessRequest,
@@ -100,6 +102,7 @@ def _extractions(start, end):
                     local(e.released_at),
                     str(len(e.files)),
                     e.package_sha256,
+                    e.purpose_label,
                 ],
             )
             for e in exports.order_by("finished_at", "pk")
@@ -207,7 +210,7 @@ def _access_requests(start, end):
 def _habilitations(start, end):
     today = timezone.localdate()
     habilitations = (
-        Habilitation.objects.select_related("user", "commune")
+        Habilitation.objects.select_related("user__service", "commune")
         .prefetch_related("user__trainings")
         .order_by("user__username", "valid_from")
     )
@@ -216,6 +219,7 @@ def _habilitations(start, end):
             f"{h.user.get_username()} ({h.user.get_full_name()})",
             h.user.get_role_display(),
             str(h.commune),
+            quality_label(h.user.quality),
             h.decision_reference,
             h.issuer,
             day(h.valid_from),
@@ -271,7 +275,9 @@ def _authorizations(start, end):
             day(a.expires_on),
             str((a.expires_on - today).days),
             str(a.retention_days),
-            a.purposes,
+            " ; ".join(a.purpose_labels),
+            a.purposes_details,
+            " ; ".join(a.quality_labels),
             a.perimeter,
             ", ".join(f"{c.code} ({c.commune.name})" for c in a.cameras.all()),
         ]
@@ -293,6 +299,7 @@ def _accesses(start, end):
             e.reason,
             e.recipient,
             e.ip or "",
+            purpose_label((e.details or {}).get("purpose", "")),
         ]
         for e in events.order_by("seq")
     ]
@@ -315,6 +322,7 @@ REGISTERS: dict[str, Register] = {
                 _("Motif"),
                 _("Destinataire"),
                 _("Adresse IP"),
+                _("Finalité"),
             ),
             _accesses,
         ),
@@ -333,6 +341,7 @@ REGISTERS: dict[str, Register] = {
                 _("Libérée le"),
                 _("Fichiers"),
                 _("SHA-256 du paquet"),
+                _("Finalité"),
             ),
             _extractions,
         ),
@@ -418,6 +427,7 @@ REGISTERS: dict[str, Register] = {
                 _("Personne"),
                 _("Rôle"),
                 _("Commune"),
+                _("Qualité (CSI L252-2)"),
                 _("Décision"),
                 _("Délivrée par"),
                 _("Valable du"),
@@ -462,7 +472,9 @@ REGISTERS: dict[str, Register] = {
                 _("Expire le"),
                 _("Jours restants"),
                 _("Conservation (jours)"),
-                _("Finalités"),
+                _("Finalités (CSI L251-2)"),
+                _("Précisions sur les finalités"),
+                _("Qualités des personnes habilitées à visionner"),
                 _("Périmètre"),
                 _("Caméras (commune)"),
             ),
@@ -515,6 +527,7 @@ def _access_request_extractions(start, end):
                 local(row.extract_released_at),
                 "1",
                 row.extract_sha256,
+                purpose_label(RIGHT_OF_ACCESS),
             ],
         )
         for row in _extract_rows("extract_built_at", start, end)

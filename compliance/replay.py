@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from cameras.models import Camera
+from cameras.purposes import RIGHT_OF_ACCESS
 from compliance.models import AccessRequest, AccessRequestCamera
 from compliance.roles import REQUEST_HANDLERS
 from csu.lib.times import paris_text
@@ -39,6 +40,7 @@ def covering(camera: Camera, user: Any = None) -> list[Procedure]:
             state=_("en cours, réponse due le %(deadline)s")
             % {"deadline": paris_text(row.request.deadline, seconds=False)},
             url=reverse("compliance:request_detail", args=[row.request_id]) if may_open else "",
+            purpose=RIGHT_OF_ACCESS,
         )
         for row in rows
     ]

@@ -28,6 +28,7 @@ from accounts.models import User
 from accounts.roles import Right
 from audit.services import record
 from cameras.models import Camera
+from cameras.purposes import RIGHT_OF_ACCESS, purpose_label
 from compliance.areas import kept_percent
 from compliance.models import AccessRequest, AccessRequestCamera, RefusalReason, one_month_after
 from compliance.roles import REQUEST_ANSWERERS
@@ -527,8 +528,10 @@ def extract_release(*, footage: AccessRequestCamera, actor: Actor) -> AccessRequ
         target=request,
         target_label=request.reference,
         recipient=request.requester,
-        reason=_("Réponse à la demande d'accès %(ref)s") % {"ref": request.reference},
+        reason=_("Réponse à la demande d'accès %(ref)s — %(purpose)s")
+        % {"ref": request.reference, "purpose": purpose_label(RIGHT_OF_ACCESS)},
         details={
+            "purpose": RIGHT_OF_ACCESS,
             "camera": footage.camera.code,
             "sha256": footage.extract_sha256,
             "frames": footage.extract_frames,

@@ -437,6 +437,8 @@ SPECTACULAR_SETTINGS = {
         "BreachDecisionEnum": "compliance.models.Breach.Decision",
         "BreachDecisionChoiceEnum": ["notify", "not_notify"],
         "AgreementStateEnum": "accounts.models.AgreementState",
+        "AuthorizationPurposeEnum": "cameras.purposes.Purpose",
+        "ViewerQualityEnum": "accounts.qualities.Quality",
     },
 }
 API_TOKEN_LIFETIME = timedelta(hours=env_int("CSU_API_TOKEN_HOURS", 12, minimum=1))

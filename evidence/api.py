@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from accounts.actors import signed_in
 from accounts.api_auth import role_permission
+from cameras.purposes import Purpose
 from csu.lib.drf import UTCDateTimeField
 from evidence import packages, selectors, services
 from evidence.models import DownloadLink, Export, LegalFrame, Requisition, Window
@@ -116,14 +117,32 @@ class WindowSerializer(UTCModelSerializer):
         return window.hold is not None and window.hold.released_at is None
 
 
+class ExportStartSerializer(serializers.Serializer):
+    purpose = serializers.ChoiceField(
+        choices=Purpose.choices,
+        help_text=_(
+            "La finalité de l'article L251-2 du CSI que poursuit l'extraction : l'arrêté de "
+            "chaque caméra doit la lister."
+        ),
+        error_messages={
+            "required": _("Indiquez la finalité (CSI L251-2) que poursuit cette extraction."),
+            "invalid_choice": _("Finalité inconnue : « {input} »."),
+        },
+    )
+
+
 class ExportSerializer(UTCModelSerializer):
     prepared_by = serializers.CharField(source="prepared_by.get_username")
+    purpose = serializers.CharField(read_only=True)
+    purpose_label = serializers.CharField(read_only=True)
 
     class Meta:
         model = Export
         fields = [
             "id",
             "state",
+            "purpose",
+            "purpose_label",
             "progress",
             "progress_label",
             "prepared_by",
@@ -394,11 +413,17 @@ class RequisitionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         )
         return Response(RequisitionDetailSerializer(self.get_object()).data)
 
-    @extend_schema(request=None, responses=ExportSerializer)
+    @extend_schema(request=ExportStartSerializer, responses=ExportSerializer)
     @action(detail=True, methods=["post"])
     def export(self, request: Request, pk: str) -> Response:
+        body = ExportStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         try:
-            export = services.export_start(requisition=self.get_object(), actor=signed_in(request))
+            export = services.export_start(
+                requisition=self.get_object(),
+                purpose=body.validated_data["purpose"],
+                actor=signed_in(request),
+            )
         except services.Conflict as exc:
             return _conflict(exc)
         export.refresh_from_db()

@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.models import Service
 from cameras.models import Camera
+from cameras.purposes import Purpose, purpose_label
 from csu.lib.times import paris_text
 from recordings.models import Hold
 
@@ -289,6 +290,11 @@ class Export(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    #: The CSI L251-2 purpose the extraction pursues, listed by the arrêté of every camera it
+    #: covers; blank only on exports made before purposes were recorded.
+    purpose = models.CharField(
+        _("finalité (CSI L251-2)"), max_length=40, choices=Purpose.choices, blank=True
+    )
     created_at = models.DateTimeField(_("lancée le"), auto_now_add=True)
     #: When a worker claimed it: a run still "running" past the task's time limit is dead.
     started_at = models.DateTimeField(_("commencée le"), null=True, blank=True)
@@ -340,6 +346,10 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"{self.requisition.reference} #{self.pk}"
+
+    @property
+    def purpose_label(self) -> str:
+        return purpose_label(self.purpose)
 
     @property
     def package_name(self) -> str:

@@ -32,6 +32,7 @@ from accounts.roles import Right, Role
 from audit import actions as audit_actions
 from audit.services import record
 from cameras.models import Camera
+from cameras.purposes import Purpose, purpose_label
 from csu.lib.times import paris_text
 from evidence import attachments, handover, manifest, notify, packages, related_signalements
 from evidence.models import (
@@ -888,9 +889,27 @@ def export_windows(requisition: Requisition) -> list[Window]:
     )
 
 
-def export_start(*, requisition: Requisition, actor: User) -> Export:
-    """A supervisor with the extraction right on every camera starts the export (Celery)."""
+def export_purpose_refusals(windows: list[Window], purpose: str) -> list[str]:
+    """Why an extraction of ``windows`` may not pursue ``purpose``: each camera whose arrêté
+    does not list it (CSI L251-2), once per camera."""
+    seen: dict[str, str] = {}
+    for window in windows:
+        if window.camera.code not in seen:
+            seen[window.camera.code] = window.camera.purpose_refusal(purpose)
+    return [refusal for refusal in seen.values() if refusal]
+
+
+def export_start(*, requisition: Requisition, purpose: str, actor: User) -> Export:
+    """A supervisor with the extraction right on every camera starts the export (Celery), for
+    a CSI L251-2 purpose that the arrêté of every camera lists."""
     windows = export_windows(requisition)
+    purpose = (purpose or "").strip()
+    if not purpose:
+        raise ValidationError(
+            {"purpose": _("Indiquez la finalité (CSI L251-2) que poursuit cette extraction.")}
+        )
+    if purpose not in Purpose.values:
+        raise ValidationError({"purpose": _("Finalité inconnue : %(code)s.") % {"code": purpose}})
     if not requisition.is_granted:
         raise ValidationError(
             _("Cette réquisition est à l'état « %(status)s » : aucune extraction n'est possible.")
@@ -907,14 +926,26 @@ def export_start(*, requisition: Requisition, actor: User) -> Export:
                 _("Caméra %(camera)s : %(reason)s")
                 % {"camera": window.camera.code, "reason": decision.reason}
             )
+    refusals = export_purpose_refusals(windows, purpose)
+    if refusals:
+        raise ValidationError({"purpose": refusals})
     with transaction.atomic():
-        if not _move(requisition, to=Status.EXPORTING, actor=actor):
+        if not _move(
+            requisition,
+            to=Status.EXPORTING,
+            actor=actor,
+            reason=_("Finalité : %(purpose)s") % {"purpose": purpose_label(purpose)},
+            details={"purpose": purpose},
+        ):
             raise Conflict(
                 _("La réquisition vient de changer d'état (« %(status)s ») : rechargez la page.")
                 % {"status": _status_label(requisition)}
             )
         export = Export.objects.create(
-            requisition=requisition, prepared_by=actor, progress_label=_("En attente")
+            requisition=requisition,
+            prepared_by=actor,
+            purpose=purpose,
+            progress_label=_("En attente"),
         )
         transaction.on_commit(lambda: enqueue_build(export.pk))
     return export

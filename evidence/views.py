@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
+from cameras.purposes import Purpose, purpose_label
 from csu.lib.forms import add_service_errors
 from csu.lib.times import paris_text
 from evidence import (
@@ -183,6 +184,18 @@ def requisition_create(request: SignedInRequest) -> HttpResponse:
     )
 
 
+def _export_purposes(windows: list[Window]) -> list[tuple[str, str]]:
+    """The CSI L251-2 purposes an extraction of the approved windows may pursue: those the
+    arrêté of every camera lists."""
+    cameras = {w.camera_id: w.camera for w in windows if w.decision == Window.Decision.APPROVED}
+    allowed = [
+        code
+        for code in Purpose.values
+        if cameras and all(not camera.purpose_refusal(code) for camera in cameras.values())
+    ]
+    return [(code, purpose_label(code)) for code in allowed]
+
+
 def _detail(
     request: SignedInRequest,
     requisition: Requisition,
@@ -224,6 +237,7 @@ def _detail(
         else [],
         "refresh": export is not None and export.state in ("queued", "running"),
         "replay_links": replay.replay_links(requisition, windows, user) if is_extractor else {},
+        "export_purposes": _export_purposes(windows) if is_extractor else [],
     }
     return render(request, "evidence/requisition_detail.html", context, status=status)
 
@@ -322,7 +336,9 @@ def requisition_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
 def export_start(request: SignedInRequest, pk: int) -> HttpResponse:
     requisition = _requisition(request, pk)
     try:
-        services.export_start(requisition=requisition, actor=request.user)
+        services.export_start(
+            requisition=requisition, purpose=request.POST.get("purpose", ""), actor=request.user
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(_errors(exc)))
     except (PermissionDenied, services.Conflict) as exc:

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.actors import signed_in
 from accounts.api_auth import role_permission
 from accounts.models import User
+from cameras.purposes import Purpose
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from evidence.roles import REQUISITION_READERS
@@ -63,6 +64,17 @@ class SignalementSerializer(serializers.ModelSerializer):
         error_messages={"invalid_choice": _("Catégorie inconnue : « {input} ».")},
     )
     category_label = serializers.CharField(source="get_category_display", read_only=True)
+    purpose = serializers.ChoiceField(
+        choices=Purpose.choices,
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "La finalité de l'article L251-2 du CSI poursuivie : obligatoire pour la catégorie "
+            "« autre », déduite de la catégorie sinon."
+        ),
+        error_messages={"invalid_choice": _("Finalité inconnue : « {input} ».")},
+    )
+    purpose_label = serializers.CharField(read_only=True)
     occurred_at = serializers.DateTimeField(
         required=False,
         help_text=_("Par défaut : maintenant."),
@@ -90,6 +102,8 @@ class SignalementSerializer(serializers.ModelSerializer):
             "number",
             "category",
             "category_label",
+            "purpose",
+            "purpose_label",
             "occurred_at",
             "location",
             "cameras",
@@ -126,6 +140,7 @@ class SignalementList(ListCreateAPIView):
             signalement = services.signalement_create(
                 actor=signed_in(request),
                 category=data["category"],
+                purpose=data.get("purpose", ""),
                 occurred_at=data.get("occurred_at") or timezone.now(),
                 location=data.get("location", ""),
                 description=data.get("description", ""),

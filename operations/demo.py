@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Service, User
+from accounts.qualities import Quality
 from accounts.roles import Role
 from cameras.models import (
     Authorization,
@@ -26,8 +27,10 @@ from cameras.models import (
     HealthStatus,
     five_years_after,
 )
+from cameras.purposes import Purpose
 from evidence.models import Export, LegalFrame, Requisition, Status, Window
 from operations.models import (
+    CATEGORY_PURPOSE,
     AlertedService,
     Category,
     Outcome,
@@ -66,7 +69,19 @@ def _authorization(prefix: str, year: int) -> Authorization:
         defaults={
             "issued_on": issued,
             "expires_on": five_years_after(issued),
-            "purposes": "Prévention des atteintes à la sécurité des personnes et des biens.",
+            "purposes": [
+                Purpose.PUBLIC_BUILDINGS,
+                Purpose.TRAFFIC_OFFENCES,
+                Purpose.PERSONS_AND_PROPERTY,
+                Purpose.RESCUE_AND_FIRE,
+            ],
+            "purposes_details": "Voies et places du centre-ville exposées aux vols et aux "
+            "agressions.",
+            "qualities": [
+                Quality.CSU_OPERATOR,
+                Quality.POLICE_MUNICIPALE,
+                Quality.POLICE_NATIONALE,
+            ],
             "perimeter": f"Caméras {prefix.upper()}-*.",
             "retention_days": 15,
         },
@@ -144,11 +159,13 @@ def generate_year(
     rows = []
     for seq, moment in enumerate(occurred, start=base + 1):
         closed = rng.random() < 0.97
+        category = rng.choice(Category.values)
         rows.append(
             Signalement(
                 year=year,
                 seq=seq,
-                category=rng.choice(Category.values),
+                category=category,
+                purpose=CATEGORY_PURPOSE.get(category, Purpose.PUBLIC_BUILDINGS),
                 occurred_at=moment,
                 location=f"Rue {rng.randint(1, 400)}",
                 description="Fait constaté sur les caméras.",

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from cameras.purposes import Purpose
 from operations.models import AlertedService, Category, Outcome
 from operations.roles import ROOM_STAFF
 
@@ -68,6 +69,16 @@ class QuickSignalementForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     occurred_at = _datetime_field(_("Survenu le"))
+    # Last in the tab order: only "Autre" needs it, the quick path stays as it was.
+    purpose = forms.ChoiceField(
+        label=_("Finalité (CSI L251-2)"),
+        choices=[("", _("— celle de la catégorie —")), *Purpose.choices],
+        required=False,
+        help_text=_(
+            "À choisir pour la catégorie « Autre » ; les autres catégories ont la leur. Les "
+            "caméras doivent être autorisées pour cette finalité."
+        ),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from cameras.models import Camera
+from cameras.purposes import Purpose, purpose_label
 
 
 class Shift(models.Model):
@@ -98,6 +99,18 @@ class Category(models.TextChoices):
     OTHER = "autre", _("Autre")
 
 
+#: The CSI L251-2 purpose each category of signalement pursues; "autre" has none of its own:
+#: the operator names it.
+CATEGORY_PURPOSE: dict[str, Purpose] = {
+    Category.FIRE: Purpose.RESCUE_AND_FIRE,
+    Category.ACCIDENT: Purpose.RESCUE_AND_FIRE,
+    Category.DISTRESS: Purpose.RESCUE_AND_FIRE,
+    Category.CRIME: Purpose.PERSONS_AND_PROPERTY,
+    Category.PUBLIC_ORDER: Purpose.PERSONS_AND_PROPERTY,
+    Category.TRAFFIC: Purpose.TRAFFIC_OFFENCES,
+}
+
+
 class Outcome(models.TextChoices):
     INTERVENTION = "intervention", _("Intervention")
     ARREST = "interpellation", _("Interpellation")
@@ -132,6 +145,11 @@ class Signalement(models.Model):
     year = models.PositiveSmallIntegerField(_("année"), editable=False)
     seq = models.PositiveIntegerField(_("rang dans l'année"), editable=False)
     category = models.CharField(_("catégorie"), max_length=20, choices=Category.choices)
+    #: The CSI L251-2 purpose pursued, among those of its cameras' authorizations; blank only on
+    #: signalements of the category "autre" recorded before purposes were asked.
+    purpose = models.CharField(
+        _("finalité (CSI L251-2)"), max_length=40, choices=Purpose.choices, blank=True
+    )
     occurred_at = models.DateTimeField(_("survenu le"))
     location = models.CharField(_("lieu"), max_length=300)
     cameras = models.ManyToManyField(
@@ -165,6 +183,9 @@ class Signalement(models.Model):
             models.CheckConstraint(
                 condition=Q(category__in=Category.values), name="signalement_category_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=[*Purpose.values, ""]), name="signalement_purpose_valid"
+            ),
             # A closed signalement says what came of it.
             models.CheckConstraint(
                 condition=Q(closed_at__isnull=True) | ~Q(outcome=""),
@@ -182,6 +203,10 @@ class Signalement(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    @property
+    def purpose_label(self) -> str:
+        return purpose_label(self.purpose)
 
 
 def format_number(year: int, seq: int) -> str:

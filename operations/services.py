@@ -14,11 +14,14 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.services import record
 from cameras.models import Camera
+from cameras.purposes import Purpose, purpose_label
 from csu.lib.times import paris_text
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from operations.models import (
+    CATEGORY_PURPOSE,
     AlertedService,
+    Category,
     FollowUpNote,
     Outcome,
     RequisitionLink,
@@ -224,6 +227,40 @@ def cameras_from_codes(codes: Iterable[str]) -> list[Camera]:
     return list(found.values())
 
 
+def signalement_purpose(*, category: str, purpose: str, cameras: list[Camera]) -> str:
+    """The purpose a signalement of ``category`` on ``cameras`` pursues, or ValidationError:
+    its category's, or the one named for "autre"; listed by every camera's authorization."""
+    purpose = (purpose or "").strip()
+    expected = CATEGORY_PURPOSE.get(category)
+    if purpose and purpose not in Purpose.values:
+        raise ValidationError({"purpose": _("Finalité inconnue : %(code)s.") % {"code": purpose}})
+    if expected is not None and purpose and purpose != expected:
+        raise ValidationError(
+            {
+                "purpose": _(
+                    "Un signalement « %(category)s » poursuit la finalité « %(purpose)s »."
+                )
+                % {"category": Category(category).label, "purpose": expected.label}
+            }
+        )
+    if expected is None and category in Category.values and not purpose:
+        raise ValidationError(
+            {
+                "purpose": _(
+                    "Pour un signalement « %(category)s », choisissez la finalité poursuivie "
+                    "(CSI L251-2)."
+                )
+                % {"category": Category(category).label}
+            }
+        )
+    purpose = purpose or str(expected or "")
+    refusals = [camera.purpose_refusal(purpose) for camera in cameras if purpose]
+    refusals = [refusal for refusal in refusals if refusal]
+    if refusals:
+        raise ValidationError({"cameras": refusals})
+    return purpose
+
+
 @transaction.atomic
 def signalement_create(
     *,
@@ -235,14 +272,18 @@ def signalement_create(
     cameras: Iterable[Camera] = (),
     services: Iterable[str] = (),
     alerted_at: datetime | None = None,
+    purpose: str = "",
 ) -> Signalement:
-    """Record a signalement under the next number of the current year."""
+    """Record a signalement under the next number of the current year, with the CSI L251-2
+    purpose its category pursues (named by the operator for "autre"), which the authorization
+    of each of its cameras must list."""
     if not actor.has_role(*ROOM_STAFF):
         raise ValidationError(
             _("Seuls les opérateurs et chefs de salle enregistrent un signalement.")
         )
     now = timezone.now()
     _not_in_future(occurred_at, "occurred_at", _("L'heure des faits"))
+    cameras = list(cameras)
     services = list(dict.fromkeys(services))
     unknown = [s for s in services if s not in AlertedService.values]
     if unknown:
@@ -253,6 +294,7 @@ def signalement_create(
         year=timezone.localtime(now).year,
         seq=0,
         category=category,
+        purpose=(purpose or "").strip(),
         occurred_at=occurred_at,
         location=(location or "").strip(),
         description=(description or "").strip(),
@@ -260,9 +302,11 @@ def signalement_create(
         created_at=now,
     )
     signalement.full_clean(exclude=["seq"])
+    signalement.purpose = purpose = signalement_purpose(
+        category=category, purpose=purpose, cameras=cameras
+    )
     signalement.seq = _next_seq(signalement.year)
     signalement.save()
-    cameras = list(cameras)
     if cameras:
         signalement.cameras.set(cameras)
     for service in services:
@@ -273,8 +317,10 @@ def signalement_create(
         "signalement.created",
         actor=actor,
         target=signalement,
+        reason=_("Finalité : %(purpose)s") % {"purpose": purpose_label(purpose)},
         details={
             "category": category,
+            "purpose": purpose,
             "cameras": [c.code for c in cameras],
             "services": services,
         },

@@ -290,6 +290,7 @@ def signalement_create(request: SignedInRequest) -> HttpResponse:
             signalement = services.signalement_create(
                 actor=request.user,
                 category=data["category"],
+                purpose=data.get("purpose", ""),
                 occurred_at=data["occurred_at"],
                 location=data["location"],
                 description=data["description"],

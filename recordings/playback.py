@@ -52,6 +52,7 @@ from audit import signals
 from audit.services import record
 from cameras import video
 from cameras.models import Camera
+from cameras.purposes import Purpose, purpose_label
 from csu.lib.times import paris_text
 from recordings import crypto, keys, procedures, store
 from recordings.models import Segment
@@ -513,6 +514,8 @@ class Basis:
     id: int | None
     reference: str
     label: str
+    #: What the procedure itself makes the viewing serve, "" when the viewer names it.
+    purpose: str = ""
 
     @property
     def operational(self) -> bool:
@@ -596,7 +599,31 @@ def playback_basis(
                 "windows": " ; ".join(window.text for window in procedure.windows),
             }
         )
-    return Basis(procedure.kind, procedure.id, procedure.reference, procedure.label)
+    return Basis(
+        procedure.kind, procedure.id, procedure.reference, procedure.label, procedure.purpose
+    )
+
+
+def playback_purpose(*, camera: Camera, basis: Basis, purpose: str) -> str:
+    """What the replay serves: the purpose its procedure imposes (an access request: the right
+    of access), else the CSI L251-2 purpose the viewer names, which the camera's authorization
+    must list. PlaybackError, in words, otherwise."""
+    chosen = (purpose or "").strip()
+    if basis.purpose:
+        if chosen and chosen != basis.purpose:
+            raise PlaybackError(
+                _("Dans le cadre de %(procedure)s, la relecture sert : %(purpose)s.")
+                % {"procedure": basis.label, "purpose": purpose_label(basis.purpose)}
+            )
+        return basis.purpose
+    if not chosen:
+        raise PlaybackError(_("Indiquez la finalité (CSI L251-2) poursuivie par cette relecture."))
+    if chosen not in Purpose.values:
+        raise PlaybackError(_("Finalité inconnue : %(code)s.") % {"code": chosen})
+    refusal = camera.purpose_refusal(chosen)
+    if refusal:
+        raise PlaybackError(refusal)
+    return chosen
 
 
 def playback_create(
@@ -606,12 +633,13 @@ def playback_create(
     end: datetime,
     reason: str,
     procedure: tuple[str, int | None] | None,
+    purpose: str,
     actor: Actor,
     session: Any,
 ) -> Playback:
     """Prepare the footage of ``camera`` over [start, end) for ``actor``'s session, audited
     with the procedure it is watched within (``procedure``: (kind, id), or (OPERATIONAL, None)
-    for a levée de doute).
+    for a levée de doute) and the purpose it serves (``purpose``: see playback_purpose).
 
     PermissionDenied (with decide()'s reason) without a replay habilitation covering the
     camera, or for a levée de doute the city has not allowed; PlaybackError for a bad range,
@@ -636,6 +664,7 @@ def playback_create(
         procedure_id=procedure_id,
         actor=actor,
     )
+    purpose = playback_purpose(camera=camera, basis=basis, purpose=purpose)
     segments = range_segments(camera, start, end)
     if not segments:
         raise PlaybackError(_("Aucun enregistrement conservé sur cette période."))
@@ -673,10 +702,13 @@ def playback_create(
                 "recording.playback",
                 actor=actor,
                 target=camera,
-                # The registers show the reason: it names the procedure watched within.
-                reason=_("%(basis)s : %(reason)s") % {"basis": basis.label, "reason": reason},
+                # The registers show the reason: it names the procedure watched within and
+                # the purpose served.
+                reason=_("%(basis)s — %(purpose)s : %(reason)s")
+                % {"basis": basis.label, "purpose": purpose_label(purpose), "reason": reason},
                 details={
                     "basis": basis.kind,
+                    "purpose": purpose,
                     "procedure": basis.details(),
                     "start": start,
                     "end": end,

@@ -56,6 +56,9 @@ class Procedure:
     state: str = ""
     #: The procedure's page, "" where the person asking may not open it.
     url: str = ""
+    #: What watching within it serves when the procedure itself says so (an access request:
+    #: the filmed person's right of access); "" when the viewer names the L251-2 purpose.
+    purpose: str = ""
 
     @property
     def key(self) -> str:

@@ -21,6 +21,7 @@ from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from accounts.roles import Right
 from cameras.models import LEGAL_MAX_RETENTION_DAYS, Camera
+from cameras.purposes import Purpose, purpose_label
 from recordings import playback, procedures, selectors
 from recordings.roles import RECORDER_WATCHERS, REPLAYERS
 
@@ -64,6 +65,19 @@ class PlaybackForm(forms.Form):
             attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"
         ),
     )
+    purpose = forms.ChoiceField(
+        label=gettext_lazy("Finalité poursuivie"),
+        required=False,
+        error_messages={
+            "invalid_choice": gettext_lazy(
+                "L'autorisation préfectorale de cette caméra ne liste pas cette finalité."
+            ),
+        },
+        help_text=gettext_lazy(
+            "Parmi celles que l'autorisation préfectorale de la caméra liste (CSI L251-2) ; "
+            "une demande d'accès sert le droit d'accès de la personne filmée."
+        ),
+    )
     reason = forms.CharField(
         label=gettext_lazy("Motif de la relecture"),
         min_length=playback.REASON_MIN_LENGTH,
@@ -75,11 +89,20 @@ class PlaybackForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, procedure_choices: list[tuple[str, str]], **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        procedure_choices: list[tuple[str, str]],
+        purpose_choices: list[tuple[str, str]],
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         field = self.fields["procedure"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = procedure_choices
+        field = self.fields["purpose"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = purpose_choices
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -103,6 +126,17 @@ class PlaybackForm(forms.Form):
                 % {"n": minimum},
             )
         return data
+
+
+def _purpose_choices(camera: Camera, covering: list[procedures.Procedure]) -> list[tuple[str, str]]:
+    """The purposes the camera's authorization lists, and what an access request serves when
+    one covers the camera (the service checks the pair procedure–purpose)."""
+    authorization = camera.authorization if camera.authorization_id else None
+    listed = [code for code in Purpose.values if authorization and code in authorization.purposes]
+    imposed = sorted({p.purpose for p in covering if p.purpose})
+    return [("", gettext("— Choisissez —"))] + [
+        (code, purpose_label(code)) for code in [*listed, *imposed]
+    ]
 
 
 def _procedure_choices(
@@ -204,6 +238,7 @@ def replay_camera(request: SignedInRequest, code: str) -> HttpResponse:
         request.POST or None,
         initial=initial,
         procedure_choices=_procedure_choices(covering, operational_hours),
+        purpose_choices=_purpose_choices(camera, covering),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -213,6 +248,7 @@ def replay_camera(request: SignedInRequest, code: str) -> HttpResponse:
                 end=form.cleaned_data["end"],
                 reason=form.cleaned_data["reason"],
                 procedure=form.cleaned_data["procedure_ref"],
+                purpose=form.cleaned_data["purpose"],
                 actor=request.user,
                 session=request.session,
             )

@@ -5,7 +5,9 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
+from accounts.qualities import Quality
 from cameras.models import Authorization, Camera, CameraKind, PrivacyMask
+from cameras.purposes import Purpose
 
 
 class AuthorizationFactory(factory.django.DjangoModelFactory):
@@ -15,7 +17,9 @@ class AuthorizationFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: f"73-2024-DSC-{n:04d}")
     issued_on = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=365))
     expires_on = factory.LazyAttribute(lambda o: o.issued_on + timedelta(days=5 * 365))
-    purposes = "Prévention des atteintes aux personnes et aux biens."
+    # Every purpose and quality: tests that care about them say which.
+    purposes = factory.LazyFunction(lambda: list(Purpose.values))
+    qualities = factory.LazyFunction(lambda: list(Quality.values))
     perimeter = "Centre-ville."
     retention_days = 15
 

@@ -115,7 +115,8 @@ def test_duplicate_authorization_number_is_refused(api):
     body = {
         "number": "73-2024-0001",
         "issued_on": "2024-05-01",
-        "purposes": "x",
+        "purposes": ["atteintes_personnes_biens"],
+        "qualities": ["operateur_csu"],
         "perimeter": "y",
         "retention_days": 15,
     }
@@ -139,7 +140,8 @@ def test_api_refuses_bad_authorization(api, overrides, field, message):
     body = {
         "number": "73-2025-X",
         "issued_on": "2025-01-01",
-        "purposes": "x",
+        "purposes": ["atteintes_personnes_biens"],
+        "qualities": ["operateur_csu"],
         "perimeter": "y",
         "retention_days": 15,
         **overrides,
@@ -154,7 +156,8 @@ def test_authorization_default_expiry_is_five_years(api):
     body = {
         "number": "A",
         "issued_on": "2025-02-03",
-        "purposes": "x",
+        "purposes": ["atteintes_personnes_biens"],
+        "qualities": ["operateur_csu"],
         "perimeter": "y",
         "retention_days": 15,
     }

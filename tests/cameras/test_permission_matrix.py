@@ -96,7 +96,8 @@ def test_authorization_create_page_is_for_managers():
         data=lambda: {
             "number": f"73-2025-{next(counter)}",
             "issued_on": "2025-01-10",
-            "purposes": "Sécurité des personnes.",
+            "purposes": ["atteintes_personnes_biens"],
+            "qualities": ["operateur_csu"],
             "perimeter": "Gare.",
             "retention_days": 15,
         },
@@ -199,7 +200,8 @@ def test_api_authorization_create_and_update_are_for_managers():
         data=lambda: {
             "number": f"73-2025-API-{next(counter)}",
             "issued_on": "2025-03-01",
-            "purposes": "Sécurité routière.",
+            "purposes": ["flux_transport", "infractions_circulation"],
+            "qualities": ["operateur_csu", "police_municipale"],
             "perimeter": "Bissy.",
             "retention_days": 10,
         },

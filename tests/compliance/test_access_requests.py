@@ -244,6 +244,9 @@ def test_extract_entries_join_the_registers_in_date_order(dpo, supervisor, clock
         local(base + timedelta(hours=3)),
         "1",
         "ab" * 32,
+        # An access request's extract serves the right of access, not a purpose of L251-2.
+        "Droit d'accès de la personne filmée (RGPD art. 15, loi Informatique et Libertés "
+        "art. 104 et suivants)",
     ]
     handovers = REGISTERS["remises"].rows(None, None)
     assert handovers == [

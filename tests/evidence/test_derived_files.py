@@ -19,6 +19,9 @@ from evidence.models import Export, Requisition, Status
 from tests.evidence.documents import ready_export, released_export
 from tests.evidence.factories import RequisitionFactory
 
+#: What the extractions here pursue (CSI L251-2).
+PURPOSE = "atteintes_personnes_biens"
+
 pytestmark = pytest.mark.django_db
 
 GRACE_DAYS = 7
@@ -164,7 +167,7 @@ def test_after_destruction_a_new_link_is_refused_in_french_and_the_export_can_be
 
     # The footage is still held while the requisition runs: the package can be made again.
     assert all(w.hold and w.hold.released_at is None for w in services.export_windows(requisition))
-    again = services.export_start(requisition=requisition, actor=supervisor)
+    again = services.export_start(requisition=requisition, purpose=PURPOSE, actor=supervisor)
     requisition.refresh_from_db()
     assert requisition.status == Status.EXPORTING
     assert again.pk != export.pk and again.state == Export.State.QUEUED
@@ -213,7 +216,7 @@ def test_a_downloaded_package_is_not_unclaimed_and_goes_at_the_close_with_its_en
 
 def test_a_build_interrupted_midway_leaves_no_file(granted, supervisor, monkeypatch):
     requisition = granted()
-    export = services.export_start(requisition=requisition, actor=supervisor)
+    export = services.export_start(requisition=requisition, purpose=PURPOSE, actor=supervisor)
 
     def interrupted(export, target):
         target.write(b"PK\x03\x04 partial clip")
@@ -236,7 +239,9 @@ def test_the_sweep_deletes_only_stale_files_no_package_points_to(granted, superv
     now = timezone.now()
     live = ready_export(granted("2026/000301"), supervisor)
     _aged(_file(live), now, timedelta(days=3))
-    building = services.export_start(requisition=granted("2026/000302"), actor=supervisor)
+    building = services.export_start(
+        requisition=granted("2026/000302"), purpose=PURPOSE, actor=supervisor
+    )
     in_progress = packages.package_path(building)
     in_progress.write_bytes(b"still being written")
     _aged(in_progress, now, timedelta(hours=5))

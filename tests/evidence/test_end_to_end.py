@@ -112,7 +112,11 @@ def test_requisition_journey_from_intake_to_verified_download(
 
     # The supervisor exports (the task runs eagerly here), checks and releases.
     chief = signed_in(supervisor)
-    response = chief.post(f"/api/requisitions/{requisition.pk}/export/")
+    response = chief.post(
+        f"/api/requisitions/{requisition.pk}/export/",
+        {"purpose": "atteintes_personnes_biens"},
+        content_type="application/json",
+    )
     assert response.status_code == 202, response.json()
     detail = chief.get(f"/api/requisitions/{requisition.pk}/").json()
     assert detail["status"] == "ready", detail["export"]

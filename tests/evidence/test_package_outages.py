@@ -27,6 +27,9 @@ from tests.evidence.documents import pdf_text
 from tests.evidence.factories import RequisitionFactory
 from tests.recordings.media import moving_frame
 
+#: What the extractions here pursue (CSI L251-2).
+PURPOSE = "atteintes_personnes_biens"
+
 pytestmark = pytest.mark.django_db
 
 FPS = 12
@@ -82,7 +85,7 @@ def handed_over(camera, start, end, opj, magistrate, supervisor) -> tuple[Export
         approved_by=magistrate,
         approved_by__reason="Nécessaire à l'enquête.",
     )
-    export = services.export_start(requisition=requisition, actor=supervisor)
+    export = services.export_start(requisition=requisition, purpose=PURPOSE, actor=supervisor)
     export = builder.export_build(export.pk)
     assert export.state == Export.State.READY, export.error
     services.export_release(requisition=requisition, actor=supervisor)

@@ -31,6 +31,9 @@ from tests.evidence.conftest import intake_payload
 from tests.evidence.factories import RequisitionFactory
 from tests.quality.conftest import record_camera
 
+#: What the extractions here pursue (CSI L251-2).
+PURPOSE = "atteintes_personnes_biens"
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 postgres_only = pytest.mark.skipif(
@@ -62,7 +65,7 @@ def start_export(requisition, supervisor, monkeypatch) -> Export:
     from evidence import tasks
 
     monkeypatch.setattr(tasks.build_export, "delay", lambda export_id: None)
-    return services.export_start(requisition=requisition, actor=supervisor)
+    return services.export_start(requisition=requisition, purpose=PURPOSE, actor=supervisor)
 
 
 def package_files() -> list[Path]:
@@ -178,7 +181,9 @@ ENQUEUE = textwrap.dedent(
     requisition = Requisition.objects.get(pk=int(sys.argv[1]))
     actor = User.objects.get(pk=int(sys.argv[2]))
     try:
-        services.export_start(requisition=requisition, actor=actor)
+        services.export_start(
+            requisition=requisition, purpose="atteintes_personnes_biens", actor=actor
+        )
     except Exception as exc:
         print("ERROR", type(exc).__name__, exc)
         sys.exit(3)

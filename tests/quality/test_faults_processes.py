@@ -42,6 +42,9 @@ from tests.quality.test_faults import approved_requisition
 from tests.recordings.media import h264_clip
 from tests.recordings.retention import assert_consistent, make_camera, record_segments
 
+#: What the extractions here pursue (CSI L251-2).
+PURPOSE = "atteintes_personnes_biens"
+
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.xdist_group("celery-worker"),
@@ -107,7 +110,9 @@ def test_a_worker_killed_during_an_export_leaves_nothing_visible_then_fails_and_
     )
     second = None
     try:
-        export = services.export_start(requisition=requisition, actor=supervisor)  # the broker
+        export = services.export_start(
+            requisition=requisition, purpose=PURPOSE, actor=supervisor
+        )  # the broker
         running = Export.objects.filter(pk=export.pk, state=Export.State.RUNNING, progress__gt=1)
         _wait(running.exists, 60, logs[:1])  # claimed, and at least one clip step done
         os.killpg(first.pid, signal.SIGKILL)
@@ -140,7 +145,7 @@ def test_a_worker_killed_during_an_export_leaves_nothing_visible_then_fails_and_
 
         # Rerun through the broker on a healthy worker: built, signed with the same key.
         second = workers.start_worker(logs[1], queues="celery", name="export-rerun")
-        rerun = services.export_start(requisition=requisition, actor=supervisor)
+        rerun = services.export_start(requisition=requisition, purpose=PURPOSE, actor=supervisor)
         _wait(
             lambda: Export.objects.filter(
                 pk=rerun.pk, state__in=[Export.State.READY, Export.State.FAILED]

@@ -473,6 +473,7 @@ def test_requisition_from_intake_to_verified_single_download(
     chief.goto(detail_url)
     assert window_times(chief) == expected
     with chief.expect_navigation():
+        chief.select_option("#export-purpose", "atteintes_personnes_biens")
         chief.get_by_role("button", name="Préparer l'extraction").click()
     assert "Prête" in chief.content(), chief.content()
     assert chief.locator("td", has_text="clips/").count() == 1

@@ -187,7 +187,11 @@ def _export(client_of, opj, magistrate, supervisor, camera, start, end, procedur
     assert response.status_code == 200, response.content
     app.conf.task_always_eager = True
     try:
-        response = client_of(supervisor).post(f"/api/requisitions/{pk}/export/")
+        response = client_of(supervisor).post(
+            f"/api/requisitions/{pk}/export/",
+            {"purpose": "atteintes_personnes_biens"},
+            content_type="application/json",
+        )
     finally:
         app.conf.task_always_eager = False
     assert response.status_code == 202, response.content

@@ -123,7 +123,13 @@ def procedure(camera, segments) -> str:
 def form_data(
     start: datetime, end: datetime, procedure: str, reason: str = "Vérification d'un signalement"
 ) -> dict:
-    return {"procedure": procedure, "start": local(start), "end": local(end), "reason": reason}
+    return {
+        "procedure": procedure,
+        "purpose": "atteintes_personnes_biens",
+        "start": local(start),
+        "end": local(end),
+        "reason": reason,
+    }
 
 
 def watch(client: Client, camera: Camera, data: dict) -> tuple[str, bytes]:
@@ -186,8 +192,12 @@ def test_recorded_range_plays_as_one_mp4_with_its_frames_and_no_audio(media, sig
     assert event.actor_id == supervisor.pk
     assert event.target_id == str(camera.pk)
     assert event.reason == (
-        f"Réquisition judiciaire {requisition.reference} : Vérification d'un signalement"
+        f"Réquisition judiciaire {requisition.reference} — L251-2 5° — Prévention des atteintes "
+        "à la sécurité des personnes et des biens dans des lieux particulièrement exposés à des "
+        "risques d'agression, de vol ou de trafic de stupéfiants, et des fraudes douanières : "
+        "Vérification d'un signalement"
     )
+    assert event.details["purpose"] == "atteintes_personnes_biens"
     assert event.details["basis"] == "requisition"
     assert event.details["procedure"]["id"] == requisition.pk
     assert event.details["procedure"]["reference"] == requisition.reference
@@ -281,6 +291,7 @@ def test_the_service_refuses_a_missing_reason_too(camera, segments, supervisor, 
             end=segments[-1].ended_at,
             reason=" ",
             procedure=("requisition", int(procedure.split(":")[1])),
+            purpose="atteintes_personnes_biens",
             actor=supervisor,
             session={},
         )
@@ -490,6 +501,7 @@ def test_supervisor_selects_on_the_timeline_and_the_browser_plays_the_video(
             page.fill("#id_start", local(segments[0].started_at))
             page.fill("#id_end", local(segments[-1].ended_at + timedelta(seconds=1)))
             page.select_option("#id_procedure", procedure)
+            page.select_option("#id_purpose", "atteintes_personnes_biens")
             page.fill("#id_reason", "Vérification d'un signalement")
             with page.expect_navigation():
                 page.click("#playback-form button[type=submit]")
@@ -520,6 +532,7 @@ def test_a_playback_interrupted_midway_leaves_no_file(
             end=segments[-1].ended_at,
             reason="Vérification d'un attroupement signalé",
             procedure=("requisition", int(procedure.split(":")[1])),
+            purpose="atteintes_personnes_biens",
             actor=supervisor,
             session={},
         )

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from audit.models import AuditEvent
+from cameras.purposes import RIGHT_OF_ACCESS, purpose_label
 from compliance import services as compliance_services
 from compliance.models import AccessRequest
 from compliance.registers import REGISTERS
@@ -74,6 +75,11 @@ def chief(supervisor, signed_in) -> Client:
     return signed_in(supervisor)
 
 
+PURPOSE = "atteintes_personnes_biens"
+PURPOSE_TEXT = purpose_label(PURPOSE)
+ACCESS_TEXT = purpose_label(RIGHT_OF_ACCESS)
+
+
 def create(camera, start, end, procedure, actor, reason=REASON) -> playback.Playback:
     return playback.playback_create(
         camera=camera,
@@ -81,6 +87,8 @@ def create(camera, start, end, procedure, actor, reason=REASON) -> playback.Play
         end=end,
         reason=reason,
         procedure=procedure,
+        # An access request serves the right of access by itself; the rest names a purpose.
+        purpose="" if procedure and procedure[0] == "access_request" else PURPOSE,
         actor=actor,
         session={},
     )
@@ -89,7 +97,13 @@ def create(camera, start, end, procedure, actor, reason=REASON) -> playback.Play
 def post(client, camera, start, end, procedure: str, reason: str = REASON):
     return client.post(
         f"/enregistrements/relecture/{camera.code}/",
-        {"procedure": procedure, "start": local(start), "end": local(end), "reason": reason},
+        {
+            "procedure": procedure,
+            "purpose": "" if procedure.startswith("access_request") else PURPOSE,
+            "start": local(start),
+            "end": local(end),
+            "reason": reason,
+        },
     )
 
 
@@ -187,7 +201,9 @@ def test_replay_within_an_approved_requisition_is_audited_with_it_and_registered
     }
     # The register of accesses to images names the procedure in its reason column.
     [row] = [r for r in REGISTERS["acces-images"].rows(None, None) if r[1] == str(event.seq)]
-    assert row[6] == f"Réquisition judiciaire {requisition.reference} : {REASON}"
+    assert row[6] == f"Réquisition judiciaire {requisition.reference} — {PURPOSE_TEXT} : {REASON}"
+    # ... and the purpose served in its own column.
+    assert row[-1] == PURPOSE_TEXT
 
 
 @pytest.mark.django_db
@@ -198,7 +214,8 @@ def test_replay_within_an_open_access_request(camera, whole, supervisor, dpo):
     assert prepared.basis == f"Demande d'accès {request.reference}"
     event = AuditEvent.objects.get(action="recording.playback")
     assert event.details["procedure"]["reference"] == request.reference
-    assert event.reason == f"Demande d'accès {request.reference} : {REASON}"
+    assert event.reason == f"Demande d'accès {request.reference} — {ACCESS_TEXT} : {REASON}"
+    assert event.details["purpose"] == RIGHT_OF_ACCESS
     # The requester's name is not written in the reason of an access to images.
     assert "Martin" not in event.reason
 
@@ -485,7 +502,7 @@ def test_levee_de_doute_when_on_covers_the_last_hours_with_a_longer_reason(
     assert response.status_code == 302, response.content.decode()[:2000]
     event = AuditEvent.objects.get(action="recording.playback")
     assert event.details["basis"] == "levee_de_doute"
-    assert event.reason == f"Levée de doute : {OPERATIONAL_REASON}"
+    assert event.reason == f"Levée de doute — {PURPOSE_TEXT} : {OPERATIONAL_REASON}"
 
     # Footage older than the last 2 hours: refused, even with a long reason.
     old = CameraFactory(code="CAM-P04")
@@ -614,3 +631,89 @@ def test_the_requisition_page_links_each_window_to_its_replay_for_those_who_may(
     # Once the requisition is finished, the link goes.
     _close(requisition, {})
     assert "replay-link" not in chief.get(detail).content.decode()
+
+
+# --- The purpose a replay serves (CSI L251-2) ------------------------------------------------
+
+
+def _rescue_only(camera) -> None:
+    """The camera's arrêté allows rescue and fire only (L251-2 8°)."""
+    camera.authorization.purposes = ["secours_incendie"]
+    camera.authorization.save()
+
+
+@pytest.mark.django_db
+def test_a_replay_for_a_purpose_the_arrete_does_not_list_is_refused(
+    camera, whole, supervisor, magistrate, chief, media
+):
+    start, end = whole
+    _rescue_only(camera)
+    requisition = requisition_covering(camera, start, end, magistrate=magistrate)
+    with pytest.raises(playback.PlaybackError, match="n'est pas autorisée pour la caméra CAM-P01"):
+        create(camera, start, end, ("requisition", requisition.pk), supervisor)
+    # The page offers only the arrêté's purposes and refuses another one sent anyway.
+    page = chief.get(f"/enregistrements/relecture/{camera.code}/").content.decode()
+    assert 'value="secours_incendie"' in page and 'value="atteintes_personnes_biens"' not in page
+    response = post(chief, camera, start, end, key(requisition))
+    assert response.status_code == 200
+    assert "ne liste pas cette finalité" in response.content.decode()
+    assert nothing_watched(media)
+
+
+@pytest.mark.django_db
+def test_a_replay_names_its_purpose(camera, whole, supervisor, magistrate, chief, media):
+    start, end = whole
+    requisition = requisition_covering(camera, start, end, magistrate=magistrate)
+    with pytest.raises(playback.PlaybackError, match="Indiquez la finalité"):
+        playback.playback_create(
+            camera=camera,
+            start=start,
+            end=end,
+            reason=REASON,
+            procedure=("requisition", requisition.pk),
+            purpose="",
+            actor=supervisor,
+            session={},
+        )
+    assert nothing_watched(media)
+    _rescue_only(camera)
+    prepared = playback.playback_create(
+        camera=camera,
+        start=start,
+        end=end,
+        reason=REASON,
+        procedure=("requisition", requisition.pk),
+        purpose="secours_incendie",
+        actor=supervisor,
+        session={},
+    )
+    assert prepared.token
+    event = AuditEvent.objects.get(action="recording.playback")
+    assert event.details["purpose"] == "secours_incendie"
+    [row] = [r for r in REGISTERS["acces-images"].rows(None, None) if r[1] == str(event.seq)]
+    assert row[-1] == "L251-2 8° — Secours aux personnes et défense contre l'incendie"
+
+
+@pytest.mark.django_db
+def test_an_access_request_replay_serves_the_right_of_access_and_nothing_else(
+    camera, whole, supervisor, dpo, media
+):
+    start, end = whole
+    request = access_request_covering(camera, start, end, dpo=dpo)
+    with pytest.raises(playback.PlaybackError, match="Droit d'accès de la personne filmée"):
+        playback.playback_create(
+            camera=camera,
+            start=start,
+            end=end,
+            reason=REASON,
+            procedure=("access_request", request.pk),
+            purpose="atteintes_personnes_biens",
+            actor=supervisor,
+            session={},
+        )
+    assert nothing_watched(media)
+    create(camera, start, end, ("access_request", request.pk), supervisor)
+    event = AuditEvent.objects.get(action="recording.playback")
+    assert event.details["purpose"] == RIGHT_OF_ACCESS
+    [row] = [r for r in REGISTERS["acces-images"].rows(None, None) if r[1] == str(event.seq)]
+    assert row[-1].startswith("Droit d'accès de la personne filmée (RGPD art. 15")

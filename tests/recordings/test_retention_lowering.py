@@ -32,7 +32,8 @@ def _camera(code: str, days: int = 15):
         number=f"73-{code}",
         issued_on=timezone.localdate() - timedelta(days=30),
         expires_on=timezone.localdate() + timedelta(days=1000),
-        purposes="Sécurité des personnes.",
+        purposes=["atteintes_personnes_biens"],
+        qualities=["operateur_csu"],
         perimeter="Centre-ville.",
         retention_days=30,
     )

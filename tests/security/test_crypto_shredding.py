@@ -169,6 +169,7 @@ def test_held_footage_still_plays_once_its_periods_key_is_destroyed(
         end=segments[-1].ended_at,
         reason="Réquisition 2026/0042 : visionnage avant extraction",
         procedure=("requisition", requisition.pk),
+        purpose="atteintes_personnes_biens",
         actor=supervisor,
         session={},
     )

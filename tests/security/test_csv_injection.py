@@ -115,6 +115,7 @@ def test_formula_in_a_signalement_is_inert_in_the_room_csv(operator, signed_in):
         services.signalement_create(
             actor=operator,
             category=Category.OTHER,
+            purpose="batiments_publics",
             occurred_at=timezone.now(),
             location=payload,
             description=payload,

@@ -166,6 +166,7 @@ def test_a_playback_token_is_refused_to_the_station(world, station):
             end=timezone.now() - timedelta(minutes=5),
             reason="Vérification d'un fait signalé",
             procedure=None,
+            purpose="atteintes_personnes_biens",
             actor=station,
             session={},
         )

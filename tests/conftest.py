@@ -70,6 +70,18 @@ def _own_audit_anchors(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in French: a request in English leaves its language active in the
+    thread (LocaleMiddleware activates it and nothing deactivates it), which would otherwise
+    leak into the next test's labels."""
+    from django.utils import translation
+
+    translation.activate("fr")
+    yield
+    translation.activate("fr")
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -14,6 +14,7 @@ from accounts.models import Training
 from accounts.roles import Role
 from accounts.services import training_record
 from audit.models import AuditEvent
+from cameras.purposes import Purpose
 from compliance import services as compliance_services
 from evidence.models import Export
 from tests.cameras.factories import CameraFactory
@@ -56,7 +57,7 @@ def test_a_lapsed_supervisor_cannot_start_a_requisitions_extraction(client):
     supervisor = lapsed_person(Role.SUPERVISOR)
     sign_in(client, supervisor)
     url = f"/requisitions/{requisition.pk}/extraction/"
-    response = client.post(url, follow=True)
+    response = client.post(url, {"purpose": Purpose.PERSONS_AND_PROPERTY}, follow=True)
     page = response.content.decode()
     assert LAPSED in page and "recyclage est nécessaire (CSI L255-1)" in page
     assert not Export.objects.filter(requisition=requisition).exists()

@@ -217,7 +217,7 @@ def test_the_habilitation_page_and_register_show_the_holders_quality(
     page = signed_in(dpo).get(f"/comptes/habilitations/{habilitation.pk}/").content.decode()
     assert "Agents de police municipale" in page
     [row] = REGISTERS["habilitations"].rows(None, None)
-    assert row[2] == "Agents de police municipale"
+    assert row[3] == "Agents de police municipale"  # after the commune
     AuthorizationFactory(
         number="73-REG", purposes=["secours_incendie"], qualities=["sapeurs_pompiers"]
     )

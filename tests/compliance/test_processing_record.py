@@ -18,6 +18,7 @@ from odf.text import H
 
 from audit.models import AuditEvent
 from cameras import services as camera_services
+from cameras.purposes import Purpose
 from compliance import pack, processing
 from compliance.models import ProcessingRecordVersion
 from compliance.schedule import retention_schedule
@@ -33,7 +34,7 @@ DPO = ["dpo"]
 def register(db):
     authorization = AuthorizationFactory(
         number="73-2025-VP-0042",
-        purposes="Protection des bâtiments publics\nPrévention des atteintes aux biens",
+        purposes=[Purpose.PUBLIC_BUILDINGS, Purpose.PERSONS_AND_PROPERTY],
         perimeter="Quartier de la gare",
         retention_days=14,
     )
@@ -54,14 +55,13 @@ def test_the_record_lists_the_authorizations_their_purposes_the_cameras_and_the_
     register, settings
 ):
     content = processing.generate()
-    assert _section(content, 3)["rows"] == [
-        ["Protection des bâtiments publics"],
-        ["Prévention des atteintes aux biens"],
-    ]
+    purposes = [str(Purpose.PUBLIC_BUILDINGS.label), str(Purpose.PERSONS_AND_PROPERTY.label)]
+    assert _section(content, 3)["rows"] == [[label] for label in purposes]
     (row,) = _section(content, 4)["rows"]
     assert row[0] == "73-2025-VP-0042"
-    assert row[3] == "Protection des bâtiments publics ; Prévention des atteintes aux biens"
-    assert row[5] == "14" and row[6] == "GARE-01, GARE-02"
+    assert row[3] == " ; ".join(purposes)
+    assert row[4] == " ; ".join(register.quality_labels)
+    assert row[6] == "14" and row[7] == "GARE-01, GARE-02"
     cameras = {r[0]: r for r in _section(content, 5)["rows"]}
     assert cameras["GARE-01"][5] == "oui" and cameras["GARE-02"][5] == "non"
     # The whole retention schedule, line by line, images at the cameras' range.

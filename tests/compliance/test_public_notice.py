@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from accounts.roles import Role
 from audit import records
 from cameras.models import CameraStatus
+from cameras.purposes import Purpose
 from cameras.retention import retention_change_validate
 from cameras.services import camera_update
 from evidence import manifest
@@ -91,25 +92,25 @@ def _section(text: str, number: str) -> str:
 def test_each_authorization_in_force_states_its_purposes_perimeter_and_retention():
     centre = AuthorizationFactory(
         number="73-2025-0042",
-        purposes="Prévention des atteintes aux personnes et aux biens\n"
-        "- Régulation des flux de transport\n\n",
+        purposes=[Purpose.TRAFFIC_FLOWS, Purpose.PERSONS_AND_PROPERTY],
         perimeter="Centre-ville et gare.",
         retention_days=30,
     )
     CameraFactory(code="CAM-N1", authorization=centre, retention_days=10)
     CameraFactory(code="CAM-N2", authorization=centre, retention_days=20)
-    parks = AuthorizationFactory(number="73-2025-0043", purposes="Secours aux personnes")
+    parks = AuthorizationFactory(number="73-2025-0043", purposes=[Purpose.RESCUE_AND_FIRE])
     CameraFactory(code="CAM-N3", authorization=parks, retention_days=15)
     text = _page()
     section = _section(text, "73-2025-0042")
-    assert "<li>Prévention des atteintes aux personnes et aux biens</li>" in section
-    assert "<li>Régulation des flux de transport</li>" in section
+    # In the article's order, in its words.
+    assert f"<li>{Purpose.TRAFFIC_FLOWS.label}</li>" in section
+    assert f"<li>{Purpose.PERSONS_AND_PROPERTY.label}</li>" in section
     assert section.count("<li>") == 2
     assert "Centre-ville et gare." in section
     assert '<dd class="retention">de 10 jours à 20 jours selon les caméras</dd>' in section
     assert "30 jours" not in section  # the arrêté's ceiling is not what the purge applies
     other = _section(text, "73-2025-0043")
-    assert "<li>Secours aux personnes</li>" in other
+    assert f"<li>{Purpose.RESCUE_AND_FIRE.label}</li>" in other
     assert '<dd class="retention">15 jours</dd>' in other
     assert "filmés par 3 caméras de vidéoprotection" in text
 
@@ -212,7 +213,9 @@ FRENCH_WORDS = (
 
 
 def test_the_page_follows_the_chosen_language_and_is_english_throughout():
-    authorization = AuthorizationFactory(number="73-2025-0060", purposes="Prévention")
+    authorization = AuthorizationFactory(
+        number="73-2025-0060", purposes=[Purpose.PERSONS_AND_PROPERTY]
+    )
     CameraFactory(authorization=authorization, retention_days=10, police_relay=True)
     CameraFactory(authorization=authorization, retention_days=15)
     english = _page("en")

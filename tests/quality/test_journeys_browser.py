@@ -34,6 +34,7 @@ from evidence import verifier
 from evidence.forms import paris_input
 from evidence.models import DownloadLink, Export, Requisition, Status
 from operations.models import Shift, Signalement
+from recordings.clock import server_clock_check
 from recordings.models import Hold, Segment
 from tests.evidence.conftest import PDF
 from tests.factories import PASSWORD
@@ -280,6 +281,46 @@ def check_breach_register(location: Path, breach: Breach) -> None:
     assert "Registre des violations de données" in text and breach.reference in text
 
 
+def dpo_keeps_the_governance_documents(page, base_url: str, steps, tmp_path: Path) -> None:
+    """The DPO publishes the record of processing activities (RGPD art. 30) and enters the
+    impact assessment (RGPD art. 35) from the compliance pages."""
+    page.goto(f"{base_url}/conformite/registre-des-traitements/")
+    page.fill("#id_note", "Première version : état du système au contrôle.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Publier une nouvelle version").click()
+    assert "Version 1 du registre des traitements publiée" in page.content()
+    steps("dpo-registre-traitements", page)
+    page.goto(f"{base_url}/conformite/analyse-impact/nouvelle/")
+    aipd = tmp_path / "aipd-videoprotection.pdf"
+    aipd.write_bytes(PDF)
+    page.set_input_files("#id_file", str(aipd))
+    page.fill("#id_assessed_on", timezone.localdate().isoformat())
+    page.fill("#id_author", "Délégué à la protection des données")
+    page.fill(
+        "#id_summary", "Risques : visionnage hors finalité. Mesures : habilitations, masques."
+    )
+    page.locator("input[name=authorizations]").first.check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enregistrer").click()
+    steps("dpo-analyse-impact", page)
+
+
+def check_governance_documents(location: Path) -> None:
+    """The pack holds the published record of processing, the AIPD in force and the period's
+    clock checks (issue: the CNIL's formal notices cite exactly these)."""
+    with zipfile.ZipFile(location) as archive:
+        root = location.stem
+        names = [name.removeprefix(f"{root}/") for name in archive.namelist()]
+        record = [n for n in names if n.startswith("registre-des-traitements")]
+        assert record and all(n.endswith(".pdf") for n in record), names
+        assert archive.read(f"{root}/{record[0]}").startswith(b"%PDF")
+        assert archive.read(f"{root}/analyse-impact/v1-aipd-videoprotection.pdf") == PDF
+        versions = _csv(archive, root, "registres/registre-traitements.csv")
+        assert [row["Version"] for row in versions] == ["1"]
+        clocks = _csv(archive, root, "registres/controles-horloge.csv")
+    assert any(row["Horloge"] == "Serveur" for row in clocks), clocks
+
+
 @pytest.fixture
 def utc_process(monkeypatch):
     """The server's process in UTC: every time people see must still be Paris time."""
@@ -518,7 +559,9 @@ def test_requisition_from_intake_to_verified_single_download(
 
     # The procès-verbal de remise, drawn up at the download, in Paris time like the pages.
     link.refresh_from_db()
-    record_url = officer.locator("#handovers a").get_attribute("href")
+    record_url = officer.get_by_role("link", name="procès-verbal de remise (PDF)").get_attribute(
+        "href"
+    )
     record = officer.request.get(f"{live_server.url}{record_url}")
     assert record.status == 200 and record.headers["content-type"] == "application/pdf"
     with pdfplumber.open(io.BytesIO(record.body())) as pdf:
@@ -556,6 +599,8 @@ def test_requisition_from_intake_to_verified_single_download(
     after = _recorded_at(monkeypatch, period_end)  # the first instant after the period
     privacy = sign_in_page(chromium, live_server.url, dpo)
     breach = dpo_records_a_breach(privacy, live_server.url, steps)
+    dpo_keeps_the_governance_documents(privacy, live_server.url, steps, tmp_path)
+    server_clock_check()  # the beat's clock check, run once within the period
     with privacy.expect_navigation():
         privacy.get_by_role("link", name="Conformité").click()
     steps("dpo-conformite", privacy)
@@ -580,3 +625,4 @@ def test_requisition_from_intake_to_verified_single_download(
         users=[operator, opj, magistrate, supervisor, dpo],
     )
     check_breach_register(audit_pack, breach)
+    check_governance_documents(audit_pack)

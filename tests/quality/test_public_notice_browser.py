@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from cameras.purposes import Purpose
 from tests.cameras.factories import AuthorizationFactory, CameraFactory
 from tests.quality.test_journeys_browser import chromium  # noqa: F401 (the browser fixture)
 
@@ -28,8 +29,7 @@ def test_the_public_notice_reads_on_a_phone_in_french_and_in_english(
 ):
     centre = AuthorizationFactory(
         number="73-2025-0042",
-        purposes="Prévention des atteintes à la sécurité des personnes et des biens\n"
-        "Régulation des flux de transport",
+        purposes=[Purpose.TRAFFIC_FLOWS, Purpose.PERSONS_AND_PROPERTY],
         perimeter="Centre-ville, gare et abords de l'hôtel de ville.",
     )
     CameraFactory(authorization=centre, retention_days=10)

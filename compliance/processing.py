@@ -33,12 +33,13 @@ from odf.style import (
 from odf.table import Table, TableCell, TableColumn, TableHeaderRows, TableRow
 from odf.text import H, P
 from reportlab.lib.units import cm
-from reportlab.platypus import Spacer
+from reportlab.platypus import CondPageBreak, Spacer
 
 from accounts.actors import Actor, person
 from accounts.roles import Role
 from audit.services import record
 from cameras.models import Authorization, Camera, CameraStatus
+from cameras.purposes import Purpose
 from compliance.models import ProcessingRecordVersion
 from compliance.roles import COMPLIANCE_READERS
 from compliance.schedule import days_text, retention_schedule
@@ -62,6 +63,15 @@ class Section(TypedDict):
 class Content(TypedDict):
     title: str
     sections: list[Section]
+
+
+def _purpose_numbers(authorization: Authorization) -> str:
+    """Its purposes as the article numbers them ("1°, 5°"): section 3 gives their words."""
+    return ", ".join(
+        f"{rank}°"
+        for rank, code in enumerate(Purpose.values, start=1)
+        if code in authorization.purposes
+    )
 
 
 def _section(
@@ -244,7 +254,7 @@ def _generate() -> Content:
                 _("Arrêté"),
                 _("Délivré le"),
                 _("Expire le"),
-                _("Finalités"),
+                _("Finalités (CSI L251-2)"),
                 _("Qualités des personnes habilitées à visionner (CSI L252-2)"),
                 _("Périmètre"),
                 _("Conservation (jours)"),
@@ -255,7 +265,7 @@ def _generate() -> Content:
                     a.number,
                     a.issued_on.strftime("%d/%m/%Y"),
                     a.expires_on.strftime("%d/%m/%Y"),
-                    " ; ".join(a.purpose_labels),
+                    _purpose_numbers(a),
                     " ; ".join(a.quality_labels),
                     a.perimeter,
                     str(a.retention_days),
@@ -442,7 +452,12 @@ def render_pdf(content: Content, status: str) -> bytes:
     width = pdf.REPORT.width
     story: list[Any] = [pdf.para(content["title"], "Title"), pdf.para(status)]
     for section in content["sections"]:
-        story += [Spacer(1, 0.3 * cm), pdf.para(section["heading"], "Heading2")]
+        # A heading never ends a page apart from what it introduces.
+        story += [
+            Spacer(1, 0.3 * cm),
+            CondPageBreak(3 * cm),
+            pdf.para(section["heading"], "Heading2"),
+        ]
         story += [pdf.para(text) for text in section["paragraphs"]]
         if section["columns"]:
             story.append(pdf.table(section["columns"], section["rows"], width))

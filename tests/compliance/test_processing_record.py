@@ -59,7 +59,7 @@ def test_the_record_lists_the_authorizations_their_purposes_the_cameras_and_the_
     assert _section(content, 3)["rows"] == [[label] for label in purposes]
     (row,) = _section(content, 4)["rows"]
     assert row[0] == "73-2025-VP-0042"
-    assert row[3] == " ; ".join(purposes)
+    assert row[3] == "1°, 5°"  # section 3 gives their words
     assert row[4] == " ; ".join(register.quality_labels)
     assert row[6] == "14" and row[7] == "GARE-01, GARE-02"
     cameras = {r[0]: r for r in _section(content, 5)["rows"]}

@@ -84,14 +84,7 @@ class AuthorizationSerializer(serializers.ModelSerializer):
         model = Authorization
         fields = [
             "id",
-            "number",
-            "issued_on",
-            "expires_on",
-            "purposes",
-            "purposes_details",
-            "qualities",
-            "perimeter",
-            "retention_days",
+            *services.AUTHORIZATION_FIELDS,
             "is_valid",
             "days_left",
             "alert_days",

@@ -15,6 +15,7 @@ from cameras.models import (
     five_years_after,
 )
 from cameras.purposes import Purpose
+from cameras.services import AUTHORIZATION_FIELDS
 from cameras.sources import split_credentials
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -54,16 +55,7 @@ class AuthorizationForm(forms.ModelForm):
 
     class Meta:
         model = Authorization
-        fields = [
-            "number",
-            "issued_on",
-            "expires_on",
-            "purposes",
-            "purposes_details",
-            "qualities",
-            "perimeter",
-            "retention_days",
-        ]
+        fields = list(AUTHORIZATION_FIELDS)
         widgets = {
             "issued_on": DATE,
             "purposes_details": forms.Textarea(attrs={"rows": 3}),

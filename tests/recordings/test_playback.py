@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -505,11 +506,16 @@ def test_supervisor_selects_on_the_timeline_and_the_browser_plays_the_video(
             page.fill("#id_reason", "Vérification d'un signalement")
             with page.expect_navigation():
                 page.click("#playback-form button[type=submit]")
-            page.wait_for_function(
+            # Polled from here: a string predicate polled inside the page needs eval, which the
+            # page's Content-Security-Policy rightly forbids.
+            ready = (
                 "(() => { const v = document.querySelector('video');"
-                " return v && v.readyState >= 2 && v.videoWidth > 0; })()",
-                timeout=15000,
+                " return !!v && v.readyState >= 2 && v.videoWidth > 0; })()"
             )
+            deadline = time.monotonic() + 15
+            while not page.evaluate(ready) and time.monotonic() < deadline:
+                page.wait_for_timeout(100)
+            assert page.evaluate(ready), "the video did not start"
             assert page.evaluate("document.querySelector('video').videoWidth") == 320
             assert not errors
         finally:

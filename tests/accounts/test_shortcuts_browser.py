@@ -88,9 +88,7 @@ def test_the_operator_works_the_room_with_the_shortcuts(live_server, operator):
             browser.close()
 
 
-def test_the_officer_has_no_signalement_key_but_the_list_and_the_page_search(
-    live_server, opj
-):
+def test_the_officer_has_no_signalement_key_but_the_list_and_the_page_search(live_server, opj):
     sync_api = pytest.importorskip("playwright.sync_api")
     session = sign_in(Client(), opj).cookies["sessionid"].value
     with sync_api.sync_playwright() as playwright:

@@ -33,6 +33,12 @@ def test_the_operator_works_the_room_with_the_shortcuts(live_server, operator):
         try:
             page = _page(browser, live_server, session)
             page.goto(f"{live_server.url}/accueil/")
+            # A control-room screen: the menu in its column, the page using the rest.
+            menu = page.locator("#main-nav").bounding_box()
+            main = page.locator("main").bounding_box()
+            assert menu is not None and main is not None
+            assert menu["x"] == 0 and main["x"] >= menu["width"]
+            assert main["width"] >= SCREEN["width"] - menu["width"] - 60
             # The keys are shown beside the button they press.
             hint = page.locator('a[data-shortcut="n"] kbd')
             assert hint.is_visible() and hint.inner_text() == "n"

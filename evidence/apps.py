@@ -26,6 +26,10 @@ class EvidenceConfig(AppConfig):
         from evidence import notify
 
         add_section(Role.OPJ, lambda user: {"requisition_news": notify.officer_news(user)})
+        from evidence.selectors import review_queue
+
+        # The magistrate finds on arriving what waits for his decision, soonest destroyed first.
+        add_section(Role.MAGISTRATE, lambda user: {"decision_queue": list(review_queue(user)[:10])})
         from evidence.models import Export, Requisition
         from recordings.keys import register_wrapped_keys
 

@@ -23,6 +23,12 @@ class OperationsConfig(AppConfig):
         navigation.register(120, _("Signalements"), "operations:signalement_list", ROOM_STAFF)
         navigation.register(130, _("Vacations"), "operations:shift_list", ROOM_STAFF)
         navigation.register(140, _("Statistiques"), "operations:statistics", STATISTICS_READERS)
+        navigation.register_shortcut(
+            "n", _("Nouveau signalement"), "operations:signalement_create", ROOM_STAFF
+        )
+        navigation.register_shortcut(
+            "/", _("Rechercher un signalement"), "operations:signalement_list", ROOM_STAFF
+        )
         related_signalements.register(links.SignalementLinks())
         reports.register("operations:signalement_create", ROOM_STAFF)
         auditlog.register(models.Signalement, m2m_fields={"cameras"})

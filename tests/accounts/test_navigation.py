@@ -14,97 +14,157 @@ from tests.permissions import make_person
 pytestmark = pytest.mark.django_db
 
 
-#: Today's menu of each role, in order, as the signed-in page shows it (label, address).
+HOME = ("", [("Accueil", "/accueil/")])
+API = ("", [("API", "/api/docs/")])
+
+#: Today's menu of each role, in order, as the signed-in page shows it: its sections (the
+#: entries outside any have none), each with its entries (label, address).
 MENU = {
     Role.OPERATOR: [
-        ("Accueil", "/accueil/"),
-        ("Caméras", "/cameras/"),
-        ("Équipements", "/cameras/equipements/"),
-        ("Mur d'images", "/direct/"),
-        ("Santé des caméras", "/cameras/sante/"),
-        ("Autorisations préfectorales", "/cameras/autorisations/"),
-        ("Enregistreurs", "/enregistrements/exploitation/"),
-        ("Tableau de bord", "/exploitation/"),
-        ("Signalements", "/exploitation/signalements/"),
-        ("Vacations", "/exploitation/vacations/"),
-        ("API", "/api/docs/"),
+        HOME,
+        (
+            "Salle",
+            [
+                ("Tableau de bord", "/exploitation/"),
+                ("Signalements", "/exploitation/signalements/"),
+                ("Vacations", "/exploitation/vacations/"),
+            ],
+        ),
+        ("Vidéo", [("Mur d'images", "/direct/")]),
+        (
+            "Caméras",
+            [
+                ("Caméras", "/cameras/"),
+                ("Équipements", "/cameras/equipements/"),
+                ("Santé des caméras", "/cameras/sante/"),
+                ("Autorisations préfectorales", "/cameras/autorisations/"),
+                ("Enregistreurs", "/enregistrements/exploitation/"),
+            ],
+        ),
+        API,
     ],
     Role.SUPERVISOR: [
-        ("Accueil", "/accueil/"),
-        ("Caméras", "/cameras/"),
-        ("Équipements", "/cameras/equipements/"),
-        ("Mur d'images", "/direct/"),
-        ("Santé des caméras", "/cameras/sante/"),
-        ("Autorisations préfectorales", "/cameras/autorisations/"),
-        ("Échéances des autorisations", "/cameras/autorisations/alertes/"),
-        ("Arrêts faute d'autorisation", "/cameras/arrets-autorisation/"),
-        ("Relecture", "/enregistrements/relecture/"),
-        ("Enregistreurs", "/enregistrements/exploitation/"),
-        ("Tableau de bord", "/exploitation/"),
-        ("Signalements", "/exploitation/signalements/"),
-        ("Vacations", "/exploitation/vacations/"),
-        ("Statistiques", "/exploitation/statistiques/"),
-        ("Registre des destructions", "/conservation/destructions/"),
-        ("Gels des images", "/conservation/gels/"),
-        ("Réquisitions", "/requisitions/"),
-        ("Registres des extractions", "/requisitions/registres/"),
-        ("Demandes d'accès", "/conformite/demandes-acces/"),
-        ("API", "/api/docs/"),
+        HOME,
+        (
+            "Salle",
+            [
+                ("Tableau de bord", "/exploitation/"),
+                ("Signalements", "/exploitation/signalements/"),
+                ("Vacations", "/exploitation/vacations/"),
+                ("Statistiques", "/exploitation/statistiques/"),
+            ],
+        ),
+        (
+            "Vidéo",
+            [("Mur d'images", "/direct/"), ("Relecture", "/enregistrements/relecture/")],
+        ),
+        (
+            "Caméras",
+            [
+                ("Caméras", "/cameras/"),
+                ("Équipements", "/cameras/equipements/"),
+                ("Santé des caméras", "/cameras/sante/"),
+                ("Autorisations préfectorales", "/cameras/autorisations/"),
+                ("Échéances des autorisations", "/cameras/autorisations/alertes/"),
+                ("Arrêts faute d'autorisation", "/cameras/arrets-autorisation/"),
+                ("Enregistreurs", "/enregistrements/exploitation/"),
+            ],
+        ),
+        (
+            "Réquisitions",
+            [
+                ("Réquisitions", "/requisitions/"),
+                ("Registres des extractions", "/requisitions/registres/"),
+            ],
+        ),
+        (
+            "Conformité",
+            [
+                ("Registre des destructions", "/conservation/destructions/"),
+                ("Gels des images", "/conservation/gels/"),
+                ("Demandes d'accès", "/conformite/demandes-acces/"),
+            ],
+        ),
+        API,
     ],
-    Role.OPJ: [
-        ("Accueil", "/accueil/"),
-        ("Réquisitions", "/requisitions/"),
-        ("API", "/api/docs/"),
-    ],
-    Role.MAGISTRATE: [
-        ("Accueil", "/accueil/"),
-        ("Réquisitions", "/requisitions/"),
-        ("API", "/api/docs/"),
-    ],
+    Role.OPJ: [HOME, ("Réquisitions", [("Réquisitions", "/requisitions/")]), API],
+    Role.MAGISTRATE: [HOME, ("Réquisitions", [("Réquisitions", "/requisitions/")]), API],
     Role.DPO: [
-        ("Accueil", "/accueil/"),
-        ("Utilisateurs", "/comptes/utilisateurs/"),
-        ("Habilitations", "/comptes/habilitations/"),
-        ("Communes et conventions", "/comptes/communes/"),
-        ("Formations", "/comptes/formations/"),
-        ("Journal d'audit", "/audit/"),
-        ("Caméras", "/cameras/"),
-        ("Équipements", "/cameras/equipements/"),
-        ("Autorisations préfectorales", "/cameras/autorisations/"),
-        ("Échéances des autorisations", "/cameras/autorisations/alertes/"),
-        ("Arrêts faute d'autorisation", "/cameras/arrets-autorisation/"),
-        ("Statistiques", "/exploitation/statistiques/"),
-        ("Registre des destructions", "/conservation/destructions/"),
-        ("Gels des images", "/conservation/gels/"),
-        ("Registres des extractions", "/requisitions/registres/"),
-        ("Conformité", "/conformite/"),
-        ("Registre des traitements", "/conformite/registre-des-traitements/"),
-        ("Analyse d'impact", "/conformite/analyse-impact/"),
-        ("Demandes d'accès", "/conformite/demandes-acces/"),
-        ("Violations de données", "/conformite/violations/"),
-        ("API", "/api/docs/"),
+        HOME,
+        ("Salle", [("Statistiques", "/exploitation/statistiques/")]),
+        (
+            "Caméras",
+            [
+                ("Caméras", "/cameras/"),
+                ("Équipements", "/cameras/equipements/"),
+                ("Autorisations préfectorales", "/cameras/autorisations/"),
+                ("Échéances des autorisations", "/cameras/autorisations/alertes/"),
+                ("Arrêts faute d'autorisation", "/cameras/arrets-autorisation/"),
+            ],
+        ),
+        ("Réquisitions", [("Registres des extractions", "/requisitions/registres/")]),
+        (
+            "Conformité",
+            [
+                ("Journal d'audit", "/audit/"),
+                ("Registre des destructions", "/conservation/destructions/"),
+                ("Gels des images", "/conservation/gels/"),
+                ("Conformité", "/conformite/"),
+                ("Registre des traitements", "/conformite/registre-des-traitements/"),
+                ("Analyse d'impact", "/conformite/analyse-impact/"),
+                ("Demandes d'accès", "/conformite/demandes-acces/"),
+                ("Violations de données", "/conformite/violations/"),
+            ],
+        ),
+        (
+            "Administration",
+            [
+                ("Utilisateurs", "/comptes/utilisateurs/"),
+                ("Habilitations", "/comptes/habilitations/"),
+                ("Communes et conventions", "/comptes/communes/"),
+                ("Formations", "/comptes/formations/"),
+            ],
+        ),
+        API,
     ],
     Role.ADMIN: [
-        ("Accueil", "/accueil/"),
-        ("Utilisateurs", "/comptes/utilisateurs/"),
-        ("Habilitations", "/comptes/habilitations/"),
-        ("Communes et conventions", "/comptes/communes/"),
-        ("Formations", "/comptes/formations/"),
-        ("Caméras", "/cameras/"),
-        ("Équipements", "/cameras/equipements/"),
-        ("Santé des caméras", "/cameras/sante/"),
-        ("Autorisations préfectorales", "/cameras/autorisations/"),
-        ("Échéances des autorisations", "/cameras/autorisations/alertes/"),
-        ("Arrêts faute d'autorisation", "/cameras/arrets-autorisation/"),
-        ("Enregistreurs", "/enregistrements/exploitation/"),
-        ("Statistiques", "/exploitation/statistiques/"),
-        ("API", "/api/docs/"),
+        HOME,
+        ("Salle", [("Statistiques", "/exploitation/statistiques/")]),
+        (
+            "Caméras",
+            [
+                ("Caméras", "/cameras/"),
+                ("Équipements", "/cameras/equipements/"),
+                ("Santé des caméras", "/cameras/sante/"),
+                ("Autorisations préfectorales", "/cameras/autorisations/"),
+                ("Échéances des autorisations", "/cameras/autorisations/alertes/"),
+                ("Arrêts faute d'autorisation", "/cameras/arrets-autorisation/"),
+                ("Enregistreurs", "/enregistrements/exploitation/"),
+            ],
+        ),
+        (
+            "Administration",
+            [
+                ("Utilisateurs", "/comptes/utilisateurs/"),
+                ("Habilitations", "/comptes/habilitations/"),
+                ("Communes et conventions", "/comptes/communes/"),
+                ("Formations", "/comptes/formations/"),
+            ],
+        ),
+        API,
     ],
-    Role.POLICE_STATION: [
-        ("Accueil", "/accueil/"),
-        ("Mur d'images", "/direct/"),
-        ("API", "/api/docs/"),
-    ],
+    Role.POLICE_STATION: [HOME, ("Vidéo", [("Mur d'images", "/direct/")]), API],
+}
+
+#: The keyboard shortcuts each role sees beside its menu (key, label, address); the search
+#: key "/" apart.
+SHORTCUTS = {
+    Role.OPERATOR: [("n", "Nouveau signalement", "/exploitation/signalements/nouveau/")],
+    Role.SUPERVISOR: [("n", "Nouveau signalement", "/exploitation/signalements/nouveau/")],
+}
+SEARCH = {
+    Role.OPERATOR: "/exploitation/signalements/",
+    Role.SUPERVISOR: "/exploitation/signalements/",
 }
 
 
@@ -114,15 +174,69 @@ def test_every_role_is_pinned():
 
 @pytest.mark.parametrize("role", Role.values)
 def test_each_role_sees_its_menu_in_order(role, signed_in):
-    entries = signed_in(make_person(role)).get("/accueil/").context["nav_items"]
-    assert [(entry["label"], entry["url"]) for entry in entries] == MENU[role]
+    context = signed_in(make_person(role)).get("/accueil/").context
+    sections = [
+        (group["label"], [(entry["label"], entry["url"]) for entry in group["items"]])
+        for group in context["nav_sections"]
+    ]
+    assert sections == MENU[role]
+    flat = [entry for _label, entries in MENU[role] for entry in entries]
+    assert [(entry["label"], entry["url"]) for entry in context["nav_items"]] == flat
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_the_page_shows_only_the_sections_of_the_role(role, signed_in):
+    page = signed_in(make_person(role)).get("/accueil/").content.decode()
+    shown = {label for label, _entries in MENU[role] if label}
+    for section in navigation.SECTIONS:
+        heading = f'<p class="menu-section" id="menu-{section.key}">{section.label}</p>'
+        assert (heading in page) == (str(section.label) in shown), (role, section.key)
+    # On a phone the menu folds behind a button that a static script opens.
+    assert 'class="menu-toggle" aria-controls="main-nav"' in page
+    assert "/static/js/menu.js" in page
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_each_role_sees_its_shortcuts_with_their_keys(role, signed_in):
+    response = signed_in(make_person(role)).get("/accueil/")
+    shortcuts = [(s["key"], s["label"], s["url"]) for s in response.context["shortcuts"]]
+    assert shortcuts == SHORTCUTS.get(role, [])
+    search = response.context["search_shortcut"]
+    assert (search["url"] if search else None) == SEARCH.get(role)
+    page = response.content.decode()
+    for key, label, url in shortcuts:
+        assert f'href="{url}" data-shortcut="{key}">{label} <kbd>{key}</kbd>' in page
+    if search:
+        assert f'href="{search["url"]}" data-shortcut="/">' in page
+    assert '<dialog id="shortcuts-help"' in page and "<kbd>?</kbd>" in page
+
+
+def test_a_shortcut_never_takes_a_key_a_page_keeps():
+    for key in ("a", "j", "k", "?", "N", "nn"):
+        with pytest.raises(ValueError, match="one lower-case key"):
+            navigation.register_shortcut(key, "x", "home", {Role.OPERATOR})
+    with pytest.raises(ValueError, match="twice"):
+        navigation.register_shortcut("n", "Autre", "home", {Role.OPERATOR})
+
+
+def test_an_entry_falls_in_the_section_of_its_position():
+    assert navigation.section_of(10) == ""
+    assert navigation.section_of(25) == "administration"
+    assert navigation.section_of(65) == "video"
+    assert navigation.section_of(75) == "cameras"
+    assert navigation.section_of(115) == "room"
+    assert navigation.section_of(175) == "requisitions"
+    assert navigation.section_of(500) == "compliance"
+    assert navigation.section_of(1000) == ""
 
 
 def test_the_menu_is_translated(signed_in):
     client = signed_in(make_person(Role.SUPERVISOR))
     client.post("/i18n/setlang/", {"language": "en", "next": "/accueil/"})
     labels = [entry["label"] for entry in client.get("/accueil/").context["nav_items"]]
-    assert labels[:4] == ["Home", "Cameras", "Devices", "Video wall"], labels
+    assert labels[:4] == ["Home", "Dashboard", "Incident reports", "Shifts"], labels
+    page = client.get("/accueil/").content.decode()
+    assert '<p class="menu-section" id="menu-room">Room</p>' in page
 
 
 @pytest.mark.parametrize("role", Role.values)

@@ -65,7 +65,7 @@ def test_the_magistrates_checkboxes_show_the_tables_times(requisition, magistrat
     page = signed_in(magistrate).get(f"/requisitions/{requisition.pk}/").content.decode()
     labels = re.findall(r'<span class="window-label">([^<]*)</span>', page)
     table = page[page.index('id="windows"') : page.index("</table>", page.index('id="windows"'))]
-    cells = re.findall(r'<td class="t">([^<]*)</td>', table)
+    cells = re.findall(r'<td class="t"[^>]*>([^<]*)</td>', table)
     assert cells == [
         PARIS_TEXT[BEFORE],
         PARIS_TEXT[FIRST_0230],

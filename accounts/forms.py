@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts import passwords
 from accounts.models import (
     INSEE_VALIDATOR,
     Commune,
@@ -39,7 +40,7 @@ class PasswordChangeForm(forms.Form):
         label=_("Nouveau mot de passe"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html,
+        help_text=passwords.help_text,
     )
     new_password2 = forms.CharField(
         label=_("Confirmation du nouveau mot de passe"),
@@ -130,7 +131,7 @@ class UserCreateForm(UserForm):
         label=_("Mot de passe initial"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html,
+        help_text=passwords.help_text,
     )
     password2 = forms.CharField(
         label=_("Confirmation du mot de passe"),
@@ -177,7 +178,7 @@ class PasswordSetForm(forms.Form):
         label=_("Mot de passe provisoire"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html,
+        help_text=passwords.help_text,
     )
     password2 = forms.CharField(
         label=_("Confirmation du mot de passe"),

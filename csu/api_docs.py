@@ -12,15 +12,25 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import redirect
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 
 class _SignInFirst:
-    """A visitor neither signed in nor presenting an API token goes to the sign-in page."""
+    """A browser is led as on the site's pages: a signed-out visitor to the sign-in page, a
+    person who has not given the second factor to the code page, one whose password an
+    administrator chose to the password page. An API client presenting a token is answered
+    by the API's permission (JSON)."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated and "HTTP_AUTHORIZATION" not in request.META:
-            return redirect_to_login(request.get_full_path())
+        if "HTTP_AUTHORIZATION" not in request.META:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if user.requires_second_factor and not user.is_verified():
+                return redirect("accounts:otp_verify")
+            if user.must_change_password:
+                return redirect("accounts:password_change")
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 

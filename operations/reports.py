@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers
 
 import matplotlib.pyplot as plt
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from matplotlib.figure import Figure
@@ -165,6 +165,19 @@ def _table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
 def _annual_report(year: int, now: datetime | None) -> bytes:
     period = Period(date(year, 1, 1), date(year, 12, 31))
     stats = statistics(period, now)
+    today = timezone.localdate(now or timezone.now())
+    # A year still running: say up to when the figures go (the months to come are left out).
+    running = (
+        [
+            pdf.para(
+                _("Année en cours : chiffres arrêtés au %(day)s.")
+                % {"day": formats.date_format(today, "d/m/Y")},
+                "Normal",
+            )
+        ]
+        if period.first <= today < period.last
+        else []
+    )
     story: list[Any] = [
         pdf.para(
             _("Centre de supervision urbain — rapport d'activité %(year)s") % {"year": year},
@@ -179,6 +192,7 @@ def _annual_report(year: int, now: datetime | None) -> bytes:
             },
             "Normal",
         ),
+        *running,
         Spacer(1, 0.4 * cm),
         _table(
             [

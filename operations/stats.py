@@ -242,7 +242,8 @@ def camera_availability(period: Period, now: datetime | None = None) -> dict[str
                 "code": code,
                 "name": name,
                 "hours_observed": round(span_total / 3600, 2),
-                "hours_down": round((span_total - up_total) / 3600, 2),
+                # Never below zero, not even by a rounding error (« -0,0 h » in print).
+                "hours_down": max(0.0, round((span_total - up_total) / 3600, 2)),
                 "availability": _ratio(up_total, span_total),
             }
         )

@@ -73,6 +73,7 @@ def test_no_month_after_now_is_counted_drawn_or_listed():
     with pdfplumber.open(io.BytesIO(reports.annual_report(2026, now=now))) as document:
         text = "\n".join(page.extract_text() for page in document.pages)
     assert "mars 2026" in text
+    assert "Année en cours : chiffres arrêtés au 15/03/2026." in text
     assert "avril 2026" not in text and "décembre 2026" not in text
     # A period wholly to come has no month at all.
     assert (

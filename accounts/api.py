@@ -16,7 +16,7 @@ from rest_framework.fields import ChoiceField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import services
+from accounts import passwords, services
 from accounts.actors import signed_in
 from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_permission
 from accounts.filters import HabilitationFilter, UserFilter
@@ -52,7 +52,10 @@ class UserSerializer(serializers.ModelSerializer):
         slug_field="code", queryset=Service.objects.all(), required=False, allow_null=True
     )
     password = serializers.CharField(
-        write_only=True, required=False, style={"input_type": "password"}
+        write_only=True,
+        required=False,
+        style={"input_type": "password"},
+        help_text=passwords.rules_text,
     )
 
     class Meta:

@@ -63,3 +63,5 @@ def help_html() -> SafeString:
 
 #: The help of a password field, computed when shown (in the language of the page).
 help_text = lazy(help_html, SafeString)()
+#: The same rules as one sentence per rule, for the API's documentation.
+rules_text = lazy(lambda: " ".join(rules()), str)()

@@ -87,3 +87,9 @@ def test_the_help_is_in_english_when_chosen():
         text = " ".join(passwords.rules())
     assert "at least 12 characters" in text
     assert "fewer than 14 characters" in text
+
+
+def test_the_api_documents_the_same_rules(signed_in, supervisor):
+    schema = signed_in(supervisor).get("/api/schema/?format=json").json()
+    field = schema["components"]["schemas"]["UserRequest"]["properties"]["password"]
+    assert field["description"] == " ".join(passwords.rules())

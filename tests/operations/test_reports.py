@@ -145,8 +145,11 @@ def test_report_headers_keep_their_words_whole():
     headers += list(reports.requisition_labels().values())
     headers += ["Délai médian jusqu'à la remise", "Heures observées", "Heures en panne"]
     with pdfplumber.open(io.BytesIO(content)) as document:
-        words = {w["text"] for page in document.pages for w in page.extract_words()}
+        placed = [(page, w) for page in document.pages for w in page.extract_words()]
+        words = {w["text"] for _page, w in placed}
         assert len(document.pages) >= 4
+        # Widened columns still fit between the margins.
+        assert all(w["x1"] <= page.width - pdf.REPORT.right + 1 for page, w in placed)
     for header in headers:
         for word in header.split():
             assert word in words, (header, word)

@@ -160,8 +160,22 @@ class HabilitationSerializer(serializers.ModelSerializer):
         required=False,
         help_text=_("La commune qui emploie la personne ; par défaut, celle qui exploite le CSU."),
     )
-    sectors = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
-    camera_codes = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
+    sectors = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        help_text=_(
+            "Secteurs du registre des caméras ; un secteur que le registre ne connaît pas est "
+            "refusé (400, la réponse le nomme)."
+        ),
+    )
+    camera_codes = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        help_text=_(
+            "Codes de caméras en service du registre ; un code inconnu ou d'une caméra déposée "
+            "est refusé (400, la réponse le nomme)."
+        ),
+    )
 
     class Meta:
         model = Habilitation

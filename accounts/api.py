@@ -16,7 +16,7 @@ from rest_framework.fields import ChoiceField
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import services
+from accounts import passwords, services
 from accounts.actors import signed_in
 from accounts.api_auth import ExpiringTokenAuthentication, IsVerified, role_permission
 from accounts.filters import HabilitationFilter, UserFilter
@@ -52,7 +52,10 @@ class UserSerializer(serializers.ModelSerializer):
         slug_field="code", queryset=Service.objects.all(), required=False, allow_null=True
     )
     password = serializers.CharField(
-        write_only=True, required=False, style={"input_type": "password"}
+        write_only=True,
+        required=False,
+        style={"input_type": "password"},
+        help_text=passwords.rules_text,
     )
 
     class Meta:
@@ -157,8 +160,22 @@ class HabilitationSerializer(serializers.ModelSerializer):
         required=False,
         help_text=_("La commune qui emploie la personne ; par défaut, celle qui exploite le CSU."),
     )
-    sectors = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
-    camera_codes = serializers.ListField(child=serializers.CharField(max_length=40), required=False)
+    sectors = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        help_text=_(
+            "Secteurs du registre des caméras ; un secteur que le registre ne connaît pas est "
+            "refusé (400, la réponse le nomme)."
+        ),
+    )
+    camera_codes = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        help_text=_(
+            "Codes de caméras en service du registre ; un code inconnu ou d'une caméra déposée "
+            "est refusé (400, la réponse le nomme)."
+        ),
+    )
 
     class Meta:
         model = Habilitation

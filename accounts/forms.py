@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts import passwords, scope
 from accounts.models import (
     INSEE_VALIDATOR,
     Commune,
@@ -39,7 +40,7 @@ class PasswordChangeForm(forms.Form):
         label=_("Nouveau mot de passe"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html,
+        help_text=passwords.help_text,
     )
     new_password2 = forms.CharField(
         label=_("Confirmation du nouveau mot de passe"),
@@ -83,6 +84,13 @@ def _date_input() -> forms.DateInput:
 
 def _split_list(value: str) -> list[str]:
     return sorted({part.strip() for part in value.replace(";", ",").split(",") if part.strip()})
+
+
+class ScopeChoiceField(forms.MultipleChoiceField):
+    """Several values picked from a list; "a, b" (a script's free text) counts as a and b."""
+
+    def to_python(self, value: Any) -> list[str]:
+        return sorted({part for item in super().to_python(value) for part in _split_list(item)})
 
 
 class UserForm(forms.Form):
@@ -130,7 +138,7 @@ class UserCreateForm(UserForm):
         label=_("Mot de passe initial"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html,
+        help_text=passwords.help_text,
     )
     password2 = forms.CharField(
         label=_("Confirmation du mot de passe"),
@@ -177,7 +185,7 @@ class PasswordSetForm(forms.Form):
         label=_("Mot de passe provisoire"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html,
+        help_text=passwords.help_text,
     )
     password2 = forms.CharField(
         label=_("Confirmation du mot de passe"),
@@ -239,17 +247,29 @@ class HabilitationForm(forms.Form):
     valid_from = forms.DateField(label=_("Valable du"), widget=_date_input())
     valid_until = forms.DateField(label=_("Valable jusqu'au"), widget=_date_input())
     all_cameras = forms.BooleanField(label=_("Toutes les caméras"), required=False)
-    sectors = forms.CharField(
+    sectors = ScopeChoiceField(
         label=_("Secteurs"),
         required=False,
-        max_length=1000,
-        help_text=_("Séparés par des virgules, par exemple : centre-ville, gare."),
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "choice-list"}),
+        help_text=_(
+            "Les secteurs du registre des caméras : chaque caméra d'un secteur coché est couverte."
+        ),
+        error_messages={
+            "invalid_choice": _("Secteur inconnu du registre des caméras : « %(value)s ».")
+        },
     )
-    camera_codes = forms.CharField(
-        label=_("Codes de caméras"),
+    camera_codes = ScopeChoiceField(
+        label=_("Caméras"),
         required=False,
-        max_length=2000,
-        help_text=_("Séparés par des virgules, par exemple : CAM-001, CAM-014."),
+        widget=forms.SelectMultiple(attrs={"size": 12}),
+        help_text=_(
+            "Les caméras en service du registre ; Ctrl (ou ⌘) et clic pour en choisir plusieurs."
+        ),
+        error_messages={
+            "invalid_choice": _(
+                "Caméra inconnue du registre (ou retirée du service) : « %(value)s »."
+            )
+        },
     )
     can_live = forms.BooleanField(label=_("Visionnage en direct"), required=False)
     can_replay = forms.BooleanField(label=_("Relecture des enregistrements"), required=False)
@@ -260,30 +280,29 @@ class HabilitationForm(forms.Form):
         # The commune that runs the CSU, unless another is given: a single-commune CSU's
         # administrator never has to choose.
         self.fields["commune"].initial = self.initial.get("commune") or home_commune().pk
+        available = scope.available()
+        sectors = [(name, name) for name in available.sectors]
+        cameras = list(available.cameras)
+        # What the habilitation already names stays visible even when the register no longer
+        # knows it (a camera taken out of service): the administrator sees it and unticks it.
+        held_sectors = set(self.initial.get("sectors") or []) - set(available.sectors)
+        held_cameras = set(self.initial.get("camera_codes") or []) - {c for c, _l in cameras}
+        gone = _("%(value)s (inconnu du registre)")
+        sectors += [(name, gone % {"value": name}) for name in sorted(held_sectors)]
+        cameras += [(code, gone % {"value": code}) for code in sorted(held_cameras)]
+        cast(ScopeChoiceField, self.fields["sectors"]).choices = sectors
+        cast(ScopeChoiceField, self.fields["camera_codes"]).choices = cameras
 
     @classmethod
     def initial_from(cls, habilitation: Habilitation) -> dict[str, Any]:
         initial = {name: getattr(habilitation, name) for name in cls.base_fields}
         initial["commune"] = habilitation.commune_id
-        initial["sectors"] = ", ".join(habilitation.sectors)
-        initial["camera_codes"] = ", ".join(habilitation.camera_codes)
+        initial["sectors"] = list(habilitation.sectors)
+        initial["camera_codes"] = list(habilitation.camera_codes)
         return initial
 
     def clean_commune(self) -> Commune:
         return self.cleaned_data.get("commune") or home_commune()
-
-    def clean_sectors(self) -> list[str]:
-        return _split_list(self.cleaned_data["sectors"])
-
-    def clean_camera_codes(self) -> list[str]:
-        codes = _split_list(self.cleaned_data["camera_codes"])
-        too_long = [code for code in codes if len(code) > 40]
-        if too_long:
-            raise forms.ValidationError(
-                _("Code de caméra trop long (40 caractères au plus) : %(codes)s."),
-                params={"codes": ", ".join(too_long)},
-            )
-        return codes
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import scope
 from accounts.actors import Actor, person
 from accounts.models import (
     Agreement,
@@ -289,6 +290,22 @@ def _clean_scope(values: list[str] | None) -> list[str]:
     return sorted({v.strip() for v in values or [] if v and v.strip()})
 
 
+def _check_scope(
+    habilitation: Habilitation, before: tuple[list[str], list[str]] = ([], [])
+) -> None:
+    """A sector or a camera the register does not know is refused (field by field).
+
+    Only what is added is checked: a habilitation keeps a camera since taken out of service
+    until someone removes it.
+    """
+    refused = scope.unknown(
+        set(habilitation.sectors) - set(before[0]),
+        set(habilitation.camera_codes) - set(before[1]),
+    )
+    if refused:
+        raise ValidationError(refused)
+
+
 def _check_grant(habilitation: Habilitation, *, actor: Actor, creating: bool) -> None:
     """The guards of every habilitation write, for the pages and the API alike.
 
@@ -350,6 +367,7 @@ def habilitation_create(
         can_extract=can_extract,
         created_by=person(actor),
     )
+    _check_scope(habilitation)
     _check_grant(habilitation, actor=actor, creating=True)
     habilitation.full_clean()
     habilitation.save()
@@ -388,11 +406,13 @@ def habilitation_update(
     if habilitation.revoked_at:
         raise ValidationError(_("Une habilitation retirée ne peut plus être modifiée."))
     before = _habilitation_details(habilitation)
+    held = (list(habilitation.sectors), list(habilitation.camera_codes))
     for name in ("sectors", "camera_codes"):
         if name in changes:
             changes[name] = _clean_scope(changes[name])
     for name, value in changes.items():
         setattr(habilitation, name, value)
+    _check_scope(habilitation, held)
     _check_grant(habilitation, actor=actor, creating=False)
     habilitation.full_clean()
     habilitation.save()

@@ -11,7 +11,7 @@ class CamerasConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from accounts import navigation, qualities
+        from accounts import navigation, qualities, scope
         from cameras import actions, models, services
         from cameras.roles import (
             AUTHORIZATION_ALERT_READERS,
@@ -22,6 +22,7 @@ class CamerasConfig(AppConfig):
 
         actions.register()
         qualities.register_grant_check(services.habilitation_quality_refusal)
+        scope.register_source(services.habilitation_scope)
         navigation.register(50, _("Caméras"), "cameras:camera_list", REGISTER_READERS)
         navigation.register(55, _("Équipements"), "cameras:device_list", REGISTER_READERS)
         navigation.register(70, _("Santé des caméras"), "cameras:health_board", HEALTH_WATCHERS)

@@ -26,6 +26,7 @@ from accounts.actors import Actor, person
 from accounts.models import Commune, Habilitation, User, home_commune
 from accounts.qualities import Quality, quality_label
 from accounts.roles import Right
+from accounts.scope import Scope
 from audit.services import record
 from cameras import health, retention, secrets, sources, video
 from cameras.models import (
@@ -154,6 +155,20 @@ def authorization_update(
         )
     authorization_alerts_settle(authorization_ids=[authorization.pk])
     return authorization
+
+
+def habilitation_scope() -> Scope:
+    """The sectors and the cameras in the register (not decommissioned) a habilitation may
+    name; registered in accounts.scope for its forms and its checks."""
+    rows = (
+        Camera.objects.exclude(status=CameraStatus.DECOMMISSIONED)
+        .order_by("code")
+        .values_list("code", "name", "sector")
+    )
+    return Scope(
+        sectors=sorted({sector for _code, _name, sector in rows if sector}),
+        cameras=[(code, f"{code} — {name} ({sector})") for code, name, sector in rows],
+    )
 
 
 def habilitation_quality_refusal(habilitation: Habilitation) -> str:

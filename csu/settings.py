@@ -417,12 +417,23 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "csu.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "CSU API",
-    "DESCRIPTION": "API du Centre de Supervision Urbain.",
+    "TITLE": "API du centre de supervision urbain",
+    "DESCRIPTION": (
+        "L'API du centre de supervision urbain (CSU) : caméras, exploitation de la salle, "
+        "réquisitions judiciaires, conformité et administration. Authentification par la "
+        "session du site ou par un jeton (en-tête « Authorization: Token … », obtenu par "
+        "POST /api/auth/token/). Les erreurs sont des objets JSON qui nomment le champ en "
+        "cause ; les dates sont en UTC, au format ISO 8601."
+    ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["accounts.api_auth.IsVerified"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # French summaries, descriptions and tags for every operation (csu/api_docs.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "csu.api_docs.french_documentation",
+    ],
     # Swagger UI's files ship in a package: nothing is fetched from the internet.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -125,6 +125,7 @@ def generate_year(
                 sector=f"Secteur {n % 5}",
                 kind=CameraKind.DOME,
                 authorization=authorization,
+                commissioned_on=date(year, 1, 1),
                 stream_url=f"rtsp://10.0.{n // 250}.{n % 250}/live",
                 health_status=rng.choice([HealthStatus.OK] * 8 + [HealthStatus.FROZEN]),
             )

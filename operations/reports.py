@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import matplotlib
@@ -11,9 +11,11 @@ import matplotlib
 matplotlib.use("Agg")  # no display on servers
 
 import matplotlib.pyplot as plt
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.platypus import Image, PageBreak, Spacer, Table
@@ -23,15 +25,18 @@ from operations.models import Category
 from operations.stats import REQUISITION_FIGURES, Period, statistics
 
 #: The header cells of the figures' tables.
-BOLD = ParagraphStyle("report-head", parent=pdf.STYLES["BodyText"], fontName="Helvetica-Bold")
+BOLD = ParagraphStyle(
+    "report-head", parent=pdf.STYLES["BodyText"], fontName="Helvetica-Bold", fontSize=8, leading=10
+)
 CHARTS = ("active_hours", "signalements", "requisitions", "availability")
 # One colour per category, distinguishable in print and by colour-blind readers (Okabe-Ito).
 PALETTE = ["#D55E00", "#E69F00", "#CC79A7", "#0072B2", "#56B4E9", "#009E73", "#999999"]
 
 
 def month_label(key: str) -> str:
+    """« janvier 2026 » (« January 2026 » in English): the month's full name and its year."""
     year, month = (int(x) for x in key.split("-"))
-    return formats.date_format(date(year, month, 1), "M Y")
+    return formats.date_format(date(year, month, 1), "F Y")
 
 
 def requisition_labels() -> dict[str, str]:
@@ -58,12 +63,29 @@ def _png(figure: Any) -> bytes:
 
 def chart(name: str, stats: dict[str, Any]) -> bytes:
     """One of CHARTS as a PNG image."""
+    return _png(chart_figure(name, stats))
+
+
+def _counts_axis(axes: Any) -> None:
+    """A y axis for counts: ticks on whole numbers only, from 0, at least up to 1.
+
+    Without it matplotlib puts ticks at 0.5 when the counts are small (« half signalements »)
+    and centres an empty chart on zero, with negative ticks (« negative requisitions »).
+    """
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    axes.set_ylim(bottom=0, top=max(1.0, axes.get_ylim()[1]))
+
+
+def chart_figure(name: str, stats: dict[str, Any]) -> Figure:
+    """One of CHARTS as a matplotlib figure (closed by :func:`chart` once drawn)."""
     figure, axes = plt.subplots(figsize=(8, 3.4))
     if name == "active_hours":
         months = list(stats["active_hours"]["by_month"])
         values = list(stats["active_hours"]["by_month"].values())
         bars = axes.bar([month_label(m) for m in months], values, color="#1f4fa3")
         axes.bar_label(bars, fmt="%.0f", fontsize=8)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        axes.set_ylim(bottom=0, top=max(1.0, axes.get_ylim()[1]))
         axes.set_ylabel(_("heures"))
         axes.set_title(_("Heures d'activité de la salle par mois"))
     elif name == "signalements":
@@ -75,6 +97,7 @@ def chart(name: str, stats: dict[str, Any]) -> bytes:
             values = [by_month[m][code] for m in months]
             axes.bar(labels, values, bottom=bottom, label=str(label), color=colour)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        _counts_axis(axes)
         axes.set_ylabel(_("signalements"))
         axes.set_title(_("Signalements par mois et par catégorie"))
         axes.legend(fontsize=7, ncols=2, loc="upper left", bbox_to_anchor=(1, 1))
@@ -89,16 +112,19 @@ def chart(name: str, stats: dict[str, Any]) -> bytes:
             values = [by_month[m][figure_name] for m in months]
             axes.bar(positions, values, width, label=figure_labels[figure_name], color=colour)
         axes.set_xticks(range(len(months)), [month_label(m) for m in months])
+        _counts_axis(axes)
         axes.set_ylabel(_("réquisitions"))
         axes.set_title(_("Réquisitions judiciaires par mois"))
         axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
     elif name == "availability":
-        by_month = stats["camera_availability"]["by_month"]
-        months = list(by_month)
-        values = [100 * (v or 0) for v in by_month.values()]
-        bars = axes.bar([month_label(m) for m in months], values, color="#009E73")
+        # A month without any camera watched has no availability: no bar rather than 0 %.
+        measured = {
+            m: v for m, v in stats["camera_availability"]["by_month"].items() if v is not None
+        }
+        values = [100 * v for v in measured.values()]
+        bars = axes.bar([month_label(m) for m in measured], values, color="#009E73")
         axes.bar_label(bars, fmt="%.1f", fontsize=8)
-        axes.set_ylim(min([*values, 90]) - 5, 100.5)
+        axes.set_ylim(max(0, min([*values, 90]) - 5), 100.5)
         axes.set_ylabel("%")
         axes.set_title(_("Disponibilité des caméras par mois"))
     else:
@@ -106,7 +132,7 @@ def chart(name: str, stats: dict[str, Any]) -> bytes:
         raise KeyError(name)
     axes.tick_params(axis="x", labelrotation=45, labelsize=8)
     axes.spines[["top", "right"]].set_visible(False)
-    return _png(figure)
+    return figure
 
 
 def _percent(value: float | None) -> str:
@@ -117,10 +143,13 @@ def _number(value: float) -> str:
     return formats.number_format(value, decimal_pos=1, use_l10n=True, force_grouping=True)
 
 
-def annual_report(year: int) -> bytes:
-    """The year's activity report as a PDF, always in French (the city publishes it)."""
+def annual_report(year: int, now: datetime | None = None) -> bytes:
+    """The year's activity report as a PDF, always in French (the city publishes it).
+
+    For the current year, the months still to come are neither drawn nor listed.
+    """
     with override("fr"):
-        return _annual_report(year)
+        return _annual_report(year, now)
 
 
 def _table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
@@ -133,9 +162,22 @@ def _table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
     )
 
 
-def _annual_report(year: int) -> bytes:
+def _annual_report(year: int, now: datetime | None) -> bytes:
     period = Period(date(year, 1, 1), date(year, 12, 31))
-    stats = statistics(period)
+    stats = statistics(period, now)
+    today = timezone.localdate(now or timezone.now())
+    # A year still running: say up to when the figures go (the months to come are left out).
+    running = (
+        [
+            pdf.para(
+                _("Année en cours : chiffres arrêtés au %(day)s.")
+                % {"day": formats.date_format(today, "d/m/Y")},
+                "Normal",
+            )
+        ]
+        if period.first <= today < period.last
+        else []
+    )
     story: list[Any] = [
         pdf.para(
             _("Centre de supervision urbain — rapport d'activité %(year)s") % {"year": year},
@@ -150,6 +192,7 @@ def _annual_report(year: int) -> bytes:
             },
             "Normal",
         ),
+        *running,
         Spacer(1, 0.4 * cm),
         _table(
             [

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from typing import Any, TypeGuard
 
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -49,6 +49,10 @@ class Period:
             months.append((year, month))
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return months
+
+    def until(self, today: date) -> Period:
+        """The period cut at ``today``: months after it are not counted (nor drawn)."""
+        return Period(self.first, min(self.last, today))
 
     def month_bounds(self, year: int, month: int) -> Interval:
         """The part of the month inside the period (aware datetimes)."""
@@ -194,15 +198,18 @@ def _median(values: list[float]) -> float | None:
 def camera_availability(period: Period, now: datetime | None = None) -> dict[str, Any]:
     """Share of time each camera in the register worked, per month and over the period.
 
-    A camera counts from its commissioning day (when known) and not after now; cameras removed
-    from the register (decommissioned) are left out. Overlapping outages count once.
+    A camera counts from the start of its monitoring and not after now: its commissioning day
+    when known, otherwise the earlier of its entry in the register and its first recorded
+    outage (a health check found it down, so it was watched). Cameras removed from the register
+    (decommissioned) are left out. Overlapping outages count once.
     """
     now = now or timezone.now()
     end = min(period.end, now)
     cameras = list(
         Camera.objects.exclude(status=CameraStatus.DECOMMISSIONED)
+        .annotate(first_outage=Min("outages__started_at"))
         .order_by("code")
-        .values_list("pk", "code", "name", "commissioned_on")
+        .values_list("pk", "code", "name", "commissioned_on", "created_at", "first_outage")
     )
     outages: dict[int, list[Interval]] = defaultdict(list)
     rows = CameraOutage.objects.filter(started_at__lt=end).filter(
@@ -214,10 +221,8 @@ def camera_availability(period: Period, now: datetime | None = None) -> dict[str
     month_up = dict.fromkeys((_month_key(y, m) for y, m in months), 0.0)
     month_total = dict.fromkeys(month_up, 0.0)
     per_camera = []
-    for pk, code, name, commissioned_on in cameras:
-        since = period.start
-        if commissioned_on:
-            since = max(since, Period(commissioned_on, commissioned_on).start)
+    for pk, code, name, commissioned_on, created_at, first_outage in cameras:
+        since = max(period.start, monitored_since(commissioned_on, created_at, first_outage))
         down = merge(outages.get(pk, []))
         up_total = span_total = 0.0
         for year, month in months:
@@ -237,7 +242,8 @@ def camera_availability(period: Period, now: datetime | None = None) -> dict[str
                 "code": code,
                 "name": name,
                 "hours_observed": round(span_total / 3600, 2),
-                "hours_down": round((span_total - up_total) / 3600, 2),
+                # Never below zero, not even by a rounding error (« -0,0 h » in print).
+                "hours_down": max(0.0, round((span_total - up_total) / 3600, 2)),
                 "availability": _ratio(up_total, span_total),
             }
         )
@@ -249,13 +255,28 @@ def camera_availability(period: Period, now: datetime | None = None) -> dict[str
     }
 
 
+def monitored_since(
+    commissioned_on: date | None, created_at: datetime, first_outage: datetime | None
+) -> datetime:
+    """When a camera's monitoring started (see :func:`camera_availability`)."""
+    if commissioned_on:
+        return Period(commissioned_on, commissioned_on).start
+    return min(created_at, first_outage) if first_outage else created_at
+
+
 def _ratio(part: float, whole: float) -> float | None:
     return round(part / whole, 5) if whole else None
 
 
 def statistics(period: Period, now: datetime | None = None) -> dict[str, Any]:
-    """Every figure of the period, JSON-ready (months as "YYYY-MM", hours as decimals)."""
+    """Every figure of the period, JSON-ready (months as "YYYY-MM", hours as decimals).
+
+    Months after now are left out of every figure: nothing happened in them yet, and a chart
+    or a table would show them as empty months.
+    """
     now = now or timezone.now()
+    asked = period
+    period = period.until(timezone.localdate(now))
     hours = active_hours(period, now)
     by_category = signalements_by_category(period)
     category_totals = dict.fromkeys(Category.values, 0)
@@ -263,7 +284,7 @@ def statistics(period: Period, now: datetime | None = None) -> dict[str, Any]:
         for category, n in counts.items():
             category_totals[category] += n
     return {
-        "period": {"start": period.first.isoformat(), "end": period.last.isoformat()},
+        "period": {"start": asked.first.isoformat(), "end": asked.last.isoformat()},
         "active_hours": {
             "total": round(sum(hours.values()), 2),
             "by_month": {k: round(v, 2) for k, v in hours.items()},

@@ -21,6 +21,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm, inch
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from csu.lib.times import paris_text
@@ -65,8 +66,42 @@ def para(text: Any, style: str | ParagraphStyle = "BodyText") -> Paragraph:
 
 
 def header_row(columns: Sequence[Any], style: ParagraphStyle = HEAD) -> list[Paragraph]:
-    """A table's header cells, escaped."""
-    return [Paragraph(escape(str(column)), style) for column in columns]
+    """A table's header cells, escaped, wrapping between words only (never inside one)."""
+    whole_words = ParagraphStyle(f"{style.name}-words", parent=style, splitLongWords=0)
+    return [Paragraph(escape(str(column)), whole_words) for column in columns]
+
+
+#: reportlab's default side padding of a table cell.
+CELL_PADDING = 6
+
+
+def word_width(cell: Any) -> float:
+    """The width of the longest word of a header cell (a Paragraph or plain text)."""
+    if isinstance(cell, Paragraph):
+        text, font, size = cell.getPlainText(), cell.style.fontName, cell.style.fontSize
+    else:
+        text, font, size = str(cell), "Helvetica", 10
+    return max((stringWidth(word, font, size) for word in text.split()), default=0.0)
+
+
+def fit_header_words(
+    header: Sequence[Any], widths: Sequence[float], padding: float = CELL_PADDING
+) -> list[float]:
+    """``widths`` changed so that each header word fits on one line of its column.
+
+    A column too narrow for its longest header word is widened; what it takes comes from the
+    columns with room to spare, in proportion to that room, so that the table keeps its width
+    when it can.
+    """
+    needed = [word_width(cell) + 2 * padding + 1 for cell in header]
+    result = [max(w, n) for w, n in zip(widths, needed, strict=True)]
+    excess = sum(result) - sum(widths)
+    slack = [w - n if w > n else 0.0 for w, n in zip(result, needed, strict=True)]
+    spare = sum(slack)
+    if excess > 0 and spare > 0:
+        share = min(1.0, excess / spare)
+        result = [w - s * share for w, s in zip(result, slack, strict=True)]
+    return result
 
 
 def grid_style(
@@ -95,7 +130,13 @@ def grid_style(
 def grid_table(
     rows: Sequence[Sequence[Any]], widths: Sequence[float] | None, **style: Any
 ) -> Table:
-    """``rows`` (the first is the header, repeated on every page) in a :func:`grid_style`."""
+    """``rows`` (the first is the header, repeated on every page) in a :func:`grid_style`.
+
+    Columns are widened when needed so that no header word is split across lines.
+    """
+    if widths is not None and rows:
+        padding = style.get("padding")
+        widths = fit_header_words(rows[0], widths, CELL_PADDING if padding is None else padding)
     result = Table(rows, colWidths=widths, repeatRows=1)
     result.setStyle(grid_style(**style))
     return result

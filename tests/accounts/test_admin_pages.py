@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import Habilitation, User
 from accounts.roles import Role
 from audit.models import AuditEvent
+from tests.cameras.factories import CameraFactory
 from tests.factories import HabilitationFactory, ServiceFactory, UserFactory
 from tests.permissions import check_matrix
 
@@ -24,6 +25,13 @@ STRONG = "Une-phrase-de-passe-2026!"
 
 def events(action: str) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action=action).order_by("seq"))
+
+
+@pytest.fixture(autouse=True)
+def _register():
+    """The cameras and sectors the habilitations below name exist in the register."""
+    CameraFactory(code="CAM-001", sector="centre-ville")
+    CameraFactory(code="CAM-014", sector="gare")
 
 
 def habilitation_post(**overrides) -> dict:
@@ -353,7 +361,7 @@ def test_admin_edits_a_habilitation(signed_in, admin_user):
     habilitation = HabilitationFactory(user=UserFactory(role=Role.OPERATOR), sectors=["gare"])
     response = signed_in(admin_user).post(
         f"/comptes/habilitations/{habilitation.pk}/modifier/",
-        habilitation_post(all_cameras="on", sectors="ignoré", camera_codes=""),
+        habilitation_post(all_cameras="on", sectors="centre-ville", camera_codes=""),
     )
     assert response.status_code == 302
     habilitation.refresh_from_db()

@@ -121,6 +121,8 @@
     // --- Sectors' names, on the plain background only ---------------------------------------
     var sectorLabels = {};
     if (!data.tiles) {
+      // Under the markers (markerPane is 600): a name never hides a camera.
+      map.createPane("sectors").style.zIndex = 350;
       var bySector = {};
       placed.forEach(function (c) {
         if (!c.sector) return;
@@ -135,6 +137,7 @@
           icon: L.divIcon({ className: "map-sector-label", html: name, iconSize: null }),
           interactive: false,
           keyboard: false,
+          pane: "sectors",
         }).addTo(map);
         sectorLabels[sector] = label;
       });
@@ -150,7 +153,7 @@
         .map(function (c) { return c.position; });
       if (!points.length) points = placed.map(function (c) { return c.position; });
       if (points.length === 1) map.setView(points[0], Math.min(17, map.getMaxZoom()));
-      else map.fitBounds(L.latLngBounds(points), { padding: [40, 40], maxZoom: 18 });
+      else map.fitBounds(L.latLngBounds(points), { padding: [60, 60], maxZoom: 18 });
     }
 
     function applySector(sector, refit) {

@@ -19,6 +19,7 @@ MENU = {
     Role.OPERATOR: [
         ("Accueil", "/accueil/"),
         ("Caméras", "/cameras/"),
+        ("Carte des caméras", "/cameras/carte/"),
         ("Équipements", "/cameras/equipements/"),
         ("Mur d'images", "/direct/"),
         ("Santé des caméras", "/cameras/sante/"),
@@ -32,6 +33,7 @@ MENU = {
     Role.SUPERVISOR: [
         ("Accueil", "/accueil/"),
         ("Caméras", "/cameras/"),
+        ("Carte des caméras", "/cameras/carte/"),
         ("Équipements", "/cameras/equipements/"),
         ("Mur d'images", "/direct/"),
         ("Santé des caméras", "/cameras/sante/"),
@@ -69,6 +71,7 @@ MENU = {
         ("Formations", "/comptes/formations/"),
         ("Journal d'audit", "/audit/"),
         ("Caméras", "/cameras/"),
+        ("Carte des caméras", "/cameras/carte/"),
         ("Équipements", "/cameras/equipements/"),
         ("Autorisations préfectorales", "/cameras/autorisations/"),
         ("Échéances des autorisations", "/cameras/autorisations/alertes/"),
@@ -91,6 +94,7 @@ MENU = {
         ("Communes et conventions", "/comptes/communes/"),
         ("Formations", "/comptes/formations/"),
         ("Caméras", "/cameras/"),
+        ("Carte des caméras", "/cameras/carte/"),
         ("Équipements", "/cameras/equipements/"),
         ("Santé des caméras", "/cameras/sante/"),
         ("Autorisations préfectorales", "/cameras/autorisations/"),
@@ -122,7 +126,7 @@ def test_the_menu_is_translated(signed_in):
     client = signed_in(make_person(Role.SUPERVISOR))
     client.post("/i18n/setlang/", {"language": "en", "next": "/accueil/"})
     labels = [entry["label"] for entry in client.get("/accueil/").context["nav_items"]]
-    assert labels[:4] == ["Home", "Cameras", "Devices", "Video wall"], labels
+    assert labels[:5] == ["Home", "Cameras", "Camera map", "Devices", "Video wall"], labels
 
 
 @pytest.mark.parametrize("role", Role.values)
@@ -169,6 +173,7 @@ REACHED_FROM = {
     "audit:event_export_csv": "audit:event_list",
     "audit:event_export_pdf": "audit:event_list",
     "cameras:camera_create": "cameras:camera_list",
+    "cameras:camera_map_states": "cameras:camera_map",
     "cameras:device_create": "cameras:device_list",
     "cameras:authorization_create": "cameras:authorization_list",
     "cameras:retention_changes": "cameras:camera_list",

@@ -1,0 +1,180 @@
+"""The camera map in a real headless Chromium, with no tile server configured: the cameras are
+drawn as markers on a plain background with their sectors' names, the sector filter hides the
+others, a marker's popup opens the camera's page, and the page asks nothing of any other host."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from cameras.models import CameraStatus, HealthStatus
+from recordings.models import RecorderLease
+from tests.cameras.factories import CameraFactory
+from tests.conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+def _cameras() -> None:
+    now = timezone.now()
+    for code, name, sector, lat, lng, health in [
+        ("CAM-C01", "Place Saint-Léger", "Centre-ville", "45.5660", "5.9210", HealthStatus.OK),
+        ("CAM-C02", "Rue de Boigne", "Centre-ville", "45.5672", "5.9196", HealthStatus.BLURRED),
+        ("CAM-B01", "Rond-point de Bissy", "Bissy", "45.5750", "5.8900", HealthStatus.OK),
+    ]:
+        camera = CameraFactory(
+            code=code,
+            name=name,
+            sector=sector,
+            latitude=Decimal(lat),
+            longitude=Decimal(lng),
+            health_status=health,
+        )
+        RecorderLease.objects.create(
+            camera=camera,
+            holder="recorder-1",
+            state=RecorderLease.State.RECORDING,
+            acquired_at=now,
+            renewed_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
+    CameraFactory(code="CAM-M01", name="Halles", sector="Centre-ville", latitude=None)
+    CameraFactory(
+        code="CAM-X01",
+        name="Quai",
+        sector="Bissy",
+        latitude=Decimal("45.57"),
+        longitude=Decimal("5.90"),
+        status=CameraStatus.OUT_OF_SERVICE,
+    )
+
+
+def _watch(page) -> list[str]:
+    """Failed requests and requests to hosts other than the test server, as they happen."""
+    problems: list[str] = []
+    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
+
+    def outside(request) -> None:
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+            problems.append(f"outside: {request.url}")
+
+    page.on("request", outside)
+    page.on("pageerror", lambda error: problems.append(f"error: {error}"))
+    return problems
+
+
+def _visible_markers(page) -> list[str]:
+    return sorted(
+        page.eval_on_selector_all(".map-pin[data-code]", "ns => ns.map(n => n.dataset.code)")
+    )
+
+
+def test_the_room_sees_its_cameras_filters_a_sector_and_opens_a_camera(
+    live_server, operator, settings, tmp_path
+):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    assert not settings.CSU_MAP_TILE_URL
+    _cameras()
+    session = sign_in(Client(), operator).cookies["sessionid"].value
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1920, "height": 1080})
+            context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+            page = context.new_page()
+            problems = _watch(page)
+            page.goto(f"{live_server.url}/cameras/carte/")
+            page.wait_for_selector(".map-pin[data-code]")
+
+            # Every placed camera is a marker, coloured by its state; no tile is asked for.
+            assert _visible_markers(page) == ["CAM-B01", "CAM-C01", "CAM-C02", "CAM-X01"]
+            assert page.get_attribute('.map-pin[data-code="CAM-C01"]', "data-state") == (
+                "in_service"
+            )
+            assert "state-degraded" in page.get_attribute('.map-pin[data-code="CAM-C02"]', "class")
+            assert "state-down" in page.get_attribute('.map-pin[data-code="CAM-X01"]', "class")
+            assert page.locator(".leaflet-tile").count() == 0
+            assert "camera-map-plain" in page.get_attribute("#camera-map", "class")
+            sectors = page.locator(".map-sector-label").all_inner_texts()
+            assert sorted(s.strip().casefold() for s in sectors) == ["bissy", "centre-ville"]
+            # The camera without coordinates is listed beside the map.
+            assert page.locator('#map-unplaced li[data-code="CAM-M01"]').is_visible()
+            page.screenshot(path=tmp_path / "map-1920.png")
+
+            # Choosing a sector hides the other sectors' cameras (and their names).
+            page.select_option("#map-sector", "Bissy")
+            assert _visible_markers(page) == ["CAM-B01", "CAM-X01"]
+            assert [
+                s.strip().casefold() for s in page.locator(".map-sector-label").all_inner_texts()
+            ] == ["bissy"]
+            assert not page.locator('#map-unplaced li[data-code="CAM-M01"]').is_visible()
+            assert page.url.endswith("/cameras/carte/?sector=Bissy")
+            page.select_option("#map-sector", "")
+            assert len(_visible_markers(page)) == 4
+
+            # A marker's popup tells its state and opens the camera's page.
+            page.click('.map-pin[data-code="CAM-C02"]')
+            popup = page.locator(".leaflet-popup-content")
+            popup.wait_for()
+            text = popup.inner_text()
+            assert "CAM-C02" in text and "Rue de Boigne" in text and "Centre-ville" in text
+            assert "Dégradée" in text and "Image floue" in text
+            page.screenshot(path=tmp_path / "map-popup.png")
+            with page.expect_navigation():
+                popup.locator("a.map-open").click()
+            assert page.url == f"{live_server.url}/cameras/CAM-C02/"
+            assert "CAM-C02" in page.locator("h1").inner_text()
+
+            # On a phone, the map and the list stack without scrolling sideways.
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+            phone.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+            small = phone.new_page()
+            problems += _watch(small)
+            small.goto(f"{live_server.url}/cameras/carte/")
+            small.wait_for_selector(".map-pin[data-code]")
+            assert small.evaluate("document.documentElement.scrollWidth") <= 390
+            assert small.locator("#camera-map").bounding_box()["width"] <= 390
+            small.screenshot(path=tmp_path / "map-390.png", full_page=True)
+            assert problems == []
+        finally:
+            browser.close()
+
+
+def test_the_public_page_shows_the_places_without_state(live_server, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    _cameras()
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+            page = context.new_page()
+            problems = _watch(page)
+            page.goto(f"{live_server.url}/public/information/")
+            page.wait_for_selector(".map-pin[data-code]")
+            assert _visible_markers(page) == ["CAM-B01", "CAM-C01", "CAM-C02", "CAM-X01"]
+            classes = page.eval_on_selector_all(
+                ".map-pin[data-code]", "ns => ns.map(n => n.className)"
+            )
+            assert all("state-public" in c and "state-down" not in c for c in classes)
+            page.click('.map-pin[data-code="CAM-C01"]')
+            popup = page.locator(".leaflet-popup-content")
+            popup.wait_for()
+            assert "Place Saint-Léger" in popup.inner_text()
+            assert popup.locator("a").count() == 0
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.locator("#camera-map").screenshot(path=tmp_path / "public-390.png")
+            assert problems == []
+        finally:
+            browser.close()

@@ -22,7 +22,7 @@ def tile_template(name: str, value: str) -> str:
         parts = urlsplit(value)
         parts.port  # noqa: B018 (parsing the port is the check)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}: {value!r} is not a URL") from None
+        raise ImproperlyConfigured(f"{name}: not a URL (its port is not a number)") from None
     if "@" in parts.netloc:
         # Every visitor's browser reads the template: no login may sit in it (nor in this error).
         raise ImproperlyConfigured(f"{name}: the URL must not hold a user name or password")
@@ -31,7 +31,8 @@ def tile_template(name: str, value: str) -> str:
     if any(ch.isspace() for ch in value):
         raise ImproperlyConfigured(f"{name}: {value!r} must not contain spaces")
     found = set(_PLACEHOLDER.findall(value))
-    missing = sorted({"z", "x", "y"} - found)
+    rows = {"y"} if found & {"y", "-y"} else set()  # {-y}: the rows counted from the south (TMS)
+    missing = sorted({"z", "x", "y"} - (found | rows))
     if missing:
         raise ImproperlyConfigured(
             f"{name}: {value!r} lacks the placeholder(s) "

@@ -40,10 +40,12 @@
     var map = L.map(container, {
       attributionControl: Boolean(data.tiles),
       zoomControl: true,
+      zoomSnap: 0.25,
       maxZoom: data.tiles ? data.tiles.max_zoom : 19,
     });
     map.zoomControl.getContainer().querySelector(".leaflet-control-zoom-in").title = labels.zoom_in;
     map.zoomControl.getContainer().querySelector(".leaflet-control-zoom-out").title = labels.zoom_out;
+    L.control.scale({ imperial: false }).addTo(map);
     if (data.tiles) {
       L.tileLayer(data.tiles.url, {
         attribution: escapeHtml(data.tiles.attribution || ""),

@@ -4,15 +4,17 @@ others, a marker's popup opens the camera's page, and the page asks nothing of a
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from cameras.models import CameraStatus, HealthStatus
+from cameras.models import Camera, CameraStatus, HealthStatus
 from recordings.models import RecorderLease
 from tests.cameras.factories import CameraFactory
 from tests.conftest import sign_in
@@ -175,6 +177,58 @@ def test_the_public_page_shows_the_places_without_state(live_server, tmp_path):
             assert popup.locator("a").count() == 0
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
             page.locator("#camera-map").screenshot(path=tmp_path / "public-390.png")
+            assert problems == []
+        finally:
+            browser.close()
+
+
+def _unreachable(code: str) -> None:
+    """The health check's verdict, written from another thread as a worker would (Playwright's
+    sync API runs an event loop in this one)."""
+
+    def write() -> None:
+        Camera.objects.filter(code=code).update(health_status=HealthStatus.UNREACHABLE)
+        connection.close()
+
+    worker = threading.Thread(target=write)
+    worker.start()
+    worker.join()
+
+
+def test_the_room_map_refreshes_the_states_every_thirty_seconds(live_server, operator):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    _cameras()
+    session = sign_in(Client(), operator).cookies["sessionid"].value
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+            page = context.new_page()
+            problems = _watch(page)
+            page.clock.install()
+            page.goto(f"{live_server.url}/cameras/carte/")
+            marker = '.map-pin[data-code="CAM-C01"]'
+            page.wait_for_selector(marker + '[data-state="in_service"]')
+
+            _unreachable("CAM-C01")
+            page.clock.fast_forward(29_000)
+            page.wait_for_timeout(300)
+            assert page.get_attribute(marker, "data-state") == "in_service"  # not yet
+            page.clock.fast_forward(2_000)
+            page.wait_for_selector(marker + '[data-state="down"]')
+            assert "state-down" in page.get_attribute(marker, "class")
+            assert page.locator("#map-status").inner_text().startswith("États actualisés à ")
+            page.click(marker)
+            assert "Injoignable" in page.locator(".leaflet-popup-content").inner_text()
+
+            # Signed out meanwhile: the states are kept and the line says they are stale.
+            context.clear_cookies()
+            page.clock.fast_forward(31_000)
+            page.wait_for_selector("#map-status.bad")
+            assert "non actualisés" in page.locator("#map-status").inner_text()
+            assert page.get_attribute(marker, "data-state") == "down"
             assert problems == []
         finally:
             browser.close()

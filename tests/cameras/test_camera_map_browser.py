@@ -25,6 +25,14 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
+#: Elements of the page wider than the screen (Leaflet's panes aside: the map clips them).
+OVERFLOWING = """
+() => [...document.querySelectorAll("main *")]
+  .filter((e) => !e.closest(".leaflet-map-pane"))
+  .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .map((e) => e.tagName + (e.id ? "#" + e.id : "") + " " + e.className)
+"""
+
 
 def _cameras() -> None:
     now = timezone.now()
@@ -176,7 +184,20 @@ def test_the_public_page_shows_the_places_without_state(live_server, tmp_path):
             assert "Place Saint-Léger" in popup.inner_text()
             assert popup.locator("a").count() == 0
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            assert page.evaluate(OVERFLOWING) == []
             page.locator("#camera-map").screenshot(path=tmp_path / "public-390.png")
+
+            # The same map in English, on a control-room screen.
+            wide = browser.new_context(viewport={"width": 1920, "height": 1080})
+            english = wide.new_page()
+            problems += _watch(english)
+            english.goto(f"{live_server.url}/public/information/")
+            with english.expect_navigation():
+                english.select_option("#language", "en")
+            english.wait_for_selector(".map-pin[data-code]")
+            assert english.locator("#emplacements").inner_text() == "Where the cameras are"
+            assert len(_visible_markers(english)) == 4
+            english.locator("#camera-map").screenshot(path=tmp_path / "public-1920-en.png")
             assert problems == []
         finally:
             browser.close()

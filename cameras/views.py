@@ -323,18 +323,20 @@ def _error_text(exc: Exception) -> str:
 # --- Health -----------------------------------------------------------------------------------
 
 
-def _map_cameras(request: SignedInRequest) -> list[Camera]:
-    """The cameras of the register as its list filters them (commune, state...), except the
-    sector, which the map's own select applies in the browser."""
+def _map_filter(request: SignedInRequest) -> CameraFilter:
+    """The register's filters as its list applies them (commune, state...), except the sector,
+    which the map's own select applies in the browser."""
     query = request.GET.copy()
     query.pop("sector", None)
-    found = CameraFilter(query or None, queryset=selectors.camera_list())
-    return camera_map_data.room_cameras(found.qs if found.is_valid() else found.queryset)
+    return CameraFilter(query or None, queryset=selectors.camera_list())
 
 
 @role_required(*MAP_READERS)
 def camera_map(request: SignedInRequest) -> HttpResponse:
-    cameras = _map_cameras(request)
+    found = _map_filter(request)
+    # A wrong value is named on the page, and the map shows the whole register, as the list.
+    valid = not found.is_bound or found.is_valid()
+    cameras = camera_map_data.room_cameras(found.qs if valid else found.queryset)
     sectors = camera_map_data.sectors_of(cameras)
     chosen = request.GET.get("sector", "")
     return render(
@@ -346,6 +348,11 @@ def camera_map(request: SignedInRequest) -> HttpResponse:
             "sectors": sectors,
             "chosen_sector": chosen if chosen in sectors else "",
             "state_labels": camera_map_data.MapState.LABELS,
+            "filter_errors": [
+                f"{found.form[name].label} : {error}"
+                for name, errors in ({} if valid else found.errors).items()
+                for error in errors
+            ],
         },
     )
 
@@ -354,12 +361,17 @@ def camera_map(request: SignedInRequest) -> HttpResponse:
 @role_required(*MAP_READERS)
 def camera_map_states(request: SignedInRequest) -> JsonResponse:
     """The map's cameras' states, for its refresh every 30 seconds."""
+    found = _map_filter(request)
+    if found.is_bound and not found.is_valid():
+        return JsonResponse(
+            {name: list(errors) for name, errors in found.errors.items()}, status=400
+        )
     now = timezone.now()
     return JsonResponse(
         {
             "checked_at": utc_iso(now),
             "checked_at_text": paris_text(now, date=False),
-            "cameras": camera_map_data.camera_states(_map_cameras(request)),
+            "cameras": camera_map_data.camera_states(camera_map_data.room_cameras(found.qs)),
         }
     )
 

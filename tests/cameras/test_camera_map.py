@@ -156,6 +156,19 @@ def test_the_map_shows_the_cameras_the_list_shows_with_the_same_filters(signed_i
     assert [c["code"] for c in states["cameras"]] == ["CAM-LMS"]
 
 
+def test_a_wrong_filter_is_named_on_the_page_and_refused_by_the_states(signed_in, operator):
+    _placed("CAM-F")
+    client = signed_in(operator)
+
+    page = client.get("/cameras/carte/?commune=999999")
+
+    assert page.status_code == 200
+    assert "Commune :" in page.content.decode()
+    assert [c["code"] for c in _data(page)["cameras"]] == ["CAM-F"]
+    refused = client.get("/cameras/carte/etats/?commune=999999")
+    assert refused.status_code == 400 and list(refused.json()) == ["commune"]
+
+
 def test_the_states_endpoint_gives_the_current_states(signed_in, operator):
     camera = _recording(_placed("CAM-E", health_status=HealthStatus.OK))
     client = signed_in(operator)

@@ -60,13 +60,26 @@
     var states = {};
     data.cameras.forEach(function (c) { states[c.code] = c; });
 
+    // The sensors of one multi-sensor head share a place: side by side, not one on the other.
+    var shift = {};
+    var atPlace = {};
+    placed.forEach(function (c) {
+      var key = c.position.join(",");
+      (atPlace[key] = atPlace[key] || []).push(c.code);
+    });
+    Object.keys(atPlace).forEach(function (key) {
+      var codes = atPlace[key];
+      codes.forEach(function (code, i) { shift[code] = Math.round((i - (codes.length - 1) / 2) * 22); });
+    });
+
     function icon(camera) {
       var state = room ? states[camera.code].state : "public";
+      var dx = shift[camera.code] || 0;
       return L.divIcon({
         className: "map-pin state-" + state,
         iconSize: [20, 20],
-        iconAnchor: [10, 10],
-        popupAnchor: [0, -10],
+        iconAnchor: [10 - dx, 10],
+        popupAnchor: [dx, -10],
       });
     }
 

@@ -40,6 +40,8 @@ def _cameras() -> None:
         ("CAM-C01", "Place Saint-Léger", "Centre-ville", "45.5660", "5.9210", HealthStatus.OK),
         ("CAM-C02", "Rue de Boigne", "Centre-ville", "45.5672", "5.9196", HealthStatus.BLURRED),
         ("CAM-B01", "Rond-point de Bissy", "Bissy", "45.5750", "5.8900", HealthStatus.OK),
+        # A second sensor of the head of CAM-C02, at the same place.
+        ("CAM-C03", "Rue de Boigne (est)", "Centre-ville", "45.5672", "5.9196", HealthStatus.OK),
     ]:
         camera = CameraFactory(
             code=code,
@@ -108,7 +110,7 @@ def test_the_room_sees_its_cameras_filters_a_sector_and_opens_a_camera(
             page.wait_for_selector(".map-pin[data-code]")
 
             # Every placed camera is a marker, coloured by its state; no tile is asked for.
-            assert _visible_markers(page) == ["CAM-B01", "CAM-C01", "CAM-C02", "CAM-X01"]
+            assert _visible_markers(page) == ["CAM-B01", "CAM-C01", "CAM-C02", "CAM-C03", "CAM-X01"]
             assert page.get_attribute('.map-pin[data-code="CAM-C01"]', "data-state") == (
                 "in_service"
             )
@@ -131,7 +133,11 @@ def test_the_room_sees_its_cameras_filters_a_sector_and_opens_a_camera(
             assert not page.locator('#map-unplaced li[data-code="CAM-M01"]').is_visible()
             assert page.url.endswith("/cameras/carte/?sector=Bissy")
             page.select_option("#map-sector", "")
-            assert len(_visible_markers(page)) == 4
+            assert len(_visible_markers(page)) == 5
+            # Two sensors at one place are drawn side by side, each one clickable.
+            c02 = page.locator('.map-pin[data-code="CAM-C02"]').bounding_box()
+            c03 = page.locator('.map-pin[data-code="CAM-C03"]').bounding_box()
+            assert abs(c02["x"] - c03["x"]) >= c02["width"] and c02["y"] == c03["y"]
 
             # A marker's popup tells its state and opens the camera's page.
             page.click('.map-pin[data-code="CAM-C02"]')
@@ -173,7 +179,7 @@ def test_the_public_page_shows_the_places_without_state(live_server, tmp_path):
             problems = _watch(page)
             page.goto(f"{live_server.url}/public/information/")
             page.wait_for_selector(".map-pin[data-code]")
-            assert _visible_markers(page) == ["CAM-B01", "CAM-C01", "CAM-C02", "CAM-X01"]
+            assert _visible_markers(page) == ["CAM-B01", "CAM-C01", "CAM-C02", "CAM-C03", "CAM-X01"]
             classes = page.eval_on_selector_all(
                 ".map-pin[data-code]", "ns => ns.map(n => n.className)"
             )
@@ -196,7 +202,7 @@ def test_the_public_page_shows_the_places_without_state(live_server, tmp_path):
                 english.select_option("#language", "en")
             english.wait_for_selector(".map-pin[data-code]")
             assert english.locator("#emplacements").inner_text() == "Where the cameras are"
-            assert len(_visible_markers(english)) == 4
+            assert len(_visible_markers(english)) == 5
             english.locator("#camera-map").screenshot(path=tmp_path / "public-1920-en.png")
             assert problems == []
         finally:

@@ -82,6 +82,24 @@ def _watch(page) -> list[str]:
 
     page.on("request", outside)
     page.on("pageerror", lambda error: problems.append(f"error: {error}"))
+    # A refusal of the content security policy (an inline style, a tile host) is logged here.
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    # The map's own files and states answer (the browser's /favicon.ico aside).
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status}: {response.url}")
+            if response.status >= 400 and ("/static/" in response.url or "/carte/" in response.url)
+            else None
+        ),
+    )
     return problems
 
 

@@ -207,6 +207,14 @@
     var initial = select ? select.value : "";
     fit(initial);
     applySector(initial, false);
+    // Come from a camera's page (?camera=CODE): centred on it, its popup open.
+    var asked = markers[new URLSearchParams(window.location.search).get("camera") || ""];
+    if (asked && map.hasLayer(asked.marker)) {
+      map.setView(asked.camera.position, Math.max(map.getZoom(), Math.min(17, map.getMaxZoom())), {
+        animate: false,
+      });
+      asked.marker.openPopup();
+    }
 
     // --- The room's states, every 30 seconds ----------------------------------------------------
     if (!room || !data.states_url) return;

@@ -170,6 +170,13 @@ def test_the_room_sees_its_cameras_filters_a_sector_and_opens_a_camera(
             assert page.url == f"{live_server.url}/cameras/CAM-C02/"
             assert "CAM-C02" in page.locator("h1").inner_text()
 
+            # The camera's page leads back to it on the map, its popup open.
+            with page.expect_navigation():
+                page.click("text=voir sur la carte")
+            assert page.url == f"{live_server.url}/cameras/carte/?camera=CAM-C02"
+            popup.wait_for()
+            assert popup.inner_text().startswith("CAM-C02")
+
             # On a phone, the map and the list stack without scrolling sideways.
             phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
             phone.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])

@@ -1,20 +1,25 @@
 """The camera map in a real headless Chromium, with no tile server configured: the cameras are
 drawn as markers on a plain background with their sectors' names, the sector filter hides the
-others, a marker's popup opens the camera's page, and the page asks nothing of any other host."""
+others, a marker's popup opens the camera's page, and the page asks nothing of any other host;
+with the city's tile server configured, its tiles are drawn under the content security policy."""
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from cameras.models import Camera, CameraStatus, HealthStatus
+from csu.lib.maps import tile_csp_source, tile_template
 from recordings.models import RecorderLease
 from tests.cameras.factories import CameraFactory
 from tests.conftest import sign_in
@@ -284,3 +289,76 @@ def test_the_room_map_refreshes_the_states_every_thirty_seconds(live_server, ope
             assert problems == []
         finally:
             browser.close()
+
+
+class _TileServer:
+    """The city's tile server, on this machine: a grey 256-pixel PNG for any tile asked."""
+
+    def __init__(self) -> None:
+        picture = io.BytesIO()
+        Image.new("RGB", (256, 256), (200, 210, 220)).save(picture, format="PNG")
+        tile = picture.getvalue()
+        self.asked: list[str] = []
+        asked = self.asked
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                asked.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(tile)))
+                self.end_headers()
+                self.wfile.write(tile)
+
+            def log_message(self, *args) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_configured_tile_server_draws_the_map_under_the_policy(live_server, operator, settings):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    tiles = _TileServer()
+    template = f"http://127.0.0.1:{tiles.port}/plan/{{z}}/{{x}}/{{y}}.png"
+    # What csu.settings does with CSU_MAP_TILE_URL at start.
+    settings.CSU_MAP_TILE_URL = tile_template("CSU_MAP_TILE_URL", template)
+    settings.CSU_MAP_TILE_ATTRIBUTION = "© Ville de Chambéry <plan>"
+    settings.CONTENT_SECURITY_POLICY = {
+        **settings.CONTENT_SECURITY_POLICY,
+        "img-src": [
+            *settings.CONTENT_SECURITY_POLICY["img-src"],
+            tile_csp_source("CSU_MAP_TILE_URL", template),
+        ],
+    }
+    _cameras()
+    session = sign_in(Client(), operator).cookies["sessionid"].value
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+            page = context.new_page()
+            problems = _watch(page)
+            page.goto(f"{live_server.url}/cameras/carte/")
+            page.wait_for_selector(".leaflet-tile-loaded")
+            assert len(_visible_markers(page)) == 5
+            # Tiles drawn, not the plain background with the sectors' names.
+            assert "camera-map-plain" not in page.get_attribute("#camera-map", "class")
+            assert page.locator(".map-sector-label").count() == 0
+            assert all(path.startswith("/plan/") for path in tiles.asked) and tiles.asked
+            # The attribution is text: its "<plan>" is shown, never read as markup.
+            assert (
+                "© Ville de Chambéry <plan>"
+                in page.locator(".leaflet-control-attribution").inner_text()
+            )
+            assert problems == []
+        finally:
+            browser.close()
+            tiles.close()

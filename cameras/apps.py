@@ -16,6 +16,7 @@ class CamerasConfig(AppConfig):
         from cameras.roles import (
             AUTHORIZATION_ALERT_READERS,
             HEALTH_WATCHERS,
+            MAP_READERS,
             RECORDING_STOP_READERS,
             REGISTER_READERS,
         )
@@ -24,6 +25,7 @@ class CamerasConfig(AppConfig):
         qualities.register_grant_check(services.habilitation_quality_refusal)
         scope.register_source(services.habilitation_scope)
         navigation.register(50, _("Caméras"), "cameras:camera_list", REGISTER_READERS)
+        navigation.register(52, _("Carte des caméras"), "cameras:camera_map", MAP_READERS)
         navigation.register(55, _("Équipements"), "cameras:device_list", REGISTER_READERS)
         navigation.register(70, _("Santé des caméras"), "cameras:health_board", HEALTH_WATCHERS)
         navigation.register(

@@ -6,6 +6,8 @@ from accounts.roles import Role
 
 #: Read the register: cameras, authorizations, masks (as polygons), outages, history.
 REGISTER_READERS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN, Role.DPO})
+#: See the cameras on the map of the room, with their state: whoever reads the register.
+MAP_READERS = REGISTER_READERS
 #: Create and edit cameras and authorizations.
 REGISTER_MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 #: Draw and validate privacy masks (over a live image: a habilitation is needed too).

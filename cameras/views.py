@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
+from cameras import map as camera_map_data
 from cameras import notices, retention, selectors, services
 from cameras.filters import AuthorizationFilter, CameraFilter
 from cameras.forms import AuthorizationForm, CameraForm, DeviceForm, MaskForm
@@ -32,6 +33,7 @@ from cameras.roles import (
     AUTHORIZATION_ALERT_HANDLERS,
     AUTHORIZATION_ALERT_READERS,
     HEALTH_WATCHERS,
+    MAP_READERS,
     MASK_EDITORS,
     RECORDING_STOP_READERS,
     REGISTER_MANAGERS,
@@ -41,6 +43,7 @@ from cameras.roles import (
 )
 from cameras.video import SourceError
 from csu.lib.forms import add_service_errors
+from csu.lib.times import paris_text, utc_iso
 
 
 def _camera(code: str) -> Camera:
@@ -318,6 +321,59 @@ def _error_text(exc: Exception) -> str:
 
 
 # --- Health -----------------------------------------------------------------------------------
+
+
+def _map_filter(request: SignedInRequest) -> CameraFilter:
+    """The register's filters as its list applies them (commune, state...), except the sector,
+    which the map's own select applies in the browser."""
+    query = request.GET.copy()
+    query.pop("sector", None)
+    return CameraFilter(query or None, queryset=selectors.camera_list())
+
+
+@role_required(*MAP_READERS)
+def camera_map(request: SignedInRequest) -> HttpResponse:
+    found = _map_filter(request)
+    # A wrong value is named on the page, and the map shows the whole register, as the list.
+    valid = not found.is_bound or found.is_valid()
+    cameras = camera_map_data.room_cameras(found.qs if valid else found.queryset)
+    sectors = camera_map_data.sectors_of(cameras)
+    chosen = request.GET.get("sector", "")
+    return render(
+        request,
+        "cameras/camera_map.html",
+        {
+            "map_data": camera_map_data.room_map_data(cameras),
+            "unplaced": [c for c in cameras if c.latitude is None or c.longitude is None],
+            "sectors": sectors,
+            "chosen_sector": chosen if chosen in sectors else "",
+            "state_labels": camera_map_data.MapState.LABELS,
+            "filter_errors": [
+                f"{found.form[name].label} : {error}"
+                for name, errors in ({} if valid else found.errors).items()
+                for error in errors
+            ],
+        },
+    )
+
+
+@never_cache
+@role_required(*MAP_READERS)
+def camera_map_states(request: SignedInRequest) -> JsonResponse:
+    """The map's cameras' states, for its refresh every 30 seconds."""
+    found = _map_filter(request)
+    if found.is_bound and not found.is_valid():
+        return JsonResponse(
+            {name: list(errors) for name, errors in found.errors.items()}, status=400
+        )
+    now = timezone.now()
+    return JsonResponse(
+        {
+            "checked_at": utc_iso(now),
+            "checked_at_text": paris_text(now, date=False),
+            "cameras": camera_map_data.camera_states(camera_map_data.room_cameras(found.qs)),
+        }
+    )
 
 
 @role_required(*HEALTH_WATCHERS)

@@ -17,6 +17,7 @@ from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
 from accounts.roles import Right
 from audit.services import record
+from cameras.map import public_map_data
 from cameras.models import Camera, CameraStatus
 from compliance import aipd, breaches, extract, notice, pack, processing, selectors, services
 from compliance.areas import kept_percent
@@ -388,12 +389,15 @@ def extract_download(
 def public_notice(request: HttpRequest) -> HttpResponse:
     """The second level of the signs: who films, why, how long, which rights (public, in the
     visitor's chosen language), built from the authorizations in force and their cameras."""
-    in_force = notice.authorizations_in_force(timezone.localdate())
+    today = timezone.localdate()
+    in_force = notice.authorizations_in_force(today)
+    camera_map = public_map_data(today)
     return render(
         request,
         "compliance/public_notice.html",
         {
             "notice": settings.COMPLIANCE_NOTICE,
+            "camera_map": camera_map,
             "authorizations": in_force,
             "camera_count": sum(a.camera_count for a in in_force),
             "police_relay": Camera.objects.filter(police_relay=True)

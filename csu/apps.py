@@ -10,9 +10,12 @@ class CsuConfig(AppConfig):
     verbose_name = "CSU"
 
     def ready(self) -> None:
+        from cameras import recording_state as map_recording_state
         from csu import startup  # noqa: F401  (registers the check --deploy of the demo leftovers)
         from live import recording_state
         from recordings.selectors import recording_alerts
 
         # Siblings in the layers: the wall shows the recorders' alert by the recorders' rule.
         recording_state.provide(recording_alerts)
+        # Below the recorders: the camera map shows the same alert, by the same rule.
+        map_recording_state.provide(recording_alerts)

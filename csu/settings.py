@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from audit import chain as _audit_chain
+from csu.lib import maps as _maps
 from csu.lib.env import data_dir, env_bool, env_int, env_list, env_str, local_secret
 from csu.lib.storage import s3_options
 
@@ -574,6 +575,20 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": ["'none'"],
 }
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+# --- Camera map: the city's tile (or WMTS) server; none: cameras on a plain background ---------
+# A URL template with {z}, {x} and {y} (and optionally a leading {s} subdomain), e.g.
+# https://tuiles.ville.example/{z}/{x}/{y}.png or a WMTS GetTile KVP template.
+CSU_MAP_TILE_URL = (env_str("CSU_MAP_TILE_URL", "") or "").strip()
+if CSU_MAP_TILE_URL:
+    CSU_MAP_TILE_URL = _maps.tile_template("CSU_MAP_TILE_URL", CSU_MAP_TILE_URL)
+CSU_MAP_TILE_ATTRIBUTION = (env_str("CSU_MAP_TILE_ATTRIBUTION", "") or "").strip()
+CSU_MAP_TILE_MAX_ZOOM = env_int("CSU_MAP_TILE_MAX_ZOOM", 19, minimum=1, maximum=24)
+if CSU_MAP_TILE_URL:
+    # The browsers fetch the tiles from that host: images only, nothing else from it.
+    CONTENT_SECURITY_POLICY["img-src"].append(
+        _maps.tile_csp_source("CSU_MAP_TILE_URL", CSU_MAP_TILE_URL)
+    )
 
 # --- Logging: no secrets, no request bodies -----------------------------------------------------
 LOGGING = {

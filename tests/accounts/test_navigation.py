@@ -35,6 +35,7 @@ MENU = {
             "Caméras",
             [
                 ("Caméras", "/cameras/"),
+                ("Carte des caméras", "/cameras/carte/"),
                 ("Équipements", "/cameras/equipements/"),
                 ("Santé des caméras", "/cameras/sante/"),
                 ("Autorisations préfectorales", "/cameras/autorisations/"),
@@ -62,6 +63,7 @@ MENU = {
             "Caméras",
             [
                 ("Caméras", "/cameras/"),
+                ("Carte des caméras", "/cameras/carte/"),
                 ("Équipements", "/cameras/equipements/"),
                 ("Santé des caméras", "/cameras/sante/"),
                 ("Autorisations préfectorales", "/cameras/autorisations/"),
@@ -96,6 +98,7 @@ MENU = {
             "Caméras",
             [
                 ("Caméras", "/cameras/"),
+                ("Carte des caméras", "/cameras/carte/"),
                 ("Équipements", "/cameras/equipements/"),
                 ("Autorisations préfectorales", "/cameras/autorisations/"),
                 ("Échéances des autorisations", "/cameras/autorisations/alertes/"),
@@ -134,6 +137,7 @@ MENU = {
             "Caméras",
             [
                 ("Caméras", "/cameras/"),
+                ("Carte des caméras", "/cameras/carte/"),
                 ("Équipements", "/cameras/equipements/"),
                 ("Santé des caméras", "/cameras/sante/"),
                 ("Autorisations préfectorales", "/cameras/autorisations/"),
@@ -286,6 +290,7 @@ REACHED_FROM = {
     "cameras:device_create": "cameras:device_list",
     "cameras:authorization_create": "cameras:authorization_list",
     "cameras:retention_changes": "cameras:camera_list",
+    "cameras:camera_map_states": "cameras:camera_map",
     "live:rooms": "live:wall",
     "operations:signalement_create": "operations:signalement_list",
     "operations:rota": "operations:shift_list",

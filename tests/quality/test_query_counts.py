@@ -276,6 +276,8 @@ CASES = [
     # Pages
     Case("/cameras/", Role.DPO, camera),
     Case("/cameras/sante/", Role.SUPERVISOR, camera),
+    Case("/cameras/carte/", Role.OPERATOR, camera),
+    Case("/cameras/carte/etats/", Role.OPERATOR, camera),
     Case("/cameras/autorisations/", Role.DPO, authorization),
     Case("/cameras/autorisations/alertes/", Role.SUPERVISOR, authorization_alert),
     Case("/cameras/arrets-autorisation/", Role.DPO, stopped_camera),

@@ -173,7 +173,8 @@ def alarm_close(request: SignedInRequest, pk: int) -> HttpResponse:
 def alarm_history(request: SignedInRequest) -> HttpResponse:
     """Every alarm, with who acknowledged or closed it, when and why; filtered."""
     found = AlarmFilter(request.GET or None, queryset=selectors.alarms_for(request.user))
-    alarms = found.qs if found.is_valid() else found.queryset.none()
+    # A bad filter shows its error and no row rather than every alarm.
+    alarms = found.queryset.none() if found.is_bound and not found.is_valid() else found.qs
     page = Paginator(alarms, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

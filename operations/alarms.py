@@ -116,14 +116,18 @@ def recording_causes(now: datetime) -> Iterator[Cause]:
     for camera in selectors.recording_alerts(now):
         state = selectors.recording_state(camera, now)
         lease = getattr(camera, "recorder_lease", None)
+        last_segment = lease.last_segment_at if lease else None
         yield Cause(
             kind=AlarmKind.RECORDING,
             key=f"recording:{camera.pk}",
             priority=AlarmPriority.NORMAL if state == "unauthorized" else AlarmPriority.HIGH,
             title=_("Caméra %(code)s non enregistrée : %(reason)s")
             % {"code": camera.code, "reason": _recording_reason(camera, state)},
-            detail=_("Dernier segment enregistré : %(when)s.")
-            % {"when": _when(lease.last_segment_at if lease else None)},
+            detail=(
+                _("Dernier segment enregistré le %(when)s.") % {"when": _when(last_segment)}
+                if last_segment
+                else _("Aucun segment enregistré.")
+            ),
             camera=camera,
         )
     server_clock = clock.current_server_alert()

@@ -180,3 +180,14 @@ def test_api_acknowledge_and_close(signed_in, operator):
     assert response.status_code == 200 and response.json()["state"] == "close"
     response = client.post("/api/alarms/999999/close/", {}, content_type="application/json")
     assert response.status_code == 404
+
+
+def test_the_queue_reads_in_english_when_chosen(signed_in, operator):
+    _alarm(count=2)
+    client = signed_in(operator)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/exploitation/alarmes/"})
+    page = client.get("/exploitation/alarmes/").content.decode()
+    assert "Alarms" in page and "Urgent" in page and "Camera health" in page
+    assert "2 occurrences" in page and "1 open" in page and "1 to acknowledge" in page
+    assert "Acknowledge" in page and "next alarm" in page
+    assert "Acquitter" not in page and "Urgente" not in page

@@ -47,9 +47,13 @@
     if (field) field.focus();
   }
 
+  // Keys typed into a field are the field's; a checkbox or a button leaves them to the queue.
+  var NOT_TYPED = ["checkbox", "radio", "button", "submit", "reset"];
+
   function typing(target) {
     var tag = target && target.tagName;
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+    if (tag === "INPUT") return NOT_TYPED.indexOf(target.type) < 0;
+    return tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
   }
 
   document.addEventListener("keydown", function (event) {

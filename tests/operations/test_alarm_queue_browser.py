@@ -4,9 +4,14 @@ when and why in the history."""
 
 from __future__ import annotations
 
-import pytest
-from django.test import Client
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from audit.signals import report_integrity_failure
 from cameras.models import HealthStatus
 from cameras.tasks import check_cameras_health
 from csu.lib.times import paris_text
@@ -14,6 +19,32 @@ from operations.models import Alarm, AlarmKind, AlarmPriority, AlarmState
 from operations.tasks import scan_alarms
 from tests.cameras.factories import CameraFactory
 from tests.conftest import sign_in
+
+
+def _outside_the_browser_loop(work):
+    """Run database work in a thread of its own: Playwright's loop runs in this one."""
+
+    def run():
+        try:
+            return work()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def _chain_broken() -> Alarm:
+    """The audit chain's verification reports a failure: an urgent alarm."""
+    report_integrity_failure(
+        key="audit.chain:12",
+        detector="audit.chain_broken",
+        summary="Événement #12 : empreinte incorrecte.",
+        details={},
+        at=timezone.now(),
+    )
+    return Alarm.objects.get(kind=AlarmKind.INTEGRITY)
+
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,6 +75,7 @@ def test_an_outage_is_acknowledged_by_keyboard_and_seen_by_the_supervisor(
                 [{"name": "sessionid", "value": operator_session, "url": live_server.url}]
             )
             page = context.new_page()
+            page.clock.install()  # the queue's refresh comes when the test moves the clock
             page.goto(f"{live_server.url}/exploitation/")
             queue = page.locator("#dash-alarms")
             item = queue.locator(f'li.alarm[data-alarm="{alarm.pk}"]')
@@ -65,6 +97,31 @@ def test_an_outage_is_acknowledged_by_keyboard_and_seen_by_the_supervisor(
             acknowledged = page.locator(f'li.alarm[data-alarm="{alarm.pk}"] .alarm-ack')
             assert "Technicien de maintenance appelé" in acknowledged.inner_text()
             page.screenshot(path=str(tmp_path / "alarm-dashboard.png"), full_page=True)
+
+            # With the sound on, a new urgent alarm arriving at the next refresh is announced.
+            page.locator("#alarm-sound").check()
+            broken = _outside_the_browser_loop(_chain_broken)
+            page.clock.fast_forward("00:16")
+            fresh = page.locator(f'li.alarm[data-alarm="{broken.pk}"]')
+            fresh.wait_for()
+            page.clock.run_for(500)
+            assert page.locator("#dash-alarms").get_attribute("data-announced") == "1"
+            assert "Journal d'audit : chaîne rompue" in fresh.inner_text()
+
+            # A comment being typed survives the refresh; Escape puts it away.
+            page.keyboard.press("j")
+            assert page.evaluate("document.activeElement.dataset.alarm") == str(broken.pk)
+            page.keyboard.press("a")
+            page.keyboard.type("Vérification en cours")
+            page.clock.fast_forward("00:16")
+            page.clock.run_for(500)
+            assert fresh.locator("input[name=comment]").input_value() == "Vérification en cours"
+            page.keyboard.press("Escape")
+            assert page.evaluate("document.activeElement.dataset.alarm") == str(broken.pk)
+            assert not fresh.locator("input[name=comment]").is_visible()
+            page.keyboard.press("k")  # the first alarm stays the first
+            assert page.evaluate("document.activeElement.dataset.alarm") == str(broken.pk)
+            assert page.evaluate("window.localStorage.getItem('csu.alarm-sound')") == "on"
 
             context.clear_cookies()
             context.add_cookies(

@@ -25,3 +25,4 @@ def register() -> None:
     reg("requisition.signalement_unlinked", _("Lien réquisition – signalement retiré"), "change")
     reg("alarm.acknowledged", _("Alarme acquittée"), "change")
     reg("alarm.closed", _("Alarme close"), "change")
+    reg("alarm.closed_by_system", _("Alarmes closes automatiquement (cause disparue)"), "system")

@@ -22,7 +22,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from audit.services import SystemActor, record
 from cameras import selectors as camera_selectors
 from cameras.models import Camera, CameraStatus, HealthStatus
 from csu.lib.times import paris_text
@@ -31,6 +33,9 @@ from evidence.packages import STALLED_AFTER
 from operations import selectors
 from operations.models import ALARM_OPEN, Alarm, AlarmKind, AlarmPriority, AlarmState
 from recordings import clock
+
+#: Who closes the alarms whose cause has cleared, in the audit trail.
+SYSTEM_ACTOR = SystemActor("File des alarmes (clôture automatique)")
 
 
 @dataclass(frozen=True)
@@ -329,9 +334,27 @@ def alarm_scan(*, now: datetime | None = None) -> ScanResult:
         cause_key__in=list(causes)
     )
     result.cleared = gone.filter(cleared_at__isnull=True).update(cleared_at=now)
-    result.closed = gone.filter(
-        cleared_at__lte=now - timedelta(minutes=settings.ALARM_CLEAR_MINUTES)
-    ).update(state=AlarmState.CLOSED, closed_at=now, closed_by_system=True)
+    cutoff = now - timedelta(minutes=settings.ALARM_CLEAR_MINUTES)
+    with transaction.atomic():
+        due = list(
+            gone.filter(cleared_at__lte=cutoff).select_for_update().values_list("pk", flat=True)
+        )
+        result.closed = Alarm.objects.filter(pk__in=due, state__in=ALARM_OPEN).update(
+            state=AlarmState.CLOSED, closed_at=now, closed_by_system=True
+        )
+        if result.closed:
+            record(
+                "alarm.closed_by_system",
+                actor=SYSTEM_ACTOR,
+                target_type="operations.alarm",
+                reason=ngettext(
+                    "Cause disparue depuis %(minutes)s minute.",
+                    "Cause disparue depuis %(minutes)s minutes.",
+                    settings.ALARM_CLEAR_MINUTES,
+                )
+                % {"minutes": settings.ALARM_CLEAR_MINUTES},
+                details={"alarms": due, "count": result.closed},
+            )
     return result
 
 

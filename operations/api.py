@@ -20,6 +20,7 @@ from accounts.api_auth import role_permission
 from accounts.models import User
 from cameras.models import Camera
 from cameras.purposes import Purpose
+from csu.lib.drf import UTCDateTimeField
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from evidence.roles import REQUISITION_READERS
@@ -361,6 +362,11 @@ class AlarmSerializer(serializers.ModelSerializer):
     closed_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
         read_only=True, allow_null=True
     )
+    first_seen_at = UTCDateTimeField(read_only=True)
+    last_seen_at = UTCDateTimeField(read_only=True)
+    cleared_at = UTCDateTimeField(read_only=True, allow_null=True)
+    acknowledged_at = UTCDateTimeField(read_only=True, allow_null=True)
+    closed_at = UTCDateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Alarm

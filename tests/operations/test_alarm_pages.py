@@ -148,6 +148,7 @@ def test_api_lists_open_alarms_to_operators_and_every_alarm_to_supervisors(
     assert row["kind"] == "camera_health" and row["kind_label"] == "Santé d'une caméra"
     assert row["priority"] == 3 and row["priority_label"] == "Urgente"
     assert row["state"] == "nouvelle" and row["count"] == 1
+    assert row["first_seen_at"].endswith("Z") and row["acknowledged_at"] is None
 
     client = signed_in(supervisor)
     assert len(client.get("/api/alarms/").json()["results"]) == 2

@@ -12,8 +12,9 @@ Titles and details are written in French, the language of the room's registers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,8 @@ from operations import selectors
 from operations.models import ALARM_OPEN, Alarm, AlarmKind, AlarmPriority, AlarmState
 from recordings import clock
 
+logger = logging.getLogger(__name__)
+
 #: Who closes the alarms whose cause has cleared, in the audit trail.
 SYSTEM_ACTOR = SystemActor("File des alarmes (clôture automatique)")
 
@@ -49,17 +52,6 @@ class Cause:
     detail: str = ""
     camera: Camera | None = None
 
-
-#: The kinds whose alarms follow a state that the scan reads (and close when it clears).
-SCANNED_KINDS = frozenset(
-    {
-        AlarmKind.CAMERA_HEALTH,
-        AlarmKind.RECORDING,
-        AlarmKind.AUTHORIZATION,
-        AlarmKind.EXPORT,
-        AlarmKind.REQUISITION,
-    }
-)
 
 #: Health states that raise an alarm, and how urgent each is.
 HEALTH_PRIORITY: dict[str, int] = {
@@ -235,13 +227,14 @@ def requisition_causes(now: datetime) -> Iterator[Cause]:
         )
 
 
-SOURCES = (
-    camera_health_causes,
-    recording_causes,
-    authorization_causes,
-    export_causes,
-    requisition_causes,
-)
+#: Each kind the scan follows, and the source that reads its causes.
+SOURCES: dict[str, Callable[[datetime], Iterator[Cause]]] = {
+    AlarmKind.CAMERA_HEALTH: camera_health_causes,
+    AlarmKind.RECORDING: recording_causes,
+    AlarmKind.AUTHORIZATION: authorization_causes,
+    AlarmKind.EXPORT: export_causes,
+    AlarmKind.REQUISITION: requisition_causes,
+}
 
 
 # --- Raising, folding, closing ------------------------------------------------------------------
@@ -314,6 +307,8 @@ class ScanResult:
     folded: int = 0
     cleared: int = 0
     closed: int = 0
+    #: The kinds whose source failed (logged; their alarms left as they were).
+    failed: list[str] = field(default_factory=list)
 
 
 def alarm_scan(*, now: datetime | None = None) -> ScanResult:
@@ -321,8 +316,18 @@ def alarm_scan(*, now: datetime | None = None) -> ScanResult:
     alarms whose cause is gone, close those gone for ALARM_CLEAR_MINUTES. Idempotent."""
     now = now or timezone.now()
     result = ScanResult()
+    causes: dict[str, Cause] = {}
+    read: list[str] = []
     with translation.override(settings.LANGUAGE_CODE):
-        causes = {cause.key: cause for source in SOURCES for cause in source(now)}
+        for kind, source in SOURCES.items():
+            # A source that fails leaves the others working, and its own alarms as they were.
+            try:
+                causes.update({cause.key: cause for cause in source(now)})
+            except Exception:
+                logger.exception("alarm source %s failed", kind)
+                result.failed.append(kind)
+            else:
+                read.append(kind)
     open_keys = set(Alarm.objects.filter(state__in=ALARM_OPEN).values_list("cause_key", flat=True))
     for cause in causes.values():
         alarm_raise(cause, now=now, occurrence=False)
@@ -330,7 +335,7 @@ def alarm_scan(*, now: datetime | None = None) -> ScanResult:
             result.folded += 1
         else:
             result.raised += 1
-    gone = Alarm.objects.filter(state__in=ALARM_OPEN, kind__in=SCANNED_KINDS).exclude(
+    gone = Alarm.objects.filter(state__in=ALARM_OPEN, kind__in=read).exclude(
         cause_key__in=list(causes)
     )
     result.cleared = gone.filter(cleared_at__isnull=True).update(cleared_at=now)

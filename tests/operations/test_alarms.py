@@ -14,7 +14,7 @@ from audit.signals import report_integrity_failure
 from cameras import services as camera_services
 from cameras.models import CameraStatus, HealthStatus
 from evidence.models import Export
-from operations import services
+from operations import alarms, services
 from operations.alarms import alarm_scan
 from operations.models import Alarm, AlarmKind, AlarmPriority, AlarmState
 from recordings.models import RecorderLease
@@ -290,3 +290,23 @@ def test_the_scan_runs_every_minute_from_the_beat_schedule():
     CameraFactory(health_status=HealthStatus.UNREACHABLE)
     assert scan_alarms()["raised"] == 2  # its health, and its recording
     assert Alarm.objects.filter(kind=AlarmKind.CAMERA_HEALTH).count() == 1
+
+
+def test_a_failing_source_leaves_the_others_and_its_own_alarms_alone(monkeypatch, caplog):
+    now = timezone.now()
+    CameraFactory(health_status=HealthStatus.UNREACHABLE)
+    alarm_scan(now=now)
+    (health,) = _alarms(AlarmKind.CAMERA_HEALTH)
+
+    def broken(now):
+        raise RuntimeError("base des caméras indisponible")
+
+    monkeypatch.setitem(alarms.SOURCES, AlarmKind.CAMERA_HEALTH, broken)
+    Alarm.objects.filter(kind=AlarmKind.RECORDING).delete()
+    result = alarm_scan(now=now + timedelta(minutes=30))
+
+    assert result.failed == [AlarmKind.CAMERA_HEALTH]
+    assert "alarm source camera_health failed" in caplog.text
+    health.refresh_from_db()
+    assert health.is_open and health.cleared_at is None  # not taken for a cleared cause
+    assert len(_alarms(AlarmKind.RECORDING)) == 1  # the other sources were read

@@ -108,12 +108,19 @@ def dashboard_part(request: HttpRequest, part: str) -> HttpResponse:
     if read is None:
         raise Http404
     now = timezone.now()
+    # The alarm queue is also a page of its own: its forms come back to where it is shown, and
+    # it lists more alarms there.
+    alarm_page = part == "alarmes" and request.GET.get("page") == "alarmes"
+    shown = (
+        selectors.dashboard_alarms(limit=selectors.ALARM_QUEUE_ROWS)
+        if alarm_page
+        else read(request.user, now)
+    )
     context = {
         "now": now,
         "refresh_seconds": DASHBOARD_REFRESH_SECONDS,
-        # The alarm queue is also a page of its own: its forms come back to where it is shown.
-        "alarm_page": request.GET.get("page") == "alarmes",
-        **read(request.user, now),
+        "alarm_page": alarm_page,
+        **shown,
     }
     return render(request, f"operations/dashboard/{part}.html", context)
 
@@ -130,7 +137,7 @@ def alarm_list(request: SignedInRequest) -> HttpResponse:
         "refresh_seconds": DASHBOARD_REFRESH_SECONDS,
         "alarm_page": True,
         "may_read_history": request.user.has_role(*ALARM_HISTORY_READERS),
-        **selectors.dashboard_alarms(),
+        **selectors.dashboard_alarms(limit=selectors.ALARM_QUEUE_ROWS),
     }
     return render(request, "operations/alarms.html", context)
 

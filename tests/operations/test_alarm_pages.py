@@ -13,6 +13,7 @@ from cameras.models import HealthStatus
 from operations import services
 from operations.alarms import alarm_scan
 from operations.models import Alarm, AlarmKind, AlarmPriority, AlarmState
+from operations.selectors import DASHBOARD_ROWS
 from tests.cameras.factories import CameraFactory
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +193,16 @@ def test_the_queue_reads_in_english_when_chosen(signed_in, operator):
     assert "2 occurrences" in page and "1 open" in page and "1 to acknowledge" in page
     assert "Acknowledge" in page and "next alarm" in page
     assert "Acquitter" not in page and "Urgente" not in page
+
+
+def test_the_dashboard_lists_the_first_alarms_and_the_page_lists_them_all(signed_in, operator):
+    for n in range(DASHBOARD_ROWS + 2):
+        _alarm(f"Alarme numéro {n:03d}")
+    client = signed_in(operator)
+    dashboard = client.get("/exploitation/").content.decode()
+    assert dashboard.count('class="alarm priority-') == DASHBOARD_ROWS
+    assert f"Voir les {DASHBOARD_ROWS + 2} alarmes ouvertes" in dashboard
+    for url in ("/exploitation/alarmes/", "/exploitation/tableau/alarmes/?page=alarmes"):
+        page = client.get(url).content.decode()
+        assert page.count('class="alarm priority-') == DASHBOARD_ROWS + 2
+        assert "Voir les" not in page

@@ -348,16 +348,17 @@ def alarm_scan(*, now: datetime | None = None) -> ScanResult:
             state=AlarmState.CLOSED, closed_at=now, closed_by_system=True
         )
         if result.closed:
+            with translation.override(settings.LANGUAGE_CODE):
+                reason = ngettext(
+                    "Cause disparue depuis %(minutes)s minute.",
+                    "Cause disparue depuis %(minutes)s minutes.",
+                    settings.ALARM_CLEAR_MINUTES,
+                ) % {"minutes": settings.ALARM_CLEAR_MINUTES}
             record(
                 "alarm.closed_by_system",
                 actor=SYSTEM_ACTOR,
                 target_type="operations.alarm",
-                reason=ngettext(
-                    "Cause disparue depuis %(minutes)s minute.",
-                    "Cause disparue depuis %(minutes)s minutes.",
-                    settings.ALARM_CLEAR_MINUTES,
-                )
-                % {"minutes": settings.ALARM_CLEAR_MINUTES},
+                reason=reason,
                 details={"alarms": due, "count": result.closed},
             )
     return result

@@ -90,6 +90,7 @@ def test_camera_outage_raises_an_urgent_alarm_that_folds_and_closes_itself():
     event = AuditEvent.objects.get(action="alarm.closed_by_system")
     assert event.details["alarms"] == [alarm.pk] and event.actor_id is None
     assert event.actor_name == "File des alarmes (clôture automatique)"
+    assert event.reason == "Cause disparue depuis 5 minutes."
 
     # Once closed, a new outage opens a new alarm.
     _set_health(camera, HealthStatus.BLACK)

@@ -122,6 +122,13 @@ app.conf.beat_schedule = {
         "schedule": timedelta(minutes=settings.CLOCK_CHECK_MINUTES),
         "options": {"expires": 60 * settings.CLOCK_CHECK_MINUTES * 0.9},
     },
+    # The room's alarm queue follows camera health, recording, authorizations, extractions and
+    # requisitions within the minute; a late scan is replaced by the next one.
+    "operations-scan-alarms": {
+        "task": "operations.tasks.scan_alarms",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "cameras-authorization-alerts": {
         "task": "cameras.tasks.record_authorization_alerts",
         "schedule": crontab(hour=6, minute=30),

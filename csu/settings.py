@@ -312,6 +312,13 @@ EVIDENCE_HOLD_DAYS = env_int("CSU_REQUISITION_HOLD_DAYS", 365, minimum=30)
 # supervisors, then recalled to them every EVIDENCE_REMINDER_DAYS; its holds stay in force.
 EVIDENCE_DECISION_DAYS = env_int("CSU_REQUISITION_DECISION_DAYS", 30, minimum=1)
 EVIDENCE_REMINDER_DAYS = env_int("CSU_REQUISITION_REMINDER_DAYS", 7, minimum=1)
+# The alarm queue (operations.alarms): an alarm whose cause has been gone this many minutes
+# closes itself (a cause back before then is a new occurrence of the same alarm); an undecided
+# requisition raises one this many days before its decision deadline; a queued extraction that
+# has not started after this many minutes is stalled.
+ALARM_CLEAR_MINUTES = env_int("CSU_ALARM_CLEAR_MINUTES", 5, minimum=0)
+ALARM_REQUISITION_DAYS = env_int("CSU_ALARM_REQUISITION_DAYS", 3, minimum=0)
+ALARM_EXPORT_QUEUED_MINUTES = env_int("CSU_ALARM_EXPORT_QUEUED_MINUTES", 30, minimum=1)
 # Lifetime of a single-use download link, in hours.
 EVIDENCE_LINK_HOURS = env_int("CSU_EXPORT_LINK_HOURS", 72, minimum=1)
 # After the handover, the requisition stays open (holds kept) this many days, then closes.
@@ -451,6 +458,9 @@ SPECTACULAR_SETTINGS = {
         "AgreementStateEnum": "accounts.models.AgreementState",
         "AuthorizationPurposeEnum": "cameras.purposes.Purpose",
         "ViewerQualityEnum": "accounts.qualities.Quality",
+        "AlarmKindEnum": "operations.models.AlarmKind",
+        "AlarmPriorityEnum": "operations.models.AlarmPriority",
+        "AlarmStateEnum": "operations.models.AlarmState",
     },
 }
 API_TOKEN_LIFETIME = timedelta(hours=env_int("CSU_API_TOKEN_HOURS", 12, minimum=1))

@@ -23,3 +23,6 @@ def register() -> None:
     reg("signalement.exported", _("Signalements exportés (CSV)"), "access")
     reg("requisition.signalement_linked", _("Réquisition liée à un signalement"), "change")
     reg("requisition.signalement_unlinked", _("Lien réquisition – signalement retiré"), "change")
+    reg("alarm.acknowledged", _("Alarme acquittée"), "change")
+    reg("alarm.closed", _("Alarme close"), "change")
+    reg("alarm.closed_by_system", _("Alarmes closes automatiquement (cause disparue)"), "system")

@@ -1,4 +1,4 @@
-"""The operations endpoints: statistics, signalements, clocking in and out."""
+"""The operations endpoints: statistics, signalements, clocking in and out, alarms."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import ListCreateAPIView, RetrieveAPIView
+from rest_framework.generics import ListAPIView, ListCreateAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,15 +18,27 @@ from rest_framework.views import APIView
 from accounts.actors import signed_in
 from accounts.api_auth import role_permission
 from accounts.models import User
+from cameras.models import Camera
 from cameras.purposes import Purpose
+from csu.lib.drf import UTCDateTimeField
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from evidence.roles import REQUISITION_READERS
 from operations import selectors, services, stats
-from operations.filters import SignalementFilter
+from operations.filters import AlarmFilter, SignalementFilter
 from operations.forms import PeriodForm
-from operations.models import AlertedService, Category, Outcome, Shift, Signalement
-from operations.roles import REQUISITION_LINKERS, ROOM_STAFF, STATISTICS_READERS
+from operations.models import (
+    Alarm,
+    AlarmKind,
+    AlarmPriority,
+    AlarmState,
+    AlertedService,
+    Category,
+    Outcome,
+    Shift,
+    Signalement,
+)
+from operations.roles import ALARM_HANDLERS, REQUISITION_LINKERS, ROOM_STAFF, STATISTICS_READERS
 
 
 def _error(exc: ValidationError) -> Response:
@@ -329,3 +341,109 @@ class RequisitionSignalementDetail(RequisitionSignalements):
         except PermissionDenied:
             return Response(status=status.HTTP_403_FORBIDDEN)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Alarms -------------------------------------------------------------------------------------
+
+
+class AlarmSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=AlarmKind.choices, read_only=True)
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    priority = serializers.ChoiceField(choices=AlarmPriority.choices, read_only=True)
+    priority_label = serializers.CharField(source="get_priority_display", read_only=True)
+    state = serializers.ChoiceField(choices=AlarmState.choices, read_only=True)
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    camera: serializers.SlugRelatedField[Camera] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    acknowledged_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        read_only=True, allow_null=True
+    )
+    closed_by: serializers.StringRelatedField[User] = serializers.StringRelatedField(
+        read_only=True, allow_null=True
+    )
+    first_seen_at = UTCDateTimeField(read_only=True)
+    last_seen_at = UTCDateTimeField(read_only=True)
+    cleared_at = UTCDateTimeField(read_only=True, allow_null=True)
+    acknowledged_at = UTCDateTimeField(read_only=True, allow_null=True)
+    closed_at = UTCDateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Alarm
+        fields = [
+            "id",
+            "kind",
+            "kind_label",
+            "priority",
+            "priority_label",
+            "state",
+            "state_label",
+            "title",
+            "detail",
+            "camera",
+            "count",
+            "first_seen_at",
+            "last_seen_at",
+            "cleared_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "acknowledgement",
+            "closed_at",
+            "closed_by",
+            "closed_by_system",
+        ]
+        read_only_fields = fields
+
+
+class AlarmCommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        max_length=services.ALARM_COMMENT_MAX,
+        allow_blank=True,
+        required=False,
+        default="",
+        help_text=_("Ce qui est fait (obligatoire pour acquitter)."),
+    )
+
+
+class AlarmList(ListAPIView):
+    """The alarms: the open ones for the room's staff, every one for the supervisors; filtered
+    by state, kind, priority, camera, start, end (the day raised)."""
+
+    permission_classes = [role_permission(*ALARM_HANDLERS)]
+    serializer_class = AlarmSerializer
+    filterset_class = AlarmFilter
+    queryset = Alarm.objects.none()  # the schema's model; get_queryset scopes the rows
+
+    def get_queryset(self):
+        return selectors.alarms_for(signed_in(self.request))
+
+
+class _AlarmAction(APIView):
+    permission_classes = [role_permission(*ALARM_HANDLERS)]
+    service = staticmethod(services.alarm_acknowledge)
+
+    @extend_schema(request=AlarmCommentSerializer, responses={200: AlarmSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        try:
+            alarm = Alarm.objects.get(pk=pk)
+        except Alarm.DoesNotExist:
+            raise NotFound from None
+        serializer = AlarmCommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            alarm = self.service(
+                alarm=alarm, comment=serializer.validated_data["comment"], actor=signed_in(request)
+            )
+        except ValidationError as exc:
+            return _error(exc)
+        return Response(AlarmSerializer(alarm).data)
+
+
+class AlarmAcknowledge(_AlarmAction):
+    """Acknowledge an open alarm, saying what is being done (``comment`` required)."""
+
+
+class AlarmClose(_AlarmAction):
+    """Close an alarm (``comment`` optional)."""
+
+    service = staticmethod(services.alarm_close)

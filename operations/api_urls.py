@@ -27,6 +27,9 @@ urlpatterns = [
         api.RequisitionSignalementDetail.as_view(),
         name="requisition-signalement-detail",
     ),
+    path("alarms/", api.AlarmList.as_view(), name="alarm-list"),
+    path("alarms/<int:pk>/acknowledge/", api.AlarmAcknowledge.as_view(), name="alarm-acknowledge"),
+    path("alarms/<int:pk>/close/", api.AlarmClose.as_view(), name="alarm-close"),
     path("operations/shifts/clock-in/", api.ClockIn.as_view(), name="shift-clock-in"),
     path("operations/shifts/clock-out/", api.ClockOut.as_view(), name="shift-clock-out"),
 ]

@@ -12,14 +12,16 @@ class OperationsConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from accounts import navigation
+        from audit.signals import integrity_failure
         from evidence import related_signalements
         from live import reports
-        from operations import actions, links, models, retention
-        from operations.roles import ROOM_STAFF, STATISTICS_READERS
+        from operations import actions, alarms, links, models, retention
+        from operations.roles import ALARM_HANDLERS, ROOM_STAFF, STATISTICS_READERS
 
         actions.register()
         retention.register_kinds()
         navigation.register(110, _("Tableau de bord"), "operations:dashboard", ROOM_STAFF)
+        navigation.register(115, _("Alarmes"), "operations:alarm_list", ALARM_HANDLERS)
         navigation.register(120, _("Signalements"), "operations:signalement_list", ROOM_STAFF)
         navigation.register(130, _("Vacations"), "operations:shift_list", ROOM_STAFF)
         navigation.register(140, _("Statistiques"), "operations:statistics", STATISTICS_READERS)
@@ -32,3 +34,4 @@ class OperationsConfig(AppConfig):
         related_signalements.register(links.SignalementLinks())
         reports.register("operations:signalement_create", ROOM_STAFF)
         auditlog.register(models.Signalement, m2m_fields={"cameras"})
+        integrity_failure.connect(alarms.on_integrity_failure, dispatch_uid="operations.alarms")

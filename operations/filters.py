@@ -13,7 +13,16 @@ from django.utils.translation import gettext_lazy as _
 
 from operations import selectors
 from operations.forms import DATE, DATE_ERRORS
-from operations.models import AlertedService, Category, Outcome, Signalement
+from operations.models import (
+    Alarm,
+    AlarmKind,
+    AlarmPriority,
+    AlarmState,
+    AlertedService,
+    Category,
+    Outcome,
+    Signalement,
+)
 
 
 def _midnight(day: date) -> datetime:
@@ -80,3 +89,33 @@ class SignalementFilter(filters.FilterSet):
 
     def until(self, signalements: QuerySet, name: str, value: date) -> QuerySet:
         return signalements.filter(occurred_at__lt=_midnight(value + timedelta(days=1)))
+
+
+class AlarmFilter(filters.FilterSet):
+    """The alarms by state, kind, priority, camera and the day they were raised."""
+
+    state = filters.ChoiceFilter(label=_("État"), choices=AlarmState.choices, empty_label=_("Tous"))
+    kind = filters.ChoiceFilter(
+        label=_("Nature"), choices=AlarmKind.choices, empty_label=_("Toutes")
+    )
+    priority = filters.ChoiceFilter(
+        label=_("Priorité"), choices=AlarmPriority.choices, empty_label=_("Toutes")
+    )
+    camera = filters.CharFilter(
+        label=_("Caméra"), max_length=40, field_name="camera__code", lookup_expr="iexact"
+    )
+    start = filters.DateFilter(
+        label=_("Levée du"), widget=DATE, error_messages=DATE_ERRORS, method="since"
+    )
+    end = filters.DateFilter(label=_("au"), widget=DATE, error_messages=DATE_ERRORS, method="until")
+
+    class Meta:
+        model = Alarm
+        fields: list[str] = []  # every filter is declared above
+        form = _PeriodForm
+
+    def since(self, alarms: QuerySet, name: str, value: date) -> QuerySet:
+        return alarms.filter(first_seen_at__gte=_midnight(value))
+
+    def until(self, alarms: QuerySet, name: str, value: date) -> QuerySet:
+        return alarms.filter(first_seen_at__lt=_midnight(value + timedelta(days=1)))

@@ -291,3 +291,140 @@ class RequisitionLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signalement} ↔ {self.requisition_id}"
+
+
+class AlarmKind(models.TextChoices):
+    CAMERA_HEALTH = "camera_health", _("Santé d'une caméra")
+    RECORDING = "recording", _("Enregistrement")
+    AUTHORIZATION = "authorization", _("Autorisation préfectorale")
+    EXPORT = "export", _("Extraction")
+    INTEGRITY = "integrity", _("Intégrité")
+    REQUISITION = "requisition", _("Réquisition")
+
+
+class AlarmPriority(models.IntegerChoices):
+    """Higher is more urgent: the queue's order."""
+
+    NORMAL = 1, _("Normale")
+    HIGH = 2, _("Haute")
+    URGENT = 3, _("Urgente")
+
+
+class AlarmState(models.TextChoices):
+    NEW = "nouvelle", _("Nouvelle")
+    ACKNOWLEDGED = "acquittee", _("Acquittée")
+    CLOSED = "close", _("Close")
+
+
+#: The states of an alarm still in the queue.
+ALARM_OPEN = frozenset({AlarmState.NEW, AlarmState.ACKNOWLEDGED})
+
+
+class Alarm(models.Model):
+    """Something the room must look at, raised by the product itself (operations.alarms).
+
+    One cause (``cause_key``, such as ``camera_health:CAM-01``) has at most one open alarm:
+    the same cause seen again folds into it (``count`` and ``last_seen_at`` grow). An operator
+    acknowledges it with a comment; it is closed by a person, or by the system when its cause
+    has cleared (``closed_by`` empty, ``closed_by_system`` set). Once closed, the cause raises a
+    new alarm.
+    """
+
+    kind = models.CharField(_("nature"), max_length=20, choices=AlarmKind.choices)
+    cause_key = models.CharField(_("cause"), max_length=200)
+    priority = models.PositiveSmallIntegerField(_("priorité"), choices=AlarmPriority.choices)
+    state = models.CharField(
+        _("état"), max_length=10, choices=AlarmState.choices, default=AlarmState.NEW
+    )
+    title = models.CharField(_("intitulé"), max_length=300)
+    detail = models.TextField(_("détail"), blank=True)
+    camera = models.ForeignKey(
+        Camera,
+        verbose_name=_("caméra"),
+        on_delete=models.SET_NULL,
+        related_name="alarms",
+        null=True,
+        blank=True,
+    )
+    count = models.PositiveIntegerField(_("occurrences"), default=1)
+    first_seen_at = models.DateTimeField(_("levée le"))
+    last_seen_at = models.DateTimeField(_("vue pour la dernière fois le"))
+    #: The scan found the cause gone at this time (the alarm closes itself after a grace
+    #: period; the cause back before then is a new occurrence of the same alarm).
+    cleared_at = models.DateTimeField(_("cause disparue le"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acquittée le"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acquittée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    acknowledgement = models.TextField(_("commentaire d'acquittement"), blank=True)
+    closed_at = models.DateTimeField(_("close le"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("close par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    closed_by_system = models.BooleanField(_("close automatiquement"), default=False)
+
+    class Meta:
+        verbose_name = _("alarme")
+        verbose_name_plural = _("alarmes")
+        ordering = ["-last_seen_at", "-pk"]
+        indexes = [
+            models.Index(fields=["state", "-priority", "-last_seen_at"]),
+            models.Index(fields=["first_seen_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cause_key"],
+                condition=~Q(state=AlarmState.CLOSED),
+                name="one_open_alarm_per_cause",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=AlarmKind.values), name="alarm_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(state__in=AlarmState.values), name="alarm_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=AlarmPriority.values), name="alarm_priority_valid"
+            ),
+            models.CheckConstraint(condition=Q(count__gte=1), name="alarm_count_positive"),
+            # Acknowledged means someone, when, and why.
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True)
+                | (Q(acknowledged_by__isnull=False) & ~Q(acknowledgement="")),
+                name="alarm_acknowledgement_complete",
+            ),
+            # Closed means when, and by a person or by the system, never both.
+            models.CheckConstraint(
+                condition=(
+                    Q(state=AlarmState.CLOSED, closed_at__isnull=False)
+                    & (
+                        Q(closed_by__isnull=False, closed_by_system=False)
+                        | Q(closed_by__isnull=True, closed_by_system=True)
+                    )
+                )
+                | (
+                    ~Q(state=AlarmState.CLOSED)
+                    & Q(closed_at__isnull=True, closed_by__isnull=True, closed_by_system=False)
+                ),
+                name="alarm_closed_consistently",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != AlarmState.CLOSED
+
+    @property
+    def is_urgent(self) -> bool:
+        return self.priority == AlarmPriority.URGENT

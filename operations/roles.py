@@ -12,3 +12,7 @@ ROOM_MANAGERS = frozenset({Role.SUPERVISOR})
 STATISTICS_READERS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.DPO})
 #: Link a requisition to signalements: the requesting officer, and the room's supervisor.
 REQUISITION_LINKERS = frozenset({Role.OPJ, Role.SUPERVISOR})
+#: Watch the alarm queue, acknowledge (with a comment) and close alarms.
+ALARM_HANDLERS = ROOM_STAFF
+#: Read the alarms' history: who acknowledged or closed what, and when.
+ALARM_HISTORY_READERS = ROOM_MANAGERS

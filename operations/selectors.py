@@ -27,7 +27,16 @@ from cameras.models import HEALTH_SEVERITY, Camera, CameraStatus, HealthStatus
 from cameras.roles import AUTHORIZATION_ALERT_HANDLERS
 from evidence import selectors as evidence_selectors
 from evidence.models import GRANTED, Export, Requisition, Status
-from operations.models import RotaSlot, Shift, Signalement
+from operations.models import (
+    ALARM_OPEN,
+    Alarm,
+    AlarmPriority,
+    AlarmState,
+    RotaSlot,
+    Shift,
+    Signalement,
+)
+from operations.roles import ALARM_HISTORY_READERS
 from recordings import clock
 from recordings.models import RecorderLease
 
@@ -291,3 +300,47 @@ def recording_state(camera: Camera, now: datetime) -> str:
     ):
         return "silent"
     return lease.state
+
+
+# --- Alarms -------------------------------------------------------------------------------------
+
+
+def alarms_for(user: Any) -> QuerySet[Alarm]:
+    """The alarms ``user`` may read: the open ones for the room's staff, every one (the
+    history) for the supervisors. Newest first (operations.filters.AlarmFilter narrows them)."""
+    alarms = Alarm.objects.select_related("camera", "acknowledged_by", "closed_by").order_by(
+        "-last_seen_at", "-pk"
+    )
+    if user.has_role(*ALARM_HISTORY_READERS):
+        return alarms
+    return alarms.filter(state__in=ALARM_OPEN)
+
+
+def alarm_queue() -> QuerySet[Alarm]:
+    """The open alarms, new before acknowledged, most urgent first, latest seen first."""
+    return (
+        Alarm.objects.filter(state__in=ALARM_OPEN)
+        .select_related("camera", "acknowledged_by")
+        .annotate(unacknowledged=Case(When(state=AlarmState.NEW, then=Value(1)), default=Value(0)))
+        .order_by("-unacknowledged", "-priority", "-last_seen_at", "-pk")
+    )
+
+
+#: Open alarms the queue's own page lists at most (the dashboard lists DASHBOARD_ROWS).
+ALARM_QUEUE_ROWS = 300
+
+
+def dashboard_alarms(limit: int = DASHBOARD_ROWS) -> dict[str, Any]:
+    """The alarm queue at the top of the dashboard: the open alarms counted (new, urgent new)
+    and listed. Two queries."""
+    counts = Alarm.objects.filter(state__in=ALARM_OPEN).aggregate(
+        open=Count("pk"),
+        new=Count("pk", filter=Q(state=AlarmState.NEW)),
+        urgent_new=Count("pk", filter=Q(state=AlarmState.NEW, priority=AlarmPriority.URGENT)),
+    )
+    return {
+        "alarms_open": counts["open"],
+        "alarms_new": counts["new"],
+        "alarms_urgent_new": counts["urgent_new"],
+        "alarms": list(alarm_queue()[:limit]),
+    }

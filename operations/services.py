@@ -20,6 +20,8 @@ from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
 from operations.models import (
     CATEGORY_PURPOSE,
+    Alarm,
+    AlarmState,
     AlertedService,
     Category,
     FollowUpNote,
@@ -537,3 +539,77 @@ def requisition_link_at_intake(
 ) -> None:
     """The officer named signalements when submitting: link them in the intake's transaction."""
     _link(requisition, signalements_from_numbers(numbers), actor)
+
+
+# --- Alarms -------------------------------------------------------------------------------------
+
+#: The longest acknowledgement comment.
+ALARM_COMMENT_MAX = 1000
+
+
+def _alarm_details(alarm: Alarm) -> dict[str, object]:
+    return {
+        "kind": alarm.kind,
+        "priority": alarm.priority,
+        "count": alarm.count,
+        "camera": alarm.camera.code if alarm.camera else None,
+    }
+
+
+@transaction.atomic
+def alarm_acknowledge(*, alarm: Alarm, comment: str, actor: User) -> Alarm:
+    """An operator or a supervisor takes an open alarm in hand, saying what is being done."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": _("Indiquez ce qui est fait pour acquitter l'alarme.")})
+    if len(comment) > ALARM_COMMENT_MAX:
+        raise ValidationError(
+            {"comment": _("Le commentaire dépasse %(n)s caractères.") % {"n": ALARM_COMMENT_MAX}}
+        )
+    alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    if alarm.state == AlarmState.CLOSED:
+        raise ValidationError(_("Cette alarme est close : elle ne peut plus être acquittée."))
+    if alarm.state == AlarmState.ACKNOWLEDGED:
+        raise ValidationError(
+            _("Cette alarme a déjà été acquittée par %(who)s.") % {"who": alarm.acknowledged_by}
+        )
+    alarm.state = AlarmState.ACKNOWLEDGED
+    alarm.acknowledged_at = timezone.now()
+    alarm.acknowledged_by = actor
+    alarm.acknowledgement = comment
+    alarm.full_clean()
+    alarm.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "acknowledgement"])
+    record(
+        "alarm.acknowledged",
+        actor=actor,
+        target=alarm,
+        reason=comment,
+        details=_alarm_details(alarm),
+    )
+    return alarm
+
+
+@transaction.atomic
+def alarm_close(*, alarm: Alarm, actor: User, comment: str = "") -> Alarm:
+    """A person closes an alarm (the cause is dealt with, or the alarm was not to be raised)."""
+    comment = (comment or "").strip()
+    if len(comment) > ALARM_COMMENT_MAX:
+        raise ValidationError(
+            {"comment": _("Le commentaire dépasse %(n)s caractères.") % {"n": ALARM_COMMENT_MAX}}
+        )
+    alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
+    if alarm.state == AlarmState.CLOSED:
+        raise ValidationError(_("Cette alarme est déjà close."))
+    alarm.state = AlarmState.CLOSED
+    alarm.closed_at = timezone.now()
+    alarm.closed_by = actor
+    alarm.full_clean()
+    alarm.save(update_fields=["state", "closed_at", "closed_by"])
+    record(
+        "alarm.closed",
+        actor=actor,
+        target=alarm,
+        reason=comment,
+        details=_alarm_details(alarm),
+    )
+    return alarm

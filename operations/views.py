@@ -23,7 +23,7 @@ from csu.lib.forms import add_service_errors
 from csu.lib.times import paris_text
 from evidence.models import Requisition
 from operations import reports, selectors, services, stats
-from operations.filters import SignalementFilter
+from operations.filters import AlarmFilter, SignalementFilter
 from operations.forms import (
     CloseForm,
     NoteForm,
@@ -34,8 +34,15 @@ from operations.forms import (
     ServiceAlertForm,
     ShiftCloseForm,
 )
-from operations.models import Category, RotaSlot, Shift, Signalement
-from operations.roles import REQUISITION_LINKERS, ROOM_MANAGERS, ROOM_STAFF, STATISTICS_READERS
+from operations.models import Alarm, Category, RotaSlot, Shift, Signalement
+from operations.roles import (
+    ALARM_HANDLERS,
+    ALARM_HISTORY_READERS,
+    REQUISITION_LINKERS,
+    ROOM_MANAGERS,
+    ROOM_STAFF,
+    STATISTICS_READERS,
+)
 
 #: Rows of one CSV export at most (a year of a busy room is about 8,000).
 CSV_LIMIT = 100_000
@@ -66,6 +73,7 @@ DASHBOARD_REFRESH_SECONDS = 15
 #: that the page includes and that htmx refreshes from ``dashboard_part``, and what it shows
 #: for a person at a moment.
 DASHBOARD_PARTS: dict[str, Callable[[Any, datetime], dict[str, Any]]] = {
+    "alarmes": lambda user, now: selectors.dashboard_alarms(),
     "etat": lambda user, now: {},
     "en-service": lambda user, now: selectors.dashboard_duty(now),
     "sante": lambda user, now: selectors.dashboard_health(),
@@ -85,6 +93,7 @@ def dashboard(request: SignedInRequest) -> HttpResponse:
         "now": now,
         "refresh_seconds": DASHBOARD_REFRESH_SECONDS,
         "my_shift": selectors.open_shift(request.user),
+        "alarm_page": False,
     }
     for read in DASHBOARD_PARTS.values():
         context.update(read(request.user, now))
@@ -99,8 +108,88 @@ def dashboard_part(request: HttpRequest, part: str) -> HttpResponse:
     if read is None:
         raise Http404
     now = timezone.now()
-    context = {"now": now, "refresh_seconds": DASHBOARD_REFRESH_SECONDS, **read(request.user, now)}
+    # The alarm queue is also a page of its own: its forms come back to where it is shown, and
+    # it lists more alarms there.
+    alarm_page = part == "alarmes" and request.GET.get("page") == "alarmes"
+    shown = (
+        selectors.dashboard_alarms(limit=selectors.ALARM_QUEUE_ROWS)
+        if alarm_page
+        else read(request.user, now)
+    )
+    context = {
+        "now": now,
+        "refresh_seconds": DASHBOARD_REFRESH_SECONDS,
+        "alarm_page": alarm_page,
+        **shown,
+    }
     return render(request, f"operations/dashboard/{part}.html", context)
+
+
+# --- Alarms -------------------------------------------------------------------------------------
+
+
+@never_cache
+@role_required(*ALARM_HANDLERS)
+def alarm_list(request: SignedInRequest) -> HttpResponse:
+    """The alarm queue, alone on its page (the dashboard shows it first too)."""
+    context: dict[str, Any] = {
+        "now": timezone.now(),
+        "refresh_seconds": DASHBOARD_REFRESH_SECONDS,
+        "alarm_page": True,
+        "may_read_history": request.user.has_role(*ALARM_HISTORY_READERS),
+        **selectors.dashboard_alarms(limit=selectors.ALARM_QUEUE_ROWS),
+    }
+    return render(request, "operations/alarms.html", context)
+
+
+def _alarm_return(request: HttpRequest) -> str:
+    return _safe_next(request) or "operations:alarm_list"
+
+
+@require_POST
+@role_required(*ALARM_HANDLERS)
+def alarm_acknowledge(request: SignedInRequest, pk: int) -> HttpResponse:
+    alarm = get_object_or_404(Alarm, pk=pk)
+    try:
+        services.alarm_acknowledge(
+            alarm=alarm, comment=request.POST.get("comment", ""), actor=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Alarme acquittée : %(title)s") % {"title": alarm.title})
+    return redirect(_alarm_return(request))
+
+
+@require_POST
+@role_required(*ALARM_HANDLERS)
+def alarm_close(request: SignedInRequest, pk: int) -> HttpResponse:
+    alarm = get_object_or_404(Alarm, pk=pk)
+    try:
+        services.alarm_close(
+            alarm=alarm, comment=request.POST.get("comment", ""), actor=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Alarme close : %(title)s") % {"title": alarm.title})
+    return redirect(_alarm_return(request))
+
+
+@role_required(*ALARM_HISTORY_READERS)
+def alarm_history(request: SignedInRequest) -> HttpResponse:
+    """Every alarm, with who acknowledged or closed it, when and why; filtered."""
+    found = AlarmFilter(request.GET or None, queryset=selectors.alarms_for(request.user))
+    # A bad filter shows its error and no row rather than every alarm.
+    alarms = found.queryset.none() if found.is_bound and not found.is_valid() else found.qs
+    page = Paginator(alarms, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "operations/alarm_history.html",
+        {"form": found.form, "page": page, "query": query.urlencode()},
+    )
 
 
 # --- Shifts and rota ----------------------------------------------------------------------------

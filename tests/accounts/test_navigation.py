@@ -26,6 +26,7 @@ MENU = {
             "Salle",
             [
                 ("Tableau de bord", "/exploitation/"),
+                ("Alarmes", "/exploitation/alarmes/"),
                 ("Signalements", "/exploitation/signalements/"),
                 ("Vacations", "/exploitation/vacations/"),
             ],
@@ -50,6 +51,7 @@ MENU = {
             "Salle",
             [
                 ("Tableau de bord", "/exploitation/"),
+                ("Alarmes", "/exploitation/alarmes/"),
                 ("Signalements", "/exploitation/signalements/"),
                 ("Vacations", "/exploitation/vacations/"),
                 ("Statistiques", "/exploitation/statistiques/"),
@@ -294,6 +296,7 @@ REACHED_FROM = {
     "live:rooms": "live:wall",
     "operations:signalement_create": "operations:signalement_list",
     "operations:rota": "operations:shift_list",
+    "operations:alarm_history": "operations:alarm_list",
     "retention:hold_create": "retention:hold_list",
     "evidence:requisition_create": "evidence:requisition_list",
     "compliance:request_create": "compliance:request_list",

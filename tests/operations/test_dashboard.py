@@ -21,14 +21,15 @@ from tests.cameras.factories import AuthorizationFactory, CameraFactory
 
 pytestmark = pytest.mark.django_db
 
-#: Measured counts, session, user, second-factor and navigation lookups included: thirteen for
-#: the dashboard itself (two for the requisitions waiting for the room, one for the open expiry
-#: alerts of the authorizations, two for the clock alerts), five for the statistics (one for
-#: the requisitions).
-DASHBOARD_PAGE, STATISTICS = 20, 11
+#: Measured counts, session, user, second-factor and navigation lookups included: fifteen for
+#: the dashboard itself (two for the alarm queue, two for the requisitions waiting for the room,
+#: one for the open expiry alerts of the authorizations, two for the clock alerts), five for the
+#: statistics (one for the requisitions).
+DASHBOARD_PAGE, STATISTICS = 22, 11
 #: Each part of the dashboard alone: six for the session (read, then saved), the user and the
 #: second factor, then its own (see the ``dashboard_*`` selectors).
 PARTS = {
+    "alarmes": 8,
     "etat": 6,
     "en-service": 8,
     "sante": 7,

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.roles import Role
-from operations.models import Category, RotaSlot, Shift
+from operations.models import Alarm, AlarmKind, AlarmPriority, Category, RotaSlot, Shift
 from operations.services import signalement_create
 from operations.views import DASHBOARD_PARTS
 from tests.factories import UserFactory
@@ -35,6 +35,9 @@ def signalement(operator):
     [
         ("/exploitation/", STAFF),
         *[(f"/exploitation/tableau/{part}/", STAFF) for part in DASHBOARD_PARTS],
+        ("/exploitation/alarmes/", STAFF),
+        ("/exploitation/alarmes/historique/", MANAGERS),
+        ("/exploitation/alarmes/historique/?state=acquittee&kind=camera_health", MANAGERS),
         ("/exploitation/vacations/", STAFF),
         ("/exploitation/planning/", STAFF),
         ("/exploitation/signalements/", STAFF),
@@ -129,6 +132,8 @@ def test_supervisor_pages():
     [
         ("/api/operations/statistics/?start=2025-01-01&end=2025-12-31", STATS),
         ("/api/operations/signalements/", STAFF),
+        ("/api/alarms/", STAFF),
+        ("/api/alarms/?state=nouvelle&priority=3", STAFF),
     ],
 )
 def test_api_reads(path, allowed):
@@ -247,4 +252,52 @@ def test_api_links(signalement, approved_requisition):
         api=True,
         ok=(204,),
         refused={Role.OPJ: 404},
+    )
+
+
+# --- Alarms -------------------------------------------------------------------------------------
+
+
+def _alarm_id() -> int:
+    now = timezone.now()
+    return Alarm.objects.create(
+        kind=AlarmKind.CAMERA_HEALTH,
+        cause_key=f"matrix:{Alarm.objects.count()}",
+        priority=AlarmPriority.URGENT,
+        title="Caméra CAM-MATRIX : injoignable",
+        first_seen_at=now,
+        last_seen_at=now,
+    ).pk
+
+
+def test_alarm_acknowledge_and_close_pages():
+    check_matrix(
+        url=lambda: f"/exploitation/alarmes/{_alarm_id()}/acquitter/",
+        method="post",
+        data={"comment": "Technicien appelé."},
+        allowed=STAFF,
+        ok=(302,),
+    )
+    check_matrix(
+        url=lambda: f"/exploitation/alarmes/{_alarm_id()}/clore/",
+        method="post",
+        allowed=STAFF,
+        ok=(302,),
+    )
+
+
+def test_api_alarm_acknowledge_and_close():
+    check_matrix(
+        url=lambda: f"/api/alarms/{_alarm_id()}/acknowledge/",
+        method="post",
+        data={"comment": "Technicien appelé."},
+        allowed=STAFF,
+        api=True,
+    )
+    check_matrix(
+        url=lambda: f"/api/alarms/{_alarm_id()}/close/",
+        method="post",
+        data={},
+        allowed=STAFF,
+        api=True,
     )

@@ -31,6 +31,9 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.roles import Role
 from cameras.services import authorization_record_alert
+from operations.alarms import alarm_scan
+from operations.models import Alarm
+from operations.services import alarm_acknowledge, alarm_close
 from tests.conftest import sign_in
 from tests.evidence.conftest import intake_payload
 from tests.factories import HabilitationFactory, ServiceFactory, UserFactory
@@ -107,6 +110,12 @@ def people(db, tmp_path, settings):
         )
         assert response.status_code == 201, response.content
     assert Camera.objects.count() == 1
+    # Alarms (the camera is not recorded, the arrêté nears its end): one acknowledged, one
+    # closed, so that the alarms' nullable fields show both empty and filled.
+    alarm_scan()
+    expiry, recording = Alarm.objects.order_by("kind")[:2]  # authorization, recording
+    alarm_acknowledge(alarm=recording, comment="Pris en compte.", actor=users[Role.OPERATOR])
+    alarm_close(alarm=expiry, actor=users[Role.SUPERVISOR])
     return {role: _token(user) for role, user in users.items()}
 
 

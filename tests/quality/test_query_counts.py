@@ -26,7 +26,16 @@ from compliance import breaches
 from compliance import services as compliance_services
 from evidence import services as evidence_services
 from operations import services as operations_services
-from operations.models import AlertedService, Category, RotaSlot, Shift
+from operations.models import (
+    Alarm,
+    AlarmKind,
+    AlarmPriority,
+    AlarmState,
+    AlertedService,
+    Category,
+    RotaSlot,
+    Shift,
+)
 from recordings.models import Hold
 from tests.cameras.factories import AuthorizationFactory, CameraFactory, PrivacyMaskFactory
 from tests.compliance import factories as registers
@@ -207,6 +216,26 @@ def signalement() -> str:
     return made.number
 
 
+def alarm() -> str:
+    """An acknowledged alarm on a camera (the queue and the history show who acknowledged)."""
+    title = f"Alarme Q{_n():03d}"
+    now = timezone.now()
+    Alarm.objects.create(
+        kind=AlarmKind.CAMERA_HEALTH,
+        cause_key=title,
+        priority=AlarmPriority.URGENT,
+        state=AlarmState.ACKNOWLEDGED,
+        title=title,
+        camera=CameraFactory(),
+        first_seen_at=now,
+        last_seen_at=now,
+        acknowledged_at=now,
+        acknowledged_by=UserFactory(role=Role.OPERATOR),
+        acknowledgement="Technicien appelé.",
+    )
+    return title
+
+
 def user() -> str:
     username = f"agent.q{_n():03d}"
     HabilitationFactory(user=UserFactory(username=username, service=ServiceFactory()))
@@ -288,6 +317,8 @@ CASES = [
     Case("/exploitation/vacations/", Role.SUPERVISOR, shift),
     Case("/exploitation/planning/", Role.SUPERVISOR, rota_slot),
     Case("/exploitation/signalements/", Role.SUPERVISOR, signalement),
+    Case("/exploitation/alarmes/", Role.OPERATOR, alarm),
+    Case("/exploitation/alarmes/historique/", Role.SUPERVISOR, alarm),
     Case("/enregistrements/relecture/", Role.SUPERVISOR, camera),
     Case("/enregistrements/exploitation/", Role.ADMIN, camera),
     Case("/conformite/demandes-acces/", Role.DPO, access_request),
@@ -323,6 +354,7 @@ CASES = [
     Case("/api/purge-runs/", Role.DPO, destruction),
     Case("/api/holds/", Role.DPO, hold),
     Case("/api/operations/signalements/", Role.SUPERVISOR, signalement),
+    Case("/api/alarms/", Role.OPERATOR, alarm),
     Case("/api/recordings/operations/", Role.ADMIN, camera),
     Case("/api/audit/events/", Role.DPO, audit_event),
     Case("/api/breaches/", Role.DPO, breach),

@@ -396,6 +396,11 @@ IDOR_ALLOW_LIST = {
     "operations:signalement_detail": "room-wide",
     "signalement-detail": "room-wide",
     "signalement-requisitions": "room-wide (requisitions filtered: tests/operations)",
+    # The alarm queue is the whole room's: any member of the staff acknowledges or closes.
+    "operations:alarm_acknowledge": "room-wide",
+    "operations:alarm_close": "room-wide",
+    "alarm-acknowledge": "room-wide",
+    "alarm-close": "room-wide",
     # Not object ids: a chart name, a year, a register slug.
     "operations:statistics_chart": "not an object",
     "operations:annual_report": "not an object",

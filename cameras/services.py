@@ -25,7 +25,7 @@ from accounts import access
 from accounts.actors import Actor, person
 from accounts.models import Commune, Habilitation, User, home_commune
 from accounts.qualities import Quality, quality_label
-from accounts.roles import Right
+from accounts.roles import Right, Role
 from audit.services import record
 from cameras import health, retention, secrets, sources, video
 from cameras.models import (
@@ -43,7 +43,7 @@ from cameras.models import (
     same_host,
 )
 from cameras.purposes import Purpose
-from cameras.roles import AUTHORIZATION_ALERT_HANDLERS, MASK_EDITORS
+from cameras.roles import AUTHORIZATION_ALERT_HANDLERS, MASK_EDITORS, MASK_VALIDATORS
 from cameras.sources import split_credentials, stream_login
 
 logger = logging.getLogger(__name__)
@@ -960,16 +960,24 @@ def mask_save(
 
 @transaction.atomic
 def mask_validate(*, mask: PrivacyMask, actor: User) -> PrivacyMask:
-    """Validate the camera's newest mask version: by another chef de salle than its author."""
-    _require_mask_editor(actor, mask.camera)
-    if mask.author_id is not None and mask.author_id == actor.pk:
+    """Validate the camera's newest mask version: another chef de salle than its author (with
+    the live habilitation on the camera) or the DPO (who sees the polygons, never the picture).
+    """
+    if not (actor and actor.is_authenticated and actor.has_role(*MASK_VALIDATORS)):
+        raise PermissionDenied(
+            _("Seul un chef de salle ou le délégué à la protection des données valide les masques.")
+        )
+    if mask.author_id == actor.pk:
         # Four eyes (DESIGN.md): whoever drew the masks does not approve them too.
         raise OwnMasksRefused(
             _(
                 "Vous ne pouvez pas valider des masques que vous avez vous-même enregistrés : "
-                "un autre chef de salle doit les valider."
+                "un autre chef de salle ou le délégué à la protection des données doit les "
+                "valider."
             )
         )
+    if not actor.has_role(Role.DPO):
+        _require_mask_editor(actor, mask.camera)
     latest = mask.camera.mask_versions.aggregate(v=Max("version"))["v"]
     if mask.version != latest:
         raise ValidationError(
@@ -986,7 +994,11 @@ def mask_validate(*, mask: PrivacyMask, actor: User) -> PrivacyMask:
         "privacy_mask.validated",
         actor=actor,
         target=mask.camera,
-        details={"version": mask.version, "author": str(mask.author)},
+        details={
+            "version": mask.version,
+            "author": str(mask.author),
+            "author_id": mask.author_id,
+        },
     )
     return mask
 

@@ -33,6 +33,7 @@ from cameras.roles import (
     AUTHORIZATION_ALERT_READERS,
     HEALTH_WATCHERS,
     MASK_EDITORS,
+    MASK_VALIDATORS,
     RECORDING_STOP_READERS,
     REGISTER_MANAGERS,
     REGISTER_READERS,
@@ -94,6 +95,7 @@ def camera_detail(request: SignedInRequest, code: str) -> HttpResponse:
             "may_view_live": selectors.may_view_live(request.user, camera),
             "can_manage": request.user.has_role(*REGISTER_MANAGERS),
             "can_edit_masks": request.user.has_role(*MASK_EDITORS),
+            "can_validate_masks": request.user.has_role(*MASK_VALIDATORS),
             "retention_pending": retention.pending_change(camera),
             "can_follow_retention": request.user.has_role(*RETENTION_READERS),
         },
@@ -240,7 +242,7 @@ def mask_editor(request: SignedInRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@role_required(*MASK_EDITORS)
+@role_required(*MASK_VALIDATORS)
 def mask_validate(request: SignedInRequest, code: str, version: int) -> HttpResponse:
     mask = get_object_or_404(PrivacyMask, camera__code=code, version=version)
     try:

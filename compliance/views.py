@@ -315,7 +315,10 @@ def extract_build(request: SignedInRequest, pk: int, camera: str) -> HttpRespons
         return redirect("compliance:request_detail", pk=pk)
     try:
         extract.extract_build(
-            footage=row, keep_areas=form.cleaned_data["keep_areas"], actor=request.user
+            footage=row,
+            keep_areas=form.cleaned_data["keep_areas"],
+            blur_areas=form.cleaned_data["blur_areas"],
+            actor=request.user,
         )
     except ValidationError as exc:
         _show_errors(request, exc)

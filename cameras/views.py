@@ -41,6 +41,7 @@ from cameras.roles import (
     RETENTION_READERS,
 )
 from cameras.video import SourceError
+from csu.lib.editor import editor_text
 from csu.lib.forms import add_service_errors
 
 
@@ -237,6 +238,7 @@ def mask_editor(request: SignedInRequest, code: str) -> HttpResponse:
             "current": current,
             "polygons_json": polygons or "[]",
             "modes": MaskMode.choices,
+            "editor_text": editor_text(),
         },
     )
 

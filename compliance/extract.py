@@ -291,6 +291,11 @@ def extract_frame(*, footage: AccessRequestCamera, t: float, actor: Actor) -> by
         )
     except (playback.PlaybackError, video.UndecodableFormat) as exc:
         raise ValidationError(str(exc), code="unreadable") from exc
+    except av.error.FFmpegError as exc:
+        raise ValidationError(
+            _("L'enregistrement de cet instant ne peut pas être décodé sur ce serveur."),
+            code="unreadable",
+        ) from exc
     if image is None:
         raise ValidationError(_("Aucune image enregistrée à cet instant."), code="empty")
     video.apply_masks(image, playback.software_polygons(camera))

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-from datetime import timedelta
-from fractions import Fraction
 
 import av
-import cv2
 import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
@@ -23,11 +19,8 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from audit.models import AuditEvent
-from compliance import areas, extract, services
-from recordings import remux
-from recordings.models import Segment
-from recordings.recorder import run_recorder
-from tests.cameras.factories import CameraFactory
+from compliance import areas, extract
+from tests.compliance.footage import FPS, checkerboard_image, recorded_request, sharpness
 from tests.factories import HabilitationFactory, UserFactory
 
 
@@ -181,63 +174,11 @@ def test_the_union_is_measured_with_the_other_areas_where_they_stand_then(settin
 
 # --- The extract applies each picture's positions -------------------------------------------
 
-FPS = 12
-WIDTH, HEIGHT = 320, 240
-
-
-def checkerboard(path, seconds: float = 2) -> str:
-    """A still checkerboard of 16 px squares: sharp edges everywhere, none once blurred."""
-    squares = (np.indices((HEIGHT, WIDTH)) // 16).sum(axis=0) % 2
-    image = np.repeat((squares * 200 + 30).astype(np.uint8)[:, :, None], 3, axis=2)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=FPS, options={"preset": "ultrafast"})
-        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        stream.codec_context.gop_size = 6
-        for index in range(round(seconds * FPS)):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts, frame.time_base = index, Fraction(1, FPS)
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return str(path)
-
-
-def sharpness(image: np.ndarray, x0: float, x1: float, y0: float, y1: float) -> float:
-    part = image[round(y0 * HEIGHT) : round(y1 * HEIGHT), round(x0 * WIDTH) : round(x1 * WIDTH)]
-    gray = cv2.cvtColor(np.ascontiguousarray(part), cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
-
 
 @pytest.mark.django_db(transaction=True)
 def test_the_extract_blurs_around_areas_that_move_with_the_requester(tmp_path, dpo, signed_in):
-    camera = CameraFactory(code="CAM-DA-W", stream_url=f"file://{checkerboard(tmp_path / 'c.mp4')}")
-    stop = threading.Event()
-    timer = threading.Timer(4.5, stop.set)
-    timer.start()
-    try:
-        run_recorder(
-            camera.pk,
-            "test-recorder",
-            stop=stop,
-            remux_settings=remux.RemuxSettings(segment_seconds=1.0),
-            renew_every=0.5,
-        )
-    finally:
-        timer.cancel()
-    segments = list(Segment.objects.filter(camera=camera).order_by("started_at"))
-    start = segments[0].started_at.replace(microsecond=0) + timedelta(seconds=1)
-    assert start + timedelta(seconds=2) <= segments[-1].ended_at
-    request = services.access_request_create(
-        requester_last_name="Martin",
-        requester_first_name="Claire",
-        identity_document="id_card",
-        identity_document_ref="X12345678",
-        description="Traverse la place de gauche à droite.",
-        place="Place Saint-Léger",
-        starts_at=start,
-        ends_at=start + timedelta(seconds=2),
-        cameras=[camera],
-        actor=dpo,
-    )
+    request = recorded_request(tmp_path, dpo)
+    camera = request.footage.get().camera
     agent = UserFactory(role=Role.SUPERVISOR)
     HabilitationFactory(
         user=agent, all_cameras=True, can_live=True, can_replay=True, can_extract=True
@@ -274,19 +215,7 @@ def test_the_extract_blurs_around_areas_that_move_with_the_requester(tmp_path, d
             (float(f.time), f.to_ndarray(format="rgb24")) for f in container.decode(video=0)
         ]
     assert len(pictures) >= 2 * FPS - 1
-    source = sharpness(
-        np.repeat(
-            ((np.indices((HEIGHT, WIDTH)) // 16).sum(axis=0) % 2 * 200 + 30).astype(np.uint8)[
-                :, :, None
-            ],
-            3,
-            axis=2,
-        ),
-        0,
-        1,
-        0,
-        1,
-    )
+    source = sharpness(checkerboard_image(), 0, 1, 0, 1)
     for t, image in pictures:
         left = 0.35 * t  # the kept area's left edge at this picture's time
         sharp = sharpness(image, left + 0.04, left + 0.26, 0.45, 0.75)

@@ -320,7 +320,7 @@ def _areas_page(
             "duration": round(duration, 3),
             "starts_at_ms": round(access_request.starts_at.timestamp() * 1000),
             "max_kept_percent": settings.COMPLIANCE_EXTRACT_MAX_KEPT_PERCENT,
-            "editor_text": editor_text(),
+            "editor_text": editor_text(areas=True),
             "areas": {
                 "keep": form.data.get("keep_areas") if form.is_bound else row.keep_areas,
                 "blur": form.data.get("blur_areas") if form.is_bound else row.blur_areas,

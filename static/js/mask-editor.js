@@ -111,7 +111,13 @@
 
   function snapshot() { return JSON.stringify(polygons); }
   function remember() { past.push(snapshot()); future = []; }
-  function restore(state) { polygons = JSON.parse(state); selected = -1; vertex = -1; drawing = null; }
+  function restore(state) {
+    polygons = JSON.parse(state);
+    drawing = null;
+    // The chosen polygon and corner stay chosen while they exist.
+    if (selected >= polygons.length) { selected = -1; }
+    if (selected < 0 || vertex >= polygons[selected].keys[0].points.length) { vertex = -1; }
+  }
 
   function undo() {
     if (drawing) { drawing = null; svg.classList.remove("drawing"); render(); return; }
@@ -201,6 +207,16 @@
         buttons.removeKey.disabled = !polygon || polygon.keys.length < 2 || keyIndexAt(polygon, now) < 0;
       }
     }
+  }
+
+  /* The picture as large as the editor's width allows, but never taller than the window: the
+     whole of it is in view at once. */
+  function fit() {
+    var stage = image.parentNode;
+    var room = stage.parentNode.clientWidth;
+    if (!image.naturalWidth || !room) { return; }
+    var scale = Math.min(room / image.naturalWidth, (window.innerHeight - 16) / image.naturalHeight);
+    image.style.width = Math.floor(image.naturalWidth * scale) + "px";
   }
 
   function render() {
@@ -397,7 +413,8 @@
   });
 
   form.addEventListener("submit", write);
-  window.addEventListener("resize", render);
-  image.addEventListener("load", render);
+  window.addEventListener("resize", function () { fit(); render(); });
+  image.addEventListener("load", function () { fit(); render(); });
+  fit();
   render();
 })();

@@ -958,17 +958,25 @@ def mask_save(
     return mask
 
 
-@transaction.atomic
 def mask_validate(*, mask: PrivacyMask, actor: User) -> PrivacyMask:
     """Validate the camera's newest mask version: another chef de salle than its author (with
     the live habilitation on the camera) or the DPO (who sees the polygons, never the picture).
+    The author's own attempt is refused (OwnMasksRefused) and audited.
     """
     if not (actor and actor.is_authenticated and actor.has_role(*MASK_VALIDATORS)):
         raise PermissionDenied(
             _("Seul un chef de salle ou le délégué à la protection des données valide les masques.")
         )
     if mask.author_id == actor.pk:
-        # Four eyes (DESIGN.md): whoever drew the masks does not approve them too.
+        # Four eyes (DESIGN.md): whoever drew the masks does not approve them too. The attempt
+        # is on record, in its own transaction: the refusal changes nothing else.
+        with transaction.atomic():
+            record(
+                "privacy_mask.validation_refused",
+                actor=actor,
+                target=mask.camera,
+                details={"version": mask.version, "author_id": mask.author_id},
+            )
         raise OwnMasksRefused(
             _(
                 "Vous ne pouvez pas valider des masques que vous avez vous-même enregistrés : "
@@ -978,6 +986,12 @@ def mask_validate(*, mask: PrivacyMask, actor: User) -> PrivacyMask:
         )
     if not actor.has_role(Role.DPO):
         _require_mask_editor(actor, mask.camera)
+    with transaction.atomic():
+        return _mask_validated(mask, actor)
+
+
+def _mask_validated(mask: PrivacyMask, actor: User) -> PrivacyMask:
+    """The validation itself, once the validator is admitted (inside a transaction)."""
     latest = mask.camera.mask_versions.aggregate(v=Max("version"))["v"]
     if mask.version != latest:
         raise ValidationError(

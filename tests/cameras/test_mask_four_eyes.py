@@ -49,6 +49,12 @@ def not_validated(mask: PrivacyMask) -> None:
     assert not AuditEvent.objects.filter(action="privacy_mask.validated").exists()
 
 
+def attempt_on_record(mask: PrivacyMask) -> None:
+    [event] = AuditEvent.objects.filter(action="privacy_mask.validation_refused")
+    assert event.actor_id == mask.author_id
+    assert event.details == {"version": mask.version, "author_id": mask.author_id}
+
+
 def test_author_cannot_validate_through_the_api(drawn):
     client, mask = drawn
     response = client.post("/api/cameras/CAM-GARE/masks/1/validate/")
@@ -58,6 +64,7 @@ def test_author_cannot_validate_through_the_api(drawn):
         "chef de salle ou le délégué à la protection des données doit les valider."
     )
     not_validated(mask)
+    attempt_on_record(mask)
 
 
 def test_author_cannot_validate_through_the_camera_page(drawn):
@@ -67,6 +74,7 @@ def test_author_cannot_validate_through_the_camera_page(drawn):
     response = client.post("/cameras/CAM-GARE/masques/1/valider/", follow=True)
     assert "vous-même enregistrés" in response.content.decode()
     not_validated(mask)
+    attempt_on_record(mask)
 
 
 def test_author_cannot_validate_by_slipping_fields_into_the_editor_form(drawn):

@@ -37,6 +37,11 @@ def register() -> None:
     reg("privacy_mask.saved", _("Masques de confidentialité enregistrés"), "change")
     reg("privacy_mask.validated", _("Masques de confidentialité validés"), "change")
     reg(
+        "privacy_mask.validation_refused",
+        _("Validation de ses propres masques de confidentialité refusée"),
+        "change",
+    )
+    reg(
         "camera.retention_change_requested",
         _("Réduction de la durée de conservation demandée"),
         "change",

@@ -37,6 +37,7 @@ from cameras.roles import (
     AUTHORIZATION_ALERT_READERS,
     HEALTH_WATCHERS,
     MASK_EDITORS,
+    MASK_VALIDATORS,
     REGISTER_MANAGERS,
     REGISTER_READERS,
     RETENTION_DECIDERS,
@@ -441,7 +442,9 @@ class CameraViewSet(viewsets.ModelViewSet):
             return [IsVerified()]
         if self.action == "health":
             return [role_permission(*HEALTH_WATCHERS)()]
-        if self.action in ("masks", "validate_mask"):
+        if self.action == "validate_mask":
+            return [role_permission(*MASK_VALIDATORS)()]
+        if self.action == "masks":
             return [role_permission(*MASK_EDITORS, read_only_roles=tuple(REGISTER_READERS))()]
         return [role_permission(*REGISTER_MANAGERS, read_only_roles=READERS)()]
 

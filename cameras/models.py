@@ -731,6 +731,17 @@ class PrivacyMask(models.Model):
         return f"{self.camera.code} v{self.version}"
 
     @property
+    def outlines(self) -> list[tuple[str, str]]:
+        """Each polygon's mode and SVG ``points`` (0-1 box): the masks drawn without the image."""
+        return [
+            (
+                str(p.get("mode", MaskMode.SOFTWARE)),
+                " ".join(f"{x:g},{y:g}" for x, y in p.get("points", [])),
+            )
+            for p in self.polygons
+        ]
+
+    @property
     def software_polygons(self) -> list[list[list[float]]]:
         return [
             p["points"] for p in self.polygons if p.get("mode", MaskMode.SOFTWARE) == "software"

@@ -12,6 +12,9 @@ MAP_READERS = REGISTER_READERS
 REGISTER_MANAGERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 #: Draw and validate privacy masks (over a live image: a habilitation is needed too).
 MASK_EDITORS = frozenset({Role.SUPERVISOR})
+#: Validate a mask version drawn by someone else (four eyes): another chef de salle, or the DPO,
+#: who checks the polygons and their note without seeing the picture.
+MASK_VALIDATORS = MASK_EDITORS | {Role.DPO}
 #: Watch the health dashboard.
 HEALTH_WATCHERS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 #: Ask for a camera's retention to be lowered (the camera's managers).

@@ -25,7 +25,7 @@ from accounts import access
 from accounts.actors import Actor, person
 from accounts.models import Commune, Habilitation, User, home_commune
 from accounts.qualities import Quality, quality_label
-from accounts.roles import Right
+from accounts.roles import Right, Role
 from accounts.scope import Scope
 from audit.services import record
 from cameras import health, retention, secrets, sources, video
@@ -44,7 +44,7 @@ from cameras.models import (
     same_host,
 )
 from cameras.purposes import Purpose
-from cameras.roles import AUTHORIZATION_ALERT_HANDLERS, MASK_EDITORS
+from cameras.roles import AUTHORIZATION_ALERT_HANDLERS, MASK_EDITORS, MASK_VALIDATORS
 from cameras.sources import split_credentials, stream_login
 
 logger = logging.getLogger(__name__)
@@ -973,18 +973,40 @@ def mask_save(
     return mask
 
 
-@transaction.atomic
 def mask_validate(*, mask: PrivacyMask, actor: User) -> PrivacyMask:
-    """Validate the camera's newest mask version: by another chef de salle than its author."""
-    _require_mask_editor(actor, mask.camera)
-    if mask.author_id is not None and mask.author_id == actor.pk:
-        # Four eyes (DESIGN.md): whoever drew the masks does not approve them too.
+    """Validate the camera's newest mask version: another chef de salle than its author (with
+    the live habilitation on the camera) or the DPO (who sees the polygons, never the picture).
+    The author's own attempt is refused (OwnMasksRefused) and audited.
+    """
+    if not (actor and actor.is_authenticated and actor.has_role(*MASK_VALIDATORS)):
+        raise PermissionDenied(
+            _("Seul un chef de salle ou le délégué à la protection des données valide les masques.")
+        )
+    if mask.author_id == actor.pk:
+        # Four eyes (DESIGN.md): whoever drew the masks does not approve them too. The attempt
+        # is on record, in its own transaction: the refusal changes nothing else.
+        with transaction.atomic():
+            record(
+                "privacy_mask.validation_refused",
+                actor=actor,
+                target=mask.camera,
+                details={"version": mask.version, "author_id": mask.author_id},
+            )
         raise OwnMasksRefused(
             _(
                 "Vous ne pouvez pas valider des masques que vous avez vous-même enregistrés : "
-                "un autre chef de salle doit les valider."
+                "un autre chef de salle ou le délégué à la protection des données doit les "
+                "valider."
             )
         )
+    if not actor.has_role(Role.DPO):
+        _require_mask_editor(actor, mask.camera)
+    with transaction.atomic():
+        return _mask_validated(mask, actor)
+
+
+def _mask_validated(mask: PrivacyMask, actor: User) -> PrivacyMask:
+    """The validation itself, once the validator is admitted (inside a transaction)."""
     latest = mask.camera.mask_versions.aggregate(v=Max("version"))["v"]
     if mask.version != latest:
         raise ValidationError(
@@ -1001,7 +1023,11 @@ def mask_validate(*, mask: PrivacyMask, actor: User) -> PrivacyMask:
         "privacy_mask.validated",
         actor=actor,
         target=mask.camera,
-        details={"version": mask.version, "author": str(mask.author)},
+        details={
+            "version": mask.version,
+            "author": str(mask.author),
+            "author_id": mask.author_id,
+        },
     )
     return mask
 

@@ -35,6 +35,7 @@ from cameras.roles import (
     HEALTH_WATCHERS,
     MAP_READERS,
     MASK_EDITORS,
+    MASK_VALIDATORS,
     RECORDING_STOP_READERS,
     REGISTER_MANAGERS,
     REGISTER_READERS,
@@ -42,6 +43,7 @@ from cameras.roles import (
     RETENTION_READERS,
 )
 from cameras.video import SourceError
+from csu.lib.editor import editor_text
 from csu.lib.forms import add_service_errors
 from csu.lib.times import paris_text, utc_iso
 
@@ -97,6 +99,7 @@ def camera_detail(request: SignedInRequest, code: str) -> HttpResponse:
             "may_view_live": selectors.may_view_live(request.user, camera),
             "can_manage": request.user.has_role(*REGISTER_MANAGERS),
             "can_edit_masks": request.user.has_role(*MASK_EDITORS),
+            "can_validate_masks": request.user.has_role(*MASK_VALIDATORS),
             "retention_pending": retention.pending_change(camera),
             "can_follow_retention": request.user.has_role(*RETENTION_READERS),
         },
@@ -238,12 +241,13 @@ def mask_editor(request: SignedInRequest, code: str) -> HttpResponse:
             "current": current,
             "polygons_json": polygons or "[]",
             "modes": MaskMode.choices,
+            "editor_text": editor_text(),
         },
     )
 
 
 @require_POST
-@role_required(*MASK_EDITORS)
+@role_required(*MASK_VALIDATORS)
 def mask_validate(request: SignedInRequest, code: str, version: int) -> HttpResponse:
     mask = get_object_or_404(PrivacyMask, camera__code=code, version=version)
     try:

@@ -35,6 +35,11 @@ def register() -> None:
     reg("access_request.answered", _("Réponse à une demande d'accès"), "change")
     reg("access_request.refused", _("Demande d'accès refusée"), "change")
     reg("access_request.viewed", _("Demande d'accès consultée"), "access")
+    reg(
+        "access_request.frame_viewed",
+        _("Image enregistrée consultée pour marquer les zones d'un extrait (demande d'accès)"),
+        "access",
+    )
     reg("compliance.register_exported", _("Registre exporté"), "access")
     reg("compliance.audit_pack_built", _("Dossier de contrôle CNIL produit"), "access")
     reg("breach.created", _("Violation de données enregistrée"), "change")

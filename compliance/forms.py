@@ -111,24 +111,33 @@ class AnswerForm(forms.Form):
         return data
 
 
+def _areas_json(text: str) -> list:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        raise forms.ValidationError(_("Ce n'est pas une liste de polygones JSON.")) from None
+    if not isinstance(value, list):
+        raise forms.ValidationError(_("Ce n'est pas une liste de polygones JSON."))
+    return value
+
+
 class ExtractForm(forms.Form):
+    """The areas drawn in the editor (``compliance.areas`` format), sent as JSON."""
+
     keep_areas = forms.CharField(
-        label=_("Zones où apparaît le demandeur"),
-        widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}),
-        help_text=_(
-            "Polygones en coordonnées relatives (0 à 1), par exemple "
-            "[[[0.4,0.2],[0.6,0.2],[0.6,0.9],[0.4,0.9]]] : tout le reste de l'image est flouté."
-        ),
+        label=_("Zones où apparaît le demandeur"), widget=forms.HiddenInput
+    )
+    blur_areas = forms.CharField(
+        label=_("Zones à flouter même dans les zones nettes"),
+        widget=forms.HiddenInput,
+        required=False,
     )
 
     def clean_keep_areas(self):
-        try:
-            value = json.loads(self.cleaned_data["keep_areas"])
-        except ValueError:
-            raise forms.ValidationError(_("Ce n'est pas une liste de polygones JSON.")) from None
-        if not isinstance(value, list):
-            raise forms.ValidationError(_("Ce n'est pas une liste de polygones JSON."))
-        return value
+        return _areas_json(self.cleaned_data["keep_areas"])
+
+    def clean_blur_areas(self):
+        return _areas_json(self.cleaned_data["blur_areas"])
 
 
 # --- Violations de données -----------------------------------------------------------------------

@@ -182,7 +182,10 @@ class AccessRequestCamera(models.Model):
         blank=True,
     )
     #: Areas the agent marked around the requester (normalized polygons); the rest is blurred.
+    #: Still polygons or moving areas (key positions in time), as ``compliance.areas`` says.
     keep_areas = models.JSONField(_("zones laissées nettes"), default=list, blank=True)
+    #: Areas blurred even inside the kept ones (a third party crossing the requester).
+    blur_areas = models.JSONField(_("zones floutées"), default=list, blank=True)
     extract_path = models.CharField(max_length=300, blank=True)
     extract_key_id = models.CharField(max_length=120, blank=True)
     extract_key = models.BinaryField(null=True, blank=True)

@@ -537,6 +537,7 @@ def extract_release(*, footage: AccessRequestCamera, actor: Actor) -> AccessRequ
             "frames": footage.extract_frames,
             "keep_areas": footage.keep_areas,
             "kept_percent": percent,
+            "blur_areas": footage.blur_areas,
             "built_by": footage.extract_built_by_id,
             "built_at": footage.extract_built_at,
             "starts_at": request.starts_at,

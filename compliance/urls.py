@@ -19,6 +19,16 @@ urlpatterns = [
         name="extract_build",
     ),
     path(
+        "demandes-acces/<int:pk>/extrait/<str:camera>/zones/",
+        views.extract_areas,
+        name="extract_areas",
+    ),
+    path(
+        "demandes-acces/<int:pk>/extrait/<str:camera>/image.jpg",
+        views.extract_frame,
+        name="extract_frame",
+    ),
+    path(
         "demandes-acces/<int:pk>/extrait/<str:camera>/validation/",
         views.extract_release,
         name="extract_release",

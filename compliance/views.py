@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
@@ -50,6 +52,7 @@ from compliance.roles import (
 )
 from compliance.schedule import days_text, retention_schedule
 from csu.lib import pdf
+from csu.lib.editor import editor_text
 from csu.lib.forms import add_service_errors
 from evidence import manifest
 from evidence.services import DownloadRefused
@@ -244,7 +247,6 @@ def request_detail(request: SignedInRequest, pk: int) -> HttpResponse:
             "is_dpo": is_dpo,
             "max_kept_percent": settings.COMPLIANCE_EXTRACT_MAX_KEPT_PERCENT,
             "answer_form": AnswerForm(),
-            "extract_form": ExtractForm(),
         },
     )
 
@@ -304,22 +306,90 @@ def _show_errors(request: HttpRequest, exc: ValidationError) -> None:
         messages.error(request, message)
 
 
+def _areas_page(
+    request: SignedInRequest, row: AccessRequestCamera, form: ExtractForm, *, status: int = 200
+) -> HttpResponse:
+    access_request = row.request
+    duration = (access_request.ends_at - access_request.starts_at).total_seconds()
+    return render(
+        request,
+        "compliance/extract_areas.html",
+        {
+            "access_request": access_request,
+            "footage": row,
+            "form": form,
+            "duration": round(duration, 3),
+            "starts_at_ms": round(access_request.starts_at.timestamp() * 1000),
+            "max_kept_percent": settings.COMPLIANCE_EXTRACT_MAX_KEPT_PERCENT,
+            "editor_text": editor_text(areas=True),
+            "areas": {
+                "keep": form.data.get("keep_areas") if form.is_bound else row.keep_areas,
+                "blur": form.data.get("blur_areas") if form.is_bound else row.blur_areas,
+            },
+        },
+        status=status,
+    )
+
+
+@role_required(*EXTRACT_BUILDERS)
+def extract_areas(request: SignedInRequest, pk: int, camera: str) -> HttpResponse:
+    """The editor drawing the kept and blurred areas on the recorded pictures, in time."""
+    row = _footage(request.user, pk, camera, right=Right.EXTRACT)
+    if row.request.status != AccessRequest.Status.OPEN or row.extract_released_at or not row.hold:
+        messages.error(request, _("L'extrait de cette caméra ne peut plus être préparé."))
+        return redirect("compliance:request_detail", pk=pk)
+    return _areas_page(request, row, ExtractForm())
+
+
+@never_cache
+@role_required(*EXTRACT_BUILDERS)
+def extract_frame(request: SignedInRequest, pk: int, camera: str) -> HttpResponse:
+    """The recorded picture ``?t=`` seconds into the request's period, masks burnt in (JPEG)."""
+    row = _footage(request.user, pk, camera, right=Right.EXTRACT)
+    try:
+        t = float(request.GET.get("t", "0"))
+        if not math.isfinite(t):
+            raise ValueError(t)
+    except ValueError:
+        return HttpResponse(
+            _("L'instant « t » est un nombre de secondes depuis le début de la période."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    try:
+        data = extract.extract_frame(footage=row, t=t, actor=request.user)
+    except ValidationError as exc:
+        return HttpResponse(
+            " ".join(exc.messages), status=404, content_type="text/plain; charset=utf-8"
+        )
+    return HttpResponse(data, content_type="image/jpeg")
+
+
 @require_POST
 @role_required(*EXTRACT_BUILDERS)
 def extract_build(request: SignedInRequest, pk: int, camera: str) -> HttpResponse:
     row = _footage(request.user, pk, camera, right=Right.EXTRACT)
     form = ExtractForm(request.POST)
+    # Sent from the editor: a refusal shows the drawing again, not lost, with the reason.
+    from_editor = "editor" in request.POST
     if not form.is_valid():
         for errors in form.errors.values():
             for message in errors:
                 messages.error(request, str(message))
+        if from_editor:
+            return _areas_page(request, row, form, status=400)
         return redirect("compliance:request_detail", pk=pk)
     try:
         extract.extract_build(
-            footage=row, keep_areas=form.cleaned_data["keep_areas"], actor=request.user
+            footage=row,
+            keep_areas=form.cleaned_data["keep_areas"],
+            blur_areas=form.cleaned_data["blur_areas"],
+            actor=request.user,
         )
     except ValidationError as exc:
         _show_errors(request, exc)
+        if from_editor:
+            return _areas_page(request, row, form, status=400)
     else:
         messages.success(
             request,

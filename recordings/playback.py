@@ -366,8 +366,9 @@ class Encoder:
         stream.codec_context.gop_size = max(1, round(float(rate) * 2))
         self.stream = stream
 
-    def paint(self, image: np.ndarray) -> None:
-        """What is burnt into each decoded picture (in place): the software masks."""
+    def paint(self, image: np.ndarray, wall: float) -> None:
+        """What is burnt into each decoded picture (in place), filmed at ``wall`` (epoch
+        seconds): the software masks."""
         video.apply_masks(image, self.polygons)
 
     def add(self, data: bytes, segment_start: float) -> bool:
@@ -401,7 +402,7 @@ class Encoder:
             if wall >= self.end:
                 return False
             image = video.picture(frame, label, width=self.width, height=self.height)
-            self.paint(image)
+            self.paint(image, wall)
             picture = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")
             ms = max(self.last_ms + 1, round((wall - self.start) * 1000))
             picture.pts, picture.time_base = ms, ENCODE_TIME_BASE

@@ -1,4 +1,5 @@
-"""The mask editor in a real headless Chromium: draw a polygon, save it, see it kept."""
+"""The mask editor in a real headless Chromium: draw a polygon, move it, drag, add and delete
+corners, undo and redo, save it, see it kept."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.test import Client
 from cameras.models import PrivacyMask
 from tests.cameras.factories import CameraFactory
 from tests.conftest import sign_in
+from tests.polygon_editor import IMAGE_READY, Stage, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,22 +28,40 @@ def test_supervisor_draws_and_saves_a_polygon(live_server, supervisor, clips):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
             page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("response", lambda r: errors.append(r.url) if r.status >= 400 else None)
             page.goto(f"{live_server.url}/cameras/{camera.code}/masques/")
-            page.wait_for_function(
-                "document.getElementById('mask-image').complete"
-                " && document.getElementById('mask-image').naturalWidth > 0"
-            )
-            box = page.locator("#mask-svg").bounding_box()
+            wait_until(page, IMAGE_READY)
+            stage = Stage(page)
             page.click("#mask-new")
             for x, y in [(0.2, 0.2), (0.6, 0.2), (0.6, 0.6), (0.2, 0.6)]:
-                page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+                stage.click(x, y)
             page.click("#mask-finish")
             assert page.locator("#mask-svg polygon").count() == 1
             # Move it a little to the right by dragging.
-            page.mouse.move(box["x"] + 0.4 * box["width"], box["y"] + 0.4 * box["height"])
-            page.mouse.down()
-            page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.4 * box["height"], steps=5)
-            page.mouse.up()
+            stage.drag((0.4, 0.4), (0.5, 0.4))
+
+            corners = page.locator("#mask-svg circle.mask-vertex")
+            assert corners.count() == 4
+            # A corner dragged too far, undone with Ctrl+Z.
+            stage.drag((0.7, 0.2), (0.9, 0.05))
+            page.keyboard.press("Control+z")
+            # A corner added in the middle of the lower edge and pulled down; undone with the
+            # button, redone with the other.
+            stage.drag((0.5, 0.6), (0.5, 0.7))
+            assert corners.count() == 5
+            page.click("#mask-undo")
+            assert corners.count() == 4
+            page.click("#mask-redo")
+            assert corners.count() == 5
+            # A corner chosen then deleted (the upper right one), then the deletion undone.
+            stage.click(0.7, 0.2)
+            page.click("#mask-delete-vertex")
+            assert corners.count() == 4
+            page.keyboard.press("Control+z")
+            assert corners.count() == 5
+            assert not errors, errors
             page.fill("#id_note", "Fenêtres de l'immeuble d'en face")
             with page.expect_navigation():
                 page.click("#mask-save")
@@ -57,6 +77,8 @@ def test_supervisor_draws_and_saves_a_polygon(live_server, supervisor, clips):
     assert polygon["mode"] == "software"
     xs = [p[0] for p in polygon["points"]]
     ys = [p[1] for p in polygon["points"]]
-    assert len(polygon["points"]) == 4
+    assert len(polygon["points"]) == 5
+    assert polygon["points"][3] == pytest.approx([0.5, 0.7], abs=0.03)
     assert min(xs) == pytest.approx(0.3, abs=0.03) and max(xs) == pytest.approx(0.7, abs=0.03)
-    assert min(ys) == pytest.approx(0.2, abs=0.03) and max(ys) == pytest.approx(0.6, abs=0.03)
+    assert min(ys) == pytest.approx(0.2, abs=0.03) and max(ys) == pytest.approx(0.7, abs=0.03)
+    assert polygon["points"][1] == pytest.approx([0.7, 0.2], abs=0.03)

@@ -81,6 +81,8 @@ def test_mask_validation_page_is_for_habilitated_supervisors(mask):
         url="/cameras/CAM-M01/masques/1/valider/",
         method="post",
         allowed=[Role.SUPERVISOR],
+        # The DPO may validate too (below); here the chef de salle already has: a message.
+        refused={Role.DPO: 302},
         ok=[302],
         habilitate=habilitate_live,
     )
@@ -179,7 +181,23 @@ def test_api_mask_validate_is_for_habilitated_supervisors(mask):
         method="post",
         api=True,
         allowed=[Role.SUPERVISOR],
+        # The DPO may validate too (below); here the chef de salle already has: 400.
+        refused={Role.DPO: 400},
         habilitate=habilitate_live,
+    )
+
+
+def test_without_a_habilitation_only_the_dpo_validates_masks(mask):
+    # The DPO checks the polygons without the picture: no live habilitation needed. A chef de
+    # salle without one is refused (the matrix signs him in without habilitation).
+    check_matrix(
+        url="/cameras/CAM-M01/masques/1/valider/", method="post", allowed=[Role.DPO], ok=[302]
+    )
+    mask.refresh_from_db()
+    assert mask.validated_by is not None and mask.validated_by.role == Role.DPO
+    PrivacyMask.objects.filter(pk=mask.pk).update(validated_at=None, validated_by=None)
+    check_matrix(
+        url="/api/cameras/CAM-M01/masks/1/validate/", method="post", api=True, allowed=[Role.DPO]
     )
 
 

@@ -97,6 +97,17 @@ def test_extract_pages_need_an_extraction_habilitation_and_the_dpo_validates(acc
         habilitate=habilitate_extract,
         ok=(302,),
     )
+    # The editor drawing the areas, and the recorded picture it draws on.
+    check_matrix(
+        url=base + "zones/", allowed=["supervisor"], habilitate=habilitate_extract, ok=(200,)
+    )
+    # (The segments written here hold no real video: refused in words, 404.)
+    check_matrix(
+        url=base + "image.jpg?t=1",
+        allowed=["supervisor"],
+        habilitate=habilitate_extract,
+        ok=(404,),
+    )
     # No extract prepared yet: the DPO's validation is refused in words on the request's page.
     check_matrix(url=base + "validation/", method="post", allowed=DPO, ok=(302,))
     # No extract prepared yet: once allowed, the download is 404.

@@ -417,6 +417,8 @@ IDOR_ALLOW_LIST = {
     "live:room_delete": "room-wide (a supervisor's action)",
     "compliance:request_answer": "DPO-wide",
     "compliance:extract_build": "habilitation-scoped: tests/security",
+    "compliance:extract_areas": "habilitation-scoped: tests/compliance/test_extract_areas_page",
+    "compliance:extract_frame": "habilitation-scoped: tests/compliance/test_extract_areas_page",
     "compliance:extract_release": "DPO-wide (supervisors get 403 by role: tests/security)",
     "compliance:extract_download": "habilitation-scoped, single use: tests/security",
     # The breach register is the DPO's alone, every breach of it (other roles get 403 by role:

@@ -44,6 +44,10 @@ class DocsView(_SignInFirst, SpectacularSwaggerSplitView):
 
 #: Each app's tag, as the documentation shows it, with what the group covers.
 TAGS: dict[str, tuple[str, str]] = {
+    "alarms": (
+        "Alarmes",
+        "La file des alarmes de la salle : pannes, trous d'enregistrement, échéances.",
+    ),
     "agreements": ("Conventions", "Conventions entre communes pour partager les caméras."),
     "audit": ("Journal d'audit", "Le journal des actions, chaîné et vérifiable."),
     "auth": ("Authentification", "Jetons d'accès à l'API."),
@@ -76,6 +80,25 @@ TAGS: dict[str, tuple[str, str]] = {
 
 #: operationId: (summary, description), in French.
 OPERATIONS: dict[str, tuple[str, str]] = {
+    "alarms_list": (
+        "Lister les alarmes",
+        (
+            "Les alarmes de la salle, les plus urgentes d'abord : l'opérateur voit celles qui"
+            " sont ouvertes, le chef de salle aussi l'historique (filtres par état, nature,"
+            " priorité, caméra et dates)."
+        ),
+    ),
+    "alarms_acknowledge_create": (
+        "Acquitter une alarme",
+        "Acquitte une alarme ouverte avec un commentaire obligatoire (journalisé).",
+    ),
+    "alarms_close_create": (
+        "Clore une alarme",
+        (
+            "Clôt une alarme, avec un commentaire facultatif (journalisé) ; si sa cause"
+            " demeure, une nouvelle alarme s'ouvre au passage suivant."
+        ),
+    ),
     "agreements_list": (
         "Lister les conventions",
         (
@@ -212,8 +235,9 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "cameras_masks_validate_create": (
         "Valider une version de masque",
         (
-            "Valide une version de masque : elle s'applique aux images montrées et exportées "
-            "(journalisé)."
+            "Valide une version de masque dessinée par une autre personne (chef de salle ou"
+            " DPO ; l'auteur ne peut pas valider la sienne) : elle s'applique aux images"
+            " montrées et exportées (journalisé)."
         ),
     ),
     "cameras_outages_list": (

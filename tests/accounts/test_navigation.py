@@ -240,7 +240,7 @@ def test_the_menu_is_translated(signed_in):
     client = signed_in(make_person(Role.SUPERVISOR))
     client.post("/i18n/setlang/", {"language": "en", "next": "/accueil/"})
     labels = [entry["label"] for entry in client.get("/accueil/").context["nav_items"]]
-    assert labels[:4] == ["Home", "Dashboard", "Incident reports", "Shifts"], labels
+    assert labels[:5] == ["Home", "Dashboard", "Alarms", "Incident reports", "Shifts"], labels
     page = client.get("/accueil/").content.decode()
     assert '<p class="menu-section" id="menu-room">Room</p>' in page
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import register as reg
+from csu.lib import labels
 
 
 def register() -> None:
@@ -51,3 +52,10 @@ def register() -> None:
         _("Réduction de la durée de conservation refusée par le DPO"),
         "change",
     )
+
+
+def register_labels() -> None:
+    """Words for the parts of the system that sign the trail for the cameras."""
+    labels.register_actor("contrôle de fonctionnement", _("contrôle de fonctionnement"))
+    labels.register_actor("alertes d'échéance", _("alertes d'échéance"))
+    labels.register_actor("contrôle des autorisations", _("contrôle des autorisations"))

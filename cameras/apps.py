@@ -21,6 +21,8 @@ class CamerasConfig(AppConfig):
         )
 
         actions.register()
+        actions.register_labels()
+
         qualities.register_grant_check(services.habilitation_quality_refusal)
         navigation.register(50, _("Caméras"), "cameras:camera_list", REGISTER_READERS)
         navigation.register(55, _("Équipements"), "cameras:device_list", REGISTER_READERS)

@@ -129,10 +129,14 @@ def _security_measures() -> list[list[str]]:
     return [
         [
             _("Chiffrement des images au repos"),
-            _(
+            ngettext(
+                "AES-256-GCM par segment, clé de données propre à chaque caméra renouvelée "
+                "chaque jour, elle-même chiffrée par une clé maîtresse ; la destruction des clés "
+                "à l'échéance rend les images illisibles",
                 "AES-256-GCM par segment, clé de données propre à chaque caméra renouvelée tous "
-                "les %(days)s jour(s), elle-même chiffrée par une clé maîtresse ; la destruction "
-                "des clés à l'échéance rend les images illisibles"
+                "les %(days)s jours, elle-même chiffrée par une clé maîtresse ; la destruction "
+                "des clés à l'échéance rend les images illisibles",
+                settings.RECORDINGS_KEY_PERIOD_DAYS,
             )
             % {"days": settings.RECORDINGS_KEY_PERIOD_DAYS},
         ],

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -106,7 +107,11 @@ def register(request: SignedInRequest, slug: str) -> HttpResponse:
             str(entry.title),
             [
                 _("Période : %(period)s.") % {"period": period},
-                _("Produit par %(who)s ; %(n)s entrées.")
+                ngettext(
+                    "Produit par %(who)s ; %(n)s entrée.",
+                    "Produit par %(who)s ; %(n)s entrées.",
+                    len(rows),
+                )
                 % {"who": request.user.get_username(), "n": len(rows)},
             ],
             [str(c) for c in entry.columns],

@@ -9,7 +9,22 @@ from collections.abc import Iterable
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from csu.lib import labels
+
+#: What happened to the record, in words (django-auditlog's own labels are in English).
+ACTIONS: dict[int, str | Promise] = {
+    LogEntry.Action.CREATE: _("Création"),
+    LogEntry.Action.UPDATE: _("Modification"),
+    LogEntry.Action.DELETE: _("Suppression"),
+    LogEntry.Action.ACCESS: _("Consultation"),
+}
+#: How django-auditlog writes an empty value or a missing relation.
+_EMPTY = {"None", ""}
 
 
 def forget(model: type[models.Model], pks: Iterable[object]) -> int:
@@ -20,3 +35,47 @@ def forget(model: type[models.Model], pks: Iterable[object]) -> int:
     content_type = ContentType.objects.get_for_model(model)
     deleted, _ = LogEntry.objects.filter(content_type=content_type, object_pk__in=keys).delete()
     return deleted
+
+
+def action_label(entry: LogEntry) -> str:
+    return str(ACTIONS.get(entry.action, entry.get_action_display()))
+
+
+def _value(field: models.Field | None, value: object) -> str:
+    """One stored value (django-auditlog keeps text) as words, through the field's choices."""
+    if value is None or (isinstance(value, str) and (value in _EMPTY or value.endswith(".None"))):
+        return labels.EMPTY
+    if field is not None and isinstance(field, models.BooleanField):
+        return labels.plain_value({"True": True, "False": False}.get(str(value), value))
+    choices = dict(getattr(field, "flatchoices", None) or ())
+    if str(value) in {str(k) for k in choices}:
+        return str({str(k): v for k, v in choices.items()}[str(value)])
+    return labels.plain_value(value)
+
+
+def readable_changes(
+    model: type[models.Model], changes: dict[str, object], *, hidden: Iterable[str] = ()
+) -> list[tuple[str, str]]:
+    """A history entry's changes as (field's verbose name, "before → after") pairs.
+
+    Reverse relations (nothing the person typed) and ``hidden`` fields are left out.
+    """
+    rows = []
+    for name, values in changes.items():
+        if name in hidden:
+            continue
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            field = None
+        if field is not None and (field.auto_created or not field.concrete):
+            continue
+        label = str(field.verbose_name) if field is not None else labels.key_label(name)
+        concrete = field if isinstance(field, models.Field) else None
+        if isinstance(values, list | tuple) and len(values) == 2:
+            before, after = (_value(concrete, v) for v in values)
+            text = after if before == labels.EMPTY else f"{before} → {after}"
+        else:
+            text = labels.plain_value(values)
+        rows.append((label, text))
+    return rows

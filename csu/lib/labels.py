@@ -1,0 +1,209 @@
+"""Words for the codes that people would otherwise read raw: roles, system actors, detail keys.
+
+Each app registers the codes it owns (in its ``AppConfig.ready``): its roles and rights, the
+names its tasks and commands sign the audit trail with, the keys of the details its audit
+events carry, and the choices whose codes those details hold. Pages, CSV files and PDFs then
+show ``droits : direct`` where the trail stores ``{"rights": ["live"]}``, "Chef de salle" for
+``supervisor``, "système (exports)" for ``evidence.tasks``. Registered in French (lazy
+gettext), shown in the language of the request.
+
+Also registered as template filters (builtins): ``role_label``, ``actor_label``,
+``detail_items``, ``plain_value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Any
+
+from django import template
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+Label = str | Promise
+
+_ROLES: dict[str, Label] = {}
+_ACTORS: dict[str, Label] = {}
+#: System actors named by a prefix and a variable part ("recorder cam-3").
+_ACTOR_PREFIXES: dict[str, Label] = {}
+_KEYS: dict[str, Label] = {}
+_VALUES: dict[str, Label] = {}
+
+EMPTY = "—"
+
+
+def register_roles(choices: type[models.Choices]) -> None:
+    for value, label in choices.choices:
+        _ROLES[str(value)] = label
+
+
+def register_actor(name: str, label: Label) -> None:
+    """A part of the system that signs the trail under ``name``."""
+    _ACTORS[name] = label
+
+
+def register_actor_prefix(prefix: str, label: Label) -> None:
+    """System actors named ``prefix`` followed by a space and a detail (a worker, a camera)."""
+    _ACTOR_PREFIXES[prefix] = label
+
+
+def register_keys(labels: Mapping[str, Label]) -> None:
+    """Words for the keys of audit details and field histories."""
+    _KEYS.update(labels)
+
+
+def register_values(*choices: type[models.Choices]) -> None:
+    """Codes that details hold as values (rights, categories, states), with their labels."""
+    for group in choices:
+        for value, label in group.choices:
+            _VALUES.setdefault(str(value), label)
+
+
+def role_label(code: str) -> str:
+    """The role's name ("Chef de salle"), or the stored text when no role has that code."""
+    if not code:
+        return ""
+    return str(_ROLES.get(code, code))
+
+
+def actor_label(name: str) -> str:
+    """A system actor's words; a person's name is shown as stored."""
+    if name in _ACTORS:
+        return str(_ACTORS[name])
+    head, _space, rest = name.partition(" ")
+    if rest and head in _ACTOR_PREFIXES:
+        return f"{_ACTOR_PREFIXES[head]} {rest}"
+    return name
+
+
+def actors() -> dict[str, Label]:
+    return dict(_ACTORS)
+
+
+#: Keys that many events carry, whatever the app.
+_KEYS.update(
+    {
+        "count": _("nombre"),
+        "start": _("début"),
+        "end": _("fin"),
+        "since": _("depuis"),
+        "from": _("de"),
+        "to": _("à"),
+        "reason": _("motif"),
+        "error": _("erreur"),
+        "problem": _("problème"),
+        "changes": _("modifications"),
+        "change": _("modification"),
+        "fields": _("champs"),
+        "filters": _("filtres"),
+        "format": _("format"),
+        "rows": _("lignes"),
+        "size": _("taille"),
+        "bytes": _("octets"),
+        "sha256": _("empreinte SHA-256"),
+        "file_name": _("nom du fichier"),
+        "files": _("fichiers"),
+        "kind": _("type"),
+        "name": _("nom"),
+        "number": _("numéro"),
+        "status": _("état"),
+        "title": _("titre"),
+        "note": _("note"),
+        "version": _("version"),
+        "deleted": _("supprimés"),
+        "skipped": _("ignorés"),
+        "entries": _("entrées"),
+        "events": _("événements"),
+        "seconds": _("secondes"),
+        "days": _("jours"),
+        "deadline": _("échéance"),
+        "reference_type": _("type de référence"),
+        "reference_id": _("référence"),
+        "case_reference": _("référence du dossier"),
+        "destruction_entries": _("entrées du registre des destructions"),
+    }
+)
+
+
+def _own_fields() -> Iterable[models.Field | models.ForeignObjectRel]:
+    base = str(settings.BASE_DIR)
+    for config in apps.get_app_configs():
+        if config.path.startswith(base) and "site-packages" not in config.path:
+            for model in config.get_models():
+                yield from model._meta.get_fields()
+
+
+@cache
+def _field_names() -> dict[str, str]:
+    """Field name → verbose name, over the project's own models (the first model wins)."""
+    names: dict[str, str] = {}
+    for field in _own_fields():
+        verbose = getattr(field, "verbose_name", None)
+        if verbose and field.name not in names:
+            names[field.name] = verbose
+    return names
+
+
+@cache
+def _choice_values() -> dict[str, Label]:
+    """Code → label over every field with choices of the project's own models."""
+    found: dict[str, Label] = {}
+    for field in _own_fields():
+        field = getattr(field, "base_field", field)  # an ArrayField's elements
+        for value, label in getattr(field, "flatchoices", None) or ():
+            if value not in (None, "") and not isinstance(value, bool):
+                found.setdefault(str(value), label)
+    return found
+
+
+def key_label(key: str) -> str:
+    """A key's words: registered, else the verbose name of a model field of that name."""
+    if key in _KEYS:
+        return str(_KEYS[key])
+    fields = _field_names()
+    if key in fields:
+        return str(fields[key])
+    return key.replace("_", " ")
+
+
+def _model_name(value: str) -> str | None:
+    """The verbose name of a model named by its label ("evidence.requisition")."""
+    if value.count(".") != 1 or not value.replace(".", "").replace("_", "").isalpha():
+        return None
+    try:
+        return str(apps.get_model(value)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return None
+
+
+def plain_value(value: Any) -> str:
+    """A stored value as words: codes through their labels, empty as a dash, yes/no."""
+    if value is None or value == "" or value == [] or value == {}:
+        return EMPTY
+    if isinstance(value, bool):
+        return str(_("oui") if value else _("non"))
+    if isinstance(value, Mapping):
+        return " ; ".join(f"{key_label(str(k))} : {plain_value(v)}" for k, v in value.items())
+    if isinstance(value, Iterable) and not isinstance(value, str):
+        return ", ".join(plain_value(v) for v in value)
+    text = str(value)
+    label = _VALUES.get(text) or _choice_values().get(text)
+    if label is not None:
+        return str(label)
+    return _model_name(text) or text
+
+
+def detail_items(details: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The details of an event as (words, value) pairs, in their stored order."""
+    return [(key_label(str(k)), plain_value(v)) for k, v in (details or {}).items()]
+
+
+register = template.Library()
+register.filter("role_label", role_label)
+register.filter("actor_label", actor_label)
+register.filter("detail_items", detail_items)
+register.filter("plain_value", plain_value)

@@ -1146,7 +1146,10 @@ def _clock_checks(start, end):
             [
                 str(_("%(day)s (journée)")) % {"day": row["day"].strftime("%d/%m/%Y")},
                 str(_("Caméra %(code)s")) % {"code": row["camera__code"]},
-                ", ".join(sorted({row["first_source"], row["last_source"]})),
+                ", ".join(
+                    labels.plain_value(source)
+                    for source in sorted({row["first_source"], row["last_source"]})
+                ),
                 f"{_number(row['low'])} … {_number(row['high'])}",
                 "",
                 "",

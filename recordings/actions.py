@@ -47,6 +47,12 @@ def register() -> None:
 
 
 def register_labels() -> None:
+    labels.register_value_labels(
+        {
+            "rtcp": _("rapports RTCP de la caméra"),
+            "stream": _("horodatage du flux comparé à l'arrivée"),
+        }
+    )
     labels.register_actor("contrôle de l'horloge", _("contrôle de l'horloge"))
     labels.register_actor("purge", _("système (purge des enregistrements)"))
     labels.register_actor("recorder", _("système (enregistreur)"))

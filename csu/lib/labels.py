@@ -63,6 +63,12 @@ def register_values(*choices: type[models.Choices]) -> None:
             _VALUES.setdefault(str(value), label)
 
 
+def register_value_labels(values: Mapping[str, Label]) -> None:
+    """Codes stored without a choices class (a segment's clock source), with their words."""
+    for value, label in values.items():
+        _VALUES.setdefault(value, label)
+
+
 def role_label(code: str) -> str:
     """The role's name ("Chef de salle"), or the stored text when no role has that code."""
     if not code:

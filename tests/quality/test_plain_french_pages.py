@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections import Counter
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -31,7 +32,7 @@ from accounts.roles import Role
 from audit import actions
 from audit.services import record
 from cameras import services as camera_services
-from compliance import breaches
+from compliance import breaches, pack
 from compliance import services as compliance_services
 from evidence import services as evidence_services
 from evidence.models import Export
@@ -373,3 +374,35 @@ def test_no_raw_code_on_any_page_for_any_role(tmp_path, settings):
             for url, found in problems.items():
                 report.append(f"[{role}, {language}] {url}\n    " + "\n    ".join(found[:8]))
     assert not report, "Raw codes shown:\n" + "\n".join(report)
+
+
+def test_no_raw_code_in_the_cnil_audit_pack(tmp_path, settings):
+    """The pack's report and registers (PDF and CSV) read as the pages do; its audit journal
+    (journal-audit.csv) keeps the stored values, from which each hash is recomputed."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_DIR = tmp_path / "data"
+    people = _people()
+    _world(people)
+    now = timezone.now()
+    _name, data = pack.build(
+        start=now - timedelta(days=2), end=now + timedelta(minutes=1), actor=people[Role.DPO]
+    )
+    report = []
+    read = Counter[str]()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if name.endswith("/journal-audit.csv"):
+                continue
+            body = archive.read(name)
+            if name.endswith(".pdf"):
+                with pdfplumber.open(io.BytesIO(body)) as document:
+                    text = "\n".join(page.extract_text() or "" for page in document.pages)
+            elif name.endswith(".csv"):
+                text = body.decode("utf-8-sig")
+            else:
+                continue
+            read[name.rsplit(".", 1)[1]] += 1
+            if found := problems_in(text):
+                report.append(f"{name}\n    " + "\n    ".join(found[:8]))
+    assert read["pdf"] >= 1 and read["csv"] >= 5, read
+    assert not report, "Raw codes in the pack:\n" + "\n".join(report)

@@ -43,7 +43,7 @@ from cameras.purposes import Purpose
 from compliance.models import ProcessingRecordVersion
 from compliance.roles import COMPLIANCE_READERS
 from compliance.schedule import days_text, retention_schedule
-from csu.lib import pdf
+from csu.lib import legal, pdf
 from csu.lib.times import paris_text
 
 #: The formats the record is exported in: (extension, content type).
@@ -408,6 +408,11 @@ def _generate() -> Content:
         _section(
             _("11. Transferts hors de l'Union européenne"),
             [_("Aucun transfert de données hors de l'Union européenne.")],
+        ),
+        _section(
+            _("12. Textes de référence"),
+            columns=[_("Référence"), _("Texte"), _("Objet")],
+            rows=[[r.citation, r.source_name, str(r.subject)] for r in legal.REFERENCES],
         ),
     ]
     return {

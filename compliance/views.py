@@ -49,7 +49,7 @@ from compliance.roles import (
     REQUEST_HANDLERS,
 )
 from compliance.schedule import days_text, retention_schedule
-from csu.lib import pdf
+from csu.lib import legal, pdf
 from csu.lib.forms import add_service_errors
 from evidence import manifest
 from evidence.services import DownloadRefused
@@ -409,6 +409,7 @@ def public_notice(request: HttpRequest) -> HttpResponse:
             "audit_max": days_text(max(settings.AUDIT_RETENTION_DAYS.values())),
             "signing_fingerprint": _signing_fingerprint(),
             "previous_fingerprints": settings.EVIDENCE_PREVIOUS_FINGERPRINTS,
+            "legal_references": legal.REFERENCES,
         },
     )
 

@@ -31,7 +31,9 @@ from reportlab.pdfgen import canvas
 from accounts.roles import Role
 from audit import actions
 from audit.services import record
+from cameras import health
 from cameras import services as camera_services
+from cameras.models import HealthStatus
 from compliance import breaches, pack
 from compliance import services as compliance_services
 from evidence import services as evidence_services
@@ -117,6 +119,12 @@ def _world(people) -> None:
         kind="ptz",
     )
     camera_services.authorization_record_alert(authorization_id=expiring.pk)
+    camera_services.camera_record_health(
+        camera_id=other.pk,
+        probe=health.Probe(
+            HealthStatus.BLACK, {"brightness": 3.1, "contrast": 1.2, "sharpness": 4.0}
+        ),
+    )
     stopped = CameraFactory(code="CAM-003", name="Rue de Boigne", authorization=None)
     camera_services.recording_authorizations_sync(camera_ids=[stopped.pk])
 
@@ -236,9 +244,9 @@ ROLE_KEYS = re.compile(r"(?<![\w/.@-])(" + "|".join(Role.values) + r")(?![\w/.@-
 ROLE_KEYS_EN = re.compile(
     r"(?<![\w/.@-])(" + "|".join(r for r in Role.values if "_" in r) + r")(?![\w/.@-])"
 )
-RAW_VALUES = re.compile(r"rights\s*:\s*\[|\b(None|True|False)\b")
+RAW_VALUES = re.compile(r"rights\s*:\s*\[|\b(None|True|False)\b|\b[a-z_]+=[\w.-]+")
 #: In English, "None." is a word: only Python's way of writing it in a list is looked for.
-RAW_VALUES_EN = re.compile(r"rights\s*:\s*\[|'None'|\b(True|False)\b")
+RAW_VALUES_EN = re.compile(r"rights\s*:\s*\[|'None'|\b(True|False)\b|\b[a-z_]+=[\w.-]+")
 
 
 def _prefixes() -> set[str]:
@@ -368,6 +376,7 @@ def test_the_checks_find_raw_codes():
     assert problems_in("droits : rights: ['live']")
     assert problems_in("Valeur : None")
     assert problems_in("Auteur : evidence.tasks")
+    assert problems_in("Mesures : brightness=3.1 contrast=1.2")
     assert not problems_in(
         "Capture d'écran consultée par Léa Martin (opérateur), le 1 déc. 2026 — courriel "
         "mairie@ville.fr, site www.chambery.fr, art. L252-2 du CSI."

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import register as reg
+from cameras.models import MaskMode
 from csu.lib import labels
 
 
@@ -56,6 +57,7 @@ def register() -> None:
 
 def register_labels() -> None:
     """Words for the parts of the system that sign the trail for the cameras."""
+    labels.register_values(MaskMode)
     labels.register_actor("contrôle de fonctionnement", _("contrôle de fonctionnement"))
     # The health check's measures (cameras.health), as the board and the history show them.
     labels.register_keys(

@@ -191,6 +191,19 @@ def may_view_live(user: Any, camera: Camera) -> bool:
     return access.may(user, Right.LIVE, camera)
 
 
+#: Fields of a camera that its history leaves out: secrets, pictures, and what the system
+#: writes on its own (timestamps, the health check's figures).
+HISTORY_HIDDEN = (
+    "stream_credentials",
+    "reference_image",
+    "created_at",
+    "updated_at",
+    "health_detail",
+    "health_checked_at",
+    "reference_set_at",
+)
+
+
 def camera_history(camera: Camera) -> list[dict[str, Any]]:
     """Field changes (auditlog) and actions (audit trail) on the camera, newest first."""
     entries: list[dict[str, Any]] = []
@@ -206,7 +219,7 @@ def camera_history(camera: Camera) -> list[dict[str, Any]]:
                 "changes": fieldlog.readable_changes(
                     Camera,
                     entry.changes_dict or {},
-                    hidden=("stream_credentials", "reference_image"),
+                    hidden=HISTORY_HIDDEN,
                 ),
             }
         )

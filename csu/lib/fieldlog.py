@@ -6,11 +6,14 @@ An anonymised record must not survive in its own change history: its entries go 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -24,7 +27,7 @@ ACTIONS: dict[int, str | Promise] = {
     LogEntry.Action.ACCESS: _("Consultation"),
 }
 #: How django-auditlog writes an empty value or a missing relation.
-_EMPTY = {"None", ""}
+_EMPTY = {"None", "", "{}", "[]"}
 
 
 def forget(model: type[models.Model], pks: Iterable[object]) -> int:
@@ -47,6 +50,15 @@ def _value(field: models.Field | None, value: object) -> str:
         return labels.EMPTY
     if field is not None and isinstance(field, models.BooleanField):
         return labels.plain_value({"True": True, "False": False}.get(str(value), value))
+    if field is not None and isinstance(field, models.DateTimeField):
+        moment = parse_datetime(str(value))
+        if moment is not None:
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment, UTC)
+            return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M:%S")
+    if field is not None and isinstance(field, models.ForeignKey):
+        related = field.related_model._default_manager.filter(pk=str(value)).first()
+        return str(related) if related is not None else str(value)
     choices = dict(getattr(field, "flatchoices", None) or ())
     if str(value) in {str(k) for k in choices}:
         return str({str(k): v for k, v in choices.items()}[str(value)])

@@ -161,7 +161,8 @@ def _choice_values() -> dict[str, Label]:
     for field in _own_fields():
         field = getattr(field, "base_field", field)  # an ArrayField's elements
         for value, label in getattr(field, "flatchoices", None) or ():
-            if value not in (None, "") and not isinstance(value, bool):
+            # Numbers (a wall's size) are their own words, and never a count's.
+            if value not in (None, "") and not isinstance(value, bool | int):
                 found.setdefault(str(value), label)
     return found
 

@@ -174,3 +174,18 @@ def test_every_system_actor_has_french_and_english_words():
         elif message := problem(name, registered[name]):
             problems.append(message)
     assert not problems, "\n".join(problems)
+
+
+def test_stored_values_read_as_words():
+    with translation.override("fr"):
+        assert labels.plain_value({"rights": ["live"], "count": 4}) == (
+            "droits : Visionnage en direct ; nombre : 4"
+        )
+        assert labels.plain_value(None) == "—" and labels.plain_value(True) == "oui"
+        assert labels.plain_value("evidence.requisition") == "réquisition judiciaire"
+        assert labels.actor_label("evidence.tasks") == "système (exports)"
+        assert labels.actor_label("recorder worker-2") == "enregistreur worker-2"
+        assert labels.actor_label("Léa Martin") == "Léa Martin"
+    with translation.override("en"):
+        assert labels.plain_value({"rights": ["live"]}) == "rights : Live viewing"
+        assert labels.actor_label("evidence.tasks") == "system (exports)"

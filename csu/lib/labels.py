@@ -131,6 +131,70 @@ _KEYS.update(
         "reference_id": _("référence"),
         "case_reference": _("référence du dossier"),
         "destruction_entries": _("entrées du registre des destructions"),
+        "approved_windows": _("périodes accordées"),
+        "built_at": _("produit le"),
+        "built_by": _("produit par"),
+        "chain_head_seq": _("numéro de tête de chaîne"),
+        "checkpoint_signed_at": _("tête de chaîne signée le"),
+        "clip": _("séquence"),
+        "credentials": _("identifiants du flux"),
+        "days_left": _("jours restants"),
+        "devices": _("équipements"),
+        "extracts": _("extraits"),
+        "failures": _("échecs"),
+        "fingerprint": _("empreinte de la clé"),
+        "has_credentials": _("identifiants saisis"),
+        "highest_anchored_seq": _("dernier numéro ancré"),
+        "keks": _("clés de chiffrement de clés"),
+        "keks_rewrapped": _("clés de chiffrement de clés rechiffrées"),
+        "kept_below_horizon": _("conservés sous l'horizon"),
+        "kept_percent": _("part conservée (%)"),
+        "keys_rewrapped": _("clés rechiffrées"),
+        "late": _("en retard"),
+        "link": _("lien"),
+        "mask_version": _("version du masque"),
+        "masked": _("masquée"),
+        "new_fingerprint": _("nouvelle empreinte de la clé"),
+        "newest": _("plus récent"),
+        "newest_anchor": _("ancre la plus récente"),
+        "next_reminder_days": _("prochain rappel (jours)"),
+        "objects": _("objets"),
+        "odt_sha256": _("empreinte SHA-256 du fichier ODT"),
+        "oldest": _("plus ancien"),
+        "opened": _("ouvert"),
+        "other_keys_rewrapped": _("autres clés rechiffrées"),
+        "overdue": _("en retard"),
+        "package": _("paquet"),
+        "pdf_sha256": _("empreinte SHA-256 du fichier PDF"),
+        "procedure": _("procédure"),
+        "refused_windows": _("périodes refusées"),
+        "reminder": _("rappel"),
+        "renewal": _("renouvellement"),
+        "replaces": _("remplace"),
+        "reset": _("réinitialisation"),
+        "room_name": _("nom de la salle"),
+        "second_factor": _("second facteur"),
+        "segment": _("segment"),
+        "segments": _("segments"),
+        "sensors": _("capteurs"),
+        "services": _("services alertés"),
+        "session": _("session"),
+        "sessions": _("sessions"),
+        "shortened_windows": _("périodes raccourcies"),
+        "stopped_since": _("arrêté depuis"),
+        "threshold_days": _("seuil (jours)"),
+        "tokens": _("jetons"),
+        "verification_id": _("identifiant de vérification"),
+        "windows": _("périodes"),
+        "cause": _("cause"),
+        "events_checked": _("événements vérifiés"),
+        "export": _("extraction"),
+        "first_broken_seq": _("premier numéro rompu"),
+        "frames": _("images analysées"),
+        "habilitation": _("habilitation"),
+        "key": _("clé"),
+        "service": _("service"),
+        "signalement": _("signalement"),
     }
 )
 
@@ -149,7 +213,8 @@ def _field_names() -> dict[str, str]:
     names: dict[str, str] = {}
     for field in _own_fields():
         verbose = getattr(field, "verbose_name", None)
-        if verbose and field.name not in names:
+        # Django makes "reference set at" of a field named without words: not words.
+        if verbose and verbose != field.name.replace("_", " ") and field.name not in names:
             names[field.name] = verbose
     return names
 
@@ -165,6 +230,11 @@ def _choice_values() -> dict[str, Label]:
             if value not in (None, "") and not isinstance(value, bool | int):
                 found.setdefault(str(value), label)
     return found
+
+
+def has_words(key: str) -> bool:
+    """Whether ``key`` is registered or names a field that has words."""
+    return key in _KEYS or key in _field_names()
 
 
 def key_label(key: str) -> str:

@@ -189,3 +189,33 @@ def test_stored_values_read_as_words():
     with translation.override("en"):
         assert labels.plain_value({"rights": ["live"]}) == "rights : Live viewing"
         assert labels.actor_label("evidence.tasks") == "system (exports)"
+
+
+def _detail_keys() -> set[str]:
+    """The keys our code writes in audit details (``details={...}`` literals)."""
+    keys: set[str] = set()
+    for config in OUR_APPS:
+        for path in Path(config.path).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                for keyword in node.keywords:
+                    if keyword.arg == "details" and isinstance(keyword.value, ast.Dict):
+                        keys |= {
+                            k.value
+                            for k in keyword.value.keys
+                            if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                        }
+    return keys
+
+
+def test_every_key_of_audit_details_has_words():
+    """Histories show details as "words : value": each key is registered or names a field."""
+    keys = _detail_keys()
+    assert {"rights", "reason", "windows"} & keys  # the scan reads the code
+    raw = sorted(k for k in keys if not labels.has_words(k))
+    assert not raw, "Audit detail keys without words (csu.lib.labels.register_keys):\n" + (
+        "\n".join(raw)
+    )

@@ -1,6 +1,8 @@
-"""The field-level history (django-auditlog) of records whose details are purged.
+"""The field-level history (django-auditlog): read in words, and forgotten with its record.
 
-An anonymised record must not survive in its own change history: its entries go with it.
+An anonymised record must not survive in its own change history: its entries go with it. A
+history shown to people names each field by its verbose name and each value by its choice's
+label, a related record by its name, a time in Europe/Paris, an empty value as a dash.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from datetime import UTC
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -41,6 +43,7 @@ def forget(model: type[models.Model], pks: Iterable[object]) -> int:
 
 
 def action_label(entry: LogEntry) -> str:
+    """What the entry records, in words: creation, change, deletion, access."""
     return str(ACTIONS.get(entry.action, entry.get_action_display()))
 
 
@@ -57,11 +60,14 @@ def _value(field: models.Field | None, value: object) -> str:
                 moment = timezone.make_aware(moment, UTC)
             return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M:%S")
     if field is not None and isinstance(field, models.ForeignKey):
-        related = field.related_model._default_manager.filter(pk=str(value)).first()
+        try:
+            related = field.related_model._default_manager.filter(pk=str(value)).first()
+        except (ValueError, ValidationError):
+            related = None
         return str(related) if related is not None else str(value)
-    choices = dict(getattr(field, "flatchoices", None) or ())
-    if str(value) in {str(k) for k in choices}:
-        return str({str(k): v for k, v in choices.items()}[str(value)])
+    choices = {str(k): v for k, v in getattr(field, "flatchoices", None) or ()}
+    if str(value) in choices:
+        return str(choices[str(value)])
     return labels.plain_value(value)
 
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.roles import Right, Role
 from audit.actions import register as reg
+from csu.lib import labels
 
 
 def register() -> None:
@@ -31,3 +33,12 @@ def register() -> None:
     reg("commune.updated", _("Commune modifiée"), "change")
     reg("agreement.created", _("Convention intercommunale enregistrée"), "change")
     reg("agreement.ended", _("Fin d'une convention intercommunale"), "change")
+
+
+def register_labels() -> None:
+    """Words for the roles, rights and system actors this app writes in the trail."""
+    labels.register_roles(Role)
+    labels.register_values(Role, Right)
+    labels.register_keys({"rights": _("droits"), "role": _("rôle"), "roles": _("rôles")})
+    labels.register_actor("rappel des formations", _("système (rappel des formations)"))
+    labels.register_actor_prefix("manage.py", _("commande d'administration"))

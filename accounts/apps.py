@@ -15,6 +15,7 @@ class AccountsConfig(AppConfig):
         from accounts.roles import COMMUNE_READERS, PEOPLE_READERS
 
         actions.register()
+        actions.register_labels()
         retention.register_kinds()
         navigation.register_core_entries()
         navigation.register(20, _("Utilisateurs"), "accounts:user_list", PEOPLE_READERS)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from csu.lib import labels
+
 
 @dataclass(frozen=True)
 class Action:
@@ -22,6 +24,21 @@ class Action:
 
 
 _REGISTRY: dict[str, Action] = {}
+
+#: The categories in words, in the order they are shown.
+CATEGORIES: dict[str, str | Promise] = {
+    "access": _("Consultations d'images et de données"),
+    "auth": _("Connexions et déconnexions"),
+    "extraction": _("Extractions"),
+    "handover": _("Remises"),
+    "destruction": _("Destructions"),
+    "change": _("Modifications"),
+    "system": _("Opérations du système"),
+}
+
+
+def category_label(category: str) -> str:
+    return str(CATEGORIES.get(category, category))
 
 
 class UnknownAction(LookupError):
@@ -64,3 +81,12 @@ def register_core_actions() -> None:
         _("Données de l'application purgées (durée de conservation)"),
         "destruction",
     )
+
+
+def register_core_labels() -> None:
+    """Words for the parts of the system that sign the trail on the audit's behalf."""
+    labels.register_actor("celery:sign_chain_head", _("système (signature du journal)"))
+    labels.register_actor("scheduler", _("système (signature du journal)"))
+    labels.register_actor("celery:verify_chain", _("système (vérification du journal)"))
+    labels.register_actor("verify_audit", _("système (vérification du journal)"))
+    labels.register_actor("celery:purge_records", _("système (purge des données anciennes)"))

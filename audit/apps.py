@@ -14,5 +14,6 @@ class AuditConfig(AppConfig):
         from audit import actions, database_roles
 
         actions.register_core_actions()
+        actions.register_core_labels()
         # Migrations run as the owner; the application's role gets its rights restated after.
         post_migrate.connect(database_roles.setup_after_migrate, sender=self)

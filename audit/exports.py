@@ -171,8 +171,8 @@ def _events_pdf(events: Any, *, filters: dict[str, Any], produced_by: str) -> by
         [
             e.seq,
             _local(e.occurred_at),
-            f"{e.actor_name} {e.actor_role}".strip() or "—",
-            f"{_label(e.action)} ({e.action})",
+            f"{e.actor_label} {e.role_label}".strip() or "—",
+            e.action_label,
             e.target_label or "—",
             e.reason or "—",
             e.recipient or "—",

@@ -10,6 +10,9 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit import actions
+from csu.lib import labels
+
 
 class AuditEvent(models.Model):
     seq = models.BigIntegerField(_("numéro"), unique=True)
@@ -44,6 +47,23 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.actor_name}"
+
+    @property
+    def action_label(self) -> str:
+        """The action in words (the registered label; the code only if none is registered)."""
+        try:
+            return str(actions.get(self.action).label)
+        except actions.UnknownAction:
+            return self.action
+
+    @property
+    def actor_label(self) -> str:
+        """Who acted, in words: a person as stored, a part of the system by its description."""
+        return labels.actor_label(self.actor_name) if self.actor_id is None else self.actor_name
+
+    @property
+    def role_label(self) -> str:
+        return labels.role_label(self.actor_role)
 
 
 class ChainCheckpoint(models.Model):

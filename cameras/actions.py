@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import register as reg
+from cameras.models import MaskMode
+from csu.lib import labels
 
 
 def register() -> None:
@@ -56,3 +58,24 @@ def register() -> None:
         _("Réduction de la durée de conservation refusée par le DPO"),
         "change",
     )
+
+
+def register_labels() -> None:
+    """Words for the parts of the system that sign the trail for the cameras."""
+    labels.register_values(MaskMode)
+    labels.register_actor("contrôle de fonctionnement", _("contrôle de fonctionnement"))
+    # The health check's measures (cameras.health), as the board and the history show them.
+    labels.register_keys(
+        {
+            "brightness": _("luminosité"),
+            "contrast": _("contraste"),
+            "motion": _("mouvement"),
+            "fps": _("images par seconde"),
+            "sharpness": _("netteté"),
+            "similarity": _("ressemblance avec l'image de référence"),
+            "undecodable": _("flux illisible"),
+            "measures": _("mesures"),
+        }
+    )
+    labels.register_actor("alertes d'échéance", _("alertes d'échéance"))
+    labels.register_actor("contrôle des autorisations", _("contrôle des autorisations"))

@@ -22,6 +22,8 @@ class CamerasConfig(AppConfig):
         )
 
         actions.register()
+        actions.register_labels()
+
         qualities.register_grant_check(services.habilitation_quality_refusal)
         scope.register_source(services.habilitation_scope)
         navigation.register(50, _("Caméras"), "cameras:camera_list", REGISTER_READERS)

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Commune, home_commune_id
 from accounts.qualities import Quality, quality_label
@@ -170,7 +171,11 @@ def validate_polygons(value: Any) -> None:
         points = polygon["points"]
         if len(points) < 3:
             raise ValidationError(
-                _("Le polygone n° %(n)s a %(count)s point(s) : il en faut au moins 3."),
+                ngettext(
+                    "Le polygone n° %(n)s a %(count)s point : il en faut au moins 3.",
+                    "Le polygone n° %(n)s a %(count)s points : il en faut au moins 3.",
+                    len(points),
+                ),
                 params={"n": index, "count": len(points)},
             )
         for rank, point in enumerate(points, start=1):

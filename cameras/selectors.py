@@ -24,7 +24,6 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts import access
 from accounts.roles import Right
-from audit import actions
 from audit.models import AuditEvent
 from cameras.models import (
     EXPIRY_ALERT_DAYS,
@@ -38,6 +37,7 @@ from cameras.models import (
     HealthStatus,
     PrivacyMask,
 )
+from csu.lib import fieldlog, labels
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -191,6 +191,19 @@ def may_view_live(user: Any, camera: Camera) -> bool:
     return access.may(user, Right.LIVE, camera)
 
 
+#: Fields of a camera that its history leaves out: secrets, pictures, and what the system
+#: writes on its own (timestamps, the health check's figures).
+HISTORY_HIDDEN = (
+    "stream_credentials",
+    "reference_image",
+    "created_at",
+    "updated_at",
+    "health_detail",
+    "health_checked_at",
+    "reference_set_at",
+)
+
+
 def camera_history(camera: Camera) -> list[dict[str, Any]]:
     """Field changes (auditlog) and actions (audit trail) on the camera, newest first."""
     entries: list[dict[str, Any]] = []
@@ -202,12 +215,12 @@ def camera_history(camera: Camera) -> list[dict[str, Any]]:
             {
                 "at": entry.timestamp,
                 "who": str(entry.actor) if entry.actor else "",
-                "what": entry.get_action_display(),
-                "changes": {
-                    field: values
-                    for field, values in (entry.changes_dict or {}).items()
-                    if field not in ("stream_credentials", "reference_image")
-                },
+                "what": fieldlog.action_label(entry),
+                "changes": fieldlog.readable_changes(
+                    Camera,
+                    entry.changes_dict or {},
+                    hidden=HISTORY_HIDDEN,
+                ),
             }
         )
     events = AuditEvent.objects.filter(
@@ -217,9 +230,9 @@ def camera_history(camera: Camera) -> list[dict[str, Any]]:
         entries.append(
             {
                 "at": event.occurred_at,
-                "who": event.actor_name,
-                "what": actions.get(event.action).label,
-                "changes": event.details,
+                "who": event.actor_label,
+                "what": event.action_label,
+                "changes": labels.detail_items(event.details),
             }
         )
     entries.sort(key=lambda e: e["at"], reverse=True)

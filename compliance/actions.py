@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import register as reg
+from csu.lib import labels
 
 
 def register() -> None:
@@ -58,3 +59,13 @@ def register() -> None:
     reg("impact_assessment.added", _("Analyse d'impact enregistrée (nouvelle version)"), "change")
     reg("impact_assessment.downloaded", _("Analyse d'impact téléchargée"), "access")
     reg("impact_assessment.reminder", _("Rappel de révision de l'analyse d'impact"), "system")
+
+
+def register_labels() -> None:
+    labels.register_actor("celery:sweep_extracts", _("système (destruction des extraits)"))
+    labels.register_actor("celery:remind", _("système (rappels des demandes d'accès)"))
+    labels.register_actor("integrity-check", _("système (contrôle d'intégrité)"))
+    labels.register_actor("celery:remind_breaches", _("système (rappels des violations)"))
+    labels.register_actor(
+        "celery:remind_impact_assessment", _("système (rappels de l'analyse d'impact)")
+    )

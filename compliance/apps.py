@@ -19,6 +19,7 @@ class ComplianceConfig(AppConfig):
         )
 
         actions.register()
+        actions.register_labels()
         from audit.signals import integrity_failure
         from compliance.breaches import on_integrity_failure
 

@@ -23,7 +23,8 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"})
 
 
 def _action_choices() -> list[tuple[str, str]]:
-    return [(a.code, f"{a.label} ({a.code})") for a in actions.all_actions()]
+    """Each action by its words, in alphabetical order of the words (the code is the value)."""
+    return sorted(((a.code, str(a.label)) for a in actions.all_actions()), key=lambda c: c[1])
 
 
 def _families() -> set[str]:

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import ngettext, override
 from reportlab.lib.units import cm
 from reportlab.platypus import PageBreak, Spacer
 
@@ -195,7 +195,11 @@ def _report(
         Spacer(1, 0.3 * cm),
         pdf.para(_("Intégrité du journal d'audit"), "Heading2"),
         pdf.para(
-            _("Vérification complète faite à la production : %(state)s (%(n)s événements).")
+            ngettext(
+                "Vérification complète faite à la production : %(state)s (%(n)s événement).",
+                "Vérification complète faite à la production : %(state)s (%(n)s événements).",
+                chain.events_checked,
+            )
             % {
                 "state": _("chaîne intègre") if chain.ok else "; ".join(chain.problems),
                 "n": chain.events_checked,
@@ -209,7 +213,12 @@ def _report(
         ),
         pdf.table(
             [_("Catégorie"), _("Événements de la période")],
-            [[category, str(n)] for category, n in sorted(by_category.items())],
+            [
+                [actions.category_label(category), str(n)]
+                for category, n in sorted(
+                    by_category.items(), key=lambda item: actions.category_label(item[0])
+                )
+            ],
             width / 2,
         ),
         pdf.para(csv_apostrophes_note()),

@@ -43,7 +43,7 @@ from cameras.purposes import Purpose
 from compliance.models import ProcessingRecordVersion
 from compliance.roles import COMPLIANCE_READERS
 from compliance.schedule import days_text, retention_schedule
-from csu.lib import pdf
+from csu.lib import legal, pdf
 from csu.lib.times import paris_text
 
 #: The formats the record is exported in: (extension, content type).
@@ -129,10 +129,14 @@ def _security_measures() -> list[list[str]]:
     return [
         [
             _("Chiffrement des images au repos"),
-            _(
+            ngettext(
+                "AES-256-GCM par segment, clé de données propre à chaque caméra renouvelée "
+                "chaque jour, elle-même chiffrée par une clé maîtresse ; la destruction des clés "
+                "à l'échéance rend les images illisibles",
                 "AES-256-GCM par segment, clé de données propre à chaque caméra renouvelée tous "
-                "les %(days)s jour(s), elle-même chiffrée par une clé maîtresse ; la destruction "
-                "des clés à l'échéance rend les images illisibles"
+                "les %(days)s jours, elle-même chiffrée par une clé maîtresse ; la destruction "
+                "des clés à l'échéance rend les images illisibles",
+                settings.RECORDINGS_KEY_PERIOD_DAYS,
             )
             % {"days": settings.RECORDINGS_KEY_PERIOD_DAYS},
         ],
@@ -404,6 +408,11 @@ def _generate() -> Content:
         _section(
             _("11. Transferts hors de l'Union européenne"),
             [_("Aucun transfert de données hors de l'Union européenne.")],
+        ),
+        _section(
+            _("12. Textes de référence"),
+            columns=[_("Référence"), _("Texte"), _("Objet")],
+            rows=[[r.citation, r.source_name, str(r.subject)] for r in legal.REFERENCES],
         ),
     ]
     return {

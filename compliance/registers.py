@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Agreement, Habilitation
 from accounts.qualities import quality_label
@@ -37,6 +38,7 @@ from compliance.models import (
     ProcessingRecordVersion,
 )
 from compliance.schedule import retention_schedule
+from csu.lib import labels
 from csu.lib.csvfile import csv_bytes
 from csu.lib.times import PARIS, paris_text
 from evidence import selectors as evidence_selectors
@@ -251,7 +253,9 @@ def _masks(start, end):
                 str(mask.version),
                 str(_("oui")) if current[mask.camera_id] == mask.pk else "",
                 str(len(mask.polygons)),
-                ", ".join(sorted({p.get("mode", "software") for p in mask.polygons})),
+                ", ".join(
+                    sorted({labels.plain_value(p.get("mode", "software")) for p in mask.polygons})
+                ),
                 mask.author.get_username(),
                 local(mask.created_at),
                 mask.validated_by.get_username() if mask.validated_by else "",
@@ -292,8 +296,8 @@ def _accesses(start, end):
         [
             local(e.occurred_at),
             str(e.seq),
-            e.actor_name,
-            e.actor_role,
+            e.actor_label,
+            e.role_label,
             str(actions.get(e.action).label),
             e.target_label,
             e.reason,
@@ -610,8 +614,8 @@ def _camera_sources(start, end):
                 public_url(before or ""),
                 public_url(after or ""),
                 str(credentials),
-                e.actor_name,
-                e.actor_role,
+                e.actor_label,
+                e.role_label,
             ]
         )
     return rows
@@ -770,7 +774,7 @@ def _record_purges(start, end):
             local(p.cutoff),
             str(p.deleted),
             str(p.anonymised),
-            p.actor_name,
+            labels.actor_label(p.actor_name),
         ]
         for p in _between(RecordPurge.objects.all(), "ran_at", start, end).order_by("ran_at", "pk")
     ]
@@ -829,7 +833,11 @@ def _derived_reference(e: AuditEvent, details: dict[str, Any]) -> str:
         return f"{e.target_label} — {details.get('camera', '')}"
     if e.action == "recording.playback_files_destroyed":
         return str(
-            _("%(files)s fichier(s) écrit(s) du %(oldest)s au %(newest)s")
+            ngettext(
+                "%(files)s fichier écrit du %(oldest)s au %(newest)s",
+                "%(files)s fichiers écrits du %(oldest)s au %(newest)s",
+                int(details.get("files", 0) or 0),
+            )
             % {
                 "files": details.get("files", 0),
                 "oldest": local(_moment(details.get("oldest"))),
@@ -1138,12 +1146,16 @@ def _clock_checks(start, end):
             [
                 str(_("%(day)s (journée)")) % {"day": row["day"].strftime("%d/%m/%Y")},
                 str(_("Caméra %(code)s")) % {"code": row["camera__code"]},
-                ", ".join(sorted({row["first_source"], row["last_source"]})),
+                ", ".join(
+                    labels.plain_value(source)
+                    for source in sorted({row["first_source"], row["last_source"]})
+                ),
                 f"{_number(row['low'])} … {_number(row['high'])}",
                 "",
                 "",
                 str(_("oui") if max(abs(row["low"]), abs(row["high"])) > limit else _("non")),
-                str(_("%(n)s segment(s) mesuré(s)")) % {"n": row["segments"]},
+                ngettext("%(n)s segment mesuré", "%(n)s segments mesurés", row["segments"])
+                % {"n": row["segments"]},
             ],
         )
         for row in measured

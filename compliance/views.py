@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -51,7 +52,7 @@ from compliance.roles import (
     REQUEST_HANDLERS,
 )
 from compliance.schedule import days_text, retention_schedule
-from csu.lib import pdf
+from csu.lib import legal, pdf
 from csu.lib.editor import editor_text
 from csu.lib.forms import add_service_errors
 from evidence import manifest
@@ -110,7 +111,11 @@ def register(request: SignedInRequest, slug: str) -> HttpResponse:
             str(entry.title),
             [
                 _("Période : %(period)s.") % {"period": period},
-                _("Produit par %(who)s ; %(n)s entrées.")
+                ngettext(
+                    "Produit par %(who)s ; %(n)s entrée.",
+                    "Produit par %(who)s ; %(n)s entrées.",
+                    len(rows),
+                )
                 % {"who": request.user.get_username(), "n": len(rows)},
             ],
             [str(c) for c in entry.columns],
@@ -478,6 +483,7 @@ def public_notice(request: HttpRequest) -> HttpResponse:
             "audit_max": days_text(max(settings.AUDIT_RETENTION_DAYS.values())),
             "signing_fingerprint": _signing_fingerprint(),
             "previous_fingerprints": settings.EVIDENCE_PREVIOUS_FINGERPRINTS,
+            "legal_references": legal.REFERENCES,
         },
     )
 

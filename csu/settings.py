@@ -102,7 +102,7 @@ TEMPLATES = [
                 "accounts.context_processors.navigation",
             ],
             # ``|paris``: times for people in Europe/Paris, with the offset when ambiguous.
-            "builtins": ["csu.lib.times"],
+            "builtins": ["csu.lib.times", "csu.lib.labels"],
         },
     },
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import register as reg
+from csu.lib import labels
 
 
 def register() -> None:
@@ -29,3 +30,7 @@ def register() -> None:
     reg("export.download_refused", _("Téléchargement refusé"), "handover")
     reg("export.package_destroyed", _("Paquet d'extraction détruit"), "destruction")
     reg("export.orphans_deleted", _("Fichiers d'extraction abandonnés supprimés"), "destruction")
+
+
+def register_labels() -> None:
+    labels.register_actor("evidence.tasks", _("système (exports)"))

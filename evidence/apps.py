@@ -14,6 +14,7 @@ class EvidenceConfig(AppConfig):
         from evidence.roles import EXTRACTION_REGISTER_READERS, REQUISITION_READERS
 
         actions.register()
+        actions.register_labels()
         retention.register_kinds()
         navigation.register(
             170, _("Réquisitions"), "evidence:requisition_list", REQUISITION_READERS

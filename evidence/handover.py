@@ -300,7 +300,8 @@ def clock_paragraphs(clocks: dict[str, Any] | None) -> list[Any]:
                 else f"de {_milliseconds(low)} à {_milliseconds(high)}"
             )
             how = ", ".join(CLOCK_SOURCE_WORDS.get(s, s) for s in camera.get("sources") or [])
-            text = f"{span} ({how}, {camera['segments_measured']} segment(s))"
+            measured = camera["segments_measured"]
+            text = f"{span} ({how}, {measured} segment{'s' if measured > 1 else ''})"
             if max(abs(low), abs(high)) > clocks["camera_max_drift_ms"]:
                 text += " — <b>hors tolérance</b>"
         story.append(Paragraph(f"– {escape(camera['camera'])} : {text}", ITEM))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import register as reg
+from csu.lib import labels
 
 
 def register() -> None:
@@ -43,3 +44,19 @@ def register() -> None:
         "system",
     )
     reg("recording.playback_files_destroyed", _("Fichiers de relecture détruits"), "destruction")
+
+
+def register_labels() -> None:
+    labels.register_value_labels(
+        {
+            "rtcp": _("rapports RTCP de la caméra"),
+            "stream": _("horodatage du flux comparé à l'arrivée"),
+        }
+    )
+    labels.register_actor("contrôle de l'horloge", _("contrôle de l'horloge"))
+    labels.register_actor("purge", _("système (purge des enregistrements)"))
+    labels.register_actor("recorder", _("système (enregistreur)"))
+    labels.register_actor_prefix("recorder", _("enregistreur"))
+    labels.register_actor(
+        "celery:sweep_playback_files", _("système (destruction des fichiers de relecture)")
+    )

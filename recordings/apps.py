@@ -15,6 +15,7 @@ class RecordingsConfig(AppConfig):
         from recordings.roles import RECORDER_WATCHERS, REPLAYERS, RETENTION_READERS
 
         actions.register()
+        actions.register_labels()
         notices.register(clock.health_notices)
         navigation.register(90, _("Relecture"), "recordings:replay_index", REPLAYERS)
         navigation.register(100, _("Enregistreurs"), "recordings:operations", RECORDER_WATCHERS)

@@ -321,7 +321,7 @@ def test_only_people_habilitated_to_extract_build_or_download(
         ),
         (
             "[[[0.1, 0.1], [0.5, 0.5]]]",
-            "Le polygone n° 1 a 2 point(s) : il en faut au moins 3.",
+            "Le polygone n° 1 a 2 points : il en faut au moins 3.",
         ),
         ("[]", "Marquez au moins une zone où apparaît le demandeur."),
         (

@@ -98,7 +98,7 @@ def test_the_record_of_handover_states_the_clocks(recorded, supervisor, opj, sig
     assert "Source de l'heure" in text and "horloge du serveur d'enregistrement" in text
     assert "requête NTP au serveur configuré (ntp.mairie.example) : écart +812,0 ms" in text
     assert "hors tolérance" in text
-    assert "CAM-HORL : de -6100 ms à -80 ms (rapports RTCP de la caméra, 3 segment(s))" in text
+    assert "CAM-HORL : de -6100 ms à -80 ms (rapports RTCP de la caméra, 3 segments)" in text
 
 
 def test_the_audit_pack_has_the_clock_checks_of_its_period(recorded):
@@ -112,8 +112,9 @@ def test_the_audit_pack_has_the_clock_checks_of_its_period(recorded):
     assert [r[3] for r in server] == ["3,2", "812,0", "11,0"]
     assert server[1][6] == "oui"
     (camera,) = [r for r in rows if r[1] == "Caméra CAM-HORL"]
-    assert camera[2] == "rtcp" and camera[3] == "-6100,0 … -80,0" and camera[6] == "oui"
-    assert "3 segment(s)" in camera[7]
+    assert camera[2] == "rapports RTCP de la caméra"
+    assert camera[3] == "-6100,0 … -80,0" and camera[6] == "oui"
+    assert "3 segments mesurés" in camera[7]
 
 
 def test_a_built_package_states_the_clocks_of_its_window(opj, magistrate, supervisor):

@@ -67,7 +67,7 @@ def test_the_sweep_leaves_one_register_entry_per_run_that_deleted_files(folder):
     rows = REGISTERS["fichiers-derives"].rows(None, None)
     assert [row[1] for row in rows] == ["Fichier de relecture"]
     assert rows[0][3] == str(event.details["bytes"])
-    assert rows[0][2].startswith("2 fichier(s)")
+    assert rows[0][2].startswith("2 fichiers écrits")
     # Nothing to delete: no entry.
     assert playback.playback_files_sweep(now=now) == 0
     assert AuditEvent.objects.filter(action="recording.playback_files_destroyed").count() == 1

@@ -75,6 +75,7 @@ def register_labels() -> None:
             "similarity": _("ressemblance avec l'image de référence"),
             "undecodable": _("flux illisible"),
             "measures": _("mesures"),
+            "author_id": _("auteur (numéro de compte)"),
         }
     )
     labels.register_actor("alertes d'échéance", _("alertes d'échéance"))

@@ -62,6 +62,7 @@ def register() -> None:
 
 
 def register_labels() -> None:
+    labels.register_keys({"at": _("instant")})
     labels.register_actor("celery:sweep_extracts", _("système (destruction des extraits)"))
     labels.register_actor("celery:remind", _("système (rappels des demandes d'accès)"))
     labels.register_actor("integrity-check", _("système (contrôle d'intégrité)"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import register as reg
+from csu.lib import labels
 
 
 def register() -> None:
@@ -26,3 +27,8 @@ def register() -> None:
     reg("alarm.acknowledged", _("Alarme acquittée"), "change")
     reg("alarm.closed", _("Alarme close"), "change")
     reg("alarm.closed_by_system", _("Alarmes closes automatiquement (cause disparue)"), "system")
+
+
+def register_labels() -> None:
+    labels.register_actor("file des alarmes", _("système (clôture automatique des alarmes)"))
+    labels.register_keys({"alarms": _("alarmes")})

@@ -38,7 +38,7 @@ from recordings import clock
 logger = logging.getLogger(__name__)
 
 #: Who closes the alarms whose cause has cleared, in the audit trail.
-SYSTEM_ACTOR = SystemActor("File des alarmes (clôture automatique)")
+SYSTEM_ACTOR = SystemActor("file des alarmes")
 
 
 @dataclass(frozen=True)

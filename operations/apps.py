@@ -19,6 +19,7 @@ class OperationsConfig(AppConfig):
         from operations.roles import ALARM_HANDLERS, ROOM_STAFF, STATISTICS_READERS
 
         actions.register()
+        actions.register_labels()
         retention.register_kinds()
         navigation.register(110, _("Tableau de bord"), "operations:dashboard", ROOM_STAFF)
         navigation.register(115, _("Alarmes"), "operations:alarm_list", ALARM_HANDLERS)

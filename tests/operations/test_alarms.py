@@ -89,7 +89,7 @@ def test_camera_outage_raises_an_urgent_alarm_that_folds_and_closes_itself():
     assert alarm.closed_by is None and alarm.closed_at == now + timedelta(minutes=9)
     event = AuditEvent.objects.get(action="alarm.closed_by_system")
     assert event.details["alarms"] == [alarm.pk] and event.actor_id is None
-    assert event.actor_name == "File des alarmes (clôture automatique)"
+    assert event.actor_name == "file des alarmes"
     assert event.reason == "Cause disparue depuis 5 minutes."
 
     # Once closed, a new outage opens a new alarm.

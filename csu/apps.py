@@ -10,9 +10,14 @@ class CsuConfig(AppConfig):
     verbose_name = "CSU"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from csu import startup  # noqa: F401  (registers the check --deploy of the demo leftovers)
+        from csu.lib.search import install_unaccent
         from live import recording_state
         from recordings.selectors import recording_alerts
 
         # Siblings in the layers: the wall shows the recorders' alert by the recorders' rule.
         recording_state.provide(recording_alerts)
+        # Searches ignore accents on SQLite as PostgreSQL's unaccent does.
+        connection_created.connect(install_unaccent, dispatch_uid="csu.unaccent")

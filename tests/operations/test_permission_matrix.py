@@ -80,7 +80,15 @@ def test_quick_entry_post():
 
 def test_clock_in_and_out_pages():
     check_matrix(url="/exploitation/vacations/prise/", method="post", allowed=STAFF, ok=(302,))
-    check_matrix(url="/exploitation/vacations/fin/", method="post", allowed=STAFF, ok=(302,))
+    check_matrix(
+        url="/exploitation/vacations/fin/",
+        method="post",
+        data={"confirm": "1"},
+        allowed=STAFF,
+        ok=(302,),
+    )
+    # The confirmation page (asked again on a POST without "confirm").
+    check_matrix(url="/exploitation/vacations/fin/", allowed=STAFF)
 
 
 def test_supervisor_pages():
@@ -121,7 +129,8 @@ def test_supervisor_pages():
         )
         return f"/exploitation/planning/{slot.pk}/retirer/"
 
-    check_matrix(url=slot_url, method="post", allowed=MANAGERS, ok=(302,))
+    check_matrix(url=slot_url, allowed=MANAGERS)
+    check_matrix(url=slot_url, method="post", data={"confirm": "1"}, allowed=MANAGERS, ok=(302,))
 
 
 @pytest.mark.parametrize(

@@ -472,9 +472,7 @@ def signalement_service_arrived_now(
         .first()
     )
     if alert is None:
-        raise ValidationError(
-            {"service": _("Ce service n'a pas été alerté pour ce signalement.")}
-        )
+        raise ValidationError({"service": _("Ce service n'a pas été alerté pour ce signalement.")})
     if alert.arrived_at is not None:
         raise ValidationError(
             {

@@ -66,3 +66,16 @@ def resolve_codes(typed: Iterable[str]) -> tuple[list[Camera], list[str]]:
 def resolve_code(typed: str) -> Camera | None:
     """The one camera ``typed`` names, or None."""
     return resolve_each([typed]).get(typed.strip())
+
+
+def split_codes(text: str) -> list[str]:
+    """The codes of a typed list (spaces, commas or semicolons between them); a word followed
+    by a number is one code (``cam 2, cam 3`` → ``cam 2``, ``cam 3``)."""
+    words = (text or "").replace(",", " ").replace(";", " ").split()
+    codes: list[str] = []
+    for word in words:
+        if codes and codes[-1].isalpha() and word[:1].isdigit():
+            codes[-1] = f"{codes[-1]} {word}"
+        else:
+            codes.append(word)
+    return codes

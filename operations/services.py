@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -19,6 +19,7 @@ from cameras.purposes import Purpose, purpose_label
 from csu.lib.times import paris_text
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
+from operations import rota
 from operations.models import (
     CATEGORY_PURPOSE,
     AlertedService,
@@ -33,7 +34,7 @@ from operations.models import (
     SignalementCounter,
     format_number,
 )
-from operations.roles import REQUISITION_LINKERS, ROOM_STAFF
+from operations.roles import REQUISITION_LINKERS, ROOM_MANAGERS, ROOM_STAFF
 from operations.selectors import parse_number
 
 #: Clocks drift: a time this far ahead of the server's is still accepted as "now".
@@ -243,6 +244,83 @@ def rota_slot_add(
         details={"operator": operator.get_username(), "starts_at": starts_at, "ends_at": ends_at},
     )
     return slot
+
+
+@transaction.atomic
+def rota_generate(*, plan: rota.Plan, note: str = "", actor: User) -> list[RotaSlot]:
+    """Write the planned slots, all or none: refused when a person is not room staff or when
+    one planned slot overlaps a slot already on the rota (each conflict named)."""
+    if not actor.has_role(*ROOM_MANAGERS):
+        raise PermissionDenied(_("Seul le chef de salle établit le planning."))
+    outsiders = [str(p) for p in plan.people if not p.has_role(*ROOM_STAFF)]
+    if outsiders:
+        raise ValidationError(
+            {
+                "operators": _(
+                    "Seuls les opérateurs et chefs de salle figurent au planning : %(who)s."
+                )
+                % {"who": ", ".join(outsiders)}
+            }
+        )
+    for person in plan.people:
+        _lock_person(person)
+    planned: dict[int, list[rota.PlannedSlot]] = {}
+    for p in plan.slots:
+        planned.setdefault(p.person.pk, []).append(p)
+    existing = (
+        RotaSlot.objects.filter(
+            operator__in=plan.people,
+            starts_at__lt=max(p.ends_at for p in plan.slots),
+            ends_at__gt=min(p.starts_at for p in plan.slots),
+        ).select_related("operator")
+        if plan.slots
+        else RotaSlot.objects.none()
+    )
+    conflicts = [
+        overlap_message(slot)
+        for slot in existing
+        if any(
+            p.starts_at < slot.ends_at and p.ends_at > slot.starts_at
+            for p in planned.get(slot.operator_id, [])
+        )
+    ]
+    if conflicts:
+        shown = conflicts[:10]
+        if len(conflicts) > 10:
+            shown.append(_("… et %(n)s autres.") % {"n": len(conflicts) - 10})
+        raise ValidationError({NON_FIELD_ERRORS: shown})
+    slots = [
+        RotaSlot(
+            operator=p.person,
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            note=(note or "").strip(),
+            created_by=actor,
+        )
+        for p in plan.slots
+    ]
+    for slot in slots:
+        slot.full_clean()
+    try:
+        with transaction.atomic():
+            RotaSlot.objects.bulk_create(slots)
+    except IntegrityError:  # the exclusion constraint (PostgreSQL): written meanwhile
+        raise ValidationError(
+            _("Le planning a changé pendant la création : revoyez l'aperçu.")
+        ) from None
+    record(
+        "rota.generated",
+        actor=actor,
+        target_type="operations.rotaslot",
+        details={
+            "first": plan.first.isoformat(),
+            "last": plan.last.isoformat(),
+            "shifts": [s.label for s in plan.shifts],
+            "operators": [p.get_username() for p in plan.people],
+            "slots": len(slots),
+        },
+    )
+    return slots
 
 
 @transaction.atomic

@@ -31,6 +31,7 @@ from operations.forms import (
     PeriodForm,
     QuickSignalementForm,
     RequisitionLinkForm,
+    RotaGeneratorForm,
     RotaSlotForm,
     ServiceAlertForm,
     ShiftCloseForm,
@@ -168,6 +169,9 @@ def clock_out(request: SignedInRequest) -> HttpResponse:
         )
         if asked is not None:
             return asked
+    elif request.method == "GET":  # nothing to confirm: say so where shifts are
+        messages.info(request, _("Vous n'êtes pas en service : aucune vacation à clore."))
+        return redirect("operations:shift_list")
     try:
         services.shift_clock_out(operator=request.user)
     except ValidationError as exc:
@@ -224,6 +228,42 @@ def rota(request: SignedInRequest) -> HttpResponse:
             "form": form,
             "is_manager": is_manager,
         },
+    )
+
+
+@role_required(*ROOM_MANAGERS)
+def rota_generate(request: SignedInRequest) -> HttpResponse:
+    """Choose a period, the people and the day's shifts; preview; then create the slots."""
+    today = timezone.localdate()
+    form = RotaGeneratorForm(
+        request.POST or None,
+        initial={"first": today + timedelta(days=1), "last": today + timedelta(days=28)},
+    )
+    plan = None
+    if request.method == "POST" and form.is_valid():
+        plan = form.cleaned_data["plan"]
+        if "create" in request.POST:
+            try:
+                slots = services.rota_generate(
+                    plan=plan, note=form.cleaned_data["note"], actor=request.user
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(n)s créneaux ajoutés au planning du %(first)s au %(last)s.")
+                    % {
+                        "n": len(slots),
+                        "first": plan.first.strftime("%d/%m/%Y"),
+                        "last": plan.last.strftime("%d/%m/%Y"),
+                    },
+                )
+                return redirect("operations:rota")
+    return render(
+        request,
+        "operations/rota_generate.html",
+        {"form": form, "plan": plan, "table": plan.table() if plan else []},
     )
 
 

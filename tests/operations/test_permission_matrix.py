@@ -87,8 +87,8 @@ def test_clock_in_and_out_pages():
         allowed=STAFF,
         ok=(302,),
     )
-    # The confirmation page (asked again on a POST without "confirm").
-    check_matrix(url="/exploitation/vacations/fin/", allowed=STAFF)
+    # The confirmation page, only with a shift open: without, back to the shifts' page.
+    check_matrix(url="/exploitation/vacations/fin/", allowed=STAFF, ok=(302,))
 
 
 def test_supervisor_pages():
@@ -129,6 +129,21 @@ def test_supervisor_pages():
         )
         return f"/exploitation/planning/{slot.pk}/retirer/"
 
+    check_matrix(url="/exploitation/planning/generer/", allowed=MANAGERS)
+    first = timezone.localdate() + timezone.timedelta(days=400)
+    check_matrix(
+        url="/exploitation/planning/generer/",
+        method="post",
+        data=lambda: {
+            "first": first.isoformat(),
+            "last": first.isoformat(),
+            "operators": [UserFactory(role=Role.OPERATOR).pk for _ in range(6)],
+            "pattern": "6-14 14-22 22-6",
+            "create": "1",
+        },
+        allowed=MANAGERS,
+        ok=(302,),
+    )
     check_matrix(url=slot_url, allowed=MANAGERS)
     check_matrix(url=slot_url, method="post", data={"confirm": "1"}, allowed=MANAGERS, ok=(302,))
 

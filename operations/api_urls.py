@@ -27,6 +27,7 @@ urlpatterns = [
         api.RequisitionSignalementDetail.as_view(),
         name="requisition-signalement-detail",
     ),
+    path("operations/rota/", api.RotaSlots.as_view(), name="rota-slots"),
     path("operations/shifts/clock-in/", api.ClockIn.as_view(), name="shift-clock-in"),
     path("operations/shifts/clock-out/", api.ClockOut.as_view(), name="shift-clock-out"),
 ]

@@ -153,6 +153,7 @@ def test_supervisor_pages():
     [
         ("/api/operations/statistics/?start=2025-01-01&end=2025-12-31", STATS),
         ("/api/operations/signalements/", STAFF),
+        ("/api/operations/rota/", STAFF),
     ],
 )
 def test_api_reads(path, allowed):
@@ -271,4 +272,20 @@ def test_api_links(signalement, approved_requisition):
         api=True,
         ok=(204,),
         refused={Role.OPJ: 404},
+    )
+
+
+def test_api_rota_slot_add():
+    start = timezone.now() + timezone.timedelta(days=2)
+    check_matrix(
+        url="/api/operations/rota/",
+        method="post",
+        data=lambda: {
+            "operator": UserFactory(role=Role.OPERATOR).username,
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timezone.timedelta(hours=8)).isoformat(),
+        },
+        allowed=MANAGERS,
+        api=True,
+        ok=(201,),
     )

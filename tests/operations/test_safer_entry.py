@@ -294,6 +294,45 @@ def test_overlapping_rota_slots_of_one_person_are_refused_on_the_page(
     )
 
 
+def test_overlapping_rota_slots_of_one_person_are_refused_by_the_api(
+    operator, supervisor, signed_in
+):
+    start = timezone.now().replace(microsecond=0) + timedelta(days=1)
+    client = signed_in(supervisor)
+
+    def add(begin, hours):
+        return client.post(
+            "/api/operations/rota/",
+            {
+                "operator": operator.username,
+                "starts_at": begin.isoformat(),
+                "ends_at": (begin + timedelta(hours=hours)).isoformat(),
+            },
+            content_type="application/json",
+        )
+
+    first = add(start, 8)
+    assert first.status_code == 201, first.content
+    assert first.json()["operator"] == operator.username
+    refused = add(start + timedelta(hours=7), 8)
+    assert refused.status_code == 400
+    [message] = refused.json()["starts_at"]
+    assert "est déjà au planning du" in message and "ne se chevauchent pas" in message
+    assert add(start + timedelta(hours=8), 8).status_code == 201  # back to back
+    assert RotaSlot.objects.count() == 2
+    listed = client.get("/api/operations/rota/").json()
+    assert [slot["id"] for slot in listed] == list(
+        RotaSlot.objects.order_by("starts_at").values_list("pk", flat=True)
+    )
+    unknown = client.post(
+        "/api/operations/rota/",
+        {"operator": "personne", "starts_at": start.isoformat(), "ends_at": start.isoformat()},
+        content_type="application/json",
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["operator"] == ["Aucun opérateur ni chef de salle « personne »."]
+
+
 def test_a_shift_cannot_start_inside_another_of_the_same_person(operator):
     now = timezone.now()
     Shift.objects.create(

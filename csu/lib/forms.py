@@ -25,15 +25,16 @@ class FirstErrorBoundField(BoundField):
     """A form field that takes the cursor after a failed submit when it is the first in error.
 
     The page is rendered again by the server: the browser puts the cursor on the field that
-    carries ``autofocus``, so the person corrects it without reaching for the mouse. While the
-    form has errors, no other field keeps an ``autofocus`` of its own.
+    carries ``autofocus``, so the person corrects it without reaching for the mouse. While a
+    field has errors, no other field keeps an ``autofocus`` of its own.
     """
 
     def build_widget_attrs(self, attrs: Any, widget: Any = None) -> Any:
         attrs = super().build_widget_attrs(attrs, widget)
         widget = widget or self.field.widget
-        if self.form.is_bound and self.form.errors:
-            if self.name == first_error_field(self.form) and not widget.is_hidden:
+        first = first_error_field(self.form) if self.form.is_bound and self.form.errors else None
+        if first is not None:  # errors on the form alone leave the cursor where it starts
+            if self.name == first and not widget.is_hidden:
                 attrs["autofocus"] = True
             else:
                 attrs.pop("autofocus", None)

@@ -150,6 +150,21 @@ def test_every_form_gets_the_autofocus_from_the_renderer():
     assert "autofocus" in form["age"].as_widget() and "autofocus" not in form["name"].as_widget()
 
 
+class _Refused(forms.Form):
+    name = forms.CharField(widget=forms.TextInput(attrs={"autofocus": True}))
+    other = forms.CharField(required=False)
+
+    def clean(self):
+        raise ValidationError("Refusé dans son ensemble.")
+
+
+def test_an_error_of_the_whole_form_leaves_the_cursor_where_it_starts():
+    form = _Refused({"name": "x"})
+    assert not form.is_valid() and form.non_field_errors()
+    assert "autofocus" in form["name"].as_widget()
+    assert "autofocus" not in form["other"].as_widget()
+
+
 # --- Accent-blind search ------------------------------------------------------------------------
 
 

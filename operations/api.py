@@ -172,6 +172,26 @@ class SignalementDetail(RetrieveAPIView):
             raise NotFound from None
 
 
+class ServiceArrived(APIView):
+    """The alerted service arrived now (the server's clock): one call, audited."""
+
+    permission_classes = [role_permission(*ROOM_STAFF)]
+
+    @extend_schema(request=None, responses={200: ServiceAlertSerializer})
+    def post(self, request: Request, number: str, service: str) -> Response:
+        try:
+            signalement = selectors.signalement_get(number=number)
+        except Signalement.DoesNotExist:
+            raise NotFound from None
+        try:
+            alert = services.signalement_service_arrived_now(
+                signalement=signalement, service=service, actor=signed_in(request)
+            )
+        except ValidationError as exc:
+            return _error(exc)
+        return Response(ServiceAlertSerializer(alert).data)
+
+
 class _Clock(APIView):
     permission_classes = [role_permission(*ROOM_STAFF)]
     service = staticmethod(services.shift_clock_in)

@@ -18,6 +18,11 @@ urlpatterns = [
         name="signalement-requisitions",
     ),
     path(
+        "operations/signalements/<str:number>/services/<str:service>/arrived/",
+        api.ServiceArrived.as_view(),
+        name="signalement-service-arrived",
+    ),
+    path(
         "operations/requisitions/<int:pk>/signalements/",
         api.RequisitionSignalements.as_view(),
         name="requisition-signalements",

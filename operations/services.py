@@ -544,6 +544,8 @@ def signalement_service_arrived_now(
 ) -> ServiceAlert:
     """The alerted ``service`` arrived now (the server's clock); refused when it was not
     alerted or its arrival is already recorded."""
+    if service not in AlertedService.values:
+        raise ValidationError({"service": _("Service inconnu : %(s)s.") % {"s": service}})
     alert = (
         ServiceAlert.objects.select_for_update()
         .filter(signalement=signalement, service=service)

@@ -289,3 +289,18 @@ def test_api_rota_slot_add():
         api=True,
         ok=(201,),
     )
+
+
+def test_api_service_arrived():
+    def url() -> str:
+        signalement = signalement_create(
+            actor=UserFactory(role=Role.OPERATOR),
+            category=Category.FIRE,
+            occurred_at=timezone.now(),
+            location="Gare",
+            description="Fumée.",
+            services=["samu"],
+        )
+        return f"/api/operations/signalements/{signalement.number}/services/samu/arrived/"
+
+    check_matrix(url=url, method="post", allowed=STAFF, api=True, ok=(200,))

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.utils import ConnectionHandler
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from audit.models import AuditEvent
 from cameras.codes import code_key, resolve_codes, split_codes
@@ -96,6 +97,30 @@ def test_arrived_now_sets_the_arrival_to_the_servers_time(operator, signed_in):
     assert "L&#x27;arrivée de ce service est déjà enregistrée" in again.content.decode()
     missing = client.post(url, {"action": "arrived", "service": "police_nationale"})
     assert "Ce service n&#x27;a pas été alerté pour ce signalement." in missing.content.decode()
+    assert AuditEvent.objects.filter(action="signalement.service_arrived").count() == 1
+
+
+def test_arrived_now_through_the_api(operator, signed_in):
+    signalement = _signalement(operator, services=[AlertedService.SAMU])
+    client = signed_in(operator)
+    base = f"/api/operations/signalements/{signalement.number}/services"
+    response = client.post(f"{base}/samu/arrived/")
+    assert response.status_code == 200, response.content
+    alert = ServiceAlert.objects.get()
+    assert response.json()["service"] == "samu" and alert.arrived_at is not None
+    assert parse_datetime(response.json()["arrived_at"]) == alert.arrived_at
+    again = client.post(f"{base}/samu/arrived/")
+    assert again.status_code == 400
+    assert "déjà enregistrée" in again.json()["arrived_at"][0]
+    not_alerted = client.post(f"{base}/pompiers/arrived/")
+    assert not_alerted.json() == {"service": ["Ce service n'a pas été alerté pour ce signalement."]}
+    assert client.post(f"{base}/tramway/arrived/").json() == {
+        "service": ["Service inconnu : tramway."]
+    }
+    assert (
+        client.post("/api/operations/signalements/2000-000001/services/samu/arrived/").status_code
+        == 404
+    )
     assert AuditEvent.objects.filter(action="signalement.service_arrived").count() == 1
 
 

@@ -396,6 +396,7 @@ IDOR_ALLOW_LIST = {
     "operations:signalement_detail": "room-wide",
     "signalement-detail": "room-wide",
     "signalement-requisitions": "room-wide (requisitions filtered: tests/operations)",
+    "signalement-service-arrived": "room-wide",
     # Not object ids: a chart name, a year, a register slug.
     "operations:statistics_chart": "not an object",
     "operations:annual_report": "not an object",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters as filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +16,7 @@ from accounts.models import (
     User,
 )
 from accounts.roles import Role
+from csu.lib.search import contains_words
 
 
 class UserFilter(filters.FilterSet):
@@ -37,12 +38,10 @@ class UserFilter(filters.FilterSet):
         fields: list[str] = []  # every filter is declared above
 
     def search(self, users: QuerySet, name: str, value: str) -> QuerySet:
-        return users.filter(
-            Q(username__icontains=value)
-            | Q(first_name__icontains=value)
-            | Q(last_name__icontains=value)
-            | Q(badge_number__icontains=value)
+        aliases, condition = contains_words(
+            value, "username", "first_name", "last_name", "badge_number"
         )
+        return users.alias(**aliases).filter(condition)
 
     def in_activity(self, users: QuerySet, name: str, value: str) -> QuerySet:
         return users.filter(is_active=value == "1")
@@ -65,12 +64,10 @@ class HabilitationFilter(filters.FilterSet):
         fields: list[str] = []  # every filter is declared above
 
     def search(self, habilitations: QuerySet, name: str, value: str) -> QuerySet:
-        return habilitations.filter(
-            Q(decision_reference__icontains=value)
-            | Q(issuer__icontains=value)
-            | Q(user__username__icontains=value)
-            | Q(user__last_name__icontains=value)
+        aliases, condition = contains_words(
+            value, "decision_reference", "issuer", "user__username", "user__last_name"
         )
+        return habilitations.alias(**aliases).filter(condition)
 
     def in_state(
         self, habilitations: HabilitationQuerySet, name: str, value: str

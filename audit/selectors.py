@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from audit import integrity
 from audit.models import AuditEvent, ChainVerification
+from csu.lib.search import contains_words
 
 
 def search_events(
@@ -27,14 +28,18 @@ def search_events(
     until: datetime | None = None,
 ) -> QuerySet[AuditEvent]:
     events = (AuditEvent.objects.all() if events is None else events).order_by("-seq")
+    # Names and words are found whatever their accents and case (csu.lib.search).
     if actor:
-        events = events.filter(actor_name__icontains=actor)
+        aliases, condition = contains_words(actor, "actor_name")
+        events = events.alias(**aliases).filter(condition)
     if action:
         events = events.filter(Q(action=action) | Q(action__startswith=f"{action}."))
     if target:
-        events = events.filter(Q(target_label__icontains=target) | Q(target_id=target))
+        aliases, condition = contains_words(target, "target_label")
+        events = events.alias(**aliases).filter(condition | Q(target_id=target))
     if reason:
-        events = events.filter(reason__icontains=reason)
+        aliases, condition = contains_words(reason, "reason")
+        events = events.alias(**aliases).filter(condition)
     if since:
         events = events.filter(occurred_at__gte=since)
     if until:

@@ -18,6 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from accounts.models import Commune
 from cameras import selectors
+from cameras.codes import resolve_code
 from cameras.models import (
     EXPIRY_ALERT_DAYS,
     Authorization,
@@ -26,6 +27,7 @@ from cameras.models import (
     CameraStatus,
     HealthStatus,
 )
+from csu.lib.search import contains_words
 
 #: The first choice of every select of the register's filters.
 ANY = "—"
@@ -80,7 +82,11 @@ class CameraFilter(filters.FilterSet):
 
     def search(self, cameras: QuerySet, name: str, value: str) -> QuerySet:
         q = value.strip()
-        return cameras.filter(Q(code__icontains=q) | Q(name__icontains=q) | Q(address__icontains=q))
+        aliases, condition = contains_words(q, "code", "name", "address")
+        camera = resolve_code(q)
+        if camera is not None:  # a code typed loosely (cam 2) finds its camera too
+            condition |= Q(pk=camera.pk)
+        return cameras.alias(**aliases).filter(condition)
 
     def flagged(self, cameras: QuerySet, name: str, value: str) -> QuerySet:
         """Needs the annotations of selectors.camera_list."""
@@ -107,10 +113,8 @@ class AuthorizationFilter(filters.FilterSet):
         fields: list[str] = []  # every filter is declared above
 
     def search(self, authorizations: QuerySet, name: str, value: str) -> QuerySet:
-        q = value.strip()
-        return authorizations.filter(
-            Q(number__icontains=q) | Q(perimeter__icontains=q) | Q(purposes_details__icontains=q)
-        )
+        aliases, condition = contains_words(value, "number", "perimeter", "purposes_details")
+        return authorizations.alias(**aliases).filter(condition)
 
     def in_state(self, authorizations: QuerySet, name: str, value: str) -> QuerySet:
         today = timezone.localdate()

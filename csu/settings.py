@@ -107,6 +107,9 @@ TEMPLATES = [
     },
 ]
 
+# Every form puts the cursor on its first field in error after a failed submit.
+FORM_RENDERER = "csu.lib.forms.FormRenderer"
+
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'csu.sqlite3'}"
 try:

@@ -31,6 +31,7 @@ from accounts.models import User
 from accounts.roles import Right, Role
 from audit import actions as audit_actions
 from audit.services import record
+from cameras.codes import resolve_each
 from cameras.models import Camera
 from cameras.purposes import Purpose, purpose_label
 from csu.lib.times import paris_text
@@ -115,9 +116,10 @@ def _check_windows(windows: list[WindowRequest]) -> tuple[list[Camera], list[str
         return [], [_("Indiquez au moins une caméra et une période.")]
     now = timezone.now()
     limit = timedelta(hours=settings.EVIDENCE_WINDOW_MAX_HOURS)
-    by_code = {c.code: c for c in Camera.objects.filter(code__in={w.camera_code for w in windows})}
+    # Codes typed loosely (cam-2 for CAM-002) name their camera: see cameras.codes.
+    by_code = resolve_each(w.camera_code for w in windows)
     for line, window in enumerate(windows, start=1):
-        camera = by_code.get(window.camera_code)
+        camera = by_code.get(window.camera_code.strip())
         where = _("Ligne %(n)s (%(camera)s) : ") % {"n": line, "camera": window.camera_code}
         if camera is None:
             errors.append(where + _("cette caméra n'existe pas au registre."))

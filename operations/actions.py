@@ -16,6 +16,7 @@ def register() -> None:
     )
     reg("rota.slot_added", _("Créneau ajouté au planning"), "change")
     reg("rota.slot_removed", _("Créneau retiré du planning"), "change")
+    reg("rota.generated", _("Planning généré (six jours sur sept)"), "change")
     reg("signalement.created", _("Signalement enregistré"), "change")
     reg("signalement.note_added", _("Note de suivi ajoutée au signalement"), "change")
     reg("signalement.service_alerted", _("Service alerté pour un signalement"), "change")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -38,7 +39,13 @@ from operations.models import (
     Shift,
     Signalement,
 )
-from operations.roles import ALARM_HANDLERS, REQUISITION_LINKERS, ROOM_STAFF, STATISTICS_READERS
+from operations.roles import (
+    ALARM_HANDLERS,
+    REQUISITION_LINKERS,
+    ROOM_MANAGERS,
+    ROOM_STAFF,
+    STATISTICS_READERS,
+)
 
 
 def _error(exc: ValidationError) -> Response:
@@ -176,6 +183,26 @@ class SignalementDetail(RetrieveAPIView):
             return selectors.signalement_get(number=self.kwargs["number"])
         except Signalement.DoesNotExist:
             raise NotFound from None
+
+
+class ServiceArrived(APIView):
+    """The alerted service arrived now (the server's clock): one call, audited."""
+
+    permission_classes = [role_permission(*ROOM_STAFF)]
+
+    @extend_schema(request=None, responses={200: ServiceAlertSerializer})
+    def post(self, request: Request, number: str, service: str) -> Response:
+        try:
+            signalement = selectors.signalement_get(number=number)
+        except Signalement.DoesNotExist:
+            raise NotFound from None
+        try:
+            alert = services.signalement_service_arrived_now(
+                signalement=signalement, service=service, actor=signed_in(request)
+            )
+        except ValidationError as exc:
+            return _error(exc)
+        return Response(ServiceAlertSerializer(alert).data)
 
 
 class _Clock(APIView):
@@ -447,3 +474,50 @@ class AlarmClose(_AlarmAction):
     """Close an alarm (``comment`` optional)."""
 
     service = staticmethod(services.alarm_close)
+
+
+# --- The rota -----------------------------------------------------------------------------------
+
+
+class RotaSlotSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    operator = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True, role__in=ROOM_STAFF),
+        help_text=_("Identifiant de connexion de la personne (opérateur ou chef de salle)."),
+        error_messages={
+            "does_not_exist": _("Aucun opérateur ni chef de salle « {value} »."),
+            "invalid": _("Indiquez l'identifiant de connexion de la personne."),
+        },
+    )
+    operator_name = serializers.CharField(source="operator.get_full_name", read_only=True)
+    starts_at = serializers.DateTimeField(
+        error_messages={"invalid": _("Date et heure invalides : format ISO 8601 attendu.")}
+    )
+    ends_at = serializers.DateTimeField(
+        error_messages={"invalid": _("Date et heure invalides : format ISO 8601 attendu.")}
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class RotaSlots(APIView):
+    """The rota of the next 14 days; the room's supervisor adds a slot (refused when it
+    overlaps another slot of the same person)."""
+
+    permission_classes = [role_permission(*ROOM_MANAGERS, read_only_roles=tuple(ROOM_STAFF))]
+
+    @extend_schema(responses={200: RotaSlotSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        now = timezone.now()
+        slots = selectors.rota_between(now - timedelta(hours=12), now + timedelta(days=14))
+        return Response(RotaSlotSerializer(slots, many=True).data)
+
+    @extend_schema(request=RotaSlotSerializer, responses={201: RotaSlotSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = RotaSlotSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            slot = services.rota_slot_add(actor=signed_in(request), **serializer.validated_data)
+        except ValidationError as exc:
+            return _error(exc)
+        return Response(RotaSlotSerializer(slot).data, status=status.HTTP_201_CREATED)

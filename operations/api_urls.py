@@ -18,6 +18,11 @@ urlpatterns = [
         name="signalement-requisitions",
     ),
     path(
+        "operations/signalements/<str:number>/services/<str:service>/arrived/",
+        api.ServiceArrived.as_view(),
+        name="signalement-service-arrived",
+    ),
+    path(
         "operations/requisitions/<int:pk>/signalements/",
         api.RequisitionSignalements.as_view(),
         name="requisition-signalements",
@@ -30,6 +35,7 @@ urlpatterns = [
     path("alarms/", api.AlarmList.as_view(), name="alarm-list"),
     path("alarms/<int:pk>/acknowledge/", api.AlarmAcknowledge.as_view(), name="alarm-acknowledge"),
     path("alarms/<int:pk>/close/", api.AlarmClose.as_view(), name="alarm-close"),
+    path("operations/rota/", api.RotaSlots.as_view(), name="rota-slots"),
     path("operations/shifts/clock-in/", api.ClockIn.as_view(), name="shift-clock-in"),
     path("operations/shifts/clock-out/", api.ClockOut.as_view(), name="shift-clock-out"),
 ]

@@ -135,6 +135,9 @@ def generate_year(
     register = list(Camera.objects.filter(code__startswith=f"{prefix.upper()}-").order_by("pk"))
 
     shifts = []
+    # One person's shifts never overlap (a database constraint): a person still on duty when
+    # the next slot starts is not taken for it.
+    busy_until: dict[int, datetime] = {}
     day = date(year, 1, 1)
     rest_weekday = rng.randrange(7)
     while day.year == year:
@@ -144,6 +147,9 @@ def generate_year(
                 for person in rng.sample(people, rng.choice((1, 1, 2))):
                     start = planned + timedelta(minutes=rng.randint(-40, 40))
                     end = planned + timedelta(hours=8, minutes=rng.randint(-50, 30))
+                    if busy_until.get(person.pk, start) > _minute(start):
+                        continue
+                    busy_until[person.pk] = _minute(end)
                     shifts.append(
                         Shift(operator=person, started_at=_minute(start), ended_at=_minute(end))
                     )

@@ -7,10 +7,12 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cameras.codes import resolve_code
+from csu.lib.search import contains_words
 from operations import selectors
 from operations.forms import DATE, DATE_ERRORS
 from operations.models import (
@@ -75,14 +77,17 @@ class SignalementFilter(filters.FilterSet):
         key = selectors.parse_number(value)
         if key is not None:
             return signalements.filter(year=key[0], seq=key[1])
-        q = value.strip()
-        return signalements.filter(Q(location__icontains=q) | Q(description__icontains=q))
+        aliases, condition = contains_words(value, "location", "description")
+        return signalements.alias(**aliases).filter(condition)
 
     def in_state(self, signalements: QuerySet, name: str, value: str) -> QuerySet:
         return signalements.filter(closed_at__isnull=value == "open")
 
     def filmed_by(self, signalements: QuerySet, name: str, value: str) -> QuerySet:
-        return signalements.filter(cameras__code__iexact=value.strip()).distinct()
+        camera = resolve_code(value)
+        if camera is None:
+            return signalements.none()
+        return signalements.filter(cameras=camera).distinct()
 
     def since(self, signalements: QuerySet, name: str, value: date) -> QuerySet:
         return signalements.filter(occurred_at__gte=_midnight(value))

@@ -4,11 +4,15 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from cameras.codes import split_codes
 from cameras.purposes import Purpose
+from csu.lib.forms import add_service_errors
+from operations import rota
 from operations.models import AlertedService, Category, Outcome
 from operations.roles import ROOM_STAFF
 
@@ -88,8 +92,7 @@ class QuickSignalementForm(forms.Form):
             )
 
     def clean_cameras(self) -> list[str]:
-        raw = self.cleaned_data.get("cameras") or ""
-        return [code for code in raw.replace(",", " ").replace(";", " ").split() if code]
+        return split_codes(self.cleaned_data.get("cameras") or "")
 
 
 class NoteForm(forms.Form):
@@ -179,3 +182,61 @@ class RotaSlotForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["operator"]).queryset = _staff()
+
+
+class RotaGeneratorForm(forms.Form):
+    """The six-days-in-seven rota: a period, the people, the day's shifts."""
+
+    first = forms.DateField(
+        label=_("Du"),
+        widget=DATE,
+        error_messages={**DATE_ERRORS, "required": _("Indiquez le premier jour.")},
+    )
+    last = forms.DateField(
+        label=_("Au"),
+        widget=DATE,
+        error_messages={**DATE_ERRORS, "required": _("Indiquez le dernier jour.")},
+    )
+    operators = forms.ModelMultipleChoiceField(
+        label=_("Personnes"),
+        queryset=User.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Réparties dans l'ordre de la liste : la 1re sur la 1re vacation, la 2e sur la 2e…"
+        ),
+        error_messages={
+            "required": _("Choisissez les personnes à planifier."),
+            "invalid_choice": _("Personne inconnue."),
+            "invalid_pk_value": _("Personne inconnue."),
+        },
+    )
+    pattern = forms.CharField(
+        label=_("Vacations de la journée"),
+        max_length=200,
+        initial=rota.DEFAULT_PATTERN,
+        help_text=_("Heures de début et de fin, ex. 6-14 14-22 22-6 (la nuit finit le lendemain)."),
+        error_messages={"required": _("Indiquez les vacations de la journée.")},
+    )
+    note = forms.CharField(label=_("Remarque"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelMultipleChoiceField, self.fields["operators"]).queryset = _staff()
+
+    def clean_pattern(self) -> list[rota.ShiftHours]:
+        return rota.parse_pattern(self.cleaned_data["pattern"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            data["plan"] = rota.plan(
+                first=data["first"],
+                last=data["last"],
+                people=list(data["operators"]),
+                shifts=data["pattern"],
+            )
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        return data

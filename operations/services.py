@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -13,11 +13,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import record
+from cameras.codes import resolve_codes
 from cameras.models import Camera
 from cameras.purposes import Purpose, purpose_label
 from csu.lib.times import paris_text
 from evidence import selectors as evidence_selectors
 from evidence.models import Requisition
+from operations import rota
 from operations.models import (
     CATEGORY_PURPOSE,
     Alarm,
@@ -34,7 +36,7 @@ from operations.models import (
     SignalementCounter,
     format_number,
 )
-from operations.roles import REQUISITION_LINKERS, ROOM_STAFF
+from operations.roles import REQUISITION_LINKERS, ROOM_MANAGERS, ROOM_STAFF
 from operations.selectors import parse_number
 
 #: Clocks drift: a time this far ahead of the server's is still accepted as "now".
@@ -68,18 +70,53 @@ def _not_in_future(moment: datetime, field: str, label: str) -> None:
 # --- Shifts -------------------------------------------------------------------------------------
 
 
+def _lock_person(person: User) -> None:
+    """Hold the person's row until the transaction ends: two writers of the same person's
+    periods queue, so that each sees what the other wrote before checking overlaps."""
+    User.objects.select_for_update().filter(pk=person.pk).exists()
+
+
+def _refuse_overlapping_shift(
+    operator: User,
+    start: datetime,
+    end: datetime | None,
+    exclude: int | None = None,
+    field: str | None = None,
+) -> None:
+    """ValidationError when ``operator`` has another shift over [start, end) (open: no end)."""
+    others = Shift.objects.filter(operator=operator)
+    if exclude is not None:
+        others = others.exclude(pk=exclude)
+    others = others.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=start))
+    if end is not None:
+        others = others.filter(started_at__lt=end)
+    other = others.order_by("started_at").first()
+    if other is not None:
+        message = _(
+            "%(who)s a déjà une vacation sur cette période (du %(start)s au %(end)s) : "
+            "deux vacations d'une même personne ne se chevauchent pas."
+        ) % {
+            "who": operator,
+            "start": _local(other.started_at),
+            "end": _local(other.ended_at) if other.ended_at else _("en cours"),
+        }
+        raise ValidationError({field: message} if field else message)
+
+
 @transaction.atomic
 def shift_clock_in(*, operator: User, at: datetime | None = None) -> Shift:
     """Open a shift for ``operator``; refused when one is already open."""
     if not operator.has_role(*ROOM_STAFF):
         raise ValidationError(_("Seuls les opérateurs et chefs de salle prennent leur service."))
     at = at or timezone.now()
+    _lock_person(operator)
     current = Shift.objects.filter(operator=operator, ended_at__isnull=True).first()
     if current:
         raise ValidationError(
             _("Vous êtes déjà en service depuis le %(since)s.")
             % {"since": _local(current.started_at)}
         )
+    _refuse_overlapping_shift(operator, at, None)
     shift = Shift(operator=operator, started_at=at)
     shift.full_clean()
     try:
@@ -127,6 +164,10 @@ def shift_close_forgotten(*, shift: Shift, ended_at: datetime, reason: str, acto
         errors["ended_at"] = _("La fin de service ne peut pas être dans le futur.")
     if errors:
         raise ValidationError(errors)
+    if shift.operator is not None:
+        _refuse_overlapping_shift(
+            shift.operator, shift.started_at, ended_at, exclude=shift.pk, field="ended_at"
+        )
     shift.ended_at = ended_at
     shift.closed_by = actor
     shift.close_reason = reason
@@ -145,6 +186,38 @@ def shift_close_forgotten(*, shift: Shift, ended_at: datetime, reason: str, acto
     return shift
 
 
+def rota_overlaps(operator: User, starts_at: datetime, ends_at: datetime) -> RotaSlot | None:
+    """The first planned slot of ``operator`` that overlaps [starts_at, ends_at), if any."""
+    return (
+        RotaSlot.objects.filter(operator=operator, starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .order_by("starts_at")
+        .first()
+    )
+
+
+def overlap_message(slot: RotaSlot) -> str:
+    return _(
+        "%(who)s est déjà au planning du %(start)s au %(end)s : deux créneaux d'une même "
+        "personne ne se chevauchent pas."
+    ) % {"who": slot.operator, "start": _local(slot.starts_at), "end": _local(slot.ends_at)}
+
+
+def _save_slot(slot: RotaSlot) -> None:
+    try:
+        with transaction.atomic():
+            slot.save()
+    except IntegrityError:  # the exclusion constraint (PostgreSQL): written meanwhile
+        raise ValidationError(
+            {
+                "starts_at": _(
+                    "%(who)s est déjà au planning sur cette période : deux créneaux d'une "
+                    "même personne ne se chevauchent pas."
+                )
+                % {"who": slot.operator}
+            }
+        ) from None
+
+
 @transaction.atomic
 def rota_slot_add(
     *, operator: User, starts_at: datetime, ends_at: datetime, note: str = "", actor: User
@@ -157,11 +230,15 @@ def rota_slot_add(
         raise ValidationError({"ends_at": _("La fin du créneau doit suivre son début.")})
     if ends_at - starts_at > timedelta(hours=24):
         raise ValidationError({"ends_at": _("Un créneau dure au plus 24 heures.")})
+    _lock_person(operator)
+    overlapping = rota_overlaps(operator, starts_at, ends_at)
+    if overlapping is not None:
+        raise ValidationError({"starts_at": overlap_message(overlapping)})
     slot = RotaSlot(
         operator=operator, starts_at=starts_at, ends_at=ends_at, note=note.strip(), created_by=actor
     )
     slot.full_clean()
-    slot.save()
+    _save_slot(slot)
     record(
         "rota.slot_added",
         actor=actor,
@@ -169,6 +246,83 @@ def rota_slot_add(
         details={"operator": operator.get_username(), "starts_at": starts_at, "ends_at": ends_at},
     )
     return slot
+
+
+@transaction.atomic
+def rota_generate(*, plan: rota.Plan, note: str = "", actor: User) -> list[RotaSlot]:
+    """Write the planned slots, all or none: refused when a person is not room staff or when
+    one planned slot overlaps a slot already on the rota (each conflict named)."""
+    if not actor.has_role(*ROOM_MANAGERS):
+        raise PermissionDenied(_("Seul le chef de salle établit le planning."))
+    outsiders = [str(p) for p in plan.people if not p.has_role(*ROOM_STAFF)]
+    if outsiders:
+        raise ValidationError(
+            {
+                "operators": _(
+                    "Seuls les opérateurs et chefs de salle figurent au planning : %(who)s."
+                )
+                % {"who": ", ".join(outsiders)}
+            }
+        )
+    for person in plan.people:
+        _lock_person(person)
+    planned: dict[int, list[rota.PlannedSlot]] = {}
+    for p in plan.slots:
+        planned.setdefault(p.person.pk, []).append(p)
+    existing = (
+        RotaSlot.objects.filter(
+            operator__in=plan.people,
+            starts_at__lt=max(p.ends_at for p in plan.slots),
+            ends_at__gt=min(p.starts_at for p in plan.slots),
+        ).select_related("operator")
+        if plan.slots
+        else RotaSlot.objects.none()
+    )
+    conflicts = [
+        overlap_message(slot)
+        for slot in existing
+        if any(
+            p.starts_at < slot.ends_at and p.ends_at > slot.starts_at
+            for p in planned.get(slot.operator_id, [])
+        )
+    ]
+    if conflicts:
+        shown = conflicts[:10]
+        if len(conflicts) > 10:
+            shown.append(_("… et %(n)s autres.") % {"n": len(conflicts) - 10})
+        raise ValidationError({NON_FIELD_ERRORS: shown})
+    slots = [
+        RotaSlot(
+            operator=p.person,
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            note=(note or "").strip(),
+            created_by=actor,
+        )
+        for p in plan.slots
+    ]
+    for slot in slots:
+        slot.full_clean()
+    try:
+        with transaction.atomic():
+            RotaSlot.objects.bulk_create(slots)
+    except IntegrityError:  # the exclusion constraint (PostgreSQL): written meanwhile
+        raise ValidationError(
+            _("Le planning a changé pendant la création : revoyez l'aperçu.")
+        ) from None
+    record(
+        "rota.generated",
+        actor=actor,
+        target_type="operations.rotaslot",
+        details={
+            "first": plan.first.isoformat(),
+            "last": plan.last.isoformat(),
+            "shifts": [s.label for s in plan.shifts],
+            "operators": [p.get_username() for p in plan.people],
+            "slots": len(slots),
+        },
+    )
+    return slots
 
 
 @transaction.atomic
@@ -208,25 +362,14 @@ def _next_seq(year: int) -> int:
 
 
 def cameras_from_codes(codes: Iterable[str]) -> list[Camera]:
-    """The cameras named by ``codes``; ValidationError naming the unknown ones."""
-    wanted = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
-    found = {c.code.upper(): c for c in Camera.objects.filter(code__in=wanted)}
-    if len(found) < len(wanted):
-        # Codes are matched without regard to case only when the exact spelling failed.
-        lowered = {c.code.upper(): c for c in Camera.objects.all().only("pk", "code")}
-        found = {}
-        unknown = []
-        for code in wanted:
-            camera = lowered.get(code.upper())
-            if camera is None:
-                unknown.append(code)
-            else:
-                found[camera.code.upper()] = camera
-        if unknown:
-            raise ValidationError(
-                {"cameras": _("Caméra inconnue : %(codes)s.") % {"codes": ", ".join(unknown)}}
-            )
-    return list(found.values())
+    """The cameras named by ``codes``, typed loosely (``cam-2`` for ``CAM-002``: see
+    cameras.codes); ValidationError naming the unknown ones."""
+    cameras, unknown = resolve_codes(codes)
+    if unknown:
+        raise ValidationError(
+            {"cameras": _("Caméra inconnue : %(codes)s.") % {"codes": ", ".join(unknown)}}
+        )
+    return cameras
 
 
 def signalement_purpose(*, category: str, purpose: str, cameras: list[Camera]) -> str:
@@ -350,13 +493,20 @@ def signalement_alert_service(
     alerted_at: datetime | None,
     arrived_at: datetime | None,
     actor: User,
-) -> ServiceAlert:
-    """Record that a service was alerted, or when it arrived (one line per service)."""
+) -> ServiceAlert | None:
+    """Record that a service was alerted, or when it arrived (one line per service).
+
+    None when nothing changes (the service's line already says so): nothing is written."""
     if service not in AlertedService.values:
         raise ValidationError({"service": _("Service inconnu : %(s)s.") % {"s": service}})
-    alert = ServiceAlert.objects.filter(signalement=signalement, service=service).first()
+    alert = (
+        ServiceAlert.objects.select_for_update()
+        .filter(signalement=signalement, service=service)
+        .first()
+    )
     if alert is None:
         alert = ServiceAlert(signalement=signalement, service=service)
+    before = (alert.alerted_at, alert.arrived_at)
     alert.alerted_at = alerted_at or alert.alerted_at or timezone.now()
     if alerted_at:
         _not_in_future(alerted_at, "alerted_at", _("L'heure d'alerte"))
@@ -371,12 +521,53 @@ def signalement_alert_service(
             )
         alert.arrived_at = arrived_at
     created = alert.pk is None
+    if not created and (alert.alerted_at, alert.arrived_at) == before:
+        return None
     alert.full_clean()
     alert.save()
     record(
         "signalement.service_alerted"
         if created or not arrived_at
         else "signalement.service_arrived",
+        actor=actor,
+        target=signalement,
+        details={
+            "service": service,
+            "alerted_at": alert.alerted_at,
+            "arrived_at": alert.arrived_at,
+        },
+    )
+    return alert
+
+
+@transaction.atomic
+def signalement_service_arrived_now(
+    *, signalement: Signalement, service: str, actor: User
+) -> ServiceAlert:
+    """The alerted ``service`` arrived now (the server's clock); refused when it was not
+    alerted or its arrival is already recorded."""
+    if service not in AlertedService.values:
+        raise ValidationError({"service": _("Service inconnu : %(s)s.") % {"s": service}})
+    alert = (
+        ServiceAlert.objects.select_for_update()
+        .filter(signalement=signalement, service=service)
+        .first()
+    )
+    if alert is None:
+        raise ValidationError({"service": _("Ce service n'a pas été alerté pour ce signalement.")})
+    if alert.arrived_at is not None:
+        raise ValidationError(
+            {
+                "arrived_at": _("L'arrivée de ce service est déjà enregistrée (le %(at)s).")
+                % {"at": _local(alert.arrived_at)}
+            }
+        )
+    # An alert typed a little ahead of the server's clock (CLOCK_SKEW) still precedes arrival.
+    alert.arrived_at = max(timezone.now(), alert.alerted_at)
+    alert.full_clean()
+    alert.save(update_fields=["arrived_at"])
+    record(
+        "signalement.service_arrived",
         actor=actor,
         target=signalement,
         details={

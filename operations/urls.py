@@ -18,6 +18,7 @@ urlpatterns = [
     path("vacations/fin/", views.clock_out, name="clock_out"),
     path("vacations/<int:pk>/cloturer/", views.shift_close, name="shift_close"),
     path("planning/", views.rota, name="rota"),
+    path("planning/generer/", views.rota_generate, name="rota_generate"),
     path("planning/<int:pk>/retirer/", views.rota_remove, name="rota_remove"),
     path("signalements/", views.signalement_list, name="signalement_list"),
     path("signalements/nouveau/", views.signalement_create, name="signalement_create"),

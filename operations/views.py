@@ -9,11 +9,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
@@ -30,6 +31,7 @@ from operations.forms import (
     PeriodForm,
     QuickSignalementForm,
     RequisitionLinkForm,
+    RotaGeneratorForm,
     RotaSlotForm,
     ServiceAlertForm,
     ShiftCloseForm,
@@ -224,9 +226,41 @@ def clock_in(request: SignedInRequest) -> HttpResponse:
     return redirect(_safe_next(request) or "operations:shift_list")
 
 
-@require_POST
+def _confirm(request: HttpRequest, **context: Any) -> HttpResponse | None:
+    """The confirmation page until the person confirms (a POST with ``confirm``); None then.
+
+    A second, deliberate click without any script: the page's CSP forbids inline handlers."""
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        return None
+    next_url = _safe_next(request)
+    if next_url:
+        context["cancel"] = next_url
+    return render(
+        request, "operations/confirm.html", {"action": request.path, "next": next_url, **context}
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @role_required(*ROOM_STAFF)
 def clock_out(request: SignedInRequest) -> HttpResponse:
+    shift = selectors.open_shift(request.user)
+    if shift is not None:
+        asked = _confirm(
+            request,
+            title=_("Fin de service"),
+            question=_("Terminer votre vacation maintenant ?"),
+            facts=[
+                (_("Prise de service"), paris_text(shift.started_at, seconds=False)),
+                (_("Fin de service"), paris_text(timezone.now(), seconds=False)),
+            ],
+            confirm_label=_("Confirmer la fin de service"),
+            cancel=reverse("operations:shift_list"),
+        )
+        if asked is not None:
+            return asked
+    elif request.method == "GET":  # nothing to confirm: say so where shifts are
+        messages.info(request, _("Vous n'êtes pas en service : aucune vacation à clore."))
+        return redirect("operations:shift_list")
     try:
         services.shift_clock_out(operator=request.user)
     except ValidationError as exc:
@@ -286,10 +320,61 @@ def rota(request: SignedInRequest) -> HttpResponse:
     )
 
 
-@require_POST
+@role_required(*ROOM_MANAGERS)
+def rota_generate(request: SignedInRequest) -> HttpResponse:
+    """Choose a period, the people and the day's shifts; preview; then create the slots."""
+    today = timezone.localdate()
+    form = RotaGeneratorForm(
+        request.POST or None,
+        initial={"first": today + timedelta(days=1), "last": today + timedelta(days=28)},
+    )
+    plan = None
+    if request.method == "POST" and form.is_valid():
+        plan = form.cleaned_data["plan"]
+        if "create" in request.POST:
+            try:
+                slots = services.rota_generate(
+                    plan=plan, note=form.cleaned_data["note"], actor=request.user
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(n)s créneaux ajoutés au planning du %(first)s au %(last)s.")
+                    % {
+                        "n": len(slots),
+                        "first": plan.first.strftime("%d/%m/%Y"),
+                        "last": plan.last.strftime("%d/%m/%Y"),
+                    },
+                )
+                return redirect("operations:rota")
+    return render(
+        request,
+        "operations/rota_generate.html",
+        {"form": form, "plan": plan, "table": plan.table() if plan else []},
+    )
+
+
+@require_http_methods(["GET", "POST"])
 @role_required(*ROOM_MANAGERS)
 def rota_remove(request: SignedInRequest, pk: int) -> HttpResponse:
     slot = get_object_or_404(RotaSlot.objects.select_related("operator"), pk=pk)
+    asked = _confirm(
+        request,
+        title=_("Retirer un créneau du planning"),
+        question=_("Retirer ce créneau du planning ?"),
+        facts=[
+            (_("Personne"), str(slot.operator)),
+            (_("Début"), paris_text(slot.starts_at, seconds=False)),
+            (_("Fin"), paris_text(slot.ends_at, seconds=False)),
+            (_("Remarque"), slot.note or "—"),
+        ],
+        confirm_label=_("Confirmer le retrait"),
+        cancel=reverse("operations:rota"),
+    )
+    if asked is not None:
+        return asked
     services.rota_slot_remove(slot=slot, actor=request.user)
     messages.success(request, _("Créneau retiré du planning."))
     return redirect("operations:rota")
@@ -448,10 +533,30 @@ def signalement_detail(request: SignedInRequest, number: str) -> HttpResponse:
             elif action == "alert":
                 alert_form = ServiceAlertForm(request.POST)
                 if alert_form.is_valid():
-                    services.signalement_alert_service(
+                    changed = services.signalement_alert_service(
                         signalement=signalement, actor=request.user, **alert_form.cleaned_data
                     )
-                    messages.success(request, _("Service mis à jour."))
+                    if changed is None:
+                        messages.info(request, _("Rien n'a changé : aucune heure nouvelle."))
+                    else:
+                        messages.success(request, _("Service mis à jour."))
+                    return redirect("operations:signalement_detail", number=number)
+            elif action == "arrived":
+                alert_form = ServiceAlertForm({"service": request.POST.get("service", "")})
+                if alert_form.is_valid():
+                    alert = services.signalement_service_arrived_now(
+                        signalement=signalement,
+                        service=alert_form.cleaned_data["service"],
+                        actor=request.user,
+                    )
+                    messages.success(
+                        request,
+                        _("Arrivée de %(service)s enregistrée à %(at)s.")
+                        % {
+                            "service": alert.get_service_display(),
+                            "at": paris_text(alert.arrived_at, seconds=False),
+                        },
+                    )
                     return redirect("operations:signalement_detail", number=number)
             elif action == "close":
                 close_form = CloseForm(request.POST)
@@ -467,6 +572,7 @@ def signalement_detail(request: SignedInRequest, number: str) -> HttpResponse:
             form = {
                 "note": note_form,
                 "alert": alert_form,
+                "arrived": alert_form,
                 "close": close_form,
                 "link": link_form,
                 "unlink": link_form,

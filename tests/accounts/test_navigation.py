@@ -297,6 +297,7 @@ REACHED_FROM = {
     "operations:signalement_create": "operations:signalement_list",
     "operations:rota": "operations:shift_list",
     "operations:alarm_history": "operations:alarm_list",
+    "operations:rota_generate": "operations:shift_list",
     "retention:hold_create": "retention:hold_list",
     "evidence:requisition_create": "evidence:requisition_list",
     "compliance:request_create": "compliance:request_list",

@@ -30,6 +30,13 @@ def trail():
         target_type="cameras.camera",
         target_label="CAM-GARE",
     )
+    record(
+        "rota.slot_added",
+        actor=somebody,
+        target_type="operations.rotaslot",
+        target_label="Hôtel de ville",
+        reason="Vérification après l'incendie",
+    )
 
 
 def _labels(client, params) -> tuple[list[str], list[str]]:
@@ -50,14 +57,16 @@ def _labels(client, params) -> tuple[list[str], list[str]]:
         ({"action": "camera.snapshot_viewed"}, ["CAM-GARE"]),
         ({"action": "auth"}, ["inconnu", "agent.martin"]),
         ({"target": "cam-gare"}, ["CAM-GARE"]),
+        # Accents and case ignored, on the page and in the API alike.
+        ({"target": "HOTEL DE"}, ["Hôtel de ville"]),
+        ({"reason": "verification apres"}, ["Hôtel de ville"]),
     ],
 )
 def test_page_and_api_search_alike(signed_in, dpo, trail, params, expected):
     on_page, on_api = _labels(signed_in(dpo), params)
     assert on_page == on_api
-    assert [label for label in on_page if label in ("CAM-GARE", "inconnu", "agent.martin")] == (
-        expected
-    )
+    known = ("CAM-GARE", "inconnu", "agent.martin", "Hôtel de ville")
+    assert [label for label in on_page if label in known] == expected
 
 
 @pytest.mark.parametrize(

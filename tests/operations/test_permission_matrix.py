@@ -83,7 +83,15 @@ def test_quick_entry_post():
 
 def test_clock_in_and_out_pages():
     check_matrix(url="/exploitation/vacations/prise/", method="post", allowed=STAFF, ok=(302,))
-    check_matrix(url="/exploitation/vacations/fin/", method="post", allowed=STAFF, ok=(302,))
+    check_matrix(
+        url="/exploitation/vacations/fin/",
+        method="post",
+        data={"confirm": "1"},
+        allowed=STAFF,
+        ok=(302,),
+    )
+    # The confirmation page, only with a shift open: without, back to the shifts' page.
+    check_matrix(url="/exploitation/vacations/fin/", allowed=STAFF, ok=(302,))
 
 
 def test_supervisor_pages():
@@ -124,7 +132,23 @@ def test_supervisor_pages():
         )
         return f"/exploitation/planning/{slot.pk}/retirer/"
 
-    check_matrix(url=slot_url, method="post", allowed=MANAGERS, ok=(302,))
+    check_matrix(url="/exploitation/planning/generer/", allowed=MANAGERS)
+    first = timezone.localdate() + timezone.timedelta(days=400)
+    check_matrix(
+        url="/exploitation/planning/generer/",
+        method="post",
+        data=lambda: {
+            "first": first.isoformat(),
+            "last": first.isoformat(),
+            "operators": [UserFactory(role=Role.OPERATOR).pk for _ in range(6)],
+            "pattern": "6-14 14-22 22-6",
+            "create": "1",
+        },
+        allowed=MANAGERS,
+        ok=(302,),
+    )
+    check_matrix(url=slot_url, allowed=MANAGERS)
+    check_matrix(url=slot_url, method="post", data={"confirm": "1"}, allowed=MANAGERS, ok=(302,))
 
 
 @pytest.mark.parametrize(
@@ -134,6 +158,7 @@ def test_supervisor_pages():
         ("/api/operations/signalements/", STAFF),
         ("/api/alarms/", STAFF),
         ("/api/alarms/?state=nouvelle&priority=3", STAFF),
+        ("/api/operations/rota/", STAFF),
     ],
 )
 def test_api_reads(path, allowed):
@@ -301,3 +326,34 @@ def test_api_alarm_acknowledge_and_close():
         allowed=STAFF,
         api=True,
     )
+
+
+def test_api_rota_slot_add():
+    start = timezone.now() + timezone.timedelta(days=2)
+    check_matrix(
+        url="/api/operations/rota/",
+        method="post",
+        data=lambda: {
+            "operator": UserFactory(role=Role.OPERATOR).username,
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timezone.timedelta(hours=8)).isoformat(),
+        },
+        allowed=MANAGERS,
+        api=True,
+        ok=(201,),
+    )
+
+
+def test_api_service_arrived():
+    def url() -> str:
+        signalement = signalement_create(
+            actor=UserFactory(role=Role.OPERATOR),
+            category=Category.FIRE,
+            occurred_at=timezone.now(),
+            location="Gare",
+            description="Fumée.",
+            services=["samu"],
+        )
+        return f"/api/operations/signalements/{signalement.number}/services/samu/arrived/"
+
+    check_matrix(url=url, method="post", allowed=STAFF, api=True, ok=(200,))

@@ -58,3 +58,39 @@ def test_operator_records_a_signalement_with_the_keyboard_only(live_server, oper
     assert signalement.author == operator
     assert [c.code for c in signalement.cameras.all()] == ["CAM-GARE-01"]
     assert list(signalement.alerts.values_list("service", flat=True)) == ["police_municipale"]
+
+
+def test_after_a_refused_entry_the_cursor_is_in_the_field_in_error(live_server, operator):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    CameraFactory(code="CAM-002")
+    session = sign_in(Client(), operator).cookies["sessionid"].value
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+            page = context.new_page()
+            page.goto(f"{live_server.url}/exploitation/signalements/nouveau/")
+            keyboard = page.keyboard
+            keyboard.type("Inc")
+            keyboard.press("Tab")
+            keyboard.type("Place Saint-Léger")
+            keyboard.press("Tab")
+            keyboard.type("Fumée")
+            keyboard.press("Tab")
+            keyboard.type("cam 2 cam-99")  # the first typed loosely, the second unknown
+            with page.expect_navigation():
+                keyboard.press("Enter")
+            assert "Caméra inconnue : cam-99." in page.content()
+            assert page.evaluate("document.activeElement.id") == "id_cameras"
+            # Corrected where the cursor is, saved with Enter: the loose code names CAM-002.
+            page.fill("#id_cameras", "cam 2")
+            page.focus("#id_cameras")
+            with page.expect_navigation():
+                keyboard.press("Enter")
+            assert "enregistré" in page.content()
+        finally:
+            browser.close()
+
+    assert [c.code for c in Signalement.objects.get().cameras.all()] == ["CAM-002"]

@@ -401,6 +401,7 @@ IDOR_ALLOW_LIST = {
     "operations:alarm_close": "room-wide",
     "alarm-acknowledge": "room-wide",
     "alarm-close": "room-wide",
+    "signalement-service-arrived": "room-wide",
     # Not object ids: a chart name, a year, a register slug.
     "operations:statistics_chart": "not an object",
     "operations:annual_report": "not an object",

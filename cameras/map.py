@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -102,9 +103,12 @@ def camera_states(cameras: list[Camera]) -> list[dict[str, Any]]:
     return rows
 
 
-def room_map_data(cameras: list[Camera]) -> dict[str, Any]:
-    """What the room's map draws: places, names, sectors, states and each camera's page."""
+def room_map_data(cameras: list[Camera], live_codes: frozenset[str]) -> dict[str, Any]:
+    """What the room's map draws: places, names, sectors, states, each camera's page and, for
+    the cameras in ``live_codes`` (those the viewer's habilitations open live), the wall
+    showing it."""
     states = {row["code"]: row for row in camera_states(cameras)}
+    wall = reverse("live:wall")
     return {
         "tiles": tile_layer(),
         "cameras": [
@@ -114,6 +118,9 @@ def room_map_data(cameras: list[Camera]) -> dict[str, Any]:
                 "sector": camera.sector,
                 "position": _position(camera),
                 "url": reverse("cameras:camera_detail", args=[camera.code]),
+                "live_url": f"{wall}?{urlencode({'camera': camera.code})}"
+                if camera.code in live_codes
+                else None,
             }
             for camera in cameras
         ],
@@ -182,6 +189,7 @@ def _labels() -> dict[str, str]:
 def _room_labels() -> dict[str, str]:
     return {
         "open": _("Ouvrir la fiche de la caméra"),
+        "live": _("Voir en direct sur le mur"),
         "state": _("État"),
         "health": _("Image"),
         "recording": _("Enregistrement"),

@@ -14,8 +14,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts import access
 from accounts.actors import SignedInRequest
 from accounts.decorators import role_required
+from accounts.roles import Right
 from cameras import map as camera_map_data
 from cameras import notices, retention, selectors, services
 from cameras.filters import AuthorizationFilter, CameraFilter
@@ -335,6 +337,13 @@ def _map_filter(request: SignedInRequest) -> CameraFilter:
     return CameraFilter(query or None, queryset=selectors.camera_list())
 
 
+def _live_codes(user: object) -> frozenset[str]:
+    """The codes of the cameras the viewer's habilitations open live, now."""
+    return frozenset(
+        Camera.objects.filter(access.scope(user, Right.LIVE).as_q()).values_list("code", flat=True)
+    )
+
+
 @role_required(*MAP_READERS)
 def camera_map(request: SignedInRequest) -> HttpResponse:
     found = _map_filter(request)
@@ -347,7 +356,7 @@ def camera_map(request: SignedInRequest) -> HttpResponse:
         request,
         "cameras/camera_map.html",
         {
-            "map_data": camera_map_data.room_map_data(cameras),
+            "map_data": camera_map_data.room_map_data(cameras, _live_codes(request.user)),
             "unplaced": [c for c in cameras if c.latitude is None or c.longitude is None],
             "sectors": sectors,
             "chosen_sector": chosen if chosen in sectors else "",

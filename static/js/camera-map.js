@@ -105,7 +105,14 @@
         if (now.recording) box.appendChild(line(labels.recording, now.recording));
         var link = element("a", "map-open", labels.open);
         link.href = camera.url;
-        box.appendChild(element("p")).appendChild(link);
+        var links = box.appendChild(element("p"));
+        links.appendChild(link);
+        if (camera.live_url) {
+          var live = element("a", "map-live", labels.live);
+          live.href = camera.live_url;
+          links.appendChild(document.createTextNode(" · "));
+          links.appendChild(live);
+        }
       }
       return box;
     }

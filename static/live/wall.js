@@ -450,4 +450,7 @@
 
   window.csuWall = { tiles, layout, select, describe };
   restore();
+  // Opened from elsewhere (the camera map) for one camera: it comes into the selected tile.
+  const asked = new URLSearchParams(location.search).get("camera");
+  if (asked && byCode.has(asked)) { tiles[selected].show(byCode.get(asked)); save(); }
 })();

@@ -24,6 +24,7 @@ from cameras.models import Camera, CameraStatus, HealthStatus
 from csu.lib.maps import tile_csp_source, tile_template
 from recordings.models import RecorderLease
 from tests.cameras.factories import AuthorizationFactory, CameraFactory
+from tests.factories import HabilitationFactory, UserFactory
 from tests.permissions import check_matrix
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +91,24 @@ def test_each_camera_has_one_state_from_status_health_and_recording(signed_in, o
     assert by_code["CAM-OK"]["url"] == "/cameras/CAM-OK/"
     assert by_code["CAM-OK"]["position"] == [45.566, 5.92]
     assert data["tiles"] is None  # no tile server configured: a plain background
+
+
+def test_the_wall_link_is_offered_for_the_cameras_the_viewer_may_watch_live(signed_in, dpo):
+    _placed("CAM-GARE", sector="gare")
+    _placed("CAM-PARC", sector="parc")
+    watcher = UserFactory(username="operateur.gare", role=Role.OPERATOR)
+    HabilitationFactory(user=watcher, sectors=["gare"], can_live=True)
+
+    links = {
+        c["code"]: c["live_url"]
+        for c in _data(signed_in(watcher).get("/cameras/carte/"))["cameras"]
+    }
+    assert links == {"CAM-GARE": "/direct/?camera=CAM-GARE", "CAM-PARC": None}
+    # The DPO sees the register but never images: no wall link on his map.
+    links = {
+        c["code"]: c["live_url"] for c in _data(signed_in(dpo).get("/cameras/carte/"))["cameras"]
+    }
+    assert links == {"CAM-GARE": None, "CAM-PARC": None}
 
 
 def test_a_camera_stopped_for_want_of_an_authorization_does_not_record(signed_in, operator):

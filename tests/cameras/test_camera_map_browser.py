@@ -182,6 +182,14 @@ def test_the_room_sees_its_cameras_filters_a_sector_and_opens_a_camera(
             popup.wait_for()
             assert popup.inner_text().startswith("CAM-C02")
 
+            # The operator may watch it live: the popup's second link puts it on the wall.
+            live_link = popup.locator("a.map-live")
+            assert live_link.get_attribute("href") == "/direct/?camera=CAM-C02"
+            wall = context.new_page()  # the wall's own video sockets are not this test's
+            wall.goto(f"{live_server.url}{live_link.get_attribute('href')}")
+            wall.wait_for_selector('.tile.selected[data-camera="CAM-C02"]')
+            wall.close()
+
             # On a phone, the map and the list stack without scrolling sideways.
             phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
             phone.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])

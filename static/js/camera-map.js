@@ -143,7 +143,8 @@
     // --- Sectors' names, on the plain background only ---------------------------------------
     var sectorLabels = {};
     if (!data.tiles) {
-      // Under the markers (markerPane is 600): a name never hides a camera.
+      // Under the markers (markerPane is 600) and below their centre: a name never hides a
+      // camera, nor a camera its name.
       map.createPane("sectors").style.zIndex = 350;
       var bySector = {};
       placed.forEach(function (c) {

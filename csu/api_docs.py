@@ -80,6 +80,25 @@ TAGS: dict[str, tuple[str, str]] = {
 
 #: operationId: (summary, description), in French.
 OPERATIONS: dict[str, tuple[str, str]] = {
+    "operations_rota_list": (
+        "Lire le planning",
+        "Les créneaux du planning de la salle pour les 14 prochains jours.",
+    ),
+    "operations_rota_create": (
+        "Ajouter un créneau au planning",
+        (
+            "Ajoute un créneau pour une personne (chef de salle) ; refusé s'il chevauche un"
+            " de ses créneaux (journalisé)."
+        ),
+    ),
+    "operations_signalements_services_arrived_create": (
+        "Service arrivé maintenant",
+        (
+            "Enregistre l'arrivée sur place, à l'heure du serveur, d'un service alerté pour"
+            " le signalement (journalisé) ; refusé si le service n'a pas été alerté ou si"
+            " son arrivée est déjà notée."
+        ),
+    ),
     "alarms_list": (
         "Lister les alarmes",
         (

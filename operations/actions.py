@@ -32,4 +32,14 @@ def register() -> None:
 
 def register_labels() -> None:
     labels.register_actor("file des alarmes", _("système (clôture automatique des alarmes)"))
-    labels.register_keys({"alarms": _("alarmes")})
+    labels.register_keys(
+        {
+            "alarms": _("alarmes"),
+            # The rota generator's run (rota.generated).
+            "first": _("premier jour"),
+            "last": _("dernier jour"),
+            "shifts": _("vacations"),
+            "operators": _("opérateurs"),
+            "slots": _("créneaux créés"),
+        }
+    )

@@ -165,6 +165,7 @@ def _values(world) -> dict:
         "index": 1,
         "part": "etat",
         "output": "pdf",
+        "service": "police_municipale",
     }
 
 

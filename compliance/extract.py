@@ -94,6 +94,19 @@ def _released() -> str:
     )
 
 
+def _open_to_extract(footage: AccessRequestCamera, actor: Actor) -> access.Decision:
+    """The agent's decision to work on this camera's extract: the extraction right on the
+    camera, the request still open, the extract not yet validated by the DPO."""
+    decision = access.decide(actor, Right.EXTRACT, footage.camera)
+    if not decision:
+        raise PermissionDenied(decision.reason)
+    if footage.request.status != AccessRequest.Status.OPEN:
+        raise ValidationError(_("Cette demande a déjà reçu sa réponse."), code="closed")
+    if footage.extract_released_at is not None:
+        raise ValidationError(_released(), code="released")
+    return decision
+
+
 class _BlurEncoder(playback.Encoder):
     """Playback's encoder, with the requester's areas kept and everything else blurred; moving
     areas stand, in each picture, where they are at the moment it was filmed."""
@@ -121,13 +134,7 @@ def extract_build(
     """
     request = footage.request
     camera = footage.camera
-    decision = access.decide(actor, Right.EXTRACT, camera)
-    if not decision:
-        raise PermissionDenied(decision.reason)
-    if request.status != AccessRequest.Status.OPEN:
-        raise ValidationError(_("Cette demande a déjà reçu sa réponse."), code="closed")
-    if footage.extract_released_at is not None:
-        raise ValidationError(_released(), code="released")
+    decision = _open_to_extract(footage, actor)
     duration = (request.ends_at - request.starts_at).total_seconds()
     keep_areas = check_keep_areas(keep_areas, duration=duration)
     blur_areas = check_blur_areas([] if blur_areas is None else blur_areas, duration=duration)
@@ -257,13 +264,7 @@ def extract_frame(*, footage: AccessRequestCamera, t: float, actor: Actor) -> by
     """
     request = footage.request
     camera = footage.camera
-    decision = access.decide(actor, Right.EXTRACT, camera)
-    if not decision:
-        raise PermissionDenied(decision.reason)
-    if request.status != AccessRequest.Status.OPEN:
-        raise ValidationError(_("Cette demande a déjà reçu sa réponse."), code="closed")
-    if footage.extract_released_at is not None:
-        raise ValidationError(_released(), code="released")
+    decision = _open_to_extract(footage, actor)
     duration = (request.ends_at - request.starts_at).total_seconds()
     if not 0 <= t <= duration:
         raise ValidationError(

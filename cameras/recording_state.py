@@ -1,7 +1,8 @@
-"""What the camera map asks of the recorders: each camera's recording alert.
+"""What the camera map and the live wall ask of the recorders: each camera's recording alert.
 
-``recordings`` sits above ``cameras`` in the apps' layers: the register never imports it. The
-project wires the recorders' rule in at start-up (``csu.apps``), as it does for the live wall.
+``recordings`` sits above ``cameras`` in the apps' layers (and beside ``live``): neither the
+register nor the wall imports it. The project wires the recorders' rule in at start-up
+(``csu.apps``).
 """
 
 from __future__ import annotations
@@ -24,5 +25,5 @@ def provide(rule: AlertRule) -> None:
 def recording_alerts(camera_ids: list[int]) -> dict[int, str]:
     """Each camera's recording alert, by the recorders' own rule."""
     if _rule is None:
-        raise ImproperlyConfigured("no recording-alert rule wired into cameras (csu.apps)")
+        raise ImproperlyConfigured("no recording-alert rule wired in (csu.apps)")
     return _rule(camera_ids)

@@ -12,15 +12,13 @@ class CsuConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from cameras import recording_state as map_recording_state
+        from cameras import recording_state
         from csu import startup  # noqa: F401  (registers the check --deploy of the demo leftovers)
         from csu.lib.search import install_unaccent
-        from live import recording_state
         from recordings.selectors import recording_alerts
 
-        # Siblings in the layers: the wall shows the recorders' alert by the recorders' rule.
+        # Below the recorders, the camera map and the live wall (a sibling of the recorders)
+        # show each camera's recording alert by the recorders' own rule.
         recording_state.provide(recording_alerts)
-        # Below the recorders: the camera map shows the same alert, by the same rule.
-        map_recording_state.provide(recording_alerts)
         # Searches ignore accents on SQLite as PostgreSQL's unaccent does.
         connection_created.connect(install_unaccent, dispatch_uid="csu.unaccent")

@@ -31,10 +31,9 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from cameras import video
+from cameras import recording_state, video
 from cameras.models import Camera, PrivacyMask
 from cameras.services import software_polygons, stream_login
-from live import recording_state
 from live.encoder import H264Encoder
 
 logger = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 
 from accounts import access
 from accounts.roles import Right
+from cameras import recording_state
 from cameras.models import Camera, CameraStatus
-from live import recording_state
 from live.models import ViewingSession
 
 _TRAILING_NUMBER = re.compile(r"(\d+)$")

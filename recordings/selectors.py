@@ -217,7 +217,7 @@ def recording_alerts(camera_ids: Iterable[int]) -> dict[int, str]:
     """The recorders page's alert for each of these cameras ("" while it records), one query.
 
     The live wall shows it on the camera's tiles (``csu.apps`` wires it into
-    ``live.recording_state``).
+    ``cameras.recording_state``).
     """
     now = timezone.now()
     cameras = _cameras_with_recorder().filter(pk__in=list(camera_ids))

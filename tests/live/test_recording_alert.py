@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.utils import timezone
 
-from live import recording_state
+from cameras import recording_state
 from live.pipeline import Hub, Source, Viewer
 from recordings.models import RecorderLease
 from tests.cameras.factories import CameraFactory

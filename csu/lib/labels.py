@@ -14,6 +14,7 @@ Also registered as template filters (builtins): ``role_label``, ``actor_label``,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -21,6 +22,7 @@ from django import template
 from django.apps import apps
 from django.conf import settings
 from django.db import models
+from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -267,6 +269,8 @@ def plain_value(value: Any) -> str:
         return " ; ".join(f"{key_label(str(k))} : {plain_value(v)}" for k, v in value.items())
     if isinstance(value, Iterable) and not isinstance(value, str):
         return ", ".join(plain_value(v) for v in value)
+    if isinstance(value, float | Decimal):
+        return number_format(value)  # "0,444" in French, "0.444" in English
     text = str(value)
     label = _VALUES.get(text) or _choice_values().get(text)
     if label is not None:

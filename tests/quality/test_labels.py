@@ -186,8 +186,11 @@ def test_stored_values_read_as_words():
         assert labels.actor_label("evidence.tasks") == "système (exports)"
         assert labels.actor_label("recorder worker-2") == "enregistreur worker-2"
         assert labels.actor_label("Léa Martin") == "Léa Martin"
+        # Measures as the health check stores them: a decimal comma in French.
+        assert labels.plain_value({"motion": 0.444}) == "mouvement : 0,444"
     with translation.override("en"):
         assert labels.plain_value({"rights": ["live"]}) == "rights : Live viewing"
+        assert labels.plain_value({"motion": 0.444}) == "motion : 0.444"
         assert labels.actor_label("evidence.tasks") == "system (exports)"
 
 

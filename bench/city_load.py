@@ -260,7 +260,7 @@ def log_signalement(base: str, session: requests.Session, rec: Recorder, n: int)
         return False
     fields, options = form_fields(page.text)
     data: dict[str, Any] = {k: v[0] for k, v in fields.items() if v}
-    categories = [value for value in options.get("category", []) if value and value != "other"]
+    categories = [value for value in options.get("category", []) if value and value != "autre"]
     data["category"] = categories[n % len(categories)] if categories else "other"
     data["location"] = f"Place de la gare, essai de charge {n}"
     data["description"] = "Attroupement signalé par la salle pendant l'essai de charge."

@@ -38,6 +38,7 @@ import hmac
 import json
 import os
 import queue
+import re
 import statistics
 import struct
 import sys
@@ -274,6 +275,74 @@ def log_signalement(base: str, session: requests.Session, rec: Recorder, n: int)
     return True
 
 
+#: A scanned requisition as small as the store accepts (the type is checked on its first bytes).
+SCAN = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>"
+    b"endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def submit_requisition(base: str, session: requests.Session, rec: Recorder, n: int) -> int | None:
+    """An OPJ's requisition of one hour of one camera, scan attached; its number or None."""
+    url = f"{base}/requisitions/nouvelle/"
+    page = rec.request(session, "forms", "GET", url)
+    if page is None or page.status_code != 200:
+        return None
+    fields, options = form_fields(page.text)
+    data: dict[str, Any] = {k: v[0] for k, v in fields.items() if v}
+    cameras = [value for value in options.get("w-0-camera", []) if value]
+    if not cameras:
+        rec.error("forms", "requisition form offers no camera", server=False)
+        return None
+    end = time.time() - 3600
+    data.update(
+        procedure_number=f"BENCH-{int(time.time())}-{n}",
+        facts="Vol à l'arraché signalé place de la gare (essai de charge).",
+        justification="Identifier l'auteur sur les images de la caméra la plus proche.",
+        signalements="",
+    )
+    data["w-0-camera"] = cameras[n % len(cameras)]
+    data["w-0-starts_at"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(end - 3600))
+    data["w-0-ends_at"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(end))
+    posted = rec.request(
+        session,
+        "forms",
+        "POST",
+        url,
+        data=data,
+        files={"attachment": ("requisition.pdf", SCAN, "application/pdf")},
+        headers={"Referer": url},
+    )
+    if posted is None:
+        return None
+    found = re.search(r"/requisitions/(\d+)/", posted.headers.get("Location", ""))
+    if posted.status_code != 302 or found is None:
+        rec.error("forms", f"requisition {n} not accepted ({posted.status_code})", server=False)
+        return None
+    return int(found.group(1))
+
+
+def decide_requisition(base: str, session: requests.Session, rec: Recorder, pk: int) -> bool:
+    """The magistrate authorizes the whole requisition."""
+    url = f"{base}/requisitions/{pk}/decision/"
+    page = rec.request(session, "forms", "GET", url)
+    if page is None or page.status_code != 200:
+        return False
+    fields, _ = form_fields(page.text)
+    data: dict[str, Any] = {k: v[0] for k, v in fields.items() if v}
+    data.update(outcome="approve_all", reason="Autorisée (essai de charge).")
+    data.pop("windows", None)
+    posted = rec.request(session, "forms", "POST", url, data=data, headers={"Referer": url})
+    if posted is None:
+        return False
+    if posted.status_code != 302:
+        rec.error(
+            "forms", f"decision on requisition {pk} refused ({posted.status_code})", server=False
+        )
+        return False
+    return True
+
+
 def poll(base: str, session: requests.Session, rec: Recorder) -> None:
     rec.request(session, "dashboard", "GET", f"{base}{DASHBOARD}")
     for part in PARTS:
@@ -349,8 +418,35 @@ def run_load(
                     continue
             stop.wait(min(0.5, max(0.0, next_poll - time.monotonic())))
 
-    with ThreadPoolExecutor(max_workers=len(pollers) + 1) as pool:
-        futures = [pool.submit(schedule)]
+    opjs = [u for u in sessions if (roles.get(u) or role_of(u)) == "opj"]
+    magistrates = [u for u in sessions if (roles.get(u) or role_of(u)) == "magistrate"]
+    req_interval = YEAR_SECONDS / (REQUISITIONS_PER_YEAR * factor) if factor > 0 else float("inf")
+    req_due = int(seconds / req_interval) if opjs and req_interval != float("inf") else 0
+    to_decide: queue.Queue[int] = queue.Queue()
+    counts = {"requisitions": 0, "decisions": 0}
+
+    def requisitions() -> None:
+        for n in range(req_due):
+            if stop.wait(max(0.0, began + (n + 0.5) * req_interval - time.monotonic())):
+                return
+            pk = submit_requisition(base, sessions[opjs[n % len(opjs)]], rec, n + 1)
+            if pk is not None:
+                counts["requisitions"] += 1
+                to_decide.put(pk)
+
+    def decide() -> None:
+        while not stop.is_set():
+            try:
+                pk = to_decide.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if decide_requisition(base, sessions[magistrates[0]], rec, pk):
+                counts["decisions"] += 1
+
+    with ThreadPoolExecutor(max_workers=len(pollers) + 3) as pool:
+        futures = [pool.submit(schedule), pool.submit(requisitions)]
+        if magistrates:
+            futures.append(pool.submit(decide))
         for i, username in enumerate(pollers):
             futures.append(pool.submit(play, username, POLL_SECONDS * i / max(1, len(pollers))))
         stop.wait(seconds)
@@ -367,6 +463,9 @@ def run_load(
         pollers=len(pollers),
         signalements_due=due,
         signalements_logged=logged,
+        requisitions_due=req_due,
+        requisitions_submitted=counts["requisitions"],
+        requisitions_decided=counts["decisions"],
     )
     return result
 
@@ -435,7 +534,13 @@ def standalone_people() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
         )
         people[username] = (password, device.key)
         roles[username] = "operator"
-    for username, role in (("chef", "supervisor"), ("dpo", "dpo")):
+    for username, role in (
+        ("chef", "supervisor"),
+        ("dpo", "dpo"),
+        ("opj", "opj"),
+        ("opj.gendarmerie", "opj"),
+        ("magistrat", "magistrate"),
+    ):
         device = TOTPDevice.objects.filter(user__username=username).first()
         if device is not None:
             people[username] = (password, device.key)
@@ -469,6 +574,10 @@ def main() -> None:
     print(f"RESULT city_load dashboard_p95_ms={dashboard_p95} target<=300")
     print(f"RESULT city_load api_p95_ms={result['api'].get('p95_ms', 0.0)} target<=300")
     print(f"RESULT city_load errors_5xx={result['errors_5xx']} target<=0")
+    print(
+        f"RESULT city_load requisitions_decided={result['requisitions_decided']} "
+        f"target>={result['requisitions_due']}"
+    )
     print(
         f"RESULT city_load signalements_logged={result['signalements_logged']} "
         f"target>={result['signalements_due']}"

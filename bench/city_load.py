@@ -6,23 +6,26 @@ Run from the repository root against a product already running (``bin/run`` or g
 
 Standalone, it creates in the database given by DATABASE_URL (the running product's) eight
 operators ``bench.op1``..``bench.op8`` (training, habilitation for live, TOTP device) and takes
-the demo supervisor ``chef`` and the ``dpo`` of ``bin/run`` (demo password under the data
-directory, ``CSU_DATA_DIR``). Every person signs in like a browser: the sign-in form with its
-CSRF token, then the TOTP second factor, whose code is computed here from the device's key
-(RFC 6238, no library) — each person has their own device, so no code is used twice.
+the demo accounts of ``bin/run``: the supervisor ``chef``, the ``dpo``, the OPJs ``opj`` and
+``opj.gendarmerie`` and the ``magistrat`` (demo password under the data directory,
+``CSU_DATA_DIR``). Every person signs in like a browser: the sign-in form with its CSRF token,
+then the TOTP second factor, whose code is computed here from the device's key (RFC 6238, no
+library) — each person has their own device, so no code is used twice.
 
 A bounded thread pool then plays the room for ``--seconds``:
 
-- each operator polls the dashboard page, each of its parts (what htmx polls) and two API
-  lists (``/api/alarms/``, ``/api/operations/signalements/``) every 15 s, staggered;
+- each operator (and the supervisor) polls the dashboard page, each of its parts (what htmx
+  polls) and two API lists (``/api/alarms/``, ``/api/operations/signalements/``) every 15 s,
+  staggered; the DPO signs in only (the dashboard is not theirs);
 - signalements are logged through the quick-entry form (CSRF token and the form's own defaults,
   like a browser) at the city's yearly rate, 7,840 a year, multiplied by ``--factor``, by the
   operators in turn;
-- the supervisor polls the same dashboard as the operators (read load only); the DPO signs in
-  only (the dashboard is not theirs: 403).
+- requisitions are submitted by the OPJs in turn (one hour of one camera, a small PDF scan
+  attached, multipart like a browser) at 257 a year times ``--factor``; the magistrate
+  authorizes each one as soon as it is submitted.
 
-Not played yet (see bench/README.md): OPJs' requisitions, the magistrate's decisions, the
-supervisor's exports and the DPO's audit pack.
+Not played yet (see bench/README.md): the supervisor's exports of one-hour windows and the
+DPO's audit pack.
 
 Latency is wall time of one request (client side, network included, redirects not followed) per
 group: ``dashboard`` (the page), ``parts``, ``api``, ``forms`` (GET and POST of forms). A 5xx
@@ -324,15 +327,15 @@ def submit_requisition(base: str, session: requests.Session, rec: Recorder, n: i
 
 def decide_requisition(base: str, session: requests.Session, rec: Recorder, pk: int) -> bool:
     """The magistrate authorizes the whole requisition."""
-    url = f"{base}/requisitions/{pk}/decision/"
-    page = rec.request(session, "forms", "GET", url)
+    page_url = f"{base}/requisitions/{pk}/"
+    url = f"{page_url}decision/"
+    page = rec.request(session, "forms", "GET", page_url)  # the decision form is on it
     if page is None or page.status_code != 200:
         return False
     fields, _ = form_fields(page.text)
-    data: dict[str, Any] = {k: v[0] for k, v in fields.items() if v}
+    data: dict[str, Any] = {"csrfmiddlewaretoken": fields.get("csrfmiddlewaretoken", [""])[0]}
     data.update(outcome="approve_all", reason="Autorisée (essai de charge).")
-    data.pop("windows", None)
-    posted = rec.request(session, "forms", "POST", url, data=data, headers={"Referer": url})
+    posted = rec.request(session, "forms", "POST", url, data=data, headers={"Referer": page_url})
     if posted is None:
         return False
     if posted.status_code != 302:

@@ -48,7 +48,7 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 SEGMENT_COLUMNS = (
     "id, camera_id, started_at, ended_at, size, sha256, key_id, storage_path, codec, frames, "
-    "state, stored_at"
+    "state, stored_at, clock_source"
 )
 
 
@@ -139,7 +139,7 @@ class Bench:
                 line = (
                     f"{row_id}\t{camera.pk}\t{start.isoformat()}\t"
                     f"{(start + timedelta(seconds=SEGMENT)).isoformat()}\t256\t{sha}\t{key}\t"
-                    f"{path}\th264\t0\tstored\t{self.as_of.isoformat()}\n"
+                    f"{path}\th264\t0\tstored\t{self.as_of.isoformat()}\t\n"
                 )
                 buffer.write(line)
                 if index < PER_DAY:

@@ -1128,13 +1128,27 @@ def _probe_camera(job: dict[str, Any]) -> health.Probe:
     )
 
 
+#: A round of health checks should end well within the beat's minute, so that the next one
+#: never queues behind it and a dead camera shows within the minute.
+HEALTH_ROUND_SECONDS = 20
+
+
+def health_workers(cameras: int) -> int:
+    """Threads for a round over ``cameras``: enough that the probes (the sample plus about a
+    second to connect, each) fit in ``HEALTH_ROUND_SECONDS``, at least 4, at most
+    ``CSU_CAMERA_HEALTH_MAX_WORKERS``."""
+    needed = math.ceil(cameras * (settings.CAMERA_SAMPLE_SECONDS + 1) / HEALTH_ROUND_SECONDS)
+    return max(1, min(settings.CAMERA_HEALTH_MAX_WORKERS, max(4, needed)))
+
+
 def cameras_check_health(
-    *, camera_ids: list[int] | None = None, workers: int = 4
+    *, camera_ids: list[int] | None = None, workers: int | None = None
 ) -> dict[str, str]:
     """Check every camera in service; one that hangs or fails never stops the others.
 
-    Sources are read in threads (I/O bound, each bounded in time); results are written here,
-    one transaction per camera. Returns {code: status}.
+    Sources are read in threads (I/O bound, each bounded in time), as many as the round needs
+    (``health_workers``) unless ``workers`` says; results are written here, one transaction
+    per camera. Returns {code: status}.
     """
     cameras = (
         Camera.objects.filter(status=CameraStatus.ACTIVE).select_related("device").order_by("code")
@@ -1163,6 +1177,7 @@ def cameras_check_health(
         )
     if not jobs:
         return {}
+    workers = workers or health_workers(len(jobs))
     per_job = settings.CAMERA_CONNECT_TIMEOUT * 2 + settings.CAMERA_SAMPLE_SECONDS + 5
     deadline = time.monotonic() + math.ceil(len(jobs) / workers) * per_job
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="camera-health")

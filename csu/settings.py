@@ -239,6 +239,9 @@ except ValueError:
 # Camera health checks: seconds to reach a source, and seconds of images sampled per check.
 CAMERA_CONNECT_TIMEOUT = env_int("CSU_CAMERA_CONNECT_TIMEOUT", 5, minimum=1)
 CAMERA_SAMPLE_SECONDS = env_int("CSU_CAMERA_SAMPLE_SECONDS", 2, minimum=1)
+# The health check's threads wait on the cameras, not the processor: a round sizes its pool to
+# end within 20 s, up to this many (64 → 930 cameras in about 45 s; more cameras, more workers).
+CAMERA_HEALTH_MAX_WORKERS = env_int("CSU_CAMERA_HEALTH_MAX_WORKERS", 64, minimum=1)
 # Shortest retention a camera may be given (days): CSI L252-5 sets only the one-month maximum;
 # below a week, footage of a weekend incident could be gone before its requisition arrives.
 MIN_RETENTION_DAYS = env_int("CSU_MIN_RETENTION_DAYS", 7, minimum=1, maximum=30)

@@ -140,3 +140,38 @@ def test_beat_schedule_checks_health_with_an_expiry():
     entry = app.conf.beat_schedule["cameras-check-health"]
     assert entry["task"] == "cameras.tasks.check_cameras_health"
     assert entry["options"]["expires"] < entry["schedule"]
+
+
+def test_a_round_takes_as_many_threads_as_its_cameras_need(settings):
+    """93 cameras must be checked within the beat's minute: a round sizes its pool to end in
+    about 20 s (sample + connection per camera), between 4 and the configured maximum."""
+    settings.CAMERA_SAMPLE_SECONDS = 2
+    settings.CAMERA_HEALTH_MAX_WORKERS = 64
+    assert services.health_workers(5) == 4
+    assert services.health_workers(93) == 14  # 93 x 3 s / 14 threads ≈ 20 s
+    assert services.health_workers(930) == 64
+    settings.CAMERA_HEALTH_MAX_WORKERS = 8
+    assert services.health_workers(930) == 8
+
+
+def test_a_round_probes_that_many_cameras_at_once(settings, monkeypatch):
+    import threading
+
+    settings.CAMERA_SAMPLE_SECONDS = 2
+    for n in range(40):
+        CameraFactory(code=f"CAM-R{n:02d}", stream_url="rtsp://127.0.0.1:9/none")
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def probe(job):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.3)
+        with lock:
+            running[0] -= 1
+        return health.Probe(HealthStatus.OK, {})
+
+    monkeypatch.setattr(services, "_probe_camera", probe)
+    results = services.cameras_check_health()
+    assert len(results) == 40 and set(results.values()) == {HealthStatus.OK}
+    assert most[0] == services.health_workers(40) == 6

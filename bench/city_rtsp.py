@@ -10,13 +10,7 @@ concatenates a short clip with ``ffmpeg -c copy``). Prints ``READY <port>`` once
 
 from __future__ import annotations
 
-import sys
-
-import gi
-
-gi.require_version("Gst", "1.0")
-gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+import argparse
 
 PIPELINE = {
     "h264": "( filesrc location={path} ! qtdemux ! queue ! h264parse"
@@ -27,13 +21,24 @@ PIPELINE = {
 
 
 def main() -> None:
-    port = sys.argv[1]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("port")
+    parser.add_argument("mounts", nargs="+", metavar="MOUNT=FILE.mp4")
+    args = parser.parse_args()
+    port = args.port
+    # GStreamer's bindings are Debian's (/usr/bin/python3): imported once the options parsed.
+    import gi
+
+    gi.require_version("Gst", "1.0")
+    gi.require_version("GstRtspServer", "1.0")
+    from gi.repository import GLib, Gst, GstRtspServer
+
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(port)
     mounts = server.get_mount_points()
-    for spec in sys.argv[2:]:
+    for spec in args.mounts:
         mount, path = spec.split("=", 1)
         codec = "h265" if "h265" in mount else "h264"
         factory = GstRtspServer.RTSPMediaFactory()

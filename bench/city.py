@@ -502,6 +502,16 @@ def main() -> int:
             + (f", RTSP {', '.join(u[-12:] for u in rtsp_urls)}" if rtsp_urls else "")
         )
 
+        # Each recorder thread holds its own connection (Django: one per thread): the
+        # server must take the cameras plus the other processes' (about 15) plus others'.
+        limit = int(psql("SHOW max_connections"))
+        in_use = int(
+            psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+        )
+        needed = args.cameras + 15
+        log(f"PostgreSQL: max_connections {limit}, {in_use} in use, this run needs about {needed}")
+        if needed + in_use > limit:
+            log("WARNING: not enough PostgreSQL connections; recorders will fail to start")
         psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         psql(f"CREATE DATABASE {DATABASE}")
         redis.start()
@@ -517,6 +527,7 @@ def main() -> int:
 
         django.setup()
         from django.conf import settings
+        from django.db import OperationalError
 
         assert settings.DATABASES["default"]["NAME"] == DATABASE, settings.DATABASES
         ids = setup_cameras(args.cameras, clip, rtsp_urls)
@@ -627,7 +638,11 @@ def main() -> int:
             for proc in product:
                 if not proc.alive():
                     raise RuntimeError(f"{proc.name} exited early; see {proc.log_path}")
-            recording = sum(1 for rows in segments_by_camera(ids).values() if rows)
+            try:
+                recording = sum(1 for rows in segments_by_camera(ids).values() if rows)
+            except OperationalError as exc:  # e.g. the server's connections all taken
+                log(f"index not readable now: {str(exc).strip()[-90:]}")
+                continue
             if recording == len(ids):
                 break
         t0 = time.time()

@@ -502,13 +502,15 @@ def main() -> int:
             + (f", RTSP {', '.join(u[-12:] for u in rtsp_urls)}" if rtsp_urls else "")
         )
 
-        # Each recorder thread holds its own connection (Django: one per thread): the
-        # server must take the cameras plus the other processes' (about 15) plus others'.
+        # Each recorded camera holds two connections (Django: one per thread; the task's
+        # thread renews the lease, the recorder's thread stores segments), kept open
+        # (CONN_MAX_AGE 60 s > the 10 s renewal): twice the cameras plus about 15 for the
+        # other processes, on top of what the server's other users hold.
         limit = int(psql("SHOW max_connections"))
         in_use = int(
             psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
         )
-        needed = args.cameras + 15
+        needed = 2 * args.cameras + 15
         log(f"PostgreSQL: max_connections {limit}, {in_use} in use, this run needs about {needed}")
         if needed + in_use > limit:
             log("WARNING: not enough PostgreSQL connections; recorders will fail to start")

@@ -225,6 +225,8 @@ class Sampler(threading.Thread):
         self.cpu: dict[int, tuple[str, list[tuple[float, float]]]] = {}
         # name -> list of (t, leader pid, group RSS)
         self.rss: dict[str, list[tuple[float, int, int]]] = {}
+        # pid -> (name, [(t, RSS bytes), ...]): which process of a group grows
+        self.pid_rss: dict[int, tuple[str, list[tuple[float, int]]]] = {}
         self.lock = threading.Lock()
 
     def sample(self) -> None:
@@ -241,6 +243,7 @@ class Sampler(threading.Thread):
             totals[pgrp] += rss
             with self.lock:
                 self.cpu.setdefault(int(entry.name), (groups[pgrp], []))[1].append((now, cpu))
+                self.pid_rss.setdefault(int(entry.name), (groups[pgrp], []))[1].append((now, rss))
         with self.lock:
             for leader, rss in totals.items():
                 self.rss.setdefault(groups[leader], []).append((now, leader, rss))
@@ -791,6 +794,14 @@ def main() -> int:
             growth = 100 * (last - first) / first
             worst_growth = max(worst_growth, growth)
             print(f"  {name:<10} {first / 2**20:8.1f} -> {last / 2**20:8.1f}  {growth:+.1f} %")
+            members = [
+                (pid, rows)
+                for pid, (member, rows) in sampler.pid_rss.items()
+                if member == name and rows[-1][0] >= mine[-1][0] - 1
+            ]
+            for pid, rows in sorted(members) if len(members) > 1 else []:
+                start = next((r for t, r in rows if t >= warm[0][0]), rows[0][1])
+                print(f"    pid {pid:<8} {start / 2**20:8.1f} -> {rows[-1][1] / 2**20:8.1f}")
 
         # --- audit --------------------------------------------------------------------------
         from django.db import connection

@@ -563,20 +563,15 @@ def signalement_service_arrived_now(
             }
         )
     # An alert typed a little ahead of the server's clock (CLOCK_SKEW) still precedes arrival.
-    alert.arrived_at = max(timezone.now(), alert.alerted_at)
-    alert.full_clean()
-    alert.save(update_fields=["arrived_at"])
-    record(
-        "signalement.service_arrived",
+    arrived = signalement_alert_service(
+        signalement=signalement,
+        service=service,
+        alerted_at=None,
+        arrived_at=max(timezone.now(), alert.alerted_at),
         actor=actor,
-        target=signalement,
-        details={
-            "service": service,
-            "alerted_at": alert.alerted_at,
-            "arrived_at": alert.arrived_at,
-        },
     )
-    return alert
+    assert arrived is not None  # the arrival was not recorded: this call records it
+    return arrived
 
 
 @transaction.atomic

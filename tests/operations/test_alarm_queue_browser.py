@@ -123,10 +123,14 @@ def test_an_outage_is_acknowledged_by_keyboard_and_seen_by_the_supervisor(
             assert page.evaluate("document.activeElement.dataset.alarm") == str(broken.pk)
             assert page.evaluate("window.localStorage.getItem('csu.alarm-sound')") == "on"
 
+            # The operator's dashboard goes, with its refresh timers: nothing of it may answer
+            # (or navigate) once the supervisor's session replaces the operator's.
+            page.close()
             context.clear_cookies()
             context.add_cookies(
                 [{"name": "sessionid", "value": supervisor_session, "url": live_server.url}]
             )
+            page = context.new_page()
             page.goto(f"{live_server.url}/exploitation/alarmes/historique/?state=acquittee")
             row = page.locator(f'tr.alarm-row[data-alarm="{alarm.pk}"]')
             text = row.locator("td.alarm-ack").inner_text()
